@@ -1,0 +1,81 @@
+//! The integrity check (`Pool::check`): the allocator's own walk (headers tile the heap,
+//! bitmaps fit their runs), then a walk from the root through every owned pointer:
+//! each must name a live allocation, no allocation may be owned twice, and every live
+//! allocation must be reached (else it leaked).
+
+use std::collections::HashSet;
+
+use crate::engine::{ReadCtx, Shared};
+use crate::error::{Error, Result};
+use crate::heap::{self, HeapIndex};
+use crate::map::slot_base;
+use crate::psafe::Persistent;
+
+/// What [`crate::Pool::check`] found in a healthy pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckReport {
+    /// Live allocations, all reachable from the root.
+    pub allocations: u64,
+    /// Bytes in live allocations.
+    pub allocated_bytes: u64,
+}
+
+/// Walks owned pointers for the integrity check; handed to
+/// [`Persistent::visit_owned`].
+pub struct Visitor<'a> {
+    ctx: ReadCtx<'a>,
+    heap: &'a HeapIndex,
+    seen: HashSet<u64>,
+    base: usize,
+}
+
+impl Visitor<'_> {
+    /// Reports that the value being visited owns the allocation of `size` bytes at
+    /// `ptr`. Answers `true` the first time, when the caller should visit the
+    /// allocation's contents.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] when `ptr` is not a live allocation of at least `size`
+    /// bytes in this pool, or is owned twice.
+    pub fn owned(&mut self, ptr: *const u8, size: usize) -> Result<bool> {
+        let addr = ptr as usize;
+        if slot_base(addr) != self.base {
+            return Err(Error::corrupted("owned pointer into another pool", 0));
+        }
+        let off = (addr - self.base) as u64;
+        self.heap.place(&self.ctx, off, size as u64)?;
+        if !self.seen.insert(off) {
+            return Err(Error::corrupted("allocation owned twice", off));
+        }
+        Ok(true)
+    }
+}
+
+pub(crate) fn check_pool<R: Persistent>(sh: &Shared, heap_ix: &HeapIndex, root: &R) -> Result<CheckReport> {
+    let ctx = ReadCtx(sh);
+    let fresh = HeapIndex::rebuild(&ctx)?;
+    if fresh != *heap_ix {
+        return Err(Error::corrupted("allocator index disagrees with the heap", crate::layout::HEAP_START));
+    }
+    let meta = heap::meta(&ctx);
+    let mut v = Visitor { ctx: ReadCtx(sh), heap: heap_ix, seen: HashSet::new(), base: sh.slot.base() as usize };
+    v.seen.insert(meta.root_off);
+    if meta.schema_off != 0 {
+        v.seen.insert(meta.schema_off);
+    }
+    root.visit_owned(&mut v)?;
+    let mut report = CheckReport { allocations: 0, allocated_bytes: 0 };
+    let mut leak = None;
+    heap::census(&ctx, |off, size| {
+        report.allocations += 1;
+        report.allocated_bytes += size;
+        if leak.is_none() && !v.seen.contains(&off) {
+            leak = Some(off);
+        }
+    })?;
+    if let Some(off) = leak {
+        return Err(Error::corrupted("leaked allocation (not reachable from the root)", off));
+    }
+    Ok(report)
+}

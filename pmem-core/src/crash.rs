@@ -1,0 +1,1 @@
+//! Crash-state harness (being written).

@@ -1,0 +1,814 @@
+//! The engine behind a pool: opening and recovery, commit, rollback, group commit and
+//! checkpoint (ARCHITECTURE §7–§9 walk through each, failure by failure).
+//!
+//! The pool file is mapped copy-on-write, so nothing a transaction writes reaches the
+//! file behind our back. A commit appends one redo group (every written range's new
+//! bytes, checksummed) to the log; in `Full` durability one fdatasync of the log then
+//! makes it durable, shared by every commit waiting at that moment (group commit). A
+//! checkpoint writes the pages changed since the last one into the pool file, syncs it,
+//! then publishes a new checkpoint state slot, after which the log restarts. Recovery
+//! replays every complete group past the checkpoint; replay is idempotent.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
+
+use crate::error::{Error, Result, TypeIdentity};
+use crate::heap::{self, HeapIndex, HeapMem};
+use crate::journal::Journal;
+use crate::layout::{
+    decode_log_header, encode_log_header, BlockHeader, HeaderFault, RootMeta, StateSlot, StaticHeader,
+    HEAP_START, KIND_FREE, LOG_HEADER_LEN, META_MAGIC, META_OFF, PAGE, SECTOR, STATE_SLOT_OFF,
+};
+use crate::map::{Slot, MAX_POOL_SIZE};
+use crate::medium::{Backing, MappedLog, RealFile};
+
+/// How durable a returned commit is. See `docs/ARCHITECTURE.md` §2 for the guarantees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// A commit that returned survives power loss: one fdatasync of the log per commit,
+    /// shared by concurrent committers.
+    #[default]
+    Full,
+    /// A commit that returned survives any crash of the process (kill -9, abort, panic).
+    /// No flush system call on the commit path. After an OS crash or power loss the pool
+    /// recovers to a consistent prefix of its commits.
+    Process,
+}
+
+/// What backs a pool.
+pub(crate) enum Source {
+    File { path: PathBuf },
+    Sim(crate::sim::SimDisk),
+    Volatile,
+}
+
+/// What the caller expects of the pool it opens.
+#[derive(Clone, Debug)]
+pub(crate) struct Expect {
+    pub(crate) layout: Option<String>,
+    pub(crate) root: TypeIdentity,
+    pub(crate) root_size: u64,
+    pub(crate) root_align: u64,
+}
+
+/// Settings fixed at open.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) durability: Durability,
+    pub(crate) read_only: bool,
+    pub(crate) checkpoint_bytes: u64,
+    pub(crate) volatile: bool,
+    pub(crate) release_pages: bool,
+}
+
+/// Settings of a new pool.
+#[derive(Clone, Debug)]
+pub(crate) struct CreateSpec {
+    pub(crate) layout: String,
+    pub(crate) initial_size: u64,
+    pub(crate) max_size: u64,
+    pub(crate) mode: u32,
+}
+
+/// A growable bitset of pages changed since the last checkpoint.
+#[derive(Default, Debug)]
+pub(crate) struct PageSet {
+    words: Vec<u64>,
+    count: u64,
+}
+
+impl PageSet {
+    fn mark(&mut self, off: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let (first, last) = (off / PAGE, (off + len - 1) / PAGE);
+        for p in first..=last {
+            let w = (p / 64) as usize;
+            if w >= self.words.len() {
+                self.words.resize(w + 1, 0);
+            }
+            let bit = 1u64 << (p % 64);
+            if self.words[w] & bit == 0 {
+                self.words[w] |= bit;
+                self.count += 1;
+            }
+        }
+    }
+    /// Maximal runs of set pages as (first page, page count).
+    fn runs(&self) -> Vec<(u64, u64)> {
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        for (w, &word) in self.words.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let b = bits.trailing_zeros() as u64;
+                bits &= bits - 1;
+                let p = w as u64 * 64 + b;
+                match out.last_mut() {
+                    Some((s, n)) if *s + *n == p => *n += 1,
+                    _ => out.push((p, 1)),
+                }
+            }
+        }
+        out
+    }
+    fn clear(&mut self) {
+        self.words.clear();
+        self.count = 0;
+    }
+}
+
+/// Mutable engine state, owned by whoever holds the write lock.
+pub(crate) struct State {
+    pub(crate) journal: Journal,
+    pub(crate) heap: HeapIndex,
+    /// Where the next log group goes.
+    pub(crate) log_pos: u64,
+    /// Sequence number of the last commit.
+    pub(crate) last_seq: u64,
+    /// The last published checkpoint state.
+    pub(crate) checkpoint: StateSlot,
+    pub(crate) dirty: PageSet,
+    buf: Vec<u8>,
+    ranges: Vec<(u64, u64)>,
+}
+
+/// Group commit: the leader syncs the log once for every commit appended so far.
+#[derive(Default)]
+pub(crate) struct Flusher {
+    lock: Mutex<()>,
+    durable: AtomicU64,
+    appended: AtomicU64,
+    /// (seq, log offset) of groups appended but not known durable.
+    pending: Mutex<VecDeque<(u64, u64)>>,
+}
+
+/// Everything shared by the handles of one open pool.
+pub(crate) struct Shared {
+    // Field order is drop order: the files go before the slot they are mapped into.
+    pub(crate) log: Option<Box<dyn Backing>>,
+    pub(crate) pool_file: Option<Box<dyn Backing>>,
+    pub(crate) state: RwLock<State>,
+    pub(crate) flusher: Flusher,
+    pub(crate) header: StaticHeader,
+    pub(crate) cfg: Config,
+    pub(crate) poisoned: AtomicBool,
+    pub(crate) path: PathBuf,
+    pub(crate) slot: Slot,
+}
+
+/// The transaction's view of the engine, for the allocator and the raw API.
+pub(crate) struct TxCtx<'a> {
+    pub(crate) sh: &'a Shared,
+    pub(crate) st: &'a mut State,
+}
+
+impl HeapMem for TxCtx<'_> {
+    fn base(&self) -> *mut u8 {
+        self.sh.slot.base()
+    }
+    fn mapped_len(&self) -> u64 {
+        self.sh.slot.control().mapped_len()
+    }
+    fn max_size(&self) -> u64 {
+        self.sh.header.max_size
+    }
+    fn snapshot(&mut self, off: u64, len: u64) {
+        // SAFETY: the allocator only names ranges below heap_end <= mapped_len.
+        unsafe { self.st.journal.snapshot(self.sh.slot.base(), off, len) };
+    }
+    fn record_fresh(&mut self, off: u64, len: u64) {
+        self.st.journal.record_fresh(off, len);
+    }
+    fn ensure_mapped(&mut self, len: u64) -> Result<()> {
+        self.sh.ensure_mapped(len)
+    }
+}
+
+/// Read-only access to the mapping for walks outside a transaction.
+pub(crate) struct ReadCtx<'a>(pub(crate) &'a Shared);
+
+impl HeapMem for ReadCtx<'_> {
+    fn base(&self) -> *mut u8 {
+        self.0.slot.base()
+    }
+    fn mapped_len(&self) -> u64 {
+        self.0.slot.control().mapped_len()
+    }
+    fn max_size(&self) -> u64 {
+        self.0.header.max_size
+    }
+    fn snapshot(&mut self, _: u64, _: u64) {
+        unreachable!("read context never writes");
+    }
+    fn record_fresh(&mut self, _: u64, _: u64) {
+        unreachable!("read context never writes");
+    }
+    fn ensure_mapped(&mut self, _: u64) -> Result<()> {
+        unreachable!("read context never writes");
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn random_uuid() -> [u8; 16] {
+    let mut u = [0u8; 16];
+    // SAFETY: getrandom writes at most the given length into our buffer.
+    let n = unsafe { libc::getrandom(u.as_mut_ptr().cast(), u.len(), 0) };
+    if n != 16 {
+        // Fall back to time and address entropy; uniqueness, not secrecy, is needed.
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        u[..8].copy_from_slice(&(t.as_nanos() as u64).to_le_bytes());
+        let addr = std::ptr::from_ref(&t) as u64;
+        u[8..].copy_from_slice(&(addr ^ u64::from(std::process::id())).to_le_bytes());
+    }
+    u
+}
+
+/// The bytes of a new, empty pool: header, checkpoint slot 0, metadata page, one free
+/// block spanning the heap. The root is allocated by the first transaction after open.
+pub(crate) fn initial_image(spec: &CreateSpec, expect: &Expect) -> Result<(Vec<u8>, StaticHeader)> {
+    let size = spec.initial_size.max(HEAP_START + PAGE).div_ceil(PAGE) * PAGE;
+    if spec.max_size > MAX_POOL_SIZE || spec.max_size < size {
+        return Err(Error::InvalidOptions(format!(
+            "max_size {} must be between the initial size {size} and {MAX_POOL_SIZE}",
+            spec.max_size
+        )));
+    }
+    if spec.layout.len() > crate::layout::LAYOUT_LEN || spec.layout.contains('\0') {
+        return Err(Error::InvalidOptions("layout names are at most 64 bytes, without NUL".into()));
+    }
+    let header = StaticHeader {
+        uuid: random_uuid(),
+        layout: spec.layout.clone(),
+        root_fingerprint: expect.root.fingerprint,
+        root_size: expect.root_size,
+        root_align: expect.root_align,
+        max_size: spec.max_size,
+        created_unix: unix_now(),
+        root_type_name: truncate_name(&expect.root.name),
+    };
+    let mut img = vec![0u8; size as usize];
+    img[..SECTOR as usize].copy_from_slice(&header.encode());
+    let s0 = StateSlot { checkpoint_count: 0, checkpoint_seq: 0 };
+    img[STATE_SLOT_OFF[0] as usize..][..StateSlot::LEN].copy_from_slice(&s0.encode());
+    let meta = RootMeta { magic: META_MAGIC, root_off: 0, heap_end: size, schema_off: 0, schema_len: 0, reserved: [0; 3] };
+    write_pod(&mut img, META_OFF, &meta);
+    write_pod(&mut img, HEAP_START, &BlockHeader::new(KIND_FREE, 0, size - HEAP_START, 0));
+    Ok((img, header))
+}
+
+fn truncate_name(name: &str) -> String {
+    let mut end = name.len().min(crate::layout::TYPE_NAME_LEN);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_string()
+}
+
+fn write_pod<T: Copy>(img: &mut [u8], off: u64, v: &T) {
+    // SAFETY: T is a padding-free #[repr(C)] header (size asserted in `layout`), so
+    // viewing it as bytes reads only initialised memory.
+    let bytes = unsafe { std::slice::from_raw_parts(std::ptr::from_ref(v).cast::<u8>(), size_of::<T>()) };
+    img[off as usize..off as usize + bytes.len()].copy_from_slice(bytes);
+}
+
+const LOG_INITIAL: u64 = 1 << 20;
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |e| Error::io(op, path, e)
+}
+
+fn log_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".log");
+    PathBuf::from(s)
+}
+
+fn flock(file: &File, path: &Path, shared: bool) -> Result<()> {
+    let op = if shared { libc::LOCK_SH } else { libc::LOCK_EX } | libc::LOCK_NB;
+    // SAFETY: flock on our own descriptor.
+    if unsafe { libc::flock(file.as_raw_fd(), op) } != 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(Error::Locked { path: path.to_path_buf() });
+        }
+        return Err(Error::io("locking", path, e));
+    }
+    Ok(())
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let d = File::open(dir).map_err(io_err("opening directory", dir))?;
+    d.sync_all().map_err(io_err("syncing directory", dir))
+}
+
+/// Creates a pool file (and its log) on disk, atomically: the pool appears at `path`
+/// complete or not at all.
+pub(crate) fn create_files(path: &Path, spec: &CreateSpec, expect: &Expect) -> Result<()> {
+    if path.exists() {
+        return Err(Error::AlreadyExists { path: path.to_path_buf() });
+    }
+    let (img, header) = initial_image(spec, expect)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".creating.{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let result = (|| {
+        let f = OpenOptions::new().read(true).write(true).create_new(true).mode(spec.mode).open(&tmp)
+            .map_err(io_err("creating", &tmp))?;
+        std::os::unix::fs::FileExt::write_all_at(&f, &img, 0).map_err(io_err("writing", &tmp))?;
+        f.sync_all().map_err(io_err("syncing", &tmp))?;
+        let lp = log_path(path);
+        let lf = OpenOptions::new().read(true).write(true).create(true).truncate(true).mode(spec.mode).open(&lp)
+            .map_err(io_err("creating", &lp))?;
+        init_log(&RealFile::new(lf, lp.clone()), &header.uuid, LOG_INITIAL)?;
+        std::fs::hard_link(&tmp, path).map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                Error::AlreadyExists { path: path.to_path_buf() }
+            } else {
+                Error::io("creating", path, e)
+            }
+        })?;
+        sync_dir(path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Writes a fresh log: header, then `len` bytes of zeros (real blocks, so later commits
+/// overwrite allocated space and their fdatasync flushes data only).
+fn init_log(log: &dyn Backing, uuid: &[u8; 16], len: u64) -> Result<()> {
+    let mut page = vec![0u8; LOG_HEADER_LEN as usize];
+    page[..SECTOR as usize].copy_from_slice(&encode_log_header(uuid));
+    log.write_at(0, &page).map_err(io_err("writing", log.path()))?;
+    let zeros = vec![0u8; (len.saturating_sub(LOG_HEADER_LEN)) as usize];
+    log.write_at(LOG_HEADER_LEN, &zeros).map_err(io_err("writing", log.path()))?;
+    log.sync().map_err(io_err("syncing", log.path()))
+}
+
+/// Writes a new pool onto the simulated disk.
+pub(crate) fn create_sim(disk: &crate::sim::SimDisk, spec: &CreateSpec, expect: &Expect) -> Result<()> {
+    use crate::sim::FileId;
+    let (img, header) = initial_image(spec, expect)?;
+    let pool = disk.backing(FileId::Pool);
+    pool.write_at(0, &img).map_err(io_err("writing", pool.path()))?;
+    pool.sync().map_err(io_err("syncing", pool.path()))?;
+    init_log(&*disk.backing(FileId::Log), &header.uuid, LOG_HEADER_LEN)
+}
+
+fn fault_to_error(f: HeaderFault, path: &Path) -> Error {
+    match f {
+        HeaderFault::Magic => Error::NotAPool { path: path.to_path_buf() },
+        HeaderFault::Version(v) => Error::UnsupportedVersion { found: v, supported: crate::layout::FORMAT_VERSION },
+        HeaderFault::Checksum => Error::corrupted("pool header checksum mismatch", 0),
+        HeaderFault::Field(f) => Error::corrupted(format!("pool header field {f} is invalid"), 0),
+    }
+}
+
+impl Shared {
+    /// Opens (and recovers) a pool. `create` makes a new one first where the source needs it.
+    pub(crate) fn open(src: Source, cfg: Config, expect: &Expect, create: Option<&CreateSpec>) -> Result<Arc<Shared>> {
+        match src {
+            Source::File { path } => {
+                let file = OpenOptions::new().read(true).write(!cfg.read_only).open(&path)
+                    .map_err(io_err("opening", &path))?;
+                flock(&file, &path, cfg.read_only)?;
+                let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
+                Self::open_backing(pool, LogSource::File(log_path(&path)), path, cfg, expect)
+            }
+            Source::Sim(disk) => {
+                use crate::sim::FileId;
+                if let Some(spec) = create {
+                    create_sim(&disk, spec, expect)?;
+                }
+                let pool = disk.backing(FileId::Pool);
+                let log = disk.backing(FileId::Log);
+                Self::open_backing(pool, LogSource::Given(log), PathBuf::from("sim.pool"), cfg, expect)
+            }
+            Source::Volatile => {
+                let spec = create.expect("volatile pools are always new");
+                let (img, header) = initial_image(spec, expect)?;
+                let slot = Slot::reserve().map_err(io_err("mapping", Path::new("<volatile>")))?;
+                let len = img.len() as u64;
+                slot.map_anon(0, len).map_err(io_err("mapping", Path::new("<volatile>")))?;
+                // SAFETY: `len` bytes were just mapped at the slot base.
+                unsafe { std::ptr::copy_nonoverlapping(img.as_ptr(), slot.base(), img.len()) };
+                slot.control().mapped_len.store(len, Ordering::Release);
+                Self::finish_open(None, None, slot, header, StateSlot::default(), cfg, PathBuf::from("<volatile>"), 0)
+            }
+        }
+    }
+
+    fn open_backing(pool: Box<dyn Backing>, log: LogSource, path: PathBuf, cfg: Config, expect: &Expect) -> Result<Arc<Shared>> {
+        let len = pool.len().map_err(io_err("reading", &path))?;
+        if len < SECTOR {
+            return Err(Error::NotAPool { path });
+        }
+        let mut page0 = vec![0u8; (3 * SECTOR) as usize];
+        let got = page0.len().min(len as usize);
+        pool.read_at(0, &mut page0[..got]).map_err(io_err("reading", &path))?;
+        let header = StaticHeader::decode(&page0).map_err(|f| fault_to_error(f, &path))?;
+        if let Some(want) = &expect.layout {
+            if *want != header.layout {
+                return Err(Error::WrongLayout { expected: want.clone(), found: header.layout });
+            }
+        }
+        if header.root_fingerprint != expect.root.fingerprint
+            || header.root_size != expect.root_size
+            || header.root_align != expect.root_align
+        {
+            return Err(Error::TypeMismatch {
+                expected: expect.root.clone(),
+                found: TypeIdentity { name: header.root_type_name.clone(), fingerprint: header.root_fingerprint },
+            });
+        }
+        if len < HEAP_START + PAGE {
+            return Err(Error::corrupted(format!("pool file truncated to {len} bytes"), len));
+        }
+        let slots = STATE_SLOT_OFF.map(|o| StateSlot::decode(&page0[o as usize..]));
+        let checkpoint = slots
+            .iter()
+            .flatten()
+            .filter(|s| s.offset() == STATE_SLOT_OFF[(s.checkpoint_count % 2) as usize])
+            .max_by_key(|s| s.checkpoint_count)
+            .copied()
+            .ok_or_else(|| Error::corrupted("no valid checkpoint state slot", SECTOR))?;
+
+        let slot = Slot::reserve().map_err(io_err("mapping", &path))?;
+        let mlen = (len - len % PAGE).min(header.max_size);
+        match pool.fd() {
+            Some(fd) => slot.map_private(0, mlen, fd, 0).map_err(io_err("mapping", &path))?,
+            None => {
+                slot.map_anon(0, mlen).map_err(io_err("mapping", &path))?;
+                // SAFETY: `mlen` bytes are mapped at the slot base.
+                let dst = unsafe { std::slice::from_raw_parts_mut(slot.base(), mlen as usize) };
+                pool.read_at(0, dst).map_err(io_err("reading", &path))?;
+            }
+        }
+        slot.control().mapped_len.store(mlen, Ordering::Release);
+
+        let log: Box<dyn Backing> = match log {
+            LogSource::Given(b) => b,
+            LogSource::File(lp) => open_log_file(&lp, &slot, &header, cfg.read_only)?,
+        };
+        if log.len().map_err(io_err("reading", log.path()))? < SECTOR {
+            if cfg.read_only {
+                return Err(Error::corrupted("log file truncated", 0));
+            }
+            init_log(&*log, &header.uuid, LOG_HEADER_LEN)?;
+        }
+        let mut lh = vec![0u8; SECTOR as usize];
+        log.read_at(0, &mut lh).map_err(io_err("reading", log.path()))?;
+        match decode_log_header(&lh) {
+            Some(u) if u == header.uuid => {}
+            Some(_) => return Err(Error::corrupted("log file belongs to another pool (log offset)", 0)),
+            None => return Err(Error::corrupted("log header is invalid (log offset)", 0)),
+        }
+        let pool_file = if cfg.read_only { None } else { Some(pool) };
+        Self::finish_open(pool_file, Some(log), slot, header, checkpoint, cfg, path, 1)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_open(
+        pool_file: Option<Box<dyn Backing>>,
+        log: Option<Box<dyn Backing>>,
+        slot: Slot,
+        header: StaticHeader,
+        checkpoint: StateSlot,
+        cfg: Config,
+        path: PathBuf,
+        _kind: u8,
+    ) -> Result<Arc<Shared>> {
+        let state = State {
+            journal: Journal::default(),
+            heap: HeapIndex::default(),
+            log_pos: LOG_HEADER_LEN,
+            last_seq: checkpoint.checkpoint_seq,
+            checkpoint,
+            dirty: PageSet::default(),
+            buf: Vec::new(),
+            ranges: Vec::new(),
+        };
+        let sh = Arc::new(Shared {
+            log,
+            pool_file,
+            state: RwLock::new(state),
+            flusher: Flusher::default(),
+            header,
+            cfg,
+            poisoned: AtomicBool::new(false),
+            path,
+            slot,
+        });
+        sh.slot.control().tag.store(u64::from(u16::from_le_bytes([sh.header.uuid[0], sh.header.uuid[1]])), Ordering::Release);
+        sh.slot.control().shared.store(Arc::as_ptr(&sh).cast_mut().cast(), Ordering::Release);
+        sh.recover()?;
+        Ok(sh)
+    }
+
+    /// Replays the log, validates the metadata and builds the allocator index.
+    fn recover(&self) -> Result<()> {
+        let mut st = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let st = &mut *st;
+        if let Some(log) = &self.log {
+            let base = self.slot.base();
+            let end = crate::log::scan(&**log, self.header.salt(), st.checkpoint.checkpoint_seq, self.header.max_size, |off, data| {
+                self.ensure_mapped(off + data.len() as u64)?;
+                // SAFETY: the range was bounds-checked against max_size by `scan` and is
+                // mapped by `ensure_mapped`.
+                unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), base.add(off as usize), data.len()) };
+                st.dirty.mark(off, data.len() as u64);
+                Ok(())
+            })?;
+            st.log_pos = end.pos;
+            st.last_seq = end.last_seq;
+            self.flusher.durable.store(end.last_seq, Ordering::Release);
+            self.flusher.appended.store(end.last_seq, Ordering::Release);
+        }
+        let ctx = ReadCtx(self);
+        let meta = heap::meta(&ctx);
+        if meta.magic != META_MAGIC {
+            return Err(Error::corrupted("metadata page magic", META_OFF));
+        }
+        st.heap = HeapIndex::rebuild(&ctx)?;
+        if meta.root_off != 0 {
+            st.heap.place(&ctx, meta.root_off, self.header.root_size)
+                .map_err(|_| Error::corrupted("root object is not an allocation", META_OFF))?;
+            if meta.root_off % self.header.root_align != 0 {
+                return Err(Error::corrupted("root object misaligned", META_OFF));
+            }
+        }
+        if !self.cfg.read_only && st.dirty.count > 0 {
+            self.checkpoint_locked(st)?;
+        }
+        Ok(())
+    }
+
+    /// Grows the file and the mapping so that `len` bytes are mapped.
+    pub(crate) fn ensure_mapped(&self, len: u64) -> Result<()> {
+        let c = self.slot.control();
+        let cur = c.mapped_len();
+        if len <= cur {
+            return Ok(());
+        }
+        if len > self.header.max_size {
+            return Err(Error::OutOfSpace { requested: len, max_size: self.header.max_size });
+        }
+        let new = len.div_ceil(PAGE) * PAGE;
+        let path = &self.path;
+        match &self.pool_file {
+            Some(f) => {
+                f.grow(new).map_err(|e| {
+                    if e.raw_os_error() == Some(libc::ENOSPC) {
+                        Error::OutOfSpace { requested: len, max_size: self.header.max_size }
+                    } else {
+                        Error::io("growing", path, e)
+                    }
+                })?;
+                match f.fd() {
+                    Some(fd) => self.slot.map_private(cur, new - cur, fd, cur).map_err(io_err("mapping", path))?,
+                    None => {
+                        self.slot.map_anon(cur, new - cur).map_err(io_err("mapping", path))?;
+                        // SAFETY: just mapped.
+                        let dst = unsafe { std::slice::from_raw_parts_mut(self.slot.base().add(cur as usize), (new - cur) as usize) };
+                        f.read_at(cur, dst).map_err(io_err("reading", path))?;
+                    }
+                }
+            }
+            None => self.slot.map_anon(cur, new - cur).map_err(io_err("mapping", path))?,
+        }
+        c.mapped_len.store(new, Ordering::Release);
+        Ok(())
+    }
+
+    pub(crate) fn check_usable(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Poisoned);
+        }
+        Ok(())
+    }
+
+    fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+    }
+
+    /// Takes the write lock for a transaction.
+    pub(crate) fn begin(&self) -> Result<RwLockWriteGuard<'_, State>> {
+        self.check_usable()?;
+        if self.cfg.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let g = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.check_usable()?;
+        Ok(g)
+    }
+
+    /// Rolls back everything the journal recorded.
+    pub(crate) fn abort(&self, st: &mut State) {
+        // SAFETY: every journaled range was mapped when written and mappings only grow.
+        unsafe { st.journal.roll_back(self.slot.base()) };
+        if st.journal.heap_touched {
+            match HeapIndex::rebuild(&ReadCtx(self)) {
+                Ok(ix) => st.heap = ix,
+                // The bytes were just restored to a state that passed this very walk.
+                Err(e) => unreachable!("heap walk failed after rollback: {e}"),
+            }
+        }
+        st.journal.clear();
+    }
+
+    /// Commits the journal: applies deferred frees, appends the redo group. Answers the
+    /// sequence number to wait for (`None`: nothing to flush).
+    pub(crate) fn commit(&self, st: &mut State) -> Result<Option<u64>> {
+        if st.journal.doomed {
+            self.abort(st);
+            return Err(Error::NestedAborted);
+        }
+        if !st.journal.frees.is_empty() {
+            let frees = std::mem::take(&mut st.journal.frees);
+            st.journal.heap_touched = true;
+            let mut heap = std::mem::take(&mut st.heap);
+            let mut r = Ok(());
+            {
+                let mut ctx = TxCtx { sh: self, st };
+                for &(off, size) in &frees {
+                    r = heap.free(&mut ctx, off, size);
+                    if r.is_err() {
+                        break;
+                    }
+                }
+            }
+            st.heap = heap;
+            if let Err(e) = r {
+                self.abort(st);
+                return Err(e);
+            }
+        }
+        if st.journal.written.is_empty() {
+            st.journal.clear();
+            return Ok(None);
+        }
+        let Some(log) = &self.log else {
+            st.journal.clear();
+            return Ok(None);
+        };
+        st.ranges.clear();
+        let ranges = &mut st.ranges;
+        st.journal.written.for_each(|start, sp| match ranges.last_mut() {
+            Some((s, l)) if *s + *l == start => *l += sp.end - start,
+            _ => ranges.push((start, sp.end - start)),
+        });
+        let seq = st.last_seq + 1;
+        // SAFETY: every journaled range is mapped.
+        unsafe { crate::log::build_group(&mut st.buf, self.slot.base(), self.header.salt(), seq, &st.ranges) };
+        if let Err(e) = log.write_at(st.log_pos, &st.buf) {
+            self.abort(st);
+            return Err(Error::io("writing", log.path(), e));
+        }
+        if self.cfg.durability == Durability::Full {
+            self.flusher.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back((seq, st.log_pos));
+        }
+        st.log_pos += st.buf.len() as u64;
+        st.last_seq = seq;
+        self.flusher.appended.store(seq, Ordering::Release);
+        for &(s, l) in &st.ranges {
+            st.dirty.mark(s, l);
+        }
+        st.journal.clear();
+        if st.log_pos - LOG_HEADER_LEN >= self.cfg.checkpoint_bytes {
+            self.checkpoint_locked(st)?;
+            return Ok(None);
+        }
+        Ok((self.cfg.durability == Durability::Full).then_some(seq))
+    }
+
+    /// Waits until commit `seq` is durable, syncing the log if nobody else is.
+    pub(crate) fn flush_to(&self, seq: u64) -> Result<()> {
+        let f = &self.flusher;
+        if f.durable.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let _g = f.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if f.durable.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        self.check_usable()?;
+        let target = f.appended.load(Ordering::Acquire);
+        let log = self.log.as_ref().expect("only logged pools flush");
+        if let Err(e) = log.sync() {
+            self.poison();
+            // Best effort: make the groups that did not become durable invalid, so a
+            // reopen replays exactly the commits acknowledged before the failure.
+            let pending = f.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let durable = f.durable.load(Ordering::Acquire);
+            if let Some(&(_, pos)) = pending.iter().find(|(s, _)| *s > durable) {
+                let _ = log.write_at(pos, &[0u8; 8]);
+            }
+            return Err(Error::io("syncing", log.path(), e));
+        }
+        f.durable.store(target, Ordering::Release);
+        let mut pending = f.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while pending.front().is_some_and(|(s, _)| *s <= target) {
+            pending.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Writes every page changed since the last checkpoint into the pool file and
+    /// restarts the log (ARCHITECTURE §8).
+    pub(crate) fn checkpoint_locked(&self, st: &mut State) -> Result<()> {
+        let (Some(pool), Some(log)) = (&self.pool_file, &self.log) else { return Ok(()) };
+        if st.dirty.count == 0 && st.log_pos == LOG_HEADER_LEN {
+            return Ok(());
+        }
+        let r = (|| {
+            // 1. Every commit being checkpointed must be durable in the log first, or a
+            //    crash mid-checkpoint could leave the file holding part of a commit the
+            //    log cannot replay.
+            self.flush_to(st.last_seq)?;
+            // 2. Pages into the file, then sync it.
+            let mapped = self.slot.control().mapped_len();
+            let runs = st.dirty.runs();
+            for &(first, n) in &runs {
+                let off = first * PAGE;
+                let len = (n * PAGE).min(mapped.saturating_sub(off));
+                // SAFETY: below mapped_len.
+                let src = unsafe { std::slice::from_raw_parts(self.slot.base().add(off as usize), len as usize) };
+                pool.write_at(off, src).map_err(io_err("writing", pool.path()))?;
+            }
+            pool.sync().map_err(io_err("syncing", pool.path()))?;
+            // 3. Publish the new checkpoint in the other state slot, then sync.
+            let next = StateSlot { checkpoint_count: st.checkpoint.checkpoint_count + 1, checkpoint_seq: st.last_seq };
+            pool.write_at(next.offset(), &next.encode()).map_err(io_err("writing", pool.path()))?;
+            pool.sync().map_err(io_err("syncing", pool.path()))?;
+            st.checkpoint = next;
+            st.log_pos = LOG_HEADER_LEN;
+            if self.cfg.release_pages && pool.fd().is_some() {
+                for &(first, n) in &runs {
+                    let len = (n * PAGE).min(mapped.saturating_sub(first * PAGE));
+                    self.slot.discard_private(first * PAGE, len.div_ceil(PAGE) * PAGE);
+                }
+            }
+            st.dirty.clear();
+            let _ = log;
+            Ok(())
+        })();
+        if r.is_err() {
+            self.poison();
+        }
+        r
+    }
+
+    /// Checkpoints now (taking the write lock).
+    pub(crate) fn checkpoint(&self) -> Result<()> {
+        let mut g = self.begin()?;
+        self.checkpoint_locked(&mut g)
+    }
+}
+
+enum LogSource {
+    File(PathBuf),
+    Given(Box<dyn Backing>),
+}
+
+fn open_log_file(lp: &Path, slot: &Slot, header: &StaticHeader, read_only: bool) -> Result<Box<dyn Backing>> {
+    if read_only {
+        match File::open(lp) {
+            Ok(f) => return Ok(Box::new(RealFile::new(f, lp.to_path_buf()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::corrupted("log file is missing (log offset)", 0));
+            }
+            Err(e) => return Err(Error::io("opening", lp, e)),
+        }
+    }
+    let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(lp)
+        .map_err(io_err("opening", lp))?;
+    let rf = RealFile::new(f, lp.to_path_buf());
+    let len = rf.len().map_err(io_err("reading", lp))?;
+    if len == 0 {
+        init_log(&rf, &header.uuid, LOG_INITIAL)?;
+    } else if len % PAGE != 0 {
+        // A log is always a page multiple; round up so the mapping covers all of it.
+        rf.grow(len.div_ceil(PAGE) * PAGE).map_err(io_err("growing", lp))?;
+    }
+    Ok(Box::new(MappedLog::new(rf, slot).map_err(io_err("mapping", lp))?))
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if !self.cfg.read_only && !self.poisoned.load(Ordering::Acquire) {
+            let mut g = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _ = self.checkpoint_locked(&mut g);
+        }
+    }
+}

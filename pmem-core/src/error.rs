@@ -1,0 +1,173 @@
+//! The error type of every fallible pmem operation.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// `Result` with [`enum@Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Identity of a stored or expected root type, as checked at open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypeIdentity {
+    /// The type's name as the derive or impl reported it.
+    pub name: String,
+    /// The layout fingerprint: name, field names and types, offsets, size, alignment.
+    pub fingerprint: u64,
+}
+
+impl fmt::Display for TypeIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (fingerprint {:016x})", self.name, self.fingerprint)
+    }
+}
+
+/// Everything that can go wrong in pmem, one variant per cause.
+///
+/// # Examples
+///
+/// ```
+/// use pmem_core::{Error, Pool};
+/// let dir = std::env::temp_dir().join(format!("pmem-doc-err-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("not-a-pool");
+/// std::fs::write(&path, b"hello").unwrap();
+/// match Pool::<u64>::open(&path) {
+///     Err(Error::NotAPool { .. }) => {}
+///     other => panic!("expected NotAPool, got {other:?}"),
+/// }
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O operation on a pool or log file failed.
+    Io {
+        /// What pmem was doing.
+        op: &'static str,
+        /// The file it was doing it to.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The file does not start with a pool header.
+    NotAPool {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The pool was created with another layout name.
+    WrongLayout {
+        /// The layout name the caller asked for.
+        expected: String,
+        /// The layout name stored in the pool.
+        found: String,
+    },
+    /// The pool's root type differs from the one asked for (another type, or a changed layout).
+    TypeMismatch {
+        /// The root type the caller asked for.
+        expected: TypeIdentity,
+        /// The root type stored in the pool.
+        found: TypeIdentity,
+    },
+    /// The pool was written by a format version this build does not read.
+    UnsupportedVersion {
+        /// The version in the file.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// The pool or log contents are inconsistent.
+    Corrupted {
+        /// What is wrong.
+        what: String,
+        /// Where: a byte offset in the pool file (or the log file, when `what` says so).
+        offset: u64,
+    },
+    /// Another handle, in this process or another, has the pool open.
+    Locked {
+        /// The pool file.
+        path: PathBuf,
+    },
+    /// `create` found a file already there.
+    AlreadyExists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The pool reached its maximum size; the transaction was rolled back.
+    OutOfSpace {
+        /// Bytes asked for.
+        requested: u64,
+        /// The pool's maximum size.
+        max_size: u64,
+    },
+    /// An allocation asked for an alignment above 64 bytes or a zero size.
+    UnsupportedLayout {
+        /// Bytes asked for.
+        size: u64,
+        /// Alignment asked for.
+        align: u64,
+    },
+    /// A flush failed earlier; the pool refuses all work until it is reopened.
+    Poisoned,
+    /// A nested transaction failed, so the enclosing one was rolled back.
+    NestedAborted,
+    /// The call would deadlock (a transaction inside a read on the same thread and pool).
+    WouldDeadlock,
+    /// A pointer into one pool was about to be stored into another.
+    CrossPool,
+    /// The options are not usable (for example a maximum size below the initial size).
+    InvalidOptions(String),
+    /// The pool was opened read-only.
+    ReadOnly,
+}
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io { op, path: path.into(), source }
+    }
+    pub(crate) fn corrupted(what: impl Into<String>, offset: u64) -> Self {
+        Error::Corrupted { what: what.into(), offset }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { op, path, source } => write!(f, "{op} {}: {source}", path.display()),
+            Error::NotAPool { path } => write!(f, "{} is not a pmem pool", path.display()),
+            Error::WrongLayout { expected, found } => {
+                write!(f, "pool layout is {found:?}, expected {expected:?}")
+            }
+            Error::TypeMismatch { expected, found } => {
+                write!(f, "pool root type is {found}, expected {expected}")
+            }
+            Error::UnsupportedVersion { found, supported } => {
+                write!(f, "pool format version {found} is not supported (this build reads {supported})")
+            }
+            Error::Corrupted { what, offset } => write!(f, "corrupted pool: {what} at offset {offset:#x}"),
+            Error::Locked { path } => write!(f, "{} is open in another handle or process", path.display()),
+            Error::AlreadyExists { path } => write!(f, "{} already exists", path.display()),
+            Error::OutOfSpace { requested, max_size } => {
+                write!(f, "out of space: {requested} bytes requested, pool maximum is {max_size} bytes")
+            }
+            Error::UnsupportedLayout { size, align } => {
+                write!(f, "unsupported allocation: size {size}, alignment {align} (maximum 64)")
+            }
+            Error::Poisoned => f.write_str("pool is poisoned by an earlier flush failure; reopen it"),
+            Error::NestedAborted => f.write_str("a nested transaction failed; the transaction was rolled back"),
+            Error::WouldDeadlock => f.write_str("a transaction cannot start while this thread reads the same pool"),
+            Error::CrossPool => f.write_str("a pointer into one pool cannot be stored in another"),
+            Error::InvalidOptions(why) => write!(f, "invalid pool options: {why}"),
+            Error::ReadOnly => f.write_str("the pool is open read-only"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `pmem-core`: the engine of pmem — pool files, the redo log, the allocator,
+//! transactions, persistent pointers and the traits that make a type storable.
+//!
+//! Most users depend on the `pmem` facade crate instead; this crate is what
+//! `pmem-collections` and `#[derive(Persistent)]` build on. The on-media format and
+//! the protocols are documented in `docs/ARCHITECTURE.md`.
+//!
+//! # Examples
+//!
+//! ```
+//! use pmem_core::{Pool, PBox};
+//!
+//! let dir = std::env::temp_dir().join(format!("pmem-core-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("counter.pool");
+//! {
+//!     let mut pool = Pool::<u64>::open_or_create(&path)?;
+//!     pool.tx(|tx| { *tx.root_mut() += 1; Ok::<_, pmem_core::Error>(()) })?;
+//! }
+//! let pool = Pool::<u64>::open(&path)?; // the commit survived the close
+//! assert_eq!(pool.read(|n| *n)?, 1);
+//! # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), pmem_core::Error>(())
+//! ```
+
+mod check;
+mod checksum;
+mod engine;
+mod error;
+pub mod fingerprint;
+mod heap;
+mod journal;
+mod layout;
+mod log;
+mod map;
+mod medium;
+mod pool;
+mod psafe;
+mod ptr;
+pub mod raw;
+pub mod schema;
+#[doc(hidden)]
+pub mod crash;
+pub mod sim;
+mod view;
+
+pub use check::{CheckReport, Visitor};
+pub use engine::Durability;
+pub use error::{Error, Result, TypeIdentity};
+pub use pool::{Pool, PoolInfo, PoolOptions, Stats, Tx};
+pub use psafe::{plain_view, PSafe, Persistent, Plain};
+pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};
+pub use view::ViewTail;
+
+impl<R: Persistent + Default> Pool<R> {
+    /// Creates a new pool at `path` with default options and `R::default()` as root.
+    pub fn create(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        PoolOptions::new().create(path)
+    }
+
+    /// Opens the pool at `path`, creating it with default options if it is missing.
+    pub fn open_or_create(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        PoolOptions::new().open_or_create(path)
+    }
+
+    /// A pool in anonymous memory (see [`PoolOptions::volatile`]).
+    pub fn volatile() -> Result<Self> {
+        PoolOptions::new().volatile()
+    }
+}

@@ -1,0 +1,128 @@
+//! The redo log (ARCHITECTURE §4): building a commit group from the ranges a transaction
+//! wrote, and scanning the log at open to replay every complete group.
+//!
+//! A group is valid only if its magic, salt (from the pool UUID), sequence number
+//! (exactly one past the previous group, or past the checkpoint) and CRC-32C all match.
+//! The scan stops at the first group that is not valid: that is the torn tail of the
+//! last commit before a crash, or stale bytes from before the last checkpoint.
+
+use crate::checksum::{crc32c, crc32c_append};
+use crate::error::{Error, Result};
+use crate::layout::{
+    get_u32, get_u64, pad8, put_u32, put_u64, GroupHeader, GROUP_HEADER_LEN, LOG_HEADER_LEN, PAGE,
+    RECORD_HEADER_LEN,
+};
+use crate::medium::Backing;
+
+/// Longest single record; longer ranges are split.
+const MAX_RECORD: u64 = 1 << 30;
+
+/// Builds a group into `buf` from the given ranges of the mapping at `base`.
+///
+/// # Safety
+/// - every `(off, len)` from `ranges` must be readable at `base + off`.
+pub(crate) unsafe fn build_group(
+    buf: &mut Vec<u8>,
+    base: *const u8,
+    salt: u64,
+    seq: u64,
+    ranges: &[(u64, u64)],
+) {
+    buf.clear();
+    buf.resize(GROUP_HEADER_LEN, 0);
+    let mut records = 0u32;
+    for &(mut off, mut len) in ranges {
+        while len > 0 {
+            let n = len.min(MAX_RECORD);
+            let at = buf.len();
+            buf.resize(at + RECORD_HEADER_LEN, 0);
+            put_u64(buf, at, off);
+            put_u32(buf, at + 8, n as u32);
+            // SAFETY: the caller promises the range is readable.
+            let data = unsafe { std::slice::from_raw_parts(base.add(off as usize), n as usize) };
+            buf.extend_from_slice(data);
+            buf.resize(at + RECORD_HEADER_LEN + pad8(n) as usize, 0);
+            records += 1;
+            off += n;
+            len -= n;
+        }
+    }
+    let body_len = (buf.len() - GROUP_HEADER_LEN) as u64;
+    let h = GroupHeader { crc: 0, salt, seq, body_len, records };
+    h.encode_into(&mut buf[..GROUP_HEADER_LEN]);
+    let crc = crc32c(buf);
+    put_u32(buf, 4, crc);
+}
+
+/// Where a scan ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScanEnd {
+    /// Offset just past the last valid group (where the next group goes).
+    pub(crate) pos: u64,
+    /// Sequence number of the last valid group (the checkpoint's when none).
+    pub(crate) last_seq: u64,
+    /// Valid groups found.
+    pub(crate) groups: u64,
+}
+
+/// Reads groups `after_seq + 1, after_seq + 2, ...` from `log` and calls `apply` for each
+/// record of each valid group, in order. Records must target `[PAGE, limit)`.
+pub(crate) fn scan(
+    log: &dyn Backing,
+    salt: u64,
+    after_seq: u64,
+    limit: u64,
+    mut apply: impl FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<ScanEnd> {
+    let log_len = log.len().map_err(|e| Error::io("reading", log.path(), e))?;
+    let mut end = ScanEnd { pos: LOG_HEADER_LEN, last_seq: after_seq, groups: 0 };
+    let mut hdr = [0u8; GROUP_HEADER_LEN];
+    let mut body = Vec::new();
+    loop {
+        let pos = end.pos;
+        if pos + GROUP_HEADER_LEN as u64 > log_len {
+            return Ok(end);
+        }
+        log.read_at(pos, &mut hdr).map_err(|e| Error::io("reading", log.path(), e))?;
+        let Some(h) = GroupHeader::decode(&hdr) else { return Ok(end) };
+        if h.salt != salt
+            || h.seq != end.last_seq + 1
+            || h.body_len % 8 != 0
+            || h.body_len > log_len - pos - GROUP_HEADER_LEN as u64
+        {
+            return Ok(end);
+        }
+        body.clear();
+        body.resize(h.body_len as usize, 0);
+        log.read_at(pos + GROUP_HEADER_LEN as u64, &mut body).map_err(|e| Error::io("reading", log.path(), e))?;
+        let mut zeroed = hdr;
+        put_u32(&mut zeroed, 4, 0);
+        if crc32c_append(crc32c(&zeroed), &body) != h.crc {
+            return Ok(end);
+        }
+        // The group is complete and intact: every record in it must make sense, or the
+        // log was written by something other than pmem.
+        let mut at = 0usize;
+        for _ in 0..h.records {
+            let bad = |what: &str| Error::corrupted(format!("log group {}: {what}", h.seq), pos + at as u64);
+            if at + RECORD_HEADER_LEN > body.len() {
+                return Err(bad("record header past the group end"));
+            }
+            let off = get_u64(&body, at);
+            let len = u64::from(get_u32(&body, at + 8));
+            let data_at = at + RECORD_HEADER_LEN;
+            if len > (body.len() - data_at) as u64 {
+                return Err(bad("record data past the group end"));
+            }
+            if off < PAGE || off.checked_add(len).is_none_or(|e| e > limit) {
+                return Err(bad("record outside the pool"));
+            }
+            apply(off, &body[data_at..data_at + len as usize])?;
+            at = data_at + pad8(len) as usize;
+        }
+        if at != body.len() {
+            return Err(Error::corrupted(format!("log group {}: trailing bytes", h.seq), pos));
+        }
+        end = ScanEnd { pos: pos + GROUP_HEADER_LEN as u64 + h.body_len, last_seq: h.seq, groups: end.groups + 1 };
+    }
+}

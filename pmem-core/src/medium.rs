@@ -1,0 +1,178 @@
+//! The files under a pool, behind one small trait so that the engine runs unchanged on a
+//! real file system and on the simulated medium of the crash-state harness (`sim`).
+//!
+//! The engine only ever asks a file for: its length, a new length, a positional read, a
+//! positional write and a data sync. What those promise on a real disk is stated in
+//! `docs/ARCHITECTURE.md` §6 (media assumptions).
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::map::Slot;
+
+/// One file of a pool (the pool file or its log).
+pub(crate) trait Backing: Send + Sync {
+    fn path(&self) -> &Path;
+    fn len(&self) -> io::Result<u64>;
+    /// Makes the file at least `len` bytes long (never shrinks).
+    fn grow(&self, len: u64) -> io::Result<()>;
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()>;
+    fn write_at(&self, off: u64, data: &[u8]) -> io::Result<()>;
+    /// Makes every write so far durable (fdatasync).
+    fn sync(&self) -> io::Result<()>;
+    /// A descriptor to map, when the file is a real one.
+    fn fd(&self) -> Option<RawFd>;
+}
+
+/// A real file accessed with pread/pwrite/fdatasync.
+pub(crate) struct RealFile {
+    file: File,
+    path: PathBuf,
+}
+
+impl RealFile {
+    pub(crate) fn new(file: File, path: PathBuf) -> Self {
+        RealFile { file, path }
+    }
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+}
+
+pub(crate) fn fdatasync(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fdatasync takes any descriptor; an invalid one only yields EBADF.
+    if unsafe { libc::fdatasync(fd) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl Backing for RealFile {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+    fn grow(&self, len: u64) -> io::Result<()> {
+        if self.len()? < len {
+            // Allocate real blocks now so that a full disk is an error here, not a
+            // SIGBUS when a mapped page is first written.
+            // SAFETY: plain syscall on our descriptor.
+            let r = unsafe { libc::posix_fallocate(self.file.as_raw_fd(), 0, len as libc::off_t) };
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+        }
+        Ok(())
+    }
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.file.read_exact_at(buf, off)
+    }
+    fn write_at(&self, off: u64, data: &[u8]) -> io::Result<()> {
+        self.file.write_all_at(data, off)
+    }
+    fn sync(&self) -> io::Result<()> {
+        fdatasync(self.file.as_raw_fd())
+    }
+    fn fd(&self) -> Option<RawFd> {
+        Some(self.file.as_raw_fd())
+    }
+}
+
+/// The log file, written through a shared mapping in the pool's slot so that a commit in
+/// `Process` durability costs memory copies and no system call; `sync` is fdatasync,
+/// which on Linux writes back the mapping's dirty pages.
+pub(crate) struct MappedLog {
+    inner: RealFile,
+    /// Start of the log region of the slot.
+    region: *mut u8,
+    /// Bytes of the file currently mapped (a page multiple). Changed only under the
+    /// pool's write lock.
+    mapped: AtomicU64,
+}
+
+// SAFETY: `region` points into a slot that outlives this value (the pool owns both and
+// drops the log first); writes are serialised by the pool's write lock.
+unsafe impl Send for MappedLog {}
+// SAFETY: as above.
+unsafe impl Sync for MappedLog {}
+
+impl MappedLog {
+    /// Maps `inner` (whose length is a page multiple) into `slot`'s log region.
+    pub(crate) fn new(inner: RealFile, slot: &Slot) -> io::Result<Self> {
+        let len = inner.len()?;
+        let len = len - len % crate::layout::PAGE;
+        if len > crate::map::MAX_LOG_SIZE {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "log file larger than the log region"));
+        }
+        slot.map_shared(crate::map::LOG_REGION, len, inner.file.as_raw_fd(), 0)?;
+        // SAFETY: LOG_REGION is inside the slot.
+        let region = unsafe { slot.base().add(crate::map::LOG_REGION as usize) };
+        Ok(MappedLog { inner, region, mapped: AtomicU64::new(len) })
+    }
+}
+
+impl Backing for MappedLog {
+    fn path(&self) -> &Path {
+        self.inner.path()
+    }
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+    fn grow(&self, len: u64) -> io::Result<()> {
+        let len = len.div_ceil(crate::layout::PAGE) * crate::layout::PAGE;
+        let mapped = self.mapped.load(Ordering::Relaxed);
+        if len <= mapped {
+            return Ok(());
+        }
+        if len > crate::map::MAX_LOG_SIZE {
+            return Err(io::Error::new(io::ErrorKind::OutOfMemory, "log region exhausted"));
+        }
+        self.inner.grow(len)?;
+        let slot_base = crate::map::slot_base(self.region as usize);
+        let p = (slot_base as u64 + crate::map::LOG_REGION + mapped) as *mut libc::c_void;
+        // SAFETY: maps the new tail of the file right after the mapped part, inside the
+        // log region of our slot.
+        let r = unsafe {
+            libc::mmap(
+                p,
+                (len - mapped) as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_FIXED,
+                self.inner.file.as_raw_fd(),
+                mapped as libc::off_t,
+            )
+        };
+        if r == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        self.mapped.store(len, Ordering::Relaxed);
+        Ok(())
+    }
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.inner.read_at(off, buf)
+    }
+    fn write_at(&self, off: u64, data: &[u8]) -> io::Result<()> {
+        let mapped = self.mapped.load(Ordering::Relaxed);
+        if off + data.len() as u64 > mapped {
+            self.grow(off + data.len() as u64)?;
+        }
+        // SAFETY: the range is inside the mapped part of the log region (checked and grown
+        // above); the file blocks behind it are allocated, so the store cannot SIGBUS.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.region.add(off as usize), data.len());
+        }
+        Ok(())
+    }
+    fn sync(&self) -> io::Result<()> {
+        self.inner.sync()
+    }
+    fn fd(&self) -> Option<RawFd> {
+        self.inner.fd()
+    }
+}

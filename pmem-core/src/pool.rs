@@ -1,0 +1,628 @@
+//! The public face of a pool: [`Pool`], [`PoolOptions`], [`Tx`] and [`Stats`].
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::engine::{self, Config, CreateSpec, Durability, Expect, Shared, Source, State, TxCtx};
+use crate::error::{Error, Result, TypeIdentity};
+use crate::heap;
+use crate::map::thread_token;
+use crate::psafe::Persistent;
+
+/// Options for opening or creating a pool.
+///
+/// # Examples
+///
+/// ```
+/// use pmem_core::{Durability, PoolOptions};
+/// let dir = std::env::temp_dir().join(format!("pmem-doc-opts-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let mut pool = PoolOptions::new()
+///     .layout("counter")
+///     .max_size(64 << 20)
+///     .durability(Durability::Process)
+///     .open_or_create::<u64>(dir.join("counter.pool"))
+///     .unwrap();
+/// pool.tx(|tx| { *tx.root_mut() += 1; Ok::<_, pmem_core::Error>(()) }).unwrap();
+/// assert_eq!(pool.read(|n| *n).unwrap(), 1);
+/// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    layout: Option<String>,
+    initial_size: u64,
+    max_size: u64,
+    durability: Durability,
+    mode: u32,
+    checkpoint_bytes: u64,
+    read_only: bool,
+    release_pages: bool,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            layout: None,
+            initial_size: 1 << 20,
+            max_size: 64 << 30,
+            durability: Durability::Full,
+            mode: 0o600,
+            checkpoint_bytes: 64 << 20,
+            read_only: false,
+            release_pages: true,
+        }
+    }
+}
+
+impl PoolOptions {
+    /// Default options: `Full` durability, 1 MiB initial size, 64 GiB maximum, mode 0600.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The layout name: stored at creation, and required to match at open when set.
+    #[must_use]
+    pub fn layout(mut self, name: impl Into<String>) -> Self {
+        self.layout = Some(name.into());
+        self
+    }
+
+    /// Size of a new pool file (rounded up to a page; at least 12 KiB).
+    #[must_use]
+    pub fn initial_size(mut self, bytes: u64) -> Self {
+        self.initial_size = bytes;
+        self
+    }
+
+    /// Largest size the pool may grow to (at most 128 GiB). Fixed at creation.
+    #[must_use]
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Durability of commits (see [`Durability`]).
+    #[must_use]
+    pub fn durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+
+    /// File mode of new pool and log files (default 0600).
+    #[must_use]
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Log size that triggers a checkpoint (default 64 MiB).
+    #[must_use]
+    pub fn checkpoint_threshold(mut self, bytes: u64) -> Self {
+        self.checkpoint_bytes = bytes.max(1);
+        self
+    }
+
+    /// Opens without writing anything: recovery replays into memory only, and
+    /// transactions fail with [`Error::ReadOnly`]. Other read-only openers may share it.
+    #[must_use]
+    pub fn read_only(mut self, yes: bool) -> Self {
+        self.read_only = yes;
+        self
+    }
+
+    fn config(&self, volatile: bool) -> Config {
+        Config {
+            durability: self.durability,
+            read_only: self.read_only,
+            checkpoint_bytes: self.checkpoint_bytes,
+            volatile,
+            release_pages: self.release_pages,
+        }
+    }
+
+    fn spec(&self) -> CreateSpec {
+        CreateSpec {
+            layout: self.layout.clone().unwrap_or_default(),
+            initial_size: self.initial_size,
+            max_size: self.max_size,
+            mode: self.mode,
+        }
+    }
+
+    /// Opens an existing pool.
+    pub fn open<R: Persistent>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
+        let path = path.as_ref().to_path_buf();
+        let sh = Shared::open(Source::File { path }, self.config(false), &expect::<R>(&self.layout), None)?;
+        Pool::from_shared(sh, None)
+    }
+
+    /// Creates a new pool; fails with [`Error::AlreadyExists`] if the file exists.
+    pub fn create<R: Persistent + Default>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
+        let path = path.as_ref().to_path_buf();
+        let ex = expect::<R>(&self.layout);
+        engine::create_files(&path, &self.spec(), &ex)?;
+        let sh = Shared::open(Source::File { path }, self.config(false), &ex, None)?;
+        Pool::from_shared(sh, Some(R::default))
+    }
+
+    /// Opens the pool at `path`, creating it (with `R::default()` as root) if missing.
+    pub fn open_or_create<R: Persistent + Default>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
+        let path = path.as_ref().to_path_buf();
+        let ex = expect::<R>(&self.layout);
+        if !path.exists() {
+            match engine::create_files(&path, &self.spec(), &ex) {
+                Ok(()) | Err(Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let sh = Shared::open(Source::File { path }, self.config(false), &ex, None)?;
+        Pool::from_shared(sh, Some(R::default))
+    }
+
+    /// A pool in anonymous memory: transactional, never written to disk. For tests and
+    /// scratch work.
+    pub fn volatile<R: Persistent + Default>(&self) -> Result<Pool<R>> {
+        let ex = expect::<R>(&self.layout);
+        let sh = Shared::open(Source::Volatile, self.config(true), &ex, Some(&self.spec()))?;
+        Pool::from_shared(sh, Some(R::default))
+    }
+
+    /// Creates a pool on a simulated disk (crash-state harness).
+    pub fn create_sim<R: Persistent + Default>(&self, disk: &crate::sim::SimDisk) -> Result<Pool<R>> {
+        let ex = expect::<R>(&self.layout);
+        let sh = Shared::open(Source::Sim(disk.clone()), self.config(false), &ex, Some(&self.spec()))?;
+        Pool::from_shared(sh, Some(R::default))
+    }
+
+    /// Opens (and recovers) a pool on a simulated disk.
+    pub fn open_sim<R: Persistent>(&self, disk: &crate::sim::SimDisk) -> Result<Pool<R>> {
+        let ex = expect::<R>(&self.layout);
+        let sh = Shared::open(Source::Sim(disk.clone()), self.config(false), &ex, None)?;
+        Pool::from_shared(sh, None)
+    }
+}
+
+fn expect<R: Persistent>(layout: &Option<String>) -> Expect {
+    Expect {
+        layout: layout.clone(),
+        root: TypeIdentity { name: R::TYPE_NAME.to_string(), fingerprint: R::FINGERPRINT },
+        root_size: size_of::<R>() as u64,
+        root_align: align_of::<R>() as u64,
+    }
+}
+
+/// A pool file holding a root of type `R`, with transactions over it.
+///
+/// `tx` takes `&mut self`, so a transaction cannot start inside a `read` or another
+/// transaction on the same handle (a compile error). Clone the handle to use the pool
+/// from several threads: clones share one pool, readers run in parallel, and one
+/// transaction runs at a time.
+///
+/// # Examples
+///
+/// ```
+/// use pmem_core::Pool;
+/// let mut pool = Pool::<u64>::volatile().unwrap();
+/// pool.tx(|tx| {
+///     *tx.root_mut() = 41;
+///     Ok::<_, pmem_core::Error>(())
+/// }).unwrap();
+/// let r: Result<(), pmem_core::Error> = pool.tx(|tx| {
+///     *tx.root_mut() = 0;
+///     Err(pmem_core::Error::Poisoned) // any error rolls back
+/// });
+/// assert!(r.is_err());
+/// assert_eq!(pool.read(|n| *n + 1).unwrap(), 42);
+/// ```
+pub struct Pool<R> {
+    sh: Arc<Shared>,
+    _root: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Pool<R> {
+    fn clone(&self) -> Self {
+        Pool { sh: Arc::clone(&self.sh), _root: PhantomData }
+    }
+}
+
+impl<R> std::fmt::Debug for Pool<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("path", &self.sh.path).field("durability", &self.sh.cfg.durability).finish()
+    }
+}
+
+thread_local! {
+    /// Slot bases this thread holds a read lock on.
+    static READING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+struct ReadMark(usize);
+impl ReadMark {
+    fn new(base: usize) -> Self {
+        READING.with(|r| r.borrow_mut().push(base));
+        ReadMark(base)
+    }
+}
+impl Drop for ReadMark {
+    fn drop(&mut self) {
+        READING.with(|r| {
+            let mut r = r.borrow_mut();
+            if let Some(i) = r.iter().rposition(|&b| b == self.0) {
+                r.swap_remove(i);
+            }
+        });
+    }
+}
+
+fn thread_reads(base: usize) -> bool {
+    READING.with(|r| r.borrow().contains(&base))
+}
+
+impl<R: Persistent> Pool<R> {
+    /// Opens an existing pool with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        PoolOptions::new().open(path)
+    }
+
+    /// Options for opening or creating a pool.
+    pub fn options() -> PoolOptions {
+        PoolOptions::new()
+    }
+
+    fn from_shared(sh: Arc<Shared>, init: Option<fn() -> R>) -> Result<Self> {
+        let mut pool = Pool { sh, _root: PhantomData };
+        let root_off = heap::meta(&engine::ReadCtx(&pool.sh)).root_off;
+        if root_off == 0 {
+            let Some(init) = init else {
+                return Err(Error::corrupted("pool has no root object (creation was interrupted); open it with open_or_create", crate::layout::META_OFF));
+            };
+            pool.create_root(init)?;
+        }
+        Ok(pool)
+    }
+
+    fn create_root(&mut self, init: fn() -> R) -> Result<()> {
+        let sh = &*self.sh;
+        let mut g = sh.begin()?;
+        let st: &mut State = &mut g;
+        let r = (|| {
+            let mut heap_ix = std::mem::take(&mut st.heap);
+            st.journal.heap_touched = true;
+            let res = {
+                let mut ctx = TxCtx { sh, st: &mut *st };
+                heap_ix.alloc(&mut ctx, size_of::<R>().max(1) as u64, align_of::<R>() as u64).map(|off| {
+                    let mut meta = heap::meta(&ctx);
+                    meta.root_off = off;
+                    heap::set_meta(&mut ctx, meta);
+                    off
+                })
+            };
+            st.heap = heap_ix;
+            let off = res?;
+            // SAFETY: `off` is a fresh allocation of size_of::<R>() bytes aligned for R.
+            unsafe {
+                st.journal.snapshot(sh.slot.base(), off, size_of::<R>() as u64);
+                std::ptr::write(sh.slot.base().add(off as usize).cast::<R>(), init());
+            }
+            sh.commit(st)
+        })();
+        match r {
+            Ok(seq) => {
+                drop(g);
+                if let Some(seq) = seq {
+                    sh.flush_to(seq)?;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                sh.abort(&mut g);
+                Err(e)
+            }
+        }
+    }
+
+    fn root_ptr(&self) -> *mut R {
+        let off = heap::meta(&engine::ReadCtx(&self.sh)).root_off;
+        // SAFETY: the root offset was validated at open (an allocation of size_of::<R>()
+        // bytes, aligned) and never changes.
+        unsafe { self.sh.slot.base().add(off as usize).cast::<R>() }
+    }
+
+    /// Runs `f` as one transaction: `Ok` commits (durably, per the pool's durability,
+    /// before `tx` returns), `Err` rolls back, a panic rolls back and resumes unwinding.
+    /// After a rollback the pool is byte-for-byte as before, allocator included.
+    ///
+    /// # Errors
+    /// `f`'s own error; or, converted into `E`: [`Error::Poisoned`] after an earlier
+    /// flush failure, [`Error::ReadOnly`], [`Error::WouldDeadlock`] when this thread
+    /// already reads or writes the pool through another handle, and I/O errors from the
+    /// commit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<(u32, u32)>::volatile().unwrap();
+    /// let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     let _ = pool.tx(|tx| {
+    ///         tx.root_mut().0 = 7;
+    ///         panic!("boom");
+    ///         #[allow(unreachable_code)]
+    ///         Ok::<_, pmem_core::Error>(())
+    ///     });
+    /// }));
+    /// assert!(r.is_err());
+    /// assert_eq!(pool.read(|r| r.0).unwrap(), 0);
+    /// ```
+    pub fn tx<T, E, F>(&mut self, f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_, R>) -> std::result::Result<T, E>,
+        E: From<Error>,
+    {
+        let sh = &*self.sh;
+        let control = sh.slot.control();
+        let me = thread_token();
+        if control.owner.load(Ordering::Acquire) == me || thread_reads(sh.slot.base() as usize) {
+            return Err(E::from(Error::WouldDeadlock));
+        }
+        let mut g = sh.begin().map_err(E::from)?;
+        let st: *mut State = &mut *g;
+        control.active.store(st.cast(), Ordering::Release);
+        control.owner.store(me, Ordering::Release);
+        let mut tx = Tx { sh, st, root: self.root_ptr(), _m: PhantomData };
+        let out = catch_unwind(AssertUnwindSafe(|| f(&mut tx)));
+        control.owner.store(0, Ordering::Release);
+        control.active.store(std::ptr::null_mut(), Ordering::Release);
+        // SAFETY: the transaction and every view into it are gone; the guard is ours.
+        let st = unsafe { &mut *st };
+        match out {
+            Ok(Ok(v)) => match sh.commit(st) {
+                Ok(seq) => {
+                    drop(g);
+                    if let Some(seq) = seq {
+                        sh.flush_to(seq).map_err(E::from)?;
+                    }
+                    Ok(v)
+                }
+                Err(e) => Err(E::from(e)),
+            },
+            Ok(Err(e)) => {
+                sh.abort(st);
+                Err(e)
+            }
+            Err(panic) => {
+                sh.abort(st);
+                drop(g);
+                resume_unwind(panic)
+            }
+        }
+    }
+
+    /// Runs `f` with shared access to the root. Many reads run at once; a read never
+    /// sees a transaction's uncommitted bytes.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] after a flush failure; [`Error::WouldDeadlock`] inside a
+    /// transaction on the same pool on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = pmem_core::Pool::<[u8; 4]>::volatile().unwrap();
+    /// assert_eq!(pool.read(|r| r.len()).unwrap(), 4);
+    /// ```
+    pub fn read<T>(&self, f: impl FnOnce(&R) -> T) -> Result<T> {
+        let sh = &*self.sh;
+        sh.check_usable()?;
+        if sh.slot.control().owner.load(Ordering::Acquire) == thread_token() {
+            return Err(Error::WouldDeadlock);
+        }
+        let base = sh.slot.base() as usize;
+        if thread_reads(base) {
+            // Already holding the read lock on this thread: the root cannot change.
+            // SAFETY: see `root_ptr`; shared access while a read lock is held.
+            return Ok(f(unsafe { &*self.root_ptr() }));
+        }
+        let _g = sh.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _mark = ReadMark::new(base);
+        // SAFETY: see `root_ptr`; the read lock excludes writers for the borrow.
+        Ok(f(unsafe { &*self.root_ptr() }))
+    }
+
+    /// Writes all committed changes into the pool file and restarts the log.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.sh.checkpoint()
+    }
+
+    /// Closes this handle; the last handle checkpoints and reports any error.
+    pub fn close(self) -> Result<()> {
+        if Arc::strong_count(&self.sh) == 1 && !self.sh.cfg.read_only && !self.sh.cfg.volatile {
+            self.sh.check_usable()?;
+            self.sh.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// The pool file's path.
+    pub fn path(&self) -> &Path {
+        &self.sh.path
+    }
+
+    /// The durability commits get.
+    pub fn durability(&self) -> Durability {
+        self.sh.cfg.durability
+    }
+
+    /// Space and log statistics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = pmem_core::Pool::<u64>::volatile().unwrap();
+    /// let s = pool.stats().unwrap();
+    /// assert!(s.allocated_bytes >= 8);
+    /// assert!(s.free_bytes > 0);
+    /// ```
+    pub fn stats(&self) -> Result<Stats> {
+        let sh = &*self.sh;
+        let g = sh.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let c = heap::census(&engine::ReadCtx(sh), |_, _| {})?;
+        Ok(Stats {
+            file_bytes: sh.slot.control().mapped_len(),
+            heap_bytes: c.heap_bytes,
+            allocated_bytes: c.allocated_bytes,
+            allocations: c.allocations,
+            free_bytes: c.free_bytes,
+            largest_free_block: c.largest_free,
+            fragmentation: if c.free_bytes == 0 { 0.0 } else { 1.0 - c.largest_free as f64 / c.free_bytes as f64 },
+            log_bytes: g.log_pos - crate::layout::LOG_HEADER_LEN,
+            commits: g.last_seq,
+            checkpoints: g.checkpoint.checkpoint_count,
+        })
+    }
+
+    /// Checks the pool's integrity: the heap walk (headers, tiling, bitmaps), then a walk
+    /// of everything reachable from the root: every owned pointer must name a live
+    /// allocation, none may be owned twice, and every allocation must be reachable.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] naming the first problem and its offset.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = pmem_core::Pool::<u64>::volatile().unwrap();
+    /// let report = pool.check().unwrap();
+    /// assert_eq!(report.allocations, 1); // the root
+    /// ```
+    pub fn check(&self) -> Result<crate::check::CheckReport> {
+        let sh = &*self.sh;
+        sh.check_usable()?;
+        let g = sh.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let root = self.root_ptr();
+        // SAFETY: read lock held; root validated at open.
+        crate::check::check_pool(sh, &g.heap, unsafe { &*root })
+    }
+
+    /// A stable identity of this pool (its UUID).
+    pub fn uuid(&self) -> [u8; 16] {
+        self.sh.header.uuid
+    }
+
+    /// Information from the pool header.
+    pub fn info(&self) -> PoolInfo {
+        let h = &self.sh.header;
+        PoolInfo {
+            path: self.sh.path.clone(),
+            format_version: crate::layout::FORMAT_VERSION,
+            layout: h.layout.clone(),
+            root_type: TypeIdentity { name: h.root_type_name.clone(), fingerprint: h.root_fingerprint },
+            max_size: h.max_size,
+            created_unix: h.created_unix,
+            uuid: h.uuid,
+            durability: self.sh.cfg.durability,
+        }
+    }
+}
+
+/// Header information of an open pool.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PoolInfo {
+    /// The pool file.
+    pub path: PathBuf,
+    /// On-media format version.
+    pub format_version: u32,
+    /// Layout name.
+    pub layout: String,
+    /// Root type stored at creation.
+    pub root_type: TypeIdentity,
+    /// Maximum size.
+    pub max_size: u64,
+    /// Creation time (seconds since the Unix epoch).
+    pub created_unix: u64,
+    /// Pool UUID.
+    pub uuid: [u8; 16],
+    /// Durability of this handle.
+    pub durability: Durability,
+}
+
+/// Space and log statistics of a pool; see [`Pool::stats`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Bytes of the pool file currently mapped (its size).
+    pub file_bytes: u64,
+    /// Bytes of heap (file size less header and metadata pages).
+    pub heap_bytes: u64,
+    /// Bytes handed out to live allocations (slot sizes for small objects).
+    pub allocated_bytes: u64,
+    /// Number of live allocations.
+    pub allocations: u64,
+    /// Bytes free: free blocks plus free slots in runs.
+    pub free_bytes: u64,
+    /// The largest free block.
+    pub largest_free_block: u64,
+    /// External fragmentation: `1 - largest_free_block / free_bytes`.
+    pub fragmentation: f64,
+    /// Bytes of redo log not yet checkpointed.
+    pub log_bytes: u64,
+    /// Commits since creation (the last commit's sequence number).
+    pub commits: u64,
+    /// Checkpoints since creation.
+    pub checkpoints: u64,
+}
+
+/// An open transaction on a pool with root `R`; handed to the closure of [`Pool::tx`].
+///
+/// Views and references from it cannot outlive the closure, and it cannot be sent to
+/// another thread.
+pub struct Tx<'p, R> {
+    sh: &'p Shared,
+    st: *mut State,
+    root: *mut R,
+    _m: PhantomData<(&'p mut R, *mut ())>,
+}
+
+impl<R: Persistent> Tx<'_, R> {
+    /// Shared access to the root, uncommitted changes included.
+    pub fn root(&self) -> &R {
+        // SAFETY: the write lock is held; `&self` excludes `root_mut` views.
+        unsafe { &*self.root }
+    }
+
+    /// The root's mutable view. For plain data this snapshots the whole root.
+    pub fn root_mut(&mut self) -> &mut R::View {
+        // SAFETY: the transaction is active on this thread; `&mut self` makes the view
+        // exclusive and bounds it by the transaction.
+        unsafe { R::view_mut(self.root) }
+    }
+
+    /// Allocates `size` bytes aligned to `align` (at most 64) in this pool; the memory
+    /// is freed again if the transaction rolls back. Answers the pool offset.
+    pub fn alloc_raw(&mut self, size: usize, align: usize) -> Result<u64> {
+        // SAFETY: the write lock is held by this transaction.
+        let st = unsafe { &mut *self.st };
+        crate::raw::alloc_in(self.sh, st, size, align)
+    }
+
+    /// Frees, at commit, the allocation at pool offset `off` of `size` bytes.
+    pub fn free_raw(&mut self, off: u64, size: usize) -> Result<()> {
+        // SAFETY: the write lock is held by this transaction.
+        let st = unsafe { &mut *self.st };
+        crate::raw::free_in(self.sh, st, off, size)
+    }
+
+    /// The address of pool offset `off`, checked to lie in the mapped pool.
+    pub fn addr_of(&self, off: u64, size: usize) -> Result<*mut u8> {
+        let mapped = self.sh.slot.control().mapped_len();
+        if off < crate::layout::HEAP_START || off.saturating_add(size as u64) > mapped {
+            return Err(Error::corrupted("offset outside the pool", off));
+        }
+        // SAFETY: in bounds of the mapping.
+        Ok(unsafe { self.sh.slot.base().add(off as usize) })
+    }
+}

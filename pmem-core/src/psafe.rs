@@ -1,0 +1,222 @@
+//! The traits that make a type storable in a pool.
+//!
+//! - [`PSafe`]: the bytes of a value mean the same thing in another process (no
+//!   addresses, no handles). `unsafe` because the compiler cannot check it.
+//! - [`Persistent`]: a `PSafe` type with a fingerprint, a schema, and a *view*: the
+//!   type a transaction hands out (`&mut T::View`) to change a value in place. Plain
+//!   data views as itself after a snapshot of its bytes; structs and collections view
+//!   as types whose methods snapshot exactly what they change.
+//! - [`Plain`]: plain data that owns nothing in the pool, so it may be copied bytewise
+//!   and changed through a plain `&mut` once its bytes are snapshotted.
+
+use crate::check::Visitor;
+use crate::error::Result;
+use crate::fingerprint::{fp_leaf, fp_str, fp_u64, FP_START};
+use crate::schema::{FieldSchema, Shape, TypeSchema};
+
+/// Marks a type whose bytes are meaningful in another process: it may live in a pool.
+///
+/// Implemented for integers, floats, `bool`, `char`, `()`, arrays, tuples and `Option`
+/// of plain types, pmem's pointers and collections, and every `#[derive(Persistent)]`
+/// type. Not for references, raw pointers, `Box`, `Vec`, `String`, `Rc`, `Arc`, `Cell`,
+/// `RefCell`, std maps or function pointers: their bytes are addresses in one process.
+///
+/// # Safety
+/// - every bit pattern a pmem write path can store for the type must be valid after the
+///   process restarts: no addresses, file descriptors or other per-process handles;
+/// - the layout must be fixed (`#[repr(C)]`, `#[repr(transparent)]` or a primitive).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a pmem pool",
+    label = "`{Self}` is not PSafe: its bytes are not meaningful after a restart",
+    note = "use the persistent counterpart: `PVec<T>` for `Vec<T>`, `PString` for `String`, `PBox<T>` for `Box<T>`, `PHashMap<K, V>` for `HashMap<K, V>`, `PBTreeMap<K, V>` for `BTreeMap<K, V>`, `PPtr<T>` for references and raw pointers; plain integers, floats, bool, char, arrays, tuples and `Option` of these are fine; plain `Cell`/`RefCell`/`Rc`/`Arc` have no persistent form"
+)]
+pub unsafe trait PSafe: Sized + 'static {}
+
+/// A type that can be stored in a pool and changed in place inside a transaction.
+///
+/// # Safety
+/// - `view_mut` must return a view through which every write path snapshots (via
+///   [`crate::raw::snapshot`]) each byte before changing it;
+/// - `visit_owned` must report every allocation the value owns, and `free_owned` must
+///   free exactly those;
+/// - `FINGERPRINT` must change whenever the layout changes.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a pmem pool",
+    label = "`{Self}` is not Persistent",
+    note = "derive it with `#[derive(Persistent)]` on a `#[repr(C)]` struct, or use a persistent type: `PVec<T>` for `Vec<T>`, `PString` for `String`, `PBox<T>` for `Box<T>`, `PHashMap<K, V>` for `HashMap<K, V>`"
+)]
+pub unsafe trait Persistent: PSafe {
+    /// What a transaction hands out to change a value in place: `&mut Self::View`.
+    type View: ?Sized;
+    /// The type's name, for messages and the pool header.
+    const TYPE_NAME: &'static str;
+    /// Layout fingerprint: name, fields (names, types, offsets), size, alignment.
+    const FINGERPRINT: u64;
+    /// Layout description for tools.
+    const SCHEMA: &'static TypeSchema;
+
+    /// The view of the value at `ptr`.
+    ///
+    /// # Safety
+    /// - `ptr` points to a valid `Self` in the mapped pool of a pool whose transaction is
+    ///   open on this thread;
+    /// - nothing else refers to `*ptr` (or to what it owns) for `'a`, and `'a` ends before
+    ///   the transaction does.
+    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self::View;
+
+    /// Reports every allocation this value owns (transitively) to `v`.
+    fn visit_owned(&self, v: &mut Visitor<'_>) -> Result<()> {
+        let _ = v;
+        Ok(())
+    }
+
+    /// Frees, at commit, every allocation the value at `ptr` owns (transitively).
+    ///
+    /// # Safety
+    /// - as for [`Persistent::view_mut`]; the value must not be used through its owned
+    ///   pointers after this call.
+    unsafe fn free_owned(ptr: *mut Self) -> Result<()> {
+        let _ = ptr;
+        Ok(())
+    }
+
+    /// `Self::SCHEMA`, as a function (for [`crate::schema::SchemaFn`]).
+    fn schema() -> &'static TypeSchema {
+        Self::SCHEMA
+    }
+}
+
+/// Plain data: owns nothing in the pool; copied bytewise and changed through `&mut` once
+/// snapshotted whole.
+///
+/// # Safety
+/// - `Persistent::free_owned` and `visit_owned` do nothing for the type, and its view is
+///   itself, reached after snapshotting all of its bytes.
+pub unsafe trait Plain: Persistent<View = Self> + Copy {}
+
+/// The view of plain data: snapshot all of it, then hand out `&mut`.
+///
+/// # Safety
+/// - as for [`Persistent::view_mut`].
+#[inline]
+pub unsafe fn plain_view<'a, T>(ptr: *mut T) -> &'a mut T {
+    // SAFETY: the caller promises `ptr` is in an open pool with an active transaction.
+    unsafe {
+        crate::raw::snapshot(ptr.cast::<u8>(), size_of::<T>());
+        &mut *ptr
+    }
+}
+
+macro_rules! primitive {
+    ($($t:ty),*) => {$(
+        // SAFETY: every bit pattern a write path can store is a valid value; no addresses.
+        unsafe impl PSafe for $t {}
+        // SAFETY: the view snapshots all bytes; owns nothing; fingerprint covers size.
+        unsafe impl Persistent for $t {
+            type View = $t;
+            const TYPE_NAME: &'static str = stringify!($t);
+            const FINGERPRINT: u64 = fp_leaf(stringify!($t), size_of::<$t>(), align_of::<$t>());
+            const SCHEMA: &'static TypeSchema = &TypeSchema {
+                name: stringify!($t),
+                size: size_of::<$t>(),
+                align: align_of::<$t>(),
+                fingerprint: Self::FINGERPRINT,
+                shape: Shape::Primitive,
+            };
+            #[inline]
+            unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
+                // SAFETY: forwarded contract.
+                unsafe { plain_view(ptr) }
+            }
+        }
+        // SAFETY: owns nothing; view is itself.
+        unsafe impl Plain for $t {}
+    )*};
+}
+
+primitive!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char, ());
+
+// SAFETY: an array of PSafe elements has a fixed layout and no addresses.
+unsafe impl<T: Plain, const N: usize> PSafe for [T; N] {}
+// SAFETY: view snapshots all bytes; elements own nothing.
+unsafe impl<T: Plain, const N: usize> Persistent for [T; N] {
+    type View = [T; N];
+    const TYPE_NAME: &'static str = "array";
+    const FINGERPRINT: u64 = fp_u64(fp_u64(fp_str(FP_START, "array"), T::FINGERPRINT), N as u64);
+    const SCHEMA: &'static TypeSchema = &TypeSchema {
+        name: "array",
+        size: size_of::<[T; N]>(),
+        align: align_of::<[T; N]>(),
+        fingerprint: Self::FINGERPRINT,
+        shape: Shape::Array { elem: T::schema, len: N },
+    };
+    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
+        // SAFETY: forwarded contract.
+        unsafe { plain_view(ptr) }
+    }
+}
+// SAFETY: elements are plain.
+unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
+
+// SAFETY: `Option` of plain data has a fixed layout (the fingerprint records its size)
+// and no addresses.
+unsafe impl<T: Plain> PSafe for Option<T> {}
+// SAFETY: view snapshots all bytes; owns nothing.
+unsafe impl<T: Plain> Persistent for Option<T> {
+    type View = Option<T>;
+    const TYPE_NAME: &'static str = "Option";
+    const FINGERPRINT: u64 = fp_u64(
+        fp_u64(fp_str(FP_START, "Option"), T::FINGERPRINT),
+        size_of::<Option<T>>() as u64,
+    );
+    const SCHEMA: &'static TypeSchema = &TypeSchema {
+        name: "Option",
+        size: size_of::<Option<T>>(),
+        align: align_of::<Option<T>>(),
+        fingerprint: Self::FINGERPRINT,
+        shape: Shape::Option(T::schema),
+    };
+    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
+        // SAFETY: forwarded contract.
+        unsafe { plain_view(ptr) }
+    }
+}
+// SAFETY: plain payload.
+unsafe impl<T: Plain> Plain for Option<T> {}
+
+macro_rules! tuple {
+    ($(($($n:tt $t:ident),+)),*) => {$(
+        // SAFETY: tuples of plain data have no addresses; the fingerprint records the
+        // offsets the compiler chose, so a layout change is caught at open.
+        unsafe impl<$($t: Plain),+> PSafe for ($($t,)+) {}
+        // SAFETY: view snapshots all bytes; owns nothing.
+        unsafe impl<$($t: Plain),+> Persistent for ($($t,)+) {
+            type View = Self;
+            const TYPE_NAME: &'static str = "tuple";
+            const FINGERPRINT: u64 = {
+                let mut h = fp_str(FP_START, "tuple");
+                $( h = fp_u64(fp_u64(h, $t::FINGERPRINT), core::mem::offset_of!(Self, $n) as u64); )+
+                fp_u64(h, size_of::<Self>() as u64)
+            };
+            const SCHEMA: &'static TypeSchema = &TypeSchema {
+                name: "tuple",
+                size: size_of::<Self>(),
+                align: align_of::<Self>(),
+                fingerprint: Self::FINGERPRINT,
+                shape: Shape::Tuple(&[$(FieldSchema {
+                    name: stringify!($n),
+                    offset: core::mem::offset_of!(Self, $n),
+                    ty: $t::schema,
+                }),+]),
+            };
+            unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
+                // SAFETY: forwarded contract.
+                unsafe { plain_view(ptr) }
+            }
+        }
+        // SAFETY: plain elements.
+        unsafe impl<$($t: Plain),+> Plain for ($($t,)+) {}
+    )*};
+}
+
+tuple!((0 A), (0 A, 1 B), (0 A, 1 B, 2 C), (0 A, 1 B, 2 C, 3 D), (0 A, 1 B, 2 C, 3 D, 4 E));

@@ -1,0 +1,385 @@
+//! Persistent pointers: pool offsets instead of addresses.
+//!
+//! [`PPtr<T>`] is a non-owning, copyable pointer; [`PBox<T>`] owns its target, which is
+//! freed with it. Following either costs a couple of loads: the pool base comes from the
+//! address of the pointer itself (see `map`), never from a lookup table.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::num::NonZeroU64;
+use std::ops::Deref;
+
+use crate::check::Visitor;
+use crate::error::{Error, Result};
+use crate::fingerprint::{fp_str, fp_u64, FP_START};
+use crate::psafe::{plain_view, PSafe, Persistent, Plain};
+use crate::raw;
+use crate::schema::{Shape, TypeSchema};
+use crate::view::ViewTail;
+
+const TAG_SHIFT: u32 = 48;
+const OFF_MASK: u64 = (1 << TAG_SHIFT) - 1;
+
+fn pool_tag(anchor: *const u8) -> Option<u64> {
+    if !crate::map::in_live_pool(anchor as usize) {
+        return None;
+    }
+    // SAFETY: in a live pool.
+    let c = unsafe { crate::map::control_of(anchor as usize) };
+    Some(c.tag.load(std::sync::atomic::Ordering::Acquire))
+}
+
+/// A non-owning persistent pointer to a `T` in the same pool; 0 is null.
+///
+/// The pool's 16-bit tag is kept in the top bits, so following a pointer stored in
+/// another pool is refused with [`Error::CrossPool`] instead of reading a stranger's
+/// bytes.
+///
+/// # Examples
+///
+/// ```
+/// use pmem_core::{Pool, PPtr};
+/// let mut pool = Pool::<(u64, PPtr<u64>)>::volatile().unwrap();
+/// pool.tx(|tx| {
+///     let me = PPtr::from_ref(&tx.root().0).unwrap();
+///     tx.root_mut().1 = me;
+///     Ok::<_, pmem_core::Error>(())
+/// }).unwrap();
+/// pool.read(|r| {
+///     // SAFETY: the target is the root, which is never freed.
+///     assert_eq!(unsafe { r.1.as_ref_in(r) }.unwrap(), Some(&0u64));
+/// }).unwrap();
+/// ```
+#[repr(transparent)]
+pub struct PPtr<T> {
+    raw: u64,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for PPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for PPtr<T> {}
+impl<T> PartialEq for PPtr<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.raw == o.raw
+    }
+}
+impl<T> Eq for PPtr<T> {}
+impl<T> Default for PPtr<T> {
+    fn default() -> Self {
+        PPtr { raw: 0, _t: PhantomData }
+    }
+}
+impl<T> fmt::Debug for PPtr<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PPtr({:#x})", self.raw & OFF_MASK)
+    }
+}
+
+impl<T: Persistent> PPtr<T> {
+    /// The null pointer.
+    pub const fn null() -> Self {
+        PPtr { raw: 0, _t: PhantomData }
+    }
+
+    /// Is this null?
+    pub fn is_null(&self) -> bool {
+        self.raw == 0
+    }
+
+    /// The pool offset (without the tag).
+    pub fn offset(&self) -> u64 {
+        self.raw & OFF_MASK
+    }
+
+    /// A pointer to `r`, which must live in an open pool (else `None`).
+    pub fn from_ref(r: &T) -> Option<Self> {
+        let p = std::ptr::from_ref(r).cast::<u8>();
+        let off = raw::offset_of(p)?;
+        let tag = pool_tag(p)?;
+        Some(PPtr { raw: off | (tag << TAG_SHIFT), _t: PhantomData })
+    }
+
+    /// Follows the pointer within the pool that `anchor` lives in.
+    ///
+    /// # Errors
+    /// [`Error::CrossPool`] if the pointer was made in another pool;
+    /// [`Error::Corrupted`] if it points outside the pool or is misaligned.
+    ///
+    /// # Safety
+    /// - the target must still be allocated (a `PPtr` does not keep it alive).
+    pub unsafe fn as_ref_in<'a, A>(&self, anchor: &'a A) -> Result<Option<&'a T>> {
+        if self.is_null() {
+            return Ok(None);
+        }
+        let a = std::ptr::from_ref(anchor).cast::<u8>();
+        if pool_tag(a) != Some(self.raw >> TAG_SHIFT) {
+            return Err(Error::CrossPool);
+        }
+        let p = raw::resolve(a, self.offset(), size_of::<T>(), align_of::<T>())?;
+        // SAFETY: in bounds and aligned in the anchor's pool; allocated by the caller's
+        // promise; the borrow is bounded by the anchor's.
+        Ok(Some(unsafe { &*p.cast::<T>() }))
+    }
+}
+
+// SAFETY: an offset, not an address.
+unsafe impl<T: Persistent> PSafe for PPtr<T> {}
+// SAFETY: plain 8 bytes; owns nothing.
+unsafe impl<T: Persistent> Persistent for PPtr<T> {
+    type View = Self;
+    const TYPE_NAME: &'static str = "PPtr";
+    const FINGERPRINT: u64 = fp_str(fp_str(FP_START, "PPtr"), T::TYPE_NAME);
+    const SCHEMA: &'static TypeSchema = &TypeSchema {
+        name: "PPtr",
+        size: 8,
+        align: 8,
+        fingerprint: Self::FINGERPRINT,
+        shape: Shape::Pointer { owned: false, target: T::schema },
+    };
+    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
+        // SAFETY: forwarded contract.
+        unsafe { plain_view(ptr) }
+    }
+}
+// SAFETY: owns nothing.
+unsafe impl<T: Persistent> Plain for PPtr<T> {}
+
+/// An owning persistent pointer: the `T` it points to lives in the same pool and is
+/// freed (in the same transaction) when the box is dropped from the structure holding
+/// it. Never null: use `Option<PBox<T>>` for an optional one.
+///
+/// # Examples
+///
+/// ```
+/// use pmem_core::{Pool, PBox};
+/// let mut pool = Pool::<Option<PBox<u64>>>::volatile().unwrap();
+/// pool.tx(|tx| {
+///     *tx.root_mut().insert(5)? += 1;
+///     Ok::<_, pmem_core::Error>(())
+/// }).unwrap();
+/// assert_eq!(pool.read(|r| r.as_deref().copied()).unwrap(), Some(6));
+/// pool.tx(|tx| tx.root_mut().clear()).unwrap();
+/// assert_eq!(pool.check().unwrap().allocations, 1); // only the root is left
+/// ```
+#[repr(transparent)]
+pub struct PBox<T: Persistent> {
+    off: NonZeroU64,
+    _t: PhantomData<T>,
+}
+
+impl<T: Persistent> PBox<T> {
+    fn target(&self) -> Result<*mut T> {
+        let p = raw::resolve(std::ptr::from_ref(self).cast(), self.off.get(), size_of::<T>(), align_of::<T>())?;
+        Ok(p.cast())
+    }
+
+    /// The pool offset of the target.
+    pub fn offset(&self) -> u64 {
+        self.off.get()
+    }
+}
+
+impl<T: Persistent> Deref for PBox<T> {
+    type Target = T;
+    /// # Panics
+    /// With "pmem: corrupted pool: ..." if the stored offset is outside the pool or
+    /// misaligned (only a corrupted file can cause this).
+    fn deref(&self) -> &T {
+        let p = raw::resolve_or_panic(std::ptr::from_ref(self).cast(), self.off.get(), size_of::<T>(), align_of::<T>());
+        // SAFETY: in bounds and aligned; owned by this box, so allocated and initialised.
+        unsafe { &*p.cast::<T>() }
+    }
+}
+
+impl<T: Persistent + fmt::Debug> fmt::Debug for PBox<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+const fn box_fp(name: &str, target: &str, size: usize, align: usize) -> u64 {
+    fp_u64(fp_u64(fp_str(fp_str(FP_START, name), target), size as u64), align as u64)
+}
+
+// SAFETY: an offset, not an address.
+unsafe impl<T: Persistent> PSafe for PBox<T> {}
+// SAFETY: the view's methods snapshot what they write; visit/free cover the target.
+unsafe impl<T: Persistent> Persistent for PBox<T> {
+    type View = PBoxMut<T>;
+    const TYPE_NAME: &'static str = "PBox";
+    // The target contributes its name, size and alignment (not its fingerprint), so
+    // recursive types (a node owning a box of node) have finite fingerprints.
+    const FINGERPRINT: u64 = box_fp("PBox", T::TYPE_NAME, size_of::<T>(), align_of::<T>());
+    const SCHEMA: &'static TypeSchema = &TypeSchema {
+        name: "PBox",
+        size: 8,
+        align: 8,
+        fingerprint: Self::FINGERPRINT,
+        shape: Shape::Pointer { owned: true, target: T::schema },
+    };
+    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut PBoxMut<T> {
+        // SAFETY: `PBoxMut<T>` ends in a ViewTail; the fat pointer covers the box.
+        unsafe { &mut *crate::view_cast!(ptr, Self => PBoxMut<T>) }
+    }
+    fn visit_owned(&self, v: &mut Visitor<'_>) -> Result<()> {
+        let p = self.target()?;
+        if v.owned(p.cast(), size_of::<T>().max(1))? {
+            // SAFETY: a live allocation owned by this box.
+            unsafe { (*p).visit_owned(v)? };
+        }
+        Ok(())
+    }
+    unsafe fn free_owned(ptr: *mut Self) -> Result<()> {
+        // SAFETY: `ptr` is a valid box in the pool (caller's contract).
+        let p = unsafe { (*ptr).target()? };
+        // SAFETY: the target is owned by the box, in the same transaction's pool.
+        unsafe {
+            T::free_owned(p)?;
+            raw::free(p.cast(), size_of::<T>().max(1))
+        }
+    }
+}
+
+/// The view of a [`PBox<T>`] inside a transaction.
+pub struct PBoxMut<T: Persistent> {
+    _t: PhantomData<T>,
+    _tail: ViewTail,
+}
+
+impl<T: Persistent> PBoxMut<T> {
+    fn boxed(&self) -> &PBox<T> {
+        // SAFETY: a view lies over a valid `PBox<T>`.
+        unsafe { &*std::ptr::from_ref(self).cast::<PBox<T>>() }
+    }
+
+    /// The target's view.
+    ///
+    /// # Panics
+    /// If the box's offset is corrupted.
+    pub fn get_mut(&mut self) -> &mut T::View {
+        let p = raw::resolve_or_panic(std::ptr::from_ref(self).cast(), self.boxed().off.get(), size_of::<T>(), align_of::<T>());
+        // SAFETY: the target is owned by this box, which this view borrows exclusively.
+        unsafe { T::view_mut(p.cast()) }
+    }
+
+    /// Replaces the target's value, freeing what the old value owned.
+    pub fn set(&mut self, value: T) -> Result<()> {
+        let p = self.boxed().target()?;
+        // SAFETY: the target is owned by the box and exclusively borrowed through `self`.
+        unsafe {
+            T::free_owned(p)?;
+            raw::snapshot_value(p);
+            std::ptr::write(p, value);
+        }
+        Ok(())
+    }
+}
+
+impl<T: Persistent> Deref for PBoxMut<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.boxed()
+    }
+}
+
+// SAFETY: `Option<PBox<T>>` is 8 bytes (the NonZero niche); 0 is `None`.
+unsafe impl<T: Persistent> PSafe for Option<PBox<T>> {}
+// SAFETY: the view's methods snapshot what they write; visit/free cover the target.
+unsafe impl<T: Persistent> Persistent for Option<PBox<T>> {
+    type View = OptionPBoxMut<T>;
+    const TYPE_NAME: &'static str = "Option<PBox>";
+    const FINGERPRINT: u64 = box_fp("Option<PBox>", T::TYPE_NAME, size_of::<T>(), align_of::<T>());
+    const SCHEMA: &'static TypeSchema = &TypeSchema {
+        name: "Option<PBox>",
+        size: 8,
+        align: 8,
+        fingerprint: Self::FINGERPRINT,
+        shape: Shape::Option(<PBox<T> as Persistent>::schema),
+    };
+    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut OptionPBoxMut<T> {
+        // SAFETY: `OptionPBoxMut<T>` ends in a ViewTail; the fat pointer covers the option.
+        unsafe { &mut *crate::view_cast!(ptr, Self => OptionPBoxMut<T>) }
+    }
+    fn visit_owned(&self, v: &mut Visitor<'_>) -> Result<()> {
+        match self {
+            Some(b) => b.visit_owned(v),
+            None => Ok(()),
+        }
+    }
+    unsafe fn free_owned(ptr: *mut Self) -> Result<()> {
+        // SAFETY: caller's contract; a `Some` holds a valid box at the same address.
+        unsafe {
+            match &mut *ptr {
+                Some(b) => PBox::free_owned(b),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+const _: () = assert!(size_of::<Option<PBox<u64>>>() == 8);
+
+/// The view of an `Option<PBox<T>>` inside a transaction.
+pub struct OptionPBoxMut<T: Persistent> {
+    _t: PhantomData<T>,
+    _tail: ViewTail,
+}
+
+impl<T: Persistent> OptionPBoxMut<T> {
+    fn ptr(&mut self) -> *mut Option<PBox<T>> {
+        std::ptr::from_mut(self).cast()
+    }
+
+    /// The target's view, if any.
+    pub fn as_mut(&mut self) -> Option<&mut T::View> {
+        let p = self.ptr();
+        // SAFETY: the view lies over a valid option; a `Some` box is exclusively ours.
+        unsafe { (*p).is_some().then(|| PBox::view_mut(p.cast::<PBox<T>>()).get_mut()) }
+    }
+
+    /// Allocates a new box holding `value` (freeing the old one and what it owned) and
+    /// answers the new target's view.
+    pub fn insert(&mut self, value: T) -> Result<&mut T::View> {
+        let p = self.ptr();
+        // SAFETY: the view lies over a valid option in a pool with an open transaction.
+        unsafe {
+            let t = raw::alloc(p.cast(), size_of::<T>().max(1), align_of::<T>())?.cast::<T>();
+            raw::snapshot_value(t);
+            std::ptr::write(t, value);
+            Self::free_old(p)?;
+            raw::snapshot_value(p);
+            let off = raw::offset_of(t.cast()).expect("allocated in this pool");
+            std::ptr::write(p, Some(PBox { off: NonZeroU64::new(off).expect("heap offsets are nonzero"), _t: PhantomData }));
+            Ok(T::view_mut(t))
+        }
+    }
+
+    /// Frees the box (and what its value owned) and sets `None`.
+    pub fn clear(&mut self) -> Result<()> {
+        let p = self.ptr();
+        // SAFETY: as in `insert`.
+        unsafe {
+            Self::free_old(p)?;
+            raw::snapshot_value(p);
+            std::ptr::write(p, None);
+        }
+        Ok(())
+    }
+
+    unsafe fn free_old(p: *mut Option<PBox<T>>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { <Option<PBox<T>> as Persistent>::free_owned(p) }
+    }
+}
+
+impl<T: Persistent> Deref for OptionPBoxMut<T> {
+    type Target = Option<PBox<T>>;
+    fn deref(&self) -> &Option<PBox<T>> {
+        // SAFETY: a view lies over a valid option.
+        unsafe { &*std::ptr::from_ref(self).cast::<Option<PBox<T>>>() }
+    }
+}

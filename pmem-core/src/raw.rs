@@ -1,0 +1,188 @@
+//! The internal API that persistent collections and `#[derive(Persistent)]` build on.
+//! Application code never calls it; it is public so the sibling crates can.
+//!
+//! Every function finds the pool (and its open transaction) from an address inside the
+//! pool, in a couple of loads (see `map`). The contract of each write path is:
+//!
+//! 1. call [`snapshot`] for every byte range before changing it (a range already
+//!    snapshotted in this transaction costs a lookup, not a copy; ranges inside memory
+//!    allocated by this transaction save no old bytes but are still logged for redo);
+//! 2. get new memory from [`alloc`] (rolled back with the transaction);
+//! 3. release memory with [`free`] (takes effect at commit).
+
+use std::sync::atomic::Ordering;
+
+use crate::engine::{Shared, State, TxCtx};
+use crate::error::{Error, Result};
+use crate::map::{control_of, in_live_pool, slot_base, thread_token};
+
+/// The open transaction of the pool containing `addr`.
+///
+/// # Safety
+/// - `addr` must lie in the mapped part of an open pool.
+#[inline]
+unsafe fn active<'a>(addr: usize) -> (&'a Shared, &'a mut State) {
+    // SAFETY: forwarded contract.
+    let c = unsafe { control_of(addr) };
+    let st = c.active.load(Ordering::Acquire).cast::<State>();
+    assert!(
+        !st.is_null() && c.owner.load(Ordering::Acquire) == thread_token(),
+        "pmem: pool memory changed outside a transaction (a bug in a view implementation)"
+    );
+    // SAFETY: `shared` is set at open and outlives the slot; `st` is the state of the
+    // transaction this thread holds the write lock for, and no other `&mut State` is
+    // live while view code runs.
+    unsafe { (&*c.shared.load(Ordering::Acquire).cast::<Shared>(), &mut *st) }
+}
+
+/// Declares that `len` bytes at `ptr` are about to be written in the current transaction.
+///
+/// # Safety
+/// - `ptr..ptr+len` must lie in the mapped part of a pool whose transaction is open on
+///   this thread.
+#[inline]
+pub unsafe fn snapshot(ptr: *const u8, len: usize) {
+    let addr = ptr as usize;
+    // SAFETY: forwarded contract.
+    let (sh, st) = unsafe { active(addr) };
+    let base = slot_base(addr);
+    debug_assert!((addr - base + len) as u64 <= sh.slot.control().mapped_len());
+    // SAFETY: the range is mapped, by the caller's promise.
+    unsafe { st.journal.snapshot(sh.slot.base(), (addr - base) as u64, len as u64) };
+}
+
+/// [`snapshot`] of one value.
+///
+/// # Safety
+/// - as for [`snapshot`].
+#[inline]
+pub unsafe fn snapshot_value<T>(ptr: *const T) {
+    // SAFETY: forwarded contract.
+    unsafe { snapshot(ptr.cast(), size_of::<T>()) }
+}
+
+pub(crate) fn alloc_in(sh: &Shared, st: &mut State, size: usize, align: usize) -> Result<u64> {
+    st.journal.heap_touched = true;
+    let mut heap = std::mem::take(&mut st.heap);
+    let r = heap.alloc(&mut TxCtx { sh, st: &mut *st }, size as u64, align as u64);
+    st.heap = heap;
+    r
+}
+
+pub(crate) fn free_in(sh: &Shared, st: &mut State, off: u64, size: usize) -> Result<()> {
+    st.heap.place(&crate::engine::ReadCtx(sh), off, size as u64)?;
+    if st.journal.frees.iter().any(|&(o, _)| o == off) {
+        return Err(Error::corrupted("allocation freed twice in one transaction", off));
+    }
+    st.journal.frees.push((off, size as u64));
+    Ok(())
+}
+
+/// Allocates `size` bytes aligned to `align` in the pool containing `anchor`, inside
+/// its open transaction. The bytes are uninitialised (whatever the pool held); writes
+/// to them must still go through [`snapshot`], which saves no old bytes for them.
+///
+/// # Errors
+/// [`Error::OutOfSpace`] at the pool's maximum size; [`Error::UnsupportedLayout`] for
+/// `size == 0` or `align > 64`.
+///
+/// # Safety
+/// - `anchor` must lie in the mapped part of a pool whose transaction is open on this
+///   thread.
+pub unsafe fn alloc(anchor: *const u8, size: usize, align: usize) -> Result<*mut u8> {
+    let addr = anchor as usize;
+    // SAFETY: forwarded contract.
+    let (sh, st) = unsafe { active(addr) };
+    let off = alloc_in(sh, st, size, align)?;
+    // SAFETY: `off` is a fresh allocation inside the mapping.
+    Ok(unsafe { sh.slot.base().add(off as usize) })
+}
+
+/// Frees, when the transaction commits, the allocation of `size` bytes at `ptr`.
+///
+/// # Errors
+/// [`Error::Corrupted`] when `ptr` is not a live allocation of at least `size` bytes.
+///
+/// # Safety
+/// - `ptr` must lie in the mapped part of a pool whose transaction is open on this
+///   thread, and nothing may use the allocation after the commit.
+pub unsafe fn free(ptr: *const u8, size: usize) -> Result<()> {
+    let addr = ptr as usize;
+    // SAFETY: forwarded contract.
+    let (sh, st) = unsafe { active(addr) };
+    free_in(sh, st, (addr - slot_base(addr)) as u64, size)
+}
+
+/// The pool offset of `ptr`, or `None` when `ptr` is not inside an open pool.
+#[inline]
+pub fn offset_of(ptr: *const u8) -> Option<u64> {
+    let addr = ptr as usize;
+    in_live_pool(addr).then(|| (addr - slot_base(addr)) as u64)
+}
+
+/// Do `a` and `b` lie in the same open pool?
+pub fn same_pool(a: *const u8, b: *const u8) -> bool {
+    in_live_pool(a as usize) && in_live_pool(b as usize) && slot_base(a as usize) == slot_base(b as usize)
+}
+
+/// The address of pool offset `off`, in the pool containing `anchor`, checked: the
+/// anchor must be in an open pool, and `off..off+size` inside the mapped heap and
+/// aligned to `align`.
+///
+/// # Errors
+/// [`Error::Corrupted`] saying what is wrong and the offset.
+#[inline]
+pub fn resolve(anchor: *const u8, off: u64, size: usize, align: usize) -> Result<*mut u8> {
+    let addr = anchor as usize;
+    if !in_live_pool(addr) {
+        return Err(Error::corrupted("pointer followed from outside any open pool", off));
+    }
+    // SAFETY: in a live pool.
+    let c = unsafe { control_of(addr) };
+    let end = off.checked_add(size as u64);
+    if off < crate::layout::HEAP_START || end.is_none_or(|e| e > c.mapped_len()) {
+        return Err(Error::corrupted("pointer outside the pool", off));
+    }
+    if off % align as u64 != 0 {
+        return Err(Error::corrupted("misaligned pointer", off));
+    }
+    Ok(std::ptr::with_exposed_provenance_mut::<u8>(slot_base(addr) + off as usize))
+}
+
+/// [`resolve`], panicking with the documented "corrupted pool" message on failure. Used
+/// by `Deref` impls, which cannot return errors.
+///
+/// # Panics
+/// When the pointer is corrupted (see [`resolve`]).
+#[inline]
+#[track_caller]
+pub fn resolve_or_panic(anchor: *const u8, off: u64, size: usize, align: usize) -> *mut u8 {
+    match resolve(anchor, off, size, align) {
+        Ok(p) => p,
+        Err(e) => panic!("pmem: {e}"),
+    }
+}
+
+/// Is a transaction open on this thread for the pool containing `anchor`?
+pub fn in_transaction(anchor: *const u8) -> bool {
+    let addr = anchor as usize;
+    if !in_live_pool(addr) {
+        return false;
+    }
+    // SAFETY: in a live pool.
+    let c = unsafe { control_of(addr) };
+    !c.active.load(Ordering::Acquire).is_null() && c.owner.load(Ordering::Acquire) == thread_token()
+}
+
+/// A 64-bit random seed (for per-map hash seeds).
+pub fn random_seed() -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: getrandom writes at most 8 bytes into `b`.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 8, 0) };
+    if n == 8 {
+        u64::from_le_bytes(b)
+    } else {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        t.as_nanos() as u64 ^ (std::ptr::from_ref(&b) as u64).rotate_left(32)
+    }
+}
