@@ -20,7 +20,7 @@
 
 pub use pmem_collections::*;
 pub use pmem_core::{
-    fingerprint, plain_view, raw, schema, view_cast, CheckReport, Durability, Error, OptionPBoxMut, PBox,
+    fingerprint, plain_view, raw, PInit, schema, view_cast, CheckReport, Durability, Error, OptionPBoxMut, PBox,
     PBoxMut, PPtr, PSafe, Persistent, Plain, Pool, PoolInfo, PoolOptions, Result, Stats, Tx, TypeIdentity,
     ViewTail, Visitor,
 };

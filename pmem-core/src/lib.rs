@@ -48,7 +48,7 @@ pub use check::{CheckReport, Visitor};
 pub use engine::Durability;
 pub use error::{Error, Result, TypeIdentity};
 pub use pool::{Pool, PoolInfo, PoolOptions, Stats, Tx};
-pub use psafe::{plain_view, PSafe, Persistent, Plain};
+pub use psafe::{plain_view, PInit, PSafe, Persistent, Plain};
 pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};
 pub use view::ViewTail;
 

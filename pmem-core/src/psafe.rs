@@ -220,3 +220,32 @@ macro_rules! tuple {
 }
 
 tuple!((0 A), (0 A, 1 B), (0 A, 1 B, 2 C), (0 A, 1 B, 2 C, 3 D), (0 A, 1 B, 2 C, 3 D, 4 E));
+
+/// A value that can be written into pool memory as a `T`, allocating in the destination
+/// pool whatever `T` owns. Insert and set methods take `impl PInit<T>`, so a
+/// `PHashMap<PString, u64>` takes `map.insert("ada", 5)`.
+///
+/// Every `T: Persistent` is `PInit<T>` (moved in as is): values built outside a pool own
+/// no pool memory (collections built outside a pool are empty), so moving one in is safe.
+///
+/// # Safety
+/// - `init` must fully initialise `*dst`, allocating only in the pool `dst` lies in.
+pub unsafe trait PInit<T: Persistent> {
+    /// Writes `self` into `dst`.
+    ///
+    /// # Safety
+    /// - `dst` is valid for writes of a `T`, lies in a pool whose transaction is open on
+    ///   this thread, and its bytes were already snapshotted (or freshly allocated);
+    /// - the old value at `dst`, if any, owns nothing any more.
+    unsafe fn init(self, dst: *mut T) -> Result<()>;
+}
+
+// SAFETY: a `T` outside the pool owns no pool memory; moving it in initialises `dst`.
+unsafe impl<T: Persistent> PInit<T> for T {
+    #[inline]
+    unsafe fn init(self, dst: *mut T) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { std::ptr::write(dst, self) };
+        Ok(())
+    }
+}
