@@ -705,7 +705,8 @@ impl Shared {
         self.check_usable()?;
         let target = f.appended.load(Ordering::Acquire);
         let log = self.log.as_ref().expect("only logged pools flush");
-        if let Err(e) = log.sync() {
+        let synced = if crate::fault::is(crate::fault::Broken::SkipLogSync) { Ok(()) } else { log.sync() };
+        if let Err(e) = synced {
             self.poison();
             // Best effort: make the groups that did not become durable invalid, so a
             // reopen replays exactly the commits acknowledged before the failure.
@@ -735,7 +736,9 @@ impl Shared {
             // 1. Every commit being checkpointed must be durable in the log first, or a
             //    crash mid-checkpoint could leave the file holding part of a commit the
             //    log cannot replay.
-            self.flush_to(st.last_seq)?;
+            if !crate::fault::is(crate::fault::Broken::CheckpointBeforeLogDurable) {
+                self.flush_to(st.last_seq)?;
+            }
             // 2. Pages into the file, then sync it.
             let mapped = self.slot.control().mapped_len();
             let runs = st.dirty.runs();
@@ -746,11 +749,15 @@ impl Shared {
                 let src = unsafe { std::slice::from_raw_parts(self.slot.base().add(off as usize), len as usize) };
                 pool.write_at(off, src).map_err(io_err("writing", pool.path()))?;
             }
-            pool.sync().map_err(io_err("syncing", pool.path()))?;
+            if !crate::fault::is(crate::fault::Broken::PublishBeforePagesSync) {
+                pool.sync().map_err(io_err("syncing", pool.path()))?;
+            }
             // 3. Publish the new checkpoint in the other state slot, then sync.
             let next = StateSlot { checkpoint_count: st.checkpoint.checkpoint_count + 1, checkpoint_seq: st.last_seq };
             pool.write_at(next.offset(), &next.encode()).map_err(io_err("writing", pool.path()))?;
-            pool.sync().map_err(io_err("syncing", pool.path()))?;
+            if !crate::fault::is(crate::fault::Broken::SkipSlotSync) {
+                pool.sync().map_err(io_err("syncing", pool.path()))?;
+            }
             st.checkpoint = next;
             st.log_pos = LOG_HEADER_LEN;
             if self.cfg.release_pages && pool.fd().is_some() {

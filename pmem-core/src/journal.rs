@@ -175,7 +175,7 @@ impl Journal {
         let undo = &mut self.undo;
         let fresh = &self.fresh;
         self.written.fill_gaps(off, end, |a, b| {
-            if fresh.covers(a, b) {
+            if fresh.covers(a, b) || crate::fault::is(crate::fault::Broken::SkipUndo) {
                 return FRESH;
             }
             let pos = undo.len() as u64;

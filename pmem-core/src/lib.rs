@@ -26,6 +26,8 @@
 mod check;
 mod checksum;
 mod engine;
+#[doc(hidden)]
+pub mod fault;
 mod error;
 pub mod fingerprint;
 mod heap;

@@ -74,6 +74,12 @@ pub(crate) fn free_in(sh: &Shared, st: &mut State, off: u64, size: usize) -> Res
     if st.journal.frees.iter().any(|&(o, _)| o == off) {
         return Err(Error::corrupted("allocation freed twice in one transaction", off));
     }
+    if crate::fault::is(crate::fault::Broken::FreeBeforeCommit) {
+        let mut heap = std::mem::take(&mut st.heap);
+        let r = crate::fault::free_now(&mut heap, sh, st, off, size as u64);
+        st.heap = heap;
+        return r;
+    }
     st.journal.frees.push((off, size as u64));
     Ok(())
 }
