@@ -28,6 +28,19 @@ pub struct Visitor<'a> {
     heap: &'a HeapIndex,
     seen: HashSet<u64>,
     base: usize,
+    queue: Vec<(*const u8, VisitFn)>,
+}
+
+/// Visits the value at a type-erased address; see [`Visitor::visit_later`].
+pub type VisitFn = unsafe fn(*const u8, &mut Visitor<'_>) -> Result<()>;
+
+/// [`VisitFn`] for a `T`.
+///
+/// # Safety
+/// - `p` must point to a valid `T`.
+pub unsafe fn visit_erased<T: Persistent>(p: *const u8, v: &mut Visitor<'_>) -> Result<()> {
+    // SAFETY: caller's contract.
+    unsafe { (*p.cast::<T>()).visit_owned(v) }
 }
 
 impl Visitor<'_> {
@@ -50,6 +63,16 @@ impl Visitor<'_> {
         }
         Ok(true)
     }
+
+    /// Queues the value of type `T` at `ptr` (an allocation just reported with
+    /// [`Visitor::owned`]) to be visited after the current value, so that long chains
+    /// (lists, deep trees) are walked without recursion.
+    ///
+    /// # Safety
+    /// - `ptr` must point to a valid `T` in the pool being checked.
+    pub unsafe fn visit_later<T: Persistent>(&mut self, ptr: *const T) {
+        self.queue.push((ptr.cast(), visit_erased::<T>));
+    }
 }
 
 pub(crate) fn check_pool<R: Persistent>(sh: &Shared, heap_ix: &HeapIndex, root: &R) -> Result<CheckReport> {
@@ -59,12 +82,16 @@ pub(crate) fn check_pool<R: Persistent>(sh: &Shared, heap_ix: &HeapIndex, root: 
         return Err(Error::corrupted("allocator index disagrees with the heap", crate::layout::HEAP_START));
     }
     let meta = heap::meta(&ctx);
-    let mut v = Visitor { ctx: ReadCtx(sh), heap: heap_ix, seen: HashSet::new(), base: sh.slot.base() as usize };
+    let mut v = Visitor { ctx: ReadCtx(sh), heap: heap_ix, seen: HashSet::new(), base: sh.slot.base() as usize, queue: Vec::new() };
     v.seen.insert(meta.root_off);
     if meta.schema_off != 0 {
         v.seen.insert(meta.schema_off);
     }
     root.visit_owned(&mut v)?;
+    while let Some((p, f)) = v.queue.pop() {
+        // SAFETY: queued by `visit_later`, whose caller promised a valid value there.
+        unsafe { f(p, &mut v)? };
+    }
     let mut report = CheckReport { allocations: 0, allocated_bytes: 0 };
     let mut leak = None;
     heap::census(&ctx, |off, size| {

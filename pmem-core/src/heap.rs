@@ -421,6 +421,34 @@ pub(crate) fn census(m: &dyn HeapMem, mut each: impl FnMut(u64, u64)) -> Result<
     Ok(c)
 }
 
+/// Zeroes the contents of free space in `img` (a copy of the pool from offset `start`):
+/// free blocks past their header and free slots of runs. What remains is the allocator
+/// metadata and every live allocation, which a rollback restores byte for byte.
+pub(crate) fn mask_free_space(m: &dyn HeapMem, img: &mut [u8], start: u64) -> Result<()> {
+    let mut zero = |off: u64, len: u64| {
+        let a = (off - start) as usize;
+        img[a..a + len as usize].fill(0);
+    };
+    walk(m, |off, h| {
+        match h.kind() {
+            Some(KIND_FREE) => zero(off + BLOCK_HEADER, h.size - BLOCK_HEADER),
+            Some(KIND_RUN) => {
+                let g = run_geometry(h.class as usize);
+                for i in 0..g.slots {
+                    let word: u64 = read(m, off + g.bitmap_off + i / 64 * 8);
+                    if word & (1 << (i % 64)) == 0 {
+                        zero(off + g.data_off + i * g.slot_size, g.slot_size);
+                    }
+                }
+                let tail = g.data_off + g.slots * g.slot_size;
+                zero(off + tail, g.block_size - tail);
+            }
+            _ => {}
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 #[path = "heap_tests.rs"]
 mod tests;

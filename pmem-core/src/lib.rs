@@ -46,7 +46,7 @@ pub mod crash;
 pub mod sim;
 mod view;
 
-pub use check::{CheckReport, Visitor};
+pub use check::{visit_erased, CheckReport, VisitFn, Visitor};
 pub use engine::Durability;
 pub use error::{Error, Result, TypeIdentity};
 pub use pool::{Pool, PoolInfo, PoolOptions, Stats, Tx};

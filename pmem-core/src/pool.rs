@@ -507,6 +507,23 @@ impl<R: Persistent> Pool<R> {
         crate::check::check_pool(sh, &g.heap, unsafe { &*root })
     }
 
+    /// A copy of the pool's metadata page and heap with free space zeroed: the
+    /// allocator metadata and every live allocation. A rolled-back transaction leaves
+    /// this byte for byte as it was (free space holds whatever it held; its contents
+    /// are not state).
+    #[doc(hidden)]
+    pub fn heap_image(&self) -> Vec<u8> {
+        let sh = &*self.sh;
+        let _g = sh.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ctx = engine::ReadCtx(sh);
+        let end = heap::meta(&ctx).heap_end;
+        let start = crate::layout::META_OFF;
+        // SAFETY: META_OFF..heap_end is mapped; the read lock excludes writers.
+        let mut img = unsafe { std::slice::from_raw_parts(sh.slot.base().add(start as usize), (end - start) as usize).to_vec() };
+        heap::mask_free_space(&ctx, &mut img, start).expect("heap walk of an open pool");
+        img
+    }
+
     /// A stable identity of this pool (its UUID).
     pub fn uuid(&self) -> [u8; 16] {
         self.sh.header.uuid

@@ -229,7 +229,7 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
         let p = self.target()?;
         if v.owned(p.cast(), size_of::<T>().max(1))? {
             // SAFETY: a live allocation owned by this box.
-            unsafe { (*p).visit_owned(v)? };
+            unsafe { v.visit_later(p) };
         }
         Ok(())
     }
@@ -238,8 +238,8 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
         let p = unsafe { (*ptr).target()? };
         // SAFETY: the target is owned by the box, in the same transaction's pool.
         unsafe {
-            T::free_owned(p)?;
-            raw::free(p.cast(), size_of::<T>().max(1))
+            raw::free(p.cast(), size_of::<T>().max(1))?;
+            raw::free_owned_later(p)
         }
     }
 }

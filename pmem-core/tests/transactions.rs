@@ -1,0 +1,234 @@
+//! Transaction semantics: commit, rollback on error and on panic (byte for byte,
+//! allocator included), growth up to the maximum, nesting, concurrency and poisoning.
+
+mod common_list;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common_list::{observe, random_tx, Rng, Root};
+use pmem_core::sim::SimDisk;
+use pmem_core::{Durability, Error, Pool, PoolOptions};
+
+fn filled() -> Pool<Root> {
+    let mut pool = PoolOptions::new().initial_size(64 << 10).volatile::<Root>().unwrap();
+    let mut rng = Rng(99);
+    for _ in 0..200 {
+        random_tx(&mut pool, &mut rng);
+    }
+    pool
+}
+
+#[test]
+fn an_error_rolls_back_every_byte_including_the_allocator() {
+    let mut pool = filled();
+    let before = pool.heap_image();
+    let stats = pool.stats().unwrap();
+    let r: Result<(), Error> = pool.tx(|tx| {
+        let root = tx.root_mut();
+        for v in 0..500 {
+            root.push_front(v)?; // allocations, and heap growth
+        }
+        root.pop_front()?;
+        root.big_mut().insert([1; 512])?;
+        root.bump(3, 10);
+        Err(Error::NestedAborted)
+    });
+    assert!(r.is_err());
+    let after = pool.heap_image();
+    assert_eq!(before.len(), after.len(), "heap end restored");
+    let diffs: Vec<usize> = (0..before.len()).filter(|&i| before[i] != after[i]).collect();
+    if !diffs.is_empty() { eprintln!("{} diffs, first {:#x} last {:#x}", diffs.len(), diffs[0] + 4096, diffs[diffs.len()-1] + 4096); }
+    assert!(before == after, "rollback left different bytes");
+    assert_eq!(pool.stats().unwrap().allocations, stats.allocations);
+    pool.check().unwrap();
+    // The allocator's volatile index was rebuilt: allocation still works.
+    pool.tx(|tx| tx.root_mut().push_front(1)).unwrap();
+    pool.check().unwrap();
+}
+
+#[test]
+fn a_panic_rolls_back_and_resumes_unwinding() {
+    let mut pool = filled();
+    let before = pool.heap_image();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let _ = pool.tx(|tx| {
+            let root = tx.root_mut();
+            root.push_front(5)?;
+            root.bump(0, 1);
+            if root.count > 0 {
+                panic!("in the middle of a multi-step change");
+            }
+            Ok::<_, Error>(())
+        });
+    }));
+    assert_eq!(*r.unwrap_err().downcast::<&str>().unwrap(), "in the middle of a multi-step change");
+    assert!(pool.heap_image() == before);
+    pool.check().unwrap();
+    pool.tx(|tx| tx.root_mut().push_front(2)).unwrap();
+}
+
+#[test]
+fn growth_keeps_earlier_references_valid_and_stops_cleanly_at_the_maximum() {
+    let mut pool = PoolOptions::new().initial_size(16 << 10).max_size(2 << 20).volatile::<Root>().unwrap();
+    pool.tx(|tx| tx.root_mut().push_front(1)).unwrap();
+    let mut pushed = 1u64;
+    loop {
+        let before = pool.heap_image();
+        let r = pool.tx(|tx| {
+            let root = tx.root_mut();
+            for v in 0..100 {
+                root.push_front(v)?;
+            }
+            Ok::<_, Error>(())
+        });
+        match r {
+            Ok(()) => pushed += 100,
+            Err(Error::OutOfSpace { max_size, .. }) => {
+                assert_eq!(max_size, 2 << 20);
+                assert!(pool.heap_image() == before, "the failing transaction left bytes behind");
+                break;
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert!(pushed > 20_000, "only {pushed} 64-byte nodes in 2 MiB");
+    let m = pool.read(observe).unwrap();
+    assert_eq!(m.values.len() as u64, pushed);
+    pool.check().unwrap();
+    // Still usable: free some, allocate again.
+    pool.tx(|tx| {
+        for _ in 0..10 {
+            tx.root_mut().pop_front()?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    pool.tx(|tx| tx.root_mut().push_front(7)).unwrap();
+    pool.check().unwrap();
+}
+
+#[test]
+fn a_transaction_through_a_second_handle_inside_another_is_refused_not_deadlocked() {
+    let mut pool = Pool::<u64>::volatile().unwrap();
+    let mut other = pool.clone();
+    let inner = pool.tx(|tx| {
+        *tx.root_mut() = 1;
+        Ok::<_, Error>(other.tx(|tx2| {
+            *tx2.root_mut() = 2;
+            Ok::<_, Error>(())
+        }))
+    });
+    assert!(matches!(inner.unwrap(), Err(Error::WouldDeadlock)));
+    let reader = pool.clone();
+    let mut writer = pool.clone();
+    let r = reader.read(|_| writer.tx(|_| Ok::<_, Error>(()))).unwrap();
+    assert!(matches!(r, Err(Error::WouldDeadlock)));
+    let in_tx_read = pool.tx(|_| Ok::<_, Error>(reader.read(|n| *n)));
+    assert!(matches!(in_tx_read.unwrap(), Err(Error::WouldDeadlock)));
+    assert_eq!(pool.read(|n| *n).unwrap(), 1);
+}
+
+#[test]
+fn readers_never_observe_uncommitted_state() {
+    // Invariant: root.0 == root.1 at every commit; a transaction breaks it in between.
+    let mut pool = Pool::<(u64, u64)>::volatile().unwrap();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let reader = pool.clone();
+            let stop = &stop;
+            s.spawn(move || {
+                let mut seen = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let (a, b) = reader.read(|r| *r).unwrap();
+                    assert_eq!(a, b, "a reader saw a half-done transaction");
+                    seen += 1;
+                }
+                assert!(seen > 0);
+            });
+        }
+        for i in 0..10_000u64 {
+            pool.tx(|tx| {
+                let r = tx.root_mut();
+                r.0 = i;
+                std::hint::spin_loop();
+                r.1 = i;
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert_eq!(pool.read(|r| *r).unwrap(), (9_999, 9_999));
+}
+
+#[test]
+fn concurrent_durable_committers_lose_nothing() {
+    let d = std::env::temp_dir().join(format!("pmem-core-group-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let path = d.join("p.pool");
+    let pool = PoolOptions::new().durability(Durability::Full).create::<[u64; 4]>(&path).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let mut h = pool.clone();
+            s.spawn(move || {
+                for _ in 0..100 {
+                    h.tx(|tx| {
+                        tx.root_mut()[t] += 1;
+                        Ok::<_, Error>(())
+                    })
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let commits = pool.stats().unwrap().commits;
+    drop(pool);
+    let pool = Pool::<[u64; 4]>::open(&path).unwrap();
+    assert_eq!(pool.read(|r| *r).unwrap(), [100; 4]);
+    assert!(commits >= 400);
+    drop(pool);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_failed_flush_poisons_the_pool_and_reopening_keeps_exactly_the_acknowledged_commits() {
+    let disk = SimDisk::new();
+    let mut pool = PoolOptions::new().initial_size(64 << 10).create_sim::<u64>(&disk).unwrap();
+    for _ in 0..5 {
+        pool.tx(|tx| { *tx.root_mut() += 1; Ok::<_, Error>(()) }).unwrap();
+    }
+    disk.fail_sync_after(0);
+    let r = pool.tx(|tx| { *tx.root_mut() += 1; Ok::<_, Error>(()) });
+    assert!(matches!(r, Err(Error::Io { .. })), "{r:?}");
+    assert!(matches!(pool.tx(|_| Ok::<_, Error>(())), Err(Error::Poisoned)));
+    assert!(matches!(pool.read(|n| *n), Err(Error::Poisoned)));
+    assert!(matches!(pool.check(), Err(Error::Poisoned)));
+    drop(pool);
+    let pool = PoolOptions::new().open_sim::<u64>(&disk).unwrap();
+    assert_eq!(pool.read(|n| *n).unwrap(), 5);
+    pool.check().unwrap();
+}
+
+#[test]
+fn a_full_disk_fails_the_transaction_cleanly_and_the_pool_stays_usable() {
+    let disk = SimDisk::new();
+    let mut pool = PoolOptions::new().initial_size(64 << 10).checkpoint_threshold(1 << 30).create_sim::<Root>(&disk).unwrap();
+    pool.tx(|tx| tx.root_mut().push_front(1)).unwrap();
+    let used = disk.file(pmem_core::sim::FileId::Pool).len() + disk.file(pmem_core::sim::FileId::Log).len();
+    disk.set_capacity(Some(used as u64 + (32 << 10)));
+    let before = pool.heap_image();
+    let r = pool.tx(|tx| {
+        for v in 0..5000 {
+            tx.root_mut().push_front(v)?; // needs to grow the file past the capacity
+        }
+        Ok::<_, Error>(())
+    });
+    assert!(matches!(r, Err(Error::OutOfSpace { .. })), "{r:?}");
+    assert!(pool.heap_image() == before);
+    pool.tx(|tx| tx.root_mut().push_front(2)).unwrap();
+    assert_eq!(pool.read(observe).unwrap().values, vec![2, 1]);
+    pool.check().unwrap();
+}
