@@ -25,7 +25,7 @@ use crate::layout::{
     decode_log_header, encode_log_header, BlockHeader, HeaderFault, RootMeta, StateSlot, StaticHeader,
     HEAP_START, KIND_FREE, LOG_HEADER_LEN, META_MAGIC, META_OFF, PAGE, SECTOR, STATE_SLOT_OFF,
 };
-use crate::map::{Slot, MAX_POOL_SIZE};
+use crate::map::{Slot, ABS_MAX_POOL_SIZE};
 use crate::medium::{Backing, MappedLog, RealFile};
 
 /// How durable a returned commit is. See `docs/ARCHITECTURE.md` §2 for the guarantees.
@@ -177,7 +177,7 @@ impl HeapMem for TxCtx<'_> {
         self.sh.slot.control().mapped_len()
     }
     fn max_size(&self) -> u64 {
-        self.sh.header.max_size
+        self.sh.max_size()
     }
     fn snapshot(&mut self, off: u64, len: u64) {
         // SAFETY: the allocator only names ranges below heap_end <= mapped_len.
@@ -202,7 +202,7 @@ impl HeapMem for ReadCtx<'_> {
         self.0.slot.control().mapped_len()
     }
     fn max_size(&self) -> u64 {
-        self.0.header.max_size
+        self.0.max_size()
     }
     fn snapshot(&mut self, _: u64, _: u64) {
         unreachable!("read context never writes");
@@ -237,9 +237,9 @@ fn random_uuid() -> [u8; 16] {
 /// block spanning the heap. The root is allocated by the first transaction after open.
 pub(crate) fn initial_image(spec: &CreateSpec, expect: &Expect) -> Result<(Vec<u8>, StaticHeader)> {
     let size = spec.initial_size.max(HEAP_START + PAGE).div_ceil(PAGE) * PAGE;
-    if spec.max_size > MAX_POOL_SIZE || spec.max_size < size {
+    if spec.max_size > ABS_MAX_POOL_SIZE || spec.max_size < size {
         return Err(Error::InvalidOptions(format!(
-            "max_size {} must be between the initial size {size} and {MAX_POOL_SIZE}",
+            "max_size {} must be between the initial size {size} and {ABS_MAX_POOL_SIZE}",
             spec.max_size
         )));
     }
@@ -446,6 +446,9 @@ impl Shared {
 
         let slot = Slot::reserve().map_err(io_err("mapping", &path))?;
         let mlen = (len - len % PAGE).min(header.max_size);
+        if mlen > crate::map::max_pool_size() {
+            return Err(Error::InvalidOptions(format!("pool file of {mlen} bytes does not fit this process's address-space slot")));
+        }
         match pool.fd() {
             Some(fd) => slot.map_private(0, mlen, fd, 0).map_err(io_err("mapping", &path))?,
             None => {
@@ -522,7 +525,7 @@ impl Shared {
         let st = &mut *st;
         if let Some(log) = &self.log {
             let base = self.slot.base();
-            let end = crate::log::scan(&**log, self.header.salt(), st.checkpoint.checkpoint_seq, self.header.max_size, |off, data| {
+            let end = crate::log::scan(&**log, self.header.salt(), st.checkpoint.checkpoint_seq, self.max_size(), |off, data| {
                 self.ensure_mapped(off + data.len() as u64)?;
                 // SAFETY: the range was bounds-checked against max_size by `scan` and is
                 // mapped by `ensure_mapped`.
@@ -561,8 +564,8 @@ impl Shared {
         if len <= cur {
             return Ok(());
         }
-        if len > self.header.max_size {
-            return Err(Error::OutOfSpace { requested: len, max_size: self.header.max_size });
+        if len > self.max_size() {
+            return Err(Error::OutOfSpace { requested: len, max_size: self.max_size() });
         }
         let new = len.div_ceil(PAGE) * PAGE;
         let path = &self.path;
@@ -570,7 +573,7 @@ impl Shared {
             Some(f) => {
                 f.grow(new).map_err(|e| {
                     if e.raw_os_error() == Some(libc::ENOSPC) {
-                        Error::OutOfSpace { requested: len, max_size: self.header.max_size }
+                        Error::OutOfSpace { requested: len, max_size: self.max_size() }
                     } else {
                         Error::io("growing", path, e)
                     }
@@ -589,6 +592,11 @@ impl Shared {
         }
         c.mapped_len.store(new, Ordering::Release);
         Ok(())
+    }
+
+    /// The largest the pool may grow: its declared maximum, bounded by the slot.
+    pub(crate) fn max_size(&self) -> u64 {
+        self.header.max_size.min(crate::map::max_pool_size())
     }
 
     pub(crate) fn check_usable(&self) -> Result<()> {

@@ -75,10 +75,23 @@ impl RangeSet {
         }
     }
 
+    /// Inserts `[start, span.end)` (which must not overlap any interval), extending the
+    /// interval just before it instead when the two touch and their old bytes are
+    /// contiguous in the undo buffer (or both fresh): consecutive fields snapshotted
+    /// one after the other stay one interval.
     fn insert(&mut self, start: u64, span: Span) {
+        let joins = |s: u64, prev: &Span| {
+            prev.end == start
+                && ((prev.undo == FRESH && span.undo == FRESH)
+                    || (prev.undo != FRESH && span.undo != FRESH && prev.undo + (prev.end - s) == span.undo))
+        };
         match &mut self.ranges {
             Ranges::Small(v) => {
                 let i = v.partition_point(|(s, _)| *s < start);
+                if i > 0 && joins(v[i - 1].0, &v[i - 1].1) {
+                    v[i - 1].1.end = span.end;
+                    return;
+                }
                 v.insert(i, (start, span));
                 if v.len() > SMALL {
                     let m: BTreeMap<u64, Span> = v.drain(..).collect();
@@ -86,6 +99,12 @@ impl RangeSet {
                 }
             }
             Ranges::Large(m) => {
+                if let Some((s, prev)) = m.range_mut(..start).next_back() {
+                    if joins(*s, prev) {
+                        prev.end = span.end;
+                        return;
+                    }
+                }
                 m.insert(start, span);
             }
         }
@@ -104,17 +123,14 @@ impl RangeSet {
             at = at.max(sp.end);
         }
         while at < end {
-            let next = self.next_after(at).map(|(s, _)| s);
-            let gap_end = next.map_or(end, |n| n.min(end));
+            let next = self.next_after(at);
+            let gap_end = next.map_or(end, |(n, _)| n.min(end));
             if gap_end > at {
                 let undo = gap(at, gap_end);
                 self.insert(at, Span { end: gap_end, undo });
             }
             match next {
-                Some(n) if n < end => {
-                    let (_, sp) = self.floor(n).expect("just found");
-                    at = sp.end;
-                }
+                Some((_, sp)) if gap_end < end => at = sp.end,
                 _ => break,
             }
         }
@@ -166,11 +182,33 @@ impl Journal {
         if off >= self.last.0 && end <= self.last.1 {
             return;
         }
-        if self.written.covers(off, end) {
-            if let Some((s, sp)) = self.written.floor_pub(off) {
-                self.last = (s, sp.end);
+        // Fast path for small transactions: the range is covered by, or extends, the
+        // interval that starts at or before it (consecutive fields of one struct).
+        if let Ranges::Small(v) = &mut self.written.ranges {
+            let i = v.partition_point(|(s, _)| *s <= off);
+            if i > 0 {
+                let next_start = v.get(i).map_or(u64::MAX, |(n, _)| *n);
+                let (s, sp) = &mut v[i - 1];
+                if sp.end >= end {
+                    self.last = (*s, sp.end);
+                    return;
+                }
+                if sp.end >= off
+                    && next_start >= end
+                    && sp.undo != FRESH
+                    && sp.undo + (sp.end - *s) == self.undo.len() as u64
+                    && self.fresh.is_empty()
+                    && !crate::fault::is(crate::fault::Broken::SkipUndo)
+                {
+                    // SAFETY: `sp.end..end` is inside `off..end`, readable by the caller's
+                    // promise.
+                    let old = unsafe { std::slice::from_raw_parts(base.add(sp.end as usize), (end - sp.end) as usize) };
+                    self.undo.extend_from_slice(old);
+                    sp.end = end;
+                    self.last = (*s, end);
+                    return;
+                }
             }
-            return;
         }
         let undo = &mut self.undo;
         let fresh = &self.fresh;
@@ -184,6 +222,11 @@ impl Journal {
             undo.extend_from_slice(old);
             pos
         });
+        if let Some((s, sp)) = self.written.floor(off) {
+            if sp.end >= end {
+                self.last = (s, sp.end);
+            }
+        }
     }
 
     /// Records a fresh allocation `[off, off+len)`.
@@ -225,11 +268,6 @@ impl Journal {
     }
 }
 
-impl RangeSet {
-    pub(crate) fn floor_pub(&self, at: u64) -> Option<(u64, Span)> {
-        self.floor(at)
-    }
-}
 
 #[cfg(test)]
 mod tests {

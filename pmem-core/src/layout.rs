@@ -148,7 +148,7 @@ impl StaticHeader {
             created_unix: get_u64(b, 128),
             root_type_name,
         };
-        if h.max_size < HEAP_START + PAGE || h.max_size > crate::map::MAX_POOL_SIZE {
+        if h.max_size < HEAP_START + PAGE || h.max_size > crate::map::ABS_MAX_POOL_SIZE {
             return Err(HeaderFault::Field("max_size"));
         }
         if h.root_align == 0 || !h.root_align.is_power_of_two() || h.root_align > MAX_ALIGN as u64 {

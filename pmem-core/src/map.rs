@@ -18,18 +18,42 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
-/// log2 of the slot size: 256 GiB of address space per open pool (no memory is committed).
-pub(crate) const SLOT_SHIFT: u32 = 38;
-pub(crate) const SLOT_SIZE: u64 = 1 << SLOT_SHIFT;
+/// log2 of the slot size, chosen once per process by the first reservation: 256 GiB of
+/// address space per open pool where the system allows it (no memory is committed),
+/// smaller where address space is limited (for example under valgrind). 0 = not chosen.
+static SLOT_SHIFT: AtomicU32 = AtomicU32::new(0);
+/// Slot sizes tried, largest first.
+const SHIFTS: [u32; 4] = [38, 36, 34, 32];
+/// Largest maximum size a pool header may declare (the largest slot's pool region).
+pub(crate) const ABS_MAX_POOL_SIZE: u64 = 1 << 37;
+
+#[inline]
+fn shift() -> u32 {
+    SLOT_SHIFT.load(Ordering::Relaxed)
+}
+/// Size of a slot.
+#[inline]
+pub(crate) fn slot_size() -> u64 {
+    1 << shift()
+}
 /// Start of the log mapping inside the slot.
-pub(crate) const LOG_REGION: u64 = SLOT_SIZE / 2;
+pub(crate) fn log_region() -> u64 {
+    slot_size() / 2
+}
 /// Largest pool file a slot can hold.
-pub(crate) const MAX_POOL_SIZE: u64 = LOG_REGION;
+pub(crate) fn max_pool_size() -> u64 {
+    slot_size() / 2
+}
 /// Largest log file a slot can hold.
-pub(crate) const MAX_LOG_SIZE: u64 = SLOT_SIZE / 2 - 2 * crate::layout::PAGE;
-const CONTROL_OFF: u64 = SLOT_SIZE - crate::layout::PAGE;
+pub(crate) fn max_log_size() -> u64 {
+    slot_size() / 2 - 2 * crate::layout::PAGE
+}
+#[inline]
+fn control_off() -> u64 {
+    slot_size() - crate::layout::PAGE
+}
 const CONTROL_MAGIC: u64 = 0x4c52_544e_4f43_4d50; // "PMCONTRL"
 
 /// Volatile per-pool block at a fixed place in the slot.
@@ -67,33 +91,57 @@ fn last_os_error(what: &str) -> io::Error {
 impl Slot {
     /// Reserves a fresh aligned slot and sets up its control block.
     pub(crate) fn reserve() -> io::Result<Slot> {
-        let want = (2 * SLOT_SIZE) as usize;
-        // SAFETY: an anonymous PROT_NONE reservation at an address of the kernel's choice;
-        // it touches no existing mapping.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                want,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+        let (p, want) = loop {
+            let chosen = shift();
+            let candidates: Vec<u32> = if chosen != 0 {
+                vec![chosen]
+            } else {
+                let forced = std::env::var("PMEM_SLOT_SHIFT").ok().and_then(|s| s.parse::<u32>().ok());
+                forced.filter(|s| SHIFTS.contains(s)).map_or_else(|| SHIFTS.to_vec(), |s| vec![s])
+            };
+            let mut got = None;
+            for s in candidates {
+                let want = 2usize << s;
+                // SAFETY: an anonymous PROT_NONE reservation at an address of the
+                // kernel's choice; it touches no existing mapping.
+                let p = unsafe {
+                    libc::mmap(
+                        std::ptr::null_mut(),
+                        want,
+                        libc::PROT_NONE,
+                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                        -1,
+                        0,
+                    )
+                };
+                if p != libc::MAP_FAILED {
+                    got = Some((p, want, s));
+                    break;
+                }
+            }
+            let Some((p, want, s)) = got else { return Err(last_os_error("reserving address space")) };
+            match SLOT_SHIFT.compare_exchange(0, s, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break (p, want),
+                Err(current) if current == s => break (p, want),
+                Err(_) => {
+                    // Another thread chose a different size first: use that one.
+                    // SAFETY: our own reservation, not used yet.
+                    unsafe { libc::munmap(p, want) };
+                }
+            }
         };
-        if p == libc::MAP_FAILED {
-            return Err(last_os_error("reserving address space"));
-        }
+        let size = slot_size() as usize;
         let start = p as usize;
-        let aligned = (start + SLOT_SIZE as usize - 1) & !(SLOT_SIZE as usize - 1);
+        let aligned = (start + size - 1) & !(size - 1);
         let head = aligned - start;
-        let tail = want - head - SLOT_SIZE as usize;
+        let tail = want - head - size;
         // SAFETY: both ranges lie inside the reservation just made and are not used.
         unsafe {
             if head > 0 {
                 libc::munmap(p, head);
             }
             if tail > 0 {
-                libc::munmap((aligned + SLOT_SIZE as usize) as *mut libc::c_void, tail);
+                libc::munmap((aligned + size) as *mut libc::c_void, tail);
             }
         }
         let slot = Slot {
@@ -102,11 +150,11 @@ impl Slot {
         // Keep the provenance of the reservation reachable from integer addresses: pool
         // pointers are rebuilt from `slot_base(addr) + offset`.
         let _ = slot.base.as_ptr().expose_provenance();
-        slot.map_anon(CONTROL_OFF, crate::layout::PAGE)?;
+        slot.map_anon(control_off(), crate::layout::PAGE)?;
         // SAFETY: the control page was just mapped read-write and zeroed; `Control` is
         // smaller than a page and all-zero is a valid value of it.
         unsafe {
-            let c = slot.base.as_ptr().add(CONTROL_OFF as usize).cast::<Control>();
+            let c = slot.base.as_ptr().add(control_off() as usize).cast::<Control>();
             (*c).magic = CONTROL_MAGIC;
         }
         live_set(aligned, true);
@@ -119,7 +167,7 @@ impl Slot {
 
     pub(crate) fn control(&self) -> &Control {
         // SAFETY: mapped in `reserve` for the life of the slot.
-        unsafe { &*self.base.as_ptr().add(CONTROL_OFF as usize).cast::<Control>() }
+        unsafe { &*self.base.as_ptr().add(control_off() as usize).cast::<Control>() }
     }
 
     /// Maps fresh zero pages read-write at `off..off+len` of the slot.
@@ -139,7 +187,7 @@ impl Slot {
 
     fn map(&self, off: u64, len: u64, flags: libc::c_int, fd: RawFd, file_off: u64) -> io::Result<()> {
         assert!(off % crate::layout::PAGE == 0 && len % crate::layout::PAGE == 0);
-        assert!(off + len <= SLOT_SIZE);
+        assert!(off + len <= slot_size());
         if len == 0 {
             return Ok(());
         }
@@ -176,7 +224,7 @@ impl Drop for Slot {
         live_set(self.base.as_ptr() as usize, false);
         // SAFETY: the whole slot is ours; nothing refers into it once the pool is gone.
         unsafe {
-            libc::munmap(self.base.as_ptr().cast(), SLOT_SIZE as usize);
+            libc::munmap(self.base.as_ptr().cast(), slot_size() as usize);
         }
     }
 }
@@ -184,7 +232,7 @@ impl Drop for Slot {
 /// The base of the slot containing `addr`.
 #[inline]
 pub(crate) fn slot_base(addr: usize) -> usize {
-    addr & !(SLOT_SIZE as usize - 1)
+    addr & !(slot_size() as usize - 1)
 }
 
 /// The control block of the pool containing `addr`.
@@ -193,7 +241,7 @@ pub(crate) fn slot_base(addr: usize) -> usize {
 /// - `addr` must lie inside the mapped pool region of an open pool's slot.
 #[inline]
 pub(crate) unsafe fn control_of<'a>(addr: usize) -> &'a Control {
-    let c = (slot_base(addr) + CONTROL_OFF as usize) as *const Control;
+    let c = (slot_base(addr) + control_off() as usize) as *const Control;
     // SAFETY: by the caller's promise the slot is live, so its control page is mapped.
     let c = unsafe { &*c };
     debug_assert_eq!(c.magic, CONTROL_MAGIC);
@@ -213,12 +261,17 @@ impl Control {
     }
 }
 
-/// One bit per possible slot of a 47-bit address space: is a pool mapped there?
-static LIVE: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+/// One bit per possible slot of a 47-bit address space (at the smallest slot size):
+/// is a pool mapped there?
+static LIVE: [AtomicU64; 512] = [const { AtomicU64::new(0) }; 512];
 
 fn live_index(addr: usize) -> Option<(usize, u64)> {
-    let n = addr >> SLOT_SHIFT;
-    (n < 512).then(|| (n / 64, 1u64 << (n % 64)))
+    let s = shift();
+    if s == 0 {
+        return None;
+    }
+    let n = addr >> s;
+    (n < 512 * 64).then(|| (n / 64, 1u64 << (n % 64)))
 }
 
 fn live_set(addr: usize, on: bool) {

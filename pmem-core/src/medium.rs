@@ -107,12 +107,12 @@ impl MappedLog {
     pub(crate) fn new(inner: RealFile, slot: &Slot) -> io::Result<Self> {
         let len = inner.len()?;
         let len = len - len % crate::layout::PAGE;
-        if len > crate::map::MAX_LOG_SIZE {
+        if len > crate::map::max_log_size() {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "log file larger than the log region"));
         }
-        slot.map_shared(crate::map::LOG_REGION, len, inner.file.as_raw_fd(), 0)?;
-        // SAFETY: LOG_REGION is inside the slot.
-        let region = unsafe { slot.base().add(crate::map::LOG_REGION as usize) };
+        slot.map_shared(crate::map::log_region(), len, inner.file.as_raw_fd(), 0)?;
+        // SAFETY: the log region is inside the slot.
+        let region = unsafe { slot.base().add(crate::map::log_region() as usize) };
         Ok(MappedLog { inner, region, mapped: AtomicU64::new(len) })
     }
 }
@@ -130,12 +130,12 @@ impl Backing for MappedLog {
         if len <= mapped {
             return Ok(());
         }
-        if len > crate::map::MAX_LOG_SIZE {
+        if len > crate::map::max_log_size() {
             return Err(io::Error::new(io::ErrorKind::OutOfMemory, "log region exhausted"));
         }
         self.inner.grow(len)?;
         let slot_base = crate::map::slot_base(self.region as usize);
-        let p = (slot_base as u64 + crate::map::LOG_REGION + mapped) as *mut libc::c_void;
+        let p = (slot_base as u64 + crate::map::log_region() + mapped) as *mut libc::c_void;
         // SAFETY: maps the new tail of the file right after the mapped part, inside the
         // log region of our slot.
         let r = unsafe {
@@ -159,8 +159,10 @@ impl Backing for MappedLog {
     }
     fn write_at(&self, off: u64, data: &[u8]) -> io::Result<()> {
         let mapped = self.mapped.load(Ordering::Relaxed);
-        if off + data.len() as u64 > mapped {
-            self.grow(off + data.len() as u64)?;
+        let need = off + data.len() as u64;
+        if need > mapped {
+            // Grow geometrically: every growth is a system call and a new mapping.
+            self.grow(need.max(mapped * 2).max(1 << 20).min(crate::map::max_log_size()).max(need))?;
         }
         // SAFETY: the range is inside the mapped part of the log region (checked and grown
         // above); the file blocks behind it are allocated, so the store cannot SIGBUS.
