@@ -1,0 +1,308 @@
+//! Expansion for enums with an explicit integer `repr`: `PSafe`, `Persistent`, and a
+//! view through which the value is replaced whole (`set`) or, when every field is plain
+//! data, changed in one go (`update`); or, for `#[pmem(plain)]`, the enum as its own
+//! view and `Plain`.
+//!
+//! Field offsets come from the layout the `repr` guarantees (RFC 2195): with
+//! `#[repr(Int)]` each variant is laid out as a `#[repr(C)]` struct of the tag followed
+//! by the variant's fields; with `#[repr(C, Int)]` the tag is followed by a `#[repr(C)]`
+//! union of one `#[repr(C)]` struct per variant. The expansion declares those structs
+//! (`__PmemVariant_*`) and takes offsets from them, since `offset_of!` does not reach
+//! into enum variants on stable Rust.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{
+    as_field, plain_checks, field_schema, field_type, fingerprint_end, fingerprint_field, marker_path, markers,
+    update_method, view_deref, view_struct, Generics,
+};
+use crate::ast::{Container, Style, Variant};
+
+pub(super) fn expand(cont: &Container<'_>, variants: &[Variant<'_>]) -> TokenStream {
+    let g = Generics::new(cont);
+    let ident = cont.ident;
+    let ty_generics = &g.ty_generics;
+    let this: syn::Type = syn::parse_quote!(#ident #ty_generics);
+    let plain = cont.attrs.plain.is_some();
+    let typed: Vec<Vec<(TokenStream, syn::Type)>> = variants
+        .iter()
+        .map(|v| v.fields.iter().map(|f| (marker_path(Some(v.ident), f), field_type(f, &this))).collect())
+        .collect();
+    let all_typed: Vec<(TokenStream, syn::Type)> = typed.iter().flatten().cloned().collect();
+
+    let groups: Vec<_> = variants.iter().map(|v| (Some(v.ident), &v.fields[..])).collect();
+    let markers = markers(&groups);
+    let checks = plain.then(|| plain_checks(&g, &this, &all_typed));
+    let shadows = shadow_structs(cont, &g, variants, &typed);
+    let persistent = persistent_impl(cont, &g, variants, &typed);
+    let Generics { impl_generics, where_clause, .. } = &g;
+
+    let view_items = if plain {
+        quote! {
+            // SAFETY: every field of every variant is plain (asserted above): the value
+            // owns nothing in the pool, and its view is itself, reached through
+            // `plain_view`, which snapshots all of its bytes first.
+            unsafe impl #impl_generics ::pmem::Plain for #this #where_clause {}
+        }
+    } else {
+        let deref = view_deref(cont, &g, &this);
+        let update = update_method(cont, &this, &all_typed);
+        let view = cont.view_ident();
+        let vis = cont.vis;
+        let doc = format!(
+            "Replaces the whole [`{ident}`] inside the transaction: snapshots it, writes `value`, \
+             and frees (when the transaction commits) what the old value owned.\n\n\
+             # Errors\n\
+             An error from building `value` in the pool (such as `pmem::Error::OutOfSpace`); \
+             the value is then left as it was."
+        );
+        quote! {
+            #deref
+            #[allow(dead_code, clippy::all, clippy::pedantic)]
+            impl #impl_generics #view #ty_generics #where_clause {
+                #[doc = #doc]
+                #[inline]
+                #vis fn set(&mut self, value: impl ::pmem::PInit<#this>) -> ::pmem::Result<()> {
+                    let p = ::core::ptr::from_mut(self).cast::<#this>();
+                    // SAFETY: the view lies over a valid value in a pool whose transaction
+                    // is open on this thread (views are only handed out by transactions),
+                    // and `&mut self` makes the access exclusive; `replace` snapshots
+                    // before writing.
+                    unsafe { ::pmem::__private::replace(p, value) }
+                }
+                #update
+            }
+        }
+    };
+    let view_struct = (!plain).then(|| view_struct(cont, &g));
+
+    quote! {
+        #view_struct
+        #[allow(non_local_definitions)]
+        const _: () = {
+            #markers
+            #checks
+            #shadows
+            // SAFETY: the enum has an explicit integer `repr` and is not packed (checked by
+            // the derive), so its layout is fixed; every field of every variant is
+            // `Persistent`, hence `PSafe` (asserted above and required by the `Persistent`
+            // impl); write paths store only valid values of the enum.
+            unsafe impl #impl_generics ::pmem::PSafe for #this #where_clause {}
+            #persistent
+            #view_items
+        };
+    }
+}
+
+fn shadow_ident(v: &Variant<'_>) -> syn::Ident {
+    format_ident!("__PmemVariant_{}", v.ident)
+}
+
+/// The `#[repr(C)]` struct each variant is laid out as (see the module docs).
+fn shadow_structs(cont: &Container<'_>, g: &Generics, variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) -> TokenStream {
+    let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
+    let with_c = cont.attrs.repr.c.is_some();
+    let Generics { impl_generics, where_clause, phantom, .. } = g;
+    let structs = variants.iter().zip(typed).map(|(v, fields)| {
+        let name = shadow_ident(v);
+        let tys = fields.iter().map(|(_, ty)| ty);
+        let tag = (!with_c).then(|| quote!(#int,));
+        let phantom = phantom.as_ref().map(|p| quote!(#p,));
+        quote! {
+            #[repr(C)]
+            #[allow(non_camel_case_types, dead_code, clippy::all, clippy::pedantic)]
+            struct #name #impl_generics (#tag #(#tys,)* #phantom) #where_clause;
+        }
+    });
+    quote!(#(#structs)*)
+}
+
+/// The discriminant of each variant as an `i128` constant expression: the written one,
+/// or one more than the previous variant's (the first defaults to 0).
+fn discriminants(cont: &Container<'_>, variants: &[Variant<'_>]) -> Vec<TokenStream> {
+    let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
+    let mut base = quote!(0i128);
+    let mut step = 0u64;
+    let mut out = Vec::with_capacity(variants.len());
+    for v in variants {
+        if let Some(e) = v.discriminant {
+            base = quote!({ let d: #int = #e; d as i128 });
+            step = 0;
+        }
+        let s = i128::from(step);
+        out.push(quote!((#base + #s)));
+        step += 1;
+    }
+    out
+}
+
+/// The offset of field `k` of variant `v` from the start of the enum.
+fn field_offset(cont: &Container<'_>, g: &Generics, variants: &[Variant<'_>], v: &Variant<'_>, k: usize) -> TokenStream {
+    let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
+    let ty_generics = &g.ty_generics;
+    let name = shadow_ident(v);
+    if cont.attrs.repr.c.is_none() {
+        let ix = syn::Index::from(k + 1);
+        quote!(::core::mem::offset_of!(#name #ty_generics, #ix))
+    } else {
+        // `repr(C, Int)`: the union of variant structs starts after the tag, aligned to
+        // the most aligned variant.
+        let ix = syn::Index::from(k);
+        let aligns = variants.iter().map(|v| {
+            let n = shadow_ident(v);
+            quote!(::core::mem::align_of::<#n #ty_generics>())
+        });
+        quote!({
+            let mut a = 1usize;
+            #( if #aligns > a { a = #aligns; } )*
+            let tag = ::core::mem::size_of::<#int>();
+            (tag + a - 1) / a * a + ::core::mem::offset_of!(#name #ty_generics, #ix)
+        })
+    }
+}
+
+/// A pattern binding every field of `v` as `__pmem_0`, `__pmem_1`...
+fn pattern(v: &Variant<'_>) -> TokenStream {
+    let vid = v.ident;
+    let binds = (0..v.fields.len()).map(|k| format_ident!("__pmem_{}", k));
+    match v.style {
+        Style::Unit => quote!(Self::#vid),
+        Style::Tuple => quote!(Self::#vid(#(#binds),*)),
+        Style::Named => {
+            let names = v.fields.iter().map(|f| &f.member);
+            quote!(Self::#vid { #(#names: #binds),* })
+        }
+    }
+}
+
+/// The `Persistent` impl.
+fn persistent_impl(cont: &Container<'_>, g: &Generics, variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) -> TokenStream {
+    let ident = cont.ident;
+    let name = ident.to_string();
+    let Generics { impl_generics, ty_generics, where_clause, .. } = g;
+    let this = quote!(#ident #ty_generics);
+    let plain = cont.attrs.plain.is_some();
+    let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
+    let repr = if cont.attrs.repr.c.is_some() { format!("C, {int}") } else { int.to_string() };
+    let discs = discriminants(cont, variants);
+
+    let offsets: Vec<Vec<TokenStream>> = variants
+        .iter()
+        .map(|v| (0..v.fields.len()).map(|k| field_offset(cont, g, variants, v, k)).collect())
+        .collect();
+
+    let fp_variants = variants.iter().zip(typed).zip(&discs).zip(&offsets).map(|(((v, fields), d), offs)| {
+        let vname = v.ident.to_string();
+        let fs = v.fields.iter().zip(fields).zip(offs).map(|((f, (marker, ty)), off)| fingerprint_field(&f.name(), ty, marker, off));
+        quote! {
+            let h = ::pmem::__private::fp_str(h, #vname);
+            let h = ::pmem::__private::fp_u64(h, #d as u64);
+            let h = ::pmem::__private::fp_u64(h, (#d >> 64) as u64);
+            #(#fs)*
+        }
+    });
+    let fp_end = fingerprint_end(&name);
+
+    let schema_variants = variants.iter().zip(typed).zip(&discs).zip(&offsets).map(|(((v, fields), d), offs)| {
+        let vname = v.ident.to_string();
+        let fs = v.fields.iter().zip(fields).zip(offs).map(|((f, (marker, ty)), off)| field_schema(&f.name(), ty, marker, off));
+        quote! {
+            ::pmem::__private::VariantSchema { name: #vname, discriminant: #d, fields: &[#(#fs),*] }
+        }
+    });
+
+    let (view_ty, view_mut) = if plain {
+        (
+            quote!(Self),
+            quote! {
+                // SAFETY: forwarded contract; a plain value is its own view.
+                unsafe { ::pmem::plain_view(ptr) }
+            },
+        )
+    } else {
+        let view = cont.view_ident();
+        (
+            quote!(#view #ty_generics),
+            quote! {
+                // SAFETY: the view type ends in a `ViewTail`; the fat pointer covers the
+                // `size_of::<Self>()` bytes of the valid value at `ptr`, which the caller
+                // lends exclusively for `'a`.
+                unsafe { &mut *::pmem::view_cast!(ptr, Self => #view #ty_generics) }
+            },
+        )
+    };
+
+    let owned = (!plain).then(|| {
+        let visit_arms = variants.iter().zip(typed).map(|(v, fields)| {
+            let pat = pattern(v);
+            let visits = fields.iter().enumerate().map(|(k, (marker, ty))| {
+                let pt = as_field(ty, marker);
+                let b = format_ident!("__pmem_{}", k);
+                quote!(#pt::visit_owned(#b, v)?;)
+            });
+            quote!(#pat => { #(#visits)* })
+        });
+        let free_arms = variants.iter().zip(typed).map(|(v, fields)| {
+            let pat = pattern(v);
+            let frees = fields.iter().enumerate().map(|(k, (marker, ty))| {
+                let pt = as_field(ty, marker);
+                let b = format_ident!("__pmem_{}", k);
+                quote!(#pt::free_owned(#b)?;)
+            });
+            quote!(#pat => {
+                // SAFETY: each binding is a valid value of its field's type inside the
+                // value at `ptr`, under the same contract.
+                unsafe { #(#frees)* }
+            })
+        });
+        quote! {
+            fn visit_owned(&self, v: &mut ::pmem::Visitor<'_>) -> ::pmem::Result<()> {
+                match self {
+                    #(#visit_arms)*
+                }
+                ::core::result::Result::Ok(())
+            }
+            #[allow(unused_unsafe)]
+            unsafe fn free_owned(ptr: *mut Self) -> ::pmem::Result<()> {
+                // SAFETY: `ptr` points to a valid value, lent exclusively (caller's contract).
+                match unsafe { &mut *ptr } {
+                    #(#free_arms)*
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+    });
+
+    quote! {
+        // SAFETY: `view_mut` answers a view whose every write path snapshots first (`set`
+        // and `update` snapshot the whole value); `visit_owned` and `free_owned` cover
+        // every field of the live variant; the fingerprint mixes the repr, every variant's
+        // name and discriminant, and every field's name, fingerprint and offset with the
+        // enum's size and alignment.
+        unsafe impl #impl_generics ::pmem::Persistent for #this #where_clause {
+            type View = #view_ty;
+            const TYPE_NAME: &'static str = #name;
+            const FINGERPRINT: u64 = {
+                let h = ::pmem::__private::fp_str(::pmem::__private::FP_START, "enum");
+                let h = ::pmem::__private::fp_str(h, #name);
+                let h = ::pmem::__private::fp_str(h, #repr);
+                #(#fp_variants)*
+                #fp_end
+            };
+            const SCHEMA: &'static ::pmem::__private::TypeSchema = &::pmem::__private::TypeSchema {
+                name: #name,
+                size: ::core::mem::size_of::<Self>(),
+                align: ::core::mem::align_of::<Self>(),
+                fingerprint: <Self as ::pmem::Persistent>::FINGERPRINT,
+                shape: ::pmem::__private::Shape::Enum { repr: #repr, variants: &[#(#schema_variants),*] },
+            };
+            #[inline]
+            unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self::View {
+                #view_mut
+            }
+            #owned
+        }
+    }
+}
+

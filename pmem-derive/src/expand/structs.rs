@@ -1,0 +1,213 @@
+//! Expansion for structs: `PSafe`, `Persistent` (fingerprint, schema, visit, free), and
+//! either a view type with an accessor pair per field and a whole-value `update`, or,
+//! for `#[pmem(plain)]`, the struct as its own view and `Plain`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{
+    as_field, as_persistent, plain_checks, field_schema, field_type, fingerprint_end, fingerprint_field, marker_path, markers,
+    update_method, view_deref, view_struct, Generics,
+};
+use crate::ast::{Container, Field};
+
+pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
+    let g = Generics::new(cont);
+    let ident = cont.ident;
+    let ty_generics = &g.ty_generics;
+    let this: syn::Type = syn::parse_quote!(#ident #ty_generics);
+    let plain = cont.attrs.plain.is_some();
+    let typed: Vec<(TokenStream, syn::Type)> =
+        fields.iter().map(|f| (marker_path(None, f), field_type(f, &this))).collect();
+
+    let markers = markers(&[(None, fields)]);
+    let checks = plain.then(|| plain_checks(&g, &this, &typed));
+    let persistent = persistent_impl(cont, &g, fields, &typed);
+    let Generics { impl_generics, where_clause, .. } = &g;
+    let name = ident.to_string();
+
+    let view_items = if plain {
+        quote! {
+            // SAFETY: every field is plain (asserted field by field above): the value owns
+            // nothing in the pool, and its view is itself, reached through `plain_view`,
+            // which snapshots all of its bytes first.
+            unsafe impl #impl_generics ::pmem::Plain for #this #where_clause {}
+        }
+    } else {
+        let deref = view_deref(cont, &g, &this);
+        let accessors = fields.iter().zip(&typed).map(|(f, (_, ty))| accessors(&name, &this, f, ty));
+        let update = update_method(cont, &this, &typed);
+        let view = cont.view_ident();
+        quote! {
+            #deref
+            #[allow(dead_code, clippy::all, clippy::pedantic)]
+            impl #impl_generics #view #ty_generics #where_clause {
+                #(#accessors)*
+                #update
+            }
+        }
+    };
+    let view_struct = (!plain).then(|| view_struct(cont, &g));
+
+    quote! {
+        #view_struct
+        #[allow(non_local_definitions)]
+        const _: () = {
+            #markers
+            #checks
+            // SAFETY: the struct is `#[repr(C)]` (or `transparent`), not packed (both
+            // checked by the derive), and every field is `Persistent`, hence `PSafe`
+            // (asserted field by field above and required by the `Persistent` impl):
+            // no byte of it is an address of this process.
+            unsafe impl #impl_generics ::pmem::PSafe for #this #where_clause {}
+            #persistent
+            #view_items
+        };
+    }
+}
+
+/// The `Persistent` impl.
+fn persistent_impl(cont: &Container<'_>, g: &Generics, fields: &[Field<'_>], typed: &[(TokenStream, syn::Type)]) -> TokenStream {
+    let ident = cont.ident;
+    let name = ident.to_string();
+    let Generics { impl_generics, ty_generics, where_clause, .. } = g;
+    let this = quote!(#ident #ty_generics);
+    let plain = cont.attrs.plain.is_some();
+
+    let offset = |f: &Field<'_>| {
+        let m = &f.member;
+        quote!(::core::mem::offset_of!(Self, #m))
+    };
+    let fp_fields = fields.iter().zip(typed).map(|(f, (marker, ty))| fingerprint_field(&f.name(), ty, marker, &offset(f)));
+    let fp_end = fingerprint_end(&name);
+    let schemas = fields.iter().zip(typed).map(|(f, (marker, ty))| field_schema(&f.name(), ty, marker, &offset(f)));
+
+    let (view_ty, view_mut) = if plain {
+        (
+            quote!(Self),
+            quote! {
+                // SAFETY: forwarded contract; a plain value is its own view.
+                unsafe { ::pmem::plain_view(ptr) }
+            },
+        )
+    } else {
+        let view = cont.view_ident();
+        (
+            quote!(#view #ty_generics),
+            quote! {
+                // SAFETY: the view type ends in a `ViewTail`; the fat pointer covers the
+                // `size_of::<Self>()` bytes of the valid value at `ptr`, which the caller
+                // lends exclusively for `'a`.
+                unsafe { &mut *::pmem::view_cast!(ptr, Self => #view #ty_generics) }
+            },
+        )
+    };
+
+    let owned = (!plain).then(|| {
+        let visits = fields.iter().zip(typed).map(|(f, (marker, ty))| {
+            let pt = as_field(ty, marker);
+            let m = &f.member;
+            quote!(#pt::visit_owned(&self.#m, v)?;)
+        });
+        let frees = fields.iter().zip(typed).map(|(f, (marker, ty))| {
+            let pt = as_field(ty, marker);
+            let m = &f.member;
+            quote!(#pt::free_owned(::core::ptr::addr_of_mut!((*ptr).#m))?;)
+        });
+        quote! {
+            fn visit_owned(&self, v: &mut ::pmem::Visitor<'_>) -> ::pmem::Result<()> {
+                #(#visits)*
+                ::core::result::Result::Ok(())
+            }
+            #[allow(unused_unsafe)]
+            unsafe fn free_owned(ptr: *mut Self) -> ::pmem::Result<()> {
+                // SAFETY: `ptr` points to a valid value (caller's contract), so each field
+                // is a valid value of its type at its offset, with the same contract.
+                unsafe {
+                    #(#frees)*
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+    });
+
+    quote! {
+        // SAFETY: `view_mut` answers a view whose every write path snapshots first
+        // (field accessors go through each field's own view, `set_` and `update`
+        // snapshot before writing); `visit_owned` and `free_owned` cover every field;
+        // the fingerprint mixes every field's name, fingerprint and offset with the
+        // struct's size and alignment.
+        unsafe impl #impl_generics ::pmem::Persistent for #this #where_clause {
+            type View = #view_ty;
+            const TYPE_NAME: &'static str = #name;
+            const FINGERPRINT: u64 = {
+                let h = ::pmem::__private::fp_str(::pmem::__private::FP_START, "struct");
+                let h = ::pmem::__private::fp_str(h, #name);
+                #(#fp_fields)*
+                #fp_end
+            };
+            const SCHEMA: &'static ::pmem::__private::TypeSchema = &::pmem::__private::TypeSchema {
+                name: #name,
+                size: ::core::mem::size_of::<Self>(),
+                align: ::core::mem::align_of::<Self>(),
+                fingerprint: <Self as ::pmem::Persistent>::FINGERPRINT,
+                shape: ::pmem::__private::Shape::Struct(&[#(#schemas),*]),
+            };
+            #[inline]
+            unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self::View {
+                #view_mut
+            }
+            #owned
+        }
+    }
+}
+
+/// `f_mut` and `set_f` for one field.
+fn accessors(type_name: &str, this: &syn::Type, f: &Field<'_>, ty: &syn::Type) -> TokenStream {
+    let base = f.accessor_base();
+    let get = format_ident!("{}_mut", base, span = base.span());
+    let set = format_ident!("set_{}", base, span = base.span());
+    let vis = f.vis;
+    let m = &f.member;
+    let pt = as_persistent(ty);
+    let field = f.name();
+    let get_doc = format!(
+        "The view of field `{field}` of [`{type_name}`], for changing it inside the transaction.\n\n\
+         For plain data (an integer, say) this snapshots the field's bytes and answers `&mut` \
+         to them; for a nested persistent type or a collection it answers that type's own \
+         view, whose methods snapshot only what each change touches."
+    );
+    let set_doc = format!(
+        "Replaces field `{field}` of [`{type_name}`] inside the transaction: snapshots the \
+         field, writes `value`, and frees (when the transaction commits) what the old value \
+         owned.\n\n\
+         # Errors\n\
+         An error from building `value` in the pool (such as `pmem::Error::OutOfSpace`); \
+         the field then keeps its old value."
+    );
+    quote! {
+        #[doc = #get_doc]
+        #[inline]
+        #vis fn #get(&mut self) -> &mut #pt::View
+        where
+            for<'__pmem> #ty: ::pmem::Persistent,
+        {
+            let p = ::core::ptr::from_mut(self).cast::<#this>();
+            // SAFETY: the view lies over a valid value in a pool whose transaction is open
+            // on this thread (views are only handed out by transactions); the field's view
+            // borrows `self` exclusively and so cannot outlive it.
+            unsafe { #pt::view_mut(::core::ptr::addr_of_mut!((*p).#m)) }
+        }
+
+        #[doc = #set_doc]
+        #[inline]
+        #vis fn #set(&mut self, value: impl ::pmem::PInit<#ty>) -> ::pmem::Result<()>
+        where
+            for<'__pmem> #ty: ::pmem::Persistent,
+        {
+            let p = ::core::ptr::from_mut(self).cast::<#this>();
+            // SAFETY: as for the accessor above; `replace` snapshots before writing.
+            unsafe { ::pmem::__private::replace(::core::ptr::addr_of_mut!((*p).#m), value) }
+        }
+    }
+}
