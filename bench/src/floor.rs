@@ -1,6 +1,11 @@
 //! The physical floor of a durable commit on this machine: `count` times, a 512-byte
 //! `pwrite` at the next offset of a preallocated file (written and synced beforehand,
 //! so no fdatasync has metadata to flush), then `fdatasync`.
+//!
+//! A second, diagnostic phase does the same into a file preallocated with
+//! `posix_fallocate` only: on ext4 its blocks are "unwritten" extents, and the first
+//! write to each makes fdatasync commit the metadata journal as well — what a log
+//! grown with fallocate pays.
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
@@ -18,6 +23,19 @@ pub fn run(dir: &Path, count: u64) {
     f.sync_all().expect("sync");
     let buf = [0xa5u8; WRITE];
     let ph = Phase::start("floor.fdatasync", count);
+    for i in 0..count {
+        f.write_all_at(&buf, i * WRITE as u64).expect("write");
+        f.sync_data().expect("fdatasync");
+    }
+    ph.end(None);
+
+    let path = dir.join("floor-fallocated.dat");
+    let f = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).expect("open floor file");
+    // SAFETY: a valid descriptor; posix_fallocate only allocates blocks.
+    let r = unsafe { libc::posix_fallocate(std::os::fd::AsRawFd::as_raw_fd(&f), 0, len as libc::off_t) };
+    assert_eq!(r, 0, "posix_fallocate");
+    f.sync_all().expect("sync");
+    let ph = Phase::start("floor.fdatasync_fallocated", count);
     for i in 0..count {
         f.write_all_at(&buf, i * WRITE as u64).expect("write");
         f.sync_data().expect("fdatasync");

@@ -96,6 +96,7 @@ pub fn rows() -> Vec<RowDef> {
     let r = |name, pmem_phase, peer_phase, unit, target, op| RowDef { name, pmem_phase, peer_phase, unit, target, op };
     vec![
         r("floor.fdatasync", "floor.fdatasync", "floor.fdatasync", NsPerOp, None, "512-byte pwrite + fdatasync"),
+        r("floor.fdatasync_fallocated", "floor.fdatasync_fallocated", "floor.fdatasync_fallocated", NsPerOp, None, "same, into fallocated blocks"),
         r("w1.bulk_load", "w1.bulk_load", "w1.bulk_load", NsPerOp, Best(1.0), "insert (N in one tx)"),
         r("w1.individual_commits", "w1.individual_commits", "w1.individual_commits", NsPerOp, Best(1.0), "durable 1-insert commit"),
         r("w1.commit_vs_floor", "w1.individual_commits", "floor.fdatasync", NsPerOp, Floor(1.2), "commit vs bare fdatasync"),
@@ -132,7 +133,7 @@ pub struct TableRow<'a> {
 
 impl TableRow<'_> {
     fn is_floor(&self) -> bool {
-        self.def.name == "floor.fdatasync"
+        self.def.name.starts_with("floor.")
     }
 }
 
@@ -140,8 +141,8 @@ pub fn build<'a>(_cfg: &Config, selected: &[&'a RowDef], res: &Results) -> Vec<T
     let mut out = Vec::new();
     let floor = res.median("floor.fdatasync", "floor");
     for &def in selected {
-        if def.name == "floor.fdatasync" {
-            let f = res.median("floor.fdatasync", "floor");
+        if def.name.starts_with("floor.") {
+            let f = res.median(def.name, "floor");
             out.push(TableRow {
                 def,
                 pmem: None,

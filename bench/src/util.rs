@@ -108,27 +108,45 @@ pub fn fresh_dir(dir: &Path) {
 pub struct Phase {
     row: String,
     ops: u64,
+    faults: (u64, u64),
     start: Instant,
+}
+
+/// (minor, major) page faults of this process so far.
+fn faults() -> (u64, u64) {
+    // SAFETY: getrusage fills the struct it is given.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        (ru.ru_minflt as u64, ru.ru_majflt as u64)
+    }
 }
 
 impl Phase {
     pub fn start(row: &str, ops: u64) -> Self {
         reset_peak_rss();
-        Phase { row: row.to_string(), ops, start: Instant::now() }
+        let faults = faults();
+        Phase { row: row.to_string(), ops, faults, start: Instant::now() }
     }
     /// Ends the phase; `dir` is measured for the file size (`None`: in-memory engine).
     pub fn end(self, dir: Option<&Path>) {
         let ns = self.start.elapsed().as_nanos();
-        report(&self.row, ns as f64, self.ops, peak_rss_kib(), dir.map(disk_bytes));
+        let f = faults();
+        let extra = format!(" minflt={} majflt={}", f.0 - self.faults.0, f.1 - self.faults.1);
+        report_with(&self.row, ns as f64, self.ops, peak_rss_kib(), dir.map(disk_bytes), &extra);
     }
 }
 
 pub fn report(row: &str, ns: f64, ops: u64, hwm_kib: u64, file: Option<u64>) {
+    report_with(row, ns, ops, hwm_kib, file, "");
+}
+
+fn report_with(row: &str, ns: f64, ops: u64, hwm_kib: u64, file: Option<u64>, extra: &str) {
     let mut line = format!("phase {row} ns={ns:.0} ops={ops} hwm_kib={hwm_kib}");
     if let Some(f) = file {
         let _ = write!(line, " file_bytes={f}");
     }
-    println!("{line}");
+    println!("{line}{extra}");
 }
 
 /// Prevents the optimiser from discarding reads.
