@@ -3,6 +3,7 @@
 //! the value's bytes whose accessors snapshot exactly the field they hand out.
 //!
 //! - [`Record`]: 64 bytes, three `u64` fields the benchmark updates plus a payload.
+//! - [`DRecord`]: the same record with `#[derive(Persistent)]` (the generated path).
 //! - [`RecordTable`]: the root of the 3-field-update pool; owns one allocation holding
 //!   `len` records, and hands out a record's view without snapshotting the table.
 //! - [`Node`]: a 56-byte singly linked list node owning its successor.
@@ -82,25 +83,43 @@ impl RecordMut {
     field_mut!(c_mut, c);
 }
 
-/// Root of the update pool: `len` records in one allocation at pool offset `recs`
+/// The same record through `#[derive(Persistent)]`: the generated view's `a_mut()`...
+/// are the "generated accessor" row; everything else is identical to [`Record`].
+#[derive(pmem::Persistent, Clone, Copy)]
+#[repr(C)]
+pub struct DRecord {
+    pub a: u64,
+    pub b: u64,
+    pub c: u64,
+    pub payload: [u8; 40],
+}
+const _: () = assert!(size_of::<DRecord>() == 64);
+
+/// Root of the update pool: `len` values of `T` in one allocation at pool offset `recs`
 /// (0 = none yet).
 #[repr(C)]
-#[derive(Default)]
-pub struct RecordTable {
+pub struct RecordTable<T> {
     recs: u64,
     len: u64,
+    _t: PhantomData<T>,
 }
 
-impl RecordTable {
+impl<T> Default for RecordTable<T> {
+    fn default() -> Self {
+        RecordTable { recs: 0, len: 0, _t: PhantomData }
+    }
+}
+
+impl<T: Persistent> RecordTable<T> {
     pub fn len(&self) -> u64 {
         self.len
     }
-    fn records(&self) -> pmem::Result<*mut Record> {
-        let size = (self.len as usize) * size_of::<Record>();
-        Ok(raw::resolve(std::ptr::from_ref(self).cast(), self.recs, size.max(1), align_of::<Record>())?.cast())
+    fn records(&self) -> pmem::Result<*mut T> {
+        let size = (self.len as usize) * size_of::<T>();
+        Ok(raw::resolve(std::ptr::from_ref(self).cast(), self.recs, size.max(1), align_of::<T>())?.cast())
     }
     /// Record `i` (reads).
-    pub fn get(&self, i: u64) -> &Record {
+    pub fn get(&self, i: u64) -> &T {
         assert!(i < self.len);
         // SAFETY: `records()` checked the whole array lies in the pool; `i < len`.
         unsafe { &*self.records().expect("valid table").add(i as usize) }
@@ -108,14 +127,14 @@ impl RecordTable {
 }
 
 // SAFETY: an offset and a length; no addresses.
-unsafe impl PSafe for RecordTable {}
+unsafe impl<T: Persistent> PSafe for RecordTable<T> {}
 // SAFETY: `RecordTableMut` snapshots the header before changing it and writes fresh
 // records only after `snapshot` (which logs them for redo); visit/free cover the one
-// allocation the table owns.
-unsafe impl Persistent for RecordTable {
-    type View = RecordTableMut;
+// allocation the table owns (records own nothing: see `init`).
+unsafe impl<T: Persistent> Persistent for RecordTable<T> {
+    type View = RecordTableMut<T>;
     const TYPE_NAME: &'static str = "RecordTable";
-    const FINGERPRINT: u64 = fp_u64(fp_str(FP_START, "RecordTable{recs:*Record,len}"), Record::FINGERPRINT);
+    const FINGERPRINT: u64 = fp_u64(fp_str(FP_START, "RecordTable{recs:*T,len}"), T::FINGERPRINT);
     const SCHEMA: &'static TypeSchema = &TypeSchema {
         name: "RecordTable",
         size: 16,
@@ -126,13 +145,13 @@ unsafe impl Persistent for RecordTable {
             FieldSchema { name: "len", offset: 8, ty: <u64 as Persistent>::schema },
         ]),
     };
-    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut RecordTableMut {
+    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut RecordTableMut<T> {
         // SAFETY: `RecordTableMut` ends in a ViewTail; the fat pointer covers the table.
-        unsafe { &mut *pmem::view_cast!(ptr, RecordTable => RecordTableMut) }
+        unsafe { &mut *pmem::view_cast!(ptr, Self => RecordTableMut<T>) }
     }
     fn visit_owned(&self, v: &mut Visitor<'_>) -> pmem::Result<()> {
         if self.recs != 0 {
-            v.owned(self.records()?.cast(), self.len as usize * size_of::<Record>())?;
+            v.owned(self.records()?.cast(), self.len as usize * size_of::<T>())?;
         }
         Ok(())
     }
@@ -141,7 +160,7 @@ unsafe impl Persistent for RecordTable {
         unsafe {
             let t = &*ptr;
             if t.recs != 0 {
-                raw::free(t.records()?.cast(), t.len as usize * size_of::<Record>())?;
+                raw::free(t.records()?.cast(), t.len as usize * size_of::<T>())?;
             }
         }
         Ok(())
@@ -149,24 +168,26 @@ unsafe impl Persistent for RecordTable {
 }
 
 /// The view of a [`RecordTable`].
-pub struct RecordTableMut {
+pub struct RecordTableMut<T> {
+    _t: PhantomData<T>,
     _tail: ViewTail,
 }
 
-impl RecordTableMut {
-    fn table(&mut self) -> *mut RecordTable {
+impl<T: Persistent> RecordTableMut<T> {
+    fn table(&mut self) -> *mut RecordTable<T> {
         std::ptr::from_mut(self).cast()
     }
 
-    /// Allocates `n` records initialised by `f(i)` (freeing any old array).
-    pub fn init(&mut self, n: u64, mut f: impl FnMut(u64) -> Record) -> pmem::Result<()> {
+    /// Allocates `n` records initialised by `f(i)` (freeing any old array). The records
+    /// must own no pool memory (plain fields only), which both record types satisfy.
+    pub fn init(&mut self, n: u64, mut f: impl FnMut(u64) -> T) -> pmem::Result<()> {
         let t = self.table();
-        let size = n as usize * size_of::<Record>();
+        let size = n as usize * size_of::<T>();
         // SAFETY: the view lies over a valid table in a pool whose transaction is open;
         // the new array is fresh (snapshot saves no old bytes, logs it for redo); the
         // header is snapshotted before it changes.
         unsafe {
-            let recs = raw::alloc(t.cast(), size, align_of::<Record>())?.cast::<Record>();
+            let recs = raw::alloc(t.cast(), size, align_of::<T>())?.cast::<T>();
             raw::snapshot(recs.cast(), size);
             for i in 0..n {
                 recs.add(i as usize).write(f(i));
@@ -184,14 +205,14 @@ impl RecordTableMut {
     /// # Panics
     /// If `i` is out of bounds.
     #[inline]
-    pub fn get_mut(&mut self, i: u64) -> &mut RecordMut {
+    pub fn get_mut(&mut self, i: u64) -> &mut T::View {
         let t = self.table();
         // SAFETY: the view lies over a valid table; record `i` is owned by it and
         // borrowed exclusively through `self`.
         unsafe {
             assert!(i < (*t).len, "record index out of bounds");
             let recs = (*t).records().expect("valid table");
-            Record::view_mut(recs.add(i as usize))
+            T::view_mut(recs.add(i as usize))
         }
     }
 }

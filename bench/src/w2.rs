@@ -85,9 +85,11 @@ pub fn run(engine: &str, dur: Dur, dir: &Path, plan: Plan, groups: &[String]) {
     let mut rng = Rng::new(plan.seed ^ 0x0b1e_c75);
 
     if want("update3") {
-        let sub = dir.join("update3");
-        fresh_dir(&sub);
         for variant in update_variants(engine) {
+            // One directory per variant, so each row's disk usage is its own.
+            let name = format!("update3-{variant}");
+            let sub = dir.join(&name);
+            fresh_dir(&sub);
             let Some(mut o) = open(engine, variant, dur, &sub) else {
                 println!("pending {engine} {variant}");
                 continue;
@@ -100,7 +102,7 @@ pub fn run(engine: &str, dur: Dur, dir: &Path, plan: Plan, groups: &[String]) {
                     let i = rng.below(plan.records);
                     o.update3(i, rng.next_u64(), rng.next_u64());
                 }
-                ph.end(files("update3").as_deref());
+                ph.end(files(&name).as_deref());
             }
         }
     }

@@ -3,8 +3,8 @@
 //! - `hand`: the hand-written snapshot path ([`crate::pobj`]): a record's view
 //!   snapshots each of the three 8-byte fields it hands out; the list push allocates a
 //!   node and snapshots the 8-byte head.
-//! - `derive`: the same update through `#[derive(Persistent)]`'s generated accessors
-//!   (wired in when the derive and `PVec` land).
+//! - `derive`: the same update through `#[derive(Persistent)]`'s generated accessors,
+//!   in the same container.
 //! - `hash`: `PHashMap<u64, u64>` (wired in when it lands).
 //!
 //! `Full` rows use `Durability::Full` (one fdatasync of the log per commit); `Process`
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use pmem::{Durability, PBox, Pool, PoolOptions};
 
-use crate::pobj::{push_front, Node, Record, RecordTable};
+use crate::pobj::{push_front, DRecord, Node, Record, RecordTable};
 use crate::w2::{Dur, Objects, NODE_PAYLOAD};
 
 /// Default pool options (1 MiB initial size, growing on demand) but the durability.
@@ -29,7 +29,48 @@ pub fn options(dur: Dur) -> PoolOptions {
 pub fn open(variant: &str, dur: Dur, dir: &Path) -> Option<Box<dyn Objects>> {
     match variant {
         "hand" => Some(Box::new(Hand { opts: options(dur), dir: dir.to_path_buf(), records: None, list: None })),
+        "derive" => Some(Box::new(Derived { opts: options(dur), dir: dir.to_path_buf(), records: None })),
         _ => None,
+    }
+}
+
+/// The 3-field update through `#[derive(Persistent)]`'s generated accessors.
+struct Derived {
+    opts: PoolOptions,
+    dir: PathBuf,
+    records: Option<Pool<RecordTable<DRecord>>>,
+}
+
+impl Objects for Derived {
+    fn setup_records(&mut self, n: u64) {
+        let pool = self.records.insert(self.opts.create(self.dir.join("records-derive.pool")).expect("create pool"));
+        pool.tx(|tx| tx.root_mut().init(n, |i| DRecord { a: 0, b: 0, c: 0, payload: crate::pobj::payload(i) }))
+            .expect("init records");
+        assert_eq!(pool.read(|t| t.len()).unwrap(), n);
+    }
+    #[inline]
+    fn update3(&mut self, i: u64, b: u64, c: u64) {
+        let pool = self.records.as_mut().expect("setup_records first");
+        pool.tx(|tx| {
+            let r = tx.root_mut().get_mut(i);
+            *r.a_mut() += 1;
+            *r.b_mut() = b;
+            *r.c_mut() = c;
+            Ok::<_, pmem::Error>(())
+        })
+        .expect("update3");
+    }
+    fn push_node(&mut self, _id: u64, _value: u64) {
+        unreachable!("the derive variant only runs update3")
+    }
+    fn setup_hash(&mut self, _keys: &mut dyn Iterator<Item = (u64, u64)>) {
+        unreachable!()
+    }
+    fn hash_insert(&mut self, _k: u64, _v: u64) {
+        unreachable!()
+    }
+    fn hash_lookups(&mut self, _keys: &[u64]) -> u64 {
+        unreachable!()
     }
 }
 
@@ -37,7 +78,7 @@ pub fn open(variant: &str, dur: Dur, dir: &Path) -> Option<Box<dyn Objects>> {
 struct Hand {
     opts: PoolOptions,
     dir: PathBuf,
-    records: Option<Pool<RecordTable>>,
+    records: Option<Pool<RecordTable<Record>>>,
     list: Option<Pool<Option<PBox<Node>>>>,
 }
 
