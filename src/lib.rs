@@ -90,7 +90,7 @@ pub mod __private {
     #[diagnostic::on_unimplemented(
         message = "`update` needs every field to be plain data, but field `{Field}` has type `{Self}`",
         label = "`{Self}` is not plain data",
-        note = "`update` hands out `&mut` to the whole value, which would let a field that owns pool memory be overwritten without freeing it; change that field through its own accessor (`..._mut()` or `set_...()`)"
+        note = "`update` hands out `&mut` to the whole value, which would let a field that owns pool memory be overwritten without freeing it; change that field through its own accessor (`..._mut()` or `set_...()`); a nested `#[derive(Persistent)]` type counts as plain data only when marked `#[pmem(plain)]`"
     )]
     pub trait PlainField<Field> {}
     impl<T: Plain, Field> PlainField<Field> for T {}

@@ -161,7 +161,12 @@ impl Field<'_> {
     pub(crate) fn marker(&self) -> syn::Ident {
         let span = syn::spanned::Spanned::span(&self.original);
         match &self.member {
-            syn::Member::Named(id) => format_ident!("{}", id.unraw(), span = span),
+            // Keeps `r#`: a marker named `type` would not parse.
+            syn::Member::Named(id) => {
+                let mut id = id.clone();
+                id.set_span(span);
+                id
+            }
             syn::Member::Unnamed(ix) => format_ident!("_{}", ix.index, span = span),
         }
     }

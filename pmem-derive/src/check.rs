@@ -5,7 +5,7 @@
 use quote::ToTokens;
 use syn::spanned::Spanned;
 
-use crate::ast::{Container, Data, Style};
+use crate::ast::{Container, Data, Field, Style, Variant};
 use crate::ctxt::Ctxt;
 
 /// Runs every rule.
@@ -123,12 +123,19 @@ fn enum_has_variants(cx: &Ctxt, cont: &Container<'_>) {
 /// the field. A type of your own that happens to share a std name (a `Cell<T>` of your
 /// own, say) is not taken for std's when written with a path (`self::Cell<T>`).
 fn field_types_can_persist(cx: &Ctxt, cont: &Container<'_>) {
-    for f in cont.all_fields() {
+    let (fields, variants): (&[Field<'_>], &[Variant<'_>]) = match &cont.data {
+        Data::Struct(_, f) => (f, &[]),
+        Data::Enum(v) => (&[], v),
+        Data::Union(_) => return,
+    };
+    let in_variants = variants.iter().flat_map(|v| v.fields.iter().map(move |f| (Some(v.ident), f)));
+    for (variant, f) in fields.iter().map(|f| (None, f)).chain(in_variants) {
         if let Some(advice) = non_persistent(f.ty) {
+            let whose = variant.map(|v| format!(" of variant `{v}`")).unwrap_or_default();
             cx.error_spanned_by(
                 f.ty,
                 format!(
-                    "field `{}` has type `{}`, which cannot be stored in a pmem pool: {advice}",
+                    "field `{}`{whose} has type `{}`, which cannot be stored in a pmem pool: {advice}",
                     f.name(),
                     type_string(f.ty)
                 ),

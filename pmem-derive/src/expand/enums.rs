@@ -38,12 +38,15 @@ pub(super) fn expand(cont: &Container<'_>, variants: &[Variant<'_>]) -> TokenStr
     let persistent = persistent_impl(cont, &g, variants, &typed);
     let Generics { impl_generics, where_clause, .. } = &g;
 
+    // `for<'a>` keeps the bound from being rejected as trivially false, so that a
+    // missing `Copy` is reported once, by `plain_checks`, with its own message.
+    let plain_where = g.where_with(&quote!(for<'__pmem> #this: ::core::marker::Copy));
     let view_items = if plain {
         quote! {
             // SAFETY: every field of every variant is plain (asserted above): the value
             // owns nothing in the pool, and its view is itself, reached through
             // `plain_view`, which snapshots all of its bytes first.
-            unsafe impl #impl_generics ::pmem::Plain for #this #where_clause {}
+            unsafe impl #impl_generics ::pmem::Plain for #this #plain_where {}
         }
     } else {
         let deref = view_deref(cont, &g, &this);

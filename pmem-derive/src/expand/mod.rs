@@ -36,6 +36,8 @@ struct Generics {
     ty_generics: TokenStream,
     /// The input's where clause plus one `T: Persistent` (or `T: Plain`) per type parameter.
     where_clause: TokenStream,
+    /// The predicates of `where_clause`.
+    predicates: Vec<syn::WherePredicate>,
     /// The parameters of the view type: no bounds, defaults kept.
     view_params: TokenStream,
     /// `PhantomData<fn() -> (T, U)>` over the type parameters, if there are any.
@@ -53,6 +55,7 @@ impl Generics {
                 wc.predicates.push(syn::parse_quote!(#t: #bound));
             }
         }
+        let predicates = g.where_clause.as_ref().map(|w| w.predicates.iter().cloned().collect()).unwrap_or_default();
         let (impl_generics, ty_generics, where_clause) = g.split_for_impl();
         let view_params: Vec<TokenStream> = cont.generics.params.iter().map(|p| match p {
             syn::GenericParam::Type(t) => {
@@ -78,9 +81,18 @@ impl Generics {
             impl_generics: quote!(#impl_generics),
             ty_generics: quote!(#ty_generics),
             where_clause: quote!(#where_clause),
+            predicates,
             view_params: if view_params.is_empty() { quote!() } else { quote!(<#(#view_params),*>) },
             phantom: (!types.is_empty()).then(|| quote!(::core::marker::PhantomData<fn() -> (#(#types,)*)>)),
         }
+    }
+}
+
+impl Generics {
+    /// The where clause with one more predicate.
+    fn where_with(&self, extra: &TokenStream) -> TokenStream {
+        let preds = &self.predicates;
+        quote!(where #(#preds,)* #extra)
     }
 }
 

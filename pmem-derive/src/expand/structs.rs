@@ -26,12 +26,15 @@ pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream 
     let Generics { impl_generics, where_clause, .. } = &g;
     let name = ident.to_string();
 
+    // `for<'a>` keeps the bound from being rejected as trivially false, so that a
+    // missing `Copy` is reported once, by `plain_checks`, with its own message.
+    let plain_where = g.where_with(&quote!(for<'__pmem> #this: ::core::marker::Copy));
     let view_items = if plain {
         quote! {
             // SAFETY: every field is plain (asserted field by field above): the value owns
             // nothing in the pool, and its view is itself, reached through `plain_view`,
             // which snapshots all of its bytes first.
-            unsafe impl #impl_generics ::pmem::Plain for #this #where_clause {}
+            unsafe impl #impl_generics ::pmem::Plain for #this #plain_where {}
         }
     } else {
         let deref = view_deref(cont, &g, &this);
@@ -40,7 +43,9 @@ pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream 
         let view = cont.view_ident();
         quote! {
             #deref
-            #[allow(dead_code, clippy::all, clippy::pedantic)]
+            // Accessor names are `{field}_mut` and `set_{field}` exactly, even when that
+            // doubles an underscore (`_pad` -> `set__pad`): predictable beats pretty.
+            #[allow(dead_code, non_snake_case, clippy::all, clippy::pedantic)]
             impl #impl_generics #view #ty_generics #where_clause {
                 #(#accessors)*
                 #update

@@ -1,0 +1,10 @@
+use pmem::Persistent;
+
+#[derive(Persistent)]
+#[repr(u8)]
+enum Message {
+    Ping,
+    Text(String),
+}
+
+fn main() {}

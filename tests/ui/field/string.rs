@@ -1,0 +1,10 @@
+use pmem::Persistent;
+
+#[derive(Persistent)]
+#[repr(C)]
+struct Record {
+    id: u64,
+    name: String,
+}
+
+fn main() {}

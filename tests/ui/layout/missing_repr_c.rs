@@ -1,0 +1,8 @@
+use pmem::Persistent;
+
+#[derive(Persistent)]
+struct Account {
+    balance: i64,
+}
+
+fn main() {}

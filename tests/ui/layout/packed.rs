@@ -1,0 +1,10 @@
+use pmem::Persistent;
+
+#[derive(Persistent)]
+#[repr(C, packed)]
+struct Header {
+    tag: u8,
+    len: u64,
+}
+
+fn main() {}
