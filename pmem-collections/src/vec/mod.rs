@@ -1,0 +1,10 @@
+//! [`PVec<T>`]: a growable array in pool memory, and its view [`PVecMut<T>`].
+
+mod pvec;
+mod raw;
+mod view;
+
+pub(crate) use pvec::collection_fp;
+pub use pvec::PVec;
+pub(crate) use raw::{capacity_overflow, replace_in_place, Elem, RawVec};
+pub use view::{PVecMut, VecIterMut};

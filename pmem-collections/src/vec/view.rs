@@ -1,0 +1,759 @@
+//! [`PVecMut<T>`]: the write surface of a [`PVec<T>`], handed out by transactions.
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::ptr;
+
+use pmem_core::{raw, PInit, Persistent, Plain, Result, ViewTail};
+
+use super::pvec::PVec;
+use super::raw::{replace_in_place, Elem, RawVec};
+
+/// The view of a [`PVec<T>`] inside a transaction: `std::vec::Vec`'s write methods, each
+/// logging exactly what it changes (a `push` logs the length word and the new slot).
+///
+/// Reads go through `Deref` to [`PVec<T>`] (and on to `[T]`). Element views recurse:
+/// [`get_mut`](Self::get_mut) answers `&mut T::View`, so a `PVec<PString>` element is
+/// edited through [`PStringMut`](crate::PStringMut).
+///
+/// Removing an element that owns pool memory frees what it owned, in the same
+/// transaction; owned data never leaves the pool. So the methods that hand removed
+/// elements out (`pop`, `remove`, `swap_remove`) need `T: Plain`, and each has a `_with`
+/// twin for every `T` that lets a closure read the element just before it is dropped.
+///
+/// Errors: [`Error::OutOfSpace`](pmem_core::Error::OutOfSpace) (or another allocation
+/// error) leaves the vector unchanged; [`Error::Corrupted`](pmem_core::Error::Corrupted)
+/// means the pool is damaged and the transaction should roll back.
+pub struct PVecMut<T: Persistent> {
+    _t: PhantomData<T>,
+    _tail: ViewTail,
+}
+
+impl<T: Persistent> Deref for PVecMut<T> {
+    type Target = PVec<T>;
+    fn deref(&self) -> &PVec<T> {
+        // SAFETY: a view lies over a valid `PVec<T>`.
+        unsafe { &*ptr::from_ref(self).cast::<PVec<T>>() }
+    }
+}
+
+impl<'a, T: Persistent> IntoIterator for &'a mut PVecMut<T> {
+    type Item = &'a mut T::View;
+    type IntoIter = VecIterMut<'a, T>;
+    fn into_iter(self) -> VecIterMut<'a, T> {
+        self.iter_mut()
+    }
+}
+
+impl<T: Persistent> PVecMut<T> {
+    const EL: Elem = Elem::of::<T>();
+    const SIZED: () = assert!(size_of::<T>() != 0, "pmem: a PVec of a zero-sized type is not supported");
+
+    fn hdr(&mut self) -> *mut RawVec {
+        let () = Self::SIZED;
+        ptr::from_mut(self).cast()
+    }
+
+    fn len_now(&self) -> usize {
+        self.len()
+    }
+
+    /// Logs slots `from..to` (which must be below `cap`).
+    fn snapshot_slots(&mut self, from: usize, to: usize) {
+        if to > from {
+            let p = self.elem_ptr(from);
+            // SAFETY: slots `from..to` are inside the buffer (callers keep `to <= cap`),
+            // which lies in the open transaction's pool.
+            unsafe { raw::snapshot(p.cast_const().cast(), (to - from) * size_of::<T>()) };
+        }
+    }
+
+    /// Appends an element.
+    ///
+    /// Logs the length word and the new slot; when the buffer is full, moves the
+    /// elements into a fresh buffer twice as large (the old one is freed at commit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{PString, PVec};
+    /// let mut pool = pmem_core::Pool::<PVec<PString>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().push("ada")?; // a `&str` is written as a `PString`
+    ///     tx.root_mut().push(String::from("bob"))
+    /// })?;
+    /// assert_eq!(pool.read(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>())?, ["ada", "bob"]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn push(&mut self, value: impl PInit<T>) -> Result<()> {
+        let h = self.hdr();
+        // SAFETY: `h` is this view's header, in the open transaction's pool.
+        unsafe { RawVec::reserve(h, 1, Self::EL, false)? };
+        let len = self.len_now();
+        self.snapshot_slots(len, len + 1);
+        let dst = self.elem_ptr(len);
+        // SAFETY: slot `len < cap` is logged and holds no value; on error `len` is
+        // unchanged, so the vector is as before.
+        unsafe {
+            value.init(dst)?;
+            RawVec::set_len(h, len + 1);
+        }
+        Ok(())
+    }
+
+    /// Removes the last element and returns it, or `None` if the vector is empty.
+    ///
+    /// Only for plain data; for elements that own pool memory use
+    /// [`pop_with`](Self::pop_with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u32>>::volatile()?;
+    /// let got = pool.tx(|tx| {
+    ///     tx.root_mut().extend([1, 2])?;
+    ///     Ok::<_, pmem_core::Error>((tx.root_mut().pop(), tx.root_mut().pop(), tx.root_mut().pop()))
+    /// })?;
+    /// assert_eq!(got, (Some(2), Some(1), None));
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn pop(&mut self) -> Option<T>
+    where
+        T: Plain,
+    {
+        let len = self.len_now();
+        if len == 0 {
+            return None;
+        }
+        let h = self.hdr();
+        // SAFETY: element `len - 1` is initialised plain data (a bytewise copy is a
+        // valid value that owns nothing); the length shrinks past it.
+        unsafe {
+            let v = self.elem_ptr(len - 1).read();
+            RawVec::set_len(h, len - 1);
+            Some(v)
+        }
+    }
+
+    /// Removes the last element, dropping it (freeing what it owned) after `f` has seen
+    /// it. Answers `f`'s result, or `None` if the vector is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{PString, PVec};
+    /// let mut pool = pmem_core::Pool::<PVec<PString>>::volatile()?;
+    /// let last = pool.tx(|tx| {
+    ///     tx.root_mut().push("ada")?;
+    ///     tx.root_mut().pop_with(|s| s.to_string())
+    /// })?;
+    /// assert_eq!(last.as_deref(), Some("ada"));
+    /// assert_eq!(pool.check()?.allocations, 1); // the string's buffer was freed
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn pop_with<R>(&mut self, f: impl FnOnce(&T) -> R) -> Result<Option<R>> {
+        let len = self.len_now();
+        if len == 0 {
+            return Ok(None);
+        }
+        let h = self.hdr();
+        let p = self.elem_ptr(len - 1);
+        // SAFETY: element `len - 1` is initialised; it is dropped (its allocations freed
+        // at commit) and the length shrinks past it.
+        unsafe {
+            let r = f(&*p);
+            T::free_owned(p)?;
+            RawVec::set_len(h, len - 1);
+            Ok(Some(r))
+        }
+    }
+
+    /// Inserts an element at `index`, shifting the ones after it to the right.
+    ///
+    /// Logs slots `index..=len` and the length word.
+    ///
+    /// # Panics
+    /// If `index > len`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u8>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().extend([1, 3])?;
+    ///     tx.root_mut().insert(1, 2)
+    /// })?;
+    /// assert_eq!(pool.read(|v| v.to_vec())?, [1, 2, 3]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn insert(&mut self, index: usize, value: impl PInit<T>) -> Result<()> {
+        let len = self.len_now();
+        assert!(index <= len, "insertion index (is {index}) should be <= len (is {len})");
+        let h = self.hdr();
+        // SAFETY: this view's header, in the open transaction's pool.
+        unsafe { RawVec::reserve(h, 1, Self::EL, false)? };
+        self.snapshot_slots(index, len + 1);
+        let base = self.elem_ptr(0);
+        // SAFETY: slot `len < cap` is logged and free: the value is built there (in pool
+        // memory, so whatever it allocates is found from its address), then rotated into
+        // place. On error nothing but the free slot was written.
+        unsafe {
+            value.init(base.add(len))?;
+            let v = base.add(len).read();
+            ptr::copy(base.add(index), base.add(index + 1), len - index);
+            base.add(index).write(v);
+            RawVec::set_len(h, len + 1);
+        }
+        Ok(())
+    }
+
+    /// Removes and returns the element at `index`, shifting the ones after it left.
+    /// Only for plain data; see [`remove_with`](Self::remove_with).
+    ///
+    /// # Panics
+    /// If `index >= len`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u8>>::volatile()?;
+    /// let x = pool.tx(|tx| {
+    ///     tx.root_mut().extend([1, 2, 3])?;
+    ///     Ok::<_, pmem_core::Error>(tx.root_mut().remove(0))
+    /// })?;
+    /// assert_eq!(x, 1);
+    /// assert_eq!(pool.read(|v| v.to_vec())?, [2, 3]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn remove(&mut self, index: usize) -> T
+    where
+        T: Plain,
+    {
+        let len = self.len_now();
+        assert!(index < len, "removal index (is {index}) should be < len (is {len})");
+        // SAFETY: the element is plain data, so a bytewise copy owns nothing; `close_gap`
+        // then overwrites it.
+        let v = unsafe { self.elem_ptr(index).read() };
+        self.close_gap(index, len);
+        v
+    }
+
+    /// Removes the element at `index`, dropping it (freeing what it owned) after `f` has
+    /// seen it; shifts the ones after it left. Answers `f`'s result.
+    ///
+    /// # Panics
+    /// If `index >= len`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{PString, PVec};
+    /// let mut pool = pmem_core::Pool::<PVec<PString>>::volatile()?;
+    /// let n = pool.tx(|tx| {
+    ///     tx.root_mut().extend(["a", "bb", "c"])?;
+    ///     tx.root_mut().remove_with(1, |s| s.len())
+    /// })?;
+    /// assert_eq!(n, 2);
+    /// assert_eq!(pool.read(|v| v.len())?, 2);
+    /// pool.check()?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn remove_with<R>(&mut self, index: usize, f: impl FnOnce(&T) -> R) -> Result<R> {
+        let len = self.len_now();
+        assert!(index < len, "removal index (is {index}) should be < len (is {len})");
+        let p = self.elem_ptr(index);
+        // SAFETY: element `index` is initialised; it is dropped, then overwritten.
+        let r = unsafe {
+            let r = f(&*p);
+            T::free_owned(p)?;
+            r
+        };
+        self.close_gap(index, len);
+        Ok(r)
+    }
+
+    /// Shifts `index + 1..len` one slot left over the (already dropped) element at
+    /// `index` and shortens the vector.
+    fn close_gap(&mut self, index: usize, len: usize) {
+        self.snapshot_slots(index, len);
+        let base = self.elem_ptr(0);
+        let h = self.hdr();
+        // SAFETY: slots `index..len` are logged; moving bytes of PSafe values keeps them
+        // valid (they hold offsets, never self-addresses).
+        unsafe {
+            ptr::copy(base.add(index + 1), base.add(index), len - index - 1);
+            RawVec::set_len(h, len - 1);
+        }
+    }
+
+    /// Removes and returns the element at `index`, moving the last element into its
+    /// place (O(1); logs one slot and the length word). Only for plain data; see
+    /// [`swap_remove_with`](Self::swap_remove_with).
+    ///
+    /// # Panics
+    /// If `index >= len`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u8>>::volatile()?;
+    /// let x = pool.tx(|tx| {
+    ///     tx.root_mut().extend([1, 2, 3])?;
+    ///     Ok::<_, pmem_core::Error>(tx.root_mut().swap_remove(0))
+    /// })?;
+    /// assert_eq!(x, 1);
+    /// assert_eq!(pool.read(|v| v.to_vec())?, [3, 2]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn swap_remove(&mut self, index: usize) -> T
+    where
+        T: Plain,
+    {
+        let len = self.len_now();
+        assert!(index < len, "swap_remove index (is {index}) should be < len (is {len})");
+        // SAFETY: plain data: the copy owns nothing; `fill_from_last` overwrites it.
+        let v = unsafe { self.elem_ptr(index).read() };
+        self.fill_from_last(index, len);
+        v
+    }
+
+    /// Removes the element at `index`, dropping it (freeing what it owned) after `f` has
+    /// seen it, and moves the last element into its place. Answers `f`'s result.
+    ///
+    /// # Panics
+    /// If `index >= len`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{PString, PVec};
+    /// let mut pool = pmem_core::Pool::<PVec<PString>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().extend(["a", "b", "c"])?;
+    ///     tx.root_mut().swap_remove_with(0, |_| ())
+    /// })?;
+    /// assert_eq!(pool.read(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>())?, ["c", "b"]);
+    /// pool.check()?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn swap_remove_with<R>(&mut self, index: usize, f: impl FnOnce(&T) -> R) -> Result<R> {
+        let len = self.len_now();
+        assert!(index < len, "swap_remove index (is {index}) should be < len (is {len})");
+        let p = self.elem_ptr(index);
+        // SAFETY: element `index` is initialised; it is dropped, then overwritten.
+        let r = unsafe {
+            let r = f(&*p);
+            T::free_owned(p)?;
+            r
+        };
+        self.fill_from_last(index, len);
+        Ok(r)
+    }
+
+    fn fill_from_last(&mut self, index: usize, len: usize) {
+        let base = self.elem_ptr(0);
+        let h = self.hdr();
+        if index != len - 1 {
+            self.snapshot_slots(index, index + 1);
+            // SAFETY: both slots are initialised elements of the buffer; slot `index` is
+            // logged.
+            unsafe { ptr::copy_nonoverlapping(base.add(len - 1), base.add(index), 1) };
+        }
+        // SAFETY: elements `0..len - 1` are initialised.
+        unsafe { RawVec::set_len(h, len - 1) };
+    }
+
+    /// Shortens the vector to `len` elements, dropping the rest (freeing what they
+    /// owned). Does nothing if `len >= self.len()`. Keeps the capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u8>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().extend([1, 2, 3])?;
+    ///     tx.root_mut().truncate(1)
+    /// })?;
+    /// assert_eq!(pool.read(|v| v.to_vec())?, [1]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn truncate(&mut self, len: usize) -> Result<()> {
+        let old = self.len_now();
+        if len >= old {
+            return Ok(());
+        }
+        for i in len..old {
+            // SAFETY: element `i` is initialised; the length shrinks past it below.
+            unsafe { T::free_owned(self.elem_ptr(i))? };
+        }
+        let h = self.hdr();
+        // SAFETY: elements `0..len` are initialised.
+        unsafe { RawVec::set_len(h, len) };
+        Ok(())
+    }
+
+    /// Removes every element, dropping them (freeing what they owned). Keeps the
+    /// capacity; [`shrink_to_fit`](Self::shrink_to_fit) frees it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u8>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().extend([1, 2, 3])?;
+    ///     tx.root_mut().clear()
+    /// })?;
+    /// assert!(pool.read(|v| v.is_empty())?);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn clear(&mut self) -> Result<()> {
+        self.truncate(0)
+    }
+
+    /// Appends every item of `iter` (anything writable as a `T`).
+    ///
+    /// Reserves the iterator's lower size bound first. If an item fails to be written,
+    /// the items before it stay appended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{PString, PVec};
+    /// let mut pool = pmem_core::Pool::<PVec<PString>>::volatile()?;
+    /// pool.tx(|tx| tx.root_mut().extend("a b c".split(' ')))?;
+    /// assert_eq!(pool.read(|v| v.len())?, 3);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn extend<I: PInit<T>>(&mut self, iter: impl IntoIterator<Item = I>) -> Result<()> {
+        let iter = iter.into_iter();
+        self.reserve(iter.size_hint().0)?;
+        for x in iter {
+            self.push(x)?;
+        }
+        Ok(())
+    }
+
+    /// Appends a copy of every element of `other` (plain data), logging the new slots
+    /// as one range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u16>>::volatile()?;
+    /// pool.tx(|tx| tx.root_mut().extend_from_slice(&[4, 5]))?;
+    /// assert_eq!(pool.read(|v| v.to_vec())?, [4, 5]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn extend_from_slice(&mut self, other: &[T]) -> Result<()>
+    where
+        T: Plain,
+    {
+        if other.is_empty() {
+            return Ok(());
+        }
+        let h = self.hdr();
+        // SAFETY: this view's header, in the open transaction's pool.
+        unsafe { RawVec::reserve(h, other.len(), Self::EL, false)? };
+        let len = self.len_now();
+        self.snapshot_slots(len, len + other.len());
+        let dst = self.elem_ptr(len);
+        // SAFETY: slots `len..len + other.len()` are inside the buffer and logged;
+        // `other` is DRAM (or another pool allocation), never this buffer's spare slots.
+        unsafe {
+            ptr::copy_nonoverlapping(other.as_ptr(), dst, other.len());
+            RawVec::set_len(h, len + other.len());
+        }
+        Ok(())
+    }
+
+    /// Keeps only the elements for which `f` answers `true`, dropping the others
+    /// (freeing what they owned), in order. `f` sees each element once, in order.
+    ///
+    /// Logs the slots from the first removed element to the end. If `f` panics, the
+    /// vector is left consistent (the elements not yet visited are kept).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u32>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().extend(1..=6)?;
+    ///     tx.root_mut().retain(|x| x % 2 == 0)
+    /// })?;
+    /// assert_eq!(pool.read(|v| v.to_vec())?, [2, 4, 6]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn retain(&mut self, mut f: impl FnMut(&T) -> bool) -> Result<()> {
+        /// Closes the gap left by removed elements, even on unwind or early error.
+        struct Compact<T> {
+            hdr: *mut RawVec,
+            base: *mut T,
+            len: usize,
+            processed: usize,
+            deleted: usize,
+        }
+        impl<T> Drop for Compact<T> {
+            fn drop(&mut self) {
+                if self.deleted == 0 {
+                    return;
+                }
+                // SAFETY: slots from the first deleted one to `len` were logged before
+                // anything moved; `processed..len` are initialised and move down over
+                // the deleted ones.
+                unsafe {
+                    let tail = self.len - self.processed;
+                    ptr::copy(self.base.add(self.processed), self.base.add(self.processed - self.deleted), tail);
+                    RawVec::set_len(self.hdr, self.len - self.deleted);
+                }
+            }
+        }
+        let len = self.len_now();
+        let base = self.elem_ptr(0);
+        let hdr = self.hdr();
+        let mut guard = Compact { hdr, base, len, processed: 0, deleted: 0 };
+        while guard.processed < len {
+            let at = guard.processed;
+            // SAFETY: element `at` is initialised and not moved yet.
+            let elem = unsafe { base.add(at) };
+            // SAFETY: as above.
+            let keep = f(unsafe { &*elem });
+            if keep {
+                if guard.deleted > 0 {
+                    // SAFETY: the destination slot was logged when the first element
+                    // was deleted; it holds a dropped element.
+                    unsafe { ptr::copy_nonoverlapping(elem, base.add(at - guard.deleted), 1) };
+                }
+            } else {
+                if guard.deleted == 0 {
+                    self.snapshot_slots(at, len);
+                }
+                // SAFETY: element `at` is initialised; it is dropped and then treated as
+                // a gap.
+                let r = unsafe { T::free_owned(elem) };
+                guard.deleted += 1;
+                guard.processed += 1;
+                r?;
+                continue;
+            }
+            guard.processed += 1;
+        }
+        Ok(())
+    }
+
+    /// The view of the element at `index`, or `None` if out of bounds.
+    ///
+    /// For plain data this snapshots the element and answers `&mut T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{PString, PVec};
+    /// let mut pool = pmem_core::Pool::<PVec<PString>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().push("ad")?;
+    ///     tx.root_mut().get_mut(0).unwrap().push_str("a")?; // a PStringMut
+    ///     assert!(tx.root_mut().get_mut(1).is_none());
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// assert_eq!(pool.read(|v| v[0].to_string())?, "ada");
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut T::View> {
+        if index >= self.len_now() {
+            return None;
+        }
+        let p = self.elem_ptr(index);
+        // SAFETY: an initialised element of this vector, lent exclusively for the
+        // borrow of `self` (which the transaction bounds).
+        Some(unsafe { T::view_mut(p) })
+    }
+
+    /// Replaces the element at `index` with `value`, dropping the old one (freeing what
+    /// it owned). For plain data `*v.get_mut(i).unwrap() = x` does the same.
+    ///
+    /// The new value is built before the old one is dropped, so an error leaves the
+    /// element unchanged.
+    ///
+    /// # Panics
+    /// If `index >= len`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{PString, PVec};
+    /// let mut pool = pmem_core::Pool::<PVec<PString>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().push("old")?;
+    ///     tx.root_mut().set(0, "new")
+    /// })?;
+    /// assert_eq!(pool.read(|v| v[0].to_string())?, "new");
+    /// pool.check()?; // the old string's buffer was freed
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn set(&mut self, index: usize, value: impl PInit<T>) -> Result<()> {
+        let len = self.len_now();
+        assert!(index < len, "index (is {index}) should be < len (is {len})");
+        let p = self.elem_ptr(index);
+        // SAFETY: an initialised element, borrowed exclusively through `self`.
+        unsafe { replace_in_place(p, value) }
+    }
+
+    /// The elements as one mutable slice (plain data), after logging all of them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u32>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().extend([3, 1, 2])?;
+    ///     tx.root_mut().as_mut_slice().sort();
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// assert_eq!(pool.read(|v| v.to_vec())?, [1, 2, 3]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn as_mut_slice(&mut self) -> &mut [T]
+    where
+        T: Plain,
+    {
+        let len = self.len_now();
+        if len == 0 {
+            return &mut [];
+        }
+        self.snapshot_slots(0, len);
+        let p = self.elem_ptr(0);
+        // SAFETY: `len` initialised, logged elements, lent exclusively for the borrow of
+        // `self`.
+        unsafe { std::slice::from_raw_parts_mut(p, len) }
+    }
+
+    /// An iterator over the elements' views, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u32>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().extend([1, 2])?;
+    ///     for x in tx.root_mut().iter_mut() {
+    ///         *x *= 10;
+    ///     }
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// assert_eq!(pool.read(|v| v.to_vec())?, [10, 20]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn iter_mut(&mut self) -> VecIterMut<'_, T> {
+        VecIterMut { base: self.elem_ptr(0), next: 0, end: self.len_now(), _m: PhantomData }
+    }
+
+    /// Makes room for at least `additional` more elements (growing by doubling).
+    ///
+    /// # Panics
+    /// If the capacity overflows `usize` ("capacity overflow").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u64>>::volatile()?;
+    /// pool.tx(|tx| tx.root_mut().reserve(100))?;
+    /// assert!(pool.read(|v| v.capacity())? >= 100);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn reserve(&mut self, additional: usize) -> Result<()> {
+        let h = self.hdr();
+        // SAFETY: this view's header, in the open transaction's pool.
+        unsafe { RawVec::reserve(h, additional, Self::EL, false) }
+    }
+
+    /// Makes room for exactly `additional` more elements (no doubling).
+    ///
+    /// # Panics
+    /// If the capacity overflows `usize` ("capacity overflow").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u64>>::volatile()?;
+    /// pool.tx(|tx| tx.root_mut().reserve_exact(3))?;
+    /// assert_eq!(pool.read(|v| v.capacity())?, 3);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn reserve_exact(&mut self, additional: usize) -> Result<()> {
+        let h = self.hdr();
+        // SAFETY: this view's header, in the open transaction's pool.
+        unsafe { RawVec::reserve(h, additional, Self::EL, true) }
+    }
+
+    /// Moves the elements into a buffer of exactly `len` elements, freeing the old one at
+    /// commit (an empty vector frees its buffer and owns nothing).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().reserve(100)?;
+    ///     tx.root_mut().push(7)?;
+    ///     tx.root_mut().shrink_to_fit()
+    /// })?;
+    /// assert_eq!(pool.read(|v| v.capacity())?, 1);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn shrink_to_fit(&mut self) -> Result<()> {
+        let len = self.len_now();
+        if self.capacity() == len {
+            return Ok(());
+        }
+        let h = self.hdr();
+        // SAFETY: this view's header, in the open transaction's pool; `len <= len`.
+        unsafe { RawVec::realloc(h, len, Self::EL) }
+    }
+}
+
+/// An iterator over the element views of a [`PVec`], front to back.
+///
+/// This `struct` is created by the [`iter_mut`](PVecMut::iter_mut) method on
+/// [`PVecMut`].
+pub struct VecIterMut<'a, T: Persistent> {
+    base: *mut T,
+    next: usize,
+    end: usize,
+    _m: PhantomData<&'a mut PVecMut<T>>,
+}
+
+impl<'a, T: Persistent> Iterator for VecIterMut<'a, T> {
+    type Item = &'a mut T::View;
+    fn next(&mut self) -> Option<&'a mut T::View> {
+        if self.next == self.end {
+            return None;
+        }
+        self.next += 1;
+        // SAFETY: each initialised element is handed out once, for the borrow of the
+        // view that made this iterator.
+        Some(unsafe { T::view_mut(self.base.add(self.next - 1)) })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.end - self.next, Some(self.end - self.next))
+    }
+}
+
+impl<T: Persistent> DoubleEndedIterator for VecIterMut<'_, T> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.next == self.end {
+            return None;
+        }
+        self.end -= 1;
+        // SAFETY: as in `next`.
+        Some(unsafe { T::view_mut(self.base.add(self.end)) })
+    }
+}
+
+impl<T: Persistent> ExactSizeIterator for VecIterMut<'_, T> {}
+impl<T: Persistent> std::iter::FusedIterator for VecIterMut<'_, T> {}

@@ -1,0 +1,259 @@
+//! Model tests: `PVec<u64>` and `PVec<PString>` against `Vec`, under random operation
+//! sequences in transactions of which some are rolled back (the closure returns `Err`).
+//! After every transaction the pool must equal the model (the old one after a rollback)
+//! and pass `Pool::check` (no leak, no dangling or doubly-owned buffer).
+
+use pmem_collections::{PString, PVec};
+use pmem_core::{Error, Pool};
+
+/// xorshift64*: small, seeded, no dependencies.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn word(&mut self) -> String {
+        const PARTS: [&str; 6] = ["a", "bc", "déf", "ghij", "€", "klmnopqrstuvwxyz0123456789"];
+        (0..self.below(4)).map(|_| PARTS[self.below(PARTS.len())]).collect()
+    }
+}
+
+#[derive(Debug)]
+enum TestError {
+    Abort,
+    Pmem(Error),
+}
+impl From<Error> for TestError {
+    fn from(e: Error) -> Self {
+        TestError::Pmem(e)
+    }
+}
+
+const BATCHES: usize = 1_500;
+const OPS_PER_BATCH: usize = 8;
+
+#[test]
+fn pvec_of_u64_matches_vec_under_random_ops_and_aborts() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut pool = Pool::<PVec<u64>>::volatile().unwrap();
+    let mut model: Vec<u64> = Vec::new();
+    let mut ops = 0;
+    for _ in 0..BATCHES {
+        let abort = rng.below(4) == 0;
+        let mut m = model.clone();
+        let r = pool.tx(|tx| {
+            let v = tx.root_mut();
+            for _ in 0..OPS_PER_BATCH {
+                ops += 1;
+                let len = m.len();
+                match rng.below(18) {
+                    0..=3 => {
+                        let x = rng.next();
+                        v.push(x)?;
+                        m.push(x);
+                    }
+                    4 => assert_eq!(v.pop(), m.pop()),
+                    5 if len > 0 => {
+                        let i = rng.below(len);
+                        assert_eq!(v.remove(i), m.remove(i));
+                    }
+                    6 if len > 0 => {
+                        let i = rng.below(len);
+                        assert_eq!(v.swap_remove(i), m.swap_remove(i));
+                    }
+                    7 => {
+                        let i = rng.below(len + 1);
+                        let x = rng.next();
+                        v.insert(i, x)?;
+                        m.insert(i, x);
+                    }
+                    8 => {
+                        let n = rng.below(len + 2);
+                        v.truncate(n)?;
+                        m.truncate(n);
+                    }
+                    9 if rng.below(8) == 0 => {
+                        v.clear()?;
+                        m.clear();
+                    }
+                    10 => {
+                        let xs: Vec<u64> = (0..rng.below(20)).map(|_| rng.next()).collect();
+                        if rng.below(2) == 0 {
+                            v.extend(xs.iter().copied())?;
+                        } else {
+                            v.extend_from_slice(&xs)?;
+                        }
+                        m.extend(xs);
+                    }
+                    11 => {
+                        let k = rng.next() % 3;
+                        v.retain(|x| x % 3 != k)?;
+                        m.retain(|x| x % 3 != k);
+                    }
+                    12 if len > 0 => {
+                        let i = rng.below(len);
+                        *v.get_mut(i).unwrap() += 1;
+                        m[i] += 1;
+                        assert!(v.get_mut(len).is_none());
+                    }
+                    13 if len > 0 => {
+                        let i = rng.below(len);
+                        let x = rng.next();
+                        v.set(i, x)?;
+                        m[i] = x;
+                    }
+                    14 => {
+                        if rng.below(2) == 0 {
+                            v.as_mut_slice().sort_unstable();
+                            m.sort_unstable();
+                        } else {
+                            for x in v.iter_mut() {
+                                *x ^= 1;
+                            }
+                            m.iter_mut().for_each(|x| *x ^= 1);
+                        }
+                    }
+                    15 => {
+                        let n = rng.below(40);
+                        if rng.below(2) == 0 {
+                            v.reserve(n)?;
+                        } else {
+                            v.reserve_exact(n)?;
+                        }
+                        assert!(v.capacity() >= len + n);
+                    }
+                    16 => {
+                        v.shrink_to_fit()?;
+                        assert_eq!(v.capacity(), len);
+                    }
+                    _ => {
+                        assert_eq!(v[..], m[..]);
+                    }
+                }
+                assert_eq!(v.len(), m.len());
+            }
+            if abort {
+                Err(TestError::Abort)
+            } else {
+                Ok(())
+            }
+        });
+        match r {
+            Ok(()) => model = m,
+            Err(TestError::Abort) => {}
+            Err(TestError::Pmem(e)) => panic!("transaction failed: {e}"),
+        }
+        assert_eq!(pool.read(|v| v.to_vec()).unwrap(), model);
+        pool.check().unwrap();
+    }
+    assert!(ops >= 10_000, "{ops} ops");
+}
+
+#[test]
+fn pvec_of_pstring_matches_vec_of_string_and_frees_what_it_drops() {
+    let mut rng = Rng(0xfeed_face_dead_beef);
+    let mut pool = Pool::<PVec<PString>>::volatile().unwrap();
+    let mut model: Vec<String> = Vec::new();
+    let mut ops = 0;
+    for _ in 0..BATCHES {
+        let abort = rng.below(4) == 0;
+        let mut m = model.clone();
+        let r = pool.tx(|tx| {
+            let v = tx.root_mut();
+            for _ in 0..OPS_PER_BATCH {
+                ops += 1;
+                let len = m.len();
+                match rng.below(16) {
+                    0..=3 => {
+                        let w = rng.word();
+                        if rng.below(2) == 0 {
+                            v.push(w.as_str())?;
+                        } else {
+                            v.push(w.clone())?;
+                        }
+                        m.push(w);
+                    }
+                    4 => assert_eq!(v.pop_with(|s| s.to_string())?, m.pop()),
+                    5 if len > 0 => {
+                        let i = rng.below(len);
+                        assert_eq!(v.remove_with(i, |s| s.to_string())?, m.remove(i));
+                    }
+                    6 if len > 0 => {
+                        let i = rng.below(len);
+                        assert_eq!(v.swap_remove_with(i, |s| s.to_string())?, m.swap_remove(i));
+                    }
+                    7 => {
+                        let i = rng.below(len + 1);
+                        let w = rng.word();
+                        v.insert(i, w.as_str())?;
+                        m.insert(i, w);
+                    }
+                    8 => {
+                        let n = rng.below(len + 2);
+                        v.truncate(n)?;
+                        m.truncate(n);
+                    }
+                    9 if rng.below(8) == 0 => {
+                        v.clear()?;
+                        m.clear();
+                    }
+                    10 => {
+                        let ws: Vec<String> = (0..rng.below(10)).map(|_| rng.word()).collect();
+                        v.extend(ws.iter())?;
+                        m.extend(ws);
+                    }
+                    11 => {
+                        let k = rng.below(4);
+                        v.retain(|s| s.len() % 4 != k)?;
+                        m.retain(|s| s.len() % 4 != k);
+                    }
+                    12 if len > 0 => {
+                        let i = rng.below(len);
+                        let w = rng.word();
+                        v.get_mut(i).unwrap().push_str(&w)?;
+                        m[i].push_str(&w);
+                    }
+                    13 if len > 0 => {
+                        let i = rng.below(len);
+                        let w = rng.word();
+                        v.set(i, w.as_str())?;
+                        m[i] = w;
+                    }
+                    14 => {
+                        if rng.below(2) == 0 {
+                            v.shrink_to_fit()?;
+                        } else {
+                            v.reserve(rng.below(30))?;
+                        }
+                    }
+                    _ => {
+                        for s in v.iter_mut() {
+                            s.push('!')?;
+                        }
+                        m.iter_mut().for_each(|s| s.push('!'));
+                    }
+                }
+                assert_eq!(v.len(), m.len());
+            }
+            if abort {
+                Err(TestError::Abort)
+            } else {
+                Ok(())
+            }
+        });
+        match r {
+            Ok(()) => model = m,
+            Err(TestError::Abort) => {}
+            Err(TestError::Pmem(e)) => panic!("transaction failed: {e}"),
+        }
+        assert_eq!(pool.read(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap(), model);
+        pool.check().unwrap();
+    }
+    assert!(ops >= 10_000, "{ops} ops");
+}
