@@ -1,0 +1,146 @@
+//! Model tests: `PHashSet<u64>` and `PHashSet<PString>` against
+//! `std::collections::HashSet`, under random operation sequences in transactions of
+//! which some are rolled back; `Pool::check` after every transaction.
+
+use std::collections::HashSet;
+
+use pmem_collections::{PHashSet, PString};
+use pmem_core::{Error, Pool};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+#[derive(Debug)]
+enum TestError {
+    Abort,
+    Pmem(Error),
+}
+impl From<Error> for TestError {
+    fn from(e: Error) -> Self {
+        TestError::Pmem(e)
+    }
+}
+
+#[test]
+fn phashset_of_u64_matches_hashset_under_random_ops_and_aborts() {
+    let mut rng = Rng(0x7777_1111_2222_3333);
+    let mut pool = Pool::<PHashSet<u64>>::volatile().unwrap();
+    let mut model: HashSet<u64> = HashSet::new();
+    let mut ops = 0;
+    for batch in 0..1_300 {
+        let range = [16u64, 256, 4096][(batch / 100) % 3];
+        let abort = rng.below(4) == 0;
+        let mut m = model.clone();
+        let r = pool.tx(|tx| {
+            let set = tx.root_mut();
+            for _ in 0..8 {
+                ops += 1;
+                let x = rng.next() % range;
+                match rng.below(11) {
+                    0..=3 => assert_eq!(set.insert(x)?, m.insert(x)),
+                    4 => assert_eq!(set.remove(&x)?, m.remove(&x)),
+                    5 => assert_eq!(set.take(&x)?, m.take(&x)),
+                    6 => assert_eq!(set.take_with(&x, |v| v + 1)?, m.take(&x).map(|v| v + 1)),
+                    7 => {
+                        let d = rng.next() % 4;
+                        set.retain(|v| v % 4 != d)?;
+                        m.retain(|v| v % 4 != d);
+                    }
+                    8 if rng.below(10) == 0 => {
+                        set.clear()?;
+                        m.clear();
+                    }
+                    9 => {
+                        let xs: Vec<u64> = (0..rng.below(20)).map(|_| rng.next() % range).collect();
+                        set.extend(xs.iter().copied())?;
+                        m.extend(xs);
+                    }
+                    _ => {
+                        if rng.below(2) == 0 {
+                            set.shrink_to_fit()?;
+                        } else {
+                            set.reserve(rng.below(50))?;
+                        }
+                        assert_eq!(set.contains(&x), m.contains(&x));
+                        assert_eq!(set.get(&x), m.get(&x));
+                    }
+                }
+                assert_eq!(set.len(), m.len());
+            }
+            if abort {
+                Err(TestError::Abort)
+            } else {
+                Ok(())
+            }
+        });
+        match r {
+            Ok(()) => model = m,
+            Err(TestError::Abort) => {}
+            Err(TestError::Pmem(e)) => panic!("transaction failed: {e}"),
+        }
+        assert_eq!(pool.read(|s| s.iter().copied().collect::<HashSet<u64>>()).unwrap(), model);
+        pool.check().unwrap();
+    }
+    assert!(ops >= 10_000, "{ops} ops");
+}
+
+#[test]
+fn phashset_of_pstring_matches_hashset_of_string_and_frees_what_it_drops() {
+    let mut rng = Rng(0xabcd_ef01_2345_6789);
+    let mut pool = Pool::<PHashSet<PString>>::volatile().unwrap();
+    let mut model: HashSet<String> = HashSet::new();
+    let mut ops = 0;
+    for _ in 0..1_300 {
+        let abort = rng.below(4) == 0;
+        let mut m = model.clone();
+        let r = pool.tx(|tx| {
+            let set = tx.root_mut();
+            for _ in 0..8 {
+                ops += 1;
+                let w = format!("w{}é", rng.below(300));
+                match rng.below(8) {
+                    0..=2 => assert_eq!(set.insert(w.as_str())?, m.insert(w)),
+                    3 => assert_eq!(set.remove(w.as_str())?, m.remove(&w)),
+                    4 => assert_eq!(set.take_with(w.as_str(), ToString::to_string)?, m.take(&w)),
+                    5 => {
+                        let d = rng.below(3);
+                        set.retain(|s| s.len() % 3 != d)?;
+                        m.retain(|s| s.len() % 3 != d);
+                    }
+                    6 if rng.below(10) == 0 => {
+                        set.clear()?;
+                        m.clear();
+                    }
+                    _ => {
+                        assert_eq!(set.contains(w.as_str()), m.contains(&w));
+                        assert_eq!(set.get(w.as_str()).map(|s| s.to_string()), m.get(&w).cloned());
+                    }
+                }
+                assert_eq!(set.len(), m.len());
+            }
+            if abort {
+                Err(TestError::Abort)
+            } else {
+                Ok(())
+            }
+        });
+        match r {
+            Ok(()) => model = m,
+            Err(TestError::Abort) => {}
+            Err(TestError::Pmem(e)) => panic!("transaction failed: {e}"),
+        }
+        assert_eq!(pool.read(|s| s.iter().map(ToString::to_string).collect::<HashSet<String>>()).unwrap(), model);
+        pool.check().unwrap();
+    }
+    assert!(ops >= 10_000, "{ops} ops");
+}

@@ -1,0 +1,137 @@
+//! Model test: `PString` against `String` (ASCII and multi-byte characters) under random
+//! operation sequences in transactions of which some are rolled back; `Pool::check`
+//! after every transaction.
+
+use pmem_collections::{PString, PVec};
+use pmem_core::{Error, Pool};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn text(&mut self) -> String {
+        const PARTS: [&str; 7] = ["", "a", "xyz", "é", "日本", "🦀", "0123456789abcdefghijklmnop"];
+        (0..self.below(4)).map(|_| PARTS[self.below(PARTS.len())]).collect()
+    }
+    fn char(&mut self) -> char {
+        ['a', 'Z', 'é', '€', '🦀'][self.below(5)]
+    }
+}
+
+#[derive(Debug)]
+enum TestError {
+    Abort,
+    Pmem(Error),
+}
+impl From<Error> for TestError {
+    fn from(e: Error) -> Self {
+        TestError::Pmem(e)
+    }
+}
+
+/// A char boundary of `s` chosen at random.
+fn boundary(rng: &mut Rng, s: &str) -> usize {
+    let bs: Vec<usize> = s.char_indices().map(|(i, _)| i).chain([s.len()]).collect();
+    bs[rng.below(bs.len())]
+}
+
+#[test]
+fn pstring_matches_string_under_random_ops_and_aborts() {
+    let mut rng = Rng(0x2468_ace0_1357_9bdf);
+    // Several strings side by side, so buffers are freed and reused among them.
+    let mut pool = Pool::<PVec<PString>>::volatile().unwrap();
+    pool.tx(|tx| tx.root_mut().extend(["", "", "", ""])).unwrap();
+    let mut model = vec![String::new(); 4];
+    let mut ops = 0;
+    for _ in 0..1_400 {
+        let abort = rng.below(4) == 0;
+        let mut m = model.clone();
+        let r = pool.tx(|tx| {
+            for _ in 0..8 {
+                ops += 1;
+                let i = rng.below(4);
+                let s = tx.root_mut().get_mut(i).unwrap();
+                let ms = &mut m[i];
+                match rng.below(10) {
+                    0..=2 => {
+                        let t = rng.text();
+                        s.push_str(&t)?;
+                        ms.push_str(&t);
+                    }
+                    3 => {
+                        let c = rng.char();
+                        s.push(c)?;
+                        ms.push(c);
+                    }
+                    4 => assert_eq!(s.pop(), ms.pop()),
+                    5 => {
+                        let t = rng.text();
+                        s.replace(&t)?;
+                        *ms = t;
+                    }
+                    6 => {
+                        let n = boundary(&mut rng, ms);
+                        s.truncate(n);
+                        ms.truncate(n);
+                    }
+                    7 if rng.below(4) == 0 => {
+                        s.clear();
+                        ms.clear();
+                    }
+                    8 => {
+                        let n = rng.below(64);
+                        if rng.below(2) == 0 {
+                            s.reserve(n)?;
+                        } else {
+                            s.reserve_exact(n)?;
+                        }
+                        assert!(s.capacity() >= ms.len() + n);
+                    }
+                    _ => {
+                        s.shrink_to_fit()?;
+                        assert_eq!(s.capacity(), ms.len());
+                    }
+                }
+                assert_eq!(s.as_str(), ms.as_str());
+            }
+            if abort {
+                Err(TestError::Abort)
+            } else {
+                Ok(())
+            }
+        });
+        match r {
+            Ok(()) => model = m,
+            Err(TestError::Abort) => {}
+            Err(TestError::Pmem(e)) => panic!("transaction failed: {e}"),
+        }
+        assert_eq!(pool.read(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap(), model);
+        pool.check().unwrap();
+    }
+    assert!(ops >= 10_000, "{ops} ops");
+}
+
+#[test]
+fn pstring_compares_hashes_and_displays_like_its_str() {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let mut pool = Pool::<PVec<PString>>::volatile().unwrap();
+    pool.tx(|tx| tx.root_mut().extend(["b", "a", "é"])).unwrap();
+    pool.read(|v| {
+        let h = BuildHasherDefault::<DefaultHasher>::default();
+        assert_eq!(h.hash_one(&v[0]), h.hash_one("b"));
+        assert!(v[1] < v[0] && v[0] < v[2]);
+        assert_eq!(v[2], "é");
+        assert_eq!("é", v[2]);
+        assert_eq!(v[2], String::from("é"));
+        assert_eq!(format!("{} {:?}", v[2], v[2]), "é \"é\"");
+        assert_eq!(format!("{v:?}"), r#"["b", "a", "é"]"#);
+    })
+    .unwrap();
+}
