@@ -1,0 +1,275 @@
+//! Insertion: making room in a full leaf (sharing entries with a sibling, or splitting)
+//! and pushing separators up, growing the root when it splits.
+//!
+//! The new entry itself is written by the caller into the spare slot (`len`) of the
+//! leaf that [`Tree::make_room`] answers, then rotated into place by
+//! [`Tree::finish_insert`]; so a panic inside the caller's `PInit` leaves a consistent
+//! tree. Room is always made so that the new entry never becomes the first key of a
+//! leaf other than the leftmost, which keeps every separator a copy of an existing key
+//! (the exact-minimum invariant) without rewriting separators after the insert.
+
+// The tree algorithms read best with the textbook names: l/r/s for siblings, p and
+// j for positions, n for lengths, g for the geometry.
+#![allow(clippy::many_single_char_names)]
+
+use pmem_core::Result;
+
+use super::node::{self, corrupted, Geo};
+use super::tree::{Path, Tree};
+
+impl Tree {
+    /// Allocates the root leaf of an empty tree.
+    ///
+    /// # Safety
+    /// - the tree is empty; its pool's transaction is open on this thread.
+    pub(crate) unsafe fn make_root(&mut self) -> Result<*mut u8> {
+        // SAFETY: caller's contract.
+        let leaf = unsafe { self.geo.alloc_leaf(self.anchor())? };
+        let off = node::off(leaf);
+        self.update_header(|h| {
+            h.root = off;
+            h.height = 0;
+        });
+        Ok(leaf)
+    }
+
+    /// Counts the entry the caller initialised in slot `len` of `leaf`, moving it to
+    /// position `pos`.
+    ///
+    /// # Safety
+    /// - `(leaf, pos)` came from [`Tree::make_room`] or [`Tree::make_root`] and the
+    ///   spare slot holds an initialised entry.
+    pub(crate) unsafe fn finish_insert(&mut self, leaf: *mut u8, pos: usize) {
+        // SAFETY: caller's contract.
+        unsafe { self.geo.leaf_rotate_in(leaf, pos) };
+        self.update_header(|h| h.len += 1);
+    }
+
+    /// Makes room for a new entry at `path.pos` of `path.leaf`. Answers the leaf and
+    /// position where the entry goes; that leaf has a free slot at its `len`.
+    ///
+    /// # Errors
+    /// Allocation failures and [`pmem_core::Error::Corrupted`].
+    ///
+    /// # Safety
+    /// - `path` came from [`Tree::descend`] on this tree, unchanged since.
+    pub(crate) unsafe fn make_room(&mut self, path: &mut Path) -> Result<(*mut u8, usize)> {
+        // SAFETY: the path's nodes are checked nodes of this tree (caller's contract).
+        unsafe {
+            if node::len(path.leaf) < self.geo.leaf_cap {
+                return Ok((path.leaf, path.pos));
+            }
+            if path.height > 0 {
+                if let Some(at) = self.share(path)? {
+                    return Ok(at);
+                }
+            }
+            self.split_leaf(path)
+        }
+    }
+
+    /// Moves entries of the full leaf into a sibling with at least two free slots, if
+    /// there is one (the fuller tree is smaller: see DESIGN-NOTES-btree.md).
+    ///
+    /// # Safety
+    /// - as for [`Tree::make_room`], with the leaf full and `height > 0`.
+    unsafe fn share(&mut self, path: &Path) -> Result<Option<(*mut u8, usize)>> {
+        let g = self.geo;
+        let (parent, j) = path.inner[path.height - 1];
+        // SAFETY: checked nodes of this tree; `j <= len(parent)`.
+        unsafe {
+            let pn = node::len(parent);
+            let left = if j > 0 { Some(g.node_at(parent, Geo::child(parent, j - 1), 0)?) } else { None };
+            let right = if j < pn { Some(g.node_at(parent, Geo::child(parent, j + 1), 0)?) } else { None };
+            let free = |n: Option<*mut u8>| n.map_or(0, |n| g.leaf_cap - node::len(n));
+            let (lf, rf) = (free(left), free(right));
+            if lf.max(rf) < 2 {
+                return Ok(None);
+            }
+            Ok(Some(match (left, right) {
+                (_, Some(r)) if rf >= lf => self.share_right(path.leaf, r, parent, j, path.pos),
+                (Some(l), _) => self.share_left(path.leaf, l, parent, j, path.pos),
+                _ => unreachable!("a sibling with free slots exists"),
+            }))
+        }
+    }
+
+    /// Balances the full leaf `l` (child `j`) with its right sibling `r`.
+    ///
+    /// # Safety
+    /// - as for [`Tree::share`].
+    unsafe fn share_right(&mut self, l: *mut u8, r: *mut u8, parent: *mut u8, j: usize, p: usize) -> (*mut u8, usize) {
+        let g = self.geo;
+        let cap = g.leaf_cap;
+        // SAFETY: checked leaves with `len(l) == cap` and `len(r) <= cap - 2`.
+        unsafe {
+            let rn = node::len(r);
+            let total = cap + 1 + rn;
+            // `a` entries (the new one included) stay left; the new entry must not
+            // become `r`'s first key.
+            let mut a = total.div_ceil(2);
+            if p == a {
+                a -= 1;
+            }
+            let (keep, at) = if p < a { (a - 1, (l, p)) } else { (a, (r, p - a)) };
+            let m = cap - keep;
+            g.leaf_move(r, m, r, 0, rn);
+            g.leaf_move(r, 0, l, keep, m);
+            node::set_len(r, rn + m);
+            node::set_len(l, keep);
+            node::write_bytes(g.sep(parent, j), g.key(r, 0), g.ks);
+            at
+        }
+    }
+
+    /// Balances the full leaf `l` (child `j`) with its left sibling `s`.
+    ///
+    /// # Safety
+    /// - as for [`Tree::share`].
+    unsafe fn share_left(&mut self, l: *mut u8, s: *mut u8, parent: *mut u8, j: usize, p: usize) -> (*mut u8, usize) {
+        let g = self.geo;
+        let cap = g.leaf_cap;
+        // SAFETY: checked leaves with `len(l) == cap` and `len(s) <= cap - 2`.
+        unsafe {
+            let sn = node::len(s);
+            let total = sn + cap + 1;
+            // `t` entries of `l` (the new one included) move to `s`; the new entry must
+            // not become `l`'s first key.
+            let mut t = total / 2 - sn;
+            if p == t {
+                t += 1;
+            }
+            let (moved, at) = if p < t { (t - 1, (s, sn + p)) } else { (t, (l, p - t)) };
+            g.leaf_move(s, sn, l, 0, moved);
+            node::set_len(s, sn + moved);
+            g.leaf_move(l, 0, l, moved, cap - moved);
+            node::set_len(l, cap - moved);
+            node::write_bytes(g.sep(parent, j - 1), g.key(l, 0), g.ks);
+            at
+        }
+    }
+
+    /// Splits the full leaf into itself and a new right neighbour, then pushes the
+    /// separator up.
+    ///
+    /// # Safety
+    /// - as for [`Tree::make_room`], with the leaf full.
+    unsafe fn split_leaf(&mut self, path: &Path) -> Result<(*mut u8, usize)> {
+        let g = self.geo;
+        let cap = g.leaf_cap;
+        let (l, p) = (path.leaf, path.pos);
+        // SAFETY: `l` is a checked, full leaf of this tree; `r` is fresh.
+        unsafe {
+            let nx = node::next(l);
+            // Appending at the end of the last leaf (sequential inserts) keeps the left
+            // leaf full: it moves one entry, so the new entry is not `r`'s first key.
+            let (keep, at_left) = if nx == 0 && p == cap {
+                (cap - 1, false)
+            } else {
+                let mut s = (cap + 2) / 2;
+                if p == s {
+                    s -= 1;
+                }
+                if p < s {
+                    (s - 1, true)
+                } else {
+                    (s, false)
+                }
+            };
+            let r = g.alloc_leaf(self.anchor())?;
+            g.leaf_move(r, 0, l, keep, cap - keep);
+            node::set_len(r, cap - keep);
+            node::set_len(l, keep);
+            let (loff, roff) = (node::off(l), node::off(r));
+            node::set_prev(r, loff);
+            node::set_next(r, nx);
+            if nx != 0 {
+                node::set_prev(g.node_at(l, nx, 0)?, roff);
+            }
+            node::set_next(l, roff);
+            self.insert_into_parent(path, g.key(r, 0), roff)?;
+            Ok(if at_left { (l, p) } else { (r, p - keep) })
+        }
+    }
+
+    /// Inserts separator bytes `sep` and the new right sibling `child` above the node
+    /// at the bottom of `path`, splitting inner nodes and growing the root as needed.
+    ///
+    /// # Safety
+    /// - `path` is the unchanged path to the node just split; `sep` points to `ks`
+    ///   readable bytes that this call does not move.
+    unsafe fn insert_into_parent(&mut self, path: &Path, sep: *const u8, child: u64) -> Result<()> {
+        let g = self.geo;
+        // SAFETY: `sep` is readable (caller's contract).
+        let mut sep_buf = unsafe { std::slice::from_raw_parts(sep, g.ks) }.to_vec();
+        let mut child = child;
+        let mut d = path.height;
+        while d > 0 {
+            d -= 1;
+            let (n, j) = path.inner[d];
+            // SAFETY: a checked inner node of this tree on the path.
+            unsafe {
+                if node::len(n) < g.inner_cap {
+                    g.inner_insert(n, j, sep_buf.as_ptr(), child);
+                    return Ok(());
+                }
+                let (up, r) = self.split_inner(n, j, &sep_buf, child, path.height - d)?;
+                sep_buf = up;
+                child = r;
+            }
+        }
+        // The root split: a new root above it.
+        let h = self.header();
+        if h.height as usize + 1 >= node::MAX_HEIGHT {
+            return Err(corrupted("PBTreeMap would exceed its maximum height", h.root));
+        }
+        // SAFETY: a fresh inner node of this tree's pool.
+        unsafe {
+            let root = g.alloc_inner(self.anchor(), h.height as usize + 1)?;
+            node::write_u64(Geo::child_slot(root, 0), h.root);
+            g.inner_insert(root, 0, sep_buf.as_ptr(), child);
+            let off = node::off(root);
+            self.update_header(|h| {
+                h.root = off;
+                h.height += 1;
+            });
+        }
+        Ok(())
+    }
+
+    /// Splits the full inner node `n` while inserting `sep`/`child` at `j`. Answers
+    /// the separator to push up and the new right node.
+    ///
+    /// # Safety
+    /// - `n` is a checked, full inner node of this tree at `level`, `j <= len(n)`.
+    unsafe fn split_inner(&mut self, n: *mut u8, j: usize, sep: &[u8], child: u64, level: usize) -> Result<(Vec<u8>, u64)> {
+        let g = self.geo;
+        let (cap, ks) = (g.inner_cap, g.ks);
+        // The node as it would be with the insertion, in DRAM: cap + 1 keys, cap + 2 children.
+        let mut keys = Vec::with_capacity((cap + 1) * ks);
+        let mut kids = Vec::with_capacity(cap + 2);
+        // SAFETY: `n` is a checked inner node holding `cap` keys and `cap + 1` children.
+        unsafe {
+            keys.extend_from_slice(std::slice::from_raw_parts(g.sep(n, 0), j * ks));
+            keys.extend_from_slice(sep);
+            keys.extend_from_slice(std::slice::from_raw_parts(g.sep(n, j), (cap - j) * ks));
+            kids.extend((0..=j).map(|i| Geo::child(n, i)));
+            kids.push(child);
+            kids.extend((j + 1..=cap).map(|i| Geo::child(n, i)));
+        }
+        let m = cap.div_ceil(2);
+        // SAFETY: `n` is a checked inner node; `r` is fresh; all ranges are in bounds.
+        unsafe {
+            let r = g.alloc_inner(self.anchor(), level)?;
+            node::write_bytes(g.sep(r, 0), keys[(m + 1) * ks..].as_ptr(), (cap - m) * ks);
+            node::write_bytes(Geo::child_slot(r, 0), kids[m + 1..].as_ptr().cast(), (cap - m + 1) * 8);
+            node::set_len(r, cap - m);
+            if j < m {
+                node::write_bytes(g.sep(n, j), keys[j * ks..].as_ptr(), (m - j) * ks);
+                node::write_bytes(Geo::child_slot(n, j + 1), kids[j + 1..].as_ptr().cast(), (m - j) * 8);
+            }
+            node::set_len(n, m);
+            Ok((keys[m * ks..(m + 1) * ks].to_vec(), node::off(r)))
+        }
+    }
+}

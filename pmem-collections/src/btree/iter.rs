@@ -1,0 +1,208 @@
+//! Iterators over a `PBTreeMap`: a front and a back cursor walking the leaf chain
+//! towards each other, so every iterator is double-ended and each step costs a load,
+//! plus one link hop per leaf.
+
+use std::fmt;
+use std::iter::FusedIterator;
+use std::marker::PhantomData;
+
+use super::node::{self, Geo};
+
+/// A position in a leaf.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    pub(crate) leaf: *mut u8,
+    pub(crate) i: usize,
+}
+
+/// The untyped core of every iterator: yields entry addresses from `front` to `back`
+/// (both included), at most `left` of them.
+#[derive(Clone)]
+pub(crate) struct RawIter {
+    front: Cursor,
+    back: Cursor,
+    /// Entries left to yield when exact, else an upper bound (the map's length, which
+    /// keeps a corrupted leaf chain from looping).
+    left: usize,
+    exact: bool,
+    geo: Geo,
+}
+
+impl RawIter {
+    pub(crate) fn empty(geo: Geo) -> RawIter {
+        let c = Cursor { leaf: std::ptr::null_mut(), i: 0 };
+        RawIter { front: c, back: c, left: 0, exact: true, geo }
+    }
+
+    /// Yields `front..=back`. `left` is the exact count when `exact`, else a bound.
+    pub(crate) fn new(geo: Geo, front: Cursor, back: Cursor, left: usize, exact: bool) -> RawIter {
+        RawIter { front, back, left, exact, geo }
+    }
+
+    pub(crate) fn len_hint(&self) -> (usize, Option<usize>) {
+        if self.exact {
+            (self.left, Some(self.left))
+        } else {
+            (usize::from(self.left > 0), Some(self.left))
+        }
+    }
+
+    fn take(&mut self, c: Cursor) -> (*mut u8, *mut u8) {
+        if self.front == self.back {
+            self.left = 0;
+        } else {
+            self.left -= 1;
+        }
+        // SAFETY: the cursor is inside a checked leaf of a live tree (iterators borrow
+        // the map), `c.i < len`.
+        unsafe { (self.geo.key(c.leaf, c.i), self.geo.val(c.leaf, c.i)) }
+    }
+
+    pub(crate) fn next(&mut self) -> Option<(*mut u8, *mut u8)> {
+        if self.left == 0 {
+            return None;
+        }
+        let c = self.front;
+        let item = self.take(c);
+        if self.left > 0 {
+            // SAFETY: `c.leaf` is a checked leaf; the next one is checked as resolved.
+            unsafe {
+                self.front = if c.i + 1 < node::len(c.leaf) { Cursor { leaf: c.leaf, i: c.i + 1 } } else { Cursor { leaf: step(&self.geo, c.leaf, node::next(c.leaf)), i: 0 } };
+            }
+        }
+        Some(item)
+    }
+
+    pub(crate) fn next_back(&mut self) -> Option<(*mut u8, *mut u8)> {
+        if self.left == 0 {
+            return None;
+        }
+        let c = self.back;
+        let item = self.take(c);
+        if self.left > 0 {
+            // SAFETY: as in `next`.
+            unsafe {
+                self.back = if c.i > 0 {
+                    Cursor { leaf: c.leaf, i: c.i - 1 }
+                } else {
+                    let p = step(&self.geo, c.leaf, node::prev(c.leaf));
+                    Cursor { leaf: p, i: node::len(p) - 1 }
+                };
+            }
+        }
+        Some(item)
+    }
+}
+
+/// The neighbouring leaf at `off`, checked and non-empty.
+///
+/// # Panics
+/// With "pmem: corrupted pool" when the link is 0 or the leaf is bad or empty.
+#[track_caller]
+pub(crate) fn step(geo: &Geo, from: *mut u8, off: u64) -> *mut u8 {
+    let leaf = geo.node_or_panic(from, off, 0);
+    // SAFETY: a checked leaf.
+    let n = unsafe { node::len(leaf) };
+    assert!(off != 0 && n > 0, "pmem: corrupted pool: PBTreeMap leaf chain broken at offset {:#x}", node::off(from));
+    leaf
+}
+
+macro_rules! iterator {
+    ($(#[$m:meta])* $name:ident, $item:ty, |$k:ident, $v:ident| $make:expr, exact: $exact:tt) => {
+        $(#[$m])*
+        pub struct $name<'a, K, V> {
+            pub(crate) raw: RawIter,
+            pub(crate) _m: PhantomData<&'a (K, V)>,
+        }
+
+        impl<'a, K: 'a, V: 'a> Iterator for $name<'a, K, V> {
+            type Item = $item;
+
+            fn next(&mut self) -> Option<$item> {
+                // SAFETY: the raw iterator yields initialised entries of a map borrowed for 'a.
+                self.raw.next().map(|($k, $v)| unsafe { $make })
+            }
+
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                self.raw.len_hint()
+            }
+        }
+
+        impl<'a, K: 'a, V: 'a> DoubleEndedIterator for $name<'a, K, V> {
+            fn next_back(&mut self) -> Option<$item> {
+                // SAFETY: as in `next`.
+                self.raw.next_back().map(|($k, $v)| unsafe { $make })
+            }
+        }
+
+        impl<'a, K: 'a, V: 'a> FusedIterator for $name<'a, K, V> {}
+
+        impl<K, V> Clone for $name<'_, K, V> {
+            fn clone(&self) -> Self {
+                $name { raw: self.raw.clone(), _m: PhantomData }
+            }
+        }
+
+        iterator!(@exact $exact $name);
+    };
+    (@exact true $name:ident) => {
+        impl<'a, K: 'a, V: 'a> ExactSizeIterator for $name<'a, K, V> {}
+    };
+    (@exact false $name:ident) => {};
+}
+
+iterator!(
+    /// An iterator over the entries of a [`PBTreeMap`](super::PBTreeMap), in key order.
+    ///
+    /// This `struct` is created by the [`iter`](super::PBTreeMap::iter) method on
+    /// [`PBTreeMap`](super::PBTreeMap).
+    Iter, (&'a K, &'a V), |k, v| (&*k.cast::<K>(), &*v.cast::<V>()), exact: true
+);
+
+iterator!(
+    /// An iterator over the keys of a [`PBTreeMap`](super::PBTreeMap), in order.
+    ///
+    /// This `struct` is created by the [`keys`](super::PBTreeMap::keys) method on
+    /// [`PBTreeMap`](super::PBTreeMap).
+    Keys, &'a K, |k, _v| &*k.cast::<K>(), exact: true
+);
+
+iterator!(
+    /// An iterator over the values of a [`PBTreeMap`](super::PBTreeMap), in key order.
+    ///
+    /// This `struct` is created by the [`values`](super::PBTreeMap::values) method on
+    /// [`PBTreeMap`](super::PBTreeMap).
+    Values, &'a V, |_k, v| &*v.cast::<V>(), exact: true
+);
+
+iterator!(
+    /// An iterator over a sub-range of the entries of a [`PBTreeMap`](super::PBTreeMap).
+    ///
+    /// This `struct` is created by the [`range`](super::PBTreeMap::range) method on
+    /// [`PBTreeMap`](super::PBTreeMap).
+    Range, (&'a K, &'a V), |k, v| (&*k.cast::<K>(), &*v.cast::<V>()), exact: false
+);
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Iter<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Range<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}
+
+impl<K: fmt::Debug, V> fmt::Debug for Keys<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}
+
+impl<K, V: fmt::Debug> fmt::Debug for Values<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}

@@ -1,0 +1,601 @@
+//! `PBTreeMapMut<K, V>`: the view a transaction hands out to change a `PBTreeMap`.
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use pmem_core::{raw, PInit, Persistent, Plain, Result, ViewTail};
+
+use super::entry::{Entry, OccupiedEntry, VacantEntry};
+use super::map::{free_all, PBTreeMap};
+use super::node::{self, corrupted};
+use super::tree::{Dir, Header, Path, Tree};
+
+/// The view of a [`PBTreeMap`] inside a transaction: every change goes through its
+/// methods, which snapshot exactly the bytes they change. Reads are available through
+/// `Deref<Target = PBTreeMap<K, V>>`.
+///
+/// Owned pool data never leaves the pool: methods that hand back old keys or values
+/// ([`insert`](Self::insert), [`remove`](Self::remove), [`pop_first`](Self::pop_first)...)
+/// exist only for [`Plain`] types; for others, [`put`](Self::put) and
+/// [`delete`](Self::delete) free what the old entry owned instead.
+pub struct PBTreeMapMut<K, V> {
+    _m: PhantomData<(K, V)>,
+    _tail: ViewTail,
+}
+
+impl<K, V> Deref for PBTreeMapMut<K, V> {
+    type Target = PBTreeMap<K, V>;
+
+    fn deref(&self) -> &PBTreeMap<K, V> {
+        // SAFETY: a view lies over a valid map.
+        unsafe { &*std::ptr::from_ref(self).cast::<PBTreeMap<K, V>>() }
+    }
+}
+
+/// Compares a stored key with an insert argument (`None` counts as "greater").
+fn cmp_q<K: PartialOrd<Q>, Q>(k: &K, q: &Q) -> Ordering {
+    k.partial_cmp(q).unwrap_or(Ordering::Greater)
+}
+
+impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
+    pub(crate) fn tree(&mut self) -> Result<Tree> {
+        let hdr = std::ptr::from_mut(self).cast::<Header>();
+        // SAFETY: the view lies over a map in a pool whose transaction is open on this
+        // thread (views exist only inside transactions), borrowed exclusively.
+        unsafe { Tree::new(hdr, PBTreeMap::<K, V>::ELEMS) }
+    }
+
+    /// Initialises key and value in the spare slot of `leaf` and moves them to `pos`.
+    ///
+    /// # Safety
+    /// - `(leaf, pos)` came from `make_room`/`make_root` on `t`.
+    pub(crate) unsafe fn insert_new(t: &mut Tree, leaf: *mut u8, pos: usize, key: impl PInit<K>, value: impl PInit<V>) -> Result<()> {
+        let g = t.geo;
+        // SAFETY: the spare slot `len < cap` is inside the leaf; it is snapshotted
+        // before it is initialised and counted only once both parts are.
+        unsafe {
+            let n = node::len(leaf);
+            let (kp, vp) = (g.key(leaf, n), g.val(leaf, n));
+            raw::snapshot(kp, g.ks);
+            key.init(kp.cast())?;
+            raw::snapshot(vp, g.vs);
+            if let Err(e) = value.init(vp.cast()) {
+                K::free_owned(kp.cast())?;
+                return Err(e);
+            }
+            t.finish_insert(leaf, pos);
+        }
+        Ok(())
+    }
+
+    /// Inserts or, for a present key, calls `present` on the value's address.
+    fn upsert<Q, W, R>(&mut self, key: Q, value: W, present: impl FnOnce(*mut V, W) -> Result<R>, absent: R) -> Result<R>
+    where
+        Q: PInit<K>,
+        W: PInit<V>,
+        K: PartialOrd<Q>,
+    {
+        let mut t = self.tree()?;
+        // SAFETY: the tree holds valid keys; positions come from the descent.
+        unsafe {
+            match t.descend(|k: &K| cmp_q(k, &key))? {
+                None => {
+                    let leaf = t.make_root()?;
+                    Self::insert_new(&mut t, leaf, 0, key, value)?;
+                    Ok(absent)
+                }
+                Some((path, true)) => present(t.geo.val(path.leaf, path.pos).cast(), value),
+                Some((mut path, false)) => {
+                    let (leaf, pos) = t.make_room(&mut path)?;
+                    Self::insert_new(&mut t, leaf, pos, key, value)?;
+                    Ok(absent)
+                }
+            }
+        }
+    }
+
+    /// Inserts `value` for `key`; answers the old value if the key was present (the
+    /// stored key is kept, as in std).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     assert_eq!(m.insert(1, 10)?, None);
+    ///     assert_eq!(m.insert(1, 11)?, Some(10));
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// assert_eq!(pool.read(|m| m.get(&1).copied())?, Some(11));
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn insert<Q: PInit<K>>(&mut self, key: Q, value: impl PInit<V>) -> Result<Option<V>>
+    where
+        K: PartialOrd<Q>,
+        V: Plain,
+    {
+        self.upsert(
+            key,
+            value,
+            |vp, value| {
+                // SAFETY: `vp` is an initialised value in the tree; plain data is copied
+                // out, snapshotted, then overwritten.
+                unsafe {
+                    let old = std::ptr::read(vp);
+                    raw::snapshot_value(vp);
+                    value.init(vp)?;
+                    Ok(Some(old))
+                }
+            },
+            None,
+        )
+    }
+
+    /// Inserts `value` for `key`, freeing what an old value owned. Answers whether the
+    /// key is new (like [`PBTreeSetMut::insert`](crate::PBTreeSetMut::insert)). Works
+    /// for every value type; [`insert`](Self::insert) also hands back plain old values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     assert!(m.put(1, 10)?);
+    ///     assert!(!m.put(1, 11)?);
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// assert_eq!(pool.read(|m| m.get(&1).copied())?, Some(11));
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn put<Q: PInit<K>>(&mut self, key: Q, value: impl PInit<V>) -> Result<bool>
+    where
+        K: PartialOrd<Q>,
+    {
+        self.upsert(
+            key,
+            value,
+            |vp, value| {
+                // SAFETY: `vp` is an initialised value in the tree: its owned data is
+                // freed, then the bytes are snapshotted and overwritten.
+                unsafe {
+                    V::free_owned(vp)?;
+                    raw::snapshot_value(vp);
+                    value.init(vp)?;
+                }
+                Ok(false)
+            },
+            true,
+        )
+    }
+
+    /// The view of the value for `key`, to change it in place.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.insert(1, 10)?;
+    ///     *m.get_mut(&1).unwrap() += 5;
+    ///     assert!(m.get_mut(&2).is_none());
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// assert_eq!(pool.read(|m| m.get(&1).copied())?, Some(15));
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn get_mut<Q: ?Sized + Ord>(&mut self, key: &Q) -> Option<&mut V::View>
+    where
+        K: Borrow<Q>,
+    {
+        let geo = self.geo();
+        let Some((leaf, Ok(i))) = self.find_by(&geo, |k| k.borrow().cmp(key)) else { return None };
+        // SAFETY: an initialised value of this map, borrowed exclusively with `self`.
+        Some(unsafe { V::view_mut(geo.val(leaf, i).cast()) })
+    }
+
+    /// Descends to `key` for a removal.
+    fn find_path<Q: ?Sized + Ord>(&mut self, key: &Q) -> Result<Option<(Tree, Path)>>
+    where
+        K: Borrow<Q>,
+    {
+        let t = self.tree()?;
+        // SAFETY: the tree holds valid keys.
+        match unsafe { t.descend(|k: &K| k.borrow().cmp(key))? } {
+            Some((path, true)) => Ok(Some((t, path))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Removes `key`; answers its value if it was present.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.insert(1, 10)?;
+    ///     assert_eq!(m.remove(&1)?, Some(10));
+    ///     assert_eq!(m.remove(&1)?, None);
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn remove<Q: ?Sized + Ord>(&mut self, key: &Q) -> Result<Option<V>>
+    where
+        K: Borrow<Q>,
+        V: Plain,
+    {
+        self.remove_entry_with(key, |_, v| Ok(v))
+    }
+
+    /// Removes `key`; answers the stored key and the value if it was present.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.insert(1, 10)?;
+    ///     assert_eq!(m.remove_entry(&1)?, Some((1, 10)));
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn remove_entry<Q: ?Sized + Ord>(&mut self, key: &Q) -> Result<Option<(K, V)>>
+    where
+        K: Borrow<Q> + Plain,
+        V: Plain,
+    {
+        // SAFETY: plain keys own nothing, so the copy is the whole key.
+        self.remove_entry_with(key, |k, v| Ok((unsafe { std::ptr::read(k) }, v)))
+    }
+
+    fn remove_entry_with<Q: ?Sized + Ord, R>(&mut self, key: &Q, f: impl FnOnce(*mut K, V) -> Result<R>) -> Result<Option<R>>
+    where
+        K: Borrow<Q>,
+        V: Plain,
+    {
+        let Some((mut t, path)) = self.find_path(key)? else { return Ok(None) };
+        // SAFETY: the path points at an initialised entry; it is read, freed, removed.
+        unsafe {
+            let kp = t.geo.key(path.leaf, path.pos).cast::<K>();
+            let v = std::ptr::read(t.geo.val(path.leaf, path.pos).cast::<V>());
+            let r = f(kp, v)?;
+            K::free_owned(kp)?;
+            t.remove_at(&path)?;
+            Ok(Some(r))
+        }
+    }
+
+    /// Removes `key`, freeing what its entry owned. Answers whether it was present.
+    /// Works for every value type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.insert(1, 10)?;
+    ///     assert!(m.delete(&1)?);
+    ///     assert!(!m.delete(&1)?);
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn delete<Q: ?Sized + Ord>(&mut self, key: &Q) -> Result<bool>
+    where
+        K: Borrow<Q>,
+    {
+        let Some((mut t, path)) = self.find_path(key)? else { return Ok(false) };
+        // SAFETY: the path points at an initialised entry.
+        unsafe { Self::delete_at(&mut t, &path)? };
+        Ok(true)
+    }
+
+    /// Frees what the entry at `path` owns and removes it.
+    ///
+    /// # Safety
+    /// - `path` points at an entry of `t`, unchanged since the descent.
+    pub(crate) unsafe fn delete_at(t: &mut Tree, path: &Path) -> Result<(*mut u8, usize)> {
+        // SAFETY: caller's contract.
+        unsafe {
+            K::free_owned(t.geo.key(path.leaf, path.pos).cast())?;
+            V::free_owned(t.geo.val(path.leaf, path.pos).cast())?;
+            t.remove_at(path)
+        }
+    }
+
+    /// The entry for `key`, to insert or change it in place.
+    ///
+    /// # Panics
+    /// With "pmem: corrupted pool: ..." when a node on the way is corrupted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     for word in [3, 1, 3, 3] {
+    ///         *m.entry(word).or_insert(0)? += 1;
+    ///     }
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// assert_eq!(pool.read(|m| (m.get(&3).copied(), m.get(&1).copied()))?, (Some(3), Some(1)));
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn entry<Q: PInit<K>>(&mut self, key: Q) -> Entry<'_, K, V, Q>
+    where
+        K: PartialOrd<Q>,
+    {
+        let t = self.tree().unwrap_or_else(|e| panic!("pmem: {e}"));
+        // SAFETY: the tree holds valid keys.
+        let found = unsafe { t.descend(|k: &K| cmp_q(k, &key)) }.unwrap_or_else(|e| panic!("pmem: {e}"));
+        match found {
+            Some((path, true)) => Entry::Occupied(OccupiedEntry { map: self, path }),
+            Some((path, false)) => Entry::Vacant(VacantEntry { map: self, key, path: Some(path) }),
+            None => Entry::Vacant(VacantEntry { map: self, key, path: None }),
+        }
+    }
+
+    /// The entry with the smallest key, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend([(1, 10), (2, 20)])?;
+    ///     m.first_entry().unwrap().delete()?;
+    ///     assert_eq!(m.first_key_value(), Some((&2, &20)));
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn first_entry(&mut self) -> Option<OccupiedEntry<'_, K, V>> {
+        self.end_entry(Dir::First)
+    }
+
+    /// The entry with the largest key, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend([(1, 10), (2, 20)])?;
+    ///     *m.last_entry().unwrap().get_mut() += 1;
+    ///     assert_eq!(m.last_key_value(), Some((&2, &21)));
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn last_entry(&mut self) -> Option<OccupiedEntry<'_, K, V>> {
+        self.end_entry(Dir::Last)
+    }
+
+    fn end_entry(&mut self, dir: Dir) -> Option<OccupiedEntry<'_, K, V>> {
+        let t = self.tree().unwrap_or_else(|e| panic!("pmem: {e}"));
+        let path = t.descend_end(dir).unwrap_or_else(|e| panic!("pmem: {e}"))?;
+        Some(OccupiedEntry { map: self, path })
+    }
+
+    /// Removes and answers the entry with the smallest key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend([(1, 10), (2, 20)])?;
+    ///     assert_eq!(m.pop_first()?, Some((1, 10)));
+    ///     assert_eq!(m.pop_first()?, Some((2, 20)));
+    ///     assert_eq!(m.pop_first()?, None);
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn pop_first(&mut self) -> Result<Option<(K, V)>>
+    where
+        K: Plain,
+        V: Plain,
+    {
+        self.pop(Dir::First)
+    }
+
+    /// Removes and answers the entry with the largest key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend([(1, 10), (2, 20)])?;
+    ///     assert_eq!(m.pop_last()?, Some((2, 20)));
+    ///     assert_eq!(m.len(), 1);
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn pop_last(&mut self) -> Result<Option<(K, V)>>
+    where
+        K: Plain,
+        V: Plain,
+    {
+        self.pop(Dir::Last)
+    }
+
+    fn pop(&mut self, dir: Dir) -> Result<Option<(K, V)>>
+    where
+        K: Plain,
+        V: Plain,
+    {
+        let mut t = self.tree()?;
+        let Some(path) = t.descend_end(dir)? else { return Ok(None) };
+        // SAFETY: the path points at an initialised entry of plain data (owns nothing).
+        unsafe {
+            let kv = (std::ptr::read(t.geo.key(path.leaf, path.pos).cast::<K>()), std::ptr::read(t.geo.val(path.leaf, path.pos).cast::<V>()));
+            t.remove_at(&path)?;
+            Ok(Some(kv))
+        }
+    }
+
+    /// Keeps only the entries for which `f` answers `true`, freeing the others. `f`
+    /// sees the entries in key order and gets each value's view (for plain values the
+    /// view snapshots the value, so a predicate that only reads still logs it; see
+    /// [`retain_ref`](Self::retain_ref)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend((0..10).map(|k| (k, k)))?;
+    ///     m.retain(|k, v| {
+    ///         *v += 100;
+    ///         k % 3 == 0
+    ///     })?;
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// assert_eq!(pool.read(|m| m.values().copied().collect::<Vec<_>>())?, [100, 103, 106, 109]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn retain(&mut self, mut f: impl FnMut(&K, &mut V::View) -> bool) -> Result<()> {
+        // SAFETY: each value is handed out once, while nothing else refers to it.
+        self.retain_raw(|k, v| f(k, unsafe { V::view_mut(v) }))
+    }
+
+    /// [`retain`](Self::retain) with a predicate that only reads: nothing is logged
+    /// for the entries it keeps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend((0..10).map(|k| (k, k * 2)))?;
+    ///     m.retain_ref(|_, v| *v >= 10)
+    /// })?;
+    /// assert_eq!(pool.read(|m| m.keys().copied().collect::<Vec<_>>())?, [5, 6, 7, 8, 9]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn retain_ref(&mut self, mut f: impl FnMut(&K, &V) -> bool) -> Result<()> {
+        // SAFETY: an initialised value, read while nothing changes it.
+        self.retain_raw(|k, v| f(k, unsafe { &*v }))
+    }
+
+    pub(crate) fn retain_raw(&mut self, mut f: impl FnMut(&K, *mut V) -> bool) -> Result<()> {
+        let mut t = self.tree()?;
+        let Some(first) = t.descend_end(Dir::First)? else { return Ok(()) };
+        let g = t.geo;
+        let (mut leaf, mut i) = (first.leaf, 0);
+        // SAFETY: `(leaf, i)` is always a position in a checked leaf of the tree:
+        // removals answer where the next entry went.
+        unsafe {
+            loop {
+                if i >= node::len(leaf) {
+                    let nx = node::next(leaf);
+                    if nx == 0 {
+                        return Ok(());
+                    }
+                    leaf = g.node_at(leaf, nx, 0)?;
+                    i = 0;
+                    continue;
+                }
+                let kp = g.key(leaf, i).cast::<K>();
+                if f(&*kp, g.val(leaf, i).cast()) {
+                    i += 1;
+                    continue;
+                }
+                let found = t.descend(|k: &K| k.cmp(&*kp))?;
+                let Some((path, true)) = found else {
+                    return Err(corrupted("PBTreeMap: a key in the leaf chain is not found from the root", node::off(leaf)));
+                };
+                (leaf, i) = Self::delete_at(&mut t, &path)?;
+                if t.header().len == 0 {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Removes every entry, freeing the nodes and what the entries owned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend((0..1000).map(|k| (k, k)))?;
+    ///     m.clear()
+    /// })?;
+    /// assert!(pool.read(|m| m.is_empty())?);
+    /// assert_eq!(pool.check()?.allocations, 1); // only the root is left
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn clear(&mut self) -> Result<()> {
+        let mut t = self.tree()?;
+        // SAFETY: the tree's entries are `K`/`V`; the header is reset below.
+        unsafe { free_all::<K, V>(&t)? };
+        t.update_header(|h| {
+            h.root = 0;
+            h.len = 0;
+            h.height = 0;
+        });
+        Ok(())
+    }
+
+    /// Inserts every pair of `iter` (like [`put`](Self::put): later values replace
+    /// earlier ones and free what they owned).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| tx.root_mut().extend([(1, 10), (2, 20), (1, 11)]))?;
+    /// assert_eq!(pool.read(|m| m.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>())?, [(1, 11), (2, 20)]);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn extend<Q, W, I>(&mut self, iter: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (Q, W)>,
+        Q: PInit<K>,
+        W: PInit<V>,
+        K: PartialOrd<Q>,
+    {
+        for (k, v) in iter {
+            self.put(k, v)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,36 @@
+//! `PBTreeMap` and `PBTreeSet`: a B+-tree in the pool (see DESIGN-NOTES-btree.md).
+//!
+//! Layers, bottom up: `node` (layout and byte moves, non-generic), `tree` (header,
+//! descent), `insert`/`remove` (structure changes, non-generic), `check` (the integrity
+//! walk); then the typed surface: `map` (reads), `map_mut` (the view's writes), `entry`,
+//! `iter` and `set`.
+//!
+//! Iterator and entry types live in [`btree_map`] and [`btree_set`], as in std.
+
+mod check;
+mod entry;
+mod insert;
+mod iter;
+mod map;
+mod map_mut;
+mod node;
+mod remove;
+mod set;
+mod tree;
+
+pub use map::PBTreeMap;
+pub use map_mut::PBTreeMapMut;
+pub use set::{PBTreeSet, PBTreeSetMut};
+
+/// Iterator and entry types of [`PBTreeMap`], named as in `std::collections::btree_map`.
+pub mod btree_map {
+    pub use super::entry::{Entry, OccupiedEntry, VacantEntry};
+    pub use super::iter::{Iter, Keys, Range, Values};
+    pub use super::map::PBTreeMap;
+    pub use super::map_mut::PBTreeMapMut;
+}
+
+/// Iterator types of [`PBTreeSet`], named as in `std::collections::btree_set`.
+pub mod btree_set {
+    pub use super::set::{Iter, PBTreeSet, PBTreeSetMut, Range};
+}

@@ -1,0 +1,270 @@
+//! Model tests: random operation sequences on `PBTreeMap` against
+//! `std::collections::BTreeMap`, in transactions of which one in ten rolls back, with
+//! `pool.check()` (which verifies the tree's structure) after batches.
+//!
+//! The shipped node size runs the most operations (the benchmark's 24-byte keys and
+//! 150-byte values, three levels deep); tiny nodes make deep trees with few keys and
+//! reach every split, share, borrow and merge path often.
+
+#![allow(clippy::many_single_char_names)]
+
+mod btree_common;
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::ops::Bound;
+
+use btree_common::{key24, val150, Boxed, Model, Rng, TxErr};
+use pmem_collections::btree_map::Entry;
+use pmem_collections::PBTreeMap;
+use pmem_core::{Plain, Pool};
+
+struct Cfg<K, V> {
+    caps: Option<(usize, usize)>,
+    keys: u64,
+    ops: usize,
+    preload: u64,
+    seed: u64,
+    k: fn(u64) -> K,
+    v: fn(u64) -> V,
+}
+
+fn map<K: Plain + Ord, V: Plain>(r: &Boxed<K, V>) -> &PBTreeMap<K, V> {
+    r.as_deref().expect("set up")
+}
+
+fn bound<K>(rng: &mut Rng, k: K) -> Bound<K> {
+    match rng.below(3) {
+        0 => Bound::Included(k),
+        1 => Bound::Excluded(k),
+        _ => Bound::Unbounded,
+    }
+}
+
+fn compare_all<K: Plain + Ord + Debug, V: Plain + PartialEq + Debug>(m: &PBTreeMap<K, V>, model: &BTreeMap<K, V>) {
+    assert_eq!(m.len(), model.len());
+    assert!(m.iter().eq(model.iter()), "forward iteration differs");
+    assert!(m.iter().rev().eq(model.iter().rev()), "backward iteration differs");
+}
+
+#[allow(clippy::too_many_lines)]
+fn run<K, V>(cfg: &Cfg<K, V>) -> usize
+where
+    K: Plain + Ord + Debug,
+    V: Plain + PartialEq + Debug,
+{
+    let mut pool = Pool::<Boxed<K, V>>::volatile().unwrap();
+    let caps = cfg.caps;
+    pool.tx(|tx| {
+        let m = tx.root_mut().insert(caps.map_or_else(PBTreeMap::new, |(l, i)| PBTreeMap::with_node_capacity(l, i)))?;
+        for n in 0..cfg.preload {
+            m.insert((cfg.k)(n * 7 % cfg.keys), (cfg.v)(n))?;
+        }
+        Ok::<_, pmem_core::Error>(())
+    })
+    .unwrap();
+    let mut model = Model::new();
+    for n in 0..cfg.preload {
+        model.insert((cfg.k)(n * 7 % cfg.keys), (cfg.v)(n));
+    }
+    model.commit();
+    let mut rng = Rng(cfg.seed);
+    let (mut done, mut batches, mut aborts) = (0, 0, 0);
+    while done < cfg.ops {
+        let n_ops = 1 + rng.below(30) as usize;
+        let abort = rng.chance(10);
+        let r = pool.tx(|tx| {
+            let m = tx.root_mut().as_mut().unwrap();
+            for _ in 0..n_ops {
+                let (kn, vn) = (rng.below(cfg.keys), rng.next());
+                let (k, v) = ((cfg.k)(kn), (cfg.v)(vn));
+                match rng.below(100) {
+                    0..=24 => assert_eq!(m.insert(k, v)?, model.insert(k, v)),
+                    25..=29 => assert_eq!(m.put(k, v)?, model.insert(k, v).is_none()),
+                    30..=39 => assert_eq!(m.remove(&k)?, model.remove(&k)),
+                    40..=44 => assert_eq!(m.delete(&k)?, model.remove(&k).is_some()),
+                    45..=54 => match (m.entry(k), rng.below(4)) {
+                        (Entry::Occupied(mut o), 0) => assert_eq!(o.insert(v)?, model.insert(k, v).unwrap()),
+                        (Entry::Occupied(o), 1) => assert_eq!(o.remove_entry()?, (k, model.remove(&k).unwrap())),
+                        (Entry::Occupied(o), _) => {
+                            let w = *o.into_mut();
+                            assert_eq!(Some(&w), model.map.get(&k));
+                        }
+                        (Entry::Vacant(e), _) => {
+                            assert!(!model.map.contains_key(&k));
+                            assert_eq!(*e.insert(v)?, v);
+                            model.insert(k, v);
+                        }
+                    },
+                    55..=59 => {
+                        let e = m.entry(k).and_modify(|x| *x = v);
+                        let got = *e.or_insert(v)?;
+                        model.insert(k, v);
+                        assert_eq!(got, v);
+                    }
+                    60..=66 => match m.get_mut(&k) {
+                        Some(x) => {
+                            *x = v;
+                            model.insert(k, v).expect("present in the model");
+                        }
+                        None => assert!(!model.map.contains_key(&k)),
+                    },
+                    67..=68 => {
+                        let want = model.map.first_key_value().map(|(a, b)| (*a, *b));
+                        if let Some((a, _)) = want {
+                            model.remove(&a);
+                        }
+                        assert_eq!(m.pop_first()?, want);
+                    }
+                    69..=70 => {
+                        let want = model.map.last_key_value().map(|(a, b)| (*a, *b));
+                        if let Some((a, _)) = want {
+                            model.remove(&a);
+                        }
+                        assert_eq!(m.pop_last()?, want);
+                    }
+                    71 => {
+                        let want = model.map.keys().next().copied();
+                        match m.first_entry() {
+                            Some(o) => {
+                                assert_eq!(Some(*o.key()), want);
+                                o.delete()?;
+                                model.remove(&want.unwrap());
+                            }
+                            None => assert_eq!(want, None),
+                        }
+                    }
+                    72 => {
+                        let want = model.map.keys().next_back().copied();
+                        if let Some(mut o) = m.last_entry() {
+                            assert_eq!(Some(*o.key()), want);
+                            o.set(v)?;
+                            model.insert(want.unwrap(), v);
+                        }
+                    }
+                    73 => {
+                        // Retain drops about a quarter (never all, so trees stay deep).
+                        let salt = rng.next();
+                        let keep = |i: u64| (i ^ salt) % 4 != 0;
+                        let mut seen = 0u64;
+                        let mut dropped = Vec::new();
+                        m.retain(|key, _| {
+                            seen += 1;
+                            let kk = keep(seen);
+                            if !kk {
+                                dropped.push(*key);
+                            }
+                            kk
+                        })?;
+                        assert_eq!(seen as usize, model.map.len());
+                        for d in dropped {
+                            model.remove(&d).expect("retained key in the model");
+                        }
+                    }
+                    74 => {
+                        let extra: Vec<(K, V)> = (0..rng.below(20)).map(|_| ((cfg.k)(rng.below(cfg.keys)), (cfg.v)(rng.next()))).collect();
+                        for (a, b) in &extra {
+                            model.insert(*a, *b);
+                        }
+                        m.extend(extra)?;
+                    }
+                    75 if rng.chance(3) => {
+                        m.clear()?;
+                        let all: Vec<K> = model.map.keys().copied().collect();
+                        for a in all {
+                            model.remove(&a);
+                        }
+                    }
+                    76..=84 => {
+                        assert_eq!(m.get(&k), model.map.get(&k));
+                        assert_eq!(m.contains_key(&k), model.map.contains_key(&k));
+                        assert_eq!(m.get_key_value(&k), model.map.get_key_value(&k));
+                    }
+                    85..=93 => {
+                        let b = (cfg.k)(rng.below(cfg.keys));
+                        let (lo, hi) = if k <= b { (k, b) } else { (b, k) };
+                        let (lo, hi) = (bound(&mut rng, lo), bound(&mut rng, hi));
+                        if matches!((lo, hi), (Bound::Excluded(x), Bound::Excluded(y)) if x == y) {
+                            continue;
+                        }
+                        let mut ours = m.range((lo, hi));
+                        let mut theirs = model.map.range((lo, hi));
+                        for _ in 0..24 {
+                            if rng.chance(50) {
+                                assert_eq!(ours.next(), theirs.next());
+                            } else {
+                                assert_eq!(ours.next_back(), theirs.next_back());
+                            }
+                        }
+                    }
+                    94..=95 => {
+                        let mut ours = m.iter();
+                        let mut theirs = model.map.iter();
+                        assert_eq!(ours.len(), theirs.len());
+                        loop {
+                            let (a, b) = if rng.chance(50) { (ours.next(), theirs.next()) } else { (ours.next_back(), theirs.next_back()) };
+                            assert_eq!(a, b);
+                            assert_eq!(ours.len(), theirs.len());
+                            if a.is_none() {
+                                break;
+                            }
+                        }
+                    }
+                    _ => {
+                        assert_eq!(m.first_key_value(), model.map.first_key_value());
+                        assert_eq!(m.last_key_value(), model.map.last_key_value());
+                        assert_eq!(m.keys().next_back(), model.map.keys().next_back());
+                        assert_eq!(m.values().next(), model.map.values().next());
+                    }
+                }
+            }
+            if abort {
+                return Err(TxErr::Abort);
+            }
+            Ok(())
+        });
+        match r {
+            Ok(()) => model.commit(),
+            Err(TxErr::Abort) => {
+                model.abort();
+                aborts += 1;
+            }
+            Err(TxErr::Pmem(e)) => panic!("pmem error: {e}"),
+        }
+        done += n_ops;
+        batches += 1;
+        if batches % 8 == 0 {
+            pool.read(|r| compare_all(map(r), &model.map)).unwrap();
+        }
+        if batches % 64 == 0 {
+            pool.check().unwrap();
+        }
+    }
+    pool.read(|r| compare_all(map(r), &model.map)).unwrap();
+    pool.check().unwrap();
+    assert!(aborts > 0);
+    done
+}
+
+#[test]
+fn the_shipped_node_size_matches_std_under_random_operations_with_aborts() {
+    let cfg = Cfg { caps: None, keys: 6000, ops: 24_000, preload: 4000, seed: 0x1234_5678, k: key24, v: val150 };
+    let ops = run(&cfg);
+    println!("ops checked (PBTreeMap, shipped nodes): {ops}");
+}
+
+#[test]
+fn tiny_nodes_match_std_under_random_operations_with_aborts() {
+    let mut total = 0;
+    for (seed, caps) in [(7u64, (4, 4)), (11, (5, 4)), (13, (4, 7))] {
+        let cfg = Cfg { caps: Some(caps), keys: 500, ops: 5000, preload: 300, seed, k: |n| n, v: |n| n };
+        total += run(&cfg);
+    }
+    println!("ops checked (PBTreeMap, tiny nodes): {total}");
+}
+
+#[test]
+fn small_values_and_a_dense_key_space_match_std() {
+    let cfg = Cfg { caps: Some((6, 5)), keys: 60, ops: 4000, preload: 0, seed: 99, k: |n| n as u16, v: |n| n as u8 };
+    run(&cfg);
+}
