@@ -148,7 +148,8 @@ impl<T: Persistent> PVecMut<T> {
     ///     tx.root_mut().pop_with(|s| s.to_string())
     /// })?;
     /// assert_eq!(last.as_deref(), Some("ada"));
-    /// assert_eq!(pool.check()?.allocations, 1); // the string's buffer was freed
+    /// // The root and the vector's buffer: the string's buffer was freed.
+    /// assert_eq!(pool.check()?.allocations, 2);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn pop_with<R>(&mut self, f: impl FnOnce(&T) -> R) -> Result<Option<R>> {

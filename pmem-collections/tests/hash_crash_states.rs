@@ -1,0 +1,167 @@
+//! Crash-state enumeration (`pmem_core::crash`) over every mutating method of
+//! `PHashMap` and `PHashSet`, including the ones that rebuild the table (growth, a table
+//! full of tombstones, shrinking) or free it: every crash image must
+//! recover to the state before or after the transaction in flight, pass `Pool::check`,
+//! and keep every acknowledged commit.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pmem_collections::{HashMapEntry, PHashMap, PHashSet, PString, PVec};
+use pmem_core::crash::{check_crash_states, CrashConfig, Step};
+use pmem_core::{Durability, Error, Pool};
+
+type Op<R> = fn(&mut <R as pmem_core::Persistent>::View) -> Result<(), Error>;
+
+/// One step per operation, each its own transaction.
+fn steps<R: pmem_core::Persistent + 'static>(ops: &[Op<R>]) -> Vec<Step<R>> {
+    ops.iter()
+        .map(|&op| Box::new(move |p: &mut Pool<R>| p.tx(|tx| op(tx.root_mut())).unwrap()) as Step<R>)
+        .collect()
+}
+
+/// An aborted transaction (the closure fails after changing things) as a step.
+fn aborted<R: pmem_core::Persistent + 'static>(op: Op<R>) -> Step<R> {
+    Box::new(move |p: &mut Pool<R>| {
+        let r: Result<(), Error> = p.tx(|tx| {
+            op(tx.root_mut())?;
+            Err(Error::ReadOnly)
+        });
+        assert!(r.is_err());
+    })
+}
+
+fn run<R, S>(name: &str, setup: impl Fn(&mut Pool<R>) + Clone, ops: &[Op<R>], abort: Op<R>, observe: impl Fn(&R) -> S + Clone)
+where
+    R: pmem_core::Persistent + Default + 'static,
+    S: PartialEq + std::fmt::Debug + Clone,
+{
+    let mut total = 0;
+    for durability in [Durability::Full, Durability::Process] {
+        let cfg = CrashConfig { durability, ..CrashConfig::default() };
+        let mut s = steps(ops);
+        s.insert(s.len() / 2, aborted(abort));
+        let report = check_crash_states(&cfg, setup.clone(), s, observe.clone()).unwrap_or_else(|e| panic!("{name} {durability:?}: {e}"));
+        total += report.images;
+    }
+    println!("crash images checked ({name}): {total}");
+    assert!(total > 100 * ops.len() as u64, "{name}: only {total} images");
+}
+
+fn observe_u64(m: &PHashMap<u64, u64>) -> BTreeMap<u64, u64> {
+    m.iter().map(|(k, v)| (*k, *v)).collect()
+}
+
+#[test]
+fn every_crash_image_of_every_phashmap_u64_method_recovers_to_an_allowed_state() {
+    let ops: &[Op<PHashMap<u64, u64>>] = &[
+        |m| m.insert(1, 10).map(drop),        // first table (seed drawn)
+        |m| m.extend((2..=7).map(|k| (k, k * 10))), // fills 8 buckets to 7
+        |m| m.insert(8, 80).map(drop),        // rebuild: grows to 16 buckets
+        |m| m.insert(8, 81).map(drop),        // overwrite in place
+        |m| m.set(9, 90).map(drop),
+        |m| m.remove(&1).map(drop),
+        |m| m.remove_entry(&2).map(drop),
+        |m| m.remove_with(&3, |_, _| ()).map(drop),
+        |m| {
+            *m.get_mut(&4).unwrap() += 1;
+            Ok(())
+        },
+        |m| m.entry(100).or_insert(1).map(drop),
+        |m| m.entry(101).or_default().map(drop),
+        |m| {
+            m.entry(100).and_modify(|v| *v += 5).or_insert(0)?;
+            Ok(())
+        },
+        |m| match m.entry(101) {
+            HashMapEntry::Occupied(mut o) => o.insert(7).map(drop),
+            HashMapEntry::Vacant(_) => Err(Error::ReadOnly),
+        },
+        |m| match m.entry(100) {
+            HashMapEntry::Occupied(o) => o.remove().map(drop),
+            HashMapEntry::Vacant(_) => Err(Error::ReadOnly),
+        },
+        |m| match m.entry(102) {
+            HashMapEntry::Vacant(v) => v.insert(3).map(drop),
+            HashMapEntry::Occupied(_) => Err(Error::ReadOnly),
+        },
+        |m| {
+            m.iter_mut().for_each(|(_, v)| *v += 1);
+            Ok(())
+        },
+        |m| {
+            m.values_mut().for_each(|v| *v *= 2);
+            Ok(())
+        },
+        |m| m.retain(|k, _| k % 2 == 0),
+        |m| m.reserve(40),                    // rebuild: grows
+        |m| m.shrink_to_fit(),                // rebuild: shrinks
+        |m| {
+            // Churn until the table fills with tombstones and is rebuilt at its size.
+            for k in 1000..1040 {
+                m.insert(k, k)?;
+                m.remove(&k)?;
+            }
+            Ok(())
+        },
+        |m| m.clear(),
+        |m| m.shrink_to_fit(),                // frees the table
+    ];
+    run("PHashMap<u64, u64>", |_: &mut Pool<PHashMap<u64, u64>>| {}, ops, |m| m.extend((0..30).map(|k| (k, k))), observe_u64);
+}
+
+type Nested = PHashMap<PString, PVec<u64>>;
+
+fn observe_nested(m: &Nested) -> BTreeMap<String, Vec<u64>> {
+    m.iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect()
+}
+
+#[test]
+fn every_crash_image_of_a_nested_phashmap_recovers_to_an_allowed_state_and_leaks_nothing() {
+    let ops: &[Op<Nested>] = &[
+        |m| m.set("ada", vec![1, 2]).map(drop),
+        |m| m.entry("bob").or_default()?.push(3),
+        |m| m.get_mut("ada").unwrap().push(4),
+        |m| m.set("ada", vec![9]).map(drop),  // frees the old vector
+        |m| m.extend((0..8).map(|i| (format!("k{i}"), vec![i]))), // rebuild
+        |m| m.remove_with("bob", |_, _| ()).map(drop), // frees key and vector
+        |m| match m.entry("k1") {
+            HashMapEntry::Occupied(mut o) => o.set(vec![5, 5]),
+            HashMapEntry::Vacant(_) => Err(Error::ReadOnly),
+        },
+        |m| match m.entry("k2") {
+            HashMapEntry::Occupied(o) => o.remove_with(|_, _| ()),
+            HashMapEntry::Vacant(_) => Err(Error::ReadOnly),
+        },
+        |m| m.retain(|k, _| k.len() > 2),
+        |m| m.clear(),
+    ];
+    run("PHashMap<PString, PVec<u64>>", |_: &mut Pool<Nested>| {}, ops, |m| m.set("aborted", vec![1]).map(drop), observe_nested);
+}
+
+fn observe_set(s: &PHashSet<PString>) -> BTreeSet<String> {
+    s.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn every_crash_image_of_every_phashset_method_recovers_to_an_allowed_state() {
+    let ops: &[Op<PHashSet<PString>>] = &[
+        |s| s.insert("a").map(drop),
+        |s| s.extend(["b", "c", "d", "e", "f", "g", "h", "i"]), // rebuild
+        |s| s.remove("a").map(drop),
+        |s| s.take_with("b", |_| ()).map(drop),
+        |s| s.retain(|x| x.as_str() != "c"),
+        |s| s.reserve(50),
+        |s| s.shrink_to_fit(),
+        |s| s.clear(),
+        |s| s.shrink_to_fit(),
+    ];
+    run("PHashSet<PString>", |_: &mut Pool<PHashSet<PString>>| {}, ops, |s| s.insert("aborted").map(drop), observe_set);
+}
+
+#[test]
+fn every_crash_image_of_phashset_take_recovers_to_an_allowed_state() {
+    let ops: &[Op<PHashSet<u64>>] = &[|s| s.extend(0..10), |s| s.take(&3).map(drop), |s| s.insert(3).map(drop)];
+    run("PHashSet<u64>", |_: &mut Pool<PHashSet<u64>>| {}, ops, |s| s.extend(10..20), |s: &PHashSet<u64>| {
+        s.iter().copied().collect::<BTreeSet<u64>>()
+    });
+}
