@@ -49,6 +49,8 @@ pub struct Config {
     pub prefill: u64,
     pub lookups: u64,
     pub seed: u64,
+    /// Time cap per repetition of a workload-2 loop (see `w2::Plan::max_secs`).
+    pub w2_max_secs: f64,
     pub rows: Vec<String>,
     pub dir: PathBuf,
     pub update_docs: Option<PathBuf>,
@@ -113,6 +115,7 @@ impl Config {
                 prefill: 100_000,
                 lookups: 200_000,
                 seed: 3,
+                w2_max_secs: 0.5,
                 rows,
                 dir: dir.unwrap_or_else(default_dir),
                 update_docs,
@@ -134,6 +137,7 @@ impl Config {
                 prefill: 100_000,
                 lookups: 1_000_000,
                 seed: 3,
+                w2_max_secs: 5.0,
                 rows,
                 dir: dir.unwrap_or_else(default_dir),
                 update_docs,
@@ -231,6 +235,7 @@ fn child_main(a: &[String]) {
                     prefill: num("prefill"),
                     lookups: num("lookups"),
                     seed: num("seed"),
+                    max_secs: kv["max_secs"].parse().unwrap(),
                 },
                 &groups,
             );
@@ -316,6 +321,7 @@ fn parent_main(cfg: &Config) -> i32 {
                     format!("prefill={}", cfg.prefill),
                     format!("lookups={}", cfg.lookups),
                     format!("seed={seed}"),
+                    format!("max_secs={}", cfg.w2_max_secs),
                 ],
             });
         }

@@ -359,8 +359,8 @@ const TITLES: [&str; 3] = [
 
 fn plan_line(cfg: &Config) -> String {
     format!(
-        "N = {} entries, {} reps (medians), {} individual commits, {} × {} batch commits, {} range reads; workload 2: {} records, {} tx per rep in Full, {} in Process, {} lookups",
-        cfg.n, cfg.reps, cfg.individual, cfg.batches, cfg.batch_size, cfg.ranges, cfg.records, cfg.w2_full_ops, cfg.w2_process_ops, cfg.lookups
+        "N = {} entries, {} reps (medians), {} individual commits, {} × {} batch commits, {} range reads; workload 2: {} records, {} tx per rep in Full, {} in Process (a rep stops after {} s), {} lookups",
+        cfg.n, cfg.reps, cfg.individual, cfg.batches, cfg.batch_size, cfg.ranges, cfg.records, cfg.w2_full_ops, cfg.w2_process_ops, cfg.w2_max_secs, cfg.lookups
     )
 }
 

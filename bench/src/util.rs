@@ -128,6 +128,15 @@ impl Phase {
         let faults = faults();
         Phase { row: row.to_string(), ops, faults, start: Instant::now() }
     }
+    pub fn elapsed_secs(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+    /// Ends the phase after `ops` operations (fewer than announced when a time cap
+    /// stopped the loop early).
+    pub fn end_after(mut self, ops: u64, dir: Option<&Path>) {
+        self.ops = ops;
+        self.end(dir);
+    }
     /// Ends the phase; `dir` is measured for the file size (`None`: in-memory engine).
     pub fn end(self, dir: Option<&Path>) {
         let ns = self.start.elapsed().as_nanos();

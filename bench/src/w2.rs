@@ -57,6 +57,25 @@ pub struct Plan {
     pub prefill: u64,
     pub lookups: u64,
     pub seed: u64,
+    /// Time cap of one repetition's loop: a slow engine stops early and its time per op
+    /// is computed over the transactions it did (at least 64).
+    pub max_secs: f64,
+}
+
+/// Runs `op` up to `n` times or until `cap` seconds have passed (checked every 8
+/// operations for the first 64, then every 64, so fast loops pay nothing measurable);
+/// answers the count.
+fn capped(ph: &Phase, n: u64, cap: f64, mut op: impl FnMut()) -> u64 {
+    let mut done = 0;
+    while done < n {
+        op();
+        done += 1;
+        let check = if done < 64 { done % 8 == 0 } else { done % 64 == 0 };
+        if check && ph.elapsed_secs() > cap {
+            break;
+        }
+    }
+    done
 }
 
 pub const NODE_PAYLOAD: usize = 40;
@@ -98,11 +117,11 @@ pub fn run(engine: &str, dur: Dur, dir: &Path, plan: Plan, groups: &[String]) {
             let row = if engine == "pmem" { format!("w2.update3_{variant}.{d}") } else { format!("w2.update3.{d}") };
             for _ in 0..plan.reps {
                 let ph = Phase::start(&row, plan.ops);
-                for _ in 0..plan.ops {
+                let done = capped(&ph, plan.ops, plan.max_secs, || {
                     let i = rng.below(plan.records);
                     o.update3(i, rng.next_u64(), rng.next_u64());
-                }
-                ph.end(files(&name).as_deref());
+                });
+                ph.end_after(done, files(&name).as_deref());
             }
         }
     }
@@ -113,11 +132,11 @@ pub fn run(engine: &str, dur: Dur, dir: &Path, plan: Plan, groups: &[String]) {
             let mut id = 1;
             for _ in 0..plan.reps {
                 let ph = Phase::start(&format!("w2.alloc_link.{d}"), plan.ops);
-                for _ in 0..plan.ops {
+                let done = capped(&ph, plan.ops, plan.max_secs, || {
                     o.push_node(id, rng.next_u64());
                     id += 1;
-                }
-                ph.end(files("alloc_link").as_deref());
+                });
+                ph.end_after(done, files("alloc_link").as_deref());
             }
         }
     }
@@ -133,11 +152,11 @@ pub fn run(engine: &str, dur: Dur, dir: &Path, plan: Plan, groups: &[String]) {
         let mut next = plan.prefill;
         for _ in 0..plan.reps {
             let ph = Phase::start(&format!("w2.hash_insert.{d}"), plan.ops);
-            for _ in 0..plan.ops {
+            let done = capped(&ph, plan.ops, plan.max_secs, || {
                 o.hash_insert(hkey(seed, next), next);
                 next += 1;
-            }
-            ph.end(files("hash").as_deref());
+            });
+            ph.end_after(done, files("hash").as_deref());
         }
         let present = next;
         for _ in 0..plan.reps {
