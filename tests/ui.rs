@@ -14,7 +14,7 @@ fn every_supported_form_of_the_derive_compiles() {
 #[test]
 fn every_listed_misuse_fails_to_compile_with_its_recorded_message() {
     let t = trybuild::TestCases::new();
-    for category in ["field", "layout", "attr", "tx"] {
+    for category in ["field", "layout", "attr", "tx", "collection"] {
         t.compile_fail(format!("tests/ui/{category}/*.rs"));
     }
 }
