@@ -38,7 +38,7 @@ pub trait Kv {
     fn close(self: Box<Self>);
 }
 
-fn sum_bytes(v: &[u8]) -> u64 {
+pub fn sum_bytes(v: &[u8]) -> u64 {
     u64::from(v[0]) + u64::from(v[v.len() - 1])
 }
 

@@ -5,14 +5,14 @@
 //!   node and snapshots the 8-byte head.
 //! - `derive`: the same update through `#[derive(Persistent)]`'s generated accessors,
 //!   in the same container.
-//! - `hash`: `PHashMap<u64, u64>` (wired in when it lands).
+//! - `hash`: `PHashMap<u64, u64>` as the pool's root.
 //!
 //! `Full` rows use `Durability::Full` (one fdatasync of the log per commit); `Process`
 //! rows use `Durability::Process` and are labelled so.
 
 use std::path::{Path, PathBuf};
 
-use pmem::{Durability, PBox, Pool, PoolOptions};
+use pmem::{Durability, PBox, PHashMap, Pool, PoolOptions};
 
 use crate::pobj::{push_front, DRecord, Node, Record, RecordTable};
 use crate::w2::{Dur, Objects, NODE_PAYLOAD};
@@ -30,6 +30,7 @@ pub fn open(variant: &str, dur: Dur, dir: &Path) -> Option<Box<dyn Objects>> {
     match variant {
         "hand" => Some(Box::new(Hand { opts: options(dur), dir: dir.to_path_buf(), records: None, list: None })),
         "derive" => Some(Box::new(Derived { opts: options(dur), dir: dir.to_path_buf(), records: None })),
+        "hash" => Some(Box::new(Hash { pool: options(dur).create(dir.join("hash.pool")).expect("create pool") })),
         _ => None,
     }
 }
@@ -115,5 +116,42 @@ impl Objects for Hand {
     }
     fn hash_lookups(&mut self, _keys: &[u64]) -> u64 {
         unreachable!()
+    }
+}
+
+/// One `PHashMap<u64, u64>` insert per transaction; lookups in one `read`.
+struct Hash {
+    pool: Pool<PHashMap<u64, u64>>,
+}
+
+impl Objects for Hash {
+    fn setup_records(&mut self, _n: u64) {
+        unreachable!("the hash variant only runs the hash rows")
+    }
+    fn update3(&mut self, _i: u64, _b: u64, _c: u64) {
+        unreachable!()
+    }
+    fn push_node(&mut self, _id: u64, _value: u64) {
+        unreachable!()
+    }
+    fn setup_hash(&mut self, keys: &mut dyn Iterator<Item = (u64, u64)>) {
+        self.pool
+            .tx(|tx| {
+                let m = tx.root_mut();
+                for (k, v) in keys {
+                    m.set(k, v)?;
+                }
+                Ok::<_, pmem::Error>(())
+            })
+            .expect("prefill");
+    }
+    #[inline]
+    fn hash_insert(&mut self, k: u64, v: u64) {
+        self.pool.tx(|tx| tx.root_mut().set(k, v)).expect("insert");
+    }
+    fn hash_lookups(&mut self, keys: &[u64]) -> u64 {
+        self.pool
+            .read(|m| keys.iter().map(|k| *m.get(k).expect("present")).fold(0, u64::wrapping_add))
+            .expect("read")
     }
 }
