@@ -8,7 +8,7 @@
 mod btree_common;
 
 use btree_common::{owned_val, BoxKey, BoxOf, Boxed, Owned};
-use pmem_collections::{PBTreeMap, PBTreeSet, PBox};
+use pmem_collections::{PBTreeMap, PBTreeMapMut, PBTreeSet, PBTreeSetMut, PBox};
 use pmem_core::crash::{check_crash_states, CrashConfig, CrashReport, Step};
 use pmem_core::{Durability, Error, Pool};
 
@@ -24,7 +24,7 @@ fn step<R: 'static>(f: impl FnOnce(&mut Pool<R>) + 'static) -> Step<R> {
 }
 
 /// One transaction on the small-node map.
-fn on_map(f: impl FnOnce(&mut pmem_collections::PBTreeMapMut<u64, u64>) -> Result<(), Error> + 'static) -> Step<Small> {
+fn on_map(f: impl FnOnce(&mut PBTreeMapMut<u64, u64>) -> Result<(), Error> + 'static) -> Step<Small> {
     step(move |p: &mut Pool<Small>| p.tx(|tx| f(tx.root_mut().as_mut().unwrap())).unwrap())
 }
 
@@ -68,7 +68,7 @@ fn small_steps() -> Vec<Step<Small>> {
     for _ in 0..4 {
         steps.push(on_map(|m| m.pop_last().map(|_| ())));
     }
-    steps.push(on_map(|m| m.clear()));
+    steps.push(on_map(PBTreeMapMut::clear));
     steps.push(on_map(|m| m.extend((0..12).map(|k| (k, k)))));
     steps
 }
@@ -120,6 +120,7 @@ fn every_crash_image_of_small_node_map_changes_recovers_to_a_step_boundary_in_pr
 }
 
 type Wide = Option<PBox<PBTreeMap<u64, [u8; 150]>>>;
+type WideOp = fn(&mut PBTreeMapMut<u64, [u8; 150]>) -> Result<(), Error>;
 
 fn observe_wide(r: &Wide) -> (usize, Vec<(u64, u8)>) {
     r.as_deref().map_or((0, Vec::new()), |m| (m.height(), m.iter().map(|(k, v)| (*k, v[149])).collect()))
@@ -127,7 +128,7 @@ fn observe_wide(r: &Wide) -> (usize, Vec<(u64, u8)>) {
 
 #[test]
 fn every_crash_image_of_shipped_node_map_changes_recovers_to_a_step_boundary() {
-    let wide = |f: fn(&mut pmem_collections::PBTreeMapMut<u64, [u8; 150]>) -> Result<(), Error>| {
+    let wide = |f: WideOp| {
         step(move |p: &mut Pool<Wide>| p.tx(|tx| f(tx.root_mut().as_mut().unwrap())).unwrap())
     };
     let setup = |p: &mut Pool<Wide>| {
@@ -151,7 +152,7 @@ fn every_crash_image_of_shipped_node_map_changes_recovers_to_a_step_boundary() {
         wide(|m| m.pop_first().map(|_| ())),
         // Shrink to one leaf, then to nothing.
         wide(|m| m.retain(|k, _| *k < 40)),
-        wide(|m| m.clear()),
+        wide(PBTreeMapMut::clear),
     ];
     let cfg = CrashConfig { seed: 17, ..CrashConfig::default() };
     let r = check_crash_states(&cfg, setup, steps, observe_wide).unwrap_or_else(|e| panic!("{e}"));
@@ -166,7 +167,7 @@ fn observe_owned(r: &OwnedMap) -> Vec<(u64, u64)> {
 
 #[test]
 fn every_crash_image_of_owned_keys_and_values_recovers_without_leaks() {
-    let on = |f: fn(&mut pmem_collections::PBTreeMapMut<BoxKey, Owned>) -> Result<(), Error>| {
+    let on = |f: fn(&mut PBTreeMapMut<BoxKey, Owned>) -> Result<(), Error>| {
         step(move |p: &mut Pool<OwnedMap>| p.tx(|tx| f(tx.root_mut().as_mut().unwrap())).unwrap())
     };
     let setup = |p: &mut Pool<OwnedMap>| {
@@ -187,7 +188,7 @@ fn every_crash_image_of_owned_keys_and_values_recovers_without_leaks() {
         on(|m| m.entry(7).or_insert(BoxOf(70)).map(|_| ())),
         on(|m| m.retain(|k, _| k.get() % 4 != 0)),
         on(|m| m.last_entry().unwrap().set(BoxOf(1))),
-        on(|m| m.clear()),
+        on(PBTreeMapMut::clear),
     ];
     let cfg = CrashConfig { seed: 23, ..CrashConfig::default() };
     let r = check_crash_states(&cfg, setup, steps, observe_owned).unwrap_or_else(|e| panic!("{e}"));
@@ -198,21 +199,21 @@ type SmallSet = Option<PBox<PBTreeSet<u32>>>;
 
 #[test]
 fn every_crash_image_of_set_changes_recovers_to_a_step_boundary() {
-    let on = |f: fn(&mut pmem_collections::PBTreeSetMut<u32>) -> Result<(), Error>| {
+    let on = |f: fn(&mut PBTreeSetMut<u32>) -> Result<(), Error>| {
         step(move |p: &mut Pool<SmallSet>| p.tx(|tx| f(tx.root_mut().as_mut().unwrap())).unwrap())
     };
     let setup = |p: &mut Pool<SmallSet>| {
         p.tx(|tx| tx.root_mut().insert(PBTreeSet::with_node_capacity(4, 4))?.extend((0..30).map(|k| k * 3))).unwrap();
     };
     let steps = vec![
-        on(|s| s.extend([1, 4, 7, 10, 13]).map(|()| ())),
+        on(|s| s.extend([1, 4, 7, 10, 13])),
         on(|s| s.insert(2).map(|_| ())),
         on(|s| s.remove(&3).map(|_| ())),
         on(|s| s.take(&6).map(|_| ())),
         on(|s| s.pop_first().map(|_| ())),
         on(|s| s.pop_last().map(|_| ())),
         on(|s| s.retain(|x| x % 2 == 0)),
-        on(|s| s.clear()),
+        on(PBTreeSetMut::clear),
     ];
     let cfg = CrashConfig { seed: 29, ..CrashConfig::default() };
     let observe = |r: &SmallSet| r.as_deref().map_or(Vec::new(), |s| s.iter().copied().collect::<Vec<u32>>());
