@@ -286,7 +286,7 @@ pub(crate) fn type_string(ty: &syn::Type) -> String {
             let glue_after = matches!(prev, Some('<' | '&' | ':' | '(' | '[' | '*' | ',' | ';'));
             let glue_before = matches!(next, Some('<' | '>' | ',' | ':' | ')' | ']' | ';'));
             let keep_for_keyword = out.ends_with("dyn") || out.ends_with("impl") || out.ends_with("mut") || out.ends_with("const");
-            if (glue_after || glue_before) && !(keep_for_keyword && !glue_before) {
+            if glue_before || (glue_after && !keep_for_keyword) {
                 continue;
             }
         }

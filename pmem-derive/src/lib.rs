@@ -3,9 +3,9 @@
 //! transactions. Use it through the `pmem` crate (`use pmem::Persistent;`), whose
 //! generated code this crate emits with `::pmem::...` paths.
 //!
-//! The stages follow serde_derive: [`ast`] (the input with attributes parsed),
-//! [`attr`] (each attribute parsed once), [`check`] (one function per rule, every
-//! violation reported), [`expand`] (code generation).
+//! The stages follow `serde_derive`: `ast` (the input with attributes parsed),
+//! `attr` (each attribute parsed once), `check` (one function per rule, every
+//! violation reported), `expand` (code generation).
 
 mod ast;
 mod attr;

@@ -15,12 +15,12 @@ use quote::{format_ident, quote};
 
 use super::{
     as_field, plain_checks, field_schema, field_type, fingerprint_end, fingerprint_field, marker_path, markers,
-    update_method, view_deref, view_struct, Generics,
+    update_method, view_deref, view_struct, Params,
 };
 use crate::ast::{Container, Style, Variant};
 
 pub(super) fn expand(cont: &Container<'_>, variants: &[Variant<'_>]) -> TokenStream {
-    let g = Generics::new(cont);
+    let g = Params::new(cont);
     let ident = cont.ident;
     let ty_generics = &g.ty_generics;
     let this: syn::Type = syn::parse_quote!(#ident #ty_generics);
@@ -36,7 +36,7 @@ pub(super) fn expand(cont: &Container<'_>, variants: &[Variant<'_>]) -> TokenStr
     let checks = plain.then(|| plain_checks(&g, &this, &all_typed));
     let shadows = shadow_structs(cont, &g, variants, &typed);
     let persistent = persistent_impl(cont, &g, variants, &typed);
-    let Generics { impl_generics, where_clause, .. } = &g;
+    let Params { impl_generics, where_clause, .. } = &g;
 
     // `for<'a>` keeps the bound from being rejected as trivially false, so that a
     // missing `Copy` is reported once, by `plain_checks`, with its own message.
@@ -46,6 +46,7 @@ pub(super) fn expand(cont: &Container<'_>, variants: &[Variant<'_>]) -> TokenStr
             // SAFETY: every field of every variant is plain (asserted above): the value
             // owns nothing in the pool, and its view is itself, reached through
             // `plain_view`, which snapshots all of its bytes first.
+            #[automatically_derived]
             unsafe impl #impl_generics ::pmem::Plain for #this #plain_where {}
         }
     } else {
@@ -91,6 +92,7 @@ pub(super) fn expand(cont: &Container<'_>, variants: &[Variant<'_>]) -> TokenStr
             // the derive), so its layout is fixed; every field of every variant is
             // `Persistent`, hence `PSafe` (asserted above and required by the `Persistent`
             // impl); write paths store only valid values of the enum.
+            #[automatically_derived]
             unsafe impl #impl_generics ::pmem::PSafe for #this #where_clause {}
             #persistent
             #view_items
@@ -103,10 +105,10 @@ fn shadow_ident(v: &Variant<'_>) -> syn::Ident {
 }
 
 /// The `#[repr(C)]` struct each variant is laid out as (see the module docs).
-fn shadow_structs(cont: &Container<'_>, g: &Generics, variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) -> TokenStream {
+fn shadow_structs(cont: &Container<'_>, g: &Params, variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) -> TokenStream {
     let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
     let with_c = cont.attrs.repr.c.is_some();
-    let Generics { impl_generics, where_clause, phantom, .. } = g;
+    let Params { impl_generics, where_clause, phantom, .. } = g;
     let structs = variants.iter().zip(typed).map(|(v, fields)| {
         let name = shadow_ident(v);
         let tys = fields.iter().map(|(_, ty)| ty);
@@ -141,7 +143,7 @@ fn discriminants(cont: &Container<'_>, variants: &[Variant<'_>]) -> Vec<TokenStr
 }
 
 /// The offset of field `k` of variant `v` from the start of the enum.
-fn field_offset(cont: &Container<'_>, g: &Generics, variants: &[Variant<'_>], v: &Variant<'_>, k: usize) -> TokenStream {
+fn field_offset(cont: &Container<'_>, g: &Params, variants: &[Variant<'_>], v: &Variant<'_>, k: usize) -> TokenStream {
     let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
     let ty_generics = &g.ty_generics;
     let name = shadow_ident(v);
@@ -160,7 +162,7 @@ fn field_offset(cont: &Container<'_>, g: &Generics, variants: &[Variant<'_>], v:
             let mut a = 1usize;
             #( if #aligns > a { a = #aligns; } )*
             let tag = ::core::mem::size_of::<#int>();
-            (tag + a - 1) / a * a + ::core::mem::offset_of!(#name #ty_generics, #ix)
+            tag.next_multiple_of(a) + ::core::mem::offset_of!(#name #ty_generics, #ix)
         })
     }
 }
@@ -180,10 +182,10 @@ fn pattern(v: &Variant<'_>) -> TokenStream {
 }
 
 /// The `Persistent` impl.
-fn persistent_impl(cont: &Container<'_>, g: &Generics, variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) -> TokenStream {
+fn persistent_impl(cont: &Container<'_>, g: &Params, variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) -> TokenStream {
     let ident = cont.ident;
     let name = ident.to_string();
-    let Generics { impl_generics, ty_generics, where_clause, .. } = g;
+    let Params { impl_generics, ty_generics, where_clause, .. } = g;
     let this = quote!(#ident #ty_generics);
     let plain = cont.attrs.plain.is_some();
     let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
@@ -236,46 +238,7 @@ fn persistent_impl(cont: &Container<'_>, g: &Generics, variants: &[Variant<'_>],
         )
     };
 
-    let owned = (!plain).then(|| {
-        let visit_arms = variants.iter().zip(typed).map(|(v, fields)| {
-            let pat = pattern(v);
-            let visits = fields.iter().enumerate().map(|(k, (marker, ty))| {
-                let pt = as_field(ty, marker);
-                let b = format_ident!("__pmem_{}", k);
-                quote!(#pt::visit_owned(#b, v)?;)
-            });
-            quote!(#pat => { #(#visits)* })
-        });
-        let free_arms = variants.iter().zip(typed).map(|(v, fields)| {
-            let pat = pattern(v);
-            let frees = fields.iter().enumerate().map(|(k, (marker, ty))| {
-                let pt = as_field(ty, marker);
-                let b = format_ident!("__pmem_{}", k);
-                quote!(#pt::free_owned(#b)?;)
-            });
-            quote!(#pat => {
-                // SAFETY: each binding is a valid value of its field's type inside the
-                // value at `ptr`, under the same contract.
-                unsafe { #(#frees)* }
-            })
-        });
-        quote! {
-            fn visit_owned(&self, v: &mut ::pmem::Visitor<'_>) -> ::pmem::Result<()> {
-                match self {
-                    #(#visit_arms)*
-                }
-                ::core::result::Result::Ok(())
-            }
-            #[allow(unused_unsafe)]
-            unsafe fn free_owned(ptr: *mut Self) -> ::pmem::Result<()> {
-                // SAFETY: `ptr` points to a valid value, lent exclusively (caller's contract).
-                match unsafe { &mut *ptr } {
-                    #(#free_arms)*
-                }
-                ::core::result::Result::Ok(())
-            }
-        }
-    });
+    let owned = (!plain).then(|| owned_fns(variants, typed));
 
     quote! {
         // SAFETY: `view_mut` answers a view whose every write path snapshots first (`set`
@@ -283,6 +246,7 @@ fn persistent_impl(cont: &Container<'_>, g: &Generics, variants: &[Variant<'_>],
         // every field of the live variant; the fingerprint mixes the repr, every variant's
         // name and discriminant, and every field's name, fingerprint and offset with the
         // enum's size and alignment.
+        #[automatically_derived]
         unsafe impl #impl_generics ::pmem::Persistent for #this #where_clause {
             type View = #view_ty;
             const TYPE_NAME: &'static str = #name;
@@ -309,3 +273,45 @@ fn persistent_impl(cont: &Container<'_>, g: &Generics, variants: &[Variant<'_>],
     }
 }
 
+/// `visit_owned` and `free_owned`: a `match` over the variants, each field of the live
+/// one visited or freed.
+fn owned_fns(variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) -> TokenStream {
+    let visit_arms = variants.iter().zip(typed).map(|(v, fields)| {
+        let pat = pattern(v);
+        let visits = fields.iter().enumerate().map(|(k, (marker, ty))| {
+            let pt = as_field(ty, marker);
+            let b = format_ident!("__pmem_{}", k);
+            quote!(#pt::visit_owned(#b, v)?;)
+        });
+        quote!(#pat => { #(#visits)* })
+    });
+    let free_arms = variants.iter().zip(typed).map(|(v, fields)| {
+        let pat = pattern(v);
+        let frees = fields.iter().enumerate().map(|(k, (marker, ty))| {
+            let pt = as_field(ty, marker);
+            let b = format_ident!("__pmem_{}", k);
+            quote!(#pt::free_owned(#b)?;)
+        });
+        quote!(#pat => {
+            // SAFETY: each binding is a valid value of its field's type inside the
+            // value at `ptr`, under the same contract.
+            unsafe { #(#frees)* }
+        })
+    });
+    quote! {
+        fn visit_owned(&self, v: &mut ::pmem::Visitor<'_>) -> ::pmem::Result<()> {
+            match self {
+                #(#visit_arms)*
+            }
+            ::core::result::Result::Ok(())
+        }
+        #[allow(unused_unsafe)]
+        unsafe fn free_owned(ptr: *mut Self) -> ::pmem::Result<()> {
+            // SAFETY: `ptr` points to a valid value, lent exclusively (caller's contract).
+            match unsafe { &mut *ptr } {
+                #(#free_arms)*
+            }
+            ::core::result::Result::Ok(())
+        }
+    }
+}

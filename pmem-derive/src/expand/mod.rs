@@ -29,7 +29,7 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
 }
 
 /// The pieces of the input's generics that every generated impl needs.
-struct Generics {
+struct Params {
     /// `<T: Bound, const N: usize>` for `impl` and generated functions.
     impl_generics: TokenStream,
     /// `<T, N>` after a type name.
@@ -39,13 +39,13 @@ struct Generics {
     /// The predicates of `where_clause`.
     predicates: Vec<syn::WherePredicate>,
     /// The parameters of the view type: no bounds, defaults kept.
-    view_params: TokenStream,
+    view_decl: TokenStream,
     /// `PhantomData<fn() -> (T, U)>` over the type parameters, if there are any.
     phantom: Option<TokenStream>,
 }
 
-impl Generics {
-    fn new(cont: &Container<'_>) -> Generics {
+impl Params {
+    fn new(cont: &Container<'_>) -> Params {
         let mut g = cont.generics.clone();
         let bound = if cont.attrs.plain.is_some() { quote!(::pmem::Plain) } else { quote!(::pmem::Persistent) };
         let types: Vec<syn::Ident> = g.type_params().map(|t| t.ident.clone()).collect();
@@ -57,19 +57,21 @@ impl Generics {
         }
         let predicates = g.where_clause.as_ref().map(|w| w.predicates.iter().cloned().collect()).unwrap_or_default();
         let (impl_generics, ty_generics, where_clause) = g.split_for_impl();
-        let view_params: Vec<TokenStream> = cont.generics.params.iter().map(|p| match p {
+        let view_decl: Vec<TokenStream> = cont.generics.params.iter().map(|p| match p {
             syn::GenericParam::Type(t) => {
                 let id = &t.ident;
-                match &t.default {
-                    Some(d) => quote!(#id = #d),
-                    None => quote!(#id),
+                if let Some(d) = &t.default {
+                    quote!(#id = #d)
+                } else {
+                    quote!(#id)
                 }
             }
             syn::GenericParam::Const(c) => {
                 let syn::ConstParam { ident, ty, default, .. } = c;
-                match default {
-                    Some(d) => quote!(const #ident: #ty = #d),
-                    None => quote!(const #ident: #ty),
+                if let Some(d) = default {
+                    quote!(const #ident: #ty = #d)
+                } else {
+                    quote!(const #ident: #ty)
                 }
             }
             syn::GenericParam::Lifetime(l) => {
@@ -77,18 +79,18 @@ impl Generics {
                 quote!(#l)
             }
         }).collect();
-        Generics {
+        Params {
             impl_generics: quote!(#impl_generics),
             ty_generics: quote!(#ty_generics),
             where_clause: quote!(#where_clause),
             predicates,
-            view_params: if view_params.is_empty() { quote!() } else { quote!(<#(#view_params),*>) },
+            view_decl: if view_decl.is_empty() { quote!() } else { quote!(<#(#view_decl),*>) },
             phantom: (!types.is_empty()).then(|| quote!(::core::marker::PhantomData<fn() -> (#(#types,)*)>)),
         }
     }
 }
 
-impl Generics {
+impl Params {
     /// The where clause with one more predicate.
     fn where_with(&self, extra: &TokenStream) -> TokenStream {
         let preds = &self.predicates;
@@ -181,9 +183,10 @@ fn markers(groups: &[(Option<&syn::Ident>, &[Field<'_>])]) -> TokenStream {
             let m = f.marker();
             quote!(pub struct #m;)
         });
-        match module {
-            Some(m) => quote!(pub mod #m { #(#marks)* }),
-            None => quote!(#(#marks)*),
+        if let Some(m) = module {
+            quote!(pub mod #m { #(#marks)* })
+        } else {
+            quote!(#(#marks)*)
         }
     });
     quote! {
@@ -197,9 +200,10 @@ fn markers(groups: &[(Option<&syn::Ident>, &[Field<'_>])]) -> TokenStream {
 /// The path of a field's marker type (see [`markers`]).
 fn marker_path(module: Option<&syn::Ident>, f: &Field<'_>) -> TokenStream {
     let m = f.marker();
-    match module {
-        Some(v) => quote!(__pmem_field::#v::#m),
-        None => quote!(__pmem_field::#m),
+    if let Some(v) = module {
+        quote!(__pmem_field::#v::#m)
+    } else {
+        quote!(__pmem_field::#m)
     }
 }
 
@@ -207,8 +211,8 @@ fn marker_path(module: Option<&syn::Ident>, f: &Field<'_>) -> TokenStream {
 /// type is `Copy` and every field plain, each assertion spanned to the field's type.
 /// (Whether a field is `Persistent` at all is checked where the `Persistent` impl uses
 /// it; see [`as_field`].) `fields` are `(marker path, type)`.
-fn plain_checks(g: &Generics, this: &syn::Type, fields: &[(TokenStream, syn::Type)]) -> TokenStream {
-    let Generics { impl_generics, where_clause, .. } = g;
+fn plain_checks(g: &Params, this: &syn::Type, fields: &[(TokenStream, syn::Type)]) -> TokenStream {
+    let Params { impl_generics, where_clause, .. } = g;
     let asserts = fields
         .iter()
         .map(|(marker, ty)| quote_spanned!(ty.span()=> ::pmem::__private::assert_plain_field::<#ty, #marker>();));
@@ -223,11 +227,11 @@ fn plain_checks(g: &Generics, this: &syn::Type, fields: &[(TokenStream, syn::Typ
 }
 
 /// The view type's declaration (outside the `const _` block, so users can name it).
-fn view_struct(cont: &Container<'_>, g: &Generics) -> TokenStream {
+fn view_struct(cont: &Container<'_>, g: &Params) -> TokenStream {
     let vis = cont.vis;
     let view = cont.view_ident();
     let name = cont.ident;
-    let params = &g.view_params;
+    let params = &g.view_decl;
     let phantom = g.phantom.as_ref().map(|p| quote!(_marker: #p,));
     let doc = format!(
         "The view of a [`{name}`] inside a transaction: what `tx.root_mut()` (or the accessor \
@@ -247,10 +251,11 @@ fn view_struct(cont: &Container<'_>, g: &Generics) -> TokenStream {
 }
 
 /// `Deref` from the view to the value.
-fn view_deref(cont: &Container<'_>, g: &Generics, this: &syn::Type) -> TokenStream {
+fn view_deref(cont: &Container<'_>, g: &Params, this: &syn::Type) -> TokenStream {
     let view = cont.view_ident();
-    let Generics { impl_generics, ty_generics, where_clause, .. } = g;
+    let Params { impl_generics, ty_generics, where_clause, .. } = g;
     quote! {
+        #[automatically_derived]
         impl #impl_generics ::core::ops::Deref for #view #ty_generics #where_clause {
             type Target = #this;
             #[inline]

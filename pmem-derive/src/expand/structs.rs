@@ -7,12 +7,12 @@ use quote::{format_ident, quote};
 
 use super::{
     as_field, as_persistent, plain_checks, field_schema, field_type, fingerprint_end, fingerprint_field, marker_path, markers,
-    update_method, view_deref, view_struct, Generics,
+    update_method, view_deref, view_struct, Params,
 };
 use crate::ast::{Container, Field};
 
 pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
-    let g = Generics::new(cont);
+    let g = Params::new(cont);
     let ident = cont.ident;
     let ty_generics = &g.ty_generics;
     let this: syn::Type = syn::parse_quote!(#ident #ty_generics);
@@ -23,7 +23,7 @@ pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream 
     let markers = markers(&[(None, fields)]);
     let checks = plain.then(|| plain_checks(&g, &this, &typed));
     let persistent = persistent_impl(cont, &g, fields, &typed);
-    let Generics { impl_generics, where_clause, .. } = &g;
+    let Params { impl_generics, where_clause, .. } = &g;
     let name = ident.to_string();
 
     // `for<'a>` keeps the bound from being rejected as trivially false, so that a
@@ -34,6 +34,7 @@ pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream 
             // SAFETY: every field is plain (asserted field by field above): the value owns
             // nothing in the pool, and its view is itself, reached through `plain_view`,
             // which snapshots all of its bytes first.
+            #[automatically_derived]
             unsafe impl #impl_generics ::pmem::Plain for #this #plain_where {}
         }
     } else {
@@ -64,6 +65,7 @@ pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream 
             // checked by the derive), and every field is `Persistent`, hence `PSafe`
             // (asserted field by field above and required by the `Persistent` impl):
             // no byte of it is an address of this process.
+            #[automatically_derived]
             unsafe impl #impl_generics ::pmem::PSafe for #this #where_clause {}
             #persistent
             #view_items
@@ -72,10 +74,10 @@ pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream 
 }
 
 /// The `Persistent` impl.
-fn persistent_impl(cont: &Container<'_>, g: &Generics, fields: &[Field<'_>], typed: &[(TokenStream, syn::Type)]) -> TokenStream {
+fn persistent_impl(cont: &Container<'_>, g: &Params, fields: &[Field<'_>], typed: &[(TokenStream, syn::Type)]) -> TokenStream {
     let ident = cont.ident;
     let name = ident.to_string();
-    let Generics { impl_generics, ty_generics, where_clause, .. } = g;
+    let Params { impl_generics, ty_generics, where_clause, .. } = g;
     let this = quote!(#ident #ty_generics);
     let plain = cont.attrs.plain.is_some();
 
@@ -142,6 +144,7 @@ fn persistent_impl(cont: &Container<'_>, g: &Generics, fields: &[Field<'_>], typ
         // snapshot before writing); `visit_owned` and `free_owned` cover every field;
         // the fingerprint mixes every field's name, fingerprint and offset with the
         // struct's size and alignment.
+        #[automatically_derived]
         unsafe impl #impl_generics ::pmem::Persistent for #this #where_clause {
             type View = #view_ty;
             const TYPE_NAME: &'static str = #name;
