@@ -119,20 +119,22 @@ impl RangeSet {
     /// covers it with the span `gap` returns.
     pub(crate) fn fill_gaps(&mut self, start: u64, end: u64, mut gap: impl FnMut(u64, u64) -> u64) {
         let mut at = start;
-        if let Some((_, sp)) = self.floor(start) {
-            at = at.max(sp.end);
-        }
-        while at < end {
-            let next = self.next_after(at);
-            let gap_end = next.map_or(end, |(n, _)| n.min(end));
-            if gap_end > at {
-                let undo = gap(at, gap_end);
-                self.insert(at, Span { end: gap_end, undo });
+        loop {
+            // Skip every interval covering `at` (intervals may touch end to start).
+            while at < end {
+                match self.floor(at) {
+                    Some((_, sp)) if sp.end > at => at = sp.end,
+                    _ => break,
+                }
             }
-            match next {
-                Some((_, sp)) if gap_end < end => at = sp.end,
-                _ => break,
+            if at >= end {
+                return;
             }
+            // No interval starts at `at`, so the next one starts strictly after it.
+            let gap_end = self.next_after(at).map_or(end, |(n, _)| n.min(end));
+            let undo = gap(at, gap_end);
+            self.insert(at, Span { end: gap_end, undo });
+            at = gap_end;
         }
     }
 
@@ -290,6 +292,27 @@ mod tests {
         // SAFETY: as above.
         unsafe { j.roll_back(mem.as_mut_ptr()) };
         assert_eq!(mem, (0..=255).collect::<Vec<u8>>());
+    }
+
+    #[test]
+    fn a_snapshot_spanning_touching_unmerged_intervals_saves_each_byte_once() {
+        // Regression (found by the PVec model test): intervals that touch but whose old
+        // bytes are not contiguous stay separate; a later snapshot across both must not
+        // save the second one again (it would save already-changed bytes).
+        let mut mem: Vec<u8> = (0..=255).collect();
+        let orig = mem.clone();
+        let mut j = Journal::default();
+        for &(off, len) in &[(100u64, 10u64), (50, 3), (110, 10), (105, 20), (130, 4)] {
+            // SAFETY: inside `mem`.
+            unsafe { j.snapshot(mem.as_ptr(), off, len) };
+            for b in &mut mem[off as usize..(off + len) as usize] {
+                *b = 0xEE;
+            }
+        }
+        assert_eq!(j.undo.len(), 10 + 3 + 10 + 5 + 4);
+        // SAFETY: inside `mem`.
+        unsafe { j.roll_back(mem.as_mut_ptr()) };
+        assert_eq!(mem, orig);
     }
 
     #[test]
