@@ -242,7 +242,9 @@ fn child_main(a: &[String]) {
         }
         _ => panic!("unknown child kind {kind}"),
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("PMEM_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 struct Job {

@@ -163,3 +163,20 @@ fn report_with(row: &str, ns: f64, ops: u64, hwm_kib: u64, file: Option<u64>, ex
 pub fn consume(x: u64) {
     std::hint::black_box(x);
 }
+
+/// Diagnostic: `files PATH apparent=BYTES allocated=BYTES` for each file under `dir`
+/// (the parent ignores these lines; they explain a file-size row).
+pub fn list_files(dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if let Ok(m) = e.metadata() {
+                if m.is_dir() {
+                    list_files(&e.path());
+                } else {
+                    println!("files {} apparent={} allocated={}", e.path().display(), m.len(), m.blocks() * 512);
+                }
+            }
+        }
+    }
+}

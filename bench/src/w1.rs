@@ -90,6 +90,7 @@ pub fn run(engine: &str, dir: &Path, plan: Plan) {
     kv.close();
     if let Some(d) = files {
         crate::util::report("w1.file_size", disk_bytes(d) as f64, 1, 0, Some(disk_bytes(d)));
+        crate::util::list_files(d);
     }
 }
 
