@@ -2,10 +2,17 @@
 //!
 //! # Layout
 //!
-//! A table is one pool allocation: `buckets` control bytes, padding to the bucket
-//! alignment, then `buckets` buckets of one key-value pair each. `buckets` is a power of
-//! two, at least [`GROUP`]. A control byte is [`EMPTY`] (`0xFF`), [`DELETED`] (`0x80`, a
-//! tombstone) or, for a full bucket, `h2` — the top 7 bits of the key's hash.
+//! A table is one pool allocation of `buckets / GROUP` *group blocks*; `buckets` is a
+//! power of two, at least [`GROUP`] (8). A block holds the group's 8 control bytes,
+//! padding to the bucket alignment, then its 8 buckets of one key-value pair each
+//! ([`Layout::stride`] bytes in all). A control byte is [`EMPTY`] (`0xFF`), [`DELETED`]
+//! (`0x80`, a tombstone) or, for a full bucket, `h2` — the top 7 bits of the key's hash.
+//!
+//! Keeping each group's control bytes beside its buckets (rather than one control array
+//! before all buckets, as in hashbrown) means an insert changes one place in the table
+//! — one page to copy-on-write, one logged range covering the control byte and the
+//! bucket — and a lookup's control word and bucket usually share a cache line or sit in
+//! adjacent ones.
 //!
 //! # Probing
 //!
@@ -178,27 +185,44 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
-    fn slots_offset(self, buckets: usize) -> usize {
-        buckets.next_multiple_of(self.align)
+    /// Offset of a block's first bucket from the block start (past the 8 control bytes).
+    const fn pad(self) -> usize {
+        GROUP.next_multiple_of(self.align)
+    }
+
+    /// Bytes of one group block (8 control bytes, padding, 8 buckets), a multiple of the
+    /// allocation's alignment so every block's control word and buckets stay aligned.
+    pub(crate) const fn stride(self) -> usize {
+        (self.pad() + GROUP * self.size).next_multiple_of(self.alloc_align())
     }
 
     /// Bytes of a table of `buckets` buckets, or `None` on overflow.
     pub(crate) fn alloc_size(self, buckets: usize) -> Option<usize> {
-        self.slots_offset(buckets).checked_add(buckets.checked_mul(self.size)?).filter(|&n| isize::try_from(n).is_ok())
+        (buckets / GROUP).checked_mul(self.stride()).filter(|&n| isize::try_from(n).is_ok())
     }
 
-    pub(crate) fn alloc_align(self) -> usize {
-        self.align.max(GROUP)
+    pub(crate) const fn alloc_align(self) -> usize {
+        if self.align > GROUP {
+            self.align
+        } else {
+            GROUP
+        }
     }
 }
 
 /// A resolved table: where its control bytes and buckets are.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Table {
-    ctrl: *mut u8,
-    slots: *mut u8,
+    /// Start of the allocation (group block 0).
+    base: *mut u8,
+    /// Buckets minus one.
     mask: usize,
+    /// Bytes per bucket.
     size: usize,
+    /// Bytes per group block.
+    stride: usize,
+    /// Offset of a block's first bucket.
+    pad: usize,
 }
 
 impl Table {
@@ -220,9 +244,7 @@ impl Table {
         }
         let size = lay.alloc_size(buckets).ok_or_else(|| corrupted("hash map table size overflows", h.table))?;
         let p = raw::resolve(hdr.cast(), h.table, size, lay.alloc_align())?;
-        // SAFETY: `slots_offset < size`, inside the allocation just checked.
-        let slots = unsafe { p.add(lay.slots_offset(buckets)) };
-        Ok(Some(Table { ctrl: p, slots, mask: buckets - 1, size: lay.size }))
+        Ok(Some(Table::at(p, buckets, lay)))
     }
 
     /// [`Table::resolve`], panicking with the documented message on corruption.
@@ -235,35 +257,55 @@ impl Table {
         }
     }
 
+    /// The table of `buckets` buckets at `p` (an allocation of `lay.alloc_size(buckets)`
+    /// bytes).
+    fn at(p: *mut u8, buckets: usize, lay: Layout) -> Table {
+        Table { base: p, mask: buckets - 1, size: lay.size, stride: lay.stride(), pad: lay.pad() }
+    }
+
     pub(crate) fn buckets(self) -> usize {
         self.mask + 1
     }
 
     /// The address of the table allocation.
     pub(crate) fn start(self) -> *mut u8 {
-        self.ctrl
+        self.base
+    }
+
+    /// Group block `g`'s address (its control word).
+    #[inline]
+    fn block(self, g: usize) -> *mut u8 {
+        debug_assert!(g <= self.mask / GROUP);
+        // SAFETY: `g < buckets / GROUP`, inside the allocation.
+        unsafe { self.base.add(g * self.stride) }
     }
 
     /// Bucket `i`'s address.
     #[inline]
     pub(crate) fn bucket(self, i: usize) -> *mut u8 {
-        debug_assert!(i <= self.mask);
-        // SAFETY: `i < buckets`, inside the allocation.
-        unsafe { self.slots.add(i * self.size) }
+        // SAFETY: slot `i % GROUP` of block `i / GROUP`, inside the block.
+        unsafe { self.block(i / GROUP).add(self.pad + (i % GROUP) * self.size) }
+    }
+
+    /// Control byte `i`'s address.
+    #[inline]
+    pub(crate) fn ctrl_ptr(self, i: usize) -> *mut u8 {
+        // SAFETY: byte `i % GROUP` of block `i / GROUP`'s control word.
+        unsafe { self.block(i / GROUP).add(i % GROUP) }
     }
 
     /// Control byte `i`.
     #[inline]
     pub(crate) fn ctrl(self, i: usize) -> u8 {
-        debug_assert!(i <= self.mask);
-        // SAFETY: `i < buckets`, inside the allocation.
-        unsafe { *self.ctrl.add(i) }
+        // SAFETY: inside the allocation (see `ctrl_ptr`).
+        unsafe { *self.ctrl_ptr(i) }
     }
 
     #[inline]
     fn group(self, g: usize) -> Group {
-        // SAFETY: `g < buckets / GROUP`; the allocation is at least 8-aligned.
-        unsafe { Group::load(self.ctrl.add(g * GROUP)) }
+        // SAFETY: `g < buckets / GROUP`; blocks are 8-aligned (`stride` is a multiple of
+        // the allocation's alignment, which is at least 8).
+        unsafe { Group::load(self.block(g)) }
     }
 
     /// Finds the full bucket for which `eq` holds, probing from `hash`.
@@ -323,7 +365,7 @@ impl Table {
     unsafe fn set_ctrl(self, i: usize, v: u8) {
         // SAFETY: caller's contract; `i < buckets`.
         unsafe {
-            let p = self.ctrl.add(i);
+            let p = self.ctrl_ptr(i);
             raw::snapshot(p, 1);
             p.write(v);
         }
@@ -437,22 +479,6 @@ pub(crate) unsafe fn erase(hdr: *mut Header, t: Table, i: usize) {
     }
 }
 
-/// Marks every bucket `EMPTY` (entries already dropped), logging the control bytes.
-///
-/// # Safety
-/// - `t` is `hdr`'s table in an open transaction's pool.
-pub(crate) unsafe fn clear_no_drop(hdr: *mut Header, t: Table) {
-    // SAFETY: caller's contract; the control bytes are logged before being written.
-    unsafe {
-        raw::snapshot(t.ctrl, t.buckets());
-        ptr::write_bytes(t.ctrl, EMPTY, t.buckets());
-        update(hdr, |h| {
-            h.items = 0;
-            h.growth_left = bucket_capacity(t.mask) as u64;
-        });
-    }
-}
-
 /// Frees the table at commit and leaves the header without one (entries already
 /// dropped). Keeps the seed.
 ///
@@ -463,7 +489,7 @@ pub(crate) unsafe fn free_table(hdr: *mut Header, lay: Layout) -> Result<()> {
         let size = lay.alloc_size(t.buckets()).unwrap_or(0);
         // SAFETY: caller's contract; the allocation is the header's own table.
         unsafe {
-            raw::free(t.ctrl, size)?;
+            raw::free(t.start(), size)?;
             update(hdr, |h| {
                 h.table = 0;
                 h.bucket_mask = 0;
@@ -506,31 +532,32 @@ pub(crate) unsafe fn resize(hdr: *mut Header, lay: Layout, capacity: usize, hash
     // SAFETY: `hdr` lies in the open transaction's pool.
     let p = unsafe { raw::alloc(hdr.cast_const().cast(), size, lay.alloc_align())? };
     let guard = FreeOnDrop { p, size };
-    // SAFETY: fresh memory, declared before it is written.
+    let new = Table::at(p, buckets, lay);
+    // SAFETY: fresh memory, declared (as one range: no old bytes are saved for it, and
+    // one interval is cheaper to log than one per moved bucket) before it is written.
     unsafe {
-        raw::snapshot(p, buckets);
-        ptr::write_bytes(p, EMPTY, buckets);
+        raw::snapshot(p, size);
+        for g in 0..buckets / GROUP {
+            ptr::write_bytes(new.block(g), EMPTY, GROUP);
+        }
     }
-    // SAFETY: `slots_offset < size`.
-    let new = Table { ctrl: p, slots: unsafe { p.add(lay.slots_offset(buckets)) }, mask: buckets - 1, size: lay.size };
     if let Some(old) = old {
         for i in old.full_buckets() {
             let src = old.bucket(i);
             let hash = hasher(src, seed);
             let j = new.find_insert_slot(hash)?;
             let dst = new.bucket(j);
-            // SAFETY: `dst` is a fresh bucket (declared before written), `src` a full
-            // old one; moving the bytes of a PSafe entry keeps it valid (offsets, never
-            // self-addresses). The control bytes were declared above.
+            // SAFETY: `dst` is a fresh bucket and `new.ctrl_ptr(j)` its control byte,
+            // both declared above; `src` is a full old bucket. Moving the bytes of a PSafe
+            // entry keeps it valid (offsets, never self-addresses).
             unsafe {
-                raw::snapshot(dst, lay.size);
                 ptr::copy_nonoverlapping(src, dst, lay.size);
-                *new.ctrl.add(j) = h2(hash);
+                *new.ctrl_ptr(j) = h2(hash);
             }
         }
         let old_size = lay.alloc_size(old.buckets()).unwrap_or(0);
         // SAFETY: the old table, replaced below; nothing refers to it after commit.
-        unsafe { raw::free(old.ctrl, old_size)? };
+        unsafe { raw::free(old.start(), old_size)? };
     }
     std::mem::forget(guard);
     let off = raw::offset_of(p).expect("allocated in this pool");

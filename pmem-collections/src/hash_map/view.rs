@@ -108,11 +108,17 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
             i = t.find_insert_slot(hash)?;
         }
         let b = Self::bucket(t, i);
+        // Log the control byte and the bucket as one range when they are close (they
+        // share a group block): one journal interval and one redo record, not two.
+        let ctrl = t.ctrl_ptr(i);
+        let span = b as usize + size_of::<Bucket<K, V>>() - ctrl as usize;
+        let (from, len) = if span <= 256 { (ctrl, span) } else { (b.cast::<u8>(), size_of::<Bucket<K, V>>()) };
         // SAFETY: bucket `i` is free (EMPTY or DELETED) in this view's table: logged,
         // then written; only once both key and value are written is it marked full, so
-        // an error leaves the map unchanged (a written key is dropped again).
+        // an error leaves the map unchanged (a written key is dropped again). `from..+len`
+        // lies inside bucket `i`'s group block.
         unsafe {
-            pmem_core::raw::snapshot(b.cast_const().cast(), size_of::<Bucket<K, V>>());
+            pmem_core::raw::snapshot(from, len);
             let kp = ptr::addr_of_mut!((*b).key);
             key.init(kp)?;
             if let Err(e) = value.init(ptr::addr_of_mut!((*b).value)) {
@@ -396,18 +402,20 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         Ok(())
     }
 
-    /// Removes every entry, dropping them (freeing what they owned). Keeps the table;
-    /// [`shrink_to_fit`](Self::shrink_to_fit) frees it.
+    /// Removes every entry, dropping them (freeing what they owned). Keeps the
+    /// capacity, as std does, by replacing the table with a fresh empty one of the same
+    /// size (fresh memory needs no undo bytes; the old table is freed at commit);
+    /// [`shrink_to_fit`](Self::shrink_to_fit) afterwards frees it instead.
     ///
     /// # Examples
     ///
     /// ```
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u32, u32>>::volatile()?;
     /// pool.tx(|tx| {
-    ///     tx.root_mut().insert(1, 1)?;
+    ///     tx.root_mut().extend((0..100).map(|i| (i, i)))?;
     ///     tx.root_mut().clear()
     /// })?;
-    /// assert!(pool.read(|m| m.is_empty())?);
+    /// assert!(pool.read(|m| m.is_empty() && m.capacity() >= 100)?);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn clear(&mut self) -> Result<()> {
@@ -415,17 +423,18 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         if self.is_empty() && self.hdr.growth_left as usize == bucket_capacity(t.buckets() - 1) {
             return Ok(());
         }
+        let capacity = self.capacity();
         for i in t.full_buckets() {
             let b = Self::bucket(t, i);
-            // SAFETY: a full bucket; every control byte is reset below.
+            // SAFETY: a full bucket; the whole table is freed below.
             unsafe {
                 K::free_owned(ptr::addr_of_mut!((*b).key))?;
                 V::free_owned(ptr::addr_of_mut!((*b).value))?;
             }
         }
-        // SAFETY: this view's table; every entry was dropped above.
-        unsafe { raw::clear_no_drop(self.hdr(), t) };
-        Ok(())
+        // SAFETY: this view's header; every entry was dropped above.
+        unsafe { raw::free_table(self.hdr(), Lay::<K, V>::LAYOUT)? };
+        self.resize(capacity)
     }
 
     /// Inserts every `(key, value)` of `iter`, overwriting (and dropping) present values
