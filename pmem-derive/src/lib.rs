@@ -57,6 +57,15 @@ use syn::{parse_macro_input, DeriveInput};
 /// the process (`Vec`, `String`, `Box`, references, `Rc`, `Cell`, `HashMap`...), and the
 /// message names the persistent type to use instead.
 ///
+/// # Limits
+///
+/// - The generated code implements `unsafe` traits, so a crate that denies
+///   `unsafe_code` must allow it where it derives (`forbid` cannot be relaxed).
+/// - An enum's view replaces the value whole (`set`, `update`); there is no view into
+///   one variant's fields, so a variant holding a collection is built complete
+///   (through a `PInit` of the enum) rather than changed in place.
+/// - Misuse and the exact compiler messages are listed in `docs/MISUSE.md`.
+///
 /// # Examples
 ///
 /// ```
