@@ -126,8 +126,8 @@ fn lookups_survive_closing_and_reopening_the_pool_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Byte offset of `hash_check` in the map header (table, bucket_mask, items,
-/// growth_left, seed, hash_check: six u64 words; see DESIGN-NOTES-hash-vec.md).
+/// Byte offset of `hash_check` in the map header (table, `bucket_mask`, items,
+/// `growth_left`, seed, `hash_check`: six u64 words; see DESIGN-NOTES-hash-vec.md).
 const HASH_CHECK: usize = 40;
 const ITEMS: usize = 16;
 

@@ -123,7 +123,7 @@ fn phashset_of_pstring_matches_hashset_of_string_and_frees_what_it_drops() {
                     }
                     _ => {
                         assert_eq!(set.contains(w.as_str()), m.contains(&w));
-                        assert_eq!(set.get(w.as_str()).map(|s| s.to_string()), m.get(&w).cloned());
+                        assert_eq!(set.get(w.as_str()).map(ToString::to_string), m.get(&w).cloned());
                     }
                 }
                 assert_eq!(set.len(), m.len());

@@ -60,7 +60,7 @@ fn full_map() -> Pool<PHashMap<Touchy, PString>> {
     let mut pool = Pool::<PHashMap<Touchy, PString>>::volatile().unwrap();
     budget(u64::MAX);
     pool.tx(|tx| tx.root_mut().extend((0..7).map(|i| (Touchy(i), format!("v{i}"))))).unwrap();
-    assert_eq!(pool.read(|m| m.capacity()).unwrap(), 7);
+    assert_eq!(pool.read(pmem_collections::PHashMap::capacity).unwrap(), 7);
     pool
 }
 
@@ -99,7 +99,7 @@ fn a_panic_caught_inside_the_transaction_leaves_the_map_consistent_and_leak_free
         // The map is as before: same entries, still found by lookup.
         assert_eq!(m.len(), 7);
         for i in 0..7 {
-            assert_eq!(m.get(&Touchy(i)).map(|s| s.to_string()), Some(format!("v{i}")));
+            assert_eq!(m.get(&Touchy(i)).map(ToString::to_string), Some(format!("v{i}")));
         }
         m.set(Touchy(8), "after")?; // and usable
         Ok::<_, Error>(())
@@ -129,7 +129,7 @@ fn a_panic_in_a_retain_closure_caught_inside_the_transaction_keeps_the_map_consi
         Ok::<_, Error>(())
     })
     .unwrap();
-    assert_eq!(pool.read(|m| m.len()).unwrap(), 4);
+    assert_eq!(pool.read(pmem_collections::PHashMap::len).unwrap(), 4);
     assert_eq!(pool.read(contents).unwrap().len(), 4);
     pool.check().unwrap(); // the removed entries' strings were freed
 }

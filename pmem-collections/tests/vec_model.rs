@@ -3,6 +3,8 @@
 //! After every transaction the pool must equal the model (the old one after a rollback)
 //! and pass `Pool::check` (no leak, no dangling or doubly-owned buffer).
 
+#![allow(clippy::too_many_lines)] // one match arm per operation
+
 use pmem_collections::{PString, PVec};
 use pmem_core::{Error, Pool};
 
@@ -116,7 +118,9 @@ fn pvec_of_u64_matches_vec_under_random_ops_and_aborts() {
                             for x in v.iter_mut() {
                                 *x ^= 1;
                             }
-                            m.iter_mut().for_each(|x| *x ^= 1);
+                            for x in &mut m {
+                                *x ^= 1;
+                            }
                         }
                     }
                     15 => {
@@ -179,14 +183,14 @@ fn pvec_of_pstring_matches_vec_of_string_and_frees_what_it_drops() {
                         }
                         m.push(w);
                     }
-                    4 => assert_eq!(v.pop_with(|s| s.to_string())?, m.pop()),
+                    4 => assert_eq!(v.pop_with(ToString::to_string)?, m.pop()),
                     5 if len > 0 => {
                         let i = rng.below(len);
-                        assert_eq!(v.remove_with(i, |s| s.to_string())?, m.remove(i));
+                        assert_eq!(v.remove_with(i, ToString::to_string)?, m.remove(i));
                     }
                     6 if len > 0 => {
                         let i = rng.below(len);
-                        assert_eq!(v.swap_remove_with(i, |s| s.to_string())?, m.swap_remove(i));
+                        assert_eq!(v.swap_remove_with(i, ToString::to_string)?, m.swap_remove(i));
                     }
                     7 => {
                         let i = rng.below(len + 1);
@@ -236,7 +240,9 @@ fn pvec_of_pstring_matches_vec_of_string_and_frees_what_it_drops() {
                         for s in v.iter_mut() {
                             s.push('!')?;
                         }
-                        m.iter_mut().for_each(|s| s.push('!'));
+                        for s in &mut m {
+                            s.push('!');
+                        }
                     }
                 }
                 assert_eq!(v.len(), m.len());

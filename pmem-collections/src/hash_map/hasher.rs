@@ -48,6 +48,15 @@ pub struct PHasher {
 
 impl PHasher {
     /// A hasher with the given seed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::hash::Hasher;
+    /// let mut h = pmem_collections::PHasher::new(7);
+    /// h.write_u64(1);
+    /// assert_eq!(h.finish(), { let mut g = pmem_collections::PHasher::new(7); g.write_u64(1); g.finish() });
+    /// ```
     #[inline]
     pub const fn new(seed: u64) -> PHasher {
         PHasher { acc: seed ^ K2 }

@@ -19,7 +19,7 @@ use crate::{PString, PVec};
 /// # Examples
 ///
 /// ```
-/// use pmem_collections::{PHashMap, PKey, PString};
+/// use pmem_collections::{PKey, PString};
 /// fn lookup_form<L: PKey<PString>>(k: &L) -> &L::Key { k.key() }
 /// assert_eq!(lookup_form(&"ada"), "ada");
 /// ```
