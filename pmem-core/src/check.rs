@@ -95,6 +95,9 @@ pub(crate) fn check_pool<R: Persistent>(sh: &Shared, heap_ix: &HeapIndex, root: 
     let mut report = CheckReport { allocations: 0, allocated_bytes: 0 };
     let mut leak = None;
     heap::census(&ctx, |off, size| {
+        if off == meta.schema_off {
+            return; // the pool's own schema record is not user data
+        }
         report.allocations += 1;
         report.allocated_bytes += size;
         if leak.is_none() && !v.seen.contains(&off) {

@@ -409,7 +409,29 @@ impl Shared {
         }
     }
 
+    /// Opens a pool of any root type (the root identity is not checked): for tools.
+    pub(crate) fn open_any(src: Source, cfg: Config, expect: &Expect) -> Result<Arc<Shared>> {
+        let Source::File { path } = src else { unreachable!("tools open files") };
+        let file = OpenOptions::new().read(true).open(&path).map_err(io_err("opening", &path))?;
+        flock(&file, &path, true)?;
+        let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
+        let mut cfg = cfg;
+        cfg.read_only = true;
+        Self::open_backing_checked(pool, LogSource::File(log_path(&path)), path, cfg, expect, false)
+    }
+
     fn open_backing(pool: Box<dyn Backing>, log: LogSource, path: PathBuf, cfg: Config, expect: &Expect) -> Result<Arc<Shared>> {
+        Self::open_backing_checked(pool, log, path, cfg, expect, true)
+    }
+
+    fn open_backing_checked(
+        pool: Box<dyn Backing>,
+        log: LogSource,
+        path: PathBuf,
+        cfg: Config,
+        expect: &Expect,
+        check_root: bool,
+    ) -> Result<Arc<Shared>> {
         let len = pool.len().map_err(io_err("reading", &path))?;
         if len < SECTOR {
             return Err(Error::NotAPool { path });
@@ -423,9 +445,10 @@ impl Shared {
                 return Err(Error::WrongLayout { expected: want.clone(), found: header.layout });
             }
         }
-        if header.root_fingerprint != expect.root.fingerprint
-            || header.root_size != expect.root_size
-            || header.root_align != expect.root_align
+        if check_root
+            && (header.root_fingerprint != expect.root.fingerprint
+                || header.root_size != expect.root_size
+                || header.root_align != expect.root_align)
         {
             return Err(Error::TypeMismatch {
                 expected: expect.root.clone(),

@@ -311,6 +311,7 @@ impl HeapIndex {
         self.insert_free(start, size);
     }
 
+    #[cfg(test)]
     pub(crate) fn heap_end(&self) -> u64 {
         self.heap_end
     }

@@ -146,6 +146,7 @@ impl RangeSet {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         match &self.ranges {
             Ranges::Small(v) => v.len(),
@@ -264,12 +265,7 @@ impl Journal {
             self.undo = Vec::new();
         }
     }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.written.is_empty() && self.frees.is_empty()
-    }
 }
-
 
 #[cfg(test)]
 mod tests {

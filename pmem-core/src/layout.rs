@@ -17,8 +17,6 @@ pub(crate) const LOG_MAGIC: [u8; 8] = *b"PMEMLOG\0";
 /// The only format version this build reads and writes.
 pub(crate) const FORMAT_VERSION: u32 = 1;
 
-/// Pool file: immutable header (sector 0 of page 0).
-pub(crate) const STATIC_HEADER_OFF: u64 = 0;
 /// Pool file: the two checkpoint state slots (sectors 1 and 2 of page 0).
 pub(crate) const STATE_SLOT_OFF: [u64; 2] = [SECTOR, 2 * SECTOR];
 /// Pool file: the root metadata page, changed only through transactions.

@@ -31,6 +31,7 @@ pub mod fault;
 mod error;
 pub mod fingerprint;
 mod heap;
+pub mod inspect;
 mod journal;
 mod layout;
 mod log;
@@ -39,6 +40,7 @@ mod medium;
 mod pool;
 mod psafe;
 mod ptr;
+mod tx;
 pub mod raw;
 pub mod schema;
 #[doc(hidden)]

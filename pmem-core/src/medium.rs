@@ -38,9 +38,6 @@ impl RealFile {
     pub(crate) fn new(file: File, path: PathBuf) -> Self {
         RealFile { file, path }
     }
-    pub(crate) fn file(&self) -> &File {
-        &self.file
-    }
 }
 
 pub(crate) fn fdatasync(fd: RawFd) -> io::Result<()> {

@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use crate::engine::{self, Config, CreateSpec, Durability, Expect, Shared, Source, State, TxCtx};
 use crate::error::{Error, Result, TypeIdentity};
-use crate::heap;
+use crate::heap::{self, HeapMem};
 use crate::map::thread_token;
 use crate::psafe::Persistent;
+pub use crate::tx::Tx;
 
 /// Options for opening or creating a pool.
 ///
@@ -294,11 +295,20 @@ impl<R: Persistent> Pool<R> {
             st.journal.heap_touched = true;
             let res = {
                 let mut ctx = TxCtx { sh, st: &mut *st };
-                heap_ix.alloc(&mut ctx, size_of::<R>().max(1) as u64, align_of::<R>() as u64).map(|off| {
+                let schema = crate::schema::to_json(R::SCHEMA);
+                heap_ix.alloc(&mut ctx, size_of::<R>().max(1) as u64, align_of::<R>() as u64).and_then(|off| {
+                    // The pool describes itself: the schema of every type reachable from
+                    // the root, for tools without the application's code.
+                    let soff = heap_ix.alloc(&mut ctx, schema.len().max(1) as u64, 8)?;
+                    ctx.snapshot(soff, schema.len() as u64);
+                    // SAFETY: a fresh allocation of schema.len() bytes.
+                    unsafe { std::ptr::copy_nonoverlapping(schema.as_ptr(), sh.slot.base().add(soff as usize), schema.len()) };
                     let mut meta = heap::meta(&ctx);
                     meta.root_off = off;
+                    meta.schema_off = soff;
+                    meta.schema_len = schema.len() as u64;
                     heap::set_meta(&mut ctx, meta);
-                    off
+                    Ok(off)
                 })
             };
             st.heap = heap_ix;
@@ -372,7 +382,7 @@ impl<R: Persistent> Pool<R> {
         let st: *mut State = &mut *g;
         control.active.store(st.cast(), Ordering::Release);
         control.owner.store(me, Ordering::Release);
-        let mut tx = Tx { sh, st, root: self.root_ptr(), _m: PhantomData };
+        let mut tx = Tx::new(sh, st, self.root_ptr());
         let out = catch_unwind(AssertUnwindSafe(|| f(&mut tx)));
         control.owner.store(0, Ordering::Release);
         control.active.store(std::ptr::null_mut(), Ordering::Release);
@@ -467,21 +477,7 @@ impl<R: Persistent> Pool<R> {
     /// assert!(s.free_bytes > 0);
     /// ```
     pub fn stats(&self) -> Result<Stats> {
-        let sh = &*self.sh;
-        let g = sh.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let c = heap::census(&engine::ReadCtx(sh), |_, _| {})?;
-        Ok(Stats {
-            file_bytes: sh.slot.control().mapped_len(),
-            heap_bytes: c.heap_bytes,
-            allocated_bytes: c.allocated_bytes,
-            allocations: c.allocations,
-            free_bytes: c.free_bytes,
-            largest_free_block: c.largest_free,
-            fragmentation: if c.free_bytes == 0 { 0.0 } else { 1.0 - c.largest_free as f64 / c.free_bytes as f64 },
-            log_bytes: g.log_pos - crate::layout::LOG_HEADER_LEN,
-            commits: g.last_seq,
-            checkpoints: g.checkpoint.checkpoint_count,
-        })
+        Stats::from_shared(&self.sh)
     }
 
     /// Checks the pool's integrity: the heap walk (headers, tiling, bitmaps), then a walk
@@ -531,16 +527,22 @@ impl<R: Persistent> Pool<R> {
 
     /// Information from the pool header.
     pub fn info(&self) -> PoolInfo {
-        let h = &self.sh.header;
+        PoolInfo::from_shared(&self.sh)
+    }
+}
+
+impl PoolInfo {
+    pub(crate) fn from_shared(sh: &Shared) -> Self {
+        let h = &sh.header;
         PoolInfo {
-            path: self.sh.path.clone(),
+            path: sh.path.clone(),
             format_version: crate::layout::FORMAT_VERSION,
             layout: h.layout.clone(),
             root_type: TypeIdentity { name: h.root_type_name.clone(), fingerprint: h.root_fingerprint },
             max_size: h.max_size,
             created_unix: h.created_unix,
             uuid: h.uuid,
-            durability: self.sh.cfg.durability,
+            durability: sh.cfg.durability,
         }
     }
 }
@@ -593,53 +595,21 @@ pub struct Stats {
     pub checkpoints: u64,
 }
 
-/// An open transaction on a pool with root `R`; handed to the closure of [`Pool::tx`].
-///
-/// Views and references from it cannot outlive the closure, and it cannot be sent to
-/// another thread.
-pub struct Tx<'p, R> {
-    sh: &'p Shared,
-    st: *mut State,
-    root: *mut R,
-    _m: PhantomData<(&'p mut R, *mut ())>,
-}
-
-impl<R: Persistent> Tx<'_, R> {
-    /// Shared access to the root, uncommitted changes included.
-    pub fn root(&self) -> &R {
-        // SAFETY: the write lock is held; `&self` excludes `root_mut` views.
-        unsafe { &*self.root }
-    }
-
-    /// The root's mutable view. For plain data this snapshots the whole root.
-    pub fn root_mut(&mut self) -> &mut R::View {
-        // SAFETY: the transaction is active on this thread; `&mut self` makes the view
-        // exclusive and bounds it by the transaction.
-        unsafe { R::view_mut(self.root) }
-    }
-
-    /// Allocates `size` bytes aligned to `align` (at most 64) in this pool; the memory
-    /// is freed again if the transaction rolls back. Answers the pool offset.
-    pub fn alloc_raw(&mut self, size: usize, align: usize) -> Result<u64> {
-        // SAFETY: the write lock is held by this transaction.
-        let st = unsafe { &mut *self.st };
-        crate::raw::alloc_in(self.sh, st, size, align)
-    }
-
-    /// Frees, at commit, the allocation at pool offset `off` of `size` bytes.
-    pub fn free_raw(&mut self, off: u64, size: usize) -> Result<()> {
-        // SAFETY: the write lock is held by this transaction.
-        let st = unsafe { &mut *self.st };
-        crate::raw::free_in(self.sh, st, off, size)
-    }
-
-    /// The address of pool offset `off`, checked to lie in the mapped pool.
-    pub fn addr_of(&self, off: u64, size: usize) -> Result<*mut u8> {
-        let mapped = self.sh.slot.control().mapped_len();
-        if off < crate::layout::HEAP_START || off.saturating_add(size as u64) > mapped {
-            return Err(Error::corrupted("offset outside the pool", off));
-        }
-        // SAFETY: in bounds of the mapping.
-        Ok(unsafe { self.sh.slot.base().add(off as usize) })
+impl Stats {
+    pub(crate) fn from_shared(sh: &Shared) -> Result<Self> {
+        let g = sh.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let c = heap::census(&engine::ReadCtx(sh), |_, _| {})?;
+        Ok(Stats {
+            file_bytes: sh.slot.control().mapped_len(),
+            heap_bytes: c.heap_bytes,
+            allocated_bytes: c.allocated_bytes,
+            allocations: c.allocations,
+            free_bytes: c.free_bytes,
+            largest_free_block: c.largest_free,
+            fragmentation: if c.free_bytes == 0 { 0.0 } else { 1.0 - c.largest_free as f64 / c.free_bytes as f64 },
+            log_bytes: g.log_pos - crate::layout::LOG_HEADER_LEN,
+            commits: g.last_seq,
+            checkpoints: g.checkpoint.checkpoint_count,
+        })
     }
 }

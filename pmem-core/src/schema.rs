@@ -83,3 +83,124 @@ pub enum Shape {
         params: &'static [SchemaFn],
     },
 }
+
+/// Encodes the type graph reachable from `root` as JSON: the self-description a pool
+/// stores at creation, so that tools can walk it without the application's code.
+///
+/// ```text
+/// {"root":0,"types":[{"name":"Bank","size":16,"align":8,"fingerprint":"00ab..",
+///   "shape":{"kind":"struct","fields":[{"name":"total","offset":8,"type":1}]}}, ...]}
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use pmem_core::{schema::to_json, Persistent};
+/// let j = to_json(<(u32, u64) as Persistent>::SCHEMA);
+/// assert!(j.starts_with("{\"root\":0,\"types\":["));
+/// assert!(j.contains("\"name\":\"u64\""));
+/// ```
+pub fn to_json(root: &'static TypeSchema) -> String {
+    let mut types: Vec<&'static TypeSchema> = Vec::new();
+    let mut queue = vec![root];
+    let index = |types: &mut Vec<&'static TypeSchema>, queue: &mut Vec<&'static TypeSchema>, t: &'static TypeSchema| {
+        if let Some(i) = types.iter().chain(queue.iter()).position(|x| std::ptr::eq(*x, t) || (x.fingerprint == t.fingerprint && x.name == t.name)) {
+            // Position in types ++ queue equals the index it will get.
+            return i;
+        }
+        queue.push(t);
+        types.len() + queue.len() - 1
+    };
+    let mut out = String::from("{\"root\":0,\"types\":[");
+    while !queue.is_empty() {
+        let t = queue.remove(0);
+        types.push(t);
+        if types.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            "{{\"name\":{},\"size\":{},\"align\":{},\"fingerprint\":\"{:016x}\",\"shape\":",
+            json_str(t.name),
+            t.size,
+            t.align,
+            t.fingerprint
+        ));
+        let field_list = |fields: &'static [FieldSchema], out: &mut String, types: &mut Vec<&'static TypeSchema>, queue: &mut Vec<&'static TypeSchema>| {
+            out.push('[');
+            for (i, f) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let ti = index(types, queue, (f.ty)());
+                out.push_str(&format!("{{\"name\":{},\"offset\":{},\"type\":{ti}}}", json_str(f.name), f.offset));
+            }
+            out.push(']');
+        };
+        match &t.shape {
+            Shape::Primitive => out.push_str("{\"kind\":\"primitive\"}"),
+            Shape::Struct(fields) => {
+                out.push_str("{\"kind\":\"struct\",\"fields\":");
+                field_list(fields, &mut out, &mut types, &mut queue);
+                out.push('}');
+            }
+            Shape::Tuple(fields) => {
+                out.push_str("{\"kind\":\"tuple\",\"fields\":");
+                field_list(fields, &mut out, &mut types, &mut queue);
+                out.push('}');
+            }
+            Shape::Enum { repr, variants } => {
+                out.push_str(&format!("{{\"kind\":\"enum\",\"repr\":{},\"variants\":[", json_str(repr)));
+                for (i, v) in variants.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&format!("{{\"name\":{},\"discriminant\":{},\"fields\":", json_str(v.name), v.discriminant));
+                    field_list(v.fields, &mut out, &mut types, &mut queue);
+                    out.push('}');
+                }
+                out.push_str("]}");
+            }
+            Shape::Array { elem, len } => {
+                let ti = index(&mut types, &mut queue, elem());
+                out.push_str(&format!("{{\"kind\":\"array\",\"elem\":{ti},\"len\":{len}}}"));
+            }
+            Shape::Option(inner) => {
+                let ti = index(&mut types, &mut queue, inner());
+                out.push_str(&format!("{{\"kind\":\"option\",\"inner\":{ti}}}"));
+            }
+            Shape::Pointer { owned, target } => {
+                let ti = index(&mut types, &mut queue, target());
+                out.push_str(&format!("{{\"kind\":\"pointer\",\"owned\":{owned},\"target\":{ti}}}"));
+            }
+            Shape::Collection { kind, params } => {
+                out.push_str(&format!("{{\"kind\":\"collection\",\"collection\":{},\"params\":[", json_str(kind)));
+                for (i, p) in params.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let ti = index(&mut types, &mut queue, p());
+                    out.push_str(&ti.to_string());
+                }
+                out.push_str("]}");
+            }
+        }
+        out.push('}');
+    }
+    out.push_str("]}");
+    out
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}

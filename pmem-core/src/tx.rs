@@ -1,0 +1,93 @@
+//! [`Tx`]: the handle a transaction's closure receives.
+
+use std::marker::PhantomData;
+
+use crate::engine::{Shared, State};
+use crate::error::{Error, Result};
+use crate::psafe::Persistent;
+
+/// An open transaction on a pool with root `R`; handed to the closure of
+/// [`crate::Pool::tx`].
+///
+/// Views and references from it cannot outlive the closure, and it cannot be sent to
+/// another thread.
+pub struct Tx<'p, R> {
+    sh: &'p Shared,
+    raw: TxRaw<'p, R>,
+}
+
+/// The raw parts of a transaction; its pointers make `Tx` neither `Send` nor `Sync`
+/// (one field, so the compiler reports that once).
+struct TxRaw<'p, R> {
+    st: *mut State,
+    root: *mut R,
+    _m: PhantomData<&'p mut R>,
+}
+
+impl<'p, R: Persistent> Tx<'p, R> {
+    pub(crate) fn new(sh: &'p Shared, st: *mut State, root: *mut R) -> Self {
+        Tx { sh, raw: TxRaw { st, root, _m: PhantomData } }
+    }
+
+    /// Shared access to the root, uncommitted changes included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<u64>::volatile().unwrap();
+    /// pool.tx(|tx| {
+    ///     *tx.root_mut() = 5;
+    ///     assert_eq!(*tx.root(), 5);
+    ///     Ok::<_, pmem_core::Error>(())
+    /// }).unwrap();
+    /// ```
+    pub fn root(&self) -> &R {
+        // SAFETY: the write lock is held; `&self` excludes `root_mut` views.
+        unsafe { &*self.raw.root }
+    }
+
+    /// The root's mutable view. For plain data this snapshots the whole root.
+    pub fn root_mut(&mut self) -> &mut R::View {
+        // SAFETY: the transaction is active on this thread; `&mut self` makes the view
+        // exclusive and bounds it by the transaction.
+        unsafe { R::view_mut(self.raw.root) }
+    }
+
+    /// Allocates `size` bytes aligned to `align` (at most 64) in this pool; the memory
+    /// is freed again if the transaction rolls back. Answers the pool offset.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<u64>::volatile().unwrap();
+    /// let r = pool.tx(|tx| {
+    ///     let off = tx.alloc_raw(100, 8)?;
+    ///     assert!(off > 0);
+    ///     Err::<(), _>(pmem_core::Error::NestedAborted) // roll back: the memory is free again
+    /// });
+    /// assert!(r.is_err());
+    /// pool.check().unwrap();
+    /// ```
+    pub fn alloc_raw(&mut self, size: usize, align: usize) -> Result<u64> {
+        // SAFETY: the write lock is held by this transaction.
+        let st = unsafe { &mut *self.raw.st };
+        crate::raw::alloc_in(self.sh, st, size, align)
+    }
+
+    /// Frees, at commit, the allocation at pool offset `off` of `size` bytes.
+    pub fn free_raw(&mut self, off: u64, size: usize) -> Result<()> {
+        // SAFETY: the write lock is held by this transaction.
+        let st = unsafe { &mut *self.raw.st };
+        crate::raw::free_in(self.sh, st, off, size)
+    }
+
+    /// The address of pool offset `off`, checked to lie in the mapped pool.
+    pub fn addr_of(&self, off: u64, size: usize) -> Result<*mut u8> {
+        let mapped = self.sh.slot.control().mapped_len();
+        if off < crate::layout::HEAP_START || off.saturating_add(size as u64) > mapped {
+            return Err(Error::corrupted("offset outside the pool", off));
+        }
+        // SAFETY: in bounds of the mapping.
+        Ok(unsafe { self.sh.slot.base().add(off as usize) })
+    }
+}
