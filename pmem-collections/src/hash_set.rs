@@ -381,7 +381,8 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
         self.map().clear()
     }
 
-    /// Adds every item of `iter`. If an item fails, the ones before it stay added.
+    /// Adds every item of `iter` (reserving room first as `PHashMapMut::extend` does).
+    /// If an item fails, the ones before it stay added.
     ///
     /// # Examples
     ///
@@ -398,7 +399,8 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
         L::Key: Hash + Eq,
     {
         let iter = iter.into_iter();
-        self.reserve(iter.size_hint().0)?;
+        let hint = iter.size_hint().0;
+        self.reserve(if self.is_empty() { hint } else { hint.div_ceil(2) })?;
         for x in iter {
             self.insert(x)?;
         }

@@ -445,25 +445,44 @@ unsafe fn update(hdr: *mut Header, f: impl FnOnce(&mut Header)) {
     }
 }
 
-/// Marks bucket `i` full with `tag`, counting it: logs the control byte and header.
+/// Sets the two counters, logging just those 16 bytes of the header.
+///
+/// # Safety
+/// - `hdr` is a valid header in a pool whose transaction is open on this thread.
+unsafe fn set_counts(hdr: *mut Header, items: u64, growth_left: u64) {
+    // SAFETY: caller's contract; `items` and `growth_left` are adjacent `u64`s
+    // (`repr(C)`), logged before they change.
+    unsafe {
+        let p = ptr::addr_of_mut!((*hdr).items);
+        raw::snapshot(p.cast::<u8>(), 16);
+        p.write(items);
+        ptr::addr_of_mut!((*hdr).growth_left).write(growth_left);
+    }
+}
+
+/// Marks bucket `i` full with `tag`, counting it: logs the control byte (unless the
+/// caller already logged it, `ctrl_logged`) and the header's counters.
 ///
 /// # Safety
 /// - `t` is `hdr`'s table in an open transaction's pool; bucket `i` is `EMPTY` or
-///   `DELETED` and now holds an initialised entry; if it is `EMPTY`, `growth_left > 0`.
-pub(crate) unsafe fn record_insert(hdr: *mut Header, t: Table, i: usize, tag: u8) {
+///   `DELETED` and now holds an initialised entry; if it is `EMPTY`, `growth_left > 0`;
+/// - if `ctrl_logged`, control byte `i` was snapshotted in this transaction.
+pub(crate) unsafe fn record_insert(hdr: *mut Header, t: Table, i: usize, tag: u8, ctrl_logged: bool) {
     let was_empty = t.ctrl(i) == EMPTY;
     // SAFETY: caller's contract.
     unsafe {
-        t.set_ctrl(i, tag);
-        update(hdr, |h| {
-            h.items += 1;
-            h.growth_left -= u64::from(was_empty);
-        });
+        if ctrl_logged {
+            t.ctrl_ptr(i).write(tag);
+        } else {
+            t.set_ctrl(i, tag);
+        }
+        let h = *hdr;
+        set_counts(hdr, h.items + 1, h.growth_left - u64::from(was_empty));
     }
 }
 
 /// Marks full bucket `i` removed (its entry already dropped): logs the control byte and
-/// header.
+/// the header's counters.
 ///
 /// # Safety
 /// - `t` is `hdr`'s table in an open transaction's pool; bucket `i` is full.
@@ -472,10 +491,8 @@ pub(crate) unsafe fn erase(hdr: *mut Header, t: Table, i: usize) {
     // SAFETY: caller's contract.
     unsafe {
         t.set_ctrl(i, if empty { EMPTY } else { DELETED });
-        update(hdr, |h| {
-            h.items -= 1;
-            h.growth_left += u64::from(empty);
-        });
+        let h = *hdr;
+        set_counts(hdr, h.items - 1, h.growth_left + u64::from(empty));
     }
 }
 

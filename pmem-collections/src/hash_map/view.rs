@@ -112,7 +112,8 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         // share a group block): one journal interval and one redo record, not two.
         let ctrl = t.ctrl_ptr(i);
         let span = b as usize + size_of::<Bucket<K, V>>() - ctrl as usize;
-        let (from, len) = if span <= 256 { (ctrl, span) } else { (b.cast::<u8>(), size_of::<Bucket<K, V>>()) };
+        let one_range = span <= 256;
+        let (from, len) = if one_range { (ctrl, span) } else { (b.cast::<u8>(), size_of::<Bucket<K, V>>()) };
         // SAFETY: bucket `i` is free (EMPTY or DELETED) in this view's table: logged,
         // then written; only once both key and value are written is it marked full, so
         // an error leaves the map unchanged (a written key is dropped again). `from..+len`
@@ -125,7 +126,7 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
                 let _ = K::free_owned(kp);
                 return Err(e);
             }
-            raw::record_insert(self.hdr(), t, i, h2(hash));
+            raw::record_insert(self.hdr(), t, i, h2(hash), one_range);
         }
         Ok((t, i))
     }
@@ -440,7 +441,8 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     }
 
     /// Inserts every `(key, value)` of `iter`, overwriting (and dropping) present values
-    /// like [`set`](Self::set). Reserves the iterator's lower size bound first. If an
+    /// like [`set`](Self::set). Reserves room first as std does (the iterator's lower
+    /// size bound into an empty map, half of it otherwise, since keys may repeat). If an
     /// item fails, the ones before it stay inserted.
     ///
     /// # Examples
@@ -458,7 +460,8 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         L::Key: Hash + Eq,
     {
         let iter = iter.into_iter();
-        self.reserve(iter.size_hint().0)?;
+        let hint = iter.size_hint().0;
+        self.reserve(if self.is_empty() { hint } else { hint.div_ceil(2) })?;
         for (k, v) in iter {
             self.set(k, v)?;
         }
