@@ -13,20 +13,23 @@ use crate::psafe::Persistent;
 /// another thread.
 pub struct Tx<'p, R> {
     sh: &'p Shared,
-    raw: TxRaw<'p, R>,
-}
-
-/// The raw parts of a transaction; its pointers make `Tx` neither `Send` nor `Sync`
-/// (one field, so the compiler reports that once).
-struct TxRaw<'p, R> {
+    /// The engine state this transaction holds the write lock for. The one field that
+    /// makes `Tx` neither `Send` nor `Sync` (so the compiler says so once).
     st: *mut State,
-    root: *mut R,
-    _m: PhantomData<&'p mut R>,
+    /// Offset of the root object.
+    root_off: usize,
+    _root: PhantomData<&'p mut R>,
 }
 
 impl<'p, R: Persistent> Tx<'p, R> {
     pub(crate) fn new(sh: &'p Shared, st: *mut State, root: *mut R) -> Self {
-        Tx { sh, raw: TxRaw { st, root, _m: PhantomData } }
+        let root_off = root as usize - sh.slot.base() as usize;
+        Tx { sh, st, root_off, _root: PhantomData }
+    }
+
+    fn root_ptr(&self) -> *mut R {
+        // SAFETY: the root offset was validated at open; the mapping covers it.
+        unsafe { self.sh.slot.base().add(self.root_off).cast::<R>() }
     }
 
     /// Shared access to the root, uncommitted changes included.
@@ -43,14 +46,14 @@ impl<'p, R: Persistent> Tx<'p, R> {
     /// ```
     pub fn root(&self) -> &R {
         // SAFETY: the write lock is held; `&self` excludes `root_mut` views.
-        unsafe { &*self.raw.root }
+        unsafe { &*self.root_ptr() }
     }
 
     /// The root's mutable view. For plain data this snapshots the whole root.
     pub fn root_mut(&mut self) -> &mut R::View {
         // SAFETY: the transaction is active on this thread; `&mut self` makes the view
         // exclusive and bounds it by the transaction.
-        unsafe { R::view_mut(self.raw.root) }
+        unsafe { R::view_mut(self.root_ptr()) }
     }
 
     /// Allocates `size` bytes aligned to `align` (at most 64) in this pool; the memory
@@ -70,14 +73,14 @@ impl<'p, R: Persistent> Tx<'p, R> {
     /// ```
     pub fn alloc_raw(&mut self, size: usize, align: usize) -> Result<u64> {
         // SAFETY: the write lock is held by this transaction.
-        let st = unsafe { &mut *self.raw.st };
+        let st = unsafe { &mut *self.st };
         crate::raw::alloc_in(self.sh, st, size, align)
     }
 
     /// Frees, at commit, the allocation at pool offset `off` of `size` bytes.
     pub fn free_raw(&mut self, off: u64, size: usize) -> Result<()> {
         // SAFETY: the write lock is held by this transaction.
-        let st = unsafe { &mut *self.raw.st };
+        let st = unsafe { &mut *self.st };
         crate::raw::free_in(self.sh, st, off, size)
     }
 
