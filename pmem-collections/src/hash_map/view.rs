@@ -108,8 +108,8 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
             i = t.find_insert_slot(hash)?;
         }
         let b = Self::bucket(t, i);
-        // Log the control byte and the bucket as one range when they are close (they
-        // share a group block): one journal interval and one redo record, not two.
+        // Log the control byte and the bucket as one range when they are close (small
+        // tables): one journal interval and one redo record, not two.
         let ctrl = t.ctrl_ptr(i);
         let span = b as usize + size_of::<Bucket<K, V>>() - ctrl as usize;
         let one_range = span <= 256;
@@ -117,7 +117,7 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         // SAFETY: bucket `i` is free (EMPTY or DELETED) in this view's table: logged,
         // then written; only once both key and value are written is it marked full, so
         // an error leaves the map unchanged (a written key is dropped again). `from..+len`
-        // lies inside bucket `i`'s group block.
+        // lies inside the table.
         unsafe {
             pmem_core::raw::snapshot(from, len);
             let kp = ptr::addr_of_mut!((*b).key);
@@ -405,10 +405,9 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         Ok(())
     }
 
-    /// Removes every entry, dropping them (freeing what they owned). Keeps the
-    /// capacity, as std does, by replacing the table with a fresh empty one of the same
-    /// size (fresh memory needs no undo bytes; the old table is freed at commit);
-    /// [`shrink_to_fit`](Self::shrink_to_fit) afterwards frees it instead.
+    /// Removes every entry, dropping them (freeing what they owned). Keeps the table, as
+    /// std does (logging its control bytes as one range);
+    /// [`shrink_to_fit`](Self::shrink_to_fit) afterwards frees it.
     ///
     /// # Examples
     ///
@@ -426,18 +425,17 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         if self.is_empty() && self.hdr.growth_left as usize == bucket_capacity(t.buckets() - 1) {
             return Ok(());
         }
-        let capacity = self.capacity();
         for i in t.full_buckets() {
             let b = Self::bucket(t, i);
-            // SAFETY: a full bucket; the whole table is freed below.
+            // SAFETY: a full bucket; every control byte is reset below.
             unsafe {
                 K::free_owned(ptr::addr_of_mut!((*b).key))?;
                 V::free_owned(ptr::addr_of_mut!((*b).value))?;
             }
         }
-        // SAFETY: this view's header; every entry was dropped above.
-        unsafe { raw::free_table(self.hdr(), Lay::<K, V>::LAYOUT)? };
-        self.resize(capacity)
+        // SAFETY: this view's table; every entry was dropped above.
+        unsafe { raw::clear_no_drop(self.hdr(), t) };
+        Ok(())
     }
 
     /// Inserts every `(key, value)` of `iter`, overwriting (and dropping) present values
