@@ -68,84 +68,92 @@ impl Tree {
         }
     }
 
-    /// Moves entries of the full leaf into a sibling with at least two free slots, if
-    /// there is one (the fuller tree is smaller: see DESIGN-NOTES-btree.md).
+    /// Moves entries of the full leaf into a sibling with a free slot, if the two can
+    /// hold everything within their bounds (the fuller tree is smaller: see
+    /// DESIGN-NOTES-btree.md). Prefers the sibling with more free slots.
     ///
     /// # Safety
     /// - as for [`Tree::make_room`], with the leaf full and `height > 0`.
     unsafe fn share(&mut self, path: &Path) -> Result<Option<(*mut u8, usize)>> {
         let g = self.geo;
         let (parent, j) = path.inner[path.height - 1];
+        let (leaf, p) = (path.leaf, path.pos);
         // SAFETY: checked nodes of this tree; `j <= len(parent)`.
         unsafe {
             let pn = node::len(parent);
             let left = if j > 0 { Some(g.node_at(parent, Geo::child(parent, j - 1), 0)?) } else { None };
             let right = if j < pn { Some(g.node_at(parent, Geo::child(parent, j + 1), 0)?) } else { None };
-            let free = |n: Option<*mut u8>| n.map_or(0, |n| g.leaf_cap - node::len(n));
-            let (lf, rf) = (free(left), free(right));
-            if lf.max(rf) < 2 {
-                return Ok(None);
+            // (free slots, left node, right node, separator index, new entry's position
+            // in the two nodes' concatenation)
+            let mut options = [
+                left.map(|l| (g.leaf_cap - node::len(l), l, leaf, j - 1, node::len(l) + p)),
+                right.map(|r| (g.leaf_cap - node::len(r), leaf, r, j, p)),
+            ];
+            if options[0].map_or(0, |o| o.0) > options[1].map_or(0, |o| o.0) {
+                options.swap(0, 1);
             }
-            Ok(Some(match (left, right) {
-                (_, Some(r)) if rf >= lf => self.share_right(path.leaf, r, parent, j, path.pos),
-                (Some(l), _) => self.share_left(path.leaf, l, parent, j, path.pos),
-                _ => unreachable!("a sibling with free slots exists"),
-            }))
+            for (free, a, b, k, v) in options.into_iter().rev().flatten() {
+                if free == 0 {
+                    continue;
+                }
+                if let Some(fa) = self.share_plan(node::len(a), node::len(b), v) {
+                    return Ok(Some(self.share_do(a, b, parent, k, v, fa)));
+                }
+            }
+            Ok(None)
         }
     }
 
-    /// Balances the full leaf `l` (child `j`) with its right sibling `r`.
-    ///
-    /// # Safety
-    /// - as for [`Tree::share`].
-    unsafe fn share_right(&mut self, l: *mut u8, r: *mut u8, parent: *mut u8, j: usize, p: usize) -> (*mut u8, usize) {
-        let g = self.geo;
-        let cap = g.leaf_cap;
-        // SAFETY: checked leaves with `len(l) == cap` and `len(r) <= cap - 2`.
-        unsafe {
-            let rn = node::len(r);
-            let total = cap + 1 + rn;
-            // `a` entries (the new one included) stay left; the new entry must not
-            // become `r`'s first key.
-            let mut a = total.div_ceil(2);
-            if p == a {
-                a -= 1;
+    /// How many entries (the new one included) the left of two neighbouring leaves
+    /// holds after sharing, or `None` if no split of `na + nb + 1` entries keeps both
+    /// within `min..=cap` without making the new entry (at `v`) the right leaf's first.
+    fn share_plan(&self, na: usize, nb: usize, v: usize) -> Option<usize> {
+        let (cap, min) = (self.geo.leaf_cap, self.geo.leaf_min());
+        let total = na + nb + 1;
+        let mut fa = total.div_ceil(2);
+        if v == fa {
+            if fa < cap && total - fa > min {
+                fa += 1;
+            } else {
+                fa -= 1;
             }
-            let (keep, at) = if p < a { (a - 1, (l, p)) } else { (a, (r, p - a)) };
-            let m = cap - keep;
-            g.leaf_move(r, m, r, 0, rn);
-            g.leaf_move(r, 0, l, keep, m);
-            node::set_len(r, rn + m);
-            node::set_len(l, keep);
-            node::write_bytes(g.sep(parent, j), g.key(r, 0), g.ks);
-            at
         }
+        let ok = |n: usize| (min.max(1)..=cap).contains(&n);
+        (ok(fa) && ok(total - fa)).then_some(fa)
     }
 
-    /// Balances the full leaf `l` (child `j`) with its left sibling `s`.
+    /// Rebalances neighbouring leaves `a` and `b` (separator `k` of `parent` between
+    /// them) so that `a` ends with `fa` entries counting the new one at concatenated
+    /// position `v`. Answers where the new entry goes.
     ///
     /// # Safety
-    /// - as for [`Tree::share`].
-    unsafe fn share_left(&mut self, l: *mut u8, s: *mut u8, parent: *mut u8, j: usize, p: usize) -> (*mut u8, usize) {
+    /// - checked neighbouring leaves of this tree under `parent`; `fa` came from
+    ///   [`Tree::share_plan`] for their lengths and `v`.
+    unsafe fn share_do(&mut self, a: *mut u8, b: *mut u8, parent: *mut u8, k: usize, v: usize, fa: usize) -> (*mut u8, usize) {
         let g = self.geo;
-        let cap = g.leaf_cap;
-        // SAFETY: checked leaves with `len(l) == cap` and `len(s) <= cap - 2`.
+        // SAFETY: caller's contract; every range stays within `cap` by the plan.
         unsafe {
-            let sn = node::len(s);
-            let total = sn + cap + 1;
-            // `t` entries of `l` (the new one included) move to `s`; the new entry must
-            // not become `l`'s first key.
-            let mut t = total / 2 - sn;
-            if p == t {
-                t += 1;
+            let (na, nb) = (node::len(a), node::len(b));
+            let keep = if v < fa { fa - 1 } else { fa };
+            if keep < na {
+                let m = na - keep;
+                g.leaf_move(b, m, b, 0, nb);
+                g.leaf_move(b, 0, a, keep, m);
+                node::set_len(b, nb + m);
+                node::set_len(a, keep);
+            } else if keep > na {
+                let m = keep - na;
+                g.leaf_move(a, na, b, 0, m);
+                node::set_len(a, keep);
+                g.leaf_move(b, 0, b, m, nb - m);
+                node::set_len(b, nb - m);
             }
-            let (moved, at) = if p < t { (t - 1, (s, sn + p)) } else { (t, (l, p - t)) };
-            g.leaf_move(s, sn, l, 0, moved);
-            node::set_len(s, sn + moved);
-            g.leaf_move(l, 0, l, moved, cap - moved);
-            node::set_len(l, cap - moved);
-            node::write_bytes(g.sep(parent, j - 1), g.key(l, 0), g.ks);
-            at
+            node::write_bytes(g.sep(parent, k), g.key(b, 0), g.ks);
+            if v < fa {
+                (a, v)
+            } else {
+                (b, v - fa)
+            }
         }
     }
 
