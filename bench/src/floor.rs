@@ -15,14 +15,15 @@ use crate::util::Phase;
 
 pub const WRITE: usize = 512;
 
-pub fn run(dir: &Path, count: u64) {
+/// `prefix` names the phases: `{prefix}.fdatasync` and `{prefix}.fdatasync_fallocated`.
+pub fn run(dir: &Path, count: u64, prefix: &str) {
     let path = dir.join("floor.dat");
     let f = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).expect("open floor file");
     let len = count as usize * WRITE;
     f.write_all_at(&vec![0u8; len], 0).expect("preallocate");
     f.sync_all().expect("sync");
     let buf = [0xa5u8; WRITE];
-    let ph = Phase::start("floor.fdatasync", count);
+    let ph = Phase::start(&format!("{prefix}.fdatasync"), count);
     for i in 0..count {
         f.write_all_at(&buf, i * WRITE as u64).expect("write");
         f.sync_data().expect("fdatasync");
@@ -35,7 +36,7 @@ pub fn run(dir: &Path, count: u64) {
     let r = unsafe { libc::posix_fallocate(std::os::fd::AsRawFd::as_raw_fd(&f), 0, len as libc::off_t) };
     assert_eq!(r, 0, "posix_fallocate");
     f.sync_all().expect("sync");
-    let ph = Phase::start("floor.fdatasync_fallocated", count);
+    let ph = Phase::start(&format!("{prefix}.fdatasync_fallocated"), count);
     for i in 0..count {
         f.write_all_at(&buf, i * WRITE as u64).expect("write");
         f.sync_data().expect("fdatasync");

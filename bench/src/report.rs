@@ -97,6 +97,7 @@ pub fn rows() -> Vec<RowDef> {
     vec![
         r("floor.fdatasync", "floor.fdatasync", "floor.fdatasync", NsPerOp, None, "512-byte pwrite + fdatasync"),
         r("floor.fdatasync_fallocated", "floor.fdatasync_fallocated", "floor.fdatasync_fallocated", NsPerOp, None, "same, into fallocated blocks"),
+        r("floor.w2.fdatasync", "floor.w2.fdatasync", "floor.w2.fdatasync", NsPerOp, None, "floor again, just before w2 Full"),
         r("w1.bulk_load", "w1.bulk_load", "w1.bulk_load", NsPerOp, Best(1.0), "insert (N in one tx)"),
         r("w1.individual_commits", "w1.individual_commits", "w1.individual_commits", NsPerOp, Best(1.0), "durable 1-insert commit"),
         r("w1.commit_vs_floor", "w1.individual_commits", "floor.fdatasync", NsPerOp, Floor(1.2), "commit vs bare fdatasync"),
@@ -189,6 +190,8 @@ pub fn build<'a>(_cfg: &Config, selected: &[&'a RowDef], res: &Results) -> Vec<T
         };
         let single_commit = def.name == "w1.individual_commits"
             || (def.name.starts_with("w2.") && def.name.ends_with(".full") && !def.name.contains("lookup"));
+        // w2 Full rows compare with the floor measured right before them.
+        let floor = if def.name.starts_with("w2.") { res.median("floor.w2.fdatasync", "floor").or(floor) } else { floor };
         let floor_ratio = match (single_commit, pmem, floor) {
             (true, Some(p), Some(f)) => Some(p.value / f.value),
             _ => None,
