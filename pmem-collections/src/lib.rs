@@ -8,6 +8,7 @@ pub use pmem_core::{OptionPBoxMut, PBox, PBoxMut};
 mod btree;
 mod hash_map;
 mod hash_set;
+pub mod inspect;
 mod string;
 mod vec;
 

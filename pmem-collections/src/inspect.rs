@@ -1,0 +1,508 @@
+//! Type-erased inspection of collections, for tools that read a pool without the
+//! application's code (the `pmem` command's `check`, `dump` and `stats`).
+//!
+//! A tool knows a collection only from the pool's stored schema: its kind (`"PVec"`,
+//! `"PHashMap"`...), where its header lies, and the size and alignment of each type
+//! parameter. [`inspect`] reads the header and what it points to through a
+//! [`PoolBytes`] source (every read bounds-checked, no pointer ever followed), checks
+//! the structural invariants that need no knowledge of the element type, and answers
+//! [`Contents`]: the element count the header claims, the allocations the collection
+//! owns *itself* ([`Buffer`]s: a vector's buffer, a hash table, B-tree nodes) and where
+//! each element, key and value lies, so the caller can walk into them with their types.
+//!
+//! The layouts read here are the collections' own (see each module's docs and
+//! `pmem-collections/DESIGN-NOTES-*.md`); the tests at the end of this file build real
+//! collections and compare what this module reads with what the typed API reports, so a
+//! layout change that is not mirrored here fails them.
+//!
+//! What needs the element type is left to the typed check (`Pool::check`): B-tree key
+//! order, hash-map reachability of each key, and what the elements themselves own.
+//!
+//! # Examples
+//!
+//! ```
+//! use pmem_collections::inspect::{inspect, CollectionKind, ElemLayout, PoolBytes};
+//! use pmem_collections::PVec;
+//! use pmem_core::{inspect::Inspector, Pool};
+//!
+//! let dir = std::env::temp_dir().join(format!("pmem-doc-coll-inspect-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("v.pool");
+//! let mut pool = Pool::<PVec<u32>>::create(&path)?;
+//! pool.tx(|tx| tx.root_mut().extend([1, 2, 3]))?;
+//! drop(pool);
+//!
+//! let ins = Inspector::open(&path)?;
+//! let c = inspect(&ins, CollectionKind::Vec, ins.root_offset(), &[ElemLayout::of::<u32>()])?;
+//! assert_eq!(c.len, 3);
+//! let second = c.entries().nth(1).unwrap().key;
+//! assert_eq!(ins.bytes(second, 4)?, &2u32.to_le_bytes());
+//! # drop(ins); std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), pmem_core::Error>(())
+//! ```
+
+use std::collections::HashSet;
+
+use pmem_core::inspect::Inspector;
+use pmem_core::{Error, Result};
+
+/// Read access to a pool's bytes by pool offset: what [`inspect`] reads through.
+pub trait PoolBytes {
+    /// `len` bytes at pool offset `off`.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] (or another error) when the range is not inside the pool.
+    fn bytes(&self, off: u64, len: u64) -> Result<&[u8]>;
+}
+
+impl PoolBytes for Inspector {
+    fn bytes(&self, off: u64, len: u64) -> Result<&[u8]> {
+        Inspector::bytes(self, off, len)
+    }
+}
+
+/// A whole pool image in memory: offset `i` is byte `i`.
+impl PoolBytes for [u8] {
+    fn bytes(&self, off: u64, len: u64) -> Result<&[u8]> {
+        let start = usize::try_from(off).ok();
+        let end = start.and_then(|s| s.checked_add(usize::try_from(len).ok()?));
+        match (start, end) {
+            (Some(s), Some(e)) if e <= self.len() => Ok(&self[s..e]),
+            _ => Err(corrupted(format!("read of {len} bytes outside the pool"), off)),
+        }
+    }
+}
+
+/// Which collection a header belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CollectionKind {
+    /// [`PVec<T>`](crate::PVec): one parameter, the element.
+    Vec,
+    /// [`PString`](crate::PString): no parameters (UTF-8 bytes).
+    String,
+    /// [`PHashMap<K, V>`](crate::PHashMap): key and value.
+    HashMap,
+    /// [`PHashSet<T>`](crate::PHashSet): the element.
+    HashSet,
+    /// [`PBTreeMap<K, V>`](crate::PBTreeMap): key and value.
+    BTreeMap,
+    /// [`PBTreeSet<T>`](crate::PBTreeSet): the element.
+    BTreeSet,
+}
+
+impl CollectionKind {
+    /// The kind named `name` in a schema (`Shape::Collection`'s `kind`: `"PVec"`,
+    /// `"PString"`, `"PHashMap"`, `"PHashSet"`, `"PBTreeMap"`, `"PBTreeSet"`).
+    ///
+    /// ```
+    /// use pmem_collections::inspect::CollectionKind;
+    /// assert_eq!(CollectionKind::from_name("PHashMap"), Some(CollectionKind::HashMap));
+    /// assert_eq!(CollectionKind::from_name("Vec"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "PVec" => Self::Vec,
+            "PString" => Self::String,
+            "PHashMap" => Self::HashMap,
+            "PHashSet" => Self::HashSet,
+            "PBTreeMap" => Self::BTreeMap,
+            "PBTreeSet" => Self::BTreeSet,
+            _ => return None,
+        })
+    }
+
+    /// The name a schema uses for this kind.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Vec => "PVec",
+            Self::String => "PString",
+            Self::HashMap => "PHashMap",
+            Self::HashSet => "PHashSet",
+            Self::BTreeMap => "PBTreeMap",
+            Self::BTreeSet => "PBTreeSet",
+        }
+    }
+
+    /// Bytes of the header (the collection value itself).
+    pub const fn header_size(self) -> u64 {
+        match self {
+            Self::Vec | Self::String | Self::BTreeMap | Self::BTreeSet => 24,
+            Self::HashMap | Self::HashSet => 48,
+        }
+    }
+
+    /// How many type parameters [`inspect`] expects layouts for.
+    pub const fn param_count(self) -> usize {
+        match self {
+            Self::String => 0,
+            Self::Vec | Self::HashSet | Self::BTreeSet => 1,
+            Self::HashMap | Self::BTreeMap => 2,
+        }
+    }
+
+    /// Whether entries have values (maps) or are single elements.
+    pub const fn is_map(self) -> bool {
+        matches!(self, Self::HashMap | Self::BTreeMap)
+    }
+}
+
+/// Size and alignment of a type parameter, as a schema records them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ElemLayout {
+    /// `size_of`.
+    pub size: u64,
+    /// `align_of` (a power of two).
+    pub align: u64,
+}
+
+impl ElemLayout {
+    /// The layout of `T`.
+    pub const fn of<T>() -> Self {
+        ElemLayout { size: size_of::<T>() as u64, align: align_of::<T>() as u64 }
+    }
+
+    const UNIT: ElemLayout = ElemLayout { size: 0, align: 1 };
+    const BYTE: ElemLayout = ElemLayout { size: 1, align: 1 };
+}
+
+/// An allocation a collection owns itself (not counting what its elements own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Buffer {
+    /// Pool offset of the allocation.
+    pub offset: u64,
+    /// Bytes the collection uses of it; the allocation may be larger (the allocator
+    /// rounds small sizes up to its slot size).
+    pub size: u64,
+}
+
+/// One element (vectors, strings, sets) or entry (maps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Pool offset of the element, or of the key of a map entry.
+    pub key: u64,
+    /// Pool offset of a map entry's value; `None` for elements.
+    pub value: Option<u64>,
+}
+
+/// Where a collection's elements lie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Elements {
+    /// `count` elements of `stride` bytes each, contiguous from `offset` (vectors and
+    /// strings; `offset` is 0 when there is no buffer).
+    Contiguous {
+        /// Pool offset of element 0.
+        offset: u64,
+        /// Number of elements.
+        count: u64,
+        /// Bytes per element.
+        stride: u64,
+    },
+    /// Entries scattered over buckets or nodes (maps and sets), in the collection's
+    /// iteration order: bucket order for hash tables, key order for B-trees.
+    Entries(Vec<Entry>),
+}
+
+/// What [`inspect`] found behind a collection header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contents {
+    /// The collection.
+    pub kind: CollectionKind,
+    /// The element (entry) count the header records; checked against the elements found.
+    pub len: u64,
+    /// The allocations the collection owns itself, each once.
+    pub buffers: Vec<Buffer>,
+    /// Where the elements lie.
+    pub elements: Elements,
+}
+
+impl Contents {
+    /// Every element or entry, in iteration order.
+    pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        let (contiguous, scattered) = match &self.elements {
+            Elements::Contiguous { offset, count, stride } => {
+                (Some((0..*count).map(move |i| Entry { key: offset + i * stride, value: None })), None)
+            }
+            Elements::Entries(v) => (None, Some(v.iter().copied())),
+        };
+        contiguous.into_iter().flatten().chain(scattered.into_iter().flatten())
+    }
+}
+
+/// Reads the collection of kind `kind` whose header lies at pool offset `header`;
+/// `params` are the layouts of its type parameters ([`CollectionKind::param_count`] of
+/// them: element; or key, value).
+///
+/// Checks, without knowing the element types: header fields against each other, every
+/// buffer inside the pool and aligned, hash-table counters against the control bytes,
+/// a string's UTF-8, and a B-tree's shape (node levels and lengths, minimum occupancy,
+/// each separator a byte copy of the smallest key to its right, the leaf chain, the
+/// entry count, no node reached twice).
+///
+/// # Errors
+/// [`Error::Corrupted`] naming the first violation and its offset; also when `params`
+/// has the wrong length or an element layout no collection can have (zero-sized
+/// elements, alignment above 64).
+pub fn inspect<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, header: u64, params: &[ElemLayout]) -> Result<Contents> {
+    if params.len() != kind.param_count() {
+        return Err(corrupted(format!("{} takes {} type parameters, the schema gives {}", kind.name(), kind.param_count(), params.len()), header));
+    }
+    for p in params {
+        if !p.align.is_power_of_two() || p.align > 64 || p.size % p.align != 0 {
+            return Err(corrupted(format!("{} parameter with impossible layout (size {}, align {})", kind.name(), p.size, p.align), header));
+        }
+    }
+    let h = mem.bytes(header, kind.header_size())?;
+    match kind {
+        CollectionKind::Vec => vec(mem, kind, h, header, params[0]),
+        CollectionKind::String => {
+            let c = vec(mem, kind, h, header, ElemLayout::BYTE)?;
+            if let Elements::Contiguous { offset, count, .. } = c.elements {
+                if count > 0 {
+                    if let Err(e) = std::str::from_utf8(mem.bytes(offset, count)?) {
+                        return Err(corrupted(format!("string is not UTF-8 ({e})"), offset));
+                    }
+                }
+            }
+            Ok(c)
+        }
+        CollectionKind::HashMap => hash(mem, kind, h, header, params[0], params[1]),
+        CollectionKind::HashSet => hash(mem, kind, h, header, params[0], ElemLayout::UNIT),
+        CollectionKind::BTreeMap => btree(mem, kind, h, header, params[0], params[1]),
+        CollectionKind::BTreeSet => btree(mem, kind, h, header, params[0], ElemLayout::UNIT),
+    }
+}
+
+fn corrupted(what: impl Into<String>, offset: u64) -> Error {
+    Error::Corrupted { what: what.into(), offset }
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+const fn align_up(x: u64, a: u64) -> u64 {
+    x.div_ceil(a) * a
+}
+
+/// `PVec`/`PString` header (`vec/raw.rs`): `off`, `len`, `cap`.
+fn vec<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, h: &[u8], header: u64, el: ElemLayout) -> Result<Contents> {
+    let (off, len, cap) = (u64_at(h, 0), u64_at(h, 8), u64_at(h, 16));
+    let empty = Contents { kind, len: 0, buffers: Vec::new(), elements: Elements::Contiguous { offset: 0, count: 0, stride: el.size } };
+    if off == 0 {
+        if cap != 0 || len != 0 {
+            return Err(corrupted("vector without a buffer has a length or capacity", header));
+        }
+        return Ok(empty);
+    }
+    if el.size == 0 {
+        return Err(corrupted("vector of zero-sized elements has a buffer", off));
+    }
+    if len > cap {
+        return Err(corrupted("vector length exceeds its capacity", off));
+    }
+    if off % el.align != 0 {
+        return Err(corrupted("vector buffer is misaligned", off));
+    }
+    let bytes = cap.checked_mul(el.size).ok_or_else(|| corrupted("vector capacity overflows", off))?;
+    mem.bytes(off, bytes)?;
+    Ok(Contents { kind, len, buffers: vec![Buffer { offset: off, size: bytes }], elements: Elements::Contiguous { offset: off, count: len, stride: el.size } })
+}
+
+/// Control bytes per group of a hash table (`hash_map/raw.rs`).
+const GROUP: u64 = 8;
+
+/// `PHashMap`/`PHashSet` header (`hash_map/raw.rs::Header`) and its table: `buckets`
+/// control bytes, padding to the bucket alignment, then `buckets` buckets
+/// `{ key, value }`.
+fn hash<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, h: &[u8], header: u64, k: ElemLayout, v: ElemLayout) -> Result<Contents> {
+    let (table, mask, items, growth_left) = (u64_at(h, 0), u64_at(h, 8), u64_at(h, 16), u64_at(h, 24));
+    if table == 0 {
+        if mask != 0 || items != 0 || growth_left != 0 {
+            return Err(corrupted("hash map without a table has entries", header));
+        }
+        return Ok(Contents { kind, len: 0, buffers: Vec::new(), elements: Elements::Entries(Vec::new()) });
+    }
+    // `Bucket<K, V>` is `#[repr(C)] { key: K, value: V }`.
+    let align = k.align.max(v.align);
+    let voff = align_up(k.size, v.align);
+    let size = align_up(voff + v.size, align);
+    if size == 0 {
+        return Err(corrupted("hash map of zero-sized entries has a table", table));
+    }
+    let buckets = mask.wrapping_add(1);
+    if !buckets.is_power_of_two() || buckets < GROUP {
+        return Err(corrupted("hash map bucket count is not a power of two", table));
+    }
+    let slots = align_up(buckets, align);
+    let bytes = buckets.checked_mul(size).and_then(|b| b.checked_add(slots)).ok_or_else(|| corrupted("hash map table size overflows", table))?;
+    if table % align.max(GROUP) != 0 {
+        return Err(corrupted("hash map table is misaligned", table));
+    }
+    let ctrl = mem.bytes(table, buckets)?;
+    mem.bytes(table, bytes)?;
+    let (mut full, mut deleted) = (0u64, 0u64);
+    let mut entries = Vec::new();
+    for (i, &c) in (0u64..).zip(ctrl) {
+        match c {
+            0xFF => {}
+            0x80 => deleted += 1,
+            c if c < 0x80 => {
+                full += 1;
+                let at = table + slots + i * size;
+                entries.push(Entry { key: at, value: kind.is_map().then_some(at + voff) });
+            }
+            _ => return Err(corrupted("hash map control byte is neither empty, deleted nor full", table + i)),
+        }
+    }
+    if full != items {
+        return Err(corrupted("hash map length disagrees with its table", table));
+    }
+    if growth_left.checked_add(items).and_then(|n| n.checked_add(deleted)) != Some(buckets / GROUP * 7) {
+        return Err(corrupted("hash map growth counter disagrees with its table", table));
+    }
+    Ok(Contents { kind, len: items, buffers: vec![Buffer { offset: table, size: bytes }], elements: Elements::Entries(entries) })
+}
+
+/// B-tree node geometry (`btree/node.rs::Geo`).
+struct Geo {
+    k: ElemLayout,
+    leaf_cap: u64,
+    inner_cap: u64,
+    leaf_keys: u64,
+    leaf_vals: u64,
+    leaf_size: u64,
+    inner_keys: u64,
+    inner_size: u64,
+    align: u64,
+    v: ElemLayout,
+}
+
+const LEAF_HDR: u64 = 24;
+const INNER_HDR: u64 = 8;
+const MIN_CAP: u64 = 4;
+const MAX_CAP: u64 = 4096;
+const MAX_HEIGHT: u32 = 32;
+
+impl Geo {
+    fn new(k: ElemLayout, v: ElemLayout, leaf_cap: u64, inner_cap: u64) -> Option<Geo> {
+        if !(MIN_CAP..=MAX_CAP).contains(&leaf_cap) || !(MIN_CAP..=MAX_CAP).contains(&inner_cap) {
+            return None;
+        }
+        let align = 8.max(k.align).max(v.align);
+        let leaf_keys = align_up(LEAF_HDR, k.align);
+        let leaf_vals = align_up(leaf_keys + leaf_cap * k.size, v.align);
+        let inner_keys = align_up(INNER_HDR + (inner_cap + 1) * 8, k.align);
+        Some(Geo {
+            k,
+            v,
+            leaf_cap,
+            inner_cap,
+            leaf_keys,
+            leaf_vals,
+            leaf_size: align_up(leaf_vals + leaf_cap * v.size, align),
+            inner_keys,
+            inner_size: align_up(inner_keys + inner_cap * k.size, align),
+            align,
+        })
+    }
+}
+
+struct TreeWalk<'m, M: ?Sized> {
+    mem: &'m M,
+    geo: Geo,
+    map: bool,
+    seen: HashSet<u64>,
+    buffers: Vec<Buffer>,
+    entries: Vec<Entry>,
+    prev_leaf: u64,
+}
+
+/// `PBTreeMap`/`PBTreeSet` header (`btree/tree.rs::Header`: root, len, height,
+/// `leaf_cap`, `inner_cap`) and its nodes (`btree/node.rs`).
+fn btree<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, h: &[u8], header: u64, k: ElemLayout, v: ElemLayout) -> Result<Contents> {
+    let (root, len) = (u64_at(h, 0), u64_at(h, 8));
+    let height = u32::from_le_bytes(h[16..20].try_into().expect("4 bytes"));
+    let (leaf_cap, inner_cap) = (u64::from(u16_at(h, 20)), u64::from(u16_at(h, 22)));
+    let geo = match Geo::new(k, v, leaf_cap, inner_cap) {
+        Some(g) if height < MAX_HEIGHT => g,
+        _ => return Err(corrupted("PBTreeMap header with impossible capacities or height", header)),
+    };
+    if root == 0 {
+        if len != 0 || height != 0 {
+            return Err(corrupted("PBTreeMap without a root but with entries", header));
+        }
+        return Ok(Contents { kind, len: 0, buffers: Vec::new(), elements: Elements::Entries(Vec::new()) });
+    }
+    let mut w = TreeWalk { mem, geo, map: kind.is_map(), seen: HashSet::new(), buffers: Vec::new(), entries: Vec::new(), prev_leaf: 0 };
+    w.node(root, height, true)?;
+    let last = w.prev_leaf;
+    if u64_at(mem.bytes(last, LEAF_HDR)?, 16) != 0 {
+        return Err(corrupted("PBTreeMap: the last leaf links to a next one", last));
+    }
+    if w.entries.len() as u64 != len {
+        return Err(corrupted("PBTreeMap: entry count differs from the stored length", header));
+    }
+    Ok(Contents { kind, len, buffers: w.buffers, elements: Elements::Entries(w.entries) })
+}
+
+impl<M: PoolBytes + ?Sized> TreeWalk<'_, M> {
+    /// Walks the subtree at `off` (recursion depth is the height, below 32); answers
+    /// the offset of its smallest key.
+    fn node(&mut self, off: u64, level: u32, root: bool) -> Result<u64> {
+        let g = &self.geo;
+        let (size, cap) = if level == 0 { (g.leaf_size, g.leaf_cap) } else { (g.inner_size, g.inner_cap) };
+        if off % g.align != 0 {
+            return Err(corrupted("PBTreeMap node is misaligned", off));
+        }
+        if !self.seen.insert(off) {
+            return Err(corrupted("PBTreeMap node reached twice", off));
+        }
+        let n = self.mem.bytes(off, size)?;
+        let len = u64::from(u16_at(n, 0));
+        if u32::from(u16_at(n, 2)) != level || len > cap {
+            return Err(corrupted("PBTreeMap node with a wrong level or length", off));
+        }
+        self.buffers.push(Buffer { offset: off, size });
+        if level == 0 {
+            let (prev, next) = (u64_at(n, 8), u64_at(n, 16));
+            let min_ok = if root { len >= 1 } else { len >= g.leaf_cap / 2 || (len >= 1 && next == 0) };
+            if !min_ok {
+                return Err(corrupted("PBTreeMap leaf below its minimum occupancy", off));
+            }
+            if prev != self.prev_leaf {
+                return Err(corrupted("PBTreeMap leaf chain out of key order", off));
+            }
+            if self.prev_leaf != 0 && u64_at(self.mem.bytes(self.prev_leaf, LEAF_HDR)?, 16) != off {
+                return Err(corrupted("PBTreeMap leaf chain out of key order", self.prev_leaf));
+            }
+            let (keys, vals, ks, vs) = (g.leaf_keys, g.leaf_vals, g.k.size, g.v.size);
+            for i in 0..len {
+                self.entries.push(Entry { key: off + keys + i * ks, value: self.map.then_some(off + vals + i * vs) });
+            }
+            self.prev_leaf = off;
+            return Ok(off + keys);
+        }
+        if len < if root { 1 } else { g.inner_cap / 2 } {
+            return Err(corrupted("PBTreeMap inner node below its minimum occupancy", off));
+        }
+        let (seps, ks) = (g.inner_keys, g.k.size);
+        let children: Vec<u64> = (0..=len).map(|i| u64_at(n, (INNER_HDR + i * 8) as usize)).collect();
+        let first = self.node(children[0], level - 1, false)?;
+        for (i, &child) in children.iter().enumerate().skip(1) {
+            let min = self.node(child, level - 1, false)?;
+            let sep = self.mem.bytes(off + seps + (i as u64 - 1) * ks, ks)?;
+            if sep != self.mem.bytes(min, ks)? {
+                return Err(corrupted("PBTreeMap separator is not the minimum of its right subtree", off));
+            }
+        }
+        Ok(first)
+    }
+}
+
+#[cfg(test)]
+mod tests;
