@@ -25,6 +25,8 @@ struct Cfg<K, V> {
     ops: usize,
     preload: u64,
     seed: u64,
+    min_height: usize,
+    retain_div: u64,
     k: fn(u64) -> K,
     v: fn(u64) -> V,
 }
@@ -69,7 +71,7 @@ where
     }
     model.commit();
     let mut rng = Rng(cfg.seed);
-    let (mut done, mut batches, mut aborts) = (0, 0, 0);
+    let (mut done, mut batches, mut aborts, mut max_height) = (0, 0, 0, 0);
     while done < cfg.ops {
         let n_ops = 1 + rng.below(30) as usize;
         let abort = rng.chance(10);
@@ -142,10 +144,10 @@ where
                             model.insert(want.unwrap(), v);
                         }
                     }
-                    73 => {
-                        // Retain drops about a quarter (never all, so trees stay deep).
+                    73 if rng.chance(20) => {
+                        // Retain drops one entry in `retain_div` (trees stay deep).
                         let salt = rng.next();
-                        let keep = |i: u64| (i ^ salt) % 4 != 0;
+                        let keep = |i: u64| (i ^ salt) % cfg.retain_div != 0;
                         let mut seen = 0u64;
                         let mut dropped = Vec::new();
                         m.retain(|key, _| {
@@ -168,11 +170,17 @@ where
                         }
                         m.extend(extra)?;
                     }
-                    75 if rng.chance(3) => {
+                    75 if rng.chance(5) => {
+                        // Clear, then refill in the same transaction (a bulk load).
                         m.clear()?;
                         let all: Vec<K> = model.map.keys().copied().collect();
                         for a in all {
                             model.remove(&a);
+                        }
+                        for i in 0..cfg.keys / 2 {
+                            let (a, b) = ((cfg.k)(i * 2), (cfg.v)(i));
+                            m.insert(a, b)?;
+                            model.insert(a, b);
                         }
                     }
                     76..=84 => {
@@ -210,6 +218,21 @@ where
                             }
                         }
                     }
+                    96 => {
+                        let front = rng.chance(50);
+                        let want: Vec<K> = if front { model.map.keys().take(20).copied().collect() } else { model.map.keys().rev().take(20).copied().collect() };
+                        let mut touched = Vec::new();
+                        let it = m.iter_mut();
+                        let it: Box<dyn Iterator<Item = (&K, &mut V)>> = if front { Box::new(it) } else { Box::new(it.rev()) };
+                        for (key, val) in it.take(20) {
+                            *val = v;
+                            touched.push(*key);
+                        }
+                        assert_eq!(touched, want);
+                        for key in touched {
+                            model.insert(key, v);
+                        }
+                    }
                     _ => {
                         assert_eq!(m.first_key_value(), model.map.first_key_value());
                         assert_eq!(m.last_key_value(), model.map.last_key_value());
@@ -233,8 +256,9 @@ where
         }
         done += n_ops;
         batches += 1;
-        if batches % 8 == 0 {
+        if batches % 32 == 0 {
             pool.read(|r| compare_all(map(r), &model.map)).unwrap();
+            max_height = max_height.max(pool.read(|r| map(r).height()).unwrap());
         }
         if batches % 64 == 0 {
             pool.check().unwrap();
@@ -243,12 +267,15 @@ where
     pool.read(|r| compare_all(map(r), &model.map)).unwrap();
     pool.check().unwrap();
     assert!(aborts > 0);
+    let height = pool.read(|r| map(r).height()).unwrap();
+    assert!(max_height >= cfg.min_height, "the tree never grew to {} inner levels", cfg.min_height);
+    println!("{done} ops in {batches} transactions ({aborts} rolled back), height up to {max_height}, final {height} with {} entries", model.map.len());
     done
 }
 
 #[test]
 fn the_shipped_node_size_matches_std_under_random_operations_with_aborts() {
-    let cfg = Cfg { caps: None, keys: 6000, ops: 24_000, preload: 4000, seed: 0x1234_5678, k: key24, v: val150 };
+    let cfg = Cfg { caps: None, keys: 20_000, ops: 60_000, preload: 12_000, seed: 0x1234_5678, min_height: 2, retain_div: 500, k: key24, v: val150 };
     let ops = run(&cfg);
     println!("ops checked (PBTreeMap, shipped nodes): {ops}");
 }
@@ -257,7 +284,7 @@ fn the_shipped_node_size_matches_std_under_random_operations_with_aborts() {
 fn tiny_nodes_match_std_under_random_operations_with_aborts() {
     let mut total = 0;
     for (seed, caps) in [(7u64, (4, 4)), (11, (5, 4)), (13, (4, 7))] {
-        let cfg = Cfg { caps: Some(caps), keys: 500, ops: 5000, preload: 300, seed, k: |n| n, v: |n| n };
+        let cfg = Cfg { caps: Some(caps), keys: 500, ops: 10_000, preload: 300, seed, min_height: 3, retain_div: 8, k: |n| n, v: |n| n };
         total += run(&cfg);
     }
     println!("ops checked (PBTreeMap, tiny nodes): {total}");
@@ -265,6 +292,6 @@ fn tiny_nodes_match_std_under_random_operations_with_aborts() {
 
 #[test]
 fn small_values_and_a_dense_key_space_match_std() {
-    let cfg = Cfg { caps: Some((6, 5)), keys: 60, ops: 4000, preload: 0, seed: 99, k: |n| n as u16, v: |n| n as u8 };
+    let cfg = Cfg { caps: Some((6, 5)), keys: 60, ops: 4000, preload: 0, seed: 99, min_height: 1, retain_div: 8, k: |n| n as u16, v: |n| n as u8 };
     run(&cfg);
 }

@@ -69,7 +69,7 @@ impl<'a, K: Persistent + Ord, V: Persistent, Q: PInit<K>> Entry<'a, K, V, Q> {
     /// pool.tx(|tx| {
     ///     let m = tx.root_mut();
     ///     assert_eq!(*m.entry(1).or_insert_with(|| 7)?, 7);
-    ///     assert_eq!(*m.entry(1).or_insert_with(|| unreachable!())?, 7);
+    ///     assert_eq!(*m.entry(1).or_insert_with(|| -> u64 { unreachable!() })?, 7);
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
     /// # Ok::<(), pmem_core::Error>(())

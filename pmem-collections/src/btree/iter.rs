@@ -6,6 +6,8 @@ use std::fmt;
 use std::iter::FusedIterator;
 use std::marker::PhantomData;
 
+use pmem_core::Persistent;
+
 use super::node::{self, Geo};
 
 /// A position in a leaf.
@@ -137,6 +139,12 @@ macro_rules! iterator {
 
         impl<'a, K: 'a, V: 'a> FusedIterator for $name<'a, K, V> {}
 
+        // SAFETY: the iterator only hands out shared references into a map it borrows
+        // shared; it is as thread-safe as `&K` and `&V`.
+        unsafe impl<K: Sync, V: Sync> Send for $name<'_, K, V> {}
+        // SAFETY: as above; `&self` methods read nothing mutable.
+        unsafe impl<K: Sync, V: Sync> Sync for $name<'_, K, V> {}
+
         impl<K, V> Clone for $name<'_, K, V> {
             fn clone(&self) -> Self {
                 $name { raw: self.raw.clone(), _m: PhantomData }
@@ -206,3 +214,64 @@ impl<K, V: fmt::Debug> fmt::Debug for Values<'_, K, V> {
         f.debug_list().entries(self.clone()).finish()
     }
 }
+
+/// An iterator over the entries of a map with each value's view, in key order.
+///
+/// This `struct` is created by the [`iter_mut`](super::PBTreeMapMut::iter_mut) method
+/// on [`PBTreeMapMut`](super::PBTreeMapMut).
+pub struct IterMut<'a, K, V: Persistent> {
+    pub(crate) raw: RawIter,
+    pub(crate) _m: PhantomData<(&'a K, &'a mut V::View)>,
+}
+
+impl<'a, K: 'a, V: Persistent> Iterator for IterMut<'a, K, V> {
+    type Item = (&'a K, &'a mut V::View);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // SAFETY: each entry is yielded once, from a map borrowed exclusively for 'a.
+        self.raw.next().map(|(k, v)| unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.raw.len_hint()
+    }
+}
+
+impl<'a, K: 'a, V: Persistent> DoubleEndedIterator for IterMut<'a, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        // SAFETY: as in `next`.
+        self.raw.next_back().map(|(k, v)| unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
+    }
+}
+
+impl<'a, K: 'a, V: Persistent> ExactSizeIterator for IterMut<'a, K, V> {}
+impl<'a, K: 'a, V: Persistent> FusedIterator for IterMut<'a, K, V> {}
+
+/// An iterator over the views of a map's values, in key order.
+///
+/// This `struct` is created by the [`values_mut`](super::PBTreeMapMut::values_mut)
+/// method on [`PBTreeMapMut`](super::PBTreeMapMut).
+pub struct ValuesMut<'a, K, V: Persistent> {
+    pub(crate) inner: IterMut<'a, K, V>,
+}
+
+impl<'a, K: 'a, V: Persistent> Iterator for ValuesMut<'a, K, V> {
+    type Item = &'a mut V::View;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next().map(|(_, v)| v)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<'a, K: 'a, V: Persistent> DoubleEndedIterator for ValuesMut<'a, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.inner.next_back().map(|(_, v)| v)
+    }
+}
+
+impl<'a, K: 'a, V: Persistent> ExactSizeIterator for ValuesMut<'a, K, V> {}
+impl<'a, K: 'a, V: Persistent> FusedIterator for ValuesMut<'a, K, V> {}

@@ -150,7 +150,7 @@ impl<K, V> PBTreeMap<K, V> {
         Some((Cursor { leaf: first, i: 0 }, Cursor { leaf: last, i: n - 1 }))
     }
 
-    fn raw_iter(&self) -> RawIter {
+    pub(crate) fn raw_iter(&self) -> RawIter {
         let geo = self.geo();
         match self.end_cursors(&geo) {
             Some((f, b)) => RawIter::new(geo, f, b, self.len(), true),
@@ -461,6 +461,14 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for PBTreeMap<K, V> {
         f.debug_map().entries(self.iter()).finish()
     }
 }
+
+impl<K: PartialEq, V: PartialEq> PartialEq for PBTreeMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<K: Eq, V: Eq> Eq for PBTreeMap<K, V> {}
 
 impl<'a, K, V> IntoIterator for &'a PBTreeMap<K, V> {
     type Item = (&'a K, &'a V);

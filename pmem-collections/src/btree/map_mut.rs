@@ -3,11 +3,13 @@
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::marker::PhantomData;
+use std::fmt;
 use std::ops::Deref;
 
 use pmem_core::{raw, PInit, Persistent, Plain, Result, ViewTail};
 
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
+use super::iter::{IterMut, ValuesMut};
 use super::map::{free_all, PBTreeMap};
 use super::node::{self, corrupted};
 use super::tree::{Dir, Header, Path, Tree};
@@ -31,6 +33,21 @@ impl<K, V> Deref for PBTreeMapMut<K, V> {
     fn deref(&self) -> &PBTreeMap<K, V> {
         // SAFETY: a view lies over a valid map.
         unsafe { &*std::ptr::from_ref(self).cast::<PBTreeMap<K, V>>() }
+    }
+}
+
+impl<'a, K: Persistent + Ord, V: Persistent> IntoIterator for &'a mut PBTreeMapMut<K, V> {
+    type Item = (&'a K, &'a mut V::View);
+    type IntoIter = IterMut<'a, K, V>;
+
+    fn into_iter(self) -> IterMut<'a, K, V> {
+        self.iter_mut()
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for PBTreeMapMut<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 
@@ -58,9 +75,10 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         unsafe {
             let n = node::len(leaf);
             let (kp, vp) = (g.key(leaf, n), g.val(leaf, n));
-            raw::snapshot(kp, g.ks);
+            // The spare slot and the range the rotation moves, logged once each.
+            raw::snapshot(g.key(leaf, pos), (n + 1 - pos) * g.ks);
+            raw::snapshot(g.val(leaf, pos), (n + 1 - pos) * g.vs);
             key.init(kp.cast())?;
-            raw::snapshot(vp, g.vs);
             if let Err(e) = value.init(vp.cast()) {
                 K::free_owned(kp.cast())?;
                 return Err(e);
@@ -199,6 +217,50 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         let Some((leaf, Ok(i))) = self.find_by(&geo, |k| k.borrow().cmp(key)) else { return None };
         // SAFETY: an initialised value of this map, borrowed exclusively with `self`.
         Some(unsafe { V::view_mut(geo.val(leaf, i).cast()) })
+    }
+
+    /// An iterator over the entries with each value's view, in key order
+    /// (double-ended). For plain values each view snapshots its value as it is handed
+    /// out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend([(1, 10), (2, 20)])?;
+    ///     for (k, v) in m.iter_mut() {
+    ///         *v += k;
+    ///     }
+    ///     assert_eq!(m.get(&2), Some(&22));
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
+        IterMut { raw: self.raw_iter(), _m: PhantomData }
+    }
+
+    /// An iterator over the views of the values, in key order (double-ended).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend([(1, 10), (2, 20)])?;
+    ///     m.values_mut().rev().for_each(|v| *v = 0);
+    ///     assert_eq!(m.values().sum::<u64>(), 0);
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
+        ValuesMut { inner: self.iter_mut() }
     }
 
     /// Descends to `key` for a removal.

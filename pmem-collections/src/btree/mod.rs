@@ -25,7 +25,7 @@ pub use set::{PBTreeSet, PBTreeSetMut};
 /// Iterator and entry types of [`PBTreeMap`], named as in `std::collections::btree_map`.
 pub mod btree_map {
     pub use super::entry::{Entry, OccupiedEntry, VacantEntry};
-    pub use super::iter::{Iter, Keys, Range, Values};
+    pub use super::iter::{Iter, IterMut, Keys, Range, Values, ValuesMut};
     pub use super::map::PBTreeMap;
     pub use super::map_mut::PBTreeMapMut;
 }

@@ -48,8 +48,9 @@ pub(crate) struct Elems {
     pub(crate) va: usize,
 }
 
+/// `x` rounded up to `a`, a power of two (every alignment is).
 const fn align_up(x: usize, a: usize) -> usize {
-    x.div_ceil(a) * a
+    (x + a - 1) & !(a - 1)
 }
 
 const fn max(a: usize, b: usize) -> usize {

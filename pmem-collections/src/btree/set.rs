@@ -196,6 +196,14 @@ impl<T: fmt::Debug> fmt::Debug for PBTreeSet<T> {
     }
 }
 
+impl<T: PartialEq> PartialEq for PBTreeSet<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
+impl<T: Eq> Eq for PBTreeSet<T> {}
+
 impl<'a, T> IntoIterator for &'a PBTreeSet<T> {
     type Item = &'a T;
     type IntoIter = Iter<'a, T>;
@@ -324,6 +332,12 @@ impl<T> Deref for PBTreeSetMut<T> {
     fn deref(&self) -> &PBTreeSet<T> {
         // SAFETY: a view lies over a valid set.
         unsafe { &*std::ptr::from_ref(self).cast::<PBTreeSet<T>>() }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for PBTreeSetMut<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 
