@@ -2,6 +2,8 @@
 //! keys and values own pool allocations (every removal, overwrite, retain and clear
 //! must free exactly what it owned: `pool.check()` finds leaks and double frees).
 
+#![allow(clippy::many_single_char_names)]
+
 mod btree_common;
 
 use std::collections::BTreeSet;
@@ -120,7 +122,7 @@ fn owned_keys_and_values_are_freed_exactly_once_under_random_operations() {
         let abort = rng.chance(10);
         let r = pool.tx(|tx| {
             let m = tx.root_mut().as_mut().unwrap();
-            for _ in 0..1 + rng.below(20) {
+            for _ in 0..=rng.below(20) {
                 let (k, v) = (rng.below(300), rng.below(1000));
                 match rng.below(10) {
                     0..=3 => assert_eq!(m.put(k, BoxOf(v))?, model.insert(k, v).is_none()),
