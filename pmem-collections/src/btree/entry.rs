@@ -4,6 +4,8 @@ use std::fmt;
 
 use pmem_core::{raw, PInit, Persistent, Plain, Result};
 
+use crate::PKey;
+
 use super::map_mut::PBTreeMapMut;
 use super::tree::Path;
 
@@ -35,7 +37,7 @@ pub struct OccupiedEntry<'a, K: Persistent + Ord, V: Persistent> {
     pub(crate) path: Path,
 }
 
-impl<'a, K: Persistent + Ord, V: Persistent, Q: PInit<K>> Entry<'a, K, V, Q> {
+impl<'a, K: Persistent + Ord, V: Persistent, Q: PKey<K>> Entry<'a, K, V, Q> {
     /// The value's view, inserting `default` first if the key is absent.
     ///
     /// # Examples
@@ -150,7 +152,7 @@ impl<Key: Persistent + Ord, V: Persistent> Entry<'_, Key, V, Key> {
     }
 }
 
-impl<'a, K: Persistent + Ord, V: Persistent, Q: PInit<K>> VacantEntry<'a, K, V, Q> {
+impl<'a, K: Persistent + Ord, V: Persistent, Q: PKey<K>> VacantEntry<'a, K, V, Q> {
     /// The key as it was given.
     ///
     /// # Examples

@@ -24,9 +24,10 @@ use super::tree::{search_inner, search_leaf, Header, Tree};
 /// out, and log only the bytes they change in the nodes on their path. Keys and values
 /// are stored inline in the leaves, so both are fixed-size [`Persistent`] types.
 ///
-/// Lookups take any `Q` that `K` borrows as (like std); inserts take anything that
-/// initialises a `K` in the pool and compares with `K` (`K: PartialOrd<Q>`), so a map
-/// with [`PString`](crate::PString) keys can be given `&str`.
+/// Lookups take any `Q` that `K` borrows as (like std); inserts take any
+/// [`PKey<K>`](crate::PKey) (a value that initialises a `K` in the pool and compares as
+/// one before it is written), so a map with [`PString`](crate::PString) keys is given
+/// `&str`.
 ///
 /// # Examples
 ///

@@ -8,6 +8,8 @@ use std::ops::Deref;
 
 use pmem_core::{raw, PInit, Persistent, Plain, Result, ViewTail};
 
+use crate::PKey;
+
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
 use super::iter::{IterMut, ValuesMut};
 use super::map::{free_all, PBTreeMap};
@@ -51,9 +53,14 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for PBTreeMapMut<K, V> {
     }
 }
 
-/// Compares a stored key with an insert argument (`None` counts as "greater").
-fn cmp_q<K: PartialOrd<Q>, Q>(k: &K, q: &Q) -> Ordering {
-    k.partial_cmp(q).unwrap_or(Ordering::Greater)
+/// Compares a stored key with an insert argument in its borrowed form.
+fn cmp_q<K, L>(k: &K, q: &L) -> Ordering
+where
+    K: Persistent + Borrow<L::Key>,
+    L: PKey<K>,
+    L::Key: Ord,
+{
+    k.borrow().cmp(q.key())
 }
 
 impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
@@ -89,11 +96,12 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     }
 
     /// Inserts or, for a present key, calls `present` on the value's address.
-    fn upsert<Q, W, R>(&mut self, key: Q, value: W, present: impl FnOnce(*mut V, W) -> Result<R>, absent: R) -> Result<R>
+    fn upsert<L, W, R>(&mut self, key: L, value: W, present: impl FnOnce(*mut V, W) -> Result<R>, absent: R) -> Result<R>
     where
-        Q: PInit<K>,
+        L: PKey<K>,
+        L::Key: Ord,
         W: PInit<V>,
-        K: PartialOrd<Q>,
+        K: Borrow<L::Key>,
     {
         let mut t = self.tree()?;
         // SAFETY: the tree holds valid keys; positions come from the descent.
@@ -131,9 +139,10 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     /// assert_eq!(pool.read(|m| m.get(&1).copied())?, Some(11));
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn insert<Q: PInit<K>>(&mut self, key: Q, value: impl PInit<V>) -> Result<Option<V>>
+    pub fn insert<L: PKey<K>>(&mut self, key: L, value: impl PInit<V>) -> Result<Option<V>>
     where
-        K: PartialOrd<Q>,
+        K: Borrow<L::Key>,
+        L::Key: Ord,
         V: Plain,
     {
         self.upsert(
@@ -171,9 +180,10 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     /// assert_eq!(pool.read(|m| m.get(&1).copied())?, Some(11));
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn put<Q: PInit<K>>(&mut self, key: Q, value: impl PInit<V>) -> Result<bool>
+    pub fn put<L: PKey<K>>(&mut self, key: L, value: impl PInit<V>) -> Result<bool>
     where
-        K: PartialOrd<Q>,
+        K: Borrow<L::Key>,
+        L::Key: Ord,
     {
         self.upsert(
             key,
@@ -401,9 +411,10 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     /// assert_eq!(pool.read(|m| (m.get(&3).copied(), m.get(&1).copied()))?, (Some(3), Some(1)));
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn entry<Q: PInit<K>>(&mut self, key: Q) -> Entry<'_, K, V, Q>
+    pub fn entry<L: PKey<K>>(&mut self, key: L) -> Entry<'_, K, V, L>
     where
-        K: PartialOrd<Q>,
+        K: Borrow<L::Key>,
+        L::Key: Ord,
     {
         let t = self.tree().unwrap_or_else(|e| panic!("pmem: {e}"));
         // SAFETY: the tree holds valid keys.
@@ -651,9 +662,10 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     pub fn extend<Q, W, I>(&mut self, iter: I) -> Result<()>
     where
         I: IntoIterator<Item = (Q, W)>,
-        Q: PInit<K>,
+        Q: PKey<K>,
+        Q::Key: Ord,
         W: PInit<V>,
-        K: PartialOrd<Q>,
+        K: Borrow<Q::Key>,
     {
         for (k, v) in iter {
             self.put(k, v)?;

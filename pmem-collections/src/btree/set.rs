@@ -8,9 +8,10 @@ use std::ops::{Deref, RangeBounds};
 
 use pmem_core::fingerprint::{fp_str, fp_u64, FP_START};
 use pmem_core::schema::{Shape, TypeSchema};
-use pmem_core::{PInit, PSafe, Persistent, Plain, Result, ViewTail, Visitor};
+use pmem_core::{PSafe, Persistent, Plain, Result, ViewTail, Visitor};
 
 use super::iter;
+use crate::PKey;
 use super::map::PBTreeMap;
 use super::map_mut::PBTreeMapMut;
 
@@ -363,9 +364,10 @@ impl<T: Persistent + Ord> PBTreeSetMut<T> {
     /// })?;
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn insert<Q: PInit<T>>(&mut self, value: Q) -> Result<bool>
+    pub fn insert<Q: PKey<T>>(&mut self, value: Q) -> Result<bool>
     where
-        T: PartialOrd<Q>,
+        T: Borrow<Q::Key>,
+        Q::Key: Ord,
     {
         self.map().put(value, ())
     }
@@ -509,9 +511,10 @@ impl<T: Persistent + Ord> PBTreeSetMut<T> {
     /// assert_eq!(pool.read(|s| s.len())?, 2);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn extend<Q: PInit<T>>(&mut self, iter: impl IntoIterator<Item = Q>) -> Result<()>
+    pub fn extend<Q: PKey<T>>(&mut self, iter: impl IntoIterator<Item = Q>) -> Result<()>
     where
-        T: PartialOrd<Q>,
+        T: Borrow<Q::Key>,
+        Q::Key: Ord,
     {
         let m = self.map();
         for v in iter {

@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use pmem_collections::{PBTreeMap, PBox};
+use pmem_collections::{PBTreeMap, PBox, PKey};
 use pmem_core::schema::{Shape, TypeSchema};
 use pmem_core::{OptionPBoxMut, PInit, PSafe, Persistent, Result, Visitor};
 
@@ -174,6 +174,14 @@ unsafe impl Persistent for BoxKey {
     unsafe fn free_owned(ptr: *mut Self) -> Result<()> {
         // SAFETY: forwarded contract.
         unsafe { <Owned as Persistent>::free_owned(ptr.cast()) }
+    }
+}
+
+/// A `BoxKey` is inserted as its number (and looked up as one).
+impl PKey<BoxKey> for u64 {
+    type Key = u64;
+    fn key(&self) -> &u64 {
+        self
     }
 }
 
