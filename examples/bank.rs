@@ -1,65 +1,169 @@
 //! A bank whose accounts live in a pool file. Every transfer is one transaction: the
-//! money leaves one account and arrives in another, or neither happens — across errors,
-//! panics, `kill -9` and power loss.
+//! money leaves one account and arrives in the other, both histories record it, or
+//! nothing happens at all — across errors, panics, `kill -9` and power loss.
 //!
 //! ```text
-//! cargo run --example bank            # run it twice: the balances carry over
-//! cargo run --example bank -- 100000  # a long run: kill it half-way, run again: total intact
+//! cargo run --example bank                # run it twice: the balances carry over
+//! cargo run --example bank -- 1000000     # a long run: kill it half-way (Ctrl-C, kill -9),
+//! cargo run --example bank                #   run again: the total is intact
+//! pmem check bank.pool                    # the pool inspector agrees (cargo install --path .)
 //! ```
+//!
+//! The pool is `bank.pool` in the current directory (`BANK_POOL=path` to choose).
 
-use pmem::{Error, Pool};
+use std::process::ExitCode;
 
-const ACCOUNTS: usize = 8;
+use pmem::{Error, PHashMap, PString, PVec, Persistent, Pool};
+
+/// One account: who owns it, what it holds, and its latest movements.
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Account {
+    owner: PString,
+    balance: i64,
+    history: PVec<i64>,
+}
+
+/// The root of the pool.
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Bank {
+    accounts: PHashMap<u64, Account>,
+    runs: u64,
+    transfers: u64,
+}
+
+const OWNERS: [&str; 8] = ["ada", "grace", "alan", "edsger", "barbara", "donald", "ken", "margaret"];
 const OPENING_BALANCE: i64 = 1_000;
+/// Movements kept per account.
+const HISTORY: usize = 8;
 
-/// Root: (number of runs, transfers made, balances).
-type Bank = (u64, u64, [i64; ACCOUNTS]);
+/// Why a transfer did not happen.
+enum Refused {
+    InsufficientFunds,
+    Pool(Error),
+}
 
-fn main() -> Result<(), Error> {
+impl From<Error> for Refused {
+    fn from(e: Error) -> Self {
+        Refused::Pool(e)
+    }
+}
+
+/// Moves `amount` from account `from` to account `to` in one transaction.
+fn transfer(pool: &mut Pool<Bank>, from: u64, to: u64, amount: i64) -> Result<(), Refused> {
+    pool.tx(|tx| {
+        let bank = tx.root_mut();
+        let payer = bank.accounts_mut().get_mut(&from).ok_or(Error::InvalidOptions(format!("no account {from}")))?;
+        if payer.balance < amount {
+            return Err(Refused::InsufficientFunds); // rolls back: nothing was written yet, and nothing would be
+        }
+        *payer.balance_mut() -= amount;
+        record(payer.history_mut(), -amount)?;
+        let payee = bank.accounts_mut().get_mut(&to).ok_or(Error::InvalidOptions(format!("no account {to}")))?;
+        *payee.balance_mut() += amount;
+        record(payee.history_mut(), amount)?;
+        *bank.transfers_mut() += 1;
+        Ok(())
+    })
+}
+
+/// Appends a movement, keeping the last [`HISTORY`].
+fn record(history: &mut pmem::PVecMut<i64>, amount: i64) -> Result<(), Error> {
+    if history.len() >= HISTORY {
+        history.remove(0);
+    }
+    history.push(amount)
+}
+
+fn balances(pool: &Pool<Bank>) -> Result<(Vec<(String, i64)>, i64), Error> {
+    pool.read(|bank| {
+        let mut v: Vec<(u64, String, i64)> = bank.accounts.iter().map(|(id, a)| (*id, a.owner.to_string(), a.balance)).collect();
+        v.sort_unstable();
+        let total = v.iter().map(|(_, _, b)| b).sum();
+        (v.into_iter().map(|(_, o, b)| (o, b)).collect(), total)
+    })
+}
+
+fn show(list: &[(String, i64)]) -> String {
+    list.iter().map(|(o, b)| format!("{o} {b}")).collect::<Vec<_>>().join(", ")
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("bank: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<ExitCode, Error> {
     let transfers: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1_000);
     let path = std::env::var("BANK_POOL").unwrap_or_else(|_| "bank.pool".into());
-    let mut pool = Pool::<Bank>::open_or_create(&path)?;
+    let mut pool = match Pool::<Bank>::open_or_create(&path) {
+        Ok(p) => p,
+        Err(e @ Error::TypeMismatch { .. }) => {
+            eprintln!("bank: {path} holds another root type (an older version of this example?): {e}\nbank: delete {path} and {path}.log to start over");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e),
+    };
 
-    let (runs, done, balances) = pool.read(|b| *b)?;
-    if runs == 0 {
+    if pool.read(|b| b.accounts.is_empty())? {
         pool.tx(|tx| {
-            tx.root_mut().2 = [OPENING_BALANCE; ACCOUNTS];
+            let bank = tx.root_mut();
+            for (id, owner) in (0u64..).zip(OWNERS) {
+                let acct = bank.accounts_mut().entry(id).or_default()?;
+                acct.set_owner(owner)?;
+                *acct.balance_mut() = OPENING_BALANCE;
+            }
             Ok::<_, Error>(())
         })?;
+        println!("opened {} accounts of {OPENING_BALANCE} in {path}", OWNERS.len());
     }
-    let total: i64 = pool.read(|b| b.2.iter().sum())?;
-    println!("run #{} of {path}: {done} transfers so far, balances {balances:?}, total {total}", runs + 1);
-    assert_eq!(total, OPENING_BALANCE * ACCOUNTS as i64, "money was created or destroyed");
+    let (runs, done) = pool.read(|b| (b.runs, b.transfers))?;
+    let (list, total) = balances(&pool)?;
+    let expected = OPENING_BALANCE * OWNERS.len() as i64;
+    println!("run #{} of {path}: {done} transfers so far", runs + 1);
+    println!("balances: {}", show(&list));
+    if total != expected {
+        println!("total {total}: MONEY WAS CREATED OR DESTROYED (expected {expected})");
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("total {total} (intact)");
 
     pool.tx(|tx| {
-        tx.root_mut().0 += 1;
+        *tx.root_mut().runs_mut() += 1;
         Ok::<_, Error>(())
     })?;
-    let mut seed = done.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    for _ in 0..transfers {
+    let mut seed = (done + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let (mut made, mut refused) = (0u64, 0u64);
+    for i in 0..transfers {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let (from, to) = ((seed % ACCOUNTS as u64) as usize, ((seed >> 8) % ACCOUNTS as u64) as usize);
-        let amount = (seed >> 16) as i64 % 100;
-        // A transfer that would overdraw is refused: the transaction rolls back.
-        let r = pool.tx(|tx| {
-            let bank = tx.root_mut();
-            bank.2[from] -= amount;
-            bank.2[to] += amount;
-            bank.1 += 1;
-            if bank.2[from] < 0 {
-                return Err(Error::InvalidOptions("insufficient funds".into()));
-            }
-            Ok(())
-        });
-        if let Err(e) = r {
-            if !matches!(e, Error::InvalidOptions(_)) {
-                return Err(e);
-            }
+        let n = OWNERS.len() as u64;
+        let from = seed % n;
+        let to = (from + 1 + (seed >> 8) % (n - 1)) % n;
+        let amount = ((seed >> 16) % 250) as i64 + 1;
+        match transfer(&mut pool, from, to, amount) {
+            Ok(()) => made += 1,
+            Err(Refused::InsufficientFunds) => refused += 1,
+            Err(Refused::Pool(e)) => return Err(e),
+        }
+        if transfers >= 10_000 && (i + 1) % (transfers / 10) == 0 {
+            println!("  ... {} transfers", i + 1);
         }
     }
-    let (_, done, balances) = pool.read(|b| *b)?;
-    println!("after this run: {done} transfers, balances {balances:?}, total {}", balances.iter().sum::<i64>());
-    pool.close()
+    let (list, total) = balances(&pool)?;
+    let done = pool.read(|b| b.transfers)?;
+    println!("this run: {made} transfers made, {refused} refused for insufficient funds");
+    println!("balances: {}", show(&list));
+    println!("total {total}; {done} transfers in all");
+    let report = pool.check()?;
+    println!("integrity check: ok ({} allocations)", report.allocations);
+    pool.close()?;
+    Ok(if total == expected { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

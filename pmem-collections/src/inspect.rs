@@ -74,7 +74,7 @@ impl PoolBytes for [u8] {
 }
 
 /// Which collection a header belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum CollectionKind {
     /// [`PVec<T>`](crate::PVec): one parameter, the element.

@@ -1,0 +1,293 @@
+//! The schema a pool stored at creation (`pmem_core::schema::to_json`), parsed and
+//! checked so that the walk can trust it: every type index in range, every field inside
+//! its container, no type containing itself inline. A pool's schema is data from a
+//! file like any other, so each of these is an error, never a panic.
+
+use pmem::inspect::CollectionKind;
+use serde_json::Value;
+
+/// The type table, with what the walk derives from it.
+pub(crate) struct Schema {
+    /// Index of the root type.
+    pub(crate) root: usize,
+    /// The types, by index.
+    pub(crate) types: Vec<Ty>,
+    /// `reach[t]`: a value of type `t` holds pointers or collections, directly or
+    /// inline; the walk skips values that do not.
+    pub(crate) reach: Vec<bool>,
+    /// Readable names (`PVec<i64>`, `(u8, u64)`, `Option<PBox<Node>>`).
+    pub(crate) names: Vec<String>,
+}
+
+/// One type.
+pub(crate) struct Ty {
+    /// The name the type reported (`"Account"`, `"PVec"`, `"u64"`, `"tuple"`).
+    pub(crate) name: String,
+    /// `size_of`.
+    pub(crate) size: u64,
+    /// `align_of`.
+    pub(crate) align: u64,
+    /// The layout fingerprint, as stored (hex).
+    pub(crate) fingerprint: String,
+    /// What kind of type.
+    pub(crate) shape: Shape,
+}
+
+/// A named or numbered field.
+pub(crate) struct Field {
+    pub(crate) name: String,
+    pub(crate) offset: u64,
+    pub(crate) ty: usize,
+}
+
+/// An enum variant.
+pub(crate) struct Variant {
+    pub(crate) name: String,
+    pub(crate) discriminant: i128,
+    pub(crate) fields: Vec<Field>,
+}
+
+/// The shapes of `pmem_core::schema::Shape`.
+pub(crate) enum Shape {
+    Primitive,
+    Struct(Vec<Field>),
+    Tuple(Vec<Field>),
+    Enum { tag_size: u64, signed: bool, variants: Vec<Variant> },
+    Array { elem: usize, len: u64 },
+    Option(usize),
+    Pointer { owned: bool, target: usize },
+    Collection { kind: CollectionKind, params: Vec<usize> },
+    /// A shape or collection this build does not know (a newer pmem wrote the pool).
+    Unknown(String),
+}
+
+type R<T> = Result<T, String>;
+
+fn get<'a>(v: &'a Value, key: &str, at: &str) -> R<&'a Value> {
+    v.get(key).ok_or_else(|| format!("{at} has no \"{key}\""))
+}
+
+fn num(v: &Value, key: &str, at: &str) -> R<u64> {
+    get(v, key, at)?.as_u64().ok_or_else(|| format!("{at}: \"{key}\" is not a number"))
+}
+
+fn text(v: &Value, key: &str, at: &str) -> R<String> {
+    Ok(get(v, key, at)?.as_str().ok_or_else(|| format!("{at}: \"{key}\" is not a string"))?.to_string())
+}
+
+fn index(v: &Value, key: &str, at: &str, n: usize) -> R<usize> {
+    let i = num(v, key, at)?;
+    usize::try_from(i).ok().filter(|&i| i < n).ok_or_else(|| format!("{at}: type index {i} out of range"))
+}
+
+fn fields(v: &Value, at: &str, n: usize) -> R<Vec<Field>> {
+    let list = get(v, "fields", at)?.as_array().ok_or_else(|| format!("{at}: \"fields\" is not a list"))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let at = format!("{at} field {i}");
+            Ok(Field { name: text(f, "name", &at)?, offset: num(f, "offset", &at)?, ty: index(f, "type", &at, n)? })
+        })
+        .collect()
+}
+
+/// `"u8"`, `"C, u32"`, ...: the tag's size and signedness.
+fn tag_of(repr: &str) -> Option<(u64, bool)> {
+    let int = repr.rsplit(',').next()?.trim();
+    let signed = int.starts_with('i');
+    let size = match &int[1..] {
+        "8" => 1,
+        "16" => 2,
+        "32" => 4,
+        "64" | "size" => 8,
+        "128" => 16,
+        _ => return None,
+    };
+    (int.starts_with('u') || signed).then_some((size, signed))
+}
+
+fn shape(v: &Value, at: &str, n: usize) -> R<Shape> {
+    let kind = text(v, "kind", at)?;
+    Ok(match kind.as_str() {
+        "primitive" => Shape::Primitive,
+        "struct" => Shape::Struct(fields(v, at, n)?),
+        "tuple" => Shape::Tuple(fields(v, at, n)?),
+        "enum" => {
+            let repr = text(v, "repr", at)?;
+            let (tag_size, signed) = tag_of(&repr).ok_or_else(|| format!("{at}: unknown enum repr {repr:?}"))?;
+            let list = get(v, "variants", at)?.as_array().ok_or_else(|| format!("{at}: \"variants\" is not a list"))?;
+            let variants = list
+                .iter()
+                .enumerate()
+                .map(|(i, var)| {
+                    let at = format!("{at} variant {i}");
+                    let d = get(var, "discriminant", &at)?;
+                    let discriminant = d.as_i64().map(i128::from).or_else(|| d.as_u64().map(i128::from)).ok_or_else(|| format!("{at}: bad discriminant"))?;
+                    Ok(Variant { name: text(var, "name", &at)?, discriminant, fields: fields(var, &at, n)? })
+                })
+                .collect::<R<Vec<_>>>()?;
+            Shape::Enum { tag_size, signed, variants }
+        }
+        "array" => Shape::Array { elem: index(v, "elem", at, n)?, len: num(v, "len", at)? },
+        "option" => Shape::Option(index(v, "inner", at, n)?),
+        "pointer" => Shape::Pointer {
+            owned: get(v, "owned", at)?.as_bool().ok_or_else(|| format!("{at}: \"owned\" is not a bool"))?,
+            target: index(v, "target", at, n)?,
+        },
+        "collection" => {
+            let name = text(v, "collection", at)?;
+            let list = get(v, "params", at)?.as_array().ok_or_else(|| format!("{at}: \"params\" is not a list"))?;
+            let params = list
+                .iter()
+                .map(|p| p.as_u64().and_then(|i| usize::try_from(i).ok()).filter(|&i| i < n).ok_or_else(|| format!("{at}: bad type parameter")))
+                .collect::<R<Vec<_>>>()?;
+            match CollectionKind::from_name(&name) {
+                Some(kind) if kind.param_count() == params.len() => Shape::Collection { kind, params },
+                Some(_) => return Err(format!("{at}: {name} with {} type parameters", params.len())),
+                None => Shape::Unknown(format!("collection {name}")),
+            }
+        }
+        other => Shape::Unknown(format!("shape {other}")),
+    })
+}
+
+impl Schema {
+    /// Parses and checks the stored schema.
+    pub(crate) fn parse(json: &str) -> R<Schema> {
+        let v: Value = serde_json::from_str(json).map_err(|e| format!("stored schema is not JSON: {e}"))?;
+        let list = get(&v, "types", "schema")?.as_array().ok_or("schema: \"types\" is not a list")?;
+        let n = list.len();
+        let root = index(&v, "root", "schema", n)?;
+        let types = list
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let at = format!("schema type {i}");
+                let (size, align) = (num(t, "size", &at)?, num(t, "align", &at)?);
+                if !align.is_power_of_two() || align > 4096 {
+                    return Err(format!("{at}: alignment {align}"));
+                }
+                let fingerprint = text(t, "fingerprint", &at).unwrap_or_default();
+                Ok(Ty { name: text(t, "name", &at)?, size, align, fingerprint, shape: shape(get(t, "shape", &at)?, &at, n)? })
+            })
+            .collect::<R<Vec<_>>>()?;
+        let mut s = Schema { root, types, reach: Vec::new(), names: Vec::new() };
+        s.check_layout()?;
+        s.check_no_inline_cycle()?;
+        s.reach = s.compute_reach();
+        s.names = (0..n).map(|t| s.name_of(t, 0)).collect();
+        Ok(s)
+    }
+
+    /// The types a value of type `t` holds inline, with their offsets.
+    pub(crate) fn inline_children(&self, t: usize) -> Vec<(u64, usize)> {
+        match &self.types[t].shape {
+            Shape::Struct(f) | Shape::Tuple(f) => f.iter().map(|f| (f.offset, f.ty)).collect(),
+            Shape::Enum { variants, .. } => variants.iter().flat_map(|v| v.fields.iter().map(|f| (f.offset, f.ty))).collect(),
+            Shape::Array { elem, len } => (*len > 0).then_some((0, *elem)).into_iter().collect(),
+            Shape::Option(inner) => vec![(0, *inner)],
+            _ => Vec::new(),
+        }
+    }
+
+    fn check_layout(&self) -> R<()> {
+        for (i, t) in self.types.iter().enumerate() {
+            let inside = |off: u64, ty: usize, what: &str| {
+                if off.checked_add(self.types[ty].size).is_none_or(|end| end > t.size) {
+                    return Err(format!("schema: {what} of type {i} ({}) lies outside it", t.name));
+                }
+                Ok(())
+            };
+            match &t.shape {
+                Shape::Struct(f) | Shape::Tuple(f) => f.iter().try_for_each(|f| inside(f.offset, f.ty, "a field"))?,
+                Shape::Enum { tag_size, variants, .. } => {
+                    if *tag_size > t.size {
+                        return Err(format!("schema: the tag of enum {} lies outside it", t.name));
+                    }
+                    variants.iter().flat_map(|v| &v.fields).try_for_each(|f| inside(f.offset, f.ty, "a variant field"))?;
+                }
+                Shape::Array { elem, len } => {
+                    if self.types[*elem].size.checked_mul(*len).is_none_or(|b| b > t.size) {
+                        return Err(format!("schema: array type {i} is smaller than its elements"));
+                    }
+                }
+                Shape::Option(inner) => inside(0, *inner, "the payload")?,
+                Shape::Pointer { .. } if t.size != 8 => return Err(format!("schema: pointer type {i} is not 8 bytes")),
+                Shape::Collection { kind, .. } if t.size != kind.header_size() => {
+                    return Err(format!("schema: {} is {} bytes, its header {}", kind.name(), t.size, kind.header_size()));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A type that contains itself inline has no finite size; only a damaged schema
+    /// says so, and the walk would loop on it.
+    fn check_no_inline_cycle(&self) -> R<()> {
+        // 0 = unseen, 1 = on the stack, 2 = done.
+        let mut state = vec![0u8; self.types.len()];
+        for start in 0..self.types.len() {
+            if state[start] != 0 {
+                continue;
+            }
+            let mut stack = vec![(start, 0usize)];
+            state[start] = 1;
+            while let Some(&mut (t, ref mut next)) = stack.last_mut() {
+                let kids = self.inline_children(t);
+                if let Some(&(_, k)) = kids.get(*next) {
+                    *next += 1;
+                    match state[k] {
+                        0 => {
+                            state[k] = 1;
+                            stack.push((k, 0));
+                        }
+                        1 => return Err(format!("schema: type {k} ({}) contains itself", self.types[k].name)),
+                        _ => {}
+                    }
+                } else {
+                    state[t] = 2;
+                    stack.pop();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn compute_reach(&self) -> Vec<bool> {
+        let mut owns: Vec<bool> = self.types.iter().map(|t| matches!(t.shape, Shape::Pointer { .. } | Shape::Collection { .. } | Shape::Unknown(_))).collect();
+        loop {
+            let mut changed = false;
+            for t in 0..self.types.len() {
+                if !owns[t] && self.inline_children(t).iter().any(|&(_, k)| owns[k]) {
+                    owns[t] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return owns;
+            }
+        }
+    }
+
+    fn name_of(&self, t: usize, depth: usize) -> String {
+        let ty = &self.types[t];
+        if depth > 8 {
+            return "..".into();
+        }
+        let name = |k: usize| self.name_of(k, depth + 1);
+        match &ty.shape {
+            Shape::Tuple(f) => {
+                let parts: Vec<String> = f.iter().map(|f| name(f.ty)).collect();
+                if parts.len() == 1 { format!("({},)", parts[0]) } else { format!("({})", parts.join(", ")) }
+            }
+            Shape::Array { elem, len } => format!("[{}; {len}]", name(*elem)),
+            Shape::Option(inner) => format!("Option<{}>", name(*inner)),
+            Shape::Pointer { owned, target } => format!("{}<{}>", if *owned { "PBox" } else { "PPtr" }, name(*target)),
+            Shape::Collection { kind, params } if !params.is_empty() => {
+                format!("{}<{}>", kind.name(), params.iter().map(|&p| name(p)).collect::<Vec<_>>().join(", "))
+            }
+            _ => ty.name.clone(),
+        }
+    }
+}
