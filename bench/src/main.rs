@@ -54,6 +54,8 @@ pub struct Config {
     pub rows: Vec<String>,
     pub dir: PathBuf,
     pub update_docs: Option<PathBuf>,
+    pub save_raw: Option<PathBuf>,
+    pub replay: Option<PathBuf>,
     pub keep: bool,
 }
 
@@ -66,6 +68,8 @@ impl Config {
         let mut rows = Vec::new();
         let mut dir = None;
         let mut update_docs = None;
+        let mut save_raw = None;
+        let mut replay = None;
         let mut keep = false;
         let mut child = None;
         let mut i = 0;
@@ -83,6 +87,8 @@ impl Config {
                 "--rows" => rows.extend(val(&mut i).split(',').filter(|s| !s.is_empty()).map(str::to_string)),
                 "--dir" => dir = Some(PathBuf::from(val(&mut i))),
                 "--update-docs" => update_docs = Some(PathBuf::from(val(&mut i))),
+                "--save-raw" => save_raw = Some(PathBuf::from(val(&mut i))),
+                "--replay" => replay = Some(PathBuf::from(val(&mut i))),
                 "--child" => {
                     child = Some(args[i + 1..].to_vec());
                     break;
@@ -119,6 +125,8 @@ impl Config {
                 rows,
                 dir: dir.unwrap_or_else(default_dir),
                 update_docs,
+                save_raw: save_raw.clone(),
+                replay: replay.clone(),
                 keep,
             }
         } else {
@@ -141,6 +149,8 @@ impl Config {
                 rows,
                 dir: dir.unwrap_or_else(default_dir),
                 update_docs,
+                save_raw: save_raw.clone(),
+                replay: replay.clone(),
                 keep,
             }
         };
@@ -153,7 +163,10 @@ impl Config {
     }
 
     pub fn command_line(&self) -> String {
-        let mut s = String::from("cargo run --release --manifest-path bench/Cargo.toml --");
+        let mut s = String::from("cargo run --release --manifest-path bench/Cargo.toml");
+        if self.quick || self.big || !self.rows.is_empty() || self.n != if self.quick { 20_000 } else { 1_000_000 } {
+            s.push_str(" --");
+        }
         if self.quick {
             s.push_str(" --quick");
         }
@@ -179,13 +192,15 @@ fn usage(msg: &str) -> ! {
     }
     eprintln!(
         "usage: cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--n N] [--big] [--rows FILTER] \
-         [--reps R] [--dir DIR] [--keep] [--update-docs docs/BENCHMARKS.md]\n\
+         [--reps R] [--dir DIR] [--keep] [--update-docs docs/BENCHMARKS.md] [--save-raw F | --replay F]\n\
          --quick      small N (20,000) and short loops: under a minute, what CI runs\n\
          --n N        workload-1 entries (default 1,000,000); --big sets 5,000,000\n\
          --rows F     only rows whose name contains one of the comma-separated F (e.g. w1,update3)\n\
          --reps R     repetitions (medians are reported; default 3)\n\
          --dir DIR    where the engines' files go (default: a fresh directory under $TMPDIR)\n\
-         --update-docs PATH  rewrite the generated part of PATH and write benchmarks.svg beside it"
+         --update-docs PATH  rewrite the generated part of PATH and write benchmarks.svg beside it\n\
+         --save-raw PATH     keep every child's result lines; --replay PATH rebuilds the tables from them\n\
+                             (pass the same --quick/--n/--rows as the measured run)"
     );
     std::process::exit(if msg.is_empty() { 0 } else { 2 })
 }
@@ -247,6 +262,25 @@ fn child_main(a: &[String]) {
     }
 }
 
+/// Takes one line of a child's output into the results.
+fn ingest(res: &mut Results, engine: &str, line: &str) {
+    if let Some(rest) = line.strip_prefix("phase ") {
+        let mut it = rest.split_whitespace();
+        let phase = it.next().unwrap_or_default().to_string();
+        let f: BTreeMap<&str, f64> = it.filter_map(|p| p.split_once('=')).filter_map(|(k, v)| Some((k, v.parse().ok()?))).collect();
+        let (Some(&ns), Some(&ops)) = (f.get("ns"), f.get("ops")) else { return };
+        // pmem's w2 child measures the floor too: it is the floor's, not pmem's.
+        let engine = if phase.starts_with("floor.") { "floor" } else { engine };
+        res.add(&phase, engine, Sample {
+            ns_per_op: ns / ops.max(1.0),
+            hwm_kib: f.get("hwm_kib").copied().unwrap_or(0.0) as u64,
+            file_bytes: f.get("file_bytes").map(|&b| b as u64),
+        });
+    } else if line.starts_with("pending ") {
+        res.pending.insert(engine.to_string());
+    }
+}
+
 struct Job {
     label: String,
     args: Vec<String>,
@@ -299,17 +333,6 @@ fn parent_main(cfg: &Config) -> i32 {
     }
     for dur in [w2::Dur::Full, w2::Dur::Process] {
         let d = dur.name();
-        // The floor is measured again right before the Full transactions: fdatasync
-        // latency on a shared machine drifts by 10× within minutes, and `÷floor` must
-        // compare numbers taken at the same time.
-        let w2_floor = floor && dur == w2::Dur::Full && want(&|r| r.name.starts_with("w2.") && r.name.ends_with(".full"));
-        let floor_job = |when: &str| Job {
-            label: format!("floor ({when} w2 full)"),
-            args: vec!["floor".into(), "floor".into(), format!("count={}", cfg.individual), "phase=floor.w2".into()],
-        };
-        if w2_floor {
-            jobs.push(floor_job("before"));
-        }
         let mut groups = Vec::new();
         for (g, pat) in [("update3", "update3"), ("alloc_link", "alloc_link"), ("hash", "hash_")] {
             if want(&|r| r.name.starts_with("w2.") && r.name.contains(pat) && r.name.ends_with(d)) {
@@ -338,14 +361,26 @@ fn parent_main(cfg: &Config) -> i32 {
                 ],
             });
         }
-        if w2_floor {
-            jobs.push(floor_job("after"));
-        }
     }
 
-    let exe = std::env::current_exe().expect("current exe");
     let mut res = Results::default();
     let mut failed = Vec::new();
+    // Every child's result lines, prefixed with the engine: `--save-raw` keeps them and
+    // `--replay` rebuilds the tables (and docs) from them without measuring again.
+    let mut raw = Vec::new();
+    let mut elapsed_recorded = None;
+    if let Some(path) = &cfg.replay {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| usage(&format!("--replay {}: {e}", path.display())));
+        for line in text.lines() {
+            if let Some(e) = line.strip_prefix("# elapsed_secs=") {
+                elapsed_recorded = e.parse::<f64>().ok().map(std::time::Duration::from_secs_f64);
+            } else if let Some((engine, rest)) = line.split_once('\t') {
+                ingest(&mut res, engine, rest);
+            }
+        }
+        jobs.clear();
+    }
+    let exe = std::env::current_exe().expect("current exe");
     for (k, job) in jobs.iter().enumerate() {
         let t = Instant::now();
         eprint!("[{:>3}/{}] {:<28}", k + 1, jobs.len(), job.label);
@@ -356,20 +391,8 @@ fn parent_main(cfg: &Config) -> i32 {
         let out = Command::new(&exe).args(&args).output().expect("spawn child");
         let stdout = String::from_utf8_lossy(&out.stdout);
         for line in stdout.lines() {
-            if let Some(rest) = line.strip_prefix("phase ") {
-                let mut it = rest.split_whitespace();
-                let phase = it.next().unwrap().to_string();
-                let f: BTreeMap<&str, f64> =
-                    it.filter_map(|p| p.split_once('=')).map(|(k, v)| (k, v.parse().unwrap())).collect();
-                let ops = f["ops"].max(1.0);
-                res.add(&phase, &engine, Sample {
-                    ns_per_op: f["ns"] / ops,
-                    hwm_kib: f["hwm_kib"] as u64,
-                    file_bytes: f.get("file_bytes").map(|&b| b as u64),
-                });
-            } else if line.starts_with("pending ") {
-                res.pending.insert(engine.clone());
-            }
+            ingest(&mut res, &engine, line);
+            raw.push(format!("{engine}\t{line}"));
         }
         if out.status.success() {
             eprintln!(" {:>7.2}s", t.elapsed().as_secs_f64());
@@ -382,7 +405,11 @@ fn parent_main(cfg: &Config) -> i32 {
     if !cfg.keep {
         let _ = std::fs::remove_dir_all(&cfg.dir);
     }
-    let elapsed = t0.elapsed();
+    let elapsed = elapsed_recorded.unwrap_or_else(|| t0.elapsed());
+    if let Some(path) = &cfg.save_raw {
+        let text = format!("# pmem-bench raw results: {}\n# elapsed_secs={:.1}\n{}\n", cfg.command_line(), elapsed.as_secs_f64(), raw.join("\n"));
+        std::fs::write(path, text).expect("write --save-raw file");
+    }
     let table = report::build(cfg, &selected, &res);
     print!("{}", report::text(cfg, &table));
     for line in report::machine_lines(&table) {

@@ -100,6 +100,13 @@ pub trait Objects {
 
 pub fn run(engine: &str, dur: Dur, dir: &Path, plan: Plan, groups: &[String]) {
     let want = |g: &str| groups.iter().any(|x| x == g);
+    // pmem's Full rows are compared with the fdatasync floor measured just before each
+    // of their repetitions (fdatasync latency on a shared machine drifts within minutes).
+    let floor = |n: u64| {
+        if engine == "pmem" && dur == Dur::Full {
+            crate::floor::preallocated(dir, n.min(200), "floor.w2.fdatasync");
+        }
+    };
     let d = dur.name();
     let files = |sub: &str| (engine != "std").then(|| dir.join(sub));
     let mut rng = Rng::new(plan.seed ^ 0x0b1e_c75);
@@ -117,6 +124,7 @@ pub fn run(engine: &str, dur: Dur, dir: &Path, plan: Plan, groups: &[String]) {
             o.setup_records(plan.records);
             let row = if engine == "pmem" { format!("w2.update3_{variant}.{d}") } else { format!("w2.update3.{d}") };
             for _ in 0..plan.reps {
+                floor(plan.ops);
                 let ph = Phase::start(&row, plan.ops);
                 let done = capped(&ph, plan.ops, plan.max_secs, || {
                     let i = rng.below(plan.records);
@@ -132,6 +140,7 @@ pub fn run(engine: &str, dur: Dur, dir: &Path, plan: Plan, groups: &[String]) {
         if let Some(mut o) = open(engine, "hand", dur, &sub) {
             let mut id = 1;
             for _ in 0..plan.reps {
+                floor(plan.ops);
                 let ph = Phase::start(&format!("w2.alloc_link.{d}"), plan.ops);
                 let done = capped(&ph, plan.ops, plan.max_secs, || {
                     o.push_node(id, rng.next_u64());
@@ -162,6 +171,7 @@ pub fn run(engine: &str, dur: Dur, dir: &Path, plan: Plan, groups: &[String]) {
         }
         let mut next = plan.prefill;
         for _ in 0..plan.reps {
+            floor(plan.ops);
             let ph = Phase::start(&format!("w2.hash_insert.{d}"), plan.ops);
             let done = capped(&ph, plan.ops, plan.max_secs, || {
                 o.hash_insert(hkey(seed, next), next);
