@@ -15,7 +15,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
 
 use crate::error::{Error, Result, TypeIdentity};
@@ -139,12 +139,10 @@ pub(crate) struct State {
     ranges: Vec<(u64, u64)>,
 }
 
-/// Group commit: the leader syncs the log once for every commit appended so far.
-#[derive(Default)]
+/// Group commit (see `group_commit`), plus where each not-yet-durable group starts so
+/// a failed sync can invalidate it.
 pub(crate) struct Flusher {
-    lock: Mutex<()>,
-    durable: AtomicU64,
-    appended: AtomicU64,
+    gc: crate::group_commit::GroupCommit,
     /// (seq, log offset) of groups appended but not known durable.
     pending: Mutex<VecDeque<(u64, u64)>>,
 }
@@ -529,7 +527,7 @@ impl Shared {
             log,
             pool_file,
             state: RwLock::new(state),
-            flusher: Flusher::default(),
+            flusher: Flusher { gc: crate::group_commit::GroupCommit::new(checkpoint.checkpoint_seq), pending: Mutex::new(VecDeque::new()) },
             header,
             cfg,
             poisoned: AtomicBool::new(false),
@@ -558,8 +556,7 @@ impl Shared {
             })?;
             st.log_pos = end.pos;
             st.last_seq = end.last_seq;
-            self.flusher.durable.store(end.last_seq, Ordering::Release);
-            self.flusher.appended.store(end.last_seq, Ordering::Release);
+            self.flusher.gc.reset(end.last_seq);
         }
         let ctx = ReadCtx(self);
         let meta = heap::meta(&ctx);
@@ -711,7 +708,7 @@ impl Shared {
         }
         st.log_pos += st.buf.len() as u64;
         st.last_seq = seq;
-        self.flusher.appended.store(seq, Ordering::Release);
+        self.flusher.gc.appended(seq);
         for &(s, l) in &st.ranges {
             st.dirty.mark(s, l);
         }
@@ -726,31 +723,25 @@ impl Shared {
     /// Waits until commit `seq` is durable, syncing the log if nobody else is.
     pub(crate) fn flush_to(&self, seq: u64) -> Result<()> {
         let f = &self.flusher;
-        if f.durable.load(Ordering::Acquire) >= seq {
-            return Ok(());
-        }
-        let _g = f.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if f.durable.load(Ordering::Acquire) >= seq {
-            return Ok(());
-        }
-        self.check_usable()?;
-        let target = f.appended.load(Ordering::Acquire);
         let log = self.log.as_ref().expect("only logged pools flush");
-        let synced = if crate::fault::is(crate::fault::Broken::SkipLogSync) { Ok(()) } else { log.sync() };
-        if let Err(e) = synced {
-            self.poison();
-            // Best effort: make the groups that did not become durable invalid, so a
-            // reopen replays exactly the commits acknowledged before the failure.
-            let pending = f.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let durable = f.durable.load(Ordering::Acquire);
-            if let Some(&(_, pos)) = pending.iter().find(|(s, _)| *s > durable) {
-                let _ = log.write_at(pos, &[0u8; 8]);
-            }
-            return Err(Error::io("syncing", log.path(), e));
-        }
-        f.durable.store(target, Ordering::Release);
+        f.gc.wait_durable(seq, || {
+            self.check_usable()?;
+            let synced = if crate::fault::is(crate::fault::Broken::SkipLogSync) { Ok(()) } else { log.sync() };
+            synced.map_err(|e| {
+                self.poison();
+                // Best effort: make the groups that did not become durable invalid, so a
+                // reopen replays exactly the commits acknowledged before the failure.
+                let pending = f.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let durable = f.gc.durable();
+                if let Some(&(_, pos)) = pending.iter().find(|(s, _)| *s > durable) {
+                    let _ = log.write_at(pos, &[0u8; 8]);
+                }
+                Error::io("syncing", log.path(), e)
+            })
+        })?;
+        let durable = f.gc.durable();
         let mut pending = f.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        while pending.front().is_some_and(|(s, _)| *s <= target) {
+        while pending.front().is_some_and(|(s, _)| *s <= durable) {
             pending.pop_front();
         }
         Ok(())

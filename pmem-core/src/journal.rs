@@ -166,6 +166,8 @@ pub(crate) struct Journal {
     pub(crate) undo: Vec<u8>,
     /// Allocations to free at commit: (offset, size).
     pub(crate) frees: Vec<(u64, u64)>,
+    /// Offsets in `frees`, to refuse a double free in O(1).
+    pub(crate) freed: std::collections::HashSet<u64>,
     /// The allocator's volatile index must be rebuilt if this transaction rolls back.
     pub(crate) heap_touched: bool,
     /// A nested transaction failed: the whole transaction must roll back.
@@ -258,6 +260,7 @@ impl Journal {
         self.fresh.clear();
         self.undo.clear();
         self.frees.clear();
+        self.freed.clear();
         self.heap_touched = false;
         self.doomed = false;
         self.last = (0, 0);

@@ -30,6 +30,7 @@ mod engine;
 pub mod fault;
 mod error;
 pub mod fingerprint;
+mod group_commit;
 mod heap;
 pub mod inspect;
 mod journal;

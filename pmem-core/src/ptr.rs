@@ -383,3 +383,24 @@ impl<T: Persistent> Deref for OptionPBoxMut<T> {
         unsafe { &*std::ptr::from_ref(self).cast::<Option<PBox<T>>>() }
     }
 }
+
+/// Serialises the box's target, as serde does for `Box<T>`.
+#[cfg(feature = "serde")]
+impl<T: Persistent + serde::Serialize> serde::Serialize for PBox<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+/// Serialises the pointer's pool offset, or `None` when it is null: a `PPtr` does not
+/// own its target, which is serialised where it is owned.
+#[cfg(feature = "serde")]
+impl<T: Persistent> serde::Serialize for PPtr<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if self.is_null() {
+            s.serialize_none()
+        } else {
+            s.serialize_some(&self.offset())
+        }
+    }
+}

@@ -72,7 +72,7 @@ pub(crate) fn alloc_in(sh: &Shared, st: &mut State, size: usize, align: usize) -
 
 pub(crate) fn free_in(sh: &Shared, st: &mut State, off: u64, size: usize) -> Result<()> {
     st.heap.place(&crate::engine::ReadCtx(sh), off, size as u64)?;
-    if st.journal.frees.iter().any(|&(o, _)| o == off) {
+    if !st.journal.freed.insert(off) {
         return Err(Error::corrupted("allocation freed twice in one transaction", off));
     }
     if crate::fault::is(crate::fault::Broken::FreeBeforeCommit) {
