@@ -441,3 +441,11 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
         self.map().shrink_to_fit()
     }
 }
+
+/// Serialises as a sequence (in the table's order), as serde does for `HashSet<T>`.
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize> serde::Serialize for PHashSet<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}

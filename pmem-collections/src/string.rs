@@ -531,3 +531,11 @@ impl PStringMut {
         unsafe { RawVec::realloc(h, len, EL) }
     }
 }
+
+/// Serialises as a string, as serde does for `String`.
+#[cfg(feature = "serde")]
+impl serde::Serialize for PString {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}

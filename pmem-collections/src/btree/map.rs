@@ -538,3 +538,11 @@ pub(crate) unsafe fn free_all<K: Persistent, V: Persistent>(t: &Tree) -> Result<
         })
     }
 }
+
+/// Serialises as a map in key order, as serde does for `BTreeMap<K, V>`.
+#[cfg(feature = "serde")]
+impl<K: serde::Serialize, V: serde::Serialize> serde::Serialize for PBTreeMap<K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}

@@ -523,3 +523,11 @@ impl<T: Persistent + Ord> PBTreeSetMut<T> {
         Ok(())
     }
 }
+
+/// Serialises as a sequence in order, as serde does for `BTreeSet<T>`.
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize> serde::Serialize for PBTreeSet<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}

@@ -385,3 +385,11 @@ unsafe impl<K: Persistent + Hash + Eq, V: Persistent> Persistent for PHashMap<K,
         Ok(())
     }
 }
+
+/// Serialises as a map (in the table's order), as serde does for `HashMap<K, V>`.
+#[cfg(feature = "serde")]
+impl<K: serde::Serialize, V: serde::Serialize> serde::Serialize for PHashMap<K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}

@@ -347,3 +347,11 @@ unsafe impl<T: Persistent, I: PInit<T>, const N: usize> PInit<PVec<T>> for [I; N
         }
     }
 }
+
+/// Serialises as a sequence, as serde does for `Vec<T>`.
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize> serde::Serialize for PVec<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
