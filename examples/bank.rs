@@ -60,9 +60,9 @@ fn transfer(pool: &mut Pool<Bank>, from: u64, to: u64, amount: i64) -> Result<()
         }
         *payer.balance_mut() -= amount;
         record(payer.history_mut(), -amount)?;
-        let payee = bank.accounts_mut().get_mut(&to).ok_or(Error::InvalidOptions(format!("no account {to}")))?;
-        *payee.balance_mut() += amount;
-        record(payee.history_mut(), amount)?;
+        let receiver = bank.accounts_mut().get_mut(&to).ok_or(Error::InvalidOptions(format!("no account {to}")))?;
+        *receiver.balance_mut() += amount;
+        record(receiver.history_mut(), amount)?;
         *bank.transfers_mut() += 1;
         Ok(())
     })

@@ -45,7 +45,7 @@ pub(crate) struct Node<'a> {
 struct Fields<'a> {
     d: &'a Dump<'a>,
     off: u64,
-    fields: &'a [Field],
+    list: &'a [Field],
     depth: usize,
 }
 
@@ -54,9 +54,9 @@ struct Pair<'a> {
     value: Node<'a>,
 }
 
-fn error<S: Serializer>(d: &Dump<'_>, s: S, what: &str) -> Result<S::Ok, S::Error> {
+fn error<S: Serializer>(d: &Dump<'_>, ser: S, what: &str) -> Result<S::Ok, S::Error> {
     d.errors.fetch_add(1, Ordering::Relaxed);
-    let mut m = s.serialize_map(Some(1))?;
+    let mut m = ser.serialize_map(Some(1))?;
     m.serialize_entry("$error", what)?;
     m.end()
 }
@@ -68,73 +68,73 @@ impl<'a> Node<'a> {
 }
 
 impl Serialize for Node<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let (d, off, t) = (self.d, self.off, self.t);
         let pool = d.pool;
         if self.depth > d.max_depth {
-            let mut m = s.serialize_map(Some(1))?;
+            let mut m = ser.serialize_map(Some(1))?;
             m.serialize_entry("$truncated", &format!("deeper than --max-depth {} at {off:#x}", d.max_depth))?;
             return m.end();
         }
         match &pool.schema.types[t].shape {
             Shape::Primitive => match pool.prim(off, t) {
-                Ok(Prim::U(u)) => s.serialize_u128(u),
-                Ok(Prim::I(i)) => s.serialize_i128(i),
-                Ok(Prim::F(f)) => s.serialize_f64(f),
-                Ok(Prim::Bool(b)) => s.serialize_bool(b),
-                Ok(Prim::Char(c)) => s.serialize_char(c),
-                Ok(Prim::Unit) => s.serialize_unit(),
-                Err(e) => error(d, s, &e),
+                Ok(Prim::U(u)) => ser.serialize_u128(u),
+                Ok(Prim::I(i)) => ser.serialize_i128(i),
+                Ok(Prim::F(f)) => ser.serialize_f64(f),
+                Ok(Prim::Bool(b)) => ser.serialize_bool(b),
+                Ok(Prim::Char(c)) => ser.serialize_char(c),
+                Ok(Prim::Unit) => ser.serialize_unit(),
+                Err(e) => error(d, ser, &e),
             },
-            Shape::Struct(fields) | Shape::Tuple(fields) => Fields { d, off, fields, depth: self.depth }.serialize(s),
+            Shape::Struct(fields) | Shape::Tuple(fields) => Fields { d, off, list: fields, depth: self.depth }.serialize(ser),
             Shape::Enum { .. } => match pool.variant(off, t) {
-                Ok(v) if v.fields.is_empty() => s.serialize_str(&v.name),
+                Ok(v) if v.fields.is_empty() => ser.serialize_str(&v.name),
                 Ok(v) => {
-                    let mut m = s.serialize_map(Some(1))?;
-                    m.serialize_entry(&v.name, &Fields { d, off, fields: &v.fields, depth: self.depth })?;
+                    let mut m = ser.serialize_map(Some(1))?;
+                    m.serialize_entry(&v.name, &Fields { d, off, list: &v.fields, depth: self.depth })?;
                     m.end()
                 }
-                Err(e) => error(d, s, &e),
+                Err(e) => error(d, ser, &e),
             },
             Shape::Array { elem, len } => {
                 let size = pool.schema.types[*elem].size;
-                let mut q = s.serialize_seq(usize::try_from(*len).ok())?;
+                let mut q = ser.serialize_seq(usize::try_from(*len).ok())?;
                 for i in 0..*len {
                     q.serialize_element(&self.child(off + i * size, *elem))?;
                 }
                 q.end()
             }
             Shape::Option(inner) => match pool.option(off, t) {
-                Ok(Some(at)) => s.serialize_some(&self.child(at, *inner)),
-                Ok(None) => s.serialize_none(),
-                Err(e) => error(d, s, &e),
+                Ok(Some(at)) => ser.serialize_some(&self.child(at, *inner)),
+                Ok(None) => ser.serialize_none(),
+                Err(e) => error(d, ser, &e),
             },
             Shape::Pointer { owned: true, target } => match pool.u64_at(off) {
-                Ok(0) => error(d, s, "null PBox"),
-                Ok(to) => self.child(to, *target).serialize(s),
-                Err(e) => error(d, s, &e),
+                Ok(0) => error(d, ser, "null PBox"),
+                Ok(to) => self.child(to, *target).serialize(ser),
+                Err(e) => error(d, ser, &e),
             },
             Shape::Pointer { owned: false, .. } => match pool.pptr(off) {
-                Ok(0) => s.serialize_none(),
-                Ok(to) => s.serialize_u64(to),
-                Err(e) => error(d, s, &e),
+                Ok(0) => ser.serialize_none(),
+                Ok(to) => ser.serialize_u64(to),
+                Err(e) => error(d, ser, &e),
             },
             Shape::Collection { kind: CollectionKind::String, .. } => match pool.string(off) {
-                Ok(text) => s.serialize_str(&text),
-                Err(e) => error(d, s, &e),
+                Ok(text) => ser.serialize_str(&text),
+                Err(e) => error(d, ser, &e),
             },
-            Shape::Collection { kind, params } => self.collection(s, *kind, params),
-            Shape::Unknown(what) => error(d, s, &format!("cannot read {what}")),
+            Shape::Collection { kind, params } => self.collection(ser, *kind, params),
+            Shape::Unknown(what) => error(d, ser, &format!("cannot read {what}")),
         }
     }
 }
 
 impl Node<'_> {
-    fn collection<S: Serializer>(&self, s: S, kind: CollectionKind, params: &[usize]) -> Result<S::Ok, S::Error> {
+    fn collection<S: Serializer>(&self, ser: S, kind: CollectionKind, params: &[usize]) -> Result<S::Ok, S::Error> {
         let pool = self.d.pool;
         let c = match pool.collection(self.off, kind, params) {
             Ok(c) => c,
-            Err(e) => return error(self.d, s, &e),
+            Err(e) => return error(self.d, ser, &e),
         };
         let mut entries: Vec<_> = c.entries().collect();
         let k = params[0];
@@ -158,19 +158,19 @@ impl Node<'_> {
         if kind.is_map() {
             let v = params[1];
             if let Some(keys) = keys {
-                let mut m = s.serialize_map(Some(entries.len()))?;
+                let mut m = ser.serialize_map(Some(entries.len()))?;
                 for (i, e) in order.iter().zip(&entries) {
                     m.serialize_entry(&keys[*i], &self.child(e.value.expect("map entries have values"), v))?;
                 }
                 return m.end();
             }
-            let mut q = s.serialize_seq(Some(entries.len()))?;
+            let mut q = ser.serialize_seq(Some(entries.len()))?;
             for e in &entries {
                 q.serialize_element(&Pair { key: self.child(e.key, k), value: self.child(e.value.expect("map entries have values"), v) })?;
             }
             return q.end();
         }
-        let mut q = s.serialize_seq(Some(entries.len()))?;
+        let mut q = ser.serialize_seq(Some(entries.len()))?;
         for e in &entries {
             q.serialize_element(&self.child(e.key, k))?;
         }
@@ -179,18 +179,18 @@ impl Node<'_> {
 }
 
 impl Serialize for Fields<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let node = |f: &Field| Node { d: self.d, off: self.off + f.offset, t: f.ty, depth: self.depth + 1 };
-        let numbered = self.fields.iter().enumerate().all(|(i, f)| f.name == i.to_string());
-        if numbered && !self.fields.is_empty() {
-            let mut q = s.serialize_seq(Some(self.fields.len()))?;
-            for f in self.fields {
+        let numbered = self.list.iter().enumerate().all(|(i, f)| f.name == i.to_string());
+        if numbered && !self.list.is_empty() {
+            let mut q = ser.serialize_seq(Some(self.list.len()))?;
+            for f in self.list {
                 q.serialize_element(&node(f))?;
             }
             return q.end();
         }
-        let mut m = s.serialize_map(Some(self.fields.len()))?;
-        for f in self.fields {
+        let mut m = ser.serialize_map(Some(self.list.len()))?;
+        for f in self.list {
             m.serialize_entry(&f.name, &node(f))?;
         }
         m.end()
@@ -198,8 +198,8 @@ impl Serialize for Fields<'_> {
 }
 
 impl Serialize for Pair<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(Some(2))?;
         m.serialize_entry("key", &self.key)?;
         m.serialize_entry("value", &self.value)?;
         m.end()

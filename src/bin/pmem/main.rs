@@ -135,7 +135,11 @@ impl Failure {
 fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1).peekable();
     match argv.peek().map(String::as_str) {
-        None | Some("-h" | "--help" | "help") => {
+        None => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+        Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
@@ -145,14 +149,14 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    let args = match parse(argv) {
+    let parsed = match parse(argv) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("pmem: {e}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    match run(&args) {
+    match run(&parsed) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             eprintln!("pmem: {}", f.message);
@@ -194,13 +198,13 @@ fn run(args: &Args) -> Result<u8, Failure> {
             let r = walk::walk(&pool, progress());
             let (text, healthy) = report::check_text(&r, 50);
             out(&if args.json { json_text(&report::check_json(&r)) } else { text })?;
-            Ok(if healthy { 0 } else { 1 })
+            Ok(u8::from(!healthy))
         }
         "stats" => {
             let r = walk::walk(&pool, progress());
             let stats = pool.ins.stats().ok();
             out(&if args.json { json_text(&report::stats_json(&r, stats.as_ref())) } else { report::stats_text(&r, stats.as_ref()) })?;
-            Ok(if r.problems.is_empty() { 0 } else { 1 })
+            Ok(u8::from(!r.problems.is_empty()))
         }
         "dump" => dump(&pool, args),
         _ => unreachable!("parse checked the command"),

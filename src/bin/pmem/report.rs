@@ -15,6 +15,7 @@ pub(crate) fn human(bytes: u64) -> String {
     if bytes < 1024 {
         return format!("{bytes} B");
     }
+    #[allow(clippy::cast_precision_loss)] // one decimal is shown
     let mut v = bytes as f64 / 1024.0;
     let mut u = 0;
     while v >= 1024.0 && u + 1 < UNITS.len() {
@@ -42,7 +43,10 @@ pub(crate) fn utc(secs: u64) -> String {
 }
 
 fn uuid(u: &[u8; 16]) -> String {
-    let h: String = u.iter().map(|b| format!("{b:02x}")).collect();
+    let h = u.iter().fold(String::new(), |mut h, b| {
+        let _ = write!(h, "{b:02x}");
+        h
+    });
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
@@ -52,7 +56,7 @@ Process: it survives a crash of the process, and after power loss the pool recov
 
 /// Everything `info` shows.
 pub(crate) struct Info {
-    info: PoolInfo,
+    header: PoolInfo,
     stats: Result<Stats, String>,
     root_offset: u64,
     root_size: u64,
@@ -83,12 +87,12 @@ impl Info {
                 .map(|t| t.name.clone())
                 .collect(),
             schema_bytes,
-            info,
+            header: info,
         }
     }
 
     pub(crate) fn text(&self, root_name: &str) -> String {
-        let i = &self.info;
+        let i = &self.header;
         let mut o = String::new();
         let _ = writeln!(o, "pool          {}", i.path.display());
         let _ = writeln!(o, "format        version {}, layout {:?}, uuid {}", i.format_version, i.layout, uuid(&i.uuid));
@@ -123,7 +127,7 @@ impl Info {
     }
 
     pub(crate) fn json(&self, root_name: &str) -> Value {
-        let i = &self.info;
+        let i = &self.header;
         let mut v = json!({
             "path": i.path,
             "format_version": i.format_version,

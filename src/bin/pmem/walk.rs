@@ -12,7 +12,8 @@
 //! deep recursion; paths are kept as parent links and spelled out only for a problem.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use pmem::inspect::CollectionKind;
@@ -86,7 +87,7 @@ impl Progress {
         }
         self.last = Instant::now();
         self.shown = true;
-        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         let width = 30;
         let filled = (pct as usize * width / 100).min(width);
         let _ = write!(std::io::stderr(), "\rchecking [{}{}] {done}/{total} allocations ({pct}%)", "#".repeat(filled), " ".repeat(width - filled));
@@ -172,11 +173,12 @@ impl<'a> Walk<'a> {
         };
         let mut out = String::from("root");
         if segs.len() > 40 {
-            segs[..20].iter().for_each(|s| out.push_str(&text(s)));
-            out.push_str(&format!("…({} more)…", segs.len() - 40));
-            segs[segs.len() - 20..].iter().for_each(|s| out.push_str(&text(s)));
+            let (head, tail) = (&segs[..20], &segs[segs.len() - 20..]);
+            out.extend(head.iter().map(|s| text(s)));
+            let _ = write!(out, "…({} more)…", segs.len() - 40);
+            out.extend(tail.iter().map(|s| text(s)));
         } else {
-            segs.iter().for_each(|s| out.push_str(&text(s)));
+            out.extend(segs.iter().map(|s| text(s)));
         }
         out
     }
@@ -297,11 +299,11 @@ impl<'a> Walk<'a> {
     }
 
     fn collection(&mut self, off: u64, t: usize, kind: CollectionKind, params: &[usize], path: u32) {
-        let c = match self.pool.collection(off, kind, params) {
+        let contents = match self.pool.collection(off, kind, params) {
             Ok(c) => c,
             Err(e) => return self.problem(path, e),
         };
-        for b in &c.buffers {
+        for b in &contents.buffers {
             // A buffer that fails its claim is not read any further.
             if !self.claim(b.offset, b.size, (t, Role::Storage(kind)), path) {
                 return;
@@ -315,7 +317,7 @@ impl<'a> Walk<'a> {
         if !walk_k && !walk_v {
             return;
         }
-        let entries: Vec<_> = c.entries().collect();
+        let entries: Vec<_> = contents.entries().collect();
         for (i, e) in entries.iter().enumerate().rev() {
             let seg = match k.and_then(|k| kind.is_map().then(|| pool.key_text(e.key, k)).flatten()) {
                 Some(key) => Seg::Key(key),

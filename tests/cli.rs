@@ -1,0 +1,507 @@
+//! The `pmem` command-line tool against real pools: `dump` renders every shape a
+//! schema can describe (which pins the layouts the tool decodes without the types),
+//! `check` passes healthy pools and names each kind of damage with the path that has it,
+//! `stats` and `info` report what the allocator and the walk see, pools open for writing
+//! and files that are not pools are refused with exit status 2, and no command ever
+//! changes a byte of the pool or its log.
+#![cfg(feature = "cli")]
+
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use pmem::{Error, PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PPtr, PString, PVec, Persistent, Pool};
+use serde_json::{json, Value};
+
+#[derive(Persistent, Default, Clone, Copy, Debug, PartialEq)]
+#[repr(u8)]
+#[pmem(plain)]
+enum Level {
+    #[default]
+    Low,
+    Mid = 5,
+    High,
+}
+
+#[derive(Persistent, Default, Clone, Copy)]
+#[repr(C)]
+#[pmem(plain)]
+struct Point {
+    x: f64,
+    y: f64,
+}
+
+#[derive(Persistent, Default)]
+#[repr(u16)]
+enum Shape {
+    #[default]
+    Empty,
+    Circle { r: f64 } = 10,
+    Rect(f32, f32),
+}
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Node {
+    value: u32,
+    next: Option<PBox<Node>>,
+}
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Pair(u8, i16);
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Everything {
+    small: u8,
+    neg: i64,
+    big: u128,
+    ratio: f64,
+    flag: bool,
+    letter: char,
+    some_num: Option<u64>,
+    no_num: Option<u64>,
+    some_flag: Option<bool>,
+    no_flag: Option<bool>,
+    some_char: Option<char>,
+    no_char: Option<char>,
+    some_level: Option<Level>,
+    no_level: Option<Level>,
+    some_pair: Option<(u8, u16)>,
+    some_bytes: Option<[u8; 3]>,
+    some_point: Option<Point>,
+    no_point: Option<Point>,
+    level: Level,
+    shape: Shape,
+    other_shape: Shape,
+    triple: (u8, u64, i32),
+    arr: [i16; 4],
+    pair: Pair,
+    name: PString,
+    list: PVec<u32>,
+    spare: PVec<u32>,
+    nested: PVec<PString>,
+    scores: PHashMap<PString, PVec<u32>>,
+    ranks: PBTreeMap<u64, PString>,
+    tags: PHashSet<u32>,
+    words: PBTreeSet<PString>,
+    pairs: PHashMap<(u8, u8), u8>,
+    chain: Option<PBox<Node>>,
+    link: PPtr<Node>,
+}
+
+/// Tests in this file run one at a time: a child process spawned by one test inherits,
+/// between its fork and its exec, the pool descriptors another test holds, and with them
+/// that pool's lock, so a pool closed at that moment would still look open elsewhere.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("pmem-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+fn pmem(args: &[&str]) -> Run {
+    let o = Command::new(env!("CARGO_BIN_EXE_pmem")).args(args).output().expect("the pmem binary runs");
+    Run { code: o.status.code().expect("exited"), out: String::from_utf8(o.stdout).unwrap(), err: String::from_utf8(o.stderr).unwrap() }
+}
+
+fn on(cmd: &str, pool: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![cmd, pool.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    pmem(&args)
+}
+
+fn json_of(r: &Run) -> Value {
+    serde_json::from_str(&r.out).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", r.out, r.err))
+}
+
+fn off<T>(r: &T) -> u64 {
+    pmem::raw::offset_of(std::ptr::from_ref(r).cast()).expect("in the pool")
+}
+
+/// Pool offsets of the parts the damage tests overwrite.
+struct Offsets {
+    list: u64,
+    spare: u64,
+    scores: u64,
+    chain: u64,
+    root: u64,
+}
+
+/// A closed pool holding one of everything.
+fn everything(path: &Path) -> Offsets {
+    let mut pool = Pool::<Everything>::create(path).unwrap();
+    pool.tx(|tx| {
+        let e = tx.root_mut();
+        *e.small_mut() = 7;
+        *e.neg_mut() = -5;
+        *e.big_mut() = u128::from(u64::MAX) + 1;
+        *e.ratio_mut() = 0.5;
+        *e.flag_mut() = true;
+        *e.letter_mut() = 'λ';
+        *e.some_num_mut() = Some(12);
+        *e.some_flag_mut() = Some(false);
+        *e.some_char_mut() = Some('z');
+        *e.some_level_mut() = Some(Level::Mid);
+        *e.some_pair_mut() = Some((1, 515));
+        *e.some_bytes_mut() = Some([1, 2, 3]);
+        *e.some_point_mut() = Some(Point { x: 1.0, y: -2.0 });
+        *e.level_mut() = Level::High;
+        e.set_shape(Shape::Circle { r: 1.5 })?;
+        e.set_other_shape(Shape::Rect(2.0, 3.5))?;
+        *e.triple_mut() = (1, 2, -3);
+        *e.arr_mut() = [4, -4, 5, -5];
+        e.set_pair(Pair(9, -9))?;
+        e.name_mut().push_str("everything")?;
+        e.list_mut().extend([10, 20, 30])?;
+        e.nested_mut().push("x")?;
+        e.nested_mut().push("yz")?;
+        e.scores_mut().set("bob", vec![3])?;
+        e.scores_mut().set("ada", vec![1, 2])?;
+        e.ranks_mut().put(3u64, "three")?;
+        e.ranks_mut().put(1u64, "one")?;
+        e.tags_mut().insert(8)?;
+        e.words_mut().insert("b")?;
+        e.words_mut().insert("a")?;
+        e.pairs_mut().insert((1, 2), 3)?;
+        let first = e.chain_mut().insert(Node { value: 1, next: None })?;
+        first.next_mut().insert(Node { value: 2, next: None })?;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    pool.tx(|tx| {
+        let second = tx.root().chain.as_ref().unwrap().next.as_ref().unwrap();
+        let link = PPtr::from_ref(&**second).unwrap();
+        *tx.root_mut().link_mut() = link;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    pool.check().unwrap();
+    let o = pool
+        .read(|e| Offsets { list: off(&e.list), spare: off(&e.spare), scores: off(&e.scores), chain: off(&e.chain), root: off(e) })
+        .unwrap();
+    pool.close().unwrap();
+    o
+}
+
+fn expected_link(path: &Path) -> u64 {
+    let pool = Pool::<Everything>::open(path).unwrap();
+    pool.read(|e| off(&**e.chain.as_ref().unwrap().next.as_ref().unwrap())).unwrap()
+}
+
+#[test]
+fn dump_shows_every_shape_as_json() {
+    let _serial = serial();
+    let d = Dir::new("dump");
+    let p = d.file("e.pool");
+    everything(&p);
+    let link = expected_link(&p);
+    let r = on("dump", &p, &[]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("18446744073709551616"), "u128 printed in full: {}", r.out);
+    let v = json_of(&r);
+    assert_eq!(
+        v,
+        json!({
+            "small": 7, "neg": -5, "big": 18_446_744_073_709_551_616.0, "ratio": 0.5, "flag": true, "letter": "λ",
+            "some_num": 12, "no_num": null, "some_flag": false, "no_flag": null, "some_char": "z", "no_char": null,
+            "some_level": "Mid", "no_level": null, "some_pair": [1, 515], "some_bytes": [1, 2, 3],
+            "some_point": { "x": 1.0, "y": -2.0 }, "no_point": null,
+            "level": "High", "shape": { "Circle": { "r": 1.5 } }, "other_shape": { "Rect": [2.0, 3.5] },
+            "triple": [1, 2, -3], "arr": [4, -4, 5, -5], "pair": [9, -9],
+            "name": "everything", "list": [10, 20, 30], "spare": [], "nested": ["x", "yz"],
+            "scores": { "ada": [1, 2], "bob": [3] }, "ranks": { "1": "one", "3": "three" },
+            "tags": [8], "words": ["a", "b"], "pairs": [{ "key": [1, 2], "value": 3 }],
+            "chain": { "value": 1, "next": { "value": 2, "next": null } },
+            "link": link,
+        })
+    );
+    assert!(r.out.starts_with("{\n  \"small\": 7,\n  \"neg\": -5,"), "fields in declaration order: {}", r.out);
+    let compact = on("dump", &p, &["--compact"]);
+    assert_eq!(compact.out.lines().count(), 1);
+    assert_eq!(json_of(&compact), v);
+}
+
+#[test]
+fn dump_path_names_fields_entries_and_elements() {
+    let _serial = serial();
+    let d = Dir::new("path");
+    let p = d.file("e.pool");
+    everything(&p);
+    for (path, want) in [
+        ("root.name", json!("everything")),
+        ("root.scores[\"ada\"]", json!([1, 2])),
+        ("root.scores.bob.0", json!(3)),
+        ("root.ranks[3]", json!("three")),
+        ("root.list[2]", json!(30)),
+        ("root.words.1", json!("b")),
+        ("root.chain.next.value", json!(2)),
+        ("root.shape.r", json!(1.5)),
+        ("root.triple.1", json!(2)),
+        ("root.arr[3]", json!(-5)),
+        ("root", json_of(&on("dump", &p, &[]))),
+    ] {
+        let r = on("dump", &p, &["--path", path]);
+        assert_eq!((r.code, json_of(&r)), (0, want), "{path}: {}", r.err);
+    }
+    for (path, why) in [
+        ("root.nope", "has no field \"nope\""),
+        ("root.scores.carol", "has no key \"carol\""),
+        ("root.list.3", "no index \"3\""),
+        ("root.small.x", "has no parts"),
+        ("root.no_num.x", "None"),
+        ("root[", "unclosed"),
+    ] {
+        let r = on("dump", &p, &["--path", path]);
+        assert_eq!(r.code, 2, "{path}");
+        assert!(r.err.contains(why), "{path}: {}", r.err);
+    }
+}
+
+#[test]
+fn dump_stops_at_max_depth_without_failing() {
+    let _serial = serial();
+    let d = Dir::new("depth");
+    let p = d.file("e.pool");
+    everything(&p);
+    let r = on("dump", &p, &["--path", "root.chain", "--max-depth", "1"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("\"$truncated\": \"deeper than --max-depth 1 at"), "{}", r.out);
+    assert!(json_of(&r).is_object());
+}
+
+#[test]
+fn check_passes_a_healthy_pool_and_reaches_every_allocation() {
+    let _serial = serial();
+    let d = Dir::new("healthy");
+    let p = d.file("e.pool");
+    everything(&p);
+    let r = on("check", &p, &[]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.ends_with("healthy\n"), "{}", r.out);
+    let v = json_of(&on("check", &p, &["--json"]));
+    assert_eq!(v["healthy"], json!(true));
+    assert_eq!(v["problems"], json!([]));
+    assert_eq!(v["warnings"], json!([]), "the PPtr points into a live node");
+    let (all, reached) = (v["allocations"]["count"].as_u64().unwrap(), v["reached"]["count"].as_u64().unwrap());
+    assert_eq!(reached + 1, all, "everything but the schema record is reached from the root");
+    let pool = Pool::<Everything>::open(&p).unwrap();
+    assert_eq!(pool.check().unwrap().allocations, reached, "the tool reaches what the typed check reaches");
+}
+
+#[test]
+fn stats_lists_space_by_type_and_adds_up() {
+    let _serial = serial();
+    let d = Dir::new("stats");
+    let p = d.file("e.pool");
+    everything(&p);
+    let r = on("stats", &p, &[]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    for label in [
+        "Everything (root)",
+        "PString bytes",
+        "PVec<u32> buffer",
+        "PVec<PString> buffer",
+        "PHashMap<PString, PVec<u32>> table",
+        "PBTreeMap<u64, PString> nodes",
+        "PHashSet<u32> table",
+        "PBTreeSet<PString> nodes",
+        "PHashMap<(u8, u8), u8> table",
+        "(schema record)",
+    ] {
+        assert!(r.out.contains(label), "no {label:?} in\n{}", r.out);
+    }
+    let v = json_of(&on("stats", &p, &["--json"]));
+    let by = v["by_type"].as_array().unwrap();
+    let node = by.iter().find(|e| e["type"] == "Node").expect("the boxed nodes");
+    assert_eq!(node["count"], json!(2));
+    let strings = by.iter().find(|e| e["type"] == "PString bytes").unwrap();
+    assert_eq!(strings["count"], json!(9), "name, 2 nested, 2 keys, 2 ranks, 2 words");
+    let sum: u64 = by.iter().map(|e| e["count"].as_u64().unwrap()).sum::<u64>() + v["schema_record"]["count"].as_u64().unwrap();
+    assert_eq!(sum, v["total"]["count"].as_u64().unwrap());
+}
+
+#[test]
+fn info_reports_the_header_root_type_log_and_allocator() {
+    let _serial = serial();
+    let d = Dir::new("info");
+    let p = d.file("e.pool");
+    everything(&p);
+    let r = on("info", &p, &[]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    for part in ["format        version 1", "root type     Everything, fingerprint", "Everything, Level, Shape, Pair, Point, Node", "commits", "durability    chosen by each program"] {
+        assert!(r.out.contains(part), "no {part:?} in\n{}", r.out);
+    }
+    let v = json_of(&on("info", &p, &["--json"]));
+    let pool = Pool::<Everything>::open(&p).unwrap();
+    assert_eq!(v["root"]["fingerprint"], json!(format!("{:016x}", Everything::FINGERPRINT)));
+    assert_eq!(v["root"]["size"], json!(size_of::<Everything>()));
+    assert_eq!(v["stats"]["allocations"], json!(pool.stats().unwrap().allocations));
+    assert_eq!(v["uuid"].as_str().unwrap().replace('-', ""), pool.uuid().iter().fold(String::new(), |h, b| h + &format!("{b:02x}")));
+}
+
+#[test]
+fn a_pool_open_for_writing_is_reported_as_open_elsewhere() {
+    let _serial = serial();
+    let d = Dir::new("locked");
+    let p = d.file("e.pool");
+    everything(&p);
+    let pool = Pool::<Everything>::open(&p).unwrap();
+    for cmd in ["info", "check", "dump", "stats"] {
+        let r = on(cmd, &p, &[]);
+        assert_eq!(r.code, 2, "{cmd}");
+        assert!(r.err.contains("is open elsewhere"), "{cmd}: {}", r.err);
+    }
+    drop(pool);
+    let r = on("check", &p, &[]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+}
+
+#[test]
+fn files_that_are_not_pools_and_bad_arguments_exit_with_status_2() {
+    let _serial = serial();
+    let d = Dir::new("notpool");
+    let missing = d.file("missing.pool");
+    let r = on("check", &missing, &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.err.contains("missing.pool"), "{}", r.err);
+    let garbage = d.file("garbage.pool");
+    std::fs::write(&garbage, vec![0x5a; 8192]).unwrap();
+    let r = on("info", &garbage, &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.err.contains("is not a pmem pool"), "{}", r.err);
+    for args in [&[][..], &["check"], &["frob", "x.pool"], &["check", "x.pool", "--nope"], &["info", "x.pool", "--path", "root"], &["dump", "x.pool", "--max-depth", "0"], &["check", "a", "b"]] {
+        let r = pmem(args);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert!(r.err.contains("usage: pmem"), "{args:?}: {}", r.err);
+    }
+    let r = pmem(&["--help"]);
+    assert_eq!((r.code, r.out.starts_with("usage: pmem")), (0, true));
+}
+
+fn overwrite(path: &Path, at: u64, bytes: &[u8]) {
+    let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+fn read(path: &Path, at: u64, len: usize) -> Vec<u8> {
+    std::fs::read(path).unwrap()[at as usize..at as usize + len].to_vec()
+}
+
+fn damaged(name: &str, damage: impl FnOnce(&Path, &Offsets), expect: &[&str]) {
+    let d = Dir::new(name);
+    let p = d.file("e.pool");
+    let o = everything(&p);
+    damage(&p, &o);
+    let r = on("check", &p, &[]);
+    assert_eq!(r.code, 1, "{name}: {}{}", r.out, r.err);
+    for e in expect {
+        assert!(r.out.contains(e) || r.err.contains(e), "{name}: no {e:?} in\n{}{}", r.out, r.err);
+    }
+    // The other commands refuse to panic on it too.
+    for cmd in ["dump", "stats", "info"] {
+        let r = on(cmd, &p, &[]);
+        assert!(r.code <= 1, "{name}: {cmd} exited {}: {}", r.code, r.err);
+        assert!(!r.err.contains("panicked"), "{name}: {cmd}: {}", r.err);
+    }
+}
+
+#[test]
+fn check_finds_a_leaked_buffer() {
+    let _serial = serial();
+    // The vector forgets its buffer: the allocation is no one's.
+    damaged("leak", |p, o| overwrite(p, o.list, &[0; 24]), &["leaked allocation at", "not reachable from the root", "1 problem found"]);
+}
+
+#[test]
+fn check_finds_an_allocation_owned_twice() {
+    let _serial = serial();
+    damaged("twice", |p, o| overwrite(p, o.spare, &read(p, o.list, 24)), &["root.spare: owns the allocation at", "already owned by root.list"]);
+}
+
+#[test]
+fn check_finds_a_box_pointing_at_no_allocation() {
+    let _serial = serial();
+    // The list head points into the middle of the root object.
+    damaged("dangling", |p, o| overwrite(p, o.chain, &(o.root + 8).to_le_bytes()), &["root.chain: owns", "which is not a live allocation"]);
+}
+
+#[test]
+fn check_finds_inconsistent_collection_lengths() {
+    let _serial = serial();
+    damaged("veclen", |p, o| overwrite(p, o.list + 8, &1000u64.to_le_bytes()), &["root.list: corrupted pool: vector length exceeds its capacity"]);
+    damaged("maplen", |p, o| overwrite(p, o.scores + 16, &5u64.to_le_bytes()), &["root.scores: corrupted pool: hash map length disagrees with its table"]);
+}
+
+#[test]
+fn check_reports_a_damaged_heap_as_a_problem() {
+    let _serial = serial();
+    // The first block header of the heap (ARCHITECTURE §5) loses its magic.
+    damaged("heap", |p, _| overwrite(p, 8192, &[0xEE; 8]), &["corrupted pool"]);
+}
+
+fn fingerprint(path: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut log = path.as_os_str().to_owned();
+    log.push(".log");
+    [path.to_path_buf(), PathBuf::from(log)]
+        .into_iter()
+        .map(|f| {
+            let m = std::fs::metadata(&f).unwrap();
+            (f.clone(), std::fs::read(&f).unwrap(), m.modified().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn no_command_changes_the_pool_or_its_log() {
+    let _serial = serial();
+    let d = Dir::new("readonly");
+    let p = d.file("e.pool");
+    everything(&p);
+    let before = fingerprint(&p);
+    for (cmd, extra) in [("info", &[][..]), ("info", &["--json"]), ("check", &[]), ("check", &["--progress"]), ("dump", &[]), ("dump", &["--path", "root.scores"]), ("stats", &[])] {
+        assert_eq!(on(cmd, &p, extra).code, 0, "{cmd}");
+    }
+    assert!(fingerprint(&p) == before, "a command wrote to the pool or its log");
+}
+
+#[test]
+fn progress_goes_to_stderr_only_when_asked() {
+    let _serial = serial();
+    let d = Dir::new("progress");
+    let p = d.file("e.pool");
+    everything(&p);
+    let quiet = on("check", &p, &[]);
+    assert_eq!(quiet.err, "", "stderr is not a terminal here");
+    let shown = on("check", &p, &["--progress"]);
+    assert!(shown.err.contains("checking [") && shown.err.contains("allocations"), "{}", shown.err);
+    assert!(!shown.out.contains("checking ["), "progress stays off stdout");
+}
