@@ -698,15 +698,18 @@ impl Shared {
         });
         let seq = st.last_seq + 1;
         // SAFETY: every journaled range is mapped.
-        unsafe { crate::log::build_group(&mut st.buf, self.slot.base(), self.header.salt(), seq, &st.ranges) };
-        if let Err(e) = log.write_at(st.log_pos, &st.buf) {
-            self.abort(st);
-            return Err(Error::io("writing", log.path(), e));
-        }
+        let written = unsafe { crate::log::write_group(&**log, st.log_pos, &mut st.buf, self.slot.base(), self.header.salt(), seq, &st.ranges) };
+        let len = match written {
+            Ok(len) => len,
+            Err(e) => {
+                self.abort(st);
+                return Err(Error::io("writing", log.path(), e));
+            }
+        };
         if self.cfg.durability == Durability::Full {
             self.flusher.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back((seq, st.log_pos));
         }
-        st.log_pos += st.buf.len() as u64;
+        st.log_pos += len;
         st.last_seq = seq;
         self.flusher.gc.appended(seq);
         for &(s, l) in &st.ranges {

@@ -17,41 +17,95 @@ use crate::medium::Backing;
 /// Longest single record; longer ranges are split.
 const MAX_RECORD: u64 = 1 << 30;
 
-/// Builds a group into `buf` from the given ranges of the mapping at `base`.
+/// Groups up to this size are built in one buffer and written with one call; larger ones
+/// are streamed (body first, header last) so a bulk transaction needs no second copy of
+/// its data in memory.
+const ONE_SHOT: u64 = 256 << 10;
+
+/// Writes one commit group for `ranges` of the mapping at `base` to `log` at `pos`, using
+/// `buf` as scratch. Answers the group's length.
 ///
 /// # Safety
 /// - every `(off, len)` from `ranges` must be readable at `base + off`.
-pub(crate) unsafe fn build_group(
+pub(crate) unsafe fn write_group(
+    log: &dyn Backing,
+    pos: u64,
     buf: &mut Vec<u8>,
     base: *const u8,
     salt: u64,
     seq: u64,
     ranges: &[(u64, u64)],
-) {
-    buf.clear();
-    buf.resize(GROUP_HEADER_LEN, 0);
+) -> std::io::Result<u64> {
     let mut records = 0u32;
+    let mut body_len = 0u64;
+    for &(_, len) in ranges {
+        let full = len / MAX_RECORD;
+        let rest = len % MAX_RECORD;
+        records += (full + u64::from(rest > 0)) as u32;
+        body_len += full * (RECORD_HEADER_LEN as u64 + MAX_RECORD) + if rest > 0 { RECORD_HEADER_LEN as u64 + pad8(rest) } else { 0 };
+    }
+    let total = GROUP_HEADER_LEN as u64 + body_len;
+    let mut header = [0u8; GROUP_HEADER_LEN];
+    GroupHeader { crc: 0, salt, seq, body_len, records }.encode_into(&mut header);
+    let mut crc = crc32c(&header);
+    buf.clear();
+    let one_shot = total <= ONE_SHOT;
+    if one_shot {
+        buf.extend_from_slice(&header);
+    }
+    let mut at = pos + if one_shot { 0 } else { GROUP_HEADER_LEN as u64 };
     for &(mut off, mut len) in ranges {
         while len > 0 {
             let n = len.min(MAX_RECORD);
-            let at = buf.len();
-            buf.resize(at + RECORD_HEADER_LEN, 0);
-            put_u64(buf, at, off);
-            put_u32(buf, at + 8, n as u32);
+            let mut rh = [0u8; RECORD_HEADER_LEN];
+            put_u64(&mut rh, 0, off);
+            put_u32(&mut rh, 8, n as u32);
+            buf.extend_from_slice(&rh);
             // SAFETY: the caller promises the range is readable.
             let data = unsafe { std::slice::from_raw_parts(base.add(off as usize), n as usize) };
-            buf.extend_from_slice(data);
-            buf.resize(at + RECORD_HEADER_LEN + pad8(n) as usize, 0);
-            records += 1;
+            let pad = (pad8(n) - n) as usize;
+            if one_shot || n < 64 << 10 {
+                buf.extend_from_slice(data);
+                buf.resize(buf.len() + pad, 0);
+            } else {
+                // A big range goes straight from the mapping to the log.
+                crc = crc32c_append(crc, buf);
+                log.write_at(at, buf)?;
+                at += buf.len() as u64;
+                buf.clear();
+                crc = crc32c_append(crc, data);
+                log.write_at(at, data)?;
+                at += n;
+                buf.resize(pad, 0);
+            }
+            if !one_shot && buf.len() as u64 >= ONE_SHOT {
+                crc = crc32c_append(crc, buf);
+                log.write_at(at, buf)?;
+                at += buf.len() as u64;
+                buf.clear();
+            }
+            records -= 1;
             off += n;
             len -= n;
         }
     }
-    let body_len = (buf.len() - GROUP_HEADER_LEN) as u64;
-    let h = GroupHeader { crc: 0, salt, seq, body_len, records };
-    h.encode_into(&mut buf[..GROUP_HEADER_LEN]);
-    let crc = crc32c(buf);
-    put_u32(buf, 4, crc);
+    debug_assert_eq!(records, 0);
+    if one_shot {
+        let crc = crc32c(buf);
+        put_u32(buf, 4, crc);
+        log.write_at(pos, buf)?;
+    } else {
+        crc = crc32c_append(crc, buf);
+        log.write_at(at, buf)?;
+        debug_assert_eq!(at + buf.len() as u64, pos + total);
+        put_u32(&mut header, 4, crc);
+        // The header goes last: until it is written the group cannot validate.
+        log.write_at(pos, &header)?;
+    }
+    if buf.capacity() > 4 * ONE_SHOT as usize {
+        *buf = Vec::new();
+    }
+    Ok(total)
 }
 
 /// Where a scan ended.

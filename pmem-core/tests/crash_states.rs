@@ -41,3 +41,33 @@ fn every_crash_image_of_a_mixed_workload_recovers_to_an_allowed_state() {
     println!("crash images checked: {total}");
     assert!(total >= 10_000, "only {total} crash images checked");
 }
+
+/// Root for the large-transaction test: a 320 KiB array behind a box, so one
+/// transaction's log group is streamed (body in pieces, header last).
+type BigRoot = Option<pmem_core::PBox<[u64; 40_000]>>;
+
+#[test]
+fn large_transactions_streamed_to_the_log_recover_whole_or_not_at_all() {
+    let steps: Vec<Step<BigRoot>> = (1..=4u64)
+        .map(|k| {
+            Box::new(move |p: &mut Pool<BigRoot>| {
+                p.tx(|tx| {
+                    let b = tx.root_mut().insert([k; 40_000])?;
+                    b[39_999] = k * 10;
+                    Ok::<_, pmem_core::Error>(())
+                })
+                .unwrap();
+            }) as Step<BigRoot>
+        })
+        .collect();
+    let cfg = CrashConfig { checkpoint_threshold: 1 << 20, max_size: 16 << 20, random_images: 16, ..CrashConfig::default() };
+    let report = check_crash_states(&cfg, |_| {}, steps, |r: &BigRoot| {
+        r.as_ref().map(|b| {
+            assert!(b[..39_999].iter().all(|&x| x == b[0]), "a torn array was recovered");
+            (b[0], b[39_999])
+        })
+    })
+    .unwrap();
+    println!("large transactions: {report:?}");
+    assert!(report.images > 50);
+}
