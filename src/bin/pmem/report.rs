@@ -42,6 +42,26 @@ pub(crate) fn utc(secs: u64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem / 60 % 60, rem % 60)
 }
 
+/// Breaks `text` into lines of at most `width` characters, indenting every line but
+/// the first by `indent` spaces.
+fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        if line > 0 && line + 1 + word.len() > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += word.len();
+    }
+    out
+}
+
 fn uuid(u: &[u8; 16]) -> String {
     let h = u.iter().fold(String::new(), |mut h, b| {
         let _ = write!(h, "{b:02x}");
@@ -122,7 +142,7 @@ impl Info {
                 let _ = writeln!(o, "heap          unreadable: {e}");
             }
         }
-        let _ = writeln!(o, "durability    {DURABILITY_NOTE}");
+        let _ = writeln!(o, "durability    {}", wrap(DURABILITY_NOTE, 76, 14));
         o
     }
 
