@@ -254,6 +254,13 @@ fn for_each_image(
                     f.resize(*len as usize, 0);
                 }
             }
+            Event::Shrink { file, len } => {
+                durable[*file as usize].truncate(*len as usize);
+                for p in pending.iter_mut().filter(|p| p.file == *file) {
+                    let end = (p.off + p.data.len() as u64).min(*len);
+                    p.data.truncate(end.saturating_sub(p.off) as usize);
+                }
+            }
             Event::Sync { file } => {
                 point(&durable, &pending, acked, rng)?;
                 let (mine, rest): (Vec<Pending>, Vec<Pending>) = pending.drain(..).partition(|p| p.file == *file);

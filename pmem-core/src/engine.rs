@@ -792,7 +792,12 @@ impl Shared {
                 }
             }
             st.dirty.clear();
-            let _ = log;
+            // A log far larger than the threshold (after a bulk transaction) gives its
+            // space back; its contents are all in the pool file now.
+            let keep = self.cfg.checkpoint_bytes.max(LOG_INITIAL);
+            if log.len().map_err(io_err("reading", log.path()))? > 4 * keep {
+                log.shrink(keep).map_err(io_err("truncating", log.path()))?;
+            }
             Ok(())
         })();
         if r.is_err() {
@@ -840,7 +845,11 @@ impl Drop for Shared {
     fn drop(&mut self) {
         if !self.cfg.read_only && !self.poisoned.load(Ordering::Acquire) {
             let mut g = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let _ = self.checkpoint_locked(&mut g);
+            if self.checkpoint_locked(&mut g).is_ok() {
+                if let Some(log) = &self.log {
+                    let _ = log.shrink(LOG_INITIAL); // a closed pool keeps a small log
+                }
+            }
         }
     }
 }

@@ -20,6 +20,9 @@ pub(crate) trait Backing: Send + Sync {
     fn len(&self) -> io::Result<u64>;
     /// Makes the file at least `len` bytes long (never shrinks).
     fn grow(&self, len: u64) -> io::Result<()>;
+    /// Cuts the file to `len` bytes. Only ever called on a log whose contents past `len`
+    /// are obsolete (after a checkpoint).
+    fn shrink(&self, len: u64) -> io::Result<()>;
     fn read_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()>;
     fn write_at(&self, off: u64, data: &[u8]) -> io::Result<()>;
     /// Makes every write so far durable (fdatasync).
@@ -64,6 +67,12 @@ impl Backing for RealFile {
             if r != 0 {
                 return Err(io::Error::from_raw_os_error(r));
             }
+        }
+        Ok(())
+    }
+    fn shrink(&self, len: u64) -> io::Result<()> {
+        if self.len()? > len {
+            self.file.set_len(len)?;
         }
         Ok(())
     }
@@ -150,6 +159,31 @@ impl Backing for MappedLog {
         }
         self.mapped.store(len, Ordering::Relaxed);
         Ok(())
+    }
+    fn shrink(&self, len: u64) -> io::Result<()> {
+        let len = len.div_ceil(crate::layout::PAGE) * crate::layout::PAGE;
+        let mapped = self.mapped.load(Ordering::Relaxed);
+        if len < mapped {
+            // Put the reservation back over the tail before cutting the file under it,
+            // so no mapping ever covers bytes past the end of the file.
+            // SAFETY: the tail lies in the log region of our slot; nothing refers to it
+            // (the log is only written under the write lock, which the caller holds).
+            let r = unsafe {
+                libc::mmap(
+                    self.region.add(len as usize).cast(),
+                    (mapped - len) as usize,
+                    libc::PROT_NONE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                    -1,
+                    0,
+                )
+            };
+            if r == libc::MAP_FAILED {
+                return Err(io::Error::last_os_error());
+            }
+            self.mapped.store(len, Ordering::Relaxed);
+        }
+        self.inner.shrink(len)
     }
     fn read_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
         self.inner.read_at(off, buf)

@@ -41,6 +41,14 @@ pub enum Event {
         /// New length.
         len: u64,
     },
+    /// The file was cut to this length (only a log after a checkpoint; modelled as
+    /// durable at once, which is the harsher choice: the cut bytes are gone).
+    Shrink {
+        /// The file.
+        file: FileId,
+        /// New length.
+        len: u64,
+    },
     /// A data sync of the file returned successfully.
     Sync {
         /// The file.
@@ -181,6 +189,17 @@ impl Backing for SimFile {
             s.files[f].resize(len as usize, 0);
             if s.recording {
                 s.trace.push(Event::Grow { file: self.id, len });
+            }
+        }
+        Ok(())
+    }
+    fn shrink(&self, len: u64) -> io::Result<()> {
+        let mut s = self.disk.lock();
+        let f = self.id as usize;
+        if (s.files[f].len() as u64) > len {
+            s.files[f].truncate(len as usize);
+            if s.recording {
+                s.trace.push(Event::Shrink { file: self.id, len });
             }
         }
         Ok(())

@@ -182,3 +182,23 @@ fn a_read_only_open_replays_without_writing_and_refuses_transactions() {
     drop((ro, ro2));
     assert_eq!(fs::read(&path).unwrap(), before);
 }
+
+#[test]
+fn a_log_grown_by_a_bulk_transaction_gives_its_space_back() {
+    let d = TempDir::new("shrink");
+    let path = d.path("p.pool");
+    let log = d.path("p.pool.log");
+    let mut pool = PoolOptions::new().checkpoint_threshold(1 << 20).create::<Option<pmem_core::PBox<[u64; 1 << 20]>>>(&path).unwrap();
+    pool.tx(|tx| tx.root_mut().insert([7; 1 << 20]).map(|_| ())).unwrap(); // 8 MiB in one group
+    // The commit crossed the threshold: checkpointed, and the 8 MiB log was cut back.
+    assert!(fs::metadata(&log).unwrap().len() <= 4 << 20, "log kept {} bytes", fs::metadata(&log).unwrap().len());
+    pool.tx(|tx| {
+        tx.root_mut().as_mut().unwrap()[5] = 9;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    drop(pool);
+    assert!(fs::metadata(&log).unwrap().len() <= 1 << 20);
+    let pool = Pool::<Option<pmem_core::PBox<[u64; 1 << 20]>>>::open(&path).unwrap();
+    assert_eq!(pool.read(|r| r.as_ref().map(|b| (b[0], b[5]))).unwrap(), Some((7, 9)));
+}
