@@ -505,3 +505,47 @@ fn progress_goes_to_stderr_only_when_asked() {
     assert!(shown.err.contains("checking [") && shown.err.contains("allocations"), "{}", shown.err);
     assert!(!shown.out.contains("checking ["), "progress stays off stdout");
 }
+
+#[test]
+fn no_damage_to_a_pool_makes_the_tool_panic() {
+    let _serial = serial();
+    let d = Dir::new("fuzz");
+    let p = d.file("e.pool");
+    everything(&p);
+    // Damage lands where it matters: the metadata page and the live allocations
+    // (the schema record among them), block headers included.
+    let live: Vec<(u64, u64)> = {
+        let ins = pmem_core::inspect::Inspector::open(&p).unwrap();
+        ins.check_heap().unwrap().iter().map(|a| (a.offset - 64, a.size + 64)).chain([(4096, 64)]).collect()
+    };
+    let pristine = std::fs::read(&p).unwrap();
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let cases = std::env::var("PMEM_CLI_FUZZ").ok().and_then(|n| n.parse().ok()).unwrap_or(60);
+    let mut outcomes = [0u32; 3];
+    for case in 0..cases {
+        let mut img = pristine.clone();
+        for _ in 0..=next() % 4 {
+            let (start, len) = live[(next() % live.len() as u64) as usize];
+            let at = (start + next() % len) as usize;
+            img[at] = if next() % 2 == 0 { img[at] ^ (1 << (next() % 8)) } else { next() as u8 };
+        }
+        std::fs::write(&p, &img).unwrap();
+        for (cmd, extra) in [("check", &[][..]), ("dump", &["--compact"]), ("stats", &[])] {
+            let o = Command::new(env!("CARGO_BIN_EXE_pmem")).arg(cmd).arg(&p).args(extra).output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            let code = o.status.code().unwrap_or_else(|| panic!("case {case}: {cmd} was killed by a signal: {err}"));
+            assert!(code <= 2 && !err.contains("panicked"), "case {case}: {cmd} exited {code}: {err}");
+            if cmd == "check" {
+                outcomes[code as usize] += 1;
+            }
+        }
+    }
+    println!("{cases} damaged pools: check said healthy {}, found problems {}, could not open {}", outcomes[0], outcomes[1], outcomes[2]);
+    assert!(outcomes[1] > cases / 4, "most damage is found: {outcomes:?}");
+}

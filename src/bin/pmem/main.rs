@@ -186,7 +186,16 @@ fn run(args: &Args) -> Result<u8, Failure> {
     let json = ins.schema_json().map_err(|e| Failure { message: format!("{}: {e}", args.pool), code: 1 })?;
     let schema = Schema::parse(&json).map_err(|e| Failure { message: format!("{}: {e}", args.pool), code: 1 })?;
     let pool = Pool::new(ins, schema);
-    let progress = || (args.progress || (std::io::stderr().is_terminal() && pool.ins.stats().is_ok_and(|s| s.allocations > 10_000))).then(Progress::new);
+    // A bar on a terminal for pools big enough to take a while, or whenever asked.
+    let progress = || {
+        if args.progress {
+            Progress::Always
+        } else if std::io::stderr().is_terminal() {
+            Progress::Above(10_000)
+        } else {
+            Progress::Never
+        }
+    };
     match args.command.as_str() {
         "info" => {
             let info = report::Info::gather(&pool, json.len());

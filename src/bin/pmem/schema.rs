@@ -95,7 +95,7 @@ fn fields(v: &Value, at: &str, n: usize) -> R<Vec<Field>> {
 fn tag_of(repr: &str) -> Option<(u64, bool)> {
     let int = repr.rsplit(',').next()?.trim();
     let signed = int.starts_with('i');
-    let size = match &int[1..] {
+    let size = match int.get(1..)? {
         "8" => 1,
         "16" => 2,
         "32" => 4,

@@ -66,19 +66,29 @@ enum Seg<'a> {
     Root,
     Field(&'a str),
     Index(u64),
-    Key(String),
+    /// A map entry, named by its key (at this offset, of this type) when it is readable.
+    Key(u64, usize, u64),
 }
 
-/// Progress on stderr, at most ten times a second.
-pub(crate) struct Progress {
+/// When to draw a progress bar.
+#[derive(Clone, Copy)]
+pub(crate) enum Progress {
+    Never,
+    Always,
+    /// When the pool has more live allocations than this.
+    Above(u64),
+}
+
+/// A progress bar on stderr, redrawn at most ten times a second.
+struct Bar {
     last: Instant,
     shown: bool,
 }
 
-impl Progress {
-    pub(crate) fn new() -> Progress {
-        // The first tick draws at once; later ones at most ten times a second.
-        Progress { last: Instant::now().checked_sub(Duration::from_secs(1)).unwrap_or_else(Instant::now), shown: false }
+impl Bar {
+    fn new() -> Bar {
+        // The first tick draws at once.
+        Bar { last: Instant::now().checked_sub(Duration::from_secs(1)).unwrap_or_else(Instant::now), shown: false }
     }
 
     fn tick(&mut self, done: u64, total: u64) {
@@ -108,14 +118,14 @@ struct Walk<'a> {
     usage: HashMap<(usize, Role), Usage>,
     stack: Vec<(u64, usize, u32)>,
     report: Report,
-    progress: Option<Progress>,
+    progress: Option<Bar>,
 }
 
 const NOBODY: u32 = u32::MAX;
 const SCHEMA_RECORD: u32 = u32::MAX - 1;
 
 /// Walks the pool from its root.
-pub(crate) fn walk(pool: &Pool, progress: Option<Progress>) -> Report {
+pub(crate) fn walk(pool: &Pool, progress: Progress) -> Report {
     let mut report = Report::default();
     let mut allocs = match pool.ins.check_heap() {
         Ok(a) => a,
@@ -130,6 +140,11 @@ pub(crate) fn walk(pool: &Pool, progress: Option<Progress>) -> Report {
         report.allocations.count += 1;
         report.allocations.bytes += a.size;
     }
+    let progress = match progress {
+        Progress::Always => Some(Bar::new()),
+        Progress::Above(n) if allocs.len() as u64 > n => Some(Bar::new()),
+        _ => None,
+    };
     let mut w = Walk { pool, owner: vec![NOBODY; allocs.len()], allocs, paths: vec![(0, Seg::Root)], usage: HashMap::new(), stack: Vec::new(), report, progress };
     let schema_off = pool.ins.schema_offset();
     if let Ok(i) = w.allocs.binary_search_by_key(&schema_off, |a| a.offset) {
@@ -159,6 +174,7 @@ impl<'a> Walk<'a> {
 
     /// `root.accounts[7].history`, with the middle of very long paths left out.
     fn spell(&self, mut id: u32) -> String {
+        let pool = self.pool;
         let mut segs = Vec::new();
         while id != 0 {
             segs.push(&self.paths[id as usize].1);
@@ -169,7 +185,11 @@ impl<'a> Walk<'a> {
             Seg::Root => String::new(),
             Seg::Field(f) => format!(".{f}"),
             Seg::Index(i) => format!("[{i}]"),
-            Seg::Key(k) => format!("[{k:?}]"),
+            Seg::Key(off, t, i) => match (pool.key_text(*off, *t), &pool.schema.types[*t].shape) {
+                (Some(k), Shape::Collection { .. }) => format!("[{k:?}]"),
+                (Some(k), _) => format!("[{k}]"),
+                (None, _) => format!("[#{i}]"),
+            },
         };
         let mut out = String::from("root");
         if segs.len() > 40 {
@@ -319,9 +339,9 @@ impl<'a> Walk<'a> {
         }
         let entries: Vec<_> = contents.entries().collect();
         for (i, e) in entries.iter().enumerate().rev() {
-            let seg = match k.and_then(|k| kind.is_map().then(|| pool.key_text(e.key, k)).flatten()) {
-                Some(key) => Seg::Key(key),
-                None => Seg::Index(i as u64),
+            let seg = match k {
+                Some(k) if kind.is_map() => Seg::Key(e.key, k, i as u64),
+                _ => Seg::Index(i as u64),
             };
             let p = self.path(path, seg);
             if walk_k {
