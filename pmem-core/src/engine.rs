@@ -364,10 +364,10 @@ pub(crate) fn create_sim(disk: &crate::sim::SimDisk, spec: &CreateSpec, expect: 
     init_log(&*disk.backing(FileId::Log), &header.uuid, LOG_HEADER_LEN)
 }
 
-fn fault_to_error(f: HeaderFault, path: &Path) -> Error {
+fn fault_to_error(f: &HeaderFault, path: &Path) -> Error {
     match f {
         HeaderFault::Magic => Error::NotAPool { path: path.to_path_buf() },
-        HeaderFault::Version(v) => Error::UnsupportedVersion { found: v, supported: crate::layout::FORMAT_VERSION },
+        HeaderFault::Version(v) => Error::UnsupportedVersion { found: *v, supported: crate::layout::FORMAT_VERSION },
         HeaderFault::Checksum => Error::corrupted("pool header checksum mismatch", 0),
         HeaderFault::Field(f) => Error::corrupted(format!("pool header field {f} is invalid"), 0),
     }
@@ -437,7 +437,7 @@ impl Shared {
         let mut page0 = vec![0u8; (3 * SECTOR) as usize];
         let got = page0.len().min(len as usize);
         pool.read_at(0, &mut page0[..got]).map_err(io_err("reading", &path))?;
-        let header = StaticHeader::decode(&page0).map_err(|f| fault_to_error(f, &path))?;
+        let header = StaticHeader::decode(&page0).map_err(|f| fault_to_error(&f, &path))?;
         if let Some(want) = &expect.layout {
             if *want != header.layout {
                 return Err(Error::WrongLayout { expected: want.clone(), found: header.layout });

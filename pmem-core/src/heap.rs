@@ -370,10 +370,8 @@ pub(crate) fn walk(m: &dyn HeapMem, mut f: impl FnMut(u64, &BlockHeader) -> Resu
                     return Err(Error::corrupted("run bitmap marks slots past the end", off));
                 }
             }
-            KIND_LARGE => {
-                if h.requested == 0 || h.requested > h.size - BLOCK_HEADER {
-                    return Err(Error::corrupted("large block with a bad payload size", off));
-                }
+            KIND_LARGE if h.requested == 0 || h.requested > h.size - BLOCK_HEADER => {
+                return Err(Error::corrupted("large block with a bad payload size", off));
             }
             _ => {}
         }

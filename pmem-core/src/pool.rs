@@ -137,14 +137,14 @@ impl PoolOptions {
     /// Opens an existing pool.
     pub fn open<R: Persistent>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
         let path = path.as_ref().to_path_buf();
-        let sh = Shared::open(Source::File { path }, self.config(false), &expect::<R>(&self.layout), None)?;
+        let sh = Shared::open(Source::File { path }, self.config(false), &expect::<R>(self.layout.as_ref()), None)?;
         Pool::from_shared(sh, None)
     }
 
     /// Creates a new pool; fails with [`Error::AlreadyExists`] if the file exists.
     pub fn create<R: Persistent + Default>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
         let path = path.as_ref().to_path_buf();
-        let ex = expect::<R>(&self.layout);
+        let ex = expect::<R>(self.layout.as_ref());
         engine::create_files(&path, &self.spec(), &ex)?;
         let sh = Shared::open(Source::File { path }, self.config(false), &ex, None)?;
         Pool::from_shared(sh, Some(R::default))
@@ -153,7 +153,7 @@ impl PoolOptions {
     /// Opens the pool at `path`, creating it (with `R::default()` as root) if missing.
     pub fn open_or_create<R: Persistent + Default>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
         let path = path.as_ref().to_path_buf();
-        let ex = expect::<R>(&self.layout);
+        let ex = expect::<R>(self.layout.as_ref());
         if !path.exists() {
             match engine::create_files(&path, &self.spec(), &ex) {
                 Ok(()) | Err(Error::AlreadyExists { .. }) => {}
@@ -167,29 +167,29 @@ impl PoolOptions {
     /// A pool in anonymous memory: transactional, never written to disk. For tests and
     /// scratch work.
     pub fn volatile<R: Persistent + Default>(&self) -> Result<Pool<R>> {
-        let ex = expect::<R>(&self.layout);
+        let ex = expect::<R>(self.layout.as_ref());
         let sh = Shared::open(Source::Volatile, self.config(true), &ex, Some(&self.spec()))?;
         Pool::from_shared(sh, Some(R::default))
     }
 
     /// Creates a pool on a simulated disk (crash-state harness).
     pub fn create_sim<R: Persistent + Default>(&self, disk: &crate::sim::SimDisk) -> Result<Pool<R>> {
-        let ex = expect::<R>(&self.layout);
+        let ex = expect::<R>(self.layout.as_ref());
         let sh = Shared::open(Source::Sim(disk.clone()), self.config(false), &ex, Some(&self.spec()))?;
         Pool::from_shared(sh, Some(R::default))
     }
 
     /// Opens (and recovers) a pool on a simulated disk.
     pub fn open_sim<R: Persistent>(&self, disk: &crate::sim::SimDisk) -> Result<Pool<R>> {
-        let ex = expect::<R>(&self.layout);
+        let ex = expect::<R>(self.layout.as_ref());
         let sh = Shared::open(Source::Sim(disk.clone()), self.config(false), &ex, None)?;
         Pool::from_shared(sh, None)
     }
 }
 
-fn expect<R: Persistent>(layout: &Option<String>) -> Expect {
+fn expect<R: Persistent>(layout: Option<&String>) -> Expect {
     Expect {
-        layout: layout.clone(),
+        layout: layout.cloned(),
         root: TypeIdentity { name: R::TYPE_NAME.to_string(), fingerprint: R::FINGERPRINT },
         root_size: size_of::<R>() as u64,
         root_align: align_of::<R>() as u64,
@@ -379,7 +379,7 @@ impl<R: Persistent> Pool<R> {
             return Err(E::from(Error::WouldDeadlock));
         }
         let mut g = sh.begin().map_err(E::from)?;
-        let st: *mut State = &mut *g;
+        let st: *mut State = std::ptr::from_mut(&mut *g);
         control.active.store(st.cast(), Ordering::Release);
         control.owner.store(me, Ordering::Release);
         let mut tx = Tx::new(sh, st, self.root_ptr());

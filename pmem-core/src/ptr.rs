@@ -343,6 +343,9 @@ impl<T: Persistent> OptionPBoxMut<T> {
 
     /// Allocates a new box holding `value` (freeing the old one and what it owned) and
     /// answers the new target's view.
+    ///
+    /// # Panics
+    /// Only on an engine bug (the new allocation not lying in this pool).
     pub fn insert(&mut self, value: T) -> Result<&mut T::View> {
         let p = self.ptr();
         // SAFETY: the view lies over a valid option in a pool with an open transaction.

@@ -2,6 +2,8 @@
 //! and a tool can read without the application's code (field names, type names, offsets,
 //! and whether each is plain data, a pointer or a collection).
 
+use std::fmt::Write as _;
+
 /// A function answering a type's schema; used for fields so recursive types work.
 pub type SchemaFn = fn() -> &'static TypeSchema;
 
@@ -118,13 +120,13 @@ pub fn to_json(root: &'static TypeSchema) -> String {
         if types.len() > 1 {
             out.push(',');
         }
-        out.push_str(&format!(
+        let _ = write!(out, 
             "{{\"name\":{},\"size\":{},\"align\":{},\"fingerprint\":\"{:016x}\",\"shape\":",
             json_str(t.name),
             t.size,
             t.align,
             t.fingerprint
-        ));
+        );
         let field_list = |fields: &'static [FieldSchema], out: &mut String, types: &mut Vec<&'static TypeSchema>, queue: &mut Vec<&'static TypeSchema>| {
             out.push('[');
             for (i, f) in fields.iter().enumerate() {
@@ -132,7 +134,7 @@ pub fn to_json(root: &'static TypeSchema) -> String {
                     out.push(',');
                 }
                 let ti = index(types, queue, (f.ty)());
-                out.push_str(&format!("{{\"name\":{},\"offset\":{},\"type\":{ti}}}", json_str(f.name), f.offset));
+                let _ = write!(out, "{{\"name\":{},\"offset\":{},\"type\":{ti}}}", json_str(f.name), f.offset);
             }
             out.push(']');
         };
@@ -149,12 +151,12 @@ pub fn to_json(root: &'static TypeSchema) -> String {
                 out.push('}');
             }
             Shape::Enum { repr, variants } => {
-                out.push_str(&format!("{{\"kind\":\"enum\",\"repr\":{},\"variants\":[", json_str(repr)));
+                let _ = write!(out, "{{\"kind\":\"enum\",\"repr\":{},\"variants\":[", json_str(repr));
                 for (i, v) in variants.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
-                    out.push_str(&format!("{{\"name\":{},\"discriminant\":{},\"fields\":", json_str(v.name), v.discriminant));
+                    let _ = write!(out, "{{\"name\":{},\"discriminant\":{},\"fields\":", json_str(v.name), v.discriminant);
                     field_list(v.fields, &mut out, &mut types, &mut queue);
                     out.push('}');
                 }
@@ -162,18 +164,18 @@ pub fn to_json(root: &'static TypeSchema) -> String {
             }
             Shape::Array { elem, len } => {
                 let ti = index(&mut types, &mut queue, elem());
-                out.push_str(&format!("{{\"kind\":\"array\",\"elem\":{ti},\"len\":{len}}}"));
+                let _ = write!(out, "{{\"kind\":\"array\",\"elem\":{ti},\"len\":{len}}}");
             }
             Shape::Option(inner) => {
                 let ti = index(&mut types, &mut queue, inner());
-                out.push_str(&format!("{{\"kind\":\"option\",\"inner\":{ti}}}"));
+                let _ = write!(out, "{{\"kind\":\"option\",\"inner\":{ti}}}");
             }
             Shape::Pointer { owned, target } => {
                 let ti = index(&mut types, &mut queue, target());
-                out.push_str(&format!("{{\"kind\":\"pointer\",\"owned\":{owned},\"target\":{ti}}}"));
+                let _ = write!(out, "{{\"kind\":\"pointer\",\"owned\":{owned},\"target\":{ti}}}");
             }
             Shape::Collection { kind, params } => {
-                out.push_str(&format!("{{\"kind\":\"collection\",\"collection\":{},\"params\":[", json_str(kind)));
+                let _ = write!(out, "{{\"kind\":\"collection\",\"collection\":{},\"params\":[", json_str(kind));
                 for (i, p) in params.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
@@ -197,7 +199,9 @@ fn json_str(s: &str) -> String {
         match c {
             '"' => o.push_str("\\\""),
             '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
             c => o.push(c),
         }
     }

@@ -2,7 +2,9 @@
 //! a root with counters, a singly linked list of 64-byte nodes and an optional 4 KiB
 //! blob (a large allocation). Written against the raw API, as a collection would be.
 
-#![allow(dead_code)]
+// A test-support module shared by several test crates: not every crate uses every item,
+// and its items are `pub` for those crates, not documented API.
+#![allow(dead_code, unreachable_pub, missing_docs)]
 
 use pmem_core::fingerprint::{fp_str, fp_u64, FP_START};
 use pmem_core::schema::{Shape, TypeSchema};
