@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 use pmem_core::Persistent;
 
 use super::node::{self, Geo};
+use super::tree::Header;
 
 /// A position in a leaf.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -18,27 +19,30 @@ pub(crate) struct Cursor {
 }
 
 /// The untyped core of every iterator: yields entry addresses from `front` to `back`
-/// (both included), at most `left` of them.
+/// (both included), at most `left` of them. An end given as `None` is the first or
+/// last entry of the tree, found only if that end is used (so `iter().next()` and
+/// `range(k..).take(10)` never descend the other side of the tree).
 #[derive(Clone)]
 pub(crate) struct RawIter {
-    front: Cursor,
-    back: Cursor,
+    front: Option<Cursor>,
+    back: Option<Cursor>,
     /// Entries left to yield when exact, else an upper bound (the map's length, which
-    /// keeps a corrupted leaf chain from looping).
+    /// keeps a corrupted leaf chain from looping); 0 once the ends have met.
     left: usize,
     exact: bool,
     geo: Geo,
+    hdr: *const Header,
 }
 
 impl RawIter {
-    pub(crate) fn empty(geo: Geo) -> RawIter {
-        let c = Cursor { leaf: std::ptr::null_mut(), i: 0 };
-        RawIter { front: c, back: c, left: 0, exact: true, geo }
+    /// Yields `front..=back` of the tree at `hdr`. `left` is the exact count when
+    /// `exact`, else a bound.
+    pub(crate) fn new(hdr: &Header, geo: Geo, front: Option<Cursor>, back: Option<Cursor>, left: usize, exact: bool) -> RawIter {
+        RawIter { front, back, left, exact, geo, hdr }
     }
 
-    /// Yields `front..=back`. `left` is the exact count when `exact`, else a bound.
-    pub(crate) fn new(geo: Geo, front: Cursor, back: Cursor, left: usize, exact: bool) -> RawIter {
-        RawIter { front, back, left, exact, geo }
+    pub(crate) fn empty(hdr: &Header, geo: Geo) -> RawIter {
+        RawIter { front: None, back: None, left: 0, exact: true, geo, hdr }
     }
 
     pub(crate) fn len_hint(&self) -> (usize, Option<usize>) {
@@ -49,8 +53,19 @@ impl RawIter {
         }
     }
 
-    fn take(&mut self, c: Cursor) -> (*mut u8, *mut u8) {
-        if self.front == self.back {
+    /// The first or last entry of the tree.
+    fn end(&self, last: bool) -> Cursor {
+        // SAFETY: the iterator borrows the map whose header this is.
+        let hdr = unsafe { &*self.hdr };
+        let leaf = end_leaf(hdr, &self.geo, last).unwrap_or_else(|| panic!("pmem: corrupted pool: PBTreeMap without its entries"));
+        // SAFETY: a checked, non-empty leaf.
+        let n = unsafe { node::len(leaf) };
+        Cursor { leaf, i: if last { n - 1 } else { 0 } }
+    }
+
+    /// Counts the entry at `c` out; answers whether the ends have met.
+    fn take(&mut self, c: Cursor, other: Option<Cursor>, at_end: bool) -> (*mut u8, *mut u8) {
+        if other == Some(c) || at_end {
             self.left = 0;
         } else {
             self.left -= 1;
@@ -64,36 +79,65 @@ impl RawIter {
         if self.left == 0 {
             return None;
         }
-        let c = self.front;
-        let item = self.take(c);
-        if self.left > 0 {
-            // SAFETY: `c.leaf` is a checked leaf; the next one is checked as resolved.
-            unsafe {
-                self.front = if c.i + 1 < node::len(c.leaf) { Cursor { leaf: c.leaf, i: c.i + 1 } } else { Cursor { leaf: step(&self.geo, c.leaf, node::next(c.leaf)), i: 0 } };
+        let c = match self.front {
+            Some(c) => c,
+            None => self.end(false),
+        };
+        // SAFETY: `c.leaf` is a checked leaf; the next one is checked as resolved.
+        unsafe {
+            let n = node::len(c.leaf);
+            let last = c.i + 1 == n && node::next(c.leaf) == 0;
+            let item = self.take(c, self.back, last);
+            if self.left > 0 {
+                self.front = Some(if c.i + 1 < n { Cursor { leaf: c.leaf, i: c.i + 1 } } else { Cursor { leaf: step(&self.geo, c.leaf, node::next(c.leaf)), i: 0 } });
             }
+            Some(item)
         }
-        Some(item)
     }
 
     pub(crate) fn next_back(&mut self) -> Option<(*mut u8, *mut u8)> {
         if self.left == 0 {
             return None;
         }
-        let c = self.back;
-        let item = self.take(c);
-        if self.left > 0 {
-            // SAFETY: as in `next`.
-            unsafe {
-                self.back = if c.i > 0 {
+        let c = match self.back {
+            Some(c) => c,
+            None => self.end(true),
+        };
+        // SAFETY: as in `next`.
+        unsafe {
+            let first = c.i == 0 && node::prev(c.leaf) == 0;
+            let item = self.take(c, self.front, first);
+            if self.left > 0 {
+                self.back = Some(if c.i > 0 {
                     Cursor { leaf: c.leaf, i: c.i - 1 }
                 } else {
                     let p = step(&self.geo, c.leaf, node::prev(c.leaf));
                     Cursor { leaf: p, i: node::len(p) - 1 }
-                };
+                });
             }
+            Some(item)
         }
-        Some(item)
     }
+}
+
+/// The leaf at the first or last end of the tree, if it has entries.
+///
+/// # Panics
+/// With "pmem: corrupted pool" when a node on the way is corrupted.
+pub(crate) fn end_leaf(hdr: &Header, geo: &Geo, last: bool) -> Option<*mut u8> {
+    if hdr.root == 0 {
+        return None;
+    }
+    let anchor = std::ptr::from_ref(hdr).cast::<u8>();
+    let mut off = hdr.root;
+    for level in (1..=hdr.height as usize).rev() {
+        let n = geo.node_or_panic(anchor, off, level);
+        // SAFETY: a checked inner node; its length bounds the child index.
+        off = unsafe { Geo::child(n, if last { node::len(n) } else { 0 }) };
+    }
+    let leaf = geo.node_or_panic(anchor, off, 0);
+    // SAFETY: a checked leaf.
+    (unsafe { node::len(leaf) } > 0).then_some(leaf)
 }
 
 /// The neighbouring leaf at `off`, checked and non-empty.

@@ -11,7 +11,7 @@ use pmem_core::fingerprint::{fp_str, fp_u64, FP_START};
 use pmem_core::schema::{Shape, TypeSchema};
 use pmem_core::{PSafe, Persistent, Result, Visitor};
 
-use super::iter::{step, Cursor, Iter, Keys, Range, RawIter, Values};
+use super::iter::{end_leaf, step, Cursor, Iter, Keys, Range, RawIter, Values};
 use super::map_mut::PBTreeMapMut;
 use super::node::{self, Elems, Geo, MAX_CAP, MIN_CAP};
 use super::tree::{search_inner, search_leaf, Header, Tree};
@@ -127,35 +127,16 @@ impl<K, V> PBTreeMap<K, V> {
         self.hdr.geo_or_panic(Self::ELEMS)
     }
 
-    /// The leaf at the first or last end of the tree.
     fn end_leaf(&self, geo: &Geo, last: bool) -> Option<*mut u8> {
-        if self.hdr.root == 0 {
-            return None;
-        }
-        let mut off = self.hdr.root;
-        for level in (1..=self.hdr.height as usize).rev() {
-            let n = geo.node_or_panic(self.anchor(), off, level);
-            // SAFETY: a checked inner node; its length bounds the child index.
-            off = unsafe { Geo::child(n, if last { node::len(n) } else { 0 }) };
-        }
-        let leaf = geo.node_or_panic(self.anchor(), off, 0);
-        // SAFETY: a checked leaf.
-        (unsafe { node::len(leaf) } > 0).then_some(leaf)
-    }
-
-    fn end_cursors(&self, geo: &Geo) -> Option<(Cursor, Cursor)> {
-        let first = self.end_leaf(geo, false)?;
-        let last = self.end_leaf(geo, true)?;
-        // SAFETY: a checked, non-empty leaf.
-        let n = unsafe { node::len(last) };
-        Some((Cursor { leaf: first, i: 0 }, Cursor { leaf: last, i: n - 1 }))
+        end_leaf(&self.hdr, geo, last)
     }
 
     pub(crate) fn raw_iter(&self) -> RawIter {
         let geo = self.geo();
-        match self.end_cursors(&geo) {
-            Some((f, b)) => RawIter::new(geo, f, b, self.len(), true),
-            None => RawIter::empty(geo),
+        if self.is_empty() {
+            RawIter::empty(&self.hdr, geo)
+        } else {
+            RawIter::new(&self.hdr, geo, None, None, self.len(), true)
         }
     }
 
@@ -220,13 +201,13 @@ impl<K: Ord, V> PBTreeMap<K, V> {
         }
         let mut off = self.hdr.root;
         for level in (1..=self.hdr.height as usize).rev() {
-            let n = geo.node_or_panic(self.anchor(), off, level);
+            let n = geo.search_node_or_panic(self.anchor(), off, level);
             // SAFETY: a checked inner node of this map holding valid keys.
             let (c, _) = unsafe { search_inner(geo, n, &mut cmp) };
             // SAFETY: `c <= len`.
             off = unsafe { Geo::child(n, c) };
         }
-        let leaf = geo.node_or_panic(self.anchor(), off, 0);
+        let leaf = geo.search_node_or_panic(self.anchor(), off, 0);
         // SAFETY: a checked leaf of this map holding valid keys.
         Some((leaf, unsafe { search_leaf(geo, leaf, &mut cmp) }))
     }
@@ -422,15 +403,32 @@ impl<K: Ord, V> PBTreeMap<K, V> {
     {
         check_range(&range);
         let geo = self.geo();
-        let lo = range.start_bound().map(by::<K, Q>);
-        let hi = range.end_bound().map(by::<K, Q>);
-        let raw = match (self.lower(&geo, lo.as_ref()), self.upper(&geo, hi.as_ref())) {
-            // SAFETY: both cursors are entries of checked leaves of this map.
-            (Some(f), Some(b)) if unsafe { (*geo.key(f.leaf, f.i).cast::<K>()).cmp(&*geo.key(b.leaf, b.i).cast::<K>()) } != Ordering::Greater => {
-                RawIter::new(geo, f, b, self.len(), false)
-            }
-            _ => RawIter::empty(geo),
+        let empty = Range { raw: RawIter::empty(&self.hdr, geo), _m: PhantomData };
+        if self.is_empty() {
+            return empty;
+        }
+        // An unbounded end stays unresolved until the iterator reaches for it.
+        let front = match range.start_bound().map(by::<K, Q>) {
+            Bound::Unbounded => None,
+            b => match self.lower(&geo, b.as_ref()) {
+                Some(c) => Some(c),
+                None => return empty,
+            },
         };
+        let back = match range.end_bound().map(by::<K, Q>) {
+            Bound::Unbounded => None,
+            b => match self.upper(&geo, b.as_ref()) {
+                Some(c) => Some(c),
+                None => return empty,
+            },
+        };
+        if let (Some(f), Some(b)) = (front, back) {
+            // SAFETY: both cursors are entries of checked leaves of this map.
+            if unsafe { (*geo.key(f.leaf, f.i).cast::<K>()).cmp(&*geo.key(b.leaf, b.i).cast::<K>()) } == Ordering::Greater {
+                return empty;
+            }
+        }
+        let raw = RawIter::new(&self.hdr, geo, front, back, self.len(), false);
         Range { raw, _m: PhantomData }
     }
 }

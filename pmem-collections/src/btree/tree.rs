@@ -178,7 +178,7 @@ impl Tree {
         let mut path = Path { inner: [(std::ptr::null_mut(), 0); MAX_HEIGHT], height: h.height as usize, leaf: std::ptr::null_mut(), pos: 0, sep: None };
         let mut off = h.root;
         for d in 0..path.height {
-            let n = self.geo.node_at(self.anchor(), off, path.height - d)?;
+            let n = self.geo.search_node_at(self.anchor(), off, path.height - d)?;
             // SAFETY: a checked inner node holding valid keys (caller's contract).
             let (c, exact) = unsafe { search_inner(&self.geo, n, &mut cmp) };
             if exact {
@@ -188,7 +188,7 @@ impl Tree {
             // SAFETY: `c <= len`.
             off = unsafe { Geo::child(n, c) };
         }
-        path.leaf = self.geo.node_at(self.anchor(), off, 0)?;
+        path.leaf = self.geo.search_node_at(self.anchor(), off, 0)?;
         // SAFETY: a checked leaf holding valid keys (caller's contract).
         let r = unsafe { search_leaf(&self.geo, path.leaf, &mut cmp) };
         let found = r.is_ok();
