@@ -549,3 +549,22 @@ fn no_damage_to_a_pool_makes_the_tool_panic() {
     println!("{cases} damaged pools: check said healthy {}, found problems {}, could not open {}", outcomes[0], outcomes[1], outcomes[2]);
     assert!(outcomes[1] > cases / 4, "most damage is found: {outcomes:?}");
 }
+
+#[test]
+fn a_damaged_schema_still_leaves_the_header_readable() {
+    let _serial = serial();
+    let d = Dir::new("schema");
+    let p = d.file("e.pool");
+    everything(&p);
+    let at = pmem_core::inspect::Inspector::open(&p).unwrap().schema_offset();
+    overwrite(&p, at, b"X");
+    let r = on("info", &p, &[]);
+    assert_eq!(r.code, 1, "{}", r.err);
+    assert!(r.out.contains("root type     Everything, fingerprint") && r.out.contains("schema        unusable: stored schema is not JSON"), "{}", r.out);
+    assert!(r.out.contains("heap          "), "{}", r.out);
+    for cmd in ["check", "dump", "stats"] {
+        let r = on(cmd, &p, &[]);
+        assert_eq!(r.code, 1, "{cmd}");
+        assert!(r.err.contains("stored schema is not JSON"), "{cmd}: {}", r.err);
+    }
+}

@@ -183,8 +183,14 @@ fn json_text(v: &serde_json::Value) -> String {
 
 fn run(args: &Args) -> Result<u8, Failure> {
     let ins = Inspector::open(&args.pool).map_err(|e| Failure::open(&args.pool, &e))?;
-    let json = ins.schema_json().map_err(|e| Failure { message: format!("{}: {e}", args.pool), code: 1 })?;
-    let schema = Schema::parse(&json).map_err(|e| Failure { message: format!("{}: {e}", args.pool), code: 1 })?;
+    let schema = ins.schema_json().map_err(|e| e.to_string()).and_then(|json| Ok((Schema::parse(&json)?, json.len())));
+    if args.command == "info" {
+        // The header and the allocator are worth showing even when the schema is not.
+        let info = report::Info::gather(&ins, schema.as_ref().map(|(s, n)| (s, *n)).map_err(Clone::clone));
+        out(&if args.json { json_text(&info.json()) } else { info.text() })?;
+        return Ok(u8::from(schema.is_err()));
+    }
+    let (schema, _) = schema.map_err(|e| Failure { message: format!("{}: {e}", args.pool), code: 1 })?;
     let pool = Pool::new(ins, schema);
     // A bar on a terminal for pools big enough to take a while, or whenever asked.
     let progress = || {
@@ -197,12 +203,6 @@ fn run(args: &Args) -> Result<u8, Failure> {
         }
     };
     match args.command.as_str() {
-        "info" => {
-            let info = report::Info::gather(&pool, json.len());
-            let root = &pool.schema.names[pool.schema.root];
-            out(&if args.json { json_text(&info.json(root)) } else { info.text(root) })?;
-            Ok(0)
-        }
         "check" => {
             let r = walk::walk(&pool, progress());
             let (text, healthy) = report::check_text(&r, 50);
@@ -216,7 +216,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
             Ok(u8::from(!r.problems.is_empty()))
         }
         "dump" => dump(&pool, args),
-        _ => unreachable!("parse checked the command"),
+        _ => unreachable!("parse checked the command; info returned above"),
     }
 }
 

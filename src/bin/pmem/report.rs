@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use pmem::{PoolInfo, Stats};
 use serde_json::{json, Value};
 
-use crate::pool::Pool;
-use crate::schema::Shape;
+use pmem_core::inspect::Inspector;
+
+use crate::schema::{Schema, Shape};
 use crate::walk::{Report, Usage};
 
 /// `1536` → `1.5 KiB`.
@@ -81,37 +82,43 @@ pub(crate) struct Info {
     root_offset: u64,
     root_size: u64,
     log_file: Option<u64>,
-    /// Every stored type: readable name, size, alignment, fingerprint.
-    types: Vec<(String, u64, u64, String)>,
-    /// The user's own types (structs and enums), by name.
+    /// The root type's readable name (the header's name when there is no schema).
+    root: String,
+    /// The stored schema, or why it is unusable.
+    schema: Result<SchemaInfo, String>,
+}
+
+/// What `info` shows of the stored schema.
+struct SchemaInfo {
+    /// Every type: readable name, size, alignment, fingerprint.
+    all: Vec<(String, u64, u64, String)>,
+    /// The user's own types (structs and enums).
     named: Vec<String>,
-    schema_bytes: usize,
+    /// Bytes of JSON.
+    bytes: usize,
 }
 
 impl Info {
-    pub(crate) fn gather(pool: &Pool, schema_bytes: usize) -> Info {
-        let info = pool.ins.info();
-        let mut log = info.path.clone().into_os_string();
+    pub(crate) fn gather(ins: &Inspector, schema: Result<(&Schema, usize), String>) -> Info {
+        let header = ins.info();
+        let mut log = header.path.clone().into_os_string();
         log.push(".log");
         Info {
-            stats: pool.ins.stats().map_err(|e| e.to_string()),
-            root_offset: pool.ins.root_offset(),
-            root_size: pool.ins.root_size(),
+            stats: ins.stats().map_err(|e| e.to_string()),
+            root_offset: ins.root_offset(),
+            root_size: ins.root_size(),
             log_file: std::fs::metadata(&log).ok().map(|m| m.len()),
-            types: pool.schema.types.iter().zip(&pool.schema.names).map(|(t, n)| (n.clone(), t.size, t.align, t.fingerprint.clone())).collect(),
-            named: pool
-                .schema
-                .types
-                .iter()
-                .filter(|t| matches!(t.shape, Shape::Struct(_) | Shape::Enum { .. }))
-                .map(|t| t.name.clone())
-                .collect(),
-            schema_bytes,
-            header: info,
+            root: schema.as_ref().map_or_else(|_| header.root_type.name.clone(), |(s, _)| s.names[s.root].clone()),
+            schema: schema.map(|(s, bytes)| {
+                let all = s.types.iter().zip(&s.names).map(|(t, n)| (n.clone(), t.size, t.align, t.fingerprint.clone())).collect();
+                let named = s.types.iter().filter(|t| matches!(t.shape, Shape::Struct(_) | Shape::Enum { .. })).map(|t| t.name.clone()).collect();
+                SchemaInfo { all, named, bytes }
+            }),
+            header,
         }
     }
 
-    pub(crate) fn text(&self, root_name: &str) -> String {
+    pub(crate) fn text(&self) -> String {
         let i = &self.header;
         let mut o = String::new();
         let _ = writeln!(o, "pool          {}", i.path.display());
@@ -119,10 +126,17 @@ impl Info {
         let _ = writeln!(o, "created       {} (unix {})", utc(i.created_unix), i.created_unix);
         let _ = writeln!(
             o,
-            "root type     {root_name}, fingerprint {:016x}, {} bytes at offset {:#x}",
-            i.root_type.fingerprint, self.root_size, self.root_offset
+            "root type     {}, fingerprint {:016x}, {} bytes at offset {:#x}",
+            self.root, i.root_type.fingerprint, self.root_size, self.root_offset
         );
-        let _ = writeln!(o, "schema        {} types stored ({} bytes of JSON): {}", self.types.len(), self.schema_bytes, self.named.join(", "));
+        match &self.schema {
+            Ok(SchemaInfo { all, named, bytes }) => {
+                let _ = writeln!(o, "schema        {} types stored ({bytes} bytes of JSON): {}", all.len(), named.join(", "));
+            }
+            Err(e) => {
+                let _ = writeln!(o, "schema        unusable: {e}");
+            }
+        }
         match &self.stats {
             Ok(s) => {
                 let _ = writeln!(o, "file          {} ({} bytes); grows on demand up to {}", human(s.file_bytes), s.file_bytes, human(i.max_size));
@@ -146,7 +160,7 @@ impl Info {
         o
     }
 
-    pub(crate) fn json(&self, root_name: &str) -> Value {
+    pub(crate) fn json(&self) -> Value {
         let i = &self.header;
         let mut v = json!({
             "path": i.path,
@@ -154,16 +168,19 @@ impl Info {
             "layout": i.layout,
             "uuid": uuid(&i.uuid),
             "created_unix": i.created_unix,
-            "root": { "type": root_name, "name": i.root_type.name, "fingerprint": format!("{:016x}", i.root_type.fingerprint),
+            "root": { "type": self.root, "name": i.root_type.name, "fingerprint": format!("{:016x}", i.root_type.fingerprint),
                       "size": self.root_size, "offset": self.root_offset },
             "max_size": i.max_size,
-            "schema": {
-                "bytes": self.schema_bytes,
-                "types": self.types.iter().map(|(n, size, align, fp)| json!({ "name": n, "size": size, "align": align, "fingerprint": fp })).collect::<Vec<_>>(),
-            },
             "log_file_bytes": self.log_file,
             "durability": DURABILITY_NOTE,
         });
+        v["schema"] = match &self.schema {
+            Ok(SchemaInfo { all, bytes, .. }) => json!({
+                "bytes": bytes,
+                "types": all.iter().map(|(n, size, align, fp)| json!({ "name": n, "size": size, "align": align, "fingerprint": fp })).collect::<Vec<_>>(),
+            }),
+            Err(e) => json!({ "error": e }),
+        };
         match &self.stats {
             Ok(s) => {
                 v["stats"] = json!({

@@ -193,7 +193,7 @@ impl Schema {
     fn check_layout(&self) -> R<()> {
         for (i, t) in self.types.iter().enumerate() {
             let inside = |off: u64, ty: usize, what: &str| {
-                if off.checked_add(self.types[ty].size).map_or(true, |end| end > t.size) {
+                if !matches!(off.checked_add(self.types[ty].size), Some(end) if end <= t.size) {
                     return Err(format!("schema: {what} of type {i} ({}) lies outside it", t.name));
                 }
                 Ok(())
@@ -206,7 +206,7 @@ impl Schema {
                     }
                     variants.iter().flat_map(|v| &v.fields).try_for_each(|f| inside(f.offset, f.ty, "a variant field"))?;
                 }
-                Shape::Array { elem, len } if self.types[*elem].size.checked_mul(*len).map_or(true, |b| b > t.size) => {
+                Shape::Array { elem, len } if !matches!(self.types[*elem].size.checked_mul(*len), Some(b) if b <= t.size) => {
                     return Err(format!("schema: array type {i} is smaller than its elements"));
                 }
                 Shape::Option(inner) => inside(0, *inner, "the payload")?,
