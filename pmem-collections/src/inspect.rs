@@ -21,9 +21,9 @@
 //! # Examples
 //!
 //! ```
-//! use pmem_collections::inspect::{inspect, CollectionKind, ElemLayout, PoolBytes};
+//! use pmem_collections::inspect::{inspect, CollectionKind, ElemLayout, Inspector, PoolBytes};
 //! use pmem_collections::PVec;
-//! use pmem_core::{inspect::Inspector, Pool};
+//! use pmem_core::Pool;
 //!
 //! let dir = std::env::temp_dir().join(format!("pmem-doc-coll-inspect-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
@@ -43,8 +43,11 @@
 
 use std::collections::HashSet;
 
-use pmem_core::inspect::Inspector;
 use pmem_core::{Error, Result};
+
+/// The read-only, type-agnostic pool handle this module reads through (re-exported from
+/// `pmem_core::inspect`, so that `pmem::inspect` has all a tool needs).
+pub use pmem_core::inspect::{Allocation, Inspector};
 
 /// Read access to a pool's bytes by pool offset: what [`inspect`] reads through.
 pub trait PoolBytes {

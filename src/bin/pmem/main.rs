@@ -30,7 +30,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use pmem::Error;
-use pmem_core::inspect::Inspector;
+use pmem::inspect::Inspector;
 
 use crate::dump::{Dump, Node};
 use crate::pool::Pool;

@@ -14,7 +14,7 @@
 //!   `Some(None)` instead of `None`.
 
 use pmem::inspect::{inspect, CollectionKind, Contents, ElemLayout};
-use pmem_core::inspect::Inspector;
+use pmem::inspect::Inspector;
 
 use crate::schema::{Schema, Shape, Variant};
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use pmem::{PoolInfo, Stats};
 use serde_json::{json, Value};
 
-use pmem_core::inspect::Inspector;
+use pmem::inspect::Inspector;
 
 use crate::schema::{Schema, Shape};
 use crate::walk::{Report, Usage};

@@ -17,7 +17,7 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use pmem::inspect::CollectionKind;
-use pmem_core::inspect::Allocation;
+use pmem::inspect::Allocation;
 
 use crate::pool::Pool;
 use crate::schema::Shape;
