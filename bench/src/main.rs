@@ -9,9 +9,10 @@
 //! The parent process runs every engine's workload in a child process (this same binary
 //! with `--child ...`), so that peak RSS (VmHWM, reset per phase through
 //! `/proc/self/clear_refs`) belongs to one engine alone and no engine inherits another's
-//! page cache in its address space. Workload 1 and the fdatasync floor run one child per
-//! engine per repetition, repetitions interleaved across engines; workload 2 runs one
-//! child per engine and durability class, repeating each timed loop inside it.
+//! page cache in its address space. Workload 1, the fdatasync floor and workload 2 run
+//! one child per engine per repetition, repetitions interleaved across engines (with
+//! `--quick`, workload 2 runs one child per engine and durability class and repeats each
+//! timed loop inside it, to save the setup).
 //! Reported values are medians over repetitions.
 
 mod floor;
@@ -331,35 +332,42 @@ fn parent_main(cfg: &Config) -> i32 {
             }
         }
     }
-    for dur in [w2::Dur::Full, w2::Dur::Process] {
-        let d = dur.name();
-        let mut groups = Vec::new();
-        for (g, pat) in [("update3", "update3"), ("alloc_link", "alloc_link"), ("hash", "hash_")] {
-            if want(&|r| r.name.starts_with("w2.") && r.name.contains(pat) && r.name.ends_with(d)) {
-                groups.push(g);
+    // Workload 2. With --quick, one child per engine and durability repeats each loop
+    // inside it (one setup: fast). Otherwise one child per repetition, repetitions
+    // interleaved across engines like workload 1, so that a drift of fdatasync latency
+    // (10× within minutes on a shared machine) hits every engine alike.
+    let (outer, inner) = if cfg.quick { (1, cfg.reps) } else { (cfg.reps, 1) };
+    for rep in 0..outer {
+        for dur in [w2::Dur::Full, w2::Dur::Process] {
+            let d = dur.name();
+            let mut groups = Vec::new();
+            for (g, pat) in [("update3", "update3"), ("alloc_link", "alloc_link"), ("hash", "hash_")] {
+                if want(&|r| r.name.starts_with("w2.") && r.name.contains(pat) && r.name.ends_with(d)) {
+                    groups.push(g);
+                }
             }
-        }
-        if groups.is_empty() {
-            continue;
-        }
-        let ops = if dur == w2::Dur::Full { cfg.w2_full_ops } else { cfg.w2_process_ops };
-        for e in ENGINES {
-            jobs.push(Job {
-                label: format!("w2 {d} {e}"),
-                args: vec![
-                    "w2".into(),
-                    (*e).into(),
-                    format!("dur={d}"),
-                    format!("groups={}", groups.join(",")),
-                    format!("records={}", cfg.records),
-                    format!("ops={ops}"),
-                    format!("reps={}", cfg.reps),
-                    format!("prefill={}", cfg.prefill),
-                    format!("lookups={}", cfg.lookups),
-                    format!("seed={seed}"),
-                    format!("max_secs={}", cfg.w2_max_secs),
-                ],
-            });
+            if groups.is_empty() {
+                continue;
+            }
+            let ops = if dur == w2::Dur::Full { cfg.w2_full_ops } else { cfg.w2_process_ops };
+            for e in ENGINES {
+                jobs.push(Job {
+                    label: if outer > 1 { format!("w2 {d} {e} rep {}", rep + 1) } else { format!("w2 {d} {e}") },
+                    args: vec![
+                        "w2".into(),
+                        (*e).into(),
+                        format!("dur={d}"),
+                        format!("groups={}", groups.join(",")),
+                        format!("records={}", cfg.records),
+                        format!("ops={ops}"),
+                        format!("reps={inner}"),
+                        format!("prefill={}", cfg.prefill),
+                        format!("lookups={}", cfg.lookups),
+                        format!("seed={}", cfg.seed + u64::from(rep)),
+                        format!("max_secs={}", cfg.w2_max_secs),
+                    ],
+                });
+            }
         }
     }
 
