@@ -152,6 +152,12 @@ pub(crate) fn walk(pool: &Pool, progress: Progress) -> Report {
         w.report.schema = Usage { count: 1, bytes: w.allocs[i].size };
     }
     let (root, rt) = (pool.ins.root_offset(), pool.schema.root);
+    let header = pool.ins.info().root_type;
+    let stored = &pool.schema.types[rt];
+    if u64::from_str_radix(&stored.fingerprint, 16).ok() != Some(header.fingerprint) || pool.ins.root_size() != stored.size {
+        let what = format!("the stored schema describes {} ({} bytes), the header {header} ({} bytes)", stored.name, stored.size, pool.ins.root_size());
+        w.report.problems.push(format!("root: {what}"));
+    }
     if root == 0 {
         w.report.problems.push("root: the pool has no root object".into());
     } else if w.claim(root, pool.schema.types[rt].size.max(1), (rt, Role::Root), 0) {
