@@ -140,6 +140,7 @@ fn run() -> Result<ExitCode, Error> {
     })?;
     let mut seed = (done + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let (mut made, mut refused) = (0u64, 0u64);
+    let started = std::time::Instant::now();
     for i in 0..transfers {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -159,7 +160,11 @@ fn run() -> Result<ExitCode, Error> {
     }
     let (list, total) = balances(&pool)?;
     let done = pool.read(|b| b.transfers)?;
-    println!("this run: {made} transfers made, {refused} refused for insufficient funds");
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "this run: {made} transfers made, {refused} refused for insufficient funds, in {secs:.2} s ({:.0} transactions/s)",
+        (made + refused) as f64 / secs.max(1e-9)
+    );
     println!("balances: {}", show(&list));
     println!("total {total}; {done} transfers in all");
     let report = pool.check()?;
