@@ -682,7 +682,7 @@ impl Shared {
                 return Err(e);
             }
         }
-        if st.journal.written.is_empty() {
+        if !st.journal.has_writes() {
             st.journal.clear();
             return Ok(None);
         }
@@ -690,12 +690,7 @@ impl Shared {
             st.journal.clear();
             return Ok(None);
         };
-        st.ranges.clear();
-        let ranges = &mut st.ranges;
-        st.journal.written.for_each(|start, sp| match ranges.last_mut() {
-            Some((s, l)) if *s + *l == start => *l += sp.end - start,
-            _ => ranges.push((start, sp.end - start)),
-        });
+        st.journal.redo_ranges(&mut st.ranges);
         let seq = st.last_seq + 1;
         // SAFETY: every journaled range is mapped.
         let written = unsafe { crate::log::write_group(&**log, st.log_pos, &mut st.buf, self.slot.base(), self.header.salt(), seq, &st.ranges) };

@@ -146,7 +146,6 @@ impl RangeSet {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         match &self.ranges {
             Ranges::Small(v) => v.len(),
@@ -174,7 +173,19 @@ pub(crate) struct Journal {
     pub(crate) doomed: bool,
     /// Hint: the last interval hit, to make repeated writes to one field O(1).
     last: (u64, u64),
+    /// Line mode (large transactions): per page, a mask of written 64-byte lines.
+    lines: Vec<u64>,
+    /// Line mode: pages with written lines, and where each page's old bytes are in
+    /// `undo` (`FRESH`: the whole page was fresh memory).
+    touched: Vec<(u64, u64)>,
+    line_mode: bool,
 }
+
+/// Past this many written intervals a transaction switches to line mode: each write
+/// then costs a bit test instead of an ordered-map lookup.
+const LINE_MODE_AT: usize = 1024;
+const LINE: u64 = 64;
+const PAGE: u64 = crate::layout::PAGE;
 
 impl Journal {
     /// Records the intent to write `[off, off+len)`; saves old bytes read from `base`.
@@ -183,6 +194,11 @@ impl Journal {
     /// - `base + off .. base + off + len` must be mapped and readable.
     #[inline]
     pub(crate) unsafe fn snapshot(&mut self, base: *const u8, off: u64, len: u64) {
+        if self.line_mode {
+            // SAFETY: forwarded contract.
+            unsafe { self.snapshot_lines(base, off, len) };
+            return;
+        }
         let end = off + len;
         if off >= self.last.0 && end <= self.last.1 {
             return;
@@ -232,6 +248,122 @@ impl Journal {
                 self.last = (s, sp.end);
             }
         }
+        if self.written.len() >= LINE_MODE_AT {
+            // SAFETY: every written interval is readable (it was when snapshotted).
+            unsafe { self.enter_line_mode(base) };
+        }
+    }
+
+    /// Line mode's snapshot: mark the 64-byte lines; on a page's first write, save the
+    /// whole page (unless it is all fresh memory).
+    ///
+    /// # Safety
+    /// - as for `snapshot`; whole pages around the range must be mapped (mappings are
+    ///   page-granular).
+    unsafe fn snapshot_lines(&mut self, base: *const u8, off: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let (first, last) = (off / PAGE, (off + len - 1) / PAGE);
+        for page in first..=last {
+            let lo = if page == first { off % PAGE / LINE } else { 0 };
+            let hi = if page == last { (off + len - 1) % PAGE / LINE } else { PAGE / LINE - 1 };
+            let mask = (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
+            let p = page as usize;
+            if p >= self.lines.len() {
+                self.lines.resize(p + 1, 0);
+            }
+            if self.lines[p] == 0 {
+                // SAFETY: the page is mapped (page-granular mappings).
+                unsafe { self.save_page(base, page) };
+            }
+            self.lines[p] |= mask;
+        }
+    }
+
+    /// Records `page`'s old bytes (first write to it in line mode).
+    ///
+    /// # Safety
+    /// - the page must be mapped; its bytes are saved as they are now (see
+    ///   `enter_line_mode` for pages already written in interval mode).
+    unsafe fn save_page(&mut self, base: *const u8, page: u64) {
+        let start = page * PAGE;
+        if self.fresh.covers(start, start + PAGE) || crate::fault::is(crate::fault::Broken::SkipUndo) {
+            self.touched.push((page, FRESH));
+            return;
+        }
+        let pos = self.undo.len() as u64;
+        // SAFETY: caller's contract.
+        let bytes = unsafe { std::slice::from_raw_parts(base.add(start as usize), PAGE as usize) };
+        self.undo.extend_from_slice(bytes);
+        self.touched.push((page, pos));
+    }
+
+    /// Moves every written interval into line mode: pages get their old bytes (the
+    /// current page with each interval's saved old bytes laid back over it).
+    ///
+    /// # Safety
+    /// - every written interval's pages must be mapped.
+    unsafe fn enter_line_mode(&mut self, base: *const u8) {
+        let mut spans = Vec::with_capacity(self.written.len());
+        self.written.for_each(|s, sp| spans.push((s, sp)));
+        self.line_mode = true;
+        for &(s, sp) in &spans {
+            // SAFETY: caller's contract.
+            unsafe { self.snapshot_lines(base, s, sp.end - s) };
+        }
+        // The pages saved above hold the *current* bytes of intervals written before the
+        // switch; put those intervals' old bytes back into the saved pages.
+        let page_pos: std::collections::HashMap<u64, u64> = self.touched.iter().copied().collect();
+        for &(s, sp) in &spans {
+            if sp.undo == FRESH {
+                continue;
+            }
+            let mut at = s;
+            while at < sp.end {
+                let page = at / PAGE;
+                let stop = ((page + 1) * PAGE).min(sp.end);
+                if let Some(&pos) = page_pos.get(&page) {
+                    if pos != FRESH {
+                        let from = (sp.undo + (at - s)) as usize;
+                        let to = (pos + at % PAGE) as usize;
+                        let n = (stop - at) as usize;
+                        self.undo.copy_within(from..from + n, to);
+                    }
+                }
+                at = stop;
+            }
+        }
+        self.written.clear();
+        self.last = (0, 0);
+    }
+
+    /// Does the transaction write anything?
+    pub(crate) fn has_writes(&self) -> bool {
+        !self.written.is_empty() || !self.touched.is_empty()
+    }
+
+    /// The written byte ranges, ascending and coalesced, for the redo log.
+    pub(crate) fn redo_ranges(&mut self, out: &mut Vec<(u64, u64)>) {
+        out.clear();
+        let mut push = |start: u64, len: u64| match out.last_mut() {
+            Some((s, l)) if *s + *l == start => *l += len,
+            _ => out.push((start, len)),
+        };
+        if self.line_mode {
+            self.touched.sort_unstable_by_key(|t| t.0);
+            for &(page, _) in &self.touched {
+                let mut mask = self.lines[page as usize];
+                while mask != 0 {
+                    let lo = u64::from(mask.trailing_zeros());
+                    let run = u64::from((mask >> lo).trailing_ones());
+                    push(page * PAGE + lo * LINE, run * LINE);
+                    mask &= if lo + run >= 64 { 0 } else { !((u64::MAX >> (64 - run)) << lo) };
+                }
+            }
+        } else {
+            self.written.for_each(|start, sp| push(start, sp.end - start));
+        }
     }
 
     /// Records a fresh allocation `[off, off+len)`.
@@ -253,6 +385,13 @@ impl Journal {
                 unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), base.add(start as usize), len) };
             }
         });
+        for &(page, pos) in &self.touched {
+            if pos != FRESH {
+                let src = &self.undo[pos as usize..(pos + PAGE) as usize];
+                // SAFETY: the page was mapped when saved and mappings only grow.
+                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), base.add((page * PAGE) as usize), PAGE as usize) };
+            }
+        }
     }
 
     pub(crate) fn clear(&mut self) {
@@ -261,6 +400,14 @@ impl Journal {
         self.undo.clear();
         self.frees.clear();
         self.freed.clear();
+        for &(page, _) in &self.touched {
+            self.lines[page as usize] = 0;
+        }
+        self.touched.clear();
+        self.line_mode = false;
+        if self.lines.len() > 1 << 20 {
+            self.lines = Vec::new();
+        }
         self.heap_touched = false;
         self.doomed = false;
         self.last = (0, 0);
@@ -312,6 +459,50 @@ mod tests {
         // SAFETY: inside `mem`.
         unsafe { j.roll_back(mem.as_mut_ptr()) };
         assert_eq!(mem, orig);
+    }
+
+    #[test]
+    fn line_mode_rolls_back_exactly_and_logs_every_written_byte() {
+        // Enough scattered writes to switch to line mode half-way, over a buffer of
+        // whole pages (mappings are page-granular), part of it fresh.
+        let mut mem: Vec<u8> = (0..16 * 4096).map(|i| (i * 7 % 251) as u8).collect();
+        let orig = mem.clone();
+        let mut j = Journal::default();
+        j.record_fresh(12 * 4096, 4 * 4096);
+        let mut written = vec![false; mem.len()];
+        let mut x = 12345u64;
+        for i in 0..3000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 1 + x % 40;
+            let off = (x >> 8) % (mem.len() as u64 - len);
+            // SAFETY: inside `mem`.
+            unsafe { j.snapshot(mem.as_ptr(), off, len) };
+            for b in off..off + len {
+                mem[b as usize] = i as u8;
+                written[b as usize] = true;
+            }
+        }
+        assert!(j.line_mode, "3000 scattered writes should switch to line mode");
+        let mut ranges = Vec::new();
+        j.redo_ranges(&mut ranges);
+        let mut logged = vec![false; mem.len()];
+        let mut prev_end = 0;
+        for &(s, l) in &ranges {
+            assert!(s >= prev_end, "ranges overlap or are unsorted");
+            prev_end = s + l;
+            for b in s..s + l {
+                logged[b as usize] = true;
+            }
+        }
+        assert!(written.iter().zip(&logged).all(|(w, l)| !w || *l), "a written byte is not logged");
+        // SAFETY: inside `mem`.
+        unsafe { j.roll_back(mem.as_mut_ptr()) };
+        // Fresh memory may keep new bytes; everything else is restored.
+        assert_eq!(mem[..12 * 4096], orig[..12 * 4096]);
+        j.clear();
+        assert!(!j.line_mode && !j.has_writes());
     }
 
     #[test]

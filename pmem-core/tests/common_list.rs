@@ -162,6 +162,19 @@ impl RootMut {
         Ok(Some(v))
     }
 
+    /// Adds `delta` to the value of every node: one small write per node, so a long list
+    /// makes thousands of separate journal ranges.
+    pub fn bump_all(&mut self, delta: u64) {
+        let mut n = 0u64;
+        let mut cur = self.list_mut();
+        while let Some(node) = cur.as_mut() {
+            *node.value_mut() += delta;
+            n += 1;
+            cur = node.next_mut();
+        }
+        *self.sum_mut() += delta * n;
+    }
+
     /// Adds `delta` to the value of the `i`-th node.
     pub fn bump(&mut self, i: usize, delta: u64) {
         let mut cur = self.list_mut();

@@ -71,3 +71,38 @@ fn large_transactions_streamed_to_the_log_recover_whole_or_not_at_all() {
     println!("large transactions: {report:?}");
     assert!(report.images > 50);
 }
+
+#[test]
+fn transactions_with_thousands_of_writes_recover_whole_or_not_at_all() {
+    // Each step writes every node of a 1,500-node list (separate 8-byte ranges): the
+    // journal switches to line mode.
+    let steps: Vec<Step<Root>> = (0..4u64)
+        .map(|k| {
+            Box::new(move |p: &mut Pool<Root>| {
+                p.tx(|tx| {
+                    let root = tx.root_mut();
+                    root.bump_all(k + 1);
+                    root.push_front(k)?;
+                    if k == 2 {
+                        return Err(pmem_core::Error::NestedAborted);
+                    }
+                    Ok::<_, pmem_core::Error>(())
+                })
+                .ok();
+            }) as Step<Root>
+        })
+        .collect();
+    let cfg = CrashConfig { checkpoint_threshold: 256 << 10, ..CrashConfig::default() };
+    let setup = |p: &mut Pool<Root>| {
+        p.tx(|tx| {
+            for v in 0..1500 {
+                tx.root_mut().push_front(v)?;
+            }
+            Ok::<_, pmem_core::Error>(())
+        })
+        .unwrap();
+    };
+    let report = check_crash_states(&cfg, setup, steps, observe).unwrap();
+    println!("line-mode transactions: {report:?}");
+    assert!(report.images > 50);
+}

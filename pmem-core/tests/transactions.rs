@@ -48,6 +48,41 @@ fn an_error_rolls_back_every_byte_including_the_allocator() {
 }
 
 #[test]
+fn a_transaction_with_thousands_of_writes_rolls_back_exactly_and_commits_whole() {
+    // Thousands of separate writes switch the journal to line mode.
+    let mut pool = filled();
+    pool.tx(|tx| {
+        for v in 0..3000 {
+            tx.root_mut().push_front(v)?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    let before = pool.heap_image();
+    let bulk = |tx: &mut pmem_core::Tx<'_, Root>| {
+        let root = tx.root_mut();
+        root.bump_all(3); // thousands of separate 8-byte writes
+        for v in 0..500 {
+            root.push_front(v)?;
+        }
+        root.bump_all(1); // again: every range already logged
+        Ok::<_, Error>(())
+    };
+    let r: Result<(), Error> = pool.tx(|tx| {
+        bulk(tx)?;
+        Err(Error::NestedAborted)
+    });
+    assert!(r.is_err());
+    assert!(pool.heap_image() == before, "line-mode rollback left different bytes");
+    pool.check().unwrap();
+    pool.tx(bulk).unwrap();
+    let m = pool.read(observe).unwrap();
+    assert_eq!(m.count, m.values.len() as u64);
+    assert_eq!(m.sum, m.values.iter().sum::<u64>());
+    pool.check().unwrap();
+}
+
+#[test]
 fn a_panic_rolls_back_and_resumes_unwinding() {
     let mut pool = filled();
     let before = pool.heap_image();
