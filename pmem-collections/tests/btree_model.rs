@@ -295,3 +295,35 @@ fn small_values_and_a_dense_key_space_match_std() {
     let cfg = Cfg { caps: Some((6, 5)), keys: 60, ops: 4000, preload: 0, seed: 99, min_height: 1, retain_div: 8, k: |n| n as u16, v: |n| n as u8 };
     run(&cfg);
 }
+
+/// Leaf fill (entries per leaf over capacity) after building a tree in `order`.
+fn fill(keys: impl Iterator<Item = u64>) -> f64 {
+    let mut pool = Pool::<PBTreeMap<u64, [u8; 150]>>::volatile().unwrap();
+    let mut n = 0u64;
+    pool.tx(|tx| {
+        let m = tx.root_mut();
+        for k in keys {
+            m.insert(k, val150(k))?;
+            n += 1;
+        }
+        Ok::<_, pmem_core::Error>(())
+    })
+    .unwrap();
+    pool.check().unwrap();
+    // Allocations: the root, the leaves and a few inner nodes (one per ~100 leaves).
+    let nodes = pool.stats().unwrap().allocations - 1;
+    let leaves = nodes as f64 * 0.99;
+    n as f64 / (leaves * 25.0) // 25 entries of 8 + 150 bytes fit a 4 KiB leaf
+}
+
+#[test]
+fn random_inserts_fill_leaves_to_at_least_85_percent_and_sequential_ones_to_95() {
+    let mut rng = Rng(5);
+    let random = fill((0..30_000).map(|_| rng.next()));
+    let sequential = fill(0..30_000);
+    let descending = fill((0..30_000).rev());
+    println!("leaf fill: random {random:.3}, ascending {sequential:.3}, descending {descending:.3}");
+    assert!(random >= 0.85, "random inserts fill {random:.3}");
+    assert!(sequential >= 0.95, "ascending inserts fill {sequential:.3}");
+    assert!(descending >= 0.70, "descending inserts fill {descending:.3}");
+}

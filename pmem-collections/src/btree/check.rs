@@ -55,7 +55,8 @@ impl<K: Persistent + Ord, V: Persistent> Walk<'_, '_, K, V> {
         unsafe {
             let len = node::len(n);
             if level == 0 {
-                let min_ok = if root { len >= 1 } else { len >= g.leaf_min() || (len >= 1 && node::next(n) == 0) };
+                let edge = node::next(n) == 0 || node::prev(n) == 0;
+                let min_ok = if root { len >= 1 } else { len >= g.leaf_min() || (len >= 1 && edge) };
                 if !min_ok {
                     return Err(corrupted("PBTreeMap leaf below its minimum occupancy", off));
                 }

@@ -59,8 +59,12 @@ impl Tree {
             if node::len(path.leaf) < self.geo.leaf_cap {
                 return Ok((path.leaf, path.pos));
             }
-            if path.height > 0 {
+            let append = (path.pos == self.geo.leaf_cap && node::next(path.leaf) == 0) || (path.pos == 0 && node::prev(path.leaf) == 0);
+            if path.height > 0 && !append {
                 if let Some(at) = self.share(path)? {
+                    return Ok(at);
+                }
+                if let Some(at) = self.spread(path)? {
                     return Ok(at);
                 }
             }
@@ -169,10 +173,14 @@ impl Tree {
         // SAFETY: `l` is a checked, full leaf of this tree; `r` is fresh.
         unsafe {
             let nx = node::next(l);
-            // Appending at the end of the last leaf (sequential inserts) keeps the left
+            // Appending at the end of the last leaf (ascending inserts) keeps the left
             // leaf full: it moves one entry, so the new entry is not `r`'s first key.
+            // Prepending to the first leaf (descending inserts) keeps the right one
+            // full: the first leaf keeps one entry and takes the new one.
             let (keep, at_left) = if nx == 0 && p == cap {
                 (cap - 1, false)
+            } else if p == 0 && node::prev(l) == 0 {
+                (1, true)
             } else {
                 let mut s = (cap + 2) / 2;
                 if p == s {
@@ -206,7 +214,7 @@ impl Tree {
     /// # Safety
     /// - `path` is the unchanged path to the node just split; `sep` points to `ks`
     ///   readable bytes that this call does not move.
-    unsafe fn insert_into_parent(&mut self, path: &Path, sep: *const u8, child: u64) -> Result<()> {
+    pub(crate) unsafe fn insert_into_parent(&mut self, path: &Path, sep: *const u8, child: u64) -> Result<()> {
         let g = self.geo;
         // SAFETY: `sep` is readable (caller's contract).
         let mut sep_buf = unsafe { std::slice::from_raw_parts(sep, g.ks) }.to_vec();

@@ -16,6 +16,7 @@ mod map_mut;
 mod node;
 mod remove;
 mod set;
+mod spread;
 mod tree;
 
 pub use map::PBTreeMap;

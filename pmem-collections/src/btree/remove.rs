@@ -2,8 +2,9 @@
 //! bottom-up (borrow one entry from a sibling, else merge with it), shrinking the root
 //! when it is left with one child; and freeing whole trees.
 //!
-//! Occupancy: a non-root node holds at least half its capacity, except the last leaf,
-//! which only needs one entry (sequential inserts leave it short; see `insert`).
+//! Occupancy: a non-root node holds at least half its capacity, except the first and
+//! the last leaf, which only need one entry (sequential inserts leave them short; see
+//! `insert`).
 
 // The tree algorithms read best with the textbook names: l/r/s for siblings, p and
 // j for positions, n for lengths, g for the geometry.
@@ -61,7 +62,7 @@ impl Tree {
                 return Ok((leaf, i));
             }
             let min = g.leaf_min();
-            if n >= min || (n > 0 && node::next(leaf) == 0) {
+            if n >= min || (n > 0 && (node::next(leaf) == 0 || node::prev(leaf) == 0)) {
                 return Ok((leaf, i));
             }
             let (parent, j) = path.inner[path.height - 1];
