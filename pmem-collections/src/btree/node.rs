@@ -218,15 +218,19 @@ impl Geo {
     fn resolve_node(&self, anchor: *const u8, off: u64, level: usize, search: bool) -> Result<*mut u8> {
         let (size, cap) = if level == 0 { (self.leaf_size, self.leaf_cap) } else { (self.inner_size, self.inner_cap) };
         let p = raw::resolve(anchor, off, size, self.align)?;
-        if search {
-            if level == 0 {
-                prefetch(p, 0, self.leaf_keys + (self.leaf_cap * self.ks).min(2048));
-            } else {
-                prefetch(p, self.inner_keys, self.inner_keys + (self.inner_cap * self.ks).min(2048));
-            }
+        if search && level == 0 {
+            // A leaf is usually a cache miss: ask for its header and keys at once.
+            prefetch(p, 0, self.leaf_keys + (self.leaf_cap * self.ks).min(2048));
         }
         // SAFETY: `resolve` checked that `size >= LEAF_HDR` bytes at `p` are mapped.
         let (len, lvl) = unsafe { (len(p), level_of(p)) };
+        if search && level > 0 && len <= cap {
+            // An inner node's key array is large: ask for the keys its first three
+            // binary-search probes read (7 lines), so those misses overlap.
+            for q in [4, 2, 6, 1, 3, 5, 7] {
+                prefetch(p, self.inner_keys + len * q / 8 * self.ks, self.inner_keys + len * q / 8 * self.ks + 1);
+            }
+        }
         if lvl != level || len > cap {
             return Err(corrupted("PBTreeMap node with a wrong level or length", off));
         }
