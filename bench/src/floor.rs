@@ -54,3 +54,36 @@ pub fn preallocated(dir: &Path, count: u64, phase: &str) {
     drop(f);
     let _ = std::fs::remove_file(&path);
 }
+
+/// The floor one fdatasync at a time, for interleaving with other engines' commits.
+pub struct Floor {
+    f: std::fs::File,
+    stride: u64,
+}
+
+impl Floor {
+    /// A file of `count` preallocated (written and synced) 512-byte blocks.
+    pub fn new(dir: &Path, count: u64) -> Self {
+        let path = dir.join("floor-rr.dat");
+        let f = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).expect("open floor file");
+        f.write_all_at(&vec![0u8; count.max(1) as usize * WRITE], 0).expect("preallocate");
+        f.sync_all().expect("sync");
+        Floor { f, stride: WRITE as u64 }
+    }
+    /// Diagnostic: `count` 4 KiB blocks reserved with `posix_fallocate` only, each write
+    /// landing in a block never written before (what a log grown by fallocate pays).
+    pub fn fallocated(dir: &Path, count: u64) -> Self {
+        let path = dir.join("floor-rr-fallocated.dat");
+        let f = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).expect("open floor file");
+        // SAFETY: a valid descriptor; posix_fallocate only allocates blocks.
+        let r = unsafe { libc::posix_fallocate(std::os::fd::AsRawFd::as_raw_fd(&f), 0, (count.max(1) * 4096) as libc::off_t) };
+        assert_eq!(r, 0, "posix_fallocate");
+        f.sync_all().expect("sync");
+        Floor { f, stride: 4096 }
+    }
+    /// One 512-byte write at slot `i`, then fdatasync.
+    pub fn one(&mut self, i: u64) {
+        self.f.write_all_at(&[0xa5u8; WRITE], i * self.stride).expect("write");
+        self.f.sync_data().expect("fdatasync");
+    }
+}

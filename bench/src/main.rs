@@ -225,6 +225,18 @@ fn child_main(a: &[String]) {
     util::fresh_dir(&dir);
     match kind {
         "floor" => floor::run(&dir, num("count"), kv.get("phase").copied().unwrap_or("floor")),
+        "w1rr" => w1::run_interleaved(
+            &dir,
+            w1::Plan {
+                n: num("n"),
+                individual: num("individual"),
+                batches: 0,
+                batch_size: 0,
+                reads: 0,
+                ranges: 0,
+                seed: num("seed"),
+            },
+        ),
         "w1" => w1::run(
             engine,
             &dir,
@@ -270,8 +282,10 @@ fn ingest(res: &mut Results, engine: &str, line: &str) {
         let phase = it.next().unwrap_or_default().to_string();
         let f: BTreeMap<&str, f64> = it.filter_map(|p| p.split_once('=')).filter_map(|(k, v)| Some((k, v.parse().ok()?))).collect();
         let (Some(&ns), Some(&ops)) = (f.get("ns"), f.get("ops")) else { return };
-        // pmem's w2 child measures the floor too: it is the floor's, not pmem's.
-        let engine = if phase.starts_with("floor.") { "floor" } else { engine };
+        // pmem's w2 child measures the floor too: it is the floor's, not pmem's; the
+        // interleaved child names the engine of each line.
+        let named = rest.split_whitespace().find_map(|p| p.strip_prefix("engine="));
+        let engine = if phase.starts_with("floor.") { "floor" } else { named.unwrap_or(engine) };
         res.add(&phase, engine, Sample {
             ns_per_op: ns / ops.max(1.0),
             hwm_kib: f.get("hwm_kib").copied().unwrap_or(0.0) as u64,
@@ -296,7 +310,8 @@ fn parent_main(cfg: &Config) -> i32 {
         usage("--rows selects no row");
     }
     let want = |pred: &dyn Fn(&report::RowDef) -> bool| selected.iter().any(|r| pred(r));
-    let w1 = want(&|r| r.name.starts_with("w1.") && r.name != "w1.commit_vs_floor");
+    let w1 = want(&|r| r.name.starts_with("w1.") && r.name != "w1.commit_vs_floor" && r.name != "w1.individual_commits_rr");
+    let w1rr = want(&|r| r.name == "w1.commit_vs_floor" || r.name == "w1.individual_commits_rr");
     // The floor is measured whenever a row of single durable commits is (for ÷floor).
     let floor = want(&|r| {
         r.name.starts_with("floor")
@@ -312,6 +327,18 @@ fn parent_main(cfg: &Config) -> i32 {
             jobs.push(Job {
                 label: format!("floor rep {}", rep + 1),
                 args: vec!["floor".into(), "floor".into(), format!("count={}", cfg.individual)],
+            });
+        }
+        if w1rr {
+            jobs.push(Job {
+                label: format!("w1 commits interleaved rep {}", rep + 1),
+                args: vec![
+                    "w1rr".into(),
+                    "all".into(),
+                    format!("n={}", cfg.n),
+                    format!("individual={}", cfg.individual),
+                    format!("seed={seed}"),
+                ],
             });
         }
         if w1 {

@@ -98,9 +98,12 @@ pub fn rows() -> Vec<RowDef> {
         r("floor.fdatasync", "floor.fdatasync", "floor.fdatasync", NsPerOp, None, "512-byte pwrite + fdatasync"),
         r("floor.fdatasync_fallocated", "floor.fdatasync_fallocated", "floor.fdatasync_fallocated", NsPerOp, None, "same, into fallocated blocks"),
         r("floor.w2.fdatasync", "floor.w2.fdatasync", "floor.w2.fdatasync", NsPerOp, None, "floor again, before each w2 Full rep"),
+        r("floor.rr.fdatasync", "floor.rr.fdatasync", "floor.rr.fdatasync", NsPerOp, None, "floor interleaved with w1 commits"),
+        r("floor.rr.fdatasync_fallocated", "floor.rr.fdatasync_fallocated", "floor.rr.fdatasync_fallocated", NsPerOp, None, "same, new fallocated 4 KiB block each"),
         r("w1.bulk_load", "w1.bulk_load", "w1.bulk_load", NsPerOp, Best(1.0), "insert (N in one tx)"),
         r("w1.individual_commits", "w1.individual_commits", "w1.individual_commits", NsPerOp, Best(1.0), "durable 1-insert commit"),
-        r("w1.commit_vs_floor", "w1.individual_commits", "floor.fdatasync", NsPerOp, Floor(1.2), "commit vs bare fdatasync"),
+        r("w1.individual_commits_rr", "w1.individual_commits_rr", "w1.individual_commits_rr", NsPerOp, Best(1.0), "same, engines interleaved"),
+        r("w1.commit_vs_floor", "w1.individual_commits_rr", "floor.rr.fdatasync", NsPerOp, Floor(1.2), "interleaved commit vs fdatasync"),
         r("w1.batch_commits", "w1.batch_commits", "w1.batch_commits", NsPerOp, Best(1.0), "insert (1,000 per commit)"),
         r("w1.random_reads", "w1.random_reads", "w1.random_reads", NsPerOp, BestAndLmdb(0.7), "point read"),
         r("w1.range_reads", "w1.range_reads", "w1.range_reads", NsPerOp, BestAndLmdb(0.7), "range read of 10"),
@@ -158,7 +161,7 @@ pub fn build<'a>(_cfg: &Config, selected: &[&'a RowDef], res: &Results) -> Vec<T
         }
         let pmem = res.median(def.pmem_phase, "pmem");
         let (others, candidates): (Vec<(&'static str, Option<Med>)>, Vec<&'static str>) = if def.name == "w1.commit_vs_floor" {
-            (vec![("fdatasync", res.median("floor.fdatasync", "floor"))], vec!["fdatasync"])
+            (vec![("fdatasync", res.median(def.peer_phase, "floor"))], vec!["fdatasync"])
         } else {
             (crate::ENGINES[1..].iter().map(|&e| (e, res.median(def.peer_phase, e))).collect(), PEERS.to_vec())
         };
@@ -188,10 +191,16 @@ pub fn build<'a>(_cfg: &Config, selected: &[&'a RowDef], res: &Results) -> Vec<T
             (Some(_), Some(false)) => "MISSED",
             (Some(_), None) => "—",
         };
-        let single_commit = def.name == "w1.individual_commits"
+        let single_commit = def.name.starts_with("w1.individual_commits")
             || (def.name.starts_with("w2.") && def.name.ends_with(".full") && !def.name.contains("lookup"));
         // w2 Full rows compare with the floor measured right before them.
-        let floor = if def.name.starts_with("w2.") { res.median("floor.w2.fdatasync", "floor").or(floor) } else { floor };
+        let floor = if def.name.starts_with("w2.") {
+            res.median("floor.w2.fdatasync", "floor").or(floor)
+        } else if def.name == "w1.individual_commits_rr" {
+            res.median("floor.rr.fdatasync", "floor").or(floor)
+        } else {
+            floor
+        };
         let floor_ratio = match (single_commit, pmem, floor) {
             (true, Some(p), Some(f)) => Some(p.value / f.value),
             _ => None,
@@ -327,7 +336,8 @@ fn grids(table: &[TableRow]) -> [(Vec<String>, Vec<Vec<String>>); 3] {
         c2.extend([fmt_ratio(r.ratio), fmt_ratio(r.floor_ratio), r.target.clone(), r.status.into()]);
         g1.push(c1);
         g2.push(c2);
-        if r.def.unit == Unit::NsPerOp {
+        // The interleaved row runs every engine in one process: no RSS or size of its own.
+        if r.def.unit == Unit::NsPerOp && !r.def.name.ends_with("_rr") {
             g3.push(c3);
         }
     }

@@ -94,6 +94,46 @@ pub fn run(engine: &str, dir: &Path, plan: Plan) {
     }
 }
 
+/// The durable engines, each loaded with N entries (untimed), then `individual`
+/// rounds of one single-insert commit per engine plus one bare fdatasync of the floor,
+/// each timed on its own: every engine and the floor see the same moments of the disk,
+/// which on a shared machine matters more than anything else for these rows.
+pub fn run_interleaved(dir: &Path, plan: Plan) {
+    use std::time::Instant;
+    let data = Data { seed: plan.seed };
+    let names = ["pmem", "redb", "sqlite", "sqlite-wal", "lmdb"];
+    let mut kvs: Vec<(&str, Box<dyn Kv>)> = Vec::new();
+    for e in names {
+        let d = dir.join(e);
+        crate::util::fresh_dir(&d);
+        let Some(mut kv) = open(e, &d) else { continue };
+        kv.insert(&data, 0, plan.n);
+        kvs.push((e, kv));
+    }
+    let mut floor = crate::floor::Floor::new(dir, plan.individual);
+    let mut falloc = crate::floor::Floor::fallocated(dir, plan.individual);
+    let mut ns = vec![0u128; kvs.len() + 2];
+    for r in 0..plan.individual {
+        let i = plan.n + r;
+        for (k, (_, kv)) in kvs.iter_mut().enumerate() {
+            let t = Instant::now();
+            kv.insert(&data, i, i + 1);
+            ns[k] += t.elapsed().as_nanos();
+        }
+        let t = Instant::now();
+        floor.one(r);
+        ns[kvs.len()] += t.elapsed().as_nanos();
+        let t = Instant::now();
+        falloc.one(r);
+        ns[kvs.len() + 1] += t.elapsed().as_nanos();
+    }
+    for (k, (e, _)) in kvs.iter().enumerate() {
+        println!("phase w1.individual_commits_rr ns={} ops={} hwm_kib=0 engine={e}", ns[k], plan.individual);
+    }
+    println!("phase floor.rr.fdatasync ns={} ops={} hwm_kib=0 engine=floor", ns[kvs.len()], plan.individual);
+    println!("phase floor.rr.fdatasync_fallocated ns={} ops={} hwm_kib=0 engine=floor", ns[kvs.len() + 1], plan.individual);
+}
+
 fn open(engine: &str, dir: &Path) -> Option<Box<dyn Kv>> {
     Some(match engine {
         "pmem" => return crate::w1_pmem::open(dir),
