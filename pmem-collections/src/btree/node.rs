@@ -217,7 +217,12 @@ impl Geo {
     #[inline]
     fn resolve_node(&self, anchor: *const u8, off: u64, level: usize, search: bool) -> Result<*mut u8> {
         let (size, cap) = if level == 0 { (self.leaf_size, self.leaf_cap) } else { (self.inner_size, self.inner_cap) };
-        let p = raw::resolve(anchor, off, size, self.align)?;
+        // `resolve` checks alignment with `%`; a constant 8 makes that a mask, and the
+        // node's full alignment (a power of two) is checked here the same way.
+        let p = raw::resolve(anchor, off, size, 8)?;
+        if off & (self.align as u64 - 1) != 0 {
+            return Err(corrupted("misaligned PBTreeMap node", off));
+        }
         if search && level == 0 {
             // A leaf is usually a cache miss: ask for its header and keys at once.
             prefetch(p, 0, self.leaf_keys + (self.leaf_cap * self.ks).min(2048));
