@@ -61,7 +61,7 @@ fn check_fails(p: &Pool<Option<pmem_core::PBox<Map>>>, what: &str) {
 fn read_panics(p: &Pool<Option<pmem_core::PBox<Map>>>, f: impl Fn(&Map) + Copy) {
     let r = catch_unwind(AssertUnwindSafe(|| p.read(|r| f(r.as_deref().unwrap())).unwrap()));
     let msg = r.expect_err("the read must panic");
-    let msg = msg.downcast_ref::<String>().map(String::as_str).unwrap_or("");
+    let msg = msg.downcast_ref::<String>().map_or("", String::as_str);
     assert!(msg.starts_with("pmem: corrupted pool"), "panic message {msg:?}");
 }
 
