@@ -284,7 +284,7 @@ fn the_shipped_node_size_matches_std_under_random_operations_with_aborts() {
 fn tiny_nodes_match_std_under_random_operations_with_aborts() {
     let mut total = 0;
     for (seed, caps) in [(7u64, (4, 4)), (11, (5, 4)), (13, (4, 7))] {
-        let cfg = Cfg { caps: Some(caps), keys: 500, ops: 10_000, preload: 300, seed, min_height: 3, retain_div: 8, k: |n| n, v: |n| n };
+        let cfg = Cfg { caps: Some(caps), keys: 500, ops: 20_000, preload: 300, seed, min_height: 3, retain_div: 8, k: |n| n, v: |n| n };
         total += run(&cfg);
     }
     println!("ops checked (PBTreeMap, tiny nodes): {total}");
