@@ -135,6 +135,9 @@ pub(crate) struct State {
     /// The last published checkpoint state.
     pub(crate) checkpoint: StateSlot,
     pub(crate) dirty: PageSet,
+    /// End of the log bytes known to be written (not just allocated): small `Full`
+    /// commits are kept inside written blocks, whose fdatasync flushes data only.
+    log_written: u64,
     buf: Vec<u8>,
     ranges: Vec<(u64, u64)>,
 }
@@ -483,7 +486,7 @@ impl Shared {
 
         let log: Box<dyn Backing> = match log {
             LogSource::Given(b) => b,
-            LogSource::File(lp) => open_log_file(&lp, &slot, &header, cfg.read_only)?,
+            LogSource::File(lp) => open_log_file(&lp, &slot, &header, cfg.read_only, cfg.durability)?,
         };
         if log.len().map_err(io_err("reading", log.path()))? < SECTOR {
             if cfg.read_only {
@@ -520,6 +523,7 @@ impl Shared {
             last_seq: checkpoint.checkpoint_seq,
             checkpoint,
             dirty: PageSet::default(),
+            log_written: LOG_INITIAL,
             buf: Vec::new(),
             ranges: Vec::new(),
         };
@@ -556,6 +560,7 @@ impl Shared {
             })?;
             st.log_pos = end.pos;
             st.last_seq = end.last_seq;
+            st.log_written = LOG_INITIAL.min(log.len().map_err(io_err("reading", log.path()))?).max(end.pos);
             self.flusher.gc.reset(end.last_seq);
         }
         let ctx = ReadCtx(self);
@@ -692,6 +697,22 @@ impl Shared {
         };
         st.journal.redo_ranges(&mut st.ranges);
         let seq = st.last_seq + 1;
+        if self.cfg.durability == Durability::Full && log.fd().is_some() {
+            // A small group landing past the written part of the log would make its
+            // fdatasync also convert freshly allocated blocks (a journal commit on ext4,
+            // every time). Write zeros ahead once instead; big groups write their own
+            // blocks and pay that once.
+            let small: u64 = st.ranges.iter().map(|r| r.1 + 16).sum::<u64>() + 64;
+            if small < 256 << 10 && st.log_pos + small > st.log_written {
+                let from = st.log_written.max(st.log_pos);
+                let zeros = vec![0u8; (1 << 20) + small as usize];
+                if let Err(e) = log.write_at(from, &zeros) {
+                    self.abort(st);
+                    return Err(Error::io("writing", log.path(), e));
+                }
+                st.log_written = from + zeros.len() as u64;
+            }
+        }
         // SAFETY: every journaled range is mapped.
         let written = unsafe { crate::log::write_group(&**log, st.log_pos, &mut st.buf, self.slot.base(), self.header.salt(), seq, &st.ranges) };
         let len = match written {
@@ -705,6 +726,7 @@ impl Shared {
             self.flusher.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back((seq, st.log_pos));
         }
         st.log_pos += len;
+        st.log_written = st.log_written.max(st.log_pos);
         st.last_seq = seq;
         self.flusher.gc.appended(seq);
         for &(s, l) in &st.ranges {
@@ -792,6 +814,7 @@ impl Shared {
             let keep = self.cfg.checkpoint_bytes.max(LOG_INITIAL);
             if log.len().map_err(io_err("reading", log.path()))? > 4 * keep {
                 log.shrink(keep).map_err(io_err("truncating", log.path()))?;
+                st.log_written = st.log_written.min(keep);
             }
             Ok(())
         })();
@@ -813,7 +836,11 @@ enum LogSource {
     Given(Box<dyn Backing>),
 }
 
-fn open_log_file(lp: &Path, slot: &Slot, header: &StaticHeader, read_only: bool) -> Result<Box<dyn Backing>> {
+/// Opens the log: in `Process` durability through a shared mapping (a commit is memory
+/// copies, no system call); in `Full` durability with pwrite, since every commit makes
+/// a system call (fdatasync) anyway and fdatasync of a written-through-the-page-cache
+/// range is cheaper than of pages dirtied through a mapping.
+fn open_log_file(lp: &Path, slot: &Slot, header: &StaticHeader, read_only: bool, durability: Durability) -> Result<Box<dyn Backing>> {
     if read_only {
         match File::open(lp) {
             Ok(f) => return Ok(Box::new(RealFile::new(f, lp.to_path_buf()))),
@@ -832,6 +859,9 @@ fn open_log_file(lp: &Path, slot: &Slot, header: &StaticHeader, read_only: bool)
     } else if len % PAGE != 0 {
         // A log is always a page multiple; round up so the mapping covers all of it.
         rf.grow(len.div_ceil(PAGE) * PAGE).map_err(io_err("growing", lp))?;
+    }
+    if durability == Durability::Full {
+        return Ok(Box::new(rf));
     }
     Ok(Box::new(MappedLog::new(rf, slot).map_err(io_err("mapping", lp))?))
 }

@@ -204,11 +204,13 @@ impl HeapIndex {
         }
     }
 
-    /// Extends the heap by at least `need` bytes (by an eighth of its size, 256 KiB at least).
+    /// Extends the heap by at least `need` bytes: by an eighth of its size, between
+    /// 256 KiB and 4 MiB (a larger step would leave big pools with tens of MiB of unused
+    /// file; a smaller one would make growth frequent).
     fn grow(&mut self, m: &mut dyn HeapMem, need: u64) -> Result<()> {
         let old_end = self.heap_end;
         let max = m.max_size();
-        let step = (old_end / 8).max(256 << 10).max(need);
+        let step = (old_end / 8).clamp(256 << 10, 4 << 20).max(need);
         let mut new_end = (old_end + step).div_ceil(crate::layout::PAGE) * crate::layout::PAGE;
         if new_end > max {
             new_end = max - max % crate::layout::PAGE;

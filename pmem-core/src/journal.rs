@@ -173,6 +173,9 @@ pub(crate) struct Journal {
     pub(crate) doomed: bool,
     /// Hint: the last interval hit, to make repeated writes to one field O(1).
     last: (u64, u64),
+    /// The interval hit before `last` (transactions often alternate between two places,
+    /// such as a node and a collection header).
+    prev: (u64, u64),
     /// Line mode (large transactions): per page, a mask of written 64-byte lines.
     lines: Vec<u64>,
     /// Line mode: pages with written lines, and where each page's old bytes are in
@@ -203,6 +206,10 @@ impl Journal {
         if off >= self.last.0 && end <= self.last.1 {
             return;
         }
+        if off >= self.prev.0 && end <= self.prev.1 {
+            std::mem::swap(&mut self.last, &mut self.prev);
+            return;
+        }
         // Fast path for small transactions: the range is covered by, or extends, the
         // interval that starts at or before it (consecutive fields of one struct).
         if let Ranges::Small(v) = &mut self.written.ranges {
@@ -211,6 +218,7 @@ impl Journal {
                 let next_start = v.get(i).map_or(u64::MAX, |(n, _)| *n);
                 let (s, sp) = &mut v[i - 1];
                 if sp.end >= end {
+                    self.prev = self.last;
                     self.last = (*s, sp.end);
                     return;
                 }
@@ -226,7 +234,15 @@ impl Journal {
                     let old = unsafe { std::slice::from_raw_parts(base.add(sp.end as usize), (end - sp.end) as usize) };
                     self.undo.extend_from_slice(old);
                     sp.end = end;
-                    self.last = (*s, end);
+                    if self.last.0 == *s {
+                        self.last.1 = end;
+                    } else {
+                        self.prev = self.last;
+                        self.last = (*s, end);
+                    }
+                    if self.prev.0 == *s {
+                        self.prev.1 = end;
+                    }
                     return;
                 }
             }
@@ -243,6 +259,8 @@ impl Journal {
             undo.extend_from_slice(old);
             pos
         });
+        // Intervals may have merged: drop hints that could be stale, keep the new one.
+        self.prev = (0, 0);
         if let Some((s, sp)) = self.written.floor(off) {
             if sp.end >= end {
                 self.last = (s, sp.end);
@@ -336,6 +354,7 @@ impl Journal {
         }
         self.written.clear();
         self.last = (0, 0);
+        self.prev = (0, 0);
     }
 
     /// Does the transaction write anything?
@@ -411,6 +430,7 @@ impl Journal {
         self.heap_touched = false;
         self.doomed = false;
         self.last = (0, 0);
+        self.prev = (0, 0);
         if self.undo.capacity() > 64 << 20 {
             self.undo = Vec::new();
         }
