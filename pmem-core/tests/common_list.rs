@@ -263,3 +263,14 @@ pub fn random_tx(pool: &mut Pool<Root>, rng: &mut Rng) {
         r.expect("transaction failed");
     }
 }
+
+/// `n` steps of the mixed workload for the crash-state harness, each one transaction.
+pub fn random_steps(n: usize, seed: u64) -> Vec<pmem_core::crash::Step<Root>> {
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|_| {
+            let s = rng.next();
+            Box::new(move |p: &mut Pool<Root>| random_tx(p, &mut Rng(s | 1))) as pmem_core::crash::Step<Root>
+        })
+        .collect()
+}

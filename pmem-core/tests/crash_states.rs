@@ -4,18 +4,12 @@
 
 mod common_list;
 
-use common_list::{observe, random_tx, Rng, Root};
+use common_list::{observe, Root};
 use pmem_core::crash::{check_crash_states, CrashConfig, Step};
 use pmem_core::{Durability, Pool};
 
 fn steps(n: usize, seed: u64) -> Vec<Step<Root>> {
-    let mut rng = Rng(seed);
-    (0..n)
-        .map(|_| {
-            let s = rng.next();
-            Box::new(move |p: &mut Pool<Root>| random_tx(p, &mut Rng(s | 1))) as Step<Root>
-        })
-        .collect()
+    common_list::random_steps(n, seed)
 }
 
 fn scale() -> usize {
