@@ -5,7 +5,7 @@
 # the top functions (inclusive, then self); keeps the callgrind files in $OUT.
 #
 #   bash bench/profile.sh [OUT_DIR]        # needs valgrind and callgrind_annotate
-set -euo pipefail
+set -eu   # no pipefail: `head` closes pipes early on purpose
 cd "$(dirname "$0")"
 OUT=${1:-/tmp/pmem-profiles}
 mkdir -p "$OUT"
