@@ -47,9 +47,10 @@ pub(crate) unsafe fn write_group(
     let total = GROUP_HEADER_LEN as u64 + body_len;
     let mut header = [0u8; GROUP_HEADER_LEN];
     GroupHeader { crc: 0, salt, seq, body_len, records }.encode_into(&mut header);
-    let mut crc = crc32c(&header);
     buf.clear();
     let one_shot = total <= ONE_SHOT;
+    // One-shot groups are checksummed once at the end, over the whole buffer.
+    let mut crc = if one_shot { 0 } else { crc32c(&header) };
     if one_shot {
         buf.extend_from_slice(&header);
     }

@@ -134,7 +134,7 @@ pub fn same_pool(a: *const u8, b: *const u8) -> bool {
 
 /// The address of pool offset `off`, in the pool containing `anchor`, checked: the
 /// anchor must be in an open pool, and `off..off+size` inside the mapped heap and
-/// aligned to `align`.
+/// aligned to `align` (a power of two).
 ///
 /// # Errors
 /// [`Error::Corrupted`] saying what is wrong and the offset.
@@ -150,7 +150,8 @@ pub fn resolve(anchor: *const u8, off: u64, size: usize, align: usize) -> Result
     if off < crate::layout::HEAP_START || end.is_none_or(|e| e > c.mapped_len()) {
         return Err(Error::corrupted("pointer outside the pool", off));
     }
-    if off % align as u64 != 0 {
+    // Alignments are powers of two (`align_of`): a mask, not a division.
+    if !align.is_power_of_two() || off & (align as u64 - 1) != 0 {
         return Err(Error::corrupted("misaligned pointer", off));
     }
     Ok(std::ptr::with_exposed_provenance_mut::<u8>(slot_base(addr) + off as usize))
