@@ -33,7 +33,9 @@ struct Bank {
     transfers: u64,
 }
 
-const OWNERS: [&str; 8] = ["ada", "grace", "alan", "edsger", "barbara", "donald", "ken", "margaret"];
+const OWNERS: [&str; 8] = [
+    "ada", "grace", "alan", "edsger", "barbara", "donald", "ken", "margaret",
+];
 const OPENING_BALANCE: i64 = 1_000;
 /// Movements kept per account.
 const HISTORY: usize = 8;
@@ -54,13 +56,19 @@ impl From<Error> for Refused {
 fn transfer(pool: &mut Pool<Bank>, from: u64, to: u64, amount: i64) -> Result<(), Refused> {
     pool.tx(|tx| {
         let bank = tx.root_mut();
-        let payer = bank.accounts_mut().get_mut(&from).ok_or(Error::InvalidOptions(format!("no account {from}")))?;
+        let payer = bank
+            .accounts_mut()
+            .get_mut(&from)
+            .ok_or(Error::InvalidOptions(format!("no account {from}")))?;
         if payer.balance < amount {
             return Err(Refused::InsufficientFunds); // rolls back: nothing was written yet, and nothing would be
         }
         *payer.balance_mut() -= amount;
         record(payer.history_mut(), -amount)?;
-        let receiver = bank.accounts_mut().get_mut(&to).ok_or(Error::InvalidOptions(format!("no account {to}")))?;
+        let receiver = bank
+            .accounts_mut()
+            .get_mut(&to)
+            .ok_or(Error::InvalidOptions(format!("no account {to}")))?;
         *receiver.balance_mut() += amount;
         record(receiver.history_mut(), amount)?;
         *bank.transfers_mut() += 1;
@@ -78,7 +86,11 @@ fn record(history: &mut pmem::PVecMut<i64>, amount: i64) -> Result<(), Error> {
 
 fn balances(pool: &Pool<Bank>) -> Result<(Vec<(String, i64)>, i64), Error> {
     pool.read(|bank| {
-        let mut v: Vec<(u64, String, i64)> = bank.accounts.iter().map(|(id, a)| (*id, a.owner.to_string(), a.balance)).collect();
+        let mut v: Vec<(u64, String, i64)> = bank
+            .accounts
+            .iter()
+            .map(|(id, a)| (*id, a.owner.to_string(), a.balance))
+            .collect();
         v.sort_unstable();
         let total = v.iter().map(|(_, _, b)| b).sum();
         (v.into_iter().map(|(_, o, b)| (o, b)).collect(), total)
@@ -86,7 +98,10 @@ fn balances(pool: &Pool<Bank>) -> Result<(Vec<(String, i64)>, i64), Error> {
 }
 
 fn show(list: &[(String, i64)]) -> String {
-    list.iter().map(|(o, b)| format!("{o} {b}")).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(|(o, b)| format!("{o} {b}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn main() -> ExitCode {
@@ -100,7 +115,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<ExitCode, Error> {
-    let transfers: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1_000);
+    let transfers: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000);
     let path = std::env::var("BANK_POOL").unwrap_or_else(|_| "bank.pool".into());
     let mut pool = match Pool::<Bank>::open_or_create(&path) {
         Ok(p) => p,
@@ -121,7 +139,10 @@ fn run() -> Result<ExitCode, Error> {
             }
             Ok::<_, Error>(())
         })?;
-        println!("opened {} accounts of {OPENING_BALANCE} in {path}", OWNERS.len());
+        println!(
+            "opened {} accounts of {OPENING_BALANCE} in {path}",
+            OWNERS.len()
+        );
     }
     let (runs, done) = pool.read(|b| (b.runs, b.transfers))?;
     let (list, total) = balances(&pool)?;
@@ -170,5 +191,9 @@ fn run() -> Result<ExitCode, Error> {
     let report = pool.check()?;
     println!("integrity check: ok ({} allocations)", report.allocations);
     pool.close()?;
-    Ok(if total == expected { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if total == expected {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

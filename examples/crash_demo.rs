@@ -35,7 +35,11 @@ struct State {
 }
 
 fn state(pool: &Pool<Account>) -> Result<State, Error> {
-    pool.read(|a| State { balance: a.balance, history: a.history.to_vec(), note: a.note.to_string() })
+    pool.read(|a| State {
+        balance: a.balance,
+        history: a.history.to_vec(),
+        note: a.note.to_string(),
+    })
 }
 
 /// Deposits `amount` and notes why: three changes that must happen together.
@@ -59,7 +63,11 @@ impl From<Error> for Refusal {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let result = if args.get(1).map(String::as_str) == Some("--child") { child(Path::new(&args[2])) } else { parent() };
+    let result = if args.get(1).map(String::as_str) == Some("--child") {
+        child(Path::new(&args[2]))
+    } else {
+        parent()
+    };
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -94,9 +102,15 @@ fn expect(what: &str, got: &State, want: &State) -> bool {
 }
 
 fn parent() -> Result<bool, Error> {
-    let dir = std::env::var_os("CRASH_DEMO_DIR")
-        .map_or_else(|| std::env::temp_dir().join(format!("pmem-crash-demo-{}", std::process::id())), PathBuf::from);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::Io { op: "creating", path: dir.clone(), source: e })?;
+    let dir = std::env::var_os("CRASH_DEMO_DIR").map_or_else(
+        || std::env::temp_dir().join(format!("pmem-crash-demo-{}", std::process::id())),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
+        op: "creating",
+        path: dir.clone(),
+        source: e,
+    })?;
     let path = dir.join("crash_demo.pool");
     let _ = std::fs::remove_file(&path);
     let mut log = path.clone().into_os_string();
@@ -122,7 +136,12 @@ fn parent() -> Result<bool, Error> {
     ok &= expect("after the error", &state(&pool)?, &committed);
 
     // 2. The closure panics: the transaction rolls back and the panic goes on.
-    panic::set_hook(Box::new(|info| println!("(a panic inside the transaction: {})", info.payload().downcast_ref::<&str>().unwrap_or(&"?"))));
+    panic::set_hook(Box::new(|info| {
+        println!(
+            "(a panic inside the transaction: {})",
+            info.payload().downcast_ref::<&str>().unwrap_or(&"?")
+        )
+    }));
     let r = panic::catch_unwind(AssertUnwindSafe(|| {
         pool.tx(|tx| {
             deposit(tx.root_mut(), 70, "about to panic")?;
@@ -137,33 +156,76 @@ fn parent() -> Result<bool, Error> {
     pool.close()?;
 
     // 3. The whole process is killed inside a transaction.
-    let exe = std::env::current_exe().map_err(|e| Error::Io { op: "finding", path: "current_exe".into(), source: e })?;
+    let exe = std::env::current_exe().map_err(|e| Error::Io {
+        op: "finding",
+        path: "current_exe".into(),
+        source: e,
+    })?;
     let mut child = Command::new(exe)
         .arg("--child")
         .arg(&path)
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::Io { op: "starting the child", path: path.clone(), source: e })?;
+        .map_err(|e| Error::Io {
+            op: "starting the child",
+            path: path.clone(),
+            source: e,
+        })?;
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).map_err(|e| Error::Io { op: "reading the child", path: path.clone(), source: e })?;
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .map_err(|e| Error::Io {
+            op: "reading the child",
+            path: path.clone(),
+            source: e,
+        })?;
     if line.trim() != "inside the transaction" {
         println!("the child did not reach its transaction: {line:?}");
         let _ = child.kill();
         return Ok(false);
     }
-    child.kill().map_err(|e| Error::Io { op: "killing the child", path: path.clone(), source: e })?; // SIGKILL
-    let status = child.wait().map_err(|e| Error::Io { op: "waiting for the child", path: path.clone(), source: e })?;
-    println!("killed the child (pid {}) inside its transaction: {status}", child.id());
+    child.kill().map_err(|e| Error::Io {
+        op: "killing the child",
+        path: path.clone(),
+        source: e,
+    })?; // SIGKILL
+    let status = child.wait().map_err(|e| Error::Io {
+        op: "waiting for the child",
+        path: path.clone(),
+        source: e,
+    })?;
+    println!(
+        "killed the child (pid {}) inside its transaction: {status}",
+        child.id()
+    );
 
     let pool = Pool::<Account>::open(&path)?; // recovery replays the log
-    let want = State { balance: committed.balance + 1, history: [committed.history.clone(), vec![1]].concat(), note: "committed by the child".into() };
-    ok &= expect("after kill -9 (the child's commit kept, its open transaction gone)", &state(&pool)?, &want);
+    let want = State {
+        balance: committed.balance + 1,
+        history: [committed.history.clone(), vec![1]].concat(),
+        note: "committed by the child".into(),
+    };
+    ok &= expect(
+        "after kill -9 (the child's commit kept, its open transaction gone)",
+        &state(&pool)?,
+        &want,
+    );
     let report = pool.check()?;
-    println!("integrity check: ok ({} allocations, nothing leaked)", report.allocations);
+    println!(
+        "integrity check: ok ({} allocations, nothing leaked)",
+        report.allocations
+    );
     pool.close()?;
     if std::env::var_os("CRASH_DEMO_DIR").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    println!("{}", if ok { "every interrupted transaction rolled back" } else { "SOMETHING WAS NOT ROLLED BACK" });
+    println!(
+        "{}",
+        if ok {
+            "every interrupted transaction rolled back"
+        } else {
+            "SOMETHING WAS NOT ROLLED BACK"
+        }
+    );
     Ok(ok)
 }

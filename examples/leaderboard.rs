@@ -26,7 +26,9 @@ struct Board {
 }
 
 const PLAYERS: u64 = 40;
-const NAMES: [&str; 8] = ["ada", "alan", "barbara", "donald", "edsger", "grace", "ken", "margaret"];
+const NAMES: [&str; 8] = [
+    "ada", "alan", "barbara", "donald", "edsger", "grace", "ken", "margaret",
+];
 
 fn name(id: u64) -> String {
     format!("{}-{id}", NAMES[(id % NAMES.len() as u64) as usize])
@@ -39,7 +41,9 @@ fn play(pool: &mut Pool<Board>, player: u64, points: u64) -> Result<(), Error> {
         let old = board.score_of.get(&player).copied().unwrap_or(0);
         let new = old + points;
         board.by_score_mut().delete(&(old, player))?;
-        board.by_score_mut().put((new, player), name(player).as_str())?;
+        board
+            .by_score_mut()
+            .put((new, player), name(player).as_str())?;
         board.score_of_mut().insert(player, new)?;
         *board.games_mut() += 1;
         Ok(())
@@ -47,7 +51,10 @@ fn play(pool: &mut Pool<Board>, player: u64, points: u64) -> Result<(), Error> {
 }
 
 fn main() -> Result<(), Error> {
-    let games: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200);
+    let games: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
     let path = std::env::var("LEADERBOARD_POOL").unwrap_or_else(|_| "leaderboard.pool".into());
     let mut pool = Pool::<Board>::open_or_create(&path)?;
 
@@ -61,7 +68,10 @@ fn main() -> Result<(), Error> {
             Ok::<_, Error>(())
         })?;
     }
-    let mut seed = pool.read(|b| b.games)?.wrapping_add(1).wrapping_mul(0x2545_F491_4F6C_DD1D);
+    let mut seed = pool
+        .read(|b| b.games)?
+        .wrapping_add(1)
+        .wrapping_mul(0x2545_F491_4F6C_DD1D);
     for _ in 0..games {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -70,20 +80,44 @@ fn main() -> Result<(), Error> {
     }
 
     pool.read(|board| {
-        println!("{} games played by {} players ({path})", board.games, board.score_of.len());
+        println!(
+            "{} games played by {} players ({path})",
+            board.games,
+            board.score_of.len()
+        );
         println!("top 5:");
         for (rank, ((score, _), who)) in board.by_score.iter().rev().take(5).enumerate() {
             println!("  #{} {who} {score}", rank + 1);
         }
         let (top, _) = *board.by_score.last_key_value().expect("players").0;
         let (lo, hi) = (top / 2, top * 3 / 4);
-        let band: Vec<String> = board.by_score.range((lo, 0)..(hi + 1, 0)).map(|((s, _), who)| format!("{who} {s}")).collect();
-        println!("scores from {lo} to {hi}: {} players: {}", band.len(), band.join(", "));
+        let band: Vec<String> = board
+            .by_score
+            .range((lo, 0)..(hi + 1, 0))
+            .map(|((s, _), who)| format!("{who} {s}"))
+            .collect();
+        println!(
+            "scores from {lo} to {hi}: {} players: {}",
+            band.len(),
+            band.join(", ")
+        );
         let me = 7;
         let mine = board.score_of[&me];
-        let above = board.by_score.range((Bound::Excluded((mine, me)), Bound::Unbounded)).count();
-        println!("{} has {mine} points and is ranked #{} of {}", name(me), above + 1, board.by_score.len());
-        let (low_score, low) = board.by_score.first_key_value().map(|((s, _), w)| (*s, w.to_string())).expect("players");
+        let above = board
+            .by_score
+            .range((Bound::Excluded((mine, me)), Bound::Unbounded))
+            .count();
+        println!(
+            "{} has {mine} points and is ranked #{} of {}",
+            name(me),
+            above + 1,
+            board.by_score.len()
+        );
+        let (low_score, low) = board
+            .by_score
+            .first_key_value()
+            .map(|((s, _), w)| (*s, w.to_string()))
+            .expect("players");
         println!("last place: {low} {low_score}");
     })?;
     let report = pool.check()?;

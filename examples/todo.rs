@@ -61,14 +61,19 @@ fn run(path: &str, args: &[String]) -> Result<bool, Error> {
                 let todo = tx.root_mut();
                 *todo.next_id_mut() += 1;
                 let id = todo.next_id;
-                todo.items_mut().entry(id).or_default()?.set_text(text.as_str())?;
+                todo.items_mut()
+                    .entry(id)
+                    .or_default()?
+                    .set_text(text.as_str())?;
                 Ok::<_, Error>(id)
             })?;
             println!("added {id}: {text}");
         }
         (Some(cmd @ ("done" | "undo")), Some(id)) if args.len() == 2 => {
             let found = pool.tx(|tx| {
-                let Some(item) = tx.root_mut().items_mut().get_mut(&id) else { return Ok::<_, Error>(false) };
+                let Some(item) = tx.root_mut().items_mut().get_mut(&id) else {
+                    return Ok::<_, Error>(false);
+                };
                 *item.done_mut() = cmd == "done";
                 Ok(true)
             })?;
@@ -91,7 +96,11 @@ fn run(path: &str, args: &[String]) -> Result<bool, Error> {
     }
     pool.read(|todo| {
         for (id, item) in &todo.items {
-            println!("{id:3} [{}] {}", if item.done { 'x' } else { ' ' }, item.text);
+            println!(
+                "{id:3} [{}] {}",
+                if item.done { 'x' } else { ' ' },
+                item.text
+            );
         }
         let done = todo.items.values().filter(|i| i.done).count();
         println!("{} items, {done} done", todo.items.len());

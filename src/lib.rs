@@ -30,9 +30,9 @@
 
 pub use pmem_collections::*;
 pub use pmem_core::{
-    fingerprint, plain_view, raw, PInit, schema, view_cast, CheckReport, Durability, Error, OptionPBoxMut, PBox,
-    PBoxMut, PPtr, PSafe, Persistent, Plain, Pool, PoolInfo, PoolOptions, Result, Stats, Tx, TypeIdentity,
-    ViewTail, Visitor,
+    fingerprint, plain_view, raw, schema, view_cast, CheckReport, Durability, Error, OptionPBoxMut,
+    PBox, PBoxMut, PInit, PPtr, PSafe, Persistent, Plain, Pool, PoolInfo, PoolOptions, Result,
+    Stats, Tx, TypeIdentity, ViewTail, Visitor,
 };
 pub use pmem_derive::Persistent;
 

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use pmem::{Error, PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PPtr, PString, PVec, Persistent, Pool};
+use pmem::{
+    Error, PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PPtr, PString, PVec, Persistent, Pool,
+};
 use serde_json::{json, Value};
 
 #[derive(Persistent, Default, Clone, Copy, Debug, PartialEq)]
@@ -37,7 +39,9 @@ struct Point {
 enum Shape {
     #[default]
     Empty,
-    Circle { r: f64 } = 10,
+    Circle {
+        r: f64,
+    } = 10,
     Rect(f32, f32),
 }
 
@@ -128,8 +132,15 @@ struct Run {
 }
 
 fn pmem(args: &[&str]) -> Run {
-    let o = Command::new(env!("CARGO_BIN_EXE_pmem")).args(args).output().expect("the pmem binary runs");
-    Run { code: o.status.code().expect("exited"), out: String::from_utf8(o.stdout).unwrap(), err: String::from_utf8(o.stderr).unwrap() }
+    let o = Command::new(env!("CARGO_BIN_EXE_pmem"))
+        .args(args)
+        .output()
+        .expect("the pmem binary runs");
+    Run {
+        code: o.status.code().expect("exited"),
+        out: String::from_utf8(o.stdout).unwrap(),
+        err: String::from_utf8(o.stderr).unwrap(),
+    }
 }
 
 fn on(cmd: &str, pool: &Path, extra: &[&str]) -> Run {
@@ -139,7 +150,8 @@ fn on(cmd: &str, pool: &Path, extra: &[&str]) -> Run {
 }
 
 fn json_of(r: &Run) -> Value {
-    serde_json::from_str(&r.out).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", r.out, r.err))
+    serde_json::from_str(&r.out)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", r.out, r.err))
 }
 
 fn off<T>(r: &T) -> u64 {
@@ -191,8 +203,14 @@ fn everything(path: &Path) -> Offsets {
         e.words_mut().insert("b")?;
         e.words_mut().insert("a")?;
         e.pairs_mut().insert((1, 2), 3)?;
-        let first = e.chain_mut().insert(Node { value: 1, next: None })?;
-        first.next_mut().insert(Node { value: 2, next: None })?;
+        let first = e.chain_mut().insert(Node {
+            value: 1,
+            next: None,
+        })?;
+        first.next_mut().insert(Node {
+            value: 2,
+            next: None,
+        })?;
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -205,7 +223,13 @@ fn everything(path: &Path) -> Offsets {
     .unwrap();
     pool.check().unwrap();
     let o = pool
-        .read(|e| Offsets { list: off(&e.list), spare: off(&e.spare), scores: off(&e.scores), chain: off(&e.chain), root: off(e) })
+        .read(|e| Offsets {
+            list: off(&e.list),
+            spare: off(&e.spare),
+            scores: off(&e.scores),
+            chain: off(&e.chain),
+            root: off(e),
+        })
         .unwrap();
     pool.close().unwrap();
     o
@@ -213,7 +237,8 @@ fn everything(path: &Path) -> Offsets {
 
 fn expected_link(path: &Path) -> u64 {
     let pool = Pool::<Everything>::open(path).unwrap();
-    pool.read(|e| off(&**e.chain.as_ref().unwrap().next.as_ref().unwrap())).unwrap()
+    pool.read(|e| off(&**e.chain.as_ref().unwrap().next.as_ref().unwrap()))
+        .unwrap()
 }
 
 #[test]
@@ -225,7 +250,11 @@ fn dump_shows_every_shape_as_json() {
     let link = expected_link(&p);
     let r = on("dump", &p, &[]);
     assert_eq!(r.code, 0, "{}", r.err);
-    assert!(r.out.contains("18446744073709551616"), "u128 printed in full: {}", r.out);
+    assert!(
+        r.out.contains("18446744073709551616"),
+        "u128 printed in full: {}",
+        r.out
+    );
     let v = json_of(&r);
     assert_eq!(
         v,
@@ -243,7 +272,11 @@ fn dump_shows_every_shape_as_json() {
             "link": link,
         })
     );
-    assert!(r.out.starts_with("{\n  \"small\": 7,\n  \"neg\": -5,"), "fields in declaration order: {}", r.out);
+    assert!(
+        r.out.starts_with("{\n  \"small\": 7,\n  \"neg\": -5,"),
+        "fields in declaration order: {}",
+        r.out
+    );
     let compact = on("dump", &p, &["--compact"]);
     assert_eq!(compact.out.lines().count(), 1);
     assert_eq!(json_of(&compact), v);
@@ -293,7 +326,12 @@ fn dump_stops_at_max_depth_without_failing() {
     everything(&p);
     let r = on("dump", &p, &["--path", "root.chain", "--max-depth", "1"]);
     assert_eq!(r.code, 0, "{}", r.err);
-    assert!(r.out.contains("\"$truncated\": \"deeper than --max-depth 1 at"), "{}", r.out);
+    assert!(
+        r.out
+            .contains("\"$truncated\": \"deeper than --max-depth 1 at"),
+        "{}",
+        r.out
+    );
     assert!(json_of(&r).is_object());
 }
 
@@ -310,10 +348,21 @@ fn check_passes_a_healthy_pool_and_reaches_every_allocation() {
     assert_eq!(v["healthy"], json!(true));
     assert_eq!(v["problems"], json!([]));
     assert_eq!(v["warnings"], json!([]), "the PPtr points into a live node");
-    let (all, reached) = (v["allocations"]["count"].as_u64().unwrap(), v["reached"]["count"].as_u64().unwrap());
-    assert_eq!(reached + 1, all, "everything but the schema record is reached from the root");
+    let (all, reached) = (
+        v["allocations"]["count"].as_u64().unwrap(),
+        v["reached"]["count"].as_u64().unwrap(),
+    );
+    assert_eq!(
+        reached + 1,
+        all,
+        "everything but the schema record is reached from the root"
+    );
     let pool = Pool::<Everything>::open(&p).unwrap();
-    assert_eq!(pool.check().unwrap().allocations, reached, "the tool reaches what the typed check reaches");
+    assert_eq!(
+        pool.check().unwrap().allocations,
+        reached,
+        "the tool reaches what the typed check reaches"
+    );
 }
 
 #[test]
@@ -340,11 +389,19 @@ fn stats_lists_space_by_type_and_adds_up() {
     }
     let v = json_of(&on("stats", &p, &["--json"]));
     let by = v["by_type"].as_array().unwrap();
-    let node = by.iter().find(|e| e["type"] == "Node").expect("the boxed nodes");
+    let node = by
+        .iter()
+        .find(|e| e["type"] == "Node")
+        .expect("the boxed nodes");
     assert_eq!(node["count"], json!(2));
     let strings = by.iter().find(|e| e["type"] == "PString bytes").unwrap();
-    assert_eq!(strings["count"], json!(9), "name, 2 nested, 2 keys, 2 ranks, 2 words");
-    let sum: u64 = by.iter().map(|e| e["count"].as_u64().unwrap()).sum::<u64>() + v["schema_record"]["count"].as_u64().unwrap();
+    assert_eq!(
+        strings["count"],
+        json!(9),
+        "name, 2 nested, 2 keys, 2 ranks, 2 words"
+    );
+    let sum: u64 = by.iter().map(|e| e["count"].as_u64().unwrap()).sum::<u64>()
+        + v["schema_record"]["count"].as_u64().unwrap();
     assert_eq!(sum, v["total"]["count"].as_u64().unwrap());
 }
 
@@ -356,15 +413,32 @@ fn info_reports_the_header_root_type_log_and_allocator() {
     everything(&p);
     let r = on("info", &p, &[]);
     assert_eq!(r.code, 0, "{}", r.err);
-    for part in ["format        version 1", "root type     Everything, fingerprint", "Everything, Level, Shape, Pair, Point, Node", "commits", "durability    chosen by each program"] {
+    for part in [
+        "format        version 1",
+        "root type     Everything, fingerprint",
+        "Everything, Level, Shape, Pair, Point, Node",
+        "commits",
+        "durability    chosen by each program",
+    ] {
         assert!(r.out.contains(part), "no {part:?} in\n{}", r.out);
     }
     let v = json_of(&on("info", &p, &["--json"]));
     let pool = Pool::<Everything>::open(&p).unwrap();
-    assert_eq!(v["root"]["fingerprint"], json!(format!("{:016x}", Everything::FINGERPRINT)));
+    assert_eq!(
+        v["root"]["fingerprint"],
+        json!(format!("{:016x}", Everything::FINGERPRINT))
+    );
     assert_eq!(v["root"]["size"], json!(size_of::<Everything>()));
-    assert_eq!(v["stats"]["allocations"], json!(pool.stats().unwrap().allocations));
-    assert_eq!(v["uuid"].as_str().unwrap().replace('-', ""), pool.uuid().iter().fold(String::new(), |h, b| h + &format!("{b:02x}")));
+    assert_eq!(
+        v["stats"]["allocations"],
+        json!(pool.stats().unwrap().allocations)
+    );
+    assert_eq!(
+        v["uuid"].as_str().unwrap().replace('-', ""),
+        pool.uuid()
+            .iter()
+            .fold(String::new(), |h, b| h + &format!("{b:02x}"))
+    );
 }
 
 #[test]
@@ -397,7 +471,15 @@ fn files_that_are_not_pools_and_bad_arguments_exit_with_status_2() {
     let r = on("info", &garbage, &[]);
     assert_eq!(r.code, 2);
     assert!(r.err.contains("is not a pmem pool"), "{}", r.err);
-    for args in [&[][..], &["check"], &["frob", "x.pool"], &["check", "x.pool", "--nope"], &["info", "x.pool", "--path", "root"], &["dump", "x.pool", "--max-depth", "0"], &["check", "a", "b"]] {
+    for args in [
+        &[][..],
+        &["check"],
+        &["frob", "x.pool"],
+        &["check", "x.pool", "--nope"],
+        &["info", "x.pool", "--path", "root"],
+        &["dump", "x.pool", "--max-depth", "0"],
+        &["check", "a", "b"],
+    ] {
         let r = pmem(args);
         assert_eq!(r.code, 2, "{args:?}");
         assert!(r.err.contains("usage: pmem"), "{args:?}: {}", r.err);
@@ -424,7 +506,12 @@ fn damaged(name: &str, damage: impl FnOnce(&Path, &Offsets), expect: &[&str]) {
     let r = on("check", &p, &[]);
     assert_eq!(r.code, 1, "{name}: {}{}", r.out, r.err);
     for e in expect {
-        assert!(r.out.contains(e) || r.err.contains(e), "{name}: no {e:?} in\n{}{}", r.out, r.err);
+        assert!(
+            r.out.contains(e) || r.err.contains(e),
+            "{name}: no {e:?} in\n{}{}",
+            r.out,
+            r.err
+        );
     }
     // The other commands refuse to panic on it too.
     for cmd in ["dump", "stats", "info"] {
@@ -438,34 +525,65 @@ fn damaged(name: &str, damage: impl FnOnce(&Path, &Offsets), expect: &[&str]) {
 fn check_finds_a_leaked_buffer() {
     let _serial = serial();
     // The vector forgets its buffer: the allocation is no one's.
-    damaged("leak", |p, o| overwrite(p, o.list, &[0; 24]), &["leaked allocation at", "not reachable from the root", "1 problem found"]);
+    damaged(
+        "leak",
+        |p, o| overwrite(p, o.list, &[0; 24]),
+        &[
+            "leaked allocation at",
+            "not reachable from the root",
+            "1 problem found",
+        ],
+    );
 }
 
 #[test]
 fn check_finds_an_allocation_owned_twice() {
     let _serial = serial();
-    damaged("twice", |p, o| overwrite(p, o.spare, &read(p, o.list, 24)), &["root.spare: owns the allocation at", "already owned by root.list"]);
+    damaged(
+        "twice",
+        |p, o| overwrite(p, o.spare, &read(p, o.list, 24)),
+        &[
+            "root.spare: owns the allocation at",
+            "already owned by root.list",
+        ],
+    );
 }
 
 #[test]
 fn check_finds_a_box_pointing_at_no_allocation() {
     let _serial = serial();
     // The list head points into the middle of the root object.
-    damaged("dangling", |p, o| overwrite(p, o.chain, &(o.root + 8).to_le_bytes()), &["root.chain: owns", "which is not a live allocation"]);
+    damaged(
+        "dangling",
+        |p, o| overwrite(p, o.chain, &(o.root + 8).to_le_bytes()),
+        &["root.chain: owns", "which is not a live allocation"],
+    );
 }
 
 #[test]
 fn check_finds_inconsistent_collection_lengths() {
     let _serial = serial();
-    damaged("veclen", |p, o| overwrite(p, o.list + 8, &1000u64.to_le_bytes()), &["root.list: corrupted pool: vector length exceeds its capacity"]);
-    damaged("maplen", |p, o| overwrite(p, o.scores + 16, &5u64.to_le_bytes()), &["root.scores: corrupted pool: hash map length disagrees with its table"]);
+    damaged(
+        "veclen",
+        |p, o| overwrite(p, o.list + 8, &1000u64.to_le_bytes()),
+        &["root.list: corrupted pool: vector length exceeds its capacity"],
+    );
+    damaged(
+        "maplen",
+        |p, o| overwrite(p, o.scores + 16, &5u64.to_le_bytes()),
+        &["root.scores: corrupted pool: hash map length disagrees with its table"],
+    );
 }
 
 #[test]
 fn check_reports_a_damaged_heap_as_a_problem() {
     let _serial = serial();
     // The first block header of the heap (ARCHITECTURE §5) loses its magic.
-    damaged("heap", |p, _| overwrite(p, 8192, &[0xEE; 8]), &["corrupted pool"]);
+    damaged(
+        "heap",
+        |p, _| overwrite(p, 8192, &[0xEE; 8]),
+        &["corrupted pool"],
+    );
 }
 
 fn fingerprint(path: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
@@ -487,10 +605,21 @@ fn no_command_changes_the_pool_or_its_log() {
     let p = d.file("e.pool");
     everything(&p);
     let before = fingerprint(&p);
-    for (cmd, extra) in [("info", &[][..]), ("info", &["--json"]), ("check", &[]), ("check", &["--progress"]), ("dump", &[]), ("dump", &["--path", "root.scores"]), ("stats", &[])] {
+    for (cmd, extra) in [
+        ("info", &[][..]),
+        ("info", &["--json"]),
+        ("check", &[]),
+        ("check", &["--progress"]),
+        ("dump", &[]),
+        ("dump", &["--path", "root.scores"]),
+        ("stats", &[]),
+    ] {
         assert_eq!(on(cmd, &p, extra).code, 0, "{cmd}");
     }
-    assert!(fingerprint(&p) == before, "a command wrote to the pool or its log");
+    assert!(
+        fingerprint(&p) == before,
+        "a command wrote to the pool or its log"
+    );
 }
 
 #[test]
@@ -502,8 +631,15 @@ fn progress_goes_to_stderr_only_when_asked() {
     let quiet = on("check", &p, &[]);
     assert_eq!(quiet.err, "", "stderr is not a terminal here");
     let shown = on("check", &p, &["--progress"]);
-    assert!(shown.err.contains("checking [") && shown.err.contains("allocations"), "{}", shown.err);
-    assert!(!shown.out.contains("checking ["), "progress stays off stdout");
+    assert!(
+        shown.err.contains("checking [") && shown.err.contains("allocations"),
+        "{}",
+        shown.err
+    );
+    assert!(
+        !shown.out.contains("checking ["),
+        "progress stays off stdout"
+    );
 }
 
 #[test]
@@ -516,7 +652,12 @@ fn no_damage_to_a_pool_makes_the_tool_panic() {
     // (the schema record among them), block headers included.
     let live: Vec<(u64, u64)> = {
         let ins = pmem_core::inspect::Inspector::open(&p).unwrap();
-        ins.check_heap().unwrap().iter().map(|a| (a.offset - 64, a.size + 64)).chain([(4096, 64)]).collect()
+        ins.check_heap()
+            .unwrap()
+            .iter()
+            .map(|a| (a.offset - 64, a.size + 64))
+            .chain([(4096, 64)])
+            .collect()
     };
     let pristine = std::fs::read(&p).unwrap();
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
@@ -526,28 +667,52 @@ fn no_damage_to_a_pool_makes_the_tool_panic() {
         seed ^= seed << 17;
         seed
     };
-    let cases = std::env::var("PMEM_CLI_FUZZ").ok().and_then(|n| n.parse().ok()).unwrap_or(60);
+    let cases = std::env::var("PMEM_CLI_FUZZ")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(60);
     let mut outcomes = [0u32; 3];
     for case in 0..cases {
         let mut img = pristine.clone();
         for _ in 0..=next() % 4 {
             let (start, len) = live[(next() % live.len() as u64) as usize];
             let at = (start + next() % len) as usize;
-            img[at] = if next() % 2 == 0 { img[at] ^ (1 << (next() % 8)) } else { next() as u8 };
+            img[at] = if next() % 2 == 0 {
+                img[at] ^ (1 << (next() % 8))
+            } else {
+                next() as u8
+            };
         }
         std::fs::write(&p, &img).unwrap();
         for (cmd, extra) in [("check", &[][..]), ("dump", &["--compact"]), ("stats", &[])] {
-            let o = Command::new(env!("CARGO_BIN_EXE_pmem")).arg(cmd).arg(&p).args(extra).output().unwrap();
+            let o = Command::new(env!("CARGO_BIN_EXE_pmem"))
+                .arg(cmd)
+                .arg(&p)
+                .args(extra)
+                .output()
+                .unwrap();
             let err = String::from_utf8_lossy(&o.stderr);
-            let code = o.status.code().unwrap_or_else(|| panic!("case {case}: {cmd} was killed by a signal: {err}"));
-            assert!(code <= 2 && !err.contains("panicked"), "case {case}: {cmd} exited {code}: {err}");
+            let code = o
+                .status
+                .code()
+                .unwrap_or_else(|| panic!("case {case}: {cmd} was killed by a signal: {err}"));
+            assert!(
+                code <= 2 && !err.contains("panicked"),
+                "case {case}: {cmd} exited {code}: {err}"
+            );
             if cmd == "check" {
                 outcomes[code as usize] += 1;
             }
         }
     }
-    println!("{cases} damaged pools: check said healthy {}, found problems {}, could not open {}", outcomes[0], outcomes[1], outcomes[2]);
-    assert!(outcomes[1] > cases / 4, "most damage is found: {outcomes:?}");
+    println!(
+        "{cases} damaged pools: check said healthy {}, found problems {}, could not open {}",
+        outcomes[0], outcomes[1], outcomes[2]
+    );
+    assert!(
+        outcomes[1] > cases / 4,
+        "most damage is found: {outcomes:?}"
+    );
 }
 
 #[test]
@@ -556,15 +721,27 @@ fn a_damaged_schema_still_leaves_the_header_readable() {
     let d = Dir::new("schema");
     let p = d.file("e.pool");
     everything(&p);
-    let at = pmem_core::inspect::Inspector::open(&p).unwrap().schema_offset();
+    let at = pmem_core::inspect::Inspector::open(&p)
+        .unwrap()
+        .schema_offset();
     overwrite(&p, at, b"X");
     let r = on("info", &p, &[]);
     assert_eq!(r.code, 1, "{}", r.err);
-    assert!(r.out.contains("root type     Everything, fingerprint") && r.out.contains("schema        unusable: stored schema is not JSON"), "{}", r.out);
+    assert!(
+        r.out.contains("root type     Everything, fingerprint")
+            && r.out
+                .contains("schema        unusable: stored schema is not JSON"),
+        "{}",
+        r.out
+    );
     assert!(r.out.contains("heap          "), "{}", r.out);
     for cmd in ["check", "dump", "stats"] {
         let r = on(cmd, &p, &[]);
         assert_eq!(r.code, 1, "{cmd}");
-        assert!(r.err.contains("stored schema is not JSON"), "{cmd}: {}", r.err);
+        assert!(
+            r.err.contains("stored schema is not JSON"),
+            "{cmd}: {}",
+            r.err
+        );
     }
 }

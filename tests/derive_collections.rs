@@ -48,8 +48,14 @@ fn accessors_reach_the_collections_own_views() {
     pool.read(|bank| {
         assert_eq!(bank.total, 42);
         let ada = bank.accounts.get(&1).unwrap();
-        assert_eq!((&*ada.owner, ada.balance, &ada.history[..]), ("ada", 30, &[30][..]));
-        assert_eq!((&*bank.main.owner, &bank.main.history[..]), ("treasury", &[10, 2, 3][..]));
+        assert_eq!(
+            (&*ada.owner, ada.balance, &ada.history[..]),
+            ("ada", 30, &[30][..])
+        );
+        assert_eq!(
+            (&*bank.main.owner, &bank.main.history[..]),
+            ("treasury", &[10, 2, 3][..])
+        );
     })
     .unwrap();
     pool.check().unwrap();
@@ -73,8 +79,13 @@ fn set_replaces_collections_and_frees_their_old_memory() {
         Ok::<_, Error>(())
     })
     .unwrap();
-    assert_eq!(pool.check().unwrap().allocations, before, "each old buffer was freed as its new one arrived");
-    pool.tx(|tx| tx.root_mut().set_main(Account::default())).unwrap();
+    assert_eq!(
+        pool.check().unwrap().allocations,
+        before,
+        "each old buffer was freed as its new one arrived"
+    );
+    pool.tx(|tx| tx.root_mut().set_main(Account::default()))
+        .unwrap();
     assert_eq!(pool.check().unwrap().allocations, before - 2);
 }
 
@@ -90,14 +101,20 @@ fn replacing_a_struct_frees_its_nested_collections() {
     })
     .unwrap();
     assert!(pool.check().unwrap().allocations > 20);
-    pool.tx(|tx| tx.root_mut().set_accounts(PHashMap::default())).unwrap();
-    assert_eq!(pool.check().unwrap().allocations, 1, "the map, every account and its string and vector were freed");
+    pool.tx(|tx| tx.root_mut().set_accounts(PHashMap::default()))
+        .unwrap();
+    assert_eq!(
+        pool.check().unwrap().allocations,
+        1,
+        "the map, every account and its string and vector were freed"
+    );
 }
 
 #[test]
 fn a_failed_transaction_over_nested_collections_leaves_the_heap_unchanged() {
     let mut pool = Pool::<Bank>::volatile().unwrap();
-    pool.tx(|tx| open_account(tx.root_mut(), 1, "ada", 30)).unwrap();
+    pool.tx(|tx| open_account(tx.root_mut(), 1, "ada", 30))
+        .unwrap();
     let before = pool.heap_image();
     let r: Result<(), Error> = pool.tx(|tx| {
         let bank = tx.root_mut();

@@ -30,18 +30,32 @@ fn a_pointer_made_in_one_pool_is_refused_when_followed_in_another() {
         })
         .unwrap();
     // SAFETY: the target is the root's `value`, which is never freed.
-    assert_eq!(a.read(|r| unsafe { r.target.as_ref_in(r) }.map(Option::<&u64>::copied)).unwrap().unwrap(), Some(7));
+    assert_eq!(
+        a.read(|r| unsafe { r.target.as_ref_in(r) }.map(Option::<&u64>::copied))
+            .unwrap()
+            .unwrap(),
+        Some(7)
+    );
 
     b.tx(|tx| tx.root_mut().set_target(ptr)).unwrap();
     // SAFETY: as above; following the pointer is refused before any read of it.
-    let followed = b.read(|r| unsafe { r.target.as_ref_in(r) }.map(Option::<&u64>::copied)).unwrap();
-    assert!(matches!(followed, Err(Error::CrossPool)), "got {followed:?}");
+    let followed = b
+        .read(|r| unsafe { r.target.as_ref_in(r) }.map(Option::<&u64>::copied))
+        .unwrap();
+    assert!(
+        matches!(followed, Err(Error::CrossPool)),
+        "got {followed:?}"
+    );
 }
 
 #[test]
 fn a_value_built_outside_any_pool_owns_nothing_and_moves_in_cleanly() {
     let mut a = Pool::<Linked>::volatile().unwrap();
-    let fresh = Linked { value: 1, target: PPtr::null(), owned: None };
+    let fresh = Linked {
+        value: 1,
+        target: PPtr::null(),
+        owned: None,
+    };
     a.tx(|tx| {
         let root = tx.root_mut();
         root.owned_mut().insert(5)?;

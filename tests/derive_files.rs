@@ -11,8 +11,12 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let dir = std::env::temp_dir().join(format!("pmem-derive-{name}-{}-{nanos}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("pmem-derive-{name}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
@@ -66,18 +70,28 @@ fn derived_values_survive_closing_and_reopening_the_pool_file() {
         pool.tx(|tx| {
             let bank = tx.root_mut();
             *bank.accounts_mut() = 2;
-            bank.vault_mut().insert(v1::Account { balance: 100 })?.set_balance(150)?;
+            bank.vault_mut()
+                .insert(v1::Account { balance: 100 })?
+                .set_balance(150)?;
             Ok::<_, Error>(())
         })
         .unwrap();
         pool.close().unwrap();
     }
     let mut pool = Pool::<Bank>::open(&path).unwrap();
-    assert_eq!(pool.read(|b| (b.accounts, b.vault.as_ref().map(|v| v.balance))).unwrap(), (2, Some(150)));
+    assert_eq!(
+        pool.read(|b| (b.accounts, b.vault.as_ref().map(|v| v.balance)))
+            .unwrap(),
+        (2, Some(150))
+    );
     pool.tx(|tx| tx.root_mut().set_vault(None)).unwrap();
     pool.close().unwrap();
     let pool = Pool::<Bank>::open(&path).unwrap();
-    assert_eq!(pool.check().unwrap().allocations, 1, "the vault was freed for good");
+    assert_eq!(
+        pool.check().unwrap().allocations,
+        1,
+        "the vault was freed for good"
+    );
 }
 
 #[test]
@@ -87,12 +101,21 @@ fn a_changed_struct_layout_fails_to_open_with_both_fingerprints() {
     Pool::<v1::Account>::create(&path).unwrap().close().unwrap();
     match Pool::<v2::Account>::open(&path) {
         Err(Error::TypeMismatch { expected, found }) => {
-            assert_eq!((expected.name.as_str(), found.name.as_str()), ("Account", "Account"));
+            assert_eq!(
+                (expected.name.as_str(), found.name.as_str()),
+                ("Account", "Account")
+            );
             assert_eq!(expected.fingerprint, v2::Account::FINGERPRINT);
             assert_eq!(found.fingerprint, v1::Account::FINGERPRINT);
             let msg = Error::TypeMismatch { expected, found }.to_string();
-            assert!(msg.contains(&format!("{:016x}", v1::Account::FINGERPRINT)), "{msg}");
-            assert!(msg.contains(&format!("{:016x}", v2::Account::FINGERPRINT)), "{msg}");
+            assert!(
+                msg.contains(&format!("{:016x}", v1::Account::FINGERPRINT)),
+                "{msg}"
+            );
+            assert!(
+                msg.contains(&format!("{:016x}", v2::Account::FINGERPRINT)),
+                "{msg}"
+            );
         }
         other => panic!("expected TypeMismatch, got {other:?}"),
     }

@@ -20,20 +20,74 @@ macro_rules! account {
     };
 }
 
-account!(base, Account { balance: i64, owner: u64 });
-account!(same_elsewhere, Account { balance: i64, owner: u64 });
-account!(renamed_type, Wallet { balance: i64, owner: u64 });
-account!(renamed_field, Account { balance: i64, holder: u64 });
-account!(retyped_field, Account { balance: u64, owner: u64 });
-account!(reordered, Account { owner: u64, balance: i64 });
-account!(extra_field, Account { balance: i64, owner: u64, limit: i64 });
-account!(realigned, Account { balance: i64, owner: u64 }, align(32));
+account!(
+    base,
+    Account {
+        balance: i64,
+        owner: u64
+    }
+);
+account!(
+    same_elsewhere,
+    Account {
+        balance: i64,
+        owner: u64
+    }
+);
+account!(
+    renamed_type,
+    Wallet {
+        balance: i64,
+        owner: u64
+    }
+);
+account!(
+    renamed_field,
+    Account {
+        balance: i64,
+        holder: u64
+    }
+);
+account!(
+    retyped_field,
+    Account {
+        balance: u64,
+        owner: u64
+    }
+);
+account!(
+    reordered,
+    Account {
+        owner: u64,
+        balance: i64
+    }
+);
+account!(
+    extra_field,
+    Account {
+        balance: i64,
+        owner: u64,
+        limit: i64
+    }
+);
+account!(
+    realigned,
+    Account {
+        balance: i64,
+        owner: u64
+    },
+    align(32)
+);
 
 const BASE: u64 = base::Account::FINGERPRINT; // a compile-time constant
 
 #[test]
 fn the_fingerprint_changes_with_every_layout_change_and_only_then() {
-    assert_eq!(same_elsewhere::Account::FINGERPRINT, BASE, "the module path is not part of the layout");
+    assert_eq!(
+        same_elsewhere::Account::FINGERPRINT,
+        BASE,
+        "the module path is not part of the layout"
+    );
     let changed = [
         ("type name", renamed_type::Wallet::FINGERPRINT),
         ("field name", renamed_field::Account::FINGERPRINT),
@@ -63,15 +117,30 @@ struct Node {
 }
 
 fn field<'a>(s: &'a TypeSchema, name: &str) -> &'a pmem::schema::FieldSchema {
-    let Shape::Struct(fields) = &s.shape else { panic!("{} is not a struct", s.name) };
-    fields.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("no field {name}"))
+    let Shape::Struct(fields) = &s.shape else {
+        panic!("{} is not a struct", s.name)
+    };
+    fields
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no field {name}"))
 }
 
 #[test]
 fn the_schema_lists_every_field_with_its_offset_and_kind() {
     let s = Node::SCHEMA;
-    assert_eq!((s.name, s.size, s.align, s.fingerprint), ("Node", size_of::<Node>(), align_of::<Node>(), Node::FINGERPRINT));
-    let Shape::Struct(fields) = &s.shape else { panic!() };
+    assert_eq!(
+        (s.name, s.size, s.align, s.fingerprint),
+        (
+            "Node",
+            size_of::<Node>(),
+            align_of::<Node>(),
+            Node::FINGERPRINT
+        )
+    );
+    let Shape::Struct(fields) = &s.shape else {
+        panic!()
+    };
     let names: Vec<_> = fields.iter().map(|f| f.name).collect();
     assert_eq!(names, ["key", "weights", "next", "parent", "pair"]);
 
@@ -82,11 +151,29 @@ fn the_schema_lists_every_field_with_its_offset_and_kind() {
     assert_eq!(field(s, "pair").offset, offset_of!(Node, pair));
 
     assert!(matches!((field(s, "key").ty)().shape, Shape::Primitive));
-    assert!(matches!((field(s, "weights").ty)().shape, Shape::Array { len: 3, .. }));
-    let Shape::Option(inner) = (field(s, "next").ty)().shape else { panic!("next is not an Option") };
-    let Shape::Pointer { owned: true, target } = inner().shape else { panic!("next is not an owning pointer") };
-    assert_eq!(target().name, "Node", "a recursive schema is reached through functions");
-    assert!(matches!((field(s, "parent").ty)().shape, Shape::Pointer { owned: false, .. }));
+    assert!(matches!(
+        (field(s, "weights").ty)().shape,
+        Shape::Array { len: 3, .. }
+    ));
+    let Shape::Option(inner) = (field(s, "next").ty)().shape else {
+        panic!("next is not an Option")
+    };
+    let Shape::Pointer {
+        owned: true,
+        target,
+    } = inner().shape
+    else {
+        panic!("next is not an owning pointer")
+    };
+    assert_eq!(
+        target().name,
+        "Node",
+        "a recursive schema is reached through functions"
+    );
+    assert!(matches!(
+        (field(s, "parent").ty)().shape,
+        Shape::Pointer { owned: false, .. }
+    ));
     assert!(matches!((field(s, "pair").ty)().shape, Shape::Tuple(_)));
 }
 
@@ -96,7 +183,12 @@ struct Pair(u16, u64);
 
 #[test]
 fn tuple_struct_fields_are_named_by_their_index() {
-    let Shape::Struct(fields) = &Pair::SCHEMA.shape else { panic!() };
+    let Shape::Struct(fields) = &Pair::SCHEMA.shape else {
+        panic!()
+    };
     let got: Vec<_> = fields.iter().map(|f| (f.name, f.offset)).collect();
-    assert_eq!(got, [("0", offset_of!(Pair, 0)), ("1", offset_of!(Pair, 1))]);
+    assert_eq!(
+        got,
+        [("0", offset_of!(Pair, 0)), ("1", offset_of!(Pair, 1))]
+    );
 }

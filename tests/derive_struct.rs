@@ -41,7 +41,10 @@ fn fill(pool: &mut Pool<Scene>) {
         *s.count_mut() = 1;
         s.origin_mut().set_x(10)?;
         s.tags_mut()[0] = 1;
-        let boxed = s.boxed_mut().insert(Leaf { value: 5, child: None })?;
+        let boxed = s.boxed_mut().insert(Leaf {
+            value: 5,
+            child: None,
+        })?;
         boxed.child_mut().insert(6)?;
         Ok::<_, Error>(())
     })
@@ -89,7 +92,10 @@ fn an_error_rolls_back_every_accessor_write_byte_for_byte() {
         Err(Error::ReadOnly)
     });
     assert!(matches!(r, Err(Error::ReadOnly)));
-    assert!(pool.heap_image() == before, "the heap changed after a rolled-back transaction");
+    assert!(
+        pool.heap_image() == before,
+        "the heap changed after a rolled-back transaction"
+    );
     assert_eq!(pool.check().unwrap().allocations, 3);
 }
 
@@ -107,8 +113,12 @@ fn a_panic_rolls_back_every_accessor_write_byte_for_byte() {
         })
     }));
     assert!(r.is_err());
-    assert!(pool.heap_image() == before, "the heap changed after a panicking transaction");
-    pool.read(|s| assert_eq!((s.count, s.boxed.as_ref().map(|b| b.value)), (1, Some(5)))).unwrap();
+    assert!(
+        pool.heap_image() == before,
+        "the heap changed after a panicking transaction"
+    );
+    pool.read(|s| assert_eq!((s.count, s.boxed.as_ref().map(|b| b.value)), (1, Some(5))))
+        .unwrap();
 }
 
 #[derive(Persistent, Default)]
@@ -124,14 +134,20 @@ fn set_frees_everything_the_old_value_owned() {
     pool.tx(|tx| {
         let h = tx.root_mut();
         h.leaf_mut().child_mut().insert(1)?;
-        h.other_mut().insert(Leaf::default())?.child_mut().insert(2)?;
+        h.other_mut()
+            .insert(Leaf::default())?
+            .child_mut()
+            .insert(2)?;
         Ok::<_, Error>(())
     })
     .unwrap();
     assert_eq!(pool.check().unwrap().allocations, 4);
     pool.tx(|tx| {
         let h = tx.root_mut();
-        h.set_leaf(Leaf { value: 3, child: None })?; // frees the leaf's child
+        h.set_leaf(Leaf {
+            value: 3,
+            child: None,
+        })?; // frees the leaf's child
         h.set_other(None)?; // frees the box and, through it, its child
         Ok::<_, Error>(())
     })
@@ -144,7 +160,8 @@ fn set_frees_everything_the_old_value_owned() {
 #[test]
 fn set_twice_in_one_transaction_frees_each_old_value_once() {
     let mut pool = Pool::<Holder>::volatile().unwrap();
-    pool.tx(|tx| tx.root_mut().leaf_mut().child_mut().insert(1).map(|_| ())).unwrap();
+    pool.tx(|tx| tx.root_mut().leaf_mut().child_mut().insert(1).map(|_| ()))
+        .unwrap();
     pool.tx(|tx| {
         let h = tx.root_mut();
         h.set_leaf(Leaf::default())?;
@@ -165,7 +182,10 @@ unsafe impl PInit<u64> for FailsHalfway {
     unsafe fn init(self, dst: *mut u64) -> pmem::Result<()> {
         // SAFETY: `dst` is valid for writes (the trait's contract).
         unsafe { dst.write(0xdead) };
-        Err(Error::OutOfSpace { requested: 1 << 40, max_size: 1 << 30 })
+        Err(Error::OutOfSpace {
+            requested: 1 << 40,
+            max_size: 1 << 30,
+        })
     }
 }
 
@@ -193,7 +213,10 @@ struct Wide {
 
 impl Default for Wide {
     fn default() -> Self {
-        Wide { counter: 0, payload: [0; 512] }
+        Wide {
+            counter: 0,
+            payload: [0; 512],
+        }
     }
 }
 
@@ -218,7 +241,10 @@ fn a_field_accessor_logs_only_its_field_and_update_logs_the_whole_struct() {
     let field = log_growth(&mut pool, |w| *w.counter_mut() += 1);
     let whole = log_growth(&mut pool, |w| w.update(|w| w.counter += 1));
     assert!(field < 512, "one u64 field logged {field} bytes");
-    assert!(whole >= 8 * 512, "the whole struct logged only {whole} bytes");
+    assert!(
+        whole >= 8 * 512,
+        "the whole struct logged only {whole} bytes"
+    );
     drop(pool);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -30,19 +30,35 @@ fn example(name: &str) -> PathBuf {
     if let Some(p) = built.get_or_insert_with(HashMap::new).get(name) {
         return p.clone();
     }
-    let features: Vec<&str> = [("default", cfg!(feature = "default")), ("cli", cfg!(feature = "cli")), ("serde", cfg!(feature = "serde"))]
-        .into_iter()
-        .filter_map(|(f, on)| on.then_some(f))
-        .collect();
+    let features: Vec<&str> = [
+        ("default", cfg!(feature = "default")),
+        ("cli", cfg!(feature = "cli")),
+        ("serde", cfg!(feature = "serde")),
+    ]
+    .into_iter()
+    .filter_map(|(f, on)| on.then_some(f))
+    .collect();
     let mut cmd = Command::new(env!("CARGO"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "--message-format=json", "--example", name, "--no-default-features", "--features"])
+        .args([
+            "build",
+            "--quiet",
+            "--message-format=json",
+            "--example",
+            name,
+            "--no-default-features",
+            "--features",
+        ])
         .arg(features.join(","));
     if !cfg!(debug_assertions) {
         cmd.arg("--release");
     }
     let out = cmd.output().expect("cargo runs");
-    assert!(out.status.success(), "building example {name}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "building example {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let exe = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -50,7 +66,10 @@ fn example(name: &str) -> PathBuf {
         .filter(|m| m["target"]["name"] == name)
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .unwrap_or_else(|| panic!("cargo named no executable for example {name}"));
-    built.as_mut().expect("initialised").insert(name.to_string(), exe.clone());
+    built
+        .as_mut()
+        .expect("initialised")
+        .insert(name.to_string(), exe.clone());
     exe
 }
 
@@ -75,17 +94,37 @@ impl Drop for Dir {
 }
 
 fn run(name: &str, env: (&str, &Path), args: &[&str]) -> (bool, String) {
-    let o: Output = Command::new(example(name)).args(args).env(env.0, env.1).output().expect("the example runs");
+    let o: Output = Command::new(example(name))
+        .args(args)
+        .env(env.0, env.1)
+        .output()
+        .expect("the example runs");
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"), "{name} panicked: {}", String::from_utf8_lossy(&o.stderr));
-    (o.status.success(), text + &String::from_utf8_lossy(&o.stderr))
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("panicked"),
+        "{name} panicked: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (
+        o.status.success(),
+        text + &String::from_utf8_lossy(&o.stderr),
+    )
 }
 
 /// The number before `what` on the line starting with `line`.
 fn number_in(out: &str, line: &str, what: &str) -> u64 {
-    let l = out.lines().find(|l| l.starts_with(line)).unwrap_or_else(|| panic!("no line {line:?} in\n{out}"));
-    let before = &l[..l.find(what).unwrap_or_else(|| panic!("no {what:?} in {l:?}"))];
-    before.split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no number before {what:?} in {l:?}"))
+    let l = out
+        .lines()
+        .find(|l| l.starts_with(line))
+        .unwrap_or_else(|| panic!("no line {line:?} in\n{out}"));
+    let before = &l[..l
+        .find(what)
+        .unwrap_or_else(|| panic!("no {what:?} in {l:?}"))];
+    before
+        .split_whitespace()
+        .last()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number before {what:?} in {l:?}"))
 }
 
 #[test]
@@ -96,16 +135,33 @@ fn bank_carries_its_balances_over_between_runs() {
     let (ok, first) = run("bank", ("BANK_POOL", &pool), &["50"]);
     assert!(ok, "{first}");
     assert!(first.contains("opened 8 accounts of 1000"), "{first}");
-    assert!(first.contains("run #1 of") && first.contains("total 8000 (intact)"), "{first}");
+    assert!(
+        first.contains("run #1 of") && first.contains("total 8000 (intact)"),
+        "{first}"
+    );
     let made = number_in(&first, "this run:", "transfers made");
-    let end_balances = first.lines().rfind(|l| l.starts_with("balances:")).unwrap().to_string();
+    let end_balances = first
+        .lines()
+        .rfind(|l| l.starts_with("balances:"))
+        .unwrap()
+        .to_string();
 
     let (ok, second) = run("bank", ("BANK_POOL", &pool), &["50"]);
     assert!(ok, "{second}");
-    assert!(!second.contains("opened"), "the accounts were already there: {second}");
+    assert!(
+        !second.contains("opened"),
+        "the accounts were already there: {second}"
+    );
     assert_eq!(number_in(&second, "run #2 of", "transfers so far"), made);
-    assert_eq!(second.lines().find(|l| l.starts_with("balances:")).unwrap(), end_balances, "the first run's final balances, read back");
-    assert!(second.contains("total 8000 (intact)") && second.contains("integrity check: ok"), "{second}");
+    assert_eq!(
+        second.lines().find(|l| l.starts_with("balances:")).unwrap(),
+        end_balances,
+        "the first run's final balances, read back"
+    );
+    assert!(
+        second.contains("total 8000 (intact)") && second.contains("integrity check: ok"),
+        "{second}"
+    );
 }
 
 #[test]
@@ -113,14 +169,22 @@ fn bank_keeps_its_total_through_a_kill_in_the_middle_of_a_run() {
     let _serial = serial();
     let d = Dir::new("bank-kill");
     let pool = d.file("bank.pool");
-    let mut child = Command::new(example("bank")).arg("100000000").env("BANK_POOL", &pool).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new(example("bank"))
+        .arg("100000000")
+        .env("BANK_POOL", &pool)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let started = Instant::now();
     while let Some(Ok(l)) = lines.next() {
         if l.starts_with("total ") {
             break; // transfers start right after this line
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "bank never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "bank never started"
+        );
     }
     std::thread::sleep(Duration::from_millis(400));
     child.kill().unwrap(); // SIGKILL, in the middle of a transfer or between two
@@ -134,15 +198,31 @@ fn bank_keeps_its_total_through_a_kill_in_the_middle_of_a_run() {
         let mut log = pool.clone().into_os_string();
         log.push(".log");
         let before = (snapshot(&pool), snapshot(Path::new(&log)));
-        let o = Command::new(env!("CARGO_BIN_EXE_pmem")).arg("check").arg(&pool).output().unwrap();
-        assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        assert_eq!(before, (snapshot(&pool), snapshot(Path::new(&log))), "pmem check wrote to the pool");
+        let o = Command::new(env!("CARGO_BIN_EXE_pmem"))
+            .arg("check")
+            .arg(&pool)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(
+            before,
+            (snapshot(&pool), snapshot(Path::new(&log))),
+            "pmem check wrote to the pool"
+        );
     }
 
     let (ok, after) = run("bank", ("BANK_POOL", &pool), &["20"]);
     assert!(ok, "{after}");
     assert!(after.contains("run #2 of"), "{after}");
-    assert!(number_in(&after, "run #2 of", "transfers so far") > 0, "the killed run committed transfers before it died: {after}");
+    assert!(
+        number_in(&after, "run #2 of", "transfers so far") > 0,
+        "the killed run committed transfers before it died: {after}"
+    );
     assert!(after.contains("total 8000 (intact)"), "{after}");
 }
 
@@ -152,19 +232,35 @@ fn todo_adds_marks_and_removes_items_across_invocations() {
     let d = Dir::new("todo");
     let pool = d.file("todo.pool");
     let todo = |args: &[&str]| run("todo", ("TODO_POOL", &pool), args);
-    assert!(todo(&["add", "buy", "milk"]).1.contains("added 1: buy milk"));
-    assert!(todo(&["add", "call the bank"]).1.contains("added 2: call the bank"));
+    assert!(todo(&["add", "buy", "milk"])
+        .1
+        .contains("added 1: buy milk"));
+    assert!(todo(&["add", "call the bank"])
+        .1
+        .contains("added 2: call the bank"));
     let (ok, out) = todo(&["done", "1"]);
-    assert!(ok && out.contains("  1 [x] buy milk\n  2 [ ] call the bank\n2 items, 1 done"), "{out}");
+    assert!(
+        ok && out.contains("  1 [x] buy milk\n  2 [ ] call the bank\n2 items, 1 done"),
+        "{out}"
+    );
     let (ok, out) = todo(&["remove", "1"]);
-    assert!(ok && out.contains("removed 1") && out.contains("  2 [ ] call the bank\n1 items, 0 done"), "{out}");
+    assert!(
+        ok && out.contains("removed 1") && out.contains("  2 [ ] call the bank\n1 items, 0 done"),
+        "{out}"
+    );
     let (ok, out) = todo(&["done", "7"]);
     assert!(!ok && out.contains("no item 7"), "{out}");
     let (ok, out) = todo(&["frobnicate"]);
     assert!(!ok && out.contains("usage: todo"), "{out}");
     let (ok, out) = todo(&[]);
-    assert!(ok && out.ends_with("  2 [ ] call the bank\n1 items, 0 done\n"), "{out}");
-    assert!(todo(&["add", "again"]).1.contains("added 3: again"), "ids are never reused");
+    assert!(
+        ok && out.ends_with("  2 [ ] call the bank\n1 items, 0 done\n"),
+        "{out}"
+    );
+    assert!(
+        todo(&["add", "again"]).1.contains("added 3: again"),
+        "ids are never reused"
+    );
 }
 
 #[test]
@@ -175,16 +271,39 @@ fn leaderboard_ranks_players_with_range_queries() {
     let (ok, out) = run("leaderboard", ("LEADERBOARD_POOL", &pool), &["300"]);
     assert!(ok, "{out}");
     assert!(out.starts_with("300 games played by 40 players"), "{out}");
-    let top: Vec<u64> = out.lines().filter(|l| l.starts_with("  #")).map(|l| l.rsplit(' ').next().unwrap().parse().unwrap()).collect();
+    let top: Vec<u64> = out
+        .lines()
+        .filter(|l| l.starts_with("  #"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
     assert_eq!(top.len(), 5);
-    assert!(top.windows(2).all(|w| w[0] >= w[1]), "top 5 in descending order: {top:?}");
+    assert!(
+        top.windows(2).all(|w| w[0] >= w[1]),
+        "top 5 in descending order: {top:?}"
+    );
     let (lo, hi) = (top[0] / 2, top[0] * 3 / 4);
     let band = out.lines().find(|l| l.starts_with("scores from")).unwrap();
-    let scores: Vec<u64> = band.split(": ").nth(2).unwrap_or("").split(", ").filter(|s| !s.is_empty()).map(|e| e.rsplit(' ').next().unwrap().parse().unwrap()).collect();
-    assert!(scores.windows(2).all(|w| w[0] <= w[1]) && scores.iter().all(|s| (lo..=hi).contains(s)), "{band}");
-    assert!(out.contains("is ranked #") && out.contains("integrity check: ok"), "{out}");
+    let scores: Vec<u64> = band
+        .split(": ")
+        .nth(2)
+        .unwrap_or("")
+        .split(", ")
+        .filter(|s| !s.is_empty())
+        .map(|e| e.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] <= w[1]) && scores.iter().all(|s| (lo..=hi).contains(s)),
+        "{band}"
+    );
+    assert!(
+        out.contains("is ranked #") && out.contains("integrity check: ok"),
+        "{out}"
+    );
     let (ok, again) = run("leaderboard", ("LEADERBOARD_POOL", &pool), &["10"]);
-    assert!(ok && again.starts_with("310 games played"), "the scores carried over: {again}");
+    assert!(
+        ok && again.starts_with("310 games played"),
+        "the scores carried over: {again}"
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! beside `Persistent`, and a pool exports with the user's usual tools.
 #![cfg(feature = "serde")]
 
-use pmem::{Error, PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PPtr, PString, PVec, Persistent, Pool};
+use pmem::{
+    Error, PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PPtr, PString, PVec, Persistent, Pool,
+};
 use serde_json::json;
 
 #[derive(Persistent, Default, serde::Serialize)]
@@ -87,8 +89,13 @@ fn a_derived_struct_with_collections_serialises_like_its_std_counterpart() {
 #[test]
 fn a_btree_map_serialises_in_key_order() {
     let pool = filled();
-    let text = pool.read(|b| serde_json::to_string(&b.accounts).unwrap()).unwrap();
-    assert!(text.find("\"2\"").unwrap() < text.find("\"7\"").unwrap(), "{text}");
+    let text = pool
+        .read(|b| serde_json::to_string(&b.accounts).unwrap())
+        .unwrap();
+    assert!(
+        text.find("\"2\"").unwrap() < text.find("\"7\"").unwrap(),
+        "{text}"
+    );
 }
 
 #[test]
@@ -102,16 +109,28 @@ fn a_pptr_serialises_as_the_offset_it_holds_and_a_box_as_its_target() {
     .unwrap();
     pool.read(|b| {
         let vault = b.vault.as_ref().unwrap();
-        assert_eq!(serde_json::to_value(b.audited).unwrap(), json!(vault.offset()));
-        assert_eq!(serde_json::to_value(vault).unwrap(), serde_json::to_value(&**vault).unwrap());
+        assert_eq!(
+            serde_json::to_value(b.audited).unwrap(),
+            json!(vault.offset())
+        );
+        assert_eq!(
+            serde_json::to_value(vault).unwrap(),
+            serde_json::to_value(&**vault).unwrap()
+        );
     })
     .unwrap();
 }
 
 #[test]
 fn values_built_outside_a_pool_serialise_as_empty() {
-    assert_eq!(serde_json::to_value(Bank::default()).unwrap()["accounts"], json!({}));
+    assert_eq!(
+        serde_json::to_value(Bank::default()).unwrap()["accounts"],
+        json!({})
+    );
     assert_eq!(serde_json::to_value(PString::new()).unwrap(), json!(""));
     assert_eq!(serde_json::to_value(PVec::<u8>::new()).unwrap(), json!([]));
-    assert_eq!(serde_json::to_value(PPtr::<u64>::null()).unwrap(), json!(null));
+    assert_eq!(
+        serde_json::to_value(PPtr::<u64>::null()).unwrap(),
+        json!(null)
+    );
 }

@@ -29,7 +29,10 @@ fn cases() -> Vec<String> {
         for entry in std::fs::read_dir(format!("tests/ui/{category}")).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "rs") {
-                out.push(format!("{category}/{}", path.file_stem().unwrap().to_str().unwrap()));
+                out.push(format!(
+                    "{category}/{}",
+                    path.file_stem().unwrap().to_str().unwrap()
+                ));
             }
         }
     }
@@ -42,7 +45,11 @@ fn cases() -> Vec<String> {
 fn quoted(case: &str) -> String {
     let src = std::fs::read_to_string(format!("tests/ui/{case}.rs")).unwrap();
     let stderr = std::fs::read_to_string(format!("tests/ui/{case}.stderr")).unwrap();
-    format!("```rust\n{}\n```\n\n```text\n{}\n```\n", src.trim_end(), stderr.trim_end())
+    format!(
+        "```rust\n{}\n```\n\n```text\n{}\n```\n",
+        src.trim_end(),
+        stderr.trim_end()
+    )
 }
 
 /// `docs/MISUSE.md` quotes every compile-fail case: between a
@@ -61,10 +68,16 @@ fn the_misuse_doc_quotes_every_case_and_its_current_message() {
     let (mut seen, mut stale) = (Vec::new(), Vec::new());
     while let Some(at) = rest.find(OPEN) {
         let line_end = at + rest[at..].find('\n').expect("the marker line ends");
-        let case = rest[at + OPEN.len()..line_end].trim().trim_end_matches("-->").trim().to_string();
+        let case = rest[at + OPEN.len()..line_end]
+            .trim()
+            .trim_end_matches("-->")
+            .trim()
+            .to_string();
         out.push_str(&rest[..=line_end]);
         rest = &rest[line_end + 1..];
-        let end = rest.find(CLOSE).unwrap_or_else(|| panic!("no {CLOSE} after the quote of {case}"));
+        let end = rest
+            .find(CLOSE)
+            .unwrap_or_else(|| panic!("no {CLOSE} after the quote of {case}"));
         let want = quoted(&case);
         if rest[..end] != want {
             stale.push(case.clone());
@@ -79,6 +92,9 @@ fn the_misuse_doc_quotes_every_case_and_its_current_message() {
         return;
     }
     let missing: Vec<_> = cases().into_iter().filter(|c| !seen.contains(c)).collect();
-    assert!(missing.is_empty(), "docs/MISUSE.md does not quote these cases: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/MISUSE.md does not quote these cases: {missing:?}"
+    );
     assert!(stale.is_empty(), "docs/MISUSE.md quotes these cases out of date (PMEM_BLESS_MISUSE=1 rewrites them): {stale:?}");
 }

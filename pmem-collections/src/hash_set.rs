@@ -47,7 +47,9 @@ impl<T> PHashSet<T> {
     /// assert!(pmem_collections::PHashSet::<u64>::new().is_empty());
     /// ```
     pub const fn new() -> Self {
-        PHashSet { map: PHashMap::new() }
+        PHashSet {
+            map: PHashMap::new(),
+        }
     }
 
     /// The number of elements.
@@ -104,7 +106,9 @@ impl<T> PHashSet<T> {
     /// ```
     #[track_caller]
     pub fn iter(&self) -> HashSetIter<'_, T> {
-        HashSetIter { inner: self.map.keys() }
+        HashSetIter {
+            inner: self.map.keys(),
+        }
     }
 }
 
@@ -202,13 +206,19 @@ unsafe impl<T: PSafe> PSafe for PHashSet<T> {}
 unsafe impl<T: Persistent + Hash + Eq> Persistent for PHashSet<T> {
     type View = PHashSetMut<T>;
     const TYPE_NAME: &'static str = "PHashSet";
-    const FINGERPRINT: u64 = crate::vec::collection_fp("PHashSet", &[(T::TYPE_NAME, size_of::<T>(), align_of::<T>())]);
+    const FINGERPRINT: u64 = crate::vec::collection_fp(
+        "PHashSet",
+        &[(T::TYPE_NAME, size_of::<T>(), align_of::<T>())],
+    );
     const SCHEMA: &'static TypeSchema = &TypeSchema {
         name: "PHashSet",
         size: size_of::<Self>(),
         align: align_of::<Self>(),
         fingerprint: Self::FINGERPRINT,
-        shape: Shape::Collection { kind: "PHashSet", params: &[T::schema] },
+        shape: Shape::Collection {
+            kind: "PHashSet",
+            params: &[T::schema],
+        },
     };
 
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut PHashSetMut<T> {
@@ -340,7 +350,11 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
     /// assert_eq!(r.as_deref(), Some("ADA"));
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn take_with<Q: Hash + Eq + ?Sized, R>(&mut self, value: &Q, f: impl FnOnce(&T) -> R) -> Result<Option<R>>
+    pub fn take_with<Q: Hash + Eq + ?Sized, R>(
+        &mut self,
+        value: &Q,
+        f: impl FnOnce(&T) -> R,
+    ) -> Result<Option<R>>
     where
         T: Borrow<Q>,
     {
@@ -400,7 +414,11 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
     {
         let iter = iter.into_iter();
         let hint = iter.size_hint().0;
-        self.reserve(if self.is_empty() { hint } else { hint.div_ceil(2) })?;
+        self.reserve(if self.is_empty() {
+            hint
+        } else {
+            hint.div_ceil(2)
+        })?;
         for x in iter {
             self.insert(x)?;
         }

@@ -71,7 +71,10 @@ impl PoolBytes for [u8] {
         let end = start.and_then(|s| s.checked_add(usize::try_from(len).ok()?));
         match (start, end) {
             (Some(s), Some(e)) if e <= self.len() => Ok(&self[s..e]),
-            _ => Err(corrupted(format!("read of {len} bytes outside the pool"), off)),
+            _ => Err(corrupted(
+                format!("read of {len} bytes outside the pool"),
+                off,
+            )),
         }
     }
 }
@@ -162,7 +165,10 @@ pub struct ElemLayout {
 impl ElemLayout {
     /// The layout of `T`.
     pub const fn of<T>() -> Self {
-        ElemLayout { size: size_of::<T>() as u64, align: align_of::<T>() as u64 }
+        ElemLayout {
+            size: size_of::<T>() as u64,
+            align: align_of::<T>() as u64,
+        }
     }
 
     const UNIT: ElemLayout = ElemLayout { size: 0, align: 1 };
@@ -223,12 +229,23 @@ impl Contents {
     /// Every element or entry, in iteration order.
     pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
         let (contiguous, scattered) = match &self.elements {
-            Elements::Contiguous { offset, count, stride } => {
-                (Some((0..*count).map(move |i| Entry { key: offset + i * stride, value: None })), None)
-            }
+            Elements::Contiguous {
+                offset,
+                count,
+                stride,
+            } => (
+                Some((0..*count).map(move |i| Entry {
+                    key: offset + i * stride,
+                    value: None,
+                })),
+                None,
+            ),
             Elements::Entries(v) => (None, Some(v.iter().copied())),
         };
-        contiguous.into_iter().flatten().chain(scattered.into_iter().flatten())
+        contiguous
+            .into_iter()
+            .flatten()
+            .chain(scattered.into_iter().flatten())
     }
 }
 
@@ -246,13 +263,34 @@ impl Contents {
 /// [`Error::Corrupted`] naming the first violation and its offset; also when `params`
 /// has the wrong length or an element layout no collection can have (zero-sized
 /// elements, alignment above 64).
-pub fn inspect<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, header: u64, params: &[ElemLayout]) -> Result<Contents> {
+pub fn inspect<M: PoolBytes + ?Sized>(
+    mem: &M,
+    kind: CollectionKind,
+    header: u64,
+    params: &[ElemLayout],
+) -> Result<Contents> {
     if params.len() != kind.param_count() {
-        return Err(corrupted(format!("{} takes {} type parameters, the schema gives {}", kind.name(), kind.param_count(), params.len()), header));
+        return Err(corrupted(
+            format!(
+                "{} takes {} type parameters, the schema gives {}",
+                kind.name(),
+                kind.param_count(),
+                params.len()
+            ),
+            header,
+        ));
     }
     for p in params {
         if !p.align.is_power_of_two() || p.align > 64 || p.size % p.align != 0 {
-            return Err(corrupted(format!("{} parameter with impossible layout (size {}, align {})", kind.name(), p.size, p.align), header));
+            return Err(corrupted(
+                format!(
+                    "{} parameter with impossible layout (size {}, align {})",
+                    kind.name(),
+                    p.size,
+                    p.align
+                ),
+                header,
+            ));
         }
     }
     let h = mem.bytes(header, kind.header_size())?;
@@ -277,7 +315,10 @@ pub fn inspect<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, header: u64
 }
 
 fn corrupted(what: impl Into<String>, offset: u64) -> Error {
-    Error::Corrupted { what: what.into(), offset }
+    Error::Corrupted {
+        what: what.into(),
+        offset,
+    }
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
@@ -293,12 +334,30 @@ const fn align_up(x: u64, a: u64) -> u64 {
 }
 
 /// `PVec`/`PString` header (`vec/raw.rs`): `off`, `len`, `cap`.
-fn vec<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, h: &[u8], header: u64, el: ElemLayout) -> Result<Contents> {
+fn vec<M: PoolBytes + ?Sized>(
+    mem: &M,
+    kind: CollectionKind,
+    h: &[u8],
+    header: u64,
+    el: ElemLayout,
+) -> Result<Contents> {
     let (off, len, cap) = (u64_at(h, 0), u64_at(h, 8), u64_at(h, 16));
-    let empty = Contents { kind, len: 0, buffers: Vec::new(), elements: Elements::Contiguous { offset: 0, count: 0, stride: el.size } };
+    let empty = Contents {
+        kind,
+        len: 0,
+        buffers: Vec::new(),
+        elements: Elements::Contiguous {
+            offset: 0,
+            count: 0,
+            stride: el.size,
+        },
+    };
     if off == 0 {
         if cap != 0 || len != 0 {
-            return Err(corrupted("vector without a buffer has a length or capacity", header));
+            return Err(corrupted(
+                "vector without a buffer has a length or capacity",
+                header,
+            ));
         }
         return Ok(empty);
     }
@@ -311,9 +370,23 @@ fn vec<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, h: &[u8], header: u
     if off % el.align != 0 {
         return Err(corrupted("vector buffer is misaligned", off));
     }
-    let bytes = cap.checked_mul(el.size).ok_or_else(|| corrupted("vector capacity overflows", off))?;
+    let bytes = cap
+        .checked_mul(el.size)
+        .ok_or_else(|| corrupted("vector capacity overflows", off))?;
     mem.bytes(off, bytes)?;
-    Ok(Contents { kind, len, buffers: vec![Buffer { offset: off, size: bytes }], elements: Elements::Contiguous { offset: off, count: len, stride: el.size } })
+    Ok(Contents {
+        kind,
+        len,
+        buffers: vec![Buffer {
+            offset: off,
+            size: bytes,
+        }],
+        elements: Elements::Contiguous {
+            offset: off,
+            count: len,
+            stride: el.size,
+        },
+    })
 }
 
 /// Control bytes per group of a hash table (`hash_map/raw.rs`).
@@ -322,27 +395,49 @@ const GROUP: u64 = 8;
 /// `PHashMap`/`PHashSet` header (`hash_map/raw.rs::Header`) and its table: `buckets`
 /// control bytes, padding to the bucket alignment, then `buckets` buckets
 /// `{ key, value }`.
-fn hash<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, h: &[u8], header: u64, k: ElemLayout, v: ElemLayout) -> Result<Contents> {
-    let (table, mask, items, growth_left) = (u64_at(h, 0), u64_at(h, 8), u64_at(h, 16), u64_at(h, 24));
+fn hash<M: PoolBytes + ?Sized>(
+    mem: &M,
+    kind: CollectionKind,
+    h: &[u8],
+    header: u64,
+    k: ElemLayout,
+    v: ElemLayout,
+) -> Result<Contents> {
+    let (table, mask, items, growth_left) =
+        (u64_at(h, 0), u64_at(h, 8), u64_at(h, 16), u64_at(h, 24));
     if table == 0 {
         if mask != 0 || items != 0 || growth_left != 0 {
             return Err(corrupted("hash map without a table has entries", header));
         }
-        return Ok(Contents { kind, len: 0, buffers: Vec::new(), elements: Elements::Entries(Vec::new()) });
+        return Ok(Contents {
+            kind,
+            len: 0,
+            buffers: Vec::new(),
+            elements: Elements::Entries(Vec::new()),
+        });
     }
     // `Bucket<K, V>` is `#[repr(C)] { key: K, value: V }`.
     let align = k.align.max(v.align);
     let voff = align_up(k.size, v.align);
     let size = align_up(voff + v.size, align);
     if size == 0 {
-        return Err(corrupted("hash map of zero-sized entries has a table", table));
+        return Err(corrupted(
+            "hash map of zero-sized entries has a table",
+            table,
+        ));
     }
     let buckets = mask.wrapping_add(1);
     if !buckets.is_power_of_two() || buckets < GROUP {
-        return Err(corrupted("hash map bucket count is not a power of two", table));
+        return Err(corrupted(
+            "hash map bucket count is not a power of two",
+            table,
+        ));
     }
     let slots = align_up(buckets, align);
-    let bytes = buckets.checked_mul(size).and_then(|b| b.checked_add(slots)).ok_or_else(|| corrupted("hash map table size overflows", table))?;
+    let bytes = buckets
+        .checked_mul(size)
+        .and_then(|b| b.checked_add(slots))
+        .ok_or_else(|| corrupted("hash map table size overflows", table))?;
     if table % align.max(GROUP) != 0 {
         return Err(corrupted("hash map table is misaligned", table));
     }
@@ -357,18 +452,41 @@ fn hash<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, h: &[u8], header: 
             c if c < 0x80 => {
                 full += 1;
                 let at = table + slots + i * size;
-                entries.push(Entry { key: at, value: kind.is_map().then_some(at + voff) });
+                entries.push(Entry {
+                    key: at,
+                    value: kind.is_map().then_some(at + voff),
+                });
             }
-            _ => return Err(corrupted("hash map control byte is neither empty, deleted nor full", table + i)),
+            _ => {
+                return Err(corrupted(
+                    "hash map control byte is neither empty, deleted nor full",
+                    table + i,
+                ))
+            }
         }
     }
     if full != items {
         return Err(corrupted("hash map length disagrees with its table", table));
     }
-    if growth_left.checked_add(items).and_then(|n| n.checked_add(deleted)) != Some(buckets / GROUP * 7) {
-        return Err(corrupted("hash map growth counter disagrees with its table", table));
+    if growth_left
+        .checked_add(items)
+        .and_then(|n| n.checked_add(deleted))
+        != Some(buckets / GROUP * 7)
+    {
+        return Err(corrupted(
+            "hash map growth counter disagrees with its table",
+            table,
+        ));
     }
-    Ok(Contents { kind, len: items, buffers: vec![Buffer { offset: table, size: bytes }], elements: Elements::Entries(entries) })
+    Ok(Contents {
+        kind,
+        len: items,
+        buffers: vec![Buffer {
+            offset: table,
+            size: bytes,
+        }],
+        elements: Elements::Entries(entries),
+    })
 }
 
 /// B-tree node geometry (`btree/node.rs::Geo`).
@@ -427,30 +545,69 @@ struct TreeWalk<'m, M: ?Sized> {
 
 /// `PBTreeMap`/`PBTreeSet` header (`btree/tree.rs::Header`: root, len, height,
 /// `leaf_cap`, `inner_cap`) and its nodes (`btree/node.rs`).
-fn btree<M: PoolBytes + ?Sized>(mem: &M, kind: CollectionKind, h: &[u8], header: u64, k: ElemLayout, v: ElemLayout) -> Result<Contents> {
+fn btree<M: PoolBytes + ?Sized>(
+    mem: &M,
+    kind: CollectionKind,
+    h: &[u8],
+    header: u64,
+    k: ElemLayout,
+    v: ElemLayout,
+) -> Result<Contents> {
     let (root, len) = (u64_at(h, 0), u64_at(h, 8));
     let height = u32::from_le_bytes(h[16..20].try_into().expect("4 bytes"));
     let (leaf_cap, inner_cap) = (u64::from(u16_at(h, 20)), u64::from(u16_at(h, 22)));
     let geo = match Geo::new(k, v, leaf_cap, inner_cap) {
         Some(g) if height < MAX_HEIGHT => g,
-        _ => return Err(corrupted("PBTreeMap header with impossible capacities or height", header)),
+        _ => {
+            return Err(corrupted(
+                "PBTreeMap header with impossible capacities or height",
+                header,
+            ))
+        }
     };
     if root == 0 {
         if len != 0 || height != 0 {
-            return Err(corrupted("PBTreeMap without a root but with entries", header));
+            return Err(corrupted(
+                "PBTreeMap without a root but with entries",
+                header,
+            ));
         }
-        return Ok(Contents { kind, len: 0, buffers: Vec::new(), elements: Elements::Entries(Vec::new()) });
+        return Ok(Contents {
+            kind,
+            len: 0,
+            buffers: Vec::new(),
+            elements: Elements::Entries(Vec::new()),
+        });
     }
-    let mut w = TreeWalk { mem, geo, map: kind.is_map(), seen: HashSet::new(), buffers: Vec::new(), entries: Vec::new(), prev_leaf: 0 };
+    let mut w = TreeWalk {
+        mem,
+        geo,
+        map: kind.is_map(),
+        seen: HashSet::new(),
+        buffers: Vec::new(),
+        entries: Vec::new(),
+        prev_leaf: 0,
+    };
     w.node(root, height, true)?;
     let last = w.prev_leaf;
     if u64_at(mem.bytes(last, LEAF_HDR)?, 16) != 0 {
-        return Err(corrupted("PBTreeMap: the last leaf links to a next one", last));
+        return Err(corrupted(
+            "PBTreeMap: the last leaf links to a next one",
+            last,
+        ));
     }
     if w.entries.len() as u64 != len {
-        return Err(corrupted("PBTreeMap: entry count differs from the stored length", header));
+        return Err(corrupted(
+            "PBTreeMap: entry count differs from the stored length",
+            header,
+        ));
     }
-    Ok(Contents { kind, len, buffers: w.buffers, elements: Elements::Entries(w.entries) })
+    Ok(Contents {
+        kind,
+        len,
+        buffers: w.buffers,
+        elements: Elements::Entries(w.entries),
+    })
 }
 
 impl<M: PoolBytes + ?Sized> TreeWalk<'_, M> {
@@ -458,7 +615,11 @@ impl<M: PoolBytes + ?Sized> TreeWalk<'_, M> {
     /// the offset of its smallest key.
     fn node(&mut self, off: u64, level: u32, root: bool) -> Result<u64> {
         let g = &self.geo;
-        let (size, cap) = if level == 0 { (g.leaf_size, g.leaf_cap) } else { (g.inner_size, g.inner_cap) };
+        let (size, cap) = if level == 0 {
+            (g.leaf_size, g.leaf_cap)
+        } else {
+            (g.inner_size, g.inner_cap)
+        };
         if off % g.align != 0 {
             return Err(corrupted("PBTreeMap node is misaligned", off));
         }
@@ -468,12 +629,19 @@ impl<M: PoolBytes + ?Sized> TreeWalk<'_, M> {
         let n = self.mem.bytes(off, size)?;
         let len = u64::from(u16_at(n, 0));
         if u32::from(u16_at(n, 2)) != level || len > cap {
-            return Err(corrupted("PBTreeMap node with a wrong level or length", off));
+            return Err(corrupted(
+                "PBTreeMap node with a wrong level or length",
+                off,
+            ));
         }
         self.buffers.push(Buffer { offset: off, size });
         if level == 0 {
             let (prev, next) = (u64_at(n, 8), u64_at(n, 16));
-            let min_ok = if root { len >= 1 } else { len >= g.leaf_cap / 2 || (len >= 1 && next == 0) };
+            let min_ok = if root {
+                len >= 1
+            } else {
+                len >= g.leaf_cap / 2 || (len >= 1 && next == 0)
+            };
             if !min_ok {
                 return Err(corrupted("PBTreeMap leaf below its minimum occupancy", off));
             }
@@ -481,26 +649,40 @@ impl<M: PoolBytes + ?Sized> TreeWalk<'_, M> {
                 return Err(corrupted("PBTreeMap leaf chain out of key order", off));
             }
             if self.prev_leaf != 0 && u64_at(self.mem.bytes(self.prev_leaf, LEAF_HDR)?, 16) != off {
-                return Err(corrupted("PBTreeMap leaf chain out of key order", self.prev_leaf));
+                return Err(corrupted(
+                    "PBTreeMap leaf chain out of key order",
+                    self.prev_leaf,
+                ));
             }
             let (keys, vals, ks, vs) = (g.leaf_keys, g.leaf_vals, g.k.size, g.v.size);
             for i in 0..len {
-                self.entries.push(Entry { key: off + keys + i * ks, value: self.map.then_some(off + vals + i * vs) });
+                self.entries.push(Entry {
+                    key: off + keys + i * ks,
+                    value: self.map.then_some(off + vals + i * vs),
+                });
             }
             self.prev_leaf = off;
             return Ok(off + keys);
         }
         if len < if root { 1 } else { g.inner_cap / 2 } {
-            return Err(corrupted("PBTreeMap inner node below its minimum occupancy", off));
+            return Err(corrupted(
+                "PBTreeMap inner node below its minimum occupancy",
+                off,
+            ));
         }
         let (seps, ks) = (g.inner_keys, g.k.size);
-        let children: Vec<u64> = (0..=len).map(|i| u64_at(n, (INNER_HDR + i * 8) as usize)).collect();
+        let children: Vec<u64> = (0..=len)
+            .map(|i| u64_at(n, (INNER_HDR + i * 8) as usize))
+            .collect();
         let first = self.node(children[0], level - 1, false)?;
         for (i, &child) in children.iter().enumerate().skip(1) {
             let min = self.node(child, level - 1, false)?;
             let sep = self.mem.bytes(off + seps + (i as u64 - 1) * ks, ks)?;
             if sep != self.mem.bytes(min, ks)? {
-                return Err(corrupted("PBTreeMap separator is not the minimum of its right subtree", off));
+                return Err(corrupted(
+                    "PBTreeMap separator is not the minimum of its right subtree",
+                    off,
+                ));
             }
         }
         Ok(first)

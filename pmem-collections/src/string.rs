@@ -14,7 +14,9 @@ use std::ops::Deref;
 use std::ptr;
 
 use pmem_core::schema::{Shape, TypeSchema};
-use pmem_core::{fingerprint, raw, view_cast, Error, PInit, PSafe, Persistent, Result, ViewTail, Visitor};
+use pmem_core::{
+    fingerprint, raw, view_cast, Error, PInit, PSafe, Persistent, Result, ViewTail, Visitor,
+};
 
 use crate::vec::{Elem, PVec, RawVec};
 
@@ -74,7 +76,10 @@ impl PString {
     pub fn as_str(&self) -> &str {
         match std::str::from_utf8(&self.vec) {
             Ok(s) => s,
-            Err(e) => panic!("pmem: corrupted pool: string is not UTF-8 ({e}) at offset {:#x}", self.vec.raw.off),
+            Err(e) => panic!(
+                "pmem: corrupted pool: string is not UTF-8 ({e}) at offset {:#x}",
+                self.vec.raw.off
+            ),
         }
     }
 
@@ -221,13 +226,17 @@ unsafe impl PSafe for PString {}
 unsafe impl Persistent for PString {
     type View = PStringMut;
     const TYPE_NAME: &'static str = "PString";
-    const FINGERPRINT: u64 = fingerprint::fp_leaf("PString", size_of::<PString>(), align_of::<PString>());
+    const FINGERPRINT: u64 =
+        fingerprint::fp_leaf("PString", size_of::<PString>(), align_of::<PString>());
     const SCHEMA: &'static TypeSchema = &TypeSchema {
         name: "PString",
         size: size_of::<PString>(),
         align: align_of::<PString>(),
         fingerprint: Self::FINGERPRINT,
-        shape: Shape::Collection { kind: "PString", params: &[] },
+        shape: Shape::Collection {
+            kind: "PString",
+            params: &[],
+        },
     };
 
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut PStringMut {
@@ -239,7 +248,10 @@ unsafe impl Persistent for PString {
     fn visit_owned(&self, v: &mut Visitor<'_>) -> Result<()> {
         self.vec.visit_owned(v)?;
         if let Err(e) = std::str::from_utf8(self.as_bytes()) {
-            return Err(Error::Corrupted { what: format!("string is not UTF-8 ({e})"), offset: self.vec.raw.off });
+            return Err(Error::Corrupted {
+                what: format!("string is not UTF-8 ({e})"),
+                offset: self.vec.raw.off,
+            });
         }
         Ok(())
     }
@@ -460,7 +472,10 @@ impl PStringMut {
         if new_len >= self.len() {
             return;
         }
-        assert!(self.is_char_boundary(new_len), "new_len (is {new_len}) is not on a char boundary");
+        assert!(
+            self.is_char_boundary(new_len),
+            "new_len (is {new_len}) is not on a char boundary"
+        );
         let h = self.hdr();
         // SAFETY: `new_len < len`, on a char boundary.
         unsafe { RawVec::set_len(h, new_len) };

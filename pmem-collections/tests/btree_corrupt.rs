@@ -13,14 +13,24 @@ type Map = PBTreeMap<u64, u64>;
 /// A pool holding a three-level tree of 0, 2, 4, ... with tiny nodes.
 fn pool() -> Pool<Option<pmem_core::PBox<Map>>> {
     let mut p = Pool::<Option<pmem_core::PBox<Map>>>::volatile().unwrap();
-    p.tx(|tx| tx.root_mut().insert(Map::with_node_capacity(4, 4))?.extend((0..60u64).map(|k| (k * 2, k)))).unwrap();
+    p.tx(|tx| {
+        tx.root_mut()
+            .insert(Map::with_node_capacity(4, 4))?
+            .extend((0..60u64).map(|k| (k * 2, k)))
+    })
+    .unwrap();
     p.check().unwrap();
     p
 }
 
 /// Overwrites `bytes` at `at` bytes into the node `hops` links away from the first leaf
 /// (`None`: into the map header), in a committed transaction.
-fn damage(p: &mut Pool<Option<pmem_core::PBox<Map>>>, target: Option<usize>, at: usize, bytes: &[u8]) {
+fn damage(
+    p: &mut Pool<Option<pmem_core::PBox<Map>>>,
+    target: Option<usize>,
+    at: usize,
+    bytes: &[u8],
+) {
     p.tx(|tx| {
         let m: &Map = tx.root().as_deref().unwrap();
         let hdr = std::ptr::from_ref(m).cast::<u8>().cast_mut();
@@ -53,16 +63,23 @@ fn damage(p: &mut Pool<Option<pmem_core::PBox<Map>>>, target: Option<usize>, at:
 
 fn check_fails(p: &Pool<Option<pmem_core::PBox<Map>>>, what: &str) {
     match p.check() {
-        Err(Error::Corrupted { what: w, .. }) => assert!(w.contains(what), "check said {w:?}, expected {what:?}"),
+        Err(Error::Corrupted { what: w, .. }) => {
+            assert!(w.contains(what), "check said {w:?}, expected {what:?}")
+        }
         other => panic!("check answered {other:?}, expected a corruption naming {what:?}"),
     }
 }
 
 fn read_panics(p: &Pool<Option<pmem_core::PBox<Map>>>, f: impl Fn(&Map) + Copy) {
-    let r = catch_unwind(AssertUnwindSafe(|| p.read(|r| f(r.as_deref().unwrap())).unwrap()));
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        p.read(|r| f(r.as_deref().unwrap())).unwrap()
+    }));
     let msg = r.expect_err("the read must panic");
     let msg = msg.downcast_ref::<String>().map_or("", String::as_str);
-    assert!(msg.starts_with("pmem: corrupted pool"), "panic message {msg:?}");
+    assert!(
+        msg.starts_with("pmem: corrupted pool"),
+        "panic message {msg:?}"
+    );
 }
 
 #[test]

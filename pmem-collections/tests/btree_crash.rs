@@ -16,7 +16,9 @@ type Small = Boxed<u64, u64>;
 type State = (usize, Vec<(u64, u64)>);
 
 fn observe(r: &Small) -> State {
-    r.as_deref().map_or((0, Vec::new()), |m| (m.height(), m.iter().map(|(k, v)| (*k, *v)).collect()))
+    r.as_deref().map_or((0, Vec::new()), |m| {
+        (m.height(), m.iter().map(|(k, v)| (*k, *v)).collect())
+    })
 }
 
 fn step<R: 'static>(f: impl FnOnce(&mut Pool<R>) + 'static) -> Step<R> {
@@ -24,7 +26,9 @@ fn step<R: 'static>(f: impl FnOnce(&mut Pool<R>) + 'static) -> Step<R> {
 }
 
 /// One transaction on the small-node map.
-fn on_map(f: impl FnOnce(&mut PBTreeMapMut<u64, u64>) -> Result<(), Error> + 'static) -> Step<Small> {
+fn on_map(
+    f: impl FnOnce(&mut PBTreeMapMut<u64, u64>) -> Result<(), Error> + 'static,
+) -> Step<Small> {
     step(move |p: &mut Pool<Small>| p.tx(|tx| f(tx.root_mut().as_mut().unwrap())).unwrap())
 }
 
@@ -95,15 +99,35 @@ fn the_small_node_steps_grow_and_shrink_the_root() {
     let top = *heights.iter().max().unwrap();
     assert!(top >= 3, "heights {heights:?}");
     println!("heights {heights:?}");
-    assert!(heights.windows(2).any(|w| w[1] < w[0]) && heights.windows(2).any(|w| w[1] > w[0]), "heights {heights:?}");
+    assert!(
+        heights.windows(2).any(|w| w[1] < w[0]) && heights.windows(2).any(|w| w[1] > w[0]),
+        "heights {heights:?}"
+    );
 }
 
 fn small_run(durability: Durability, seed: u64) {
     // Process mode syncs only at checkpoints, so many writes are pending at each point:
     // fewer pairs and random images keep the run within a few seconds of the Full one.
-    let (max_pairs, random_images) = if durability == Durability::Process { (4, 2) } else { (24, 8) };
-    let cfg = CrashConfig { durability, seed, max_pairs, random_images, checkpoint_threshold: 4 << 10, ..CrashConfig::default() };
-    let r = check_crash_states(&cfg, setup_small((0..8).map(|k| k * 2)), small_steps(), observe).unwrap_or_else(|e| panic!("{durability:?}: {e}"));
+    let (max_pairs, random_images) = if durability == Durability::Process {
+        (4, 2)
+    } else {
+        (24, 8)
+    };
+    let cfg = CrashConfig {
+        durability,
+        seed,
+        max_pairs,
+        random_images,
+        checkpoint_threshold: 4 << 10,
+        ..CrashConfig::default()
+    };
+    let r = check_crash_states(
+        &cfg,
+        setup_small((0..8).map(|k| k * 2)),
+        small_steps(),
+        observe,
+    )
+    .unwrap_or_else(|e| panic!("{durability:?}: {e}"));
     assert!(r.recovery_images > 0);
     let n = report(&format!("PBTreeMap, {durability:?}"), &[r]);
     assert!(n >= 300, "only {n} images");
@@ -123,7 +147,9 @@ type Wide = Option<PBox<PBTreeMap<u64, [u8; 150]>>>;
 type WideOp = fn(&mut PBTreeMapMut<u64, [u8; 150]>) -> Result<(), Error>;
 
 fn observe_wide(r: &Wide) -> (usize, Vec<(u64, u8)>) {
-    r.as_deref().map_or((0, Vec::new()), |m| (m.height(), m.iter().map(|(k, v)| (*k, v[149])).collect()))
+    r.as_deref().map_or((0, Vec::new()), |m| {
+        (m.height(), m.iter().map(|(k, v)| (*k, v[149])).collect())
+    })
 }
 
 #[test]
@@ -154,7 +180,10 @@ fn every_crash_image_of_shipped_node_map_changes_recovers_to_a_step_boundary() {
         wide(|m| m.retain(|k, _| *k < 40)),
         wide(PBTreeMapMut::clear),
     ];
-    let cfg = CrashConfig { seed: 17, ..CrashConfig::default() };
+    let cfg = CrashConfig {
+        seed: 17,
+        ..CrashConfig::default()
+    };
     let r = check_crash_states(&cfg, setup, steps, observe_wide).unwrap_or_else(|e| panic!("{e}"));
     report("PBTreeMap, shipped nodes", &[r]);
 }
@@ -162,7 +191,9 @@ fn every_crash_image_of_shipped_node_map_changes_recovers_to_a_step_boundary() {
 type OwnedMap = Option<PBox<PBTreeMap<BoxKey, Owned>>>;
 
 fn observe_owned(r: &OwnedMap) -> Vec<(u64, u64)> {
-    r.as_deref().map_or(Vec::new(), |m| m.iter().map(|(k, v)| (k.get(), owned_val(v))).collect())
+    r.as_deref().map_or(Vec::new(), |m| {
+        m.iter().map(|(k, v)| (k.get(), owned_val(v))).collect()
+    })
 }
 
 #[test]
@@ -190,7 +221,10 @@ fn every_crash_image_of_owned_keys_and_values_recovers_without_leaks() {
         on(|m| m.last_entry().unwrap().set(BoxOf(1))),
         on(PBTreeMapMut::clear),
     ];
-    let cfg = CrashConfig { seed: 23, ..CrashConfig::default() };
+    let cfg = CrashConfig {
+        seed: 23,
+        ..CrashConfig::default()
+    };
     let r = check_crash_states(&cfg, setup, steps, observe_owned).unwrap_or_else(|e| panic!("{e}"));
     report("PBTreeMap, owned keys and values", &[r]);
 }
@@ -203,7 +237,12 @@ fn every_crash_image_of_set_changes_recovers_to_a_step_boundary() {
         step(move |p: &mut Pool<SmallSet>| p.tx(|tx| f(tx.root_mut().as_mut().unwrap())).unwrap())
     };
     let setup = |p: &mut Pool<SmallSet>| {
-        p.tx(|tx| tx.root_mut().insert(PBTreeSet::with_node_capacity(4, 4))?.extend((0..30).map(|k| k * 3))).unwrap();
+        p.tx(|tx| {
+            tx.root_mut()
+                .insert(PBTreeSet::with_node_capacity(4, 4))?
+                .extend((0..30).map(|k| k * 3))
+        })
+        .unwrap();
     };
     let steps = vec![
         on(|s| s.extend([1, 4, 7, 10, 13])),
@@ -215,8 +254,14 @@ fn every_crash_image_of_set_changes_recovers_to_a_step_boundary() {
         on(|s| s.retain(|x| x % 2 == 0)),
         on(PBTreeSetMut::clear),
     ];
-    let cfg = CrashConfig { seed: 29, ..CrashConfig::default() };
-    let observe = |r: &SmallSet| r.as_deref().map_or(Vec::new(), |s| s.iter().copied().collect::<Vec<u32>>());
+    let cfg = CrashConfig {
+        seed: 29,
+        ..CrashConfig::default()
+    };
+    let observe = |r: &SmallSet| {
+        r.as_deref()
+            .map_or(Vec::new(), |s| s.iter().copied().collect::<Vec<u32>>())
+    };
     let r = check_crash_states(&cfg, setup, steps, observe).unwrap_or_else(|e| panic!("{e}"));
     report("PBTreeSet", &[r]);
 }

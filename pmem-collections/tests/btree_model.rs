@@ -43,10 +43,16 @@ fn bound<K>(rng: &mut Rng, k: K) -> Bound<K> {
     }
 }
 
-fn compare_all<K: Plain + Ord + Debug, V: Plain + PartialEq + Debug>(m: &PBTreeMap<K, V>, model: &BTreeMap<K, V>) {
+fn compare_all<K: Plain + Ord + Debug, V: Plain + PartialEq + Debug>(
+    m: &PBTreeMap<K, V>,
+    model: &BTreeMap<K, V>,
+) {
     assert_eq!(m.len(), model.len());
     assert!(m.iter().eq(model.iter()), "forward iteration differs");
-    assert!(m.iter().rev().eq(model.iter().rev()), "backward iteration differs");
+    assert!(
+        m.iter().rev().eq(model.iter().rev()),
+        "backward iteration differs"
+    );
 }
 
 #[allow(clippy::too_many_lines)]
@@ -58,7 +64,9 @@ where
     let mut pool = Pool::<Boxed<K, V>>::volatile().unwrap();
     let caps = cfg.caps;
     pool.tx(|tx| {
-        let m = tx.root_mut().insert(caps.map_or_else(PBTreeMap::new, |(l, i)| PBTreeMap::with_node_capacity(l, i)))?;
+        let m = tx.root_mut().insert(
+            caps.map_or_else(PBTreeMap::new, |(l, i)| PBTreeMap::with_node_capacity(l, i)),
+        )?;
         for n in 0..cfg.preload {
             m.insert((cfg.k)(n * 7 % cfg.keys), (cfg.v)(n))?;
         }
@@ -86,8 +94,12 @@ where
                     30..=39 => assert_eq!(m.remove(&k)?, model.remove(&k)),
                     40..=44 => assert_eq!(m.delete(&k)?, model.remove(&k).is_some()),
                     45..=54 => match (m.entry(k), rng.below(4)) {
-                        (Entry::Occupied(mut o), 0) => assert_eq!(o.insert(v)?, model.insert(k, v).unwrap()),
-                        (Entry::Occupied(o), 1) => assert_eq!(o.remove_entry()?, (k, model.remove(&k).unwrap())),
+                        (Entry::Occupied(mut o), 0) => {
+                            assert_eq!(o.insert(v)?, model.insert(k, v).unwrap())
+                        }
+                        (Entry::Occupied(o), 1) => {
+                            assert_eq!(o.remove_entry()?, (k, model.remove(&k).unwrap()))
+                        }
                         (Entry::Occupied(o), _) => {
                             let w = *o.into_mut();
                             assert_eq!(Some(&w), model.map.get(&k));
@@ -164,7 +176,9 @@ where
                         }
                     }
                     74 => {
-                        let extra: Vec<(K, V)> = (0..rng.below(20)).map(|_| ((cfg.k)(rng.below(cfg.keys)), (cfg.v)(rng.next()))).collect();
+                        let extra: Vec<(K, V)> = (0..rng.below(20))
+                            .map(|_| ((cfg.k)(rng.below(cfg.keys)), (cfg.v)(rng.next())))
+                            .collect();
                         for (a, b) in &extra {
                             model.insert(*a, *b);
                         }
@@ -210,7 +224,11 @@ where
                         let mut theirs = model.map.iter();
                         assert_eq!(ours.len(), theirs.len());
                         loop {
-                            let (a, b) = if rng.chance(50) { (ours.next(), theirs.next()) } else { (ours.next_back(), theirs.next_back()) };
+                            let (a, b) = if rng.chance(50) {
+                                (ours.next(), theirs.next())
+                            } else {
+                                (ours.next_back(), theirs.next_back())
+                            };
                             assert_eq!(a, b);
                             assert_eq!(ours.len(), theirs.len());
                             if a.is_none() {
@@ -220,10 +238,18 @@ where
                     }
                     96 => {
                         let front = rng.chance(50);
-                        let want: Vec<K> = if front { model.map.keys().take(20).copied().collect() } else { model.map.keys().rev().take(20).copied().collect() };
+                        let want: Vec<K> = if front {
+                            model.map.keys().take(20).copied().collect()
+                        } else {
+                            model.map.keys().rev().take(20).copied().collect()
+                        };
                         let mut touched = Vec::new();
                         let it = m.iter_mut();
-                        let it: Box<dyn Iterator<Item = (&K, &mut V)>> = if front { Box::new(it) } else { Box::new(it.rev()) };
+                        let it: Box<dyn Iterator<Item = (&K, &mut V)>> = if front {
+                            Box::new(it)
+                        } else {
+                            Box::new(it.rev())
+                        };
                         for (key, val) in it.take(20) {
                             *val = v;
                             touched.push(*key);
@@ -268,14 +294,28 @@ where
     pool.check().unwrap();
     assert!(aborts > 0);
     let height = pool.read(|r| map(r).height()).unwrap();
-    assert!(max_height >= cfg.min_height, "the tree never grew to {} inner levels", cfg.min_height);
+    assert!(
+        max_height >= cfg.min_height,
+        "the tree never grew to {} inner levels",
+        cfg.min_height
+    );
     println!("{done} ops in {batches} transactions ({aborts} rolled back), height up to {max_height}, final {height} with {} entries", model.map.len());
     done
 }
 
 #[test]
 fn the_shipped_node_size_matches_std_under_random_operations_with_aborts() {
-    let cfg = Cfg { caps: None, keys: 20_000, ops: 60_000, preload: 12_000, seed: 0x1234_5678, min_height: 2, retain_div: 500, k: key24, v: val150 };
+    let cfg = Cfg {
+        caps: None,
+        keys: 20_000,
+        ops: 60_000,
+        preload: 12_000,
+        seed: 0x1234_5678,
+        min_height: 2,
+        retain_div: 500,
+        k: key24,
+        v: val150,
+    };
     let ops = run(&cfg);
     println!("ops checked (PBTreeMap, shipped nodes): {ops}");
 }
@@ -284,7 +324,17 @@ fn the_shipped_node_size_matches_std_under_random_operations_with_aborts() {
 fn tiny_nodes_match_std_under_random_operations_with_aborts() {
     let mut total = 0;
     for (seed, caps) in [(7u64, (4, 4)), (11, (5, 4)), (13, (4, 7))] {
-        let cfg = Cfg { caps: Some(caps), keys: 500, ops: 20_000, preload: 300, seed, min_height: 3, retain_div: 8, k: |n| n, v: |n| n };
+        let cfg = Cfg {
+            caps: Some(caps),
+            keys: 500,
+            ops: 20_000,
+            preload: 300,
+            seed,
+            min_height: 3,
+            retain_div: 8,
+            k: |n| n,
+            v: |n| n,
+        };
         total += run(&cfg);
     }
     println!("ops checked (PBTreeMap, tiny nodes): {total}");
@@ -292,7 +342,17 @@ fn tiny_nodes_match_std_under_random_operations_with_aborts() {
 
 #[test]
 fn small_values_and_a_dense_key_space_match_std() {
-    let cfg = Cfg { caps: Some((6, 5)), keys: 60, ops: 4000, preload: 0, seed: 99, min_height: 1, retain_div: 8, k: |n| n as u16, v: |n| n as u8 };
+    let cfg = Cfg {
+        caps: Some((6, 5)),
+        keys: 60,
+        ops: 4000,
+        preload: 0,
+        seed: 99,
+        min_height: 1,
+        retain_div: 8,
+        k: |n| n as u16,
+        v: |n| n as u8,
+    };
     run(&cfg);
 }
 
@@ -322,8 +382,13 @@ fn random_inserts_fill_leaves_to_at_least_85_percent_and_sequential_ones_to_95()
     let random = fill((0..30_000).map(|_| rng.next()));
     let sequential = fill(0..30_000);
     let descending = fill((0..30_000).rev());
-    println!("leaf fill: random {random:.3}, ascending {sequential:.3}, descending {descending:.3}");
+    println!(
+        "leaf fill: random {random:.3}, ascending {sequential:.3}, descending {descending:.3}"
+    );
     assert!(random >= 0.85, "random inserts fill {random:.3}");
     assert!(sequential >= 0.95, "ascending inserts fill {sequential:.3}");
-    assert!(descending >= 0.70, "descending inserts fill {descending:.3}");
+    assert!(
+        descending >= 0.70,
+        "descending inserts fill {descending:.3}"
+    );
 }

@@ -13,7 +13,10 @@ fn string_keys_are_inserted_and_found_as_str() {
     let mut pool = Pool::<PBTreeMap<PString, u64>>::volatile().unwrap();
     pool.tx(|tx| {
         let m = tx.root_mut();
-        for (i, w) in ["pear", "apple", "fig", "kiwi", "banana", "cherry"].iter().enumerate() {
+        for (i, w) in ["pear", "apple", "fig", "kiwi", "banana", "cherry"]
+            .iter()
+            .enumerate()
+        {
             assert_eq!(m.insert(*w, i as u64)?, None);
         }
         assert_eq!(m.insert("fig", 10)?, Some(2));
@@ -33,8 +36,13 @@ fn string_keys_are_inserted_and_found_as_str() {
     .unwrap();
     // Root, nodes and one allocation per key string.
     let before = pool.check().unwrap().allocations;
-    pool.tx(|tx| tx.root_mut().retain_ref(|k, _| k.len() > 4)).unwrap();
-    assert_eq!(pool.check().unwrap().allocations, before - 3, "fig, kiwi and date are freed");
+    pool.tx(|tx| tx.root_mut().retain_ref(|k, _| k.len() > 4))
+        .unwrap();
+    assert_eq!(
+        pool.check().unwrap().allocations,
+        before - 3,
+        "fig, kiwi and date are freed"
+    );
     pool.tx(|tx| tx.root_mut().clear()).unwrap();
     assert_eq!(pool.check().unwrap().allocations, 1);
 }
@@ -53,7 +61,10 @@ fn vector_and_string_values_change_in_place_and_are_freed() {
     .unwrap();
     pool.read(|m| {
         assert_eq!(m.len(), 20);
-        assert_eq!(m.get(&3).unwrap().as_slice(), [3, 23, 43, 63, 83, 103, 123, 143, 163, 183]);
+        assert_eq!(
+            m.get(&3).unwrap().as_slice(),
+            [3, 23, 43, 63, 83, 103, 123, 143, 163, 183]
+        );
     })
     .unwrap();
     let r: Result<(), Error> = pool.tx(|tx| {
@@ -63,9 +74,12 @@ fn vector_and_string_values_change_in_place_and_are_freed() {
         Err(Error::ReadOnly)
     });
     assert!(r.is_err());
-    pool.read(|m| assert_eq!(m.get(&3).unwrap().len(), 10)).unwrap();
-    pool.tx(|tx| tx.root_mut().put(3, vec![7u64]).map(|_| ())).unwrap();
-    pool.read(|m| assert_eq!(m.get(&3).unwrap().as_slice(), [7])).unwrap();
+    pool.read(|m| assert_eq!(m.get(&3).unwrap().len(), 10))
+        .unwrap();
+    pool.tx(|tx| tx.root_mut().put(3, vec![7u64]).map(|_| ()))
+        .unwrap();
+    pool.read(|m| assert_eq!(m.get(&3).unwrap().as_slice(), [7]))
+        .unwrap();
     pool.check().unwrap();
     pool.tx(|tx| tx.root_mut().clear()).unwrap();
     assert_eq!(pool.check().unwrap().allocations, 1);
@@ -79,9 +93,15 @@ fn vector_and_string_values_change_in_place_and_are_freed() {
         Ok::<_, Error>(())
     })
     .unwrap();
-    pool.read(|m| assert_eq!(m.get(&1).map(PString::as_str), Some("ada lovelace"))).unwrap();
-    pool.tx(|tx| tx.root_mut().first_entry().unwrap().delete()).unwrap();
-    assert_eq!(pool.check().unwrap().allocations, 3, "root, one leaf, one string");
+    pool.read(|m| assert_eq!(m.get(&1).map(PString::as_str), Some("ada lovelace")))
+        .unwrap();
+    pool.tx(|tx| tx.root_mut().first_entry().unwrap().delete())
+        .unwrap();
+    assert_eq!(
+        pool.check().unwrap().allocations,
+        3,
+        "root, one leaf, one string"
+    );
 }
 
 #[test]
@@ -98,14 +118,24 @@ fn a_btree_inside_a_hash_map_and_a_set_of_strings() {
     pool.read(|h| {
         let t = h.get(&3).unwrap();
         assert_eq!(t.len(), 71);
-        assert_eq!(t.range(100..120).map(|(k, _)| *k).collect::<Vec<_>>(), [101, 108, 115]);
+        assert_eq!(
+            t.range(100..120).map(|(k, _)| *k).collect::<Vec<_>>(),
+            [101, 108, 115]
+        );
     })
     .unwrap();
     pool.check().unwrap();
 
     let mut pool = Pool::<PBTreeSet<PString>>::volatile().unwrap();
-    pool.tx(|tx| tx.root_mut().extend(["b", "a", "c", "a"])).unwrap();
-    pool.read(|s| assert_eq!(s.iter().map(PString::as_str).collect::<Vec<_>>(), ["a", "b", "c"])).unwrap();
+    pool.tx(|tx| tx.root_mut().extend(["b", "a", "c", "a"]))
+        .unwrap();
+    pool.read(|s| {
+        assert_eq!(
+            s.iter().map(PString::as_str).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        )
+    })
+    .unwrap();
     pool.tx(|tx| tx.root_mut().remove("b").map(|_| ())).unwrap();
     assert!(pool.read(|s| s.contains("a") && !s.contains("b")).unwrap());
     pool.check().unwrap();

@@ -24,7 +24,14 @@ unsafe impl PInit<u64> for Boom {
 type Root = Boxed<u64, u64>;
 
 fn contents(p: &Pool<Root>) -> Vec<(u64, u64)> {
-    p.read(|r| r.as_deref().unwrap().iter().map(|(k, v)| (*k, *v)).collect()).unwrap()
+    p.read(|r| {
+        r.as_deref()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .collect()
+    })
+    .unwrap()
 }
 
 fn height(p: &Pool<Root>) -> usize {
@@ -63,9 +70,13 @@ fn a_panic_after_splits_up_to_the_root_rolls_back_and_the_pool_reopens_intact() 
     assert!(r.is_err(), "the panic must propagate");
     pool.check().unwrap();
     assert_eq!(contents(&pool), before);
-    assert_eq!((height(&pool), pool.stats().unwrap().allocations), (h, allocs));
+    assert_eq!(
+        (height(&pool), pool.stats().unwrap().allocations),
+        (h, allocs)
+    );
     // Still usable, and the same after a reopen.
-    pool.tx(|tx| tx.root_mut().as_mut().unwrap().insert(1000, 1).map(|_| ())).unwrap();
+    pool.tx(|tx| tx.root_mut().as_mut().unwrap().insert(1000, 1).map(|_| ()))
+        .unwrap();
     pool.close().unwrap();
     let pool = Pool::<Root>::open(&path).unwrap();
     pool.check().unwrap();
@@ -79,7 +90,12 @@ fn a_panic_after_splits_up_to_the_root_rolls_back_and_the_pool_reopens_intact() 
 #[test]
 fn a_panic_in_retain_after_merges_rolls_back() {
     let mut pool = Pool::<Root>::volatile().unwrap();
-    pool.tx(|tx| tx.root_mut().insert(PBTreeMap::with_node_capacity(4, 4))?.extend((0..300).map(|k| (k, k * 3)))).unwrap();
+    pool.tx(|tx| {
+        tx.root_mut()
+            .insert(PBTreeMap::with_node_capacity(4, 4))?
+            .extend((0..300).map(|k| (k, k * 3)))
+    })
+    .unwrap();
     let before = contents(&pool);
     let allocs = pool.stats().unwrap().allocations;
     let r = catch_unwind(AssertUnwindSafe(|| {
@@ -102,7 +118,12 @@ fn a_panic_in_retain_after_merges_rolls_back() {
 #[test]
 fn a_panic_inside_an_entry_insert_that_splits_rolls_back() {
     let mut pool = Pool::<Root>::volatile().unwrap();
-    pool.tx(|tx| tx.root_mut().insert(PBTreeMap::with_node_capacity(4, 4))?.extend((0..64).map(|k| (k * 2, k)))).unwrap();
+    pool.tx(|tx| {
+        tx.root_mut()
+            .insert(PBTreeMap::with_node_capacity(4, 4))?
+            .extend((0..64).map(|k| (k * 2, k)))
+    })
+    .unwrap();
     let before = contents(&pool);
     for k in [1u64, 33, 63, 127] {
         let r = catch_unwind(AssertUnwindSafe(|| {

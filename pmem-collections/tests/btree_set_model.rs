@@ -17,7 +17,12 @@ type SetRoot = Option<PBox<PBTreeSet<u32>>>;
 
 fn run_set(caps: Option<(usize, usize)>, keys: u64, ops: usize, seed: u64) -> usize {
     let mut pool = Pool::<SetRoot>::volatile().unwrap();
-    pool.tx(|tx| tx.root_mut().insert(caps.map_or_else(PBTreeSet::new, |(l, i)| PBTreeSet::with_node_capacity(l, i))).map(|_| ())).unwrap();
+    pool.tx(|tx| {
+        tx.root_mut()
+            .insert(caps.map_or_else(PBTreeSet::new, |(l, i)| PBTreeSet::with_node_capacity(l, i)))
+            .map(|_| ())
+    })
+    .unwrap();
     let mut model: BTreeSet<u32> = BTreeSet::new();
     let mut rng = Rng(seed);
     let (mut done, mut batches) = (0, 0);
@@ -41,7 +46,8 @@ fn run_set(caps: Option<(usize, usize)>, keys: u64, ops: usize, seed: u64) -> us
                         m2.retain(|v| v % salt != 0);
                     }
                     62..=64 => {
-                        let more: Vec<u32> = (0..rng.below(10)).map(|_| rng.below(keys) as u32).collect();
+                        let more: Vec<u32> =
+                            (0..rng.below(10)).map(|_| rng.below(keys) as u32).collect();
                         m2.extend(more.iter().copied());
                         s.extend(more)?;
                     }
@@ -94,11 +100,13 @@ fn run_set(caps: Option<(usize, usize)>, keys: u64, ops: usize, seed: u64) -> us
         done += n_ops;
         batches += 1;
         if batches % 16 == 0 {
-            pool.read(|r| assert!(r.as_deref().unwrap().iter().eq(model.iter()))).unwrap();
+            pool.read(|r| assert!(r.as_deref().unwrap().iter().eq(model.iter())))
+                .unwrap();
             pool.check().unwrap();
         }
     }
-    pool.read(|r| assert!(r.as_deref().unwrap().iter().eq(model.iter()))).unwrap();
+    pool.read(|r| assert!(r.as_deref().unwrap().iter().eq(model.iter())))
+        .unwrap();
     pool.check().unwrap();
     done
 }
@@ -115,7 +123,12 @@ type OwnedRoot = Option<PBox<PBTreeMap<BoxKey, Owned>>>;
 #[test]
 fn owned_keys_and_values_are_freed_exactly_once_under_random_operations() {
     let mut pool = Pool::<OwnedRoot>::volatile().unwrap();
-    pool.tx(|tx| tx.root_mut().insert(PBTreeMap::with_node_capacity(4, 5)).map(|_| ())).unwrap();
+    pool.tx(|tx| {
+        tx.root_mut()
+            .insert(PBTreeMap::with_node_capacity(4, 5))
+            .map(|_| ())
+    })
+    .unwrap();
     let mut model: Model<u64, u64> = Model::new();
     let mut rng = Rng(47);
     for batch in 0..400 {
@@ -169,12 +182,30 @@ fn owned_keys_and_values_are_freed_exactly_once_under_random_operations() {
         if batch % 20 == 0 {
             pool.check().unwrap();
         }
-        let got: Vec<(u64, u64)> = pool.read(|r| r.as_deref().unwrap().iter().map(|(k, v)| (k.get(), owned_val(v))).collect()).unwrap();
-        assert!(got.iter().copied().eq(model.map.iter().map(|(k, v)| (*k, *v))), "batch {batch}");
+        let got: Vec<(u64, u64)> = pool
+            .read(|r| {
+                r.as_deref()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.get(), owned_val(v)))
+                    .collect()
+            })
+            .unwrap();
+        assert!(
+            got.iter()
+                .copied()
+                .eq(model.map.iter().map(|(k, v)| (*k, *v))),
+            "batch {batch}"
+        );
     }
     // Every entry owns two allocations (key box, value box); plus nodes, the map's box and the root.
     let report = pool.check().unwrap();
     assert!(report.allocations >= 2 * model.map.len() as u64 + 2);
-    pool.tx(|tx| tx.root_mut().as_mut().unwrap().clear()).unwrap();
-    assert_eq!(pool.check().unwrap().allocations, 2, "clear frees every key, value and node");
+    pool.tx(|tx| tx.root_mut().as_mut().unwrap().clear())
+        .unwrap();
+    assert_eq!(
+        pool.check().unwrap().allocations,
+        2,
+        "clear frees every key, value and node"
+    );
 }

@@ -15,7 +15,9 @@ type Op<R> = fn(&mut <R as pmem_core::Persistent>::View) -> Result<(), Error>;
 /// One step per operation, each its own transaction.
 fn steps<R: pmem_core::Persistent + 'static>(ops: &[Op<R>]) -> Vec<Step<R>> {
     ops.iter()
-        .map(|&op| Box::new(move |p: &mut Pool<R>| p.tx(|tx| op(tx.root_mut())).unwrap()) as Step<R>)
+        .map(|&op| {
+            Box::new(move |p: &mut Pool<R>| p.tx(|tx| op(tx.root_mut())).unwrap()) as Step<R>
+        })
         .collect()
 }
 
@@ -30,21 +32,33 @@ fn aborted<R: pmem_core::Persistent + 'static>(op: Op<R>) -> Step<R> {
     })
 }
 
-fn run<R, S>(name: &str, setup: impl Fn(&mut Pool<R>) + Clone, ops: &[Op<R>], abort: Op<R>, observe: impl Fn(&R) -> S + Clone)
-where
+fn run<R, S>(
+    name: &str,
+    setup: impl Fn(&mut Pool<R>) + Clone,
+    ops: &[Op<R>],
+    abort: Op<R>,
+    observe: impl Fn(&R) -> S + Clone,
+) where
     R: pmem_core::Persistent + Default + 'static,
     S: PartialEq + std::fmt::Debug + Clone,
 {
     let mut total = 0;
     for durability in [Durability::Full, Durability::Process] {
-        let cfg = CrashConfig { durability, ..CrashConfig::default() };
+        let cfg = CrashConfig {
+            durability,
+            ..CrashConfig::default()
+        };
         let mut s = steps(ops);
         s.insert(s.len() / 2, aborted(abort));
-        let report = check_crash_states(&cfg, setup.clone(), s, observe.clone()).unwrap_or_else(|e| panic!("{name} {durability:?}: {e}"));
+        let report = check_crash_states(&cfg, setup.clone(), s, observe.clone())
+            .unwrap_or_else(|e| panic!("{name} {durability:?}: {e}"));
         total += report.images;
     }
     println!("crash images checked ({name}): {total}");
-    assert!(total > 100 * ops.len() as u64, "{name}: only {total} images");
+    assert!(
+        total > 100 * ops.len() as u64,
+        "{name}: only {total} images"
+    );
 }
 
 fn observe_u64(m: &PHashMap<u64, u64>) -> BTreeMap<u64, u64> {
@@ -54,10 +68,10 @@ fn observe_u64(m: &PHashMap<u64, u64>) -> BTreeMap<u64, u64> {
 #[test]
 fn every_crash_image_of_every_phashmap_u64_method_recovers_to_an_allowed_state() {
     let ops: &[Op<PHashMap<u64, u64>>] = &[
-        |m| m.insert(1, 10).map(drop),        // first table (seed drawn)
+        |m| m.insert(1, 10).map(drop),              // first table (seed drawn)
         |m| m.extend((2..=7).map(|k| (k, k * 10))), // fills 8 buckets to 7
-        |m| m.insert(8, 80).map(drop),        // rebuild: grows to 16 buckets
-        |m| m.insert(8, 81).map(drop),        // overwrite in place
+        |m| m.insert(8, 80).map(drop),              // rebuild: grows to 16 buckets
+        |m| m.insert(8, 81).map(drop),              // overwrite in place
         |m| m.set(9, 90).map(drop),
         |m| m.remove(&1).map(drop),
         |m| m.remove_entry(&2).map(drop),
@@ -93,8 +107,8 @@ fn every_crash_image_of_every_phashmap_u64_method_recovers_to_an_allowed_state()
             Ok(())
         },
         |m| m.retain(|k, _| k % 2 == 0),
-        |m| m.reserve(40),                    // rebuild: grows
-        |m| m.shrink_to_fit(),                // rebuild: shrinks
+        |m| m.reserve(40),     // rebuild: grows
+        |m| m.shrink_to_fit(), // rebuild: shrinks
         |m| {
             // Churn until the table fills with tombstones and is rebuilt at its size.
             for k in 1000..1040 {
@@ -104,9 +118,15 @@ fn every_crash_image_of_every_phashmap_u64_method_recovers_to_an_allowed_state()
             Ok(())
         },
         |m| m.clear(),
-        |m| m.shrink_to_fit(),                // frees the table
+        |m| m.shrink_to_fit(), // frees the table
     ];
-    run("PHashMap<u64, u64>", |_: &mut Pool<PHashMap<u64, u64>>| {}, ops, |m| m.extend((0..30).map(|k| (k, k))), observe_u64);
+    run(
+        "PHashMap<u64, u64>",
+        |_: &mut Pool<PHashMap<u64, u64>>| {},
+        ops,
+        |m| m.extend((0..30).map(|k| (k, k))),
+        observe_u64,
+    );
 }
 
 type Nested = PHashMap<PString, PVec<u64>>;
@@ -121,7 +141,7 @@ fn every_crash_image_of_a_nested_phashmap_recovers_to_an_allowed_state_and_leaks
         |m| m.set("ada", vec![1, 2]).map(drop),
         |m| m.entry("bob").or_default()?.push(3),
         |m| m.get_mut("ada").unwrap().push(4),
-        |m| m.set("ada", vec![9]).map(drop),  // frees the old vector
+        |m| m.set("ada", vec![9]).map(drop), // frees the old vector
         |m| m.extend((0..8).map(|i| (format!("k{i}"), vec![i]))), // rebuild
         |m| m.remove_with("bob", |_, _| ()).map(drop), // frees key and vector
         |m| match m.entry("k1") {
@@ -135,7 +155,13 @@ fn every_crash_image_of_a_nested_phashmap_recovers_to_an_allowed_state_and_leaks
         |m| m.retain(|k, _| k.len() > 2),
         |m| m.clear(),
     ];
-    run("PHashMap<PString, PVec<u64>>", |_: &mut Pool<Nested>| {}, ops, |m| m.set("aborted", vec![1]).map(drop), observe_nested);
+    run(
+        "PHashMap<PString, PVec<u64>>",
+        |_: &mut Pool<Nested>| {},
+        ops,
+        |m| m.set("aborted", vec![1]).map(drop),
+        observe_nested,
+    );
 }
 
 fn observe_set(s: &PHashSet<PString>) -> BTreeSet<String> {
@@ -155,13 +181,27 @@ fn every_crash_image_of_every_phashset_method_recovers_to_an_allowed_state() {
         |s| s.clear(),
         |s| s.shrink_to_fit(),
     ];
-    run("PHashSet<PString>", |_: &mut Pool<PHashSet<PString>>| {}, ops, |s| s.insert("aborted").map(drop), observe_set);
+    run(
+        "PHashSet<PString>",
+        |_: &mut Pool<PHashSet<PString>>| {},
+        ops,
+        |s| s.insert("aborted").map(drop),
+        observe_set,
+    );
 }
 
 #[test]
 fn every_crash_image_of_phashset_take_recovers_to_an_allowed_state() {
-    let ops: &[Op<PHashSet<u64>>] = &[|s| s.extend(0..10), |s| s.take(&3).map(drop), |s| s.insert(3).map(drop)];
-    run("PHashSet<u64>", |_: &mut Pool<PHashSet<u64>>| {}, ops, |s| s.extend(10..20), |s: &PHashSet<u64>| {
-        s.iter().copied().collect::<BTreeSet<u64>>()
-    });
+    let ops: &[Op<PHashSet<u64>>] = &[
+        |s| s.extend(0..10),
+        |s| s.take(&3).map(drop),
+        |s| s.insert(3).map(drop),
+    ];
+    run(
+        "PHashSet<u64>",
+        |_: &mut Pool<PHashSet<u64>>| {},
+        ops,
+        |s| s.extend(10..20),
+        |s: &PHashSet<u64>| s.iter().copied().collect::<BTreeSet<u64>>(),
+    );
 }

@@ -66,7 +66,10 @@ fn phashmap_of_u64_matches_hashmap_under_random_ops_and_aborts() {
                     5 => assert_eq!(map.set(k, x)?, m.insert(k, x).is_none()),
                     6..=7 => assert_eq!(map.remove(&k)?, m.remove(&k)),
                     8 => assert_eq!(map.remove_entry(&k)?, m.remove_entry(&k)),
-                    9 => assert_eq!(map.remove_with(&k, |k, v| k ^ v)?, m.remove(&k).map(|v| k ^ v)),
+                    9 => assert_eq!(
+                        map.remove_with(&k, |k, v| k ^ v)?,
+                        m.remove(&k).map(|v| k ^ v)
+                    ),
                     10 => {
                         if let Some(v) = map.get_mut(&k) {
                             *v = v.wrapping_add(x);
@@ -104,7 +107,9 @@ fn phashmap_of_u64_matches_hashmap_under_random_ops_and_aborts() {
                         m.clear();
                     }
                     15 => {
-                        let items: Vec<(u64, u64)> = (0..rng.below(30)).map(|_| (rng.next() % range, rng.next())).collect();
+                        let items: Vec<(u64, u64)> = (0..rng.below(30))
+                            .map(|_| (rng.next() % range, rng.next()))
+                            .collect();
                         map.extend(items.iter().copied())?;
                         m.extend(items);
                     }
@@ -153,7 +158,9 @@ fn phashmap_of_u64_matches_hashmap_under_random_ops_and_aborts() {
 }
 
 fn snapshot(map: &PHashMap<PString, PVec<u64>>) -> HashMap<String, Vec<u64>> {
-    map.iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect()
+    map.iter()
+        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .collect()
 }
 
 #[test]
@@ -173,9 +180,12 @@ fn nested_phashmap_of_pstring_to_pvec_matches_hashmap_and_frees_what_it_drops() 
                 let k = format!("key-{}", rng.below(range));
                 let xs: Vec<u64> = (0..rng.below(5)).map(|_| rng.next() % 1000).collect();
                 match rng.below(12) {
-                    0..=2 => assert_eq!(map.set(k.as_str(), xs.clone())?, m.insert(k, xs).is_none()),
+                    0..=2 => {
+                        assert_eq!(map.set(k.as_str(), xs.clone())?, m.insert(k, xs).is_none())
+                    }
                     3..=4 => {
-                        let got = map.remove_with(k.as_str(), |k, v| (k.to_string(), v.to_vec()))?;
+                        let got =
+                            map.remove_with(k.as_str(), |k, v| (k.to_string(), v.to_vec()))?;
                         assert_eq!(got, m.remove_entry(&k));
                     }
                     5..=6 => {

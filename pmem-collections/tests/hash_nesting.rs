@@ -116,11 +116,16 @@ fn lookups_survive_closing_and_reopening_the_pool_file() {
     let path = dir.join("map.pool");
     {
         let mut pool = Pool::<PHashMap<PString, u64>>::create(&path).unwrap();
-        pool.tx(|tx| tx.root_mut().extend((0..1000).map(|i| (format!("k{i}"), i)))).unwrap();
+        pool.tx(|tx| {
+            tx.root_mut()
+                .extend((0..1000).map(|i| (format!("k{i}"), i)))
+        })
+        .unwrap();
         pool.close().unwrap();
     }
     let pool = Pool::<PHashMap<PString, u64>>::open(&path).unwrap();
-    pool.read(|m| assert!((0..1000).all(|i| m.get(format!("k{i}").as_str()) == Some(&i)))).unwrap();
+    pool.read(|m| assert!((0..1000).all(|i| m.get(format!("k{i}").as_str()) == Some(&i))))
+        .unwrap();
     pool.check().unwrap();
     drop(pool);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -149,19 +154,24 @@ fn poke<R: pmem_core::Persistent>(pool: &mut Pool<R>, at: usize, value: u64) {
 #[test]
 fn a_table_hashed_by_another_build_is_read_by_scanning_and_rehashed_on_the_next_write() {
     let mut pool = Pool::<PHashMap<u64, u64>>::volatile().unwrap();
-    pool.tx(|tx| tx.root_mut().extend((0..500).map(|i| (i, i * 2)))).unwrap();
+    pool.tx(|tx| tx.root_mut().extend((0..500).map(|i| (i, i * 2))))
+        .unwrap();
     poke(&mut pool, HASH_CHECK, 12345); // as if written by a build whose hashes differ
-    pool.read(|m| assert!((0..500).all(|i| m.get(&i) == Some(&(i * 2))) && m.get(&500).is_none())).unwrap();
+    pool.read(|m| assert!((0..500).all(|i| m.get(&i) == Some(&(i * 2))) && m.get(&500).is_none()))
+        .unwrap();
     pool.check().unwrap(); // reachability is not checked against foreign hashes
-    pool.tx(|tx| tx.root_mut().insert(500, 1000).map(drop)).unwrap(); // rehashes first
-    pool.read(|m| assert!((0..=500).all(|i| m.get(&i) == Some(&(i * 2))))).unwrap();
+    pool.tx(|tx| tx.root_mut().insert(500, 1000).map(drop))
+        .unwrap(); // rehashes first
+    pool.read(|m| assert!((0..=500).all(|i| m.get(&i) == Some(&(i * 2)))))
+        .unwrap();
     pool.check().unwrap(); // and now every key is reachable by this build's hash again
 }
 
 #[test]
 fn a_damaged_header_is_reported_by_the_integrity_check() {
     let mut pool = Pool::<PHashMap<u64, u64>>::volatile().unwrap();
-    pool.tx(|tx| tx.root_mut().extend((0..20).map(|i| (i, i)))).unwrap();
+    pool.tx(|tx| tx.root_mut().extend((0..20).map(|i| (i, i))))
+        .unwrap();
     poke(&mut pool, ITEMS, 19);
     let e = pool.check().unwrap_err();
     assert!(matches!(e, Error::Corrupted { .. }), "{e:?}");

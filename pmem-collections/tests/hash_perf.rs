@@ -39,7 +39,10 @@ fn lookup_ns(n: usize) -> (f64, f64) {
         probe.swap(i, (rng.next() % (i as u64 + 1)) as usize);
     }
     let std_map: HashMap<u64, u64> = keys.iter().map(|&k| (k, k ^ 1)).collect();
-    let mut pool = PoolOptions::new().initial_size(64 << 20).volatile::<PHashMap<u64, u64>>().unwrap();
+    let mut pool = PoolOptions::new()
+        .initial_size(64 << 20)
+        .volatile::<PHashMap<u64, u64>>()
+        .unwrap();
     pool.tx(|tx| {
         tx.root_mut().reserve(n)?;
         for &k in &keys {
@@ -91,8 +94,15 @@ fn lookups_of_present_keys_in_a_million_entry_map_are_within_1_5x_of_std() {
 /// sensitive than wall time to other work on a shared machine.
 fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: u64 = fields.get(11..13).map_or(0, |f| f.iter().filter_map(|x| x.parse::<u64>().ok()).sum());
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|x| x.parse::<u64>().ok()).sum());
     Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
 }
 
@@ -106,10 +116,13 @@ fn one_insert_per_transaction_in_process_mode_takes_at_most_a_microsecond() {
     const ROUNDS: u64 = 5;
     let dir = std::env::temp_dir().join(format!("pmem-hash-perf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut pool =
-        PoolOptions::new().durability(Durability::Process).create::<PHashMap<u64, u64>>(dir.join("insert.pool")).unwrap();
+    let mut pool = PoolOptions::new()
+        .durability(Durability::Process)
+        .create::<PHashMap<u64, u64>>(dir.join("insert.pool"))
+        .unwrap();
     let mut rng = Rng(7);
-    pool.tx(|tx| tx.root_mut().extend((0..SETUP).map(|i| (rng.next(), i)))).unwrap();
+    pool.tx(|tx| tx.root_mut().extend((0..SETUP).map(|i| (rng.next(), i))))
+        .unwrap();
     let mut wall_runs = Vec::new();
     let mut cpu_runs = Vec::new();
     for round in 0..ROUNDS {
@@ -129,7 +142,10 @@ fn one_insert_per_transaction_in_process_mode_takes_at_most_a_microsecond() {
     cpu_runs.sort_by(f64::total_cmp);
     let (wall, cpu) = (wall_runs[wall_runs.len() / 2], cpu_runs[cpu_runs.len() / 2]);
     println!("insert tx into a PHashMap<u64, u64> of 100,000+ entries, Process durability: median {wall:.0} ns wall, {cpu:.0} ns CPU");
-    assert_eq!(pool.read(|m| m.len()).unwrap() as u64, SETUP + ROUNDS * PER_ROUND);
+    assert_eq!(
+        pool.read(|m| m.len()).unwrap() as u64,
+        SETUP + ROUNDS * PER_ROUND
+    );
     drop(pool);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(cpu <= 1000.0, "{cpu:.0} ns CPU per insert transaction");

@@ -88,7 +88,11 @@ fn phashset_of_u64_matches_hashset_under_random_ops_and_aborts() {
             Err(TestError::Abort) => {}
             Err(TestError::Pmem(e)) => panic!("transaction failed: {e}"),
         }
-        assert_eq!(pool.read(|s| s.iter().copied().collect::<HashSet<u64>>()).unwrap(), model);
+        assert_eq!(
+            pool.read(|s| s.iter().copied().collect::<HashSet<u64>>())
+                .unwrap(),
+            model
+        );
         pool.check().unwrap();
     }
     assert!(ops >= 10_000, "{ops} ops");
@@ -123,7 +127,10 @@ fn phashset_of_pstring_matches_hashset_of_string_and_frees_what_it_drops() {
                     }
                     _ => {
                         assert_eq!(set.contains(w.as_str()), m.contains(&w));
-                        assert_eq!(set.get(w.as_str()).map(ToString::to_string), m.get(&w).cloned());
+                        assert_eq!(
+                            set.get(w.as_str()).map(ToString::to_string),
+                            m.get(&w).cloned()
+                        );
                     }
                 }
                 assert_eq!(set.len(), m.len());
@@ -139,7 +146,14 @@ fn phashset_of_pstring_matches_hashset_of_string_and_frees_what_it_drops() {
             Err(TestError::Abort) => {}
             Err(TestError::Pmem(e)) => panic!("transaction failed: {e}"),
         }
-        assert_eq!(pool.read(|s| s.iter().map(ToString::to_string).collect::<HashSet<String>>()).unwrap(), model);
+        assert_eq!(
+            pool.read(|s| s
+                .iter()
+                .map(ToString::to_string)
+                .collect::<HashSet<String>>())
+                .unwrap(),
+            model
+        );
         pool.check().unwrap();
     }
     assert!(ops >= 10_000, "{ops} ops");

@@ -41,8 +41,13 @@ unsafe impl Persistent for Touchy {
     type View = Touchy;
     const TYPE_NAME: &'static str = "Touchy";
     const FINGERPRINT: u64 = fp_leaf("Touchy", 8, 8);
-    const SCHEMA: &'static TypeSchema =
-        &TypeSchema { name: "Touchy", size: 8, align: 8, fingerprint: Self::FINGERPRINT, shape: Shape::Primitive };
+    const SCHEMA: &'static TypeSchema = &TypeSchema {
+        name: "Touchy",
+        size: 8,
+        align: 8,
+        fingerprint: Self::FINGERPRINT,
+        shape: Shape::Primitive,
+    };
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Touchy {
         // SAFETY: forwarded contract.
         unsafe { plain_view(ptr) }
@@ -59,7 +64,11 @@ fn budget(n: u64) {
 fn full_map() -> Pool<PHashMap<Touchy, PString>> {
     let mut pool = Pool::<PHashMap<Touchy, PString>>::volatile().unwrap();
     budget(u64::MAX);
-    pool.tx(|tx| tx.root_mut().extend((0..7).map(|i| (Touchy(i), format!("v{i}"))))).unwrap();
+    pool.tx(|tx| {
+        tx.root_mut()
+            .extend((0..7).map(|i| (Touchy(i), format!("v{i}"))))
+    })
+    .unwrap();
     assert_eq!(pool.read(pmem_collections::PHashMap::capacity).unwrap(), 7);
     pool
 }
@@ -99,7 +108,10 @@ fn a_panic_caught_inside_the_transaction_leaves_the_map_consistent_and_leak_free
         // The map is as before: same entries, still found by lookup.
         assert_eq!(m.len(), 7);
         for i in 0..7 {
-            assert_eq!(m.get(&Touchy(i)).map(ToString::to_string), Some(format!("v{i}")));
+            assert_eq!(
+                m.get(&Touchy(i)).map(ToString::to_string),
+                Some(format!("v{i}"))
+            );
         }
         m.set(Touchy(8), "after")?; // and usable
         Ok::<_, Error>(())
@@ -136,7 +148,11 @@ fn a_panic_in_a_retain_closure_caught_inside_the_transaction_keeps_the_map_consi
 
 #[test]
 fn running_out_of_space_while_growing_leaves_the_map_unchanged() {
-    let mut pool = PoolOptions::new().initial_size(64 << 10).max_size(512 << 10).volatile::<PHashMap<u64, PVec<u64>>>().unwrap();
+    let mut pool = PoolOptions::new()
+        .initial_size(64 << 10)
+        .max_size(512 << 10)
+        .volatile::<PHashMap<u64, PVec<u64>>>()
+        .unwrap();
     let mut inserted = 0u64;
     let err = pool
         .tx(|tx| {

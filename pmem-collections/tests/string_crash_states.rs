@@ -12,7 +12,9 @@ type Op<R> = fn(&mut <R as pmem_core::Persistent>::View) -> Result<(), Error>;
 /// One step per operation, each its own transaction.
 fn steps<R: pmem_core::Persistent + 'static>(ops: &[Op<R>]) -> Vec<Step<R>> {
     ops.iter()
-        .map(|&op| Box::new(move |p: &mut Pool<R>| p.tx(|tx| op(tx.root_mut())).unwrap()) as Step<R>)
+        .map(|&op| {
+            Box::new(move |p: &mut Pool<R>| p.tx(|tx| op(tx.root_mut())).unwrap()) as Step<R>
+        })
         .collect()
 }
 
@@ -27,27 +29,39 @@ fn aborted<R: pmem_core::Persistent + 'static>(op: Op<R>) -> Step<R> {
     })
 }
 
-fn run<R, S>(name: &str, setup: impl Fn(&mut Pool<R>) + Clone, ops: &[Op<R>], abort: Op<R>, observe: impl Fn(&R) -> S + Clone)
-where
+fn run<R, S>(
+    name: &str,
+    setup: impl Fn(&mut Pool<R>) + Clone,
+    ops: &[Op<R>],
+    abort: Op<R>,
+    observe: impl Fn(&R) -> S + Clone,
+) where
     R: pmem_core::Persistent + Default + 'static,
     S: PartialEq + std::fmt::Debug + Clone,
 {
     let mut total = 0;
     for durability in [Durability::Full, Durability::Process] {
-        let cfg = CrashConfig { durability, ..CrashConfig::default() };
+        let cfg = CrashConfig {
+            durability,
+            ..CrashConfig::default()
+        };
         let mut s = steps(ops);
         s.insert(s.len() / 2, aborted(abort));
-        let report = check_crash_states(&cfg, setup.clone(), s, observe.clone()).unwrap_or_else(|e| panic!("{name} {durability:?}: {e}"));
+        let report = check_crash_states(&cfg, setup.clone(), s, observe.clone())
+            .unwrap_or_else(|e| panic!("{name} {durability:?}: {e}"));
         total += report.images;
     }
     println!("crash images checked ({name}): {total}");
-    assert!(total > 100 * ops.len() as u64, "{name}: only {total} images");
+    assert!(
+        total > 100 * ops.len() as u64,
+        "{name}: only {total} images"
+    );
 }
 
 #[test]
 fn every_crash_image_of_every_pstring_method_recovers_to_an_allowed_state() {
     let ops: &[Op<PString>] = &[
-        |s| s.push_str("hello"),              // first buffer
+        |s| s.push_str("hello"), // first buffer
         |s| s.push(' '),
         |s| s.push_str("wörld, and a longer tail"), // grows
         |s| s.pop().map(drop).ok_or(Error::ReadOnly),
@@ -55,7 +69,7 @@ fn every_crash_image_of_every_pstring_method_recovers_to_an_allowed_state() {
             s.truncate(5);
             Ok(())
         },
-        |s| s.replace("hi"),                  // fits: rewrites in place
+        |s| s.replace("hi"), // fits: rewrites in place
         |s| s.replace("a replacement longer than the buffer ever was"), // fresh buffer
         |s| s.reserve(100),
         |s| s.reserve_exact(7),
@@ -64,7 +78,13 @@ fn every_crash_image_of_every_pstring_method_recovers_to_an_allowed_state() {
             s.clear();
             Ok(())
         },
-        |s| s.shrink_to_fit(),                // frees the buffer
+        |s| s.shrink_to_fit(), // frees the buffer
     ];
-    run("PString", |_: &mut Pool<PString>| {}, ops, |s| s.push_str("aborted text"), |s: &PString| s.to_string());
+    run(
+        "PString",
+        |_: &mut Pool<PString>| {},
+        ops,
+        |s| s.push_str("aborted text"),
+        |s: &PString| s.to_string(),
+    );
 }

@@ -17,8 +17,18 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
     fn text(&mut self) -> String {
-        const PARTS: [&str; 7] = ["", "a", "xyz", "é", "日本", "🦀", "0123456789abcdefghijklmnop"];
-        (0..self.below(4)).map(|_| PARTS[self.below(PARTS.len())]).collect()
+        const PARTS: [&str; 7] = [
+            "",
+            "a",
+            "xyz",
+            "é",
+            "日本",
+            "🦀",
+            "0123456789abcdefghijklmnop",
+        ];
+        (0..self.below(4))
+            .map(|_| PARTS[self.below(PARTS.len())])
+            .collect()
     }
     fn char(&mut self) -> char {
         ['a', 'Z', 'é', '€', '🦀'][self.below(5)]
@@ -47,7 +57,8 @@ fn pstring_matches_string_under_random_ops_and_aborts() {
     let mut rng = Rng(0x2468_ace0_1357_9bdf);
     // Several strings side by side, so buffers are freed and reused among them.
     let mut pool = Pool::<PVec<PString>>::volatile().unwrap();
-    pool.tx(|tx| tx.root_mut().extend(["", "", "", ""])).unwrap();
+    pool.tx(|tx| tx.root_mut().extend(["", "", "", ""]))
+        .unwrap();
     let mut model = vec![String::new(); 4];
     let mut ops = 0;
     for _ in 0..1_400 {
@@ -112,7 +123,11 @@ fn pstring_matches_string_under_random_ops_and_aborts() {
             Err(TestError::Abort) => {}
             Err(TestError::Pmem(e)) => panic!("transaction failed: {e}"),
         }
-        assert_eq!(pool.read(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap(), model);
+        assert_eq!(
+            pool.read(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>())
+                .unwrap(),
+            model
+        );
         pool.check().unwrap();
     }
     assert!(ops >= 10_000, "{ops} ops");

@@ -12,7 +12,9 @@ type Op<R> = fn(&mut <R as pmem_core::Persistent>::View) -> Result<(), Error>;
 /// One step per operation, each its own transaction.
 fn steps<R: pmem_core::Persistent + 'static>(ops: &[Op<R>]) -> Vec<Step<R>> {
     ops.iter()
-        .map(|&op| Box::new(move |p: &mut Pool<R>| p.tx(|tx| op(tx.root_mut())).unwrap()) as Step<R>)
+        .map(|&op| {
+            Box::new(move |p: &mut Pool<R>| p.tx(|tx| op(tx.root_mut())).unwrap()) as Step<R>
+        })
         .collect()
 }
 
@@ -27,30 +29,42 @@ fn aborted<R: pmem_core::Persistent + 'static>(op: Op<R>) -> Step<R> {
     })
 }
 
-fn run<R, S>(name: &str, setup: impl Fn(&mut Pool<R>) + Clone, ops: &[Op<R>], abort: Op<R>, observe: impl Fn(&R) -> S + Clone)
-where
+fn run<R, S>(
+    name: &str,
+    setup: impl Fn(&mut Pool<R>) + Clone,
+    ops: &[Op<R>],
+    abort: Op<R>,
+    observe: impl Fn(&R) -> S + Clone,
+) where
     R: pmem_core::Persistent + Default + 'static,
     S: PartialEq + std::fmt::Debug + Clone,
 {
     let mut total = 0;
     for durability in [Durability::Full, Durability::Process] {
-        let cfg = CrashConfig { durability, ..CrashConfig::default() };
+        let cfg = CrashConfig {
+            durability,
+            ..CrashConfig::default()
+        };
         let mut s = steps(ops);
         s.insert(s.len() / 2, aborted(abort));
-        let report = check_crash_states(&cfg, setup.clone(), s, observe.clone()).unwrap_or_else(|e| panic!("{name} {durability:?}: {e}"));
+        let report = check_crash_states(&cfg, setup.clone(), s, observe.clone())
+            .unwrap_or_else(|e| panic!("{name} {durability:?}: {e}"));
         total += report.images;
     }
     println!("crash images checked ({name}): {total}");
-    assert!(total > 100 * ops.len() as u64, "{name}: only {total} images");
+    assert!(
+        total > 100 * ops.len() as u64,
+        "{name}: only {total} images"
+    );
 }
 
 #[test]
 fn every_crash_image_of_every_pvec_u64_method_recovers_to_an_allowed_state() {
     let ops: &[Op<PVec<u64>>] = &[
-        |v| v.push(1),                        // first buffer
-        |v| v.extend([2, 3, 4]),              // fills it
-        |v| v.push(5),                        // grows: fresh buffer, old freed
-        |v| v.insert(0, 0),                   // shifts
+        |v| v.push(1),           // first buffer
+        |v| v.extend([2, 3, 4]), // fills it
+        |v| v.push(5),           // grows: fresh buffer, old freed
+        |v| v.insert(0, 0),      // shifts
         |v| v.pop().map(drop).ok_or(Error::ReadOnly),
         |v| {
             v.remove(1);
@@ -73,16 +87,22 @@ fn every_crash_image_of_every_pvec_u64_method_recovers_to_an_allowed_state() {
             v.iter_mut().for_each(|x| *x *= 2);
             Ok(())
         },
-        |v| v.extend_from_slice(&[7; 20]),    // grows by more than double
+        |v| v.extend_from_slice(&[7; 20]), // grows by more than double
         |v| v.retain(|x| *x != 14),
         |v| v.truncate(5),
         |v| v.reserve(100),
         |v| v.reserve_exact(3),
-        |v| v.shrink_to_fit(),                // shrinks into a fresh buffer
+        |v| v.shrink_to_fit(), // shrinks into a fresh buffer
         |v| v.clear(),
-        |v| v.shrink_to_fit(),                // frees the buffer
+        |v| v.shrink_to_fit(), // frees the buffer
     ];
-    run("PVec<u64>", |_: &mut Pool<PVec<u64>>| {}, ops, |v| v.extend(0..50), |v: &PVec<u64>| v.to_vec());
+    run(
+        "PVec<u64>",
+        |_: &mut Pool<PVec<u64>>| {},
+        ops,
+        |v| v.extend(0..50),
+        |v: &PVec<u64>| v.to_vec(),
+    );
 }
 
 #[test]
@@ -90,12 +110,12 @@ fn every_crash_image_of_every_pvec_pstring_method_recovers_to_an_allowed_state()
     let ops: &[Op<PVec<PString>>] = &[
         |v| v.push("a"),
         |v| v.extend(["bb", "ccc", "dddd"]),
-        |v| v.push(String::from("eeeee")),    // grows
+        |v| v.push(String::from("eeeee")), // grows
         |v| v.insert(1, "inserted"),
-        |v| v.pop_with(|_| ()).map(drop),     // frees the string
+        |v| v.pop_with(|_| ()).map(drop), // frees the string
         |v| v.remove_with(0, |_| ()),
         |v| v.swap_remove_with(0, |_| ()),
-        |v| v.set(0, "replaced"),             // builds the new string, frees the old
+        |v| v.set(0, "replaced"), // builds the new string, frees the old
         |v| v.get_mut(1).unwrap().push_str(" and more text than fits"),
         |v| {
             for s in v.iter_mut() {
@@ -106,7 +126,7 @@ fn every_crash_image_of_every_pvec_pstring_method_recovers_to_an_allowed_state()
         |v| v.retain(|s| !s.starts_with('r')),
         |v| v.truncate(1),
         |v| v.shrink_to_fit(),
-        |v| v.clear(),                        // frees every string
+        |v| v.clear(), // frees every string
     ];
     run(
         "PVec<PString>",

@@ -22,7 +22,9 @@ impl Rng {
     }
     fn word(&mut self) -> String {
         const PARTS: [&str; 6] = ["a", "bc", "déf", "ghij", "€", "klmnopqrstuvwxyz0123456789"];
-        (0..self.below(4)).map(|_| PARTS[self.below(PARTS.len())]).collect()
+        (0..self.below(4))
+            .map(|_| PARTS[self.below(PARTS.len())])
+            .collect()
     }
 }
 
@@ -190,7 +192,10 @@ fn pvec_of_pstring_matches_vec_of_string_and_frees_what_it_drops() {
                     }
                     6 if len > 0 => {
                         let i = rng.below(len);
-                        assert_eq!(v.swap_remove_with(i, ToString::to_string)?, m.swap_remove(i));
+                        assert_eq!(
+                            v.swap_remove_with(i, ToString::to_string)?,
+                            m.swap_remove(i)
+                        );
                     }
                     7 => {
                         let i = rng.below(len + 1);
@@ -258,7 +263,11 @@ fn pvec_of_pstring_matches_vec_of_string_and_frees_what_it_drops() {
             Err(TestError::Abort) => {}
             Err(TestError::Pmem(e)) => panic!("transaction failed: {e}"),
         }
-        assert_eq!(pool.read(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap(), model);
+        assert_eq!(
+            pool.read(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>())
+                .unwrap(),
+            model
+        );
         pool.check().unwrap();
     }
     assert!(ops >= 10_000, "{ops} ops");

@@ -19,7 +19,10 @@ use pmem_core::{Error, Pool};
 type Root = ([u64; 32], [u64; 32]);
 
 fn bytes(r: &Root) -> Vec<u8> {
-    r.0.iter().chain(r.1.iter()).flat_map(|w| w.to_le_bytes()).collect()
+    r.0.iter()
+        .chain(r.1.iter())
+        .flat_map(|w| w.to_le_bytes())
+        .collect()
 }
 
 #[test]
@@ -36,7 +39,13 @@ fn rollback_restores_bytes_after_a_snapshot_spanning_two_adjacent_intervals() {
     .unwrap();
     let before = pool.read(bytes).unwrap();
     // The minimal sequence the model test shrank to: ranges of the root (offset, len).
-    let ranges = [(387usize, 15usize), (254, 3), (391, 24), (401, 18), (417, 7)];
+    let ranges = [
+        (387usize, 15usize),
+        (254, 3),
+        (391, 24),
+        (401, 18),
+        (417, 7),
+    ];
     let r: Result<(), Error> = pool.tx(|tx| {
         let p = std::ptr::from_ref(tx.root()).cast_mut().cast::<u8>();
         for &(off, len) in &ranges {
@@ -50,5 +59,9 @@ fn rollback_restores_bytes_after_a_snapshot_spanning_two_adjacent_intervals() {
         Err(Error::ReadOnly) // roll back
     });
     assert!(r.is_err());
-    assert_eq!(pool.read(bytes).unwrap(), before, "rollback left changed bytes behind");
+    assert_eq!(
+        pool.read(bytes).unwrap(),
+        before,
+        "rollback left changed bytes behind"
+    );
 }

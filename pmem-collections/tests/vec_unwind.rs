@@ -14,7 +14,8 @@ fn strings(v: &PVec<PString>) -> Vec<String> {
 
 fn setup() -> Pool<PVec<PString>> {
     let mut pool = Pool::<PVec<PString>>::volatile().unwrap();
-    pool.tx(|tx| tx.root_mut().extend((0..10).map(|i| format!("s{i}")))).unwrap();
+    pool.tx(|tx| tx.root_mut().extend((0..10).map(|i| format!("s{i}"))))
+        .unwrap();
     pool
 }
 
@@ -56,14 +57,21 @@ fn a_panic_in_retain_caught_inside_the_transaction_keeps_unvisited_elements() {
         Ok::<_, Error>(())
     })
     .unwrap();
-    assert_eq!(pool.read(strings).unwrap(), ["s1", "s3", "s5", "s6", "s7", "s8", "s9"]);
+    assert_eq!(
+        pool.read(strings).unwrap(),
+        ["s1", "s3", "s5", "s6", "s7", "s8", "s9"]
+    );
     pool.check().unwrap(); // the dropped strings were freed exactly once
 }
 
 #[test]
 fn a_failing_element_leaves_the_vector_unchanged() {
     // A nested vector whose element fails to be written: the push changes nothing.
-    let mut pool = PoolOptions::new().initial_size(64 << 10).max_size(256 << 10).volatile::<PVec<PVec<u64>>>().unwrap();
+    let mut pool = PoolOptions::new()
+        .initial_size(64 << 10)
+        .max_size(256 << 10)
+        .volatile::<PVec<PVec<u64>>>()
+        .unwrap();
     pool.tx(|tx| tx.root_mut().push(vec![1, 2, 3])).unwrap();
     let r = pool.tx(|tx| {
         let v = tx.root_mut();
@@ -84,7 +92,11 @@ fn a_failing_element_leaves_the_vector_unchanged() {
 
 #[test]
 fn running_out_of_space_while_growing_leaves_the_vector_unchanged() {
-    let mut pool = PoolOptions::new().initial_size(64 << 10).max_size(512 << 10).volatile::<PVec<u64>>().unwrap();
+    let mut pool = PoolOptions::new()
+        .initial_size(64 << 10)
+        .max_size(512 << 10)
+        .volatile::<PVec<u64>>()
+        .unwrap();
     let pushed = pool
         .tx(|tx| {
             let v = tx.root_mut();

@@ -75,14 +75,27 @@ impl Visitor<'_> {
     }
 }
 
-pub(crate) fn check_pool<R: Persistent>(sh: &Shared, heap_ix: &HeapIndex, root: &R) -> Result<CheckReport> {
+pub(crate) fn check_pool<R: Persistent>(
+    sh: &Shared,
+    heap_ix: &HeapIndex,
+    root: &R,
+) -> Result<CheckReport> {
     let ctx = ReadCtx(sh);
     let fresh = HeapIndex::rebuild(&ctx)?;
     if fresh != *heap_ix {
-        return Err(Error::corrupted("allocator index disagrees with the heap", crate::layout::HEAP_START));
+        return Err(Error::corrupted(
+            "allocator index disagrees with the heap",
+            crate::layout::HEAP_START,
+        ));
     }
     let meta = heap::meta(&ctx);
-    let mut v = Visitor { ctx: ReadCtx(sh), heap: heap_ix, seen: HashSet::new(), base: sh.slot.base() as usize, queue: Vec::new() };
+    let mut v = Visitor {
+        ctx: ReadCtx(sh),
+        heap: heap_ix,
+        seen: HashSet::new(),
+        base: sh.slot.base() as usize,
+        queue: Vec::new(),
+    };
     v.seen.insert(meta.root_off);
     if meta.schema_off != 0 {
         v.seen.insert(meta.schema_off);
@@ -92,7 +105,10 @@ pub(crate) fn check_pool<R: Persistent>(sh: &Shared, heap_ix: &HeapIndex, root: 
         // SAFETY: queued by `visit_later`, whose caller promised a valid value there.
         unsafe { f(p, &mut v)? };
     }
-    let mut report = CheckReport { allocations: 0, allocated_bytes: 0 };
+    let mut report = CheckReport {
+        allocations: 0,
+        allocated_bytes: 0,
+    };
     let mut leak = None;
     heap::census(&ctx, |off, size| {
         if off == meta.schema_off {
@@ -105,7 +121,10 @@ pub(crate) fn check_pool<R: Persistent>(sh: &Shared, heap_ix: &HeapIndex, root: 
         }
     })?;
     if let Some(off) = leak {
-        return Err(Error::corrupted("leaked allocation (not reachable from the root)", off));
+        return Err(Error::corrupted(
+            "leaked allocation (not reachable from the root)",
+            off,
+        ));
     }
     Ok(report)
 }

@@ -247,7 +247,11 @@ fn for_each_image(
     };
     for ev in trace {
         match ev {
-            Event::Write { file, off, data } => pending.push(Pending { file: *file, off: *off, data: data.clone() }),
+            Event::Write { file, off, data } => pending.push(Pending {
+                file: *file,
+                off: *off,
+                data: data.clone(),
+            }),
             Event::Grow { file, len } => {
                 let f = &mut durable[*file as usize];
                 if (f.len() as u64) < *len {
@@ -263,7 +267,8 @@ fn for_each_image(
             }
             Event::Sync { file } => {
                 point(&durable, &pending, acked, rng)?;
-                let (mine, rest): (Vec<Pending>, Vec<Pending>) = pending.drain(..).partition(|p| p.file == *file);
+                let (mine, rest): (Vec<Pending>, Vec<Pending>) =
+                    pending.drain(..).partition(|p| p.file == *file);
                 for p in mine {
                     apply(&mut durable[p.file as usize], p.off, &p.data);
                 }
@@ -287,7 +292,11 @@ fn options(cfg: &CrashConfig) -> PoolOptions {
         .max_size(cfg.max_size)
 }
 
-fn recover_and_observe<R: Persistent, S>(cfg: &CrashConfig, disk: &SimDisk, observe: &impl Fn(&R) -> S) -> Result<S> {
+fn recover_and_observe<R: Persistent, S>(
+    cfg: &CrashConfig,
+    disk: &SimDisk,
+    observe: &impl Fn(&R) -> S,
+) -> Result<S> {
     let pool = options(cfg).open_sim::<R>(disk)?;
     pool.check()?;
     pool.read(observe)
@@ -324,7 +333,9 @@ where
     S: PartialEq + Debug + Clone,
 {
     let disk = SimDisk::new();
-    let mut pool = options(cfg).create_sim::<R>(&disk).map_err(|e| format!("create: {e}"))?;
+    let mut pool = options(cfg)
+        .create_sim::<R>(&disk)
+        .map_err(|e| format!("create: {e}"))?;
     setup(&mut pool);
     let base = [disk.file(FileId::Pool), disk.file(FileId::Log)];
     let mut states = vec![pool.read(&observe).map_err(|e| format!("read: {e}"))?];
@@ -332,7 +343,10 @@ where
     for (i, step) in steps.into_iter().enumerate() {
         step(&mut pool);
         disk.mark(i as u64 + 1);
-        states.push(pool.read(&observe).map_err(|e| format!("read after step {}: {e}", i + 1))?);
+        states.push(
+            pool.read(&observe)
+                .map_err(|e| format!("read after step {}: {e}", i + 1))?,
+        );
     }
     drop(pool); // closing checkpoints: its writes are crash points too
     let trace = disk.take_trace();
@@ -342,10 +356,21 @@ where
     let mut rec_rng = Rng(cfg.seed.rotate_left(17) | 1);
     let points = for_each_image(base, &trace, cfg, &mut rng, |img, process_crash, acked| {
         report.images += 1;
-        let describe = |what: String| format!("crash image {} (after {acked} acknowledged steps, {}): {what}", report.images, if process_crash { "process crash" } else { "power loss" });
+        let describe = |what: String| {
+            format!(
+                "crash image {} (after {acked} acknowledged steps, {}): {what}",
+                report.images,
+                if process_crash {
+                    "process crash"
+                } else {
+                    "power loss"
+                }
+            )
+        };
         let [pool_img, log_img] = img;
         let disk = SimDisk::from_images(pool_img.clone(), log_img.clone());
-        let state = recover_and_observe(cfg, &disk, &observe).map_err(|e| describe(format!("recovery failed: {e}")))?;
+        let state = recover_and_observe(cfg, &disk, &observe)
+            .map_err(|e| describe(format!("recovery failed: {e}")))?;
         let a = acked as usize;
         let allowed: &[S] = if !process_crash && cfg.durability == Durability::Process {
             &states[..(a + 2).min(states.len())]
@@ -353,22 +378,31 @@ where
             &states[a..(a + 2).min(states.len())]
         };
         if !allowed.contains(&state) {
-            return Err(describe(format!("recovered state {state:?} is none of the allowed {allowed:?}")));
+            return Err(describe(format!(
+                "recovered state {state:?} is none of the allowed {allowed:?}"
+            )));
         }
         if cfg.recovery_crash_every > 0 && report.images % cfg.recovery_crash_every as u64 == 0 {
             let rbase = [pool_img.clone(), log_img.clone()];
             let rdisk = SimDisk::from_images(pool_img, log_img);
             rdisk.start_recording();
-            let expected = recover_and_observe(cfg, &rdisk, &observe).map_err(|e| describe(format!("recovery failed: {e}")))?;
+            let expected = recover_and_observe(cfg, &rdisk, &observe)
+                .map_err(|e| describe(format!("recovery failed: {e}")))?;
             let rtrace = rdisk.take_trace();
             let mut nested = 0u64;
             for_each_image(rbase, &rtrace, cfg, &mut rec_rng, |img2, _, _| {
                 nested += 1;
                 let [p, l] = img2;
                 let d = SimDisk::from_images(p, l);
-                let s = recover_and_observe(cfg, &d, &observe).map_err(|e| describe(format!("crash during recovery, second recovery failed: {e}")))?;
+                let s = recover_and_observe(cfg, &d, &observe).map_err(|e| {
+                    describe(format!(
+                        "crash during recovery, second recovery failed: {e}"
+                    ))
+                })?;
                 if s != expected {
-                    return Err(describe(format!("crash during recovery changed the state: {s:?} instead of {expected:?}")));
+                    return Err(describe(format!(
+                        "crash during recovery changed the state: {s:?} instead of {expected:?}"
+                    )));
                 }
                 Ok(())
             })?;

@@ -22,8 +22,9 @@ use crate::error::{Error, Result, TypeIdentity};
 use crate::heap::{self, HeapIndex, HeapMem};
 use crate::journal::Journal;
 use crate::layout::{
-    decode_log_header, encode_log_header, BlockHeader, HeaderFault, RootMeta, StateSlot, StaticHeader,
-    HEAP_START, KIND_FREE, LOG_HEADER_LEN, META_MAGIC, META_OFF, PAGE, SECTOR, STATE_SLOT_OFF,
+    decode_log_header, encode_log_header, BlockHeader, HeaderFault, RootMeta, StateSlot,
+    StaticHeader, HEAP_START, KIND_FREE, LOG_HEADER_LEN, META_MAGIC, META_OFF, PAGE, SECTOR,
+    STATE_SLOT_OFF,
 };
 use crate::map::{Slot, ABS_MAX_POOL_SIZE};
 use crate::medium::{Backing, MappedLog, RealFile};
@@ -217,7 +218,9 @@ impl HeapMem for ReadCtx<'_> {
 }
 
 fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn random_uuid() -> [u8; 16] {
@@ -226,7 +229,9 @@ fn random_uuid() -> [u8; 16] {
     let n = unsafe { libc::getrandom(u.as_mut_ptr().cast(), u.len(), 0) };
     if n != 16 {
         // Fall back to time and address entropy; uniqueness, not secrecy, is needed.
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         u[..8].copy_from_slice(&(t.as_nanos() as u64).to_le_bytes());
         let addr = std::ptr::from_ref(&t) as u64;
         u[8..].copy_from_slice(&(addr ^ u64::from(std::process::id())).to_le_bytes());
@@ -245,7 +250,9 @@ pub(crate) fn initial_image(spec: &CreateSpec, expect: &Expect) -> Result<(Vec<u
         )));
     }
     if spec.layout.len() > crate::layout::LAYOUT_LEN || spec.layout.contains('\0') {
-        return Err(Error::InvalidOptions("layout names are at most 64 bytes, without NUL".into()));
+        return Err(Error::InvalidOptions(
+            "layout names are at most 64 bytes, without NUL".into(),
+        ));
     }
     let header = StaticHeader {
         uuid: random_uuid(),
@@ -259,11 +266,25 @@ pub(crate) fn initial_image(spec: &CreateSpec, expect: &Expect) -> Result<(Vec<u
     };
     let mut img = vec![0u8; size as usize];
     img[..SECTOR as usize].copy_from_slice(&header.encode());
-    let s0 = StateSlot { checkpoint_count: 0, checkpoint_seq: 0 };
+    let s0 = StateSlot {
+        checkpoint_count: 0,
+        checkpoint_seq: 0,
+    };
     img[STATE_SLOT_OFF[0] as usize..][..StateSlot::LEN].copy_from_slice(&s0.encode());
-    let meta = RootMeta { magic: META_MAGIC, root_off: 0, heap_end: size, schema_off: 0, schema_len: 0, reserved: [0; 3] };
+    let meta = RootMeta {
+        magic: META_MAGIC,
+        root_off: 0,
+        heap_end: size,
+        schema_off: 0,
+        schema_len: 0,
+        reserved: [0; 3],
+    };
     write_pod(&mut img, META_OFF, &meta);
-    write_pod(&mut img, HEAP_START, &BlockHeader::new(KIND_FREE, 0, size - HEAP_START, 0));
+    write_pod(
+        &mut img,
+        HEAP_START,
+        &BlockHeader::new(KIND_FREE, 0, size - HEAP_START, 0),
+    );
     Ok((img, header))
 }
 
@@ -278,7 +299,8 @@ fn truncate_name(name: &str) -> String {
 fn write_pod<T: Copy>(img: &mut [u8], off: u64, v: &T) {
     // SAFETY: T is a padding-free #[repr(C)] header (size asserted in `layout`), so
     // viewing it as bytes reads only initialised memory.
-    let bytes = unsafe { std::slice::from_raw_parts(std::ptr::from_ref(v).cast::<u8>(), size_of::<T>()) };
+    let bytes =
+        unsafe { std::slice::from_raw_parts(std::ptr::from_ref(v).cast::<u8>(), size_of::<T>()) };
     img[off as usize..off as usize + bytes.len()].copy_from_slice(bytes);
 }
 
@@ -300,7 +322,9 @@ fn flock(file: &File, path: &Path, shared: bool) -> Result<()> {
     if unsafe { libc::flock(file.as_raw_fd(), op) } != 0 {
         let e = io::Error::last_os_error();
         if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            return Err(Error::Locked { path: path.to_path_buf() });
+            return Err(Error::Locked {
+                path: path.to_path_buf(),
+            });
         }
         return Err(Error::io("locking", path, e));
     }
@@ -308,7 +332,10 @@ fn flock(file: &File, path: &Path, shared: bool) -> Result<()> {
 }
 
 fn sync_dir(path: &Path) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let d = File::open(dir).map_err(io_err("opening directory", dir))?;
     d.sync_all().map_err(io_err("syncing directory", dir))
 }
@@ -317,7 +344,9 @@ fn sync_dir(path: &Path) -> Result<()> {
 /// complete or not at all.
 pub(crate) fn create_files(path: &Path, spec: &CreateSpec, expect: &Expect) -> Result<()> {
     if path.exists() {
-        return Err(Error::AlreadyExists { path: path.to_path_buf() });
+        return Err(Error::AlreadyExists {
+            path: path.to_path_buf(),
+        });
     }
     let (img, header) = initial_image(spec, expect)?;
     let mut tmp = path.as_os_str().to_owned();
@@ -325,17 +354,30 @@ pub(crate) fn create_files(path: &Path, spec: &CreateSpec, expect: &Expect) -> R
     let tmp = PathBuf::from(tmp);
     let _ = std::fs::remove_file(&tmp);
     let result = (|| {
-        let f = OpenOptions::new().read(true).write(true).create_new(true).mode(spec.mode).open(&tmp)
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(spec.mode)
+            .open(&tmp)
             .map_err(io_err("creating", &tmp))?;
         std::os::unix::fs::FileExt::write_all_at(&f, &img, 0).map_err(io_err("writing", &tmp))?;
         f.sync_all().map_err(io_err("syncing", &tmp))?;
         let lp = log_path(path);
-        let lf = OpenOptions::new().read(true).write(true).create(true).truncate(true).mode(spec.mode).open(&lp)
+        let lf = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(spec.mode)
+            .open(&lp)
             .map_err(io_err("creating", &lp))?;
         init_log(&RealFile::new(lf, lp.clone()), &header.uuid, LOG_INITIAL)?;
         std::fs::hard_link(&tmp, path).map_err(|e| {
             if e.kind() == io::ErrorKind::AlreadyExists {
-                Error::AlreadyExists { path: path.to_path_buf() }
+                Error::AlreadyExists {
+                    path: path.to_path_buf(),
+                }
             } else {
                 Error::io("creating", path, e)
             }
@@ -351,26 +393,38 @@ pub(crate) fn create_files(path: &Path, spec: &CreateSpec, expect: &Expect) -> R
 fn init_log(log: &dyn Backing, uuid: &[u8; 16], len: u64) -> Result<()> {
     let mut page = vec![0u8; LOG_HEADER_LEN as usize];
     page[..SECTOR as usize].copy_from_slice(&encode_log_header(uuid));
-    log.write_at(0, &page).map_err(io_err("writing", log.path()))?;
+    log.write_at(0, &page)
+        .map_err(io_err("writing", log.path()))?;
     let zeros = vec![0u8; (len.saturating_sub(LOG_HEADER_LEN)) as usize];
-    log.write_at(LOG_HEADER_LEN, &zeros).map_err(io_err("writing", log.path()))?;
+    log.write_at(LOG_HEADER_LEN, &zeros)
+        .map_err(io_err("writing", log.path()))?;
     log.sync().map_err(io_err("syncing", log.path()))
 }
 
 /// Writes a new pool onto the simulated disk.
-pub(crate) fn create_sim(disk: &crate::sim::SimDisk, spec: &CreateSpec, expect: &Expect) -> Result<()> {
+pub(crate) fn create_sim(
+    disk: &crate::sim::SimDisk,
+    spec: &CreateSpec,
+    expect: &Expect,
+) -> Result<()> {
     use crate::sim::FileId;
     let (img, header) = initial_image(spec, expect)?;
     let pool = disk.backing(FileId::Pool);
-    pool.write_at(0, &img).map_err(io_err("writing", pool.path()))?;
+    pool.write_at(0, &img)
+        .map_err(io_err("writing", pool.path()))?;
     pool.sync().map_err(io_err("syncing", pool.path()))?;
     init_log(&*disk.backing(FileId::Log), &header.uuid, LOG_HEADER_LEN)
 }
 
 fn fault_to_error(f: &HeaderFault, path: &Path) -> Error {
     match f {
-        HeaderFault::Magic => Error::NotAPool { path: path.to_path_buf() },
-        HeaderFault::Version(v) => Error::UnsupportedVersion { found: *v, supported: crate::layout::FORMAT_VERSION },
+        HeaderFault::Magic => Error::NotAPool {
+            path: path.to_path_buf(),
+        },
+        HeaderFault::Version(v) => Error::UnsupportedVersion {
+            found: *v,
+            supported: crate::layout::FORMAT_VERSION,
+        },
         HeaderFault::Checksum => Error::corrupted("pool header checksum mismatch", 0),
         HeaderFault::Field(f) => Error::corrupted(format!("pool header field {f} is invalid"), 0),
     }
@@ -378,10 +432,18 @@ fn fault_to_error(f: &HeaderFault, path: &Path) -> Error {
 
 impl Shared {
     /// Opens (and recovers) a pool. `create` makes a new one first where the source needs it.
-    pub(crate) fn open(src: Source, cfg: Config, expect: &Expect, create: Option<&CreateSpec>) -> Result<Arc<Shared>> {
+    pub(crate) fn open(
+        src: Source,
+        cfg: Config,
+        expect: &Expect,
+        create: Option<&CreateSpec>,
+    ) -> Result<Arc<Shared>> {
         match src {
             Source::File { path } => {
-                let file = OpenOptions::new().read(true).write(!cfg.read_only).open(&path)
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(!cfg.read_only)
+                    .open(&path)
                     .map_err(io_err("opening", &path))?;
                 flock(&file, &path, cfg.read_only)?;
                 let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
@@ -394,34 +456,68 @@ impl Shared {
                 }
                 let pool = disk.backing(FileId::Pool);
                 let log = disk.backing(FileId::Log);
-                Self::open_backing(pool, LogSource::Given(log), PathBuf::from("sim.pool"), cfg, expect)
+                Self::open_backing(
+                    pool,
+                    LogSource::Given(log),
+                    PathBuf::from("sim.pool"),
+                    cfg,
+                    expect,
+                )
             }
             Source::Volatile => {
                 let spec = create.expect("volatile pools are always new");
                 let (img, header) = initial_image(spec, expect)?;
                 let slot = Slot::reserve().map_err(io_err("mapping", Path::new("<volatile>")))?;
                 let len = img.len() as u64;
-                slot.map_anon(0, len).map_err(io_err("mapping", Path::new("<volatile>")))?;
+                slot.map_anon(0, len)
+                    .map_err(io_err("mapping", Path::new("<volatile>")))?;
                 // SAFETY: `len` bytes were just mapped at the slot base.
                 unsafe { std::ptr::copy_nonoverlapping(img.as_ptr(), slot.base(), img.len()) };
                 slot.control().mapped_len.store(len, Ordering::Release);
-                Self::finish_open(None, None, slot, header, StateSlot::default(), cfg, PathBuf::from("<volatile>"), 0)
+                Self::finish_open(
+                    None,
+                    None,
+                    slot,
+                    header,
+                    StateSlot::default(),
+                    cfg,
+                    PathBuf::from("<volatile>"),
+                    0,
+                )
             }
         }
     }
 
     /// Opens a pool of any root type (the root identity is not checked): for tools.
     pub(crate) fn open_any(src: Source, cfg: Config, expect: &Expect) -> Result<Arc<Shared>> {
-        let Source::File { path } = src else { unreachable!("tools open files") };
-        let file = OpenOptions::new().read(true).open(&path).map_err(io_err("opening", &path))?;
+        let Source::File { path } = src else {
+            unreachable!("tools open files")
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .open(&path)
+            .map_err(io_err("opening", &path))?;
         flock(&file, &path, true)?;
         let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
         let mut cfg = cfg;
         cfg.read_only = true;
-        Self::open_backing_checked(pool, LogSource::File(log_path(&path)), path, cfg, expect, false)
+        Self::open_backing_checked(
+            pool,
+            LogSource::File(log_path(&path)),
+            path,
+            cfg,
+            expect,
+            false,
+        )
     }
 
-    fn open_backing(pool: Box<dyn Backing>, log: LogSource, path: PathBuf, cfg: Config, expect: &Expect) -> Result<Arc<Shared>> {
+    fn open_backing(
+        pool: Box<dyn Backing>,
+        log: LogSource,
+        path: PathBuf,
+        cfg: Config,
+        expect: &Expect,
+    ) -> Result<Arc<Shared>> {
         Self::open_backing_checked(pool, log, path, cfg, expect, true)
     }
 
@@ -439,11 +535,15 @@ impl Shared {
         }
         let mut page0 = vec![0u8; (3 * SECTOR) as usize];
         let got = page0.len().min(len as usize);
-        pool.read_at(0, &mut page0[..got]).map_err(io_err("reading", &path))?;
+        pool.read_at(0, &mut page0[..got])
+            .map_err(io_err("reading", &path))?;
         let header = StaticHeader::decode(&page0).map_err(|f| fault_to_error(&f, &path))?;
         if let Some(want) = &expect.layout {
             if *want != header.layout {
-                return Err(Error::WrongLayout { expected: want.clone(), found: header.layout });
+                return Err(Error::WrongLayout {
+                    expected: want.clone(),
+                    found: header.layout,
+                });
             }
         }
         if check_root
@@ -453,11 +553,17 @@ impl Shared {
         {
             return Err(Error::TypeMismatch {
                 expected: expect.root.clone(),
-                found: TypeIdentity { name: header.root_type_name.clone(), fingerprint: header.root_fingerprint },
+                found: TypeIdentity {
+                    name: header.root_type_name.clone(),
+                    fingerprint: header.root_fingerprint,
+                },
             });
         }
         if len < HEAP_START + PAGE {
-            return Err(Error::corrupted(format!("pool file truncated to {len} bytes"), len));
+            return Err(Error::corrupted(
+                format!("pool file truncated to {len} bytes"),
+                len,
+            ));
         }
         let slots = STATE_SLOT_OFF.map(|o| StateSlot::decode(&page0[o as usize..]));
         let checkpoint = slots
@@ -471,10 +577,14 @@ impl Shared {
         let slot = Slot::reserve().map_err(io_err("mapping", &path))?;
         let mlen = (len - len % PAGE).min(header.max_size);
         if mlen > crate::map::max_pool_size() {
-            return Err(Error::InvalidOptions(format!("pool file of {mlen} bytes does not fit this process's address-space slot")));
+            return Err(Error::InvalidOptions(format!(
+                "pool file of {mlen} bytes does not fit this process's address-space slot"
+            )));
         }
         match pool.fd() {
-            Some(fd) => slot.map_private(0, mlen, fd, 0).map_err(io_err("mapping", &path))?,
+            Some(fd) => slot
+                .map_private(0, mlen, fd, 0)
+                .map_err(io_err("mapping", &path))?,
             None => {
                 slot.map_anon(0, mlen).map_err(io_err("mapping", &path))?;
                 // SAFETY: `mlen` bytes are mapped at the slot base.
@@ -486,7 +596,9 @@ impl Shared {
 
         let log: Box<dyn Backing> = match log {
             LogSource::Given(b) => b,
-            LogSource::File(lp) => open_log_file(&lp, &slot, &header, cfg.read_only, cfg.durability)?,
+            LogSource::File(lp) => {
+                open_log_file(&lp, &slot, &header, cfg.read_only, cfg.durability)?
+            }
         };
         if log.len().map_err(io_err("reading", log.path()))? < SECTOR {
             if cfg.read_only {
@@ -495,10 +607,16 @@ impl Shared {
             init_log(&*log, &header.uuid, LOG_HEADER_LEN)?;
         }
         let mut lh = vec![0u8; SECTOR as usize];
-        log.read_at(0, &mut lh).map_err(io_err("reading", log.path()))?;
+        log.read_at(0, &mut lh)
+            .map_err(io_err("reading", log.path()))?;
         match decode_log_header(&lh) {
             Some(u) if u == header.uuid => {}
-            Some(_) => return Err(Error::corrupted("log file belongs to another pool (log offset)", 0)),
+            Some(_) => {
+                return Err(Error::corrupted(
+                    "log file belongs to another pool (log offset)",
+                    0,
+                ))
+            }
             None => return Err(Error::corrupted("log header is invalid (log offset)", 0)),
         }
         let pool_file = if cfg.read_only { None } else { Some(pool) };
@@ -531,36 +649,62 @@ impl Shared {
             log,
             pool_file,
             state: RwLock::new(state),
-            flusher: Flusher { gc: crate::group_commit::GroupCommit::new(checkpoint.checkpoint_seq), pending: Mutex::new(VecDeque::new()) },
+            flusher: Flusher {
+                gc: crate::group_commit::GroupCommit::new(checkpoint.checkpoint_seq),
+                pending: Mutex::new(VecDeque::new()),
+            },
             header,
             cfg,
             poisoned: AtomicBool::new(false),
             path,
             slot,
         });
-        sh.slot.control().tag.store(u64::from(u16::from_le_bytes([sh.header.uuid[0], sh.header.uuid[1]])), Ordering::Release);
-        sh.slot.control().shared.store(Arc::as_ptr(&sh).cast_mut().cast(), Ordering::Release);
+        sh.slot.control().tag.store(
+            u64::from(u16::from_le_bytes([sh.header.uuid[0], sh.header.uuid[1]])),
+            Ordering::Release,
+        );
+        sh.slot
+            .control()
+            .shared
+            .store(Arc::as_ptr(&sh).cast_mut().cast(), Ordering::Release);
         sh.recover()?;
         Ok(sh)
     }
 
     /// Replays the log, validates the metadata and builds the allocator index.
     fn recover(&self) -> Result<()> {
-        let mut st = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut st = self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let st = &mut *st;
         if let Some(log) = &self.log {
             let base = self.slot.base();
-            let end = crate::log::scan(&**log, self.header.salt(), st.checkpoint.checkpoint_seq, self.max_size(), |off, data| {
-                self.ensure_mapped(off + data.len() as u64)?;
-                // SAFETY: the range was bounds-checked against max_size by `scan` and is
-                // mapped by `ensure_mapped`.
-                unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), base.add(off as usize), data.len()) };
-                st.dirty.mark(off, data.len() as u64);
-                Ok(())
-            })?;
+            let end = crate::log::scan(
+                &**log,
+                self.header.salt(),
+                st.checkpoint.checkpoint_seq,
+                self.max_size(),
+                |off, data| {
+                    self.ensure_mapped(off + data.len() as u64)?;
+                    // SAFETY: the range was bounds-checked against max_size by `scan` and is
+                    // mapped by `ensure_mapped`.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            data.as_ptr(),
+                            base.add(off as usize),
+                            data.len(),
+                        )
+                    };
+                    st.dirty.mark(off, data.len() as u64);
+                    Ok(())
+                },
+            )?;
             st.log_pos = end.pos;
             st.last_seq = end.last_seq;
-            st.log_written = LOG_INITIAL.min(log.len().map_err(io_err("reading", log.path()))?).max(end.pos);
+            st.log_written = LOG_INITIAL
+                .min(log.len().map_err(io_err("reading", log.path()))?)
+                .max(end.pos);
             self.flusher.gc.reset(end.last_seq);
         }
         let ctx = ReadCtx(self);
@@ -570,7 +714,8 @@ impl Shared {
         }
         st.heap = HeapIndex::rebuild(&ctx)?;
         if meta.root_off != 0 {
-            st.heap.place(&ctx, meta.root_off, self.header.root_size)
+            st.heap
+                .place(&ctx, meta.root_off, self.header.root_size)
                 .map_err(|_| Error::corrupted("root object is not an allocation", META_OFF))?;
             if meta.root_off % self.header.root_align != 0 {
                 return Err(Error::corrupted("root object misaligned", META_OFF));
@@ -590,7 +735,10 @@ impl Shared {
             return Ok(());
         }
         if len > self.max_size() {
-            return Err(Error::OutOfSpace { requested: len, max_size: self.max_size() });
+            return Err(Error::OutOfSpace {
+                requested: len,
+                max_size: self.max_size(),
+            });
         }
         let new = len.div_ceil(PAGE) * PAGE;
         let path = &self.path;
@@ -598,22 +746,38 @@ impl Shared {
             Some(f) => {
                 f.grow(new).map_err(|e| {
                     if e.raw_os_error() == Some(libc::ENOSPC) {
-                        Error::OutOfSpace { requested: len, max_size: self.max_size() }
+                        Error::OutOfSpace {
+                            requested: len,
+                            max_size: self.max_size(),
+                        }
                     } else {
                         Error::io("growing", path, e)
                     }
                 })?;
                 match f.fd() {
-                    Some(fd) => self.slot.map_private(cur, new - cur, fd, cur).map_err(io_err("mapping", path))?,
+                    Some(fd) => self
+                        .slot
+                        .map_private(cur, new - cur, fd, cur)
+                        .map_err(io_err("mapping", path))?,
                     None => {
-                        self.slot.map_anon(cur, new - cur).map_err(io_err("mapping", path))?;
+                        self.slot
+                            .map_anon(cur, new - cur)
+                            .map_err(io_err("mapping", path))?;
                         // SAFETY: just mapped.
-                        let dst = unsafe { std::slice::from_raw_parts_mut(self.slot.base().add(cur as usize), (new - cur) as usize) };
+                        let dst = unsafe {
+                            std::slice::from_raw_parts_mut(
+                                self.slot.base().add(cur as usize),
+                                (new - cur) as usize,
+                            )
+                        };
                         f.read_at(cur, dst).map_err(io_err("reading", path))?;
                     }
                 }
             }
-            None => self.slot.map_anon(cur, new - cur).map_err(io_err("mapping", path))?,
+            None => self
+                .slot
+                .map_anon(cur, new - cur)
+                .map_err(io_err("mapping", path))?,
         }
         c.mapped_len.store(new, Ordering::Release);
         Ok(())
@@ -641,7 +805,10 @@ impl Shared {
         if self.cfg.read_only {
             return Err(Error::ReadOnly);
         }
-        let g = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let g = self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.check_usable()?;
         Ok(g)
     }
@@ -714,7 +881,17 @@ impl Shared {
             }
         }
         // SAFETY: every journaled range is mapped.
-        let written = unsafe { crate::log::write_group(&**log, st.log_pos, &mut st.buf, self.slot.base(), self.header.salt(), seq, &st.ranges) };
+        let written = unsafe {
+            crate::log::write_group(
+                &**log,
+                st.log_pos,
+                &mut st.buf,
+                self.slot.base(),
+                self.header.salt(),
+                seq,
+                &st.ranges,
+            )
+        };
         let len = match written {
             Ok(len) => len,
             Err(e) => {
@@ -723,7 +900,11 @@ impl Shared {
             }
         };
         if self.cfg.durability == Durability::Full {
-            self.flusher.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back((seq, st.log_pos));
+            self.flusher
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push_back((seq, st.log_pos));
         }
         st.log_pos += len;
         st.log_written = st.log_written.max(st.log_pos);
@@ -746,12 +927,19 @@ impl Shared {
         let log = self.log.as_ref().expect("only logged pools flush");
         f.gc.wait_durable(seq, || {
             self.check_usable()?;
-            let synced = if crate::fault::is(crate::fault::Broken::SkipLogSync) { Ok(()) } else { log.sync() };
+            let synced = if crate::fault::is(crate::fault::Broken::SkipLogSync) {
+                Ok(())
+            } else {
+                log.sync()
+            };
             synced.map_err(|e| {
                 self.poison();
                 // Best effort: make the groups that did not become durable invalid, so a
                 // reopen replays exactly the commits acknowledged before the failure.
-                let pending = f.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let pending = f
+                    .pending
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let durable = f.gc.durable();
                 if let Some(&(_, pos)) = pending.iter().find(|(s, _)| *s > durable) {
                     let _ = log.write_at(pos, &[0u8; 8]);
@@ -760,7 +948,10 @@ impl Shared {
             })
         })?;
         let durable = f.gc.durable();
-        let mut pending = f.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut pending = f
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         while pending.front().is_some_and(|(s, _)| *s <= durable) {
             pending.pop_front();
         }
@@ -770,7 +961,9 @@ impl Shared {
     /// Writes every page changed since the last checkpoint into the pool file and
     /// restarts the log (ARCHITECTURE §8).
     pub(crate) fn checkpoint_locked(&self, st: &mut State) -> Result<()> {
-        let (Some(pool), Some(log)) = (&self.pool_file, &self.log) else { return Ok(()) };
+        let (Some(pool), Some(log)) = (&self.pool_file, &self.log) else {
+            return Ok(());
+        };
         if st.dirty.count == 0 && st.log_pos == LOG_HEADER_LEN {
             return Ok(());
         }
@@ -788,15 +981,22 @@ impl Shared {
                 let off = first * PAGE;
                 let len = (n * PAGE).min(mapped.saturating_sub(off));
                 // SAFETY: below mapped_len.
-                let src = unsafe { std::slice::from_raw_parts(self.slot.base().add(off as usize), len as usize) };
-                pool.write_at(off, src).map_err(io_err("writing", pool.path()))?;
+                let src = unsafe {
+                    std::slice::from_raw_parts(self.slot.base().add(off as usize), len as usize)
+                };
+                pool.write_at(off, src)
+                    .map_err(io_err("writing", pool.path()))?;
             }
             if !crate::fault::is(crate::fault::Broken::PublishBeforePagesSync) {
                 pool.sync().map_err(io_err("syncing", pool.path()))?;
             }
             // 3. Publish the new checkpoint in the other state slot, then sync.
-            let next = StateSlot { checkpoint_count: st.checkpoint.checkpoint_count + 1, checkpoint_seq: st.last_seq };
-            pool.write_at(next.offset(), &next.encode()).map_err(io_err("writing", pool.path()))?;
+            let next = StateSlot {
+                checkpoint_count: st.checkpoint.checkpoint_count + 1,
+                checkpoint_seq: st.last_seq,
+            };
+            pool.write_at(next.offset(), &next.encode())
+                .map_err(io_err("writing", pool.path()))?;
             if !crate::fault::is(crate::fault::Broken::SkipSlotSync) {
                 pool.sync().map_err(io_err("syncing", pool.path()))?;
             }
@@ -805,7 +1005,8 @@ impl Shared {
             if self.cfg.release_pages && pool.fd().is_some() {
                 for &(first, n) in &runs {
                     let len = (n * PAGE).min(mapped.saturating_sub(first * PAGE));
-                    self.slot.discard_private(first * PAGE, len.div_ceil(PAGE) * PAGE);
+                    self.slot
+                        .discard_private(first * PAGE, len.div_ceil(PAGE) * PAGE);
                 }
             }
             st.dirty.clear();
@@ -840,7 +1041,13 @@ enum LogSource {
 /// copies, no system call); in `Full` durability with pwrite, since every commit makes
 /// a system call (fdatasync) anyway and fdatasync of a written-through-the-page-cache
 /// range is cheaper than of pages dirtied through a mapping.
-fn open_log_file(lp: &Path, slot: &Slot, header: &StaticHeader, read_only: bool, durability: Durability) -> Result<Box<dyn Backing>> {
+fn open_log_file(
+    lp: &Path,
+    slot: &Slot,
+    header: &StaticHeader,
+    read_only: bool,
+    durability: Durability,
+) -> Result<Box<dyn Backing>> {
     if read_only {
         match File::open(lp) {
             Ok(f) => return Ok(Box::new(RealFile::new(f, lp.to_path_buf()))),
@@ -850,7 +1057,13 @@ fn open_log_file(lp: &Path, slot: &Slot, header: &StaticHeader, read_only: bool,
             Err(e) => return Err(Error::io("opening", lp, e)),
         }
     }
-    let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(lp)
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(lp)
         .map_err(io_err("opening", lp))?;
     let rf = RealFile::new(f, lp.to_path_buf());
     let len = rf.len().map_err(io_err("reading", lp))?;
@@ -858,18 +1071,24 @@ fn open_log_file(lp: &Path, slot: &Slot, header: &StaticHeader, read_only: bool,
         init_log(&rf, &header.uuid, LOG_INITIAL)?;
     } else if len % PAGE != 0 {
         // A log is always a page multiple; round up so the mapping covers all of it.
-        rf.grow(len.div_ceil(PAGE) * PAGE).map_err(io_err("growing", lp))?;
+        rf.grow(len.div_ceil(PAGE) * PAGE)
+            .map_err(io_err("growing", lp))?;
     }
     if durability == Durability::Full {
         return Ok(Box::new(rf));
     }
-    Ok(Box::new(MappedLog::new(rf, slot).map_err(io_err("mapping", lp))?))
+    Ok(Box::new(
+        MappedLog::new(rf, slot).map_err(io_err("mapping", lp))?,
+    ))
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
         if !self.cfg.read_only && !self.poisoned.load(Ordering::Acquire) {
-            let mut g = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut g = self
+                .state
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if self.checkpoint_locked(&mut g).is_ok() {
                 if let Some(log) = &self.log {
                     let _ = log.shrink(LOG_INITIAL); // a closed pool keeps a small log

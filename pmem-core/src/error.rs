@@ -123,10 +123,17 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io { op, path: path.into(), source }
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
     }
     pub(crate) fn corrupted(what: impl Into<String>, offset: u64) -> Self {
-        Error::Corrupted { what: what.into(), offset }
+        Error::Corrupted {
+            what: what.into(),
+            offset,
+        }
     }
 }
 
@@ -142,20 +149,42 @@ impl fmt::Display for Error {
                 write!(f, "pool root type is {found}, expected {expected}")
             }
             Error::UnsupportedVersion { found, supported } => {
-                write!(f, "pool format version {found} is not supported (this build reads {supported})")
+                write!(
+                    f,
+                    "pool format version {found} is not supported (this build reads {supported})"
+                )
             }
-            Error::Corrupted { what, offset } => write!(f, "corrupted pool: {what} at offset {offset:#x}"),
-            Error::Locked { path } => write!(f, "{} is open in another handle or process", path.display()),
+            Error::Corrupted { what, offset } => {
+                write!(f, "corrupted pool: {what} at offset {offset:#x}")
+            }
+            Error::Locked { path } => {
+                write!(f, "{} is open in another handle or process", path.display())
+            }
             Error::AlreadyExists { path } => write!(f, "{} already exists", path.display()),
-            Error::OutOfSpace { requested, max_size } => {
-                write!(f, "out of space: {requested} bytes requested, pool maximum is {max_size} bytes")
+            Error::OutOfSpace {
+                requested,
+                max_size,
+            } => {
+                write!(
+                    f,
+                    "out of space: {requested} bytes requested, pool maximum is {max_size} bytes"
+                )
             }
             Error::UnsupportedLayout { size, align } => {
-                write!(f, "unsupported allocation: size {size}, alignment {align} (maximum 64)")
+                write!(
+                    f,
+                    "unsupported allocation: size {size}, alignment {align} (maximum 64)"
+                )
             }
-            Error::Poisoned => f.write_str("pool is poisoned by an earlier flush failure; reopen it"),
-            Error::NestedAborted => f.write_str("a nested transaction failed; the transaction was rolled back"),
-            Error::WouldDeadlock => f.write_str("a transaction cannot start while this thread reads the same pool"),
+            Error::Poisoned => {
+                f.write_str("pool is poisoned by an earlier flush failure; reopen it")
+            }
+            Error::NestedAborted => {
+                f.write_str("a nested transaction failed; the transaction was rolled back")
+            }
+            Error::WouldDeadlock => {
+                f.write_str("a transaction cannot start while this thread reads the same pool")
+            }
             Error::CrossPool => f.write_str("a pointer into one pool cannot be stored in another"),
             Error::InvalidOptions(why) => write!(f, "invalid pool options: {why}"),
             Error::ReadOnly => f.write_str("the pool is open read-only"),

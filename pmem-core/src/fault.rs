@@ -47,7 +47,10 @@ static BROKEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(
 /// Switches the engine (process-wide) into a broken variant, or back with `None`.
 #[cfg(feature = "testing")]
 pub fn set_broken(v: Option<Broken>) {
-    BROKEN.store(v.map_or(0, |v| v as u32), std::sync::atomic::Ordering::SeqCst);
+    BROKEN.store(
+        v.map_or(0, |v| v as u32),
+        std::sync::atomic::Ordering::SeqCst,
+    );
 }
 
 #[cfg(feature = "testing")]

@@ -34,7 +34,11 @@ pub(crate) struct GroupCommit {
 
 impl GroupCommit {
     pub(crate) fn new(seq: u64) -> Self {
-        GroupCommit { lock: Mutex::new(()), durable: AtomicU64::new(seq), appended: AtomicU64::new(seq) }
+        GroupCommit {
+            lock: Mutex::new(()),
+            durable: AtomicU64::new(seq),
+            appended: AtomicU64::new(seq),
+        }
     }
 
     /// Starts over at `seq` (recovery, before any committer runs).
@@ -56,11 +60,18 @@ impl GroupCommit {
     /// Returns once group `seq` is durable, calling `sync` (at most once) if no other
     /// waiter's sync covered it. An error from `sync` is returned and nothing is marked
     /// durable.
-    pub(crate) fn wait_durable<E>(&self, seq: u64, sync: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
+    pub(crate) fn wait_durable<E>(
+        &self,
+        seq: u64,
+        sync: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
         if self.durable.load(Ordering::Acquire) >= seq {
             return Ok(());
         }
-        let _leader = self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _leader = self
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if self.durable.load(Ordering::Acquire) >= seq {
             return Ok(());
         }
@@ -92,7 +103,12 @@ mod tests {
             let physically_durable = Arc::new(AtomicU64::new(0));
             let handles: Vec<_> = (0..3)
                 .map(|_| {
-                    let (gc, write_lock, written, pd) = (gc.clone(), write_lock.clone(), written.clone(), physically_durable.clone());
+                    let (gc, write_lock, written, pd) = (
+                        gc.clone(),
+                        write_lock.clone(),
+                        written.clone(),
+                        physically_durable.clone(),
+                    );
                     loom::thread::spawn(move || {
                         let seq = {
                             let mut last = write_lock.lock().unwrap();
@@ -107,7 +123,10 @@ mod tests {
                             Ok::<(), ()>(())
                         })
                         .unwrap();
-                        assert!(pd.load(Ordering::Acquire) >= seq, "commit {seq} returned before a sync covered it");
+                        assert!(
+                            pd.load(Ordering::Acquire) >= seq,
+                            "commit {seq} returned before a sync covered it"
+                        );
                     })
                 })
                 .collect();

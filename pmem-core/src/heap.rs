@@ -64,7 +64,9 @@ fn class_for(size: u64, align: u64) -> Option<usize> {
     if size > MAX_SMALL {
         return None;
     }
-    CLASSES.iter().position(|&c| c as u64 >= size && c as u64 % align.max(16) == 0)
+    CLASSES
+        .iter()
+        .position(|&c| c as u64 >= size && c as u64 % align.max(16) == 0)
 }
 
 /// Where an allocation lives, as the allocator sees it.
@@ -103,7 +105,10 @@ pub(crate) struct HeapCensus {
 impl HeapIndex {
     /// Walks every block from `HEAP_START` to `heap_end`, validating headers and bitmaps.
     pub(crate) fn rebuild(m: &dyn HeapMem) -> Result<HeapIndex> {
-        let mut ix = HeapIndex { with_space: vec![BTreeSet::new(); CLASSES.len()], ..Default::default() };
+        let mut ix = HeapIndex {
+            with_space: vec![BTreeSet::new(); CLASSES.len()],
+            ..Default::default()
+        };
         let meta = meta(m);
         ix.heap_end = meta.heap_end;
         walk(m, |off, h| {
@@ -135,7 +140,8 @@ impl HeapIndex {
 
     /// Allocates `size` bytes aligned to `align`; answers the pool offset.
     pub(crate) fn alloc(&mut self, m: &mut dyn HeapMem, size: u64, align: u64) -> Result<u64> {
-        if size == 0 || !align.is_power_of_two() || align > MAX_ALIGN as u64 || size > m.max_size() {
+        if size == 0 || !align.is_power_of_two() || align > MAX_ALIGN as u64 || size > m.max_size()
+        {
             return Err(Error::UnsupportedLayout { size, align });
         }
         let off = match class_for(size, align) {
@@ -194,7 +200,11 @@ impl HeapIndex {
             if let Some(&(size, off)) = self.free_by_size.range((need, 0)..).next() {
                 self.remove_free(off, size);
                 if size > need {
-                    write(m, off + need, BlockHeader::new(KIND_FREE, 0, size - need, 0));
+                    write(
+                        m,
+                        off + need,
+                        BlockHeader::new(KIND_FREE, 0, size - need, 0),
+                    );
                     self.insert_free(off + need, size - need);
                 }
                 write(m, off, BlockHeader::new(KIND_FREE, 0, need, 0));
@@ -216,13 +226,20 @@ impl HeapIndex {
             new_end = max - max % crate::layout::PAGE;
         }
         // The tail block may be free: growing extends it instead of adding a new block.
-        let tail = self.free_by_off.range(..old_end).next_back().map(|(o, s)| (*o, *s));
+        let tail = self
+            .free_by_off
+            .range(..old_end)
+            .next_back()
+            .map(|(o, s)| (*o, *s));
         let (start, have) = match tail {
             Some((o, s)) if o + s == old_end => (o, s),
             _ => (old_end, 0),
         };
         if new_end <= old_end || new_end - old_end + have < need {
-            return Err(Error::OutOfSpace { requested: need, max_size: max });
+            return Err(Error::OutOfSpace {
+                requested: need,
+                max_size: max,
+            });
         }
         m.ensure_mapped(new_end)?;
         if have > 0 {
@@ -269,7 +286,10 @@ impl HeapIndex {
         if h.kind() != Some(KIND_LARGE) || h.requested < size || block + h.size > self.heap_end {
             return bad("pointer to no allocation");
         }
-        Ok(Place::Large { block, requested: h.requested })
+        Ok(Place::Large {
+            block,
+            requested: h.requested,
+        })
     }
 
     /// Frees the allocation at `off` (`size` as allocated). Runs at commit.
@@ -330,7 +350,8 @@ fn valid_mask(slots: u64, word: u64) -> u64 {
 
 fn run_has_space(m: &dyn HeapMem, run: u64, class: usize) -> bool {
     let g = run_geometry(class);
-    (0..g.bitmap_words).any(|w| !read::<u64>(m, run + g.bitmap_off + w * 8) & valid_mask(g.slots, w) != 0)
+    (0..g.bitmap_words)
+        .any(|w| !read::<u64>(m, run + g.bitmap_off + w * 8) & valid_mask(g.slots, w) != 0)
 }
 
 fn run_is_empty(m: &dyn HeapMem, run: u64, class: usize) -> bool {
@@ -340,11 +361,17 @@ fn run_is_empty(m: &dyn HeapMem, run: u64, class: usize) -> bool {
 
 /// Visits every block header in address order, validating the tiling, each header, and
 /// each run's bitmap. Any inconsistency is `Error::Corrupted` naming the offset.
-pub(crate) fn walk(m: &dyn HeapMem, mut f: impl FnMut(u64, &BlockHeader) -> Result<()>) -> Result<()> {
+pub(crate) fn walk(
+    m: &dyn HeapMem,
+    mut f: impl FnMut(u64, &BlockHeader) -> Result<()>,
+) -> Result<()> {
     let meta = meta(m);
     let end = meta.heap_end;
     if end < HEAP_START || end > m.mapped_len() || end % crate::layout::PAGE != 0 {
-        return Err(Error::corrupted(format!("heap end {end:#x} outside the mapped pool"), META_OFF));
+        return Err(Error::corrupted(
+            format!("heap end {end:#x} outside the mapped pool"),
+            META_OFF,
+        ));
     }
     let mut off = HEAP_START;
     while off < end {
@@ -352,7 +379,9 @@ pub(crate) fn walk(m: &dyn HeapMem, mut f: impl FnMut(u64, &BlockHeader) -> Resu
             return Err(Error::corrupted("block header past the heap end", off));
         }
         let h: BlockHeader = read(m, off);
-        let kind = h.kind().ok_or_else(|| Error::corrupted("bad block header magic", off))?;
+        let kind = h
+            .kind()
+            .ok_or_else(|| Error::corrupted("bad block header magic", off))?;
         if h.size < BLOCK_HEADER || h.size % BLOCK_ALIGN != 0 || h.size > end - off {
             return Err(Error::corrupted(format!("bad block size {}", h.size), off));
         }
@@ -385,7 +414,10 @@ pub(crate) fn walk(m: &dyn HeapMem, mut f: impl FnMut(u64, &BlockHeader) -> Resu
 
 /// Counts the heap for `stats`; calls `each` for every live allocation (offset, size).
 pub(crate) fn census(m: &dyn HeapMem, mut each: impl FnMut(u64, u64)) -> Result<HeapCensus> {
-    let mut c = HeapCensus { heap_bytes: meta(m).heap_end - HEAP_START, ..Default::default() };
+    let mut c = HeapCensus {
+        heap_bytes: meta(m).heap_end - HEAP_START,
+        ..Default::default()
+    };
     walk(m, |off, h| {
         match h.kind() {
             Some(KIND_FREE) => {
@@ -406,7 +438,8 @@ pub(crate) fn census(m: &dyn HeapMem, mut each: impl FnMut(u64, u64)) -> Result<
                     let used = u64::from(word.count_ones());
                     c.allocated_bytes += used * g.slot_size;
                     c.allocations += used;
-                    c.free_bytes += (u64::from((!word & valid_mask(g.slots, w)).count_ones())) * g.slot_size;
+                    c.free_bytes +=
+                        (u64::from((!word & valid_mask(g.slots, w)).count_ones())) * g.slot_size;
                     let mut bits = word;
                     while bits != 0 {
                         let b = bits.trailing_zeros() as u64;

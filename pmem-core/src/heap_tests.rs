@@ -1,5 +1,5 @@
 use super::*;
-use crate::layout::{PAGE, RootMeta, META_MAGIC};
+use crate::layout::{RootMeta, META_MAGIC, PAGE};
 
 /// A heap over a plain buffer: no journal, growth just moves `mapped`.
 struct Buf {
@@ -10,10 +10,25 @@ struct Buf {
 
 impl Buf {
     fn new(initial: u64, max: u64) -> Self {
-        let mut b = Buf { mem: vec![0u8; max as usize], mapped: initial, max };
-        let meta = RootMeta { magic: META_MAGIC, root_off: 0, heap_end: initial, schema_off: 0, schema_len: 0, reserved: [0; 3] };
+        let mut b = Buf {
+            mem: vec![0u8; max as usize],
+            mapped: initial,
+            max,
+        };
+        let meta = RootMeta {
+            magic: META_MAGIC,
+            root_off: 0,
+            heap_end: initial,
+            schema_off: 0,
+            schema_len: 0,
+            reserved: [0; 3],
+        };
         set_meta(&mut b, meta);
-        write(&mut b, HEAP_START, BlockHeader::new(KIND_FREE, 0, initial - HEAP_START, 0));
+        write(
+            &mut b,
+            HEAP_START,
+            BlockHeader::new(KIND_FREE, 0, initial - HEAP_START, 0),
+        );
         b
     }
 }
@@ -45,17 +60,32 @@ fn allocations_of_every_size_and_alignment_are_disjoint_aligned_and_inside_the_h
     let mut m = Buf::new(64 * PAGE, 64 << 20);
     let mut ix = HeapIndex::rebuild(&m).unwrap();
     let mut live: Vec<(u64, u64)> = Vec::new();
-    for (i, size) in [1u64, 8, 16, 17, 24, 48, 56, 64, 100, 150, 200, 1000, 2048, 2049, 4096, 5000, 70_000].iter().cycle().take(400).enumerate() {
+    for (i, size) in [
+        1u64, 8, 16, 17, 24, 48, 56, 64, 100, 150, 200, 1000, 2048, 2049, 4096, 5000, 70_000,
+    ]
+    .iter()
+    .cycle()
+    .take(400)
+    .enumerate()
+    {
         let align = [1u64, 8, 16, 32, 64][i % 5];
         let off = ix.alloc(&mut m, *size, align).unwrap();
         assert_eq!(off % align, 0, "size {size} align {align}");
         assert!(off + size <= ix.heap_end());
         for &l in &live {
-            assert!(!overlap(l, (off, *size)), "{l:?} overlaps {:?}", (off, size));
+            assert!(
+                !overlap(l, (off, *size)),
+                "{l:?} overlaps {:?}",
+                (off, size)
+            );
         }
         live.push((off, *size));
     }
-    assert_eq!(HeapIndex::rebuild(&m).unwrap(), ix, "index drifted from the headers");
+    assert_eq!(
+        HeapIndex::rebuild(&m).unwrap(),
+        ix,
+        "index drifted from the headers"
+    );
     let c = census(&m, |_, _| {}).unwrap();
     assert_eq!(c.allocations, live.len() as u64);
 }
@@ -88,9 +118,15 @@ fn a_freed_slot_is_reused_and_a_double_free_is_refused() {
     let a = ix.alloc(&mut m, 40, 8).unwrap();
     let b = ix.alloc(&mut m, 40, 8).unwrap();
     ix.free(&mut m, a, 40).unwrap();
-    assert!(matches!(ix.free(&mut m, a, 40), Err(Error::Corrupted { .. })));
+    assert!(matches!(
+        ix.free(&mut m, a, 40),
+        Err(Error::Corrupted { .. })
+    ));
     assert_eq!(ix.alloc(&mut m, 40, 8).unwrap(), a);
-    assert!(matches!(ix.free(&mut m, b + 8, 40), Err(Error::Corrupted { .. })), "interior pointer accepted");
+    assert!(
+        matches!(ix.free(&mut m, b + 8, 40), Err(Error::Corrupted { .. })),
+        "interior pointer accepted"
+    );
 }
 
 #[test]
@@ -119,9 +155,18 @@ fn the_heap_grows_to_its_maximum_and_then_reports_out_of_space() {
 fn oversized_alignment_and_zero_size_are_unsupported_layouts() {
     let mut m = Buf::new(4 * PAGE, 1 << 20);
     let mut ix = HeapIndex::rebuild(&m).unwrap();
-    assert!(matches!(ix.alloc(&mut m, 8, 128), Err(Error::UnsupportedLayout { .. })));
-    assert!(matches!(ix.alloc(&mut m, 0, 8), Err(Error::UnsupportedLayout { .. })));
-    assert!(matches!(ix.alloc(&mut m, 8, 3), Err(Error::UnsupportedLayout { .. })));
+    assert!(matches!(
+        ix.alloc(&mut m, 8, 128),
+        Err(Error::UnsupportedLayout { .. })
+    ));
+    assert!(matches!(
+        ix.alloc(&mut m, 0, 8),
+        Err(Error::UnsupportedLayout { .. })
+    ));
+    assert!(matches!(
+        ix.alloc(&mut m, 8, 3),
+        Err(Error::UnsupportedLayout { .. })
+    ));
 }
 
 #[test]
@@ -131,7 +176,10 @@ fn internal_fragmentation_of_small_classes_stays_under_a_quarter_or_sixteen_byte
         let slot = u64::from(CLASSES[class]);
         let waste = (slot - size) as f64 / slot as f64;
         // Below 64 bytes the classes are 16 bytes apart: at most 15 bytes are wasted.
-        assert!(waste <= 0.25 || slot - size < 16, "size {size} -> slot {slot}: {waste:.2}");
+        assert!(
+            waste <= 0.25 || slot - size < 16,
+            "size {size} -> slot {slot}: {waste:.2}"
+        );
     }
 }
 

@@ -45,8 +45,22 @@ impl Inspector {
     /// Opens the pool at `path` read-only, accepting any root type.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path: PathBuf = path.as_ref().to_path_buf();
-        let cfg = Config { durability: Durability::Process, read_only: true, checkpoint_bytes: u64::MAX, volatile: false, release_pages: false };
-        let expect = Expect { layout: None, root: TypeIdentity { name: String::new(), fingerprint: 0 }, root_size: 0, root_align: 0 };
+        let cfg = Config {
+            durability: Durability::Process,
+            read_only: true,
+            checkpoint_bytes: u64::MAX,
+            volatile: false,
+            release_pages: false,
+        };
+        let expect = Expect {
+            layout: None,
+            root: TypeIdentity {
+                name: String::new(),
+                fingerprint: 0,
+            },
+            root_size: 0,
+            root_align: 0,
+        };
         let sh = Shared::open_any(Source::File { path }, cfg, &expect)?;
         Ok(Inspector { sh })
     }
@@ -64,7 +78,9 @@ impl Inspector {
     /// The allocator's own check: headers tile the heap, bitmaps fit their runs.
     pub fn check_heap(&self) -> Result<Vec<Allocation>> {
         let mut out = Vec::new();
-        heap::census(&ReadCtx(&self.sh), |offset, size| out.push(Allocation { offset, size }))?;
+        heap::census(&ReadCtx(&self.sh), |offset, size| {
+            out.push(Allocation { offset, size })
+        })?;
         Ok(out)
     }
 
@@ -87,21 +103,30 @@ impl Inspector {
     pub fn schema_json(&self) -> Result<String> {
         let meta = heap::meta(&ReadCtx(&self.sh));
         if meta.schema_off == 0 {
-            return Err(Error::corrupted("pool has no stored schema", crate::layout::META_OFF));
+            return Err(Error::corrupted(
+                "pool has no stored schema",
+                crate::layout::META_OFF,
+            ));
         }
         let b = self.bytes(meta.schema_off, meta.schema_len)?;
-        String::from_utf8(b.to_vec()).map_err(|_| Error::corrupted("stored schema is not UTF-8", meta.schema_off))
+        String::from_utf8(b.to_vec())
+            .map_err(|_| Error::corrupted("stored schema is not UTF-8", meta.schema_off))
     }
 
     /// `len` bytes of pool memory at `off`, bounds-checked.
     pub fn bytes(&self, off: u64, len: u64) -> Result<&[u8]> {
         let mapped = self.sh.slot.control().mapped_len();
         if off < crate::layout::PAGE || off.checked_add(len).is_none_or(|e| e > mapped) {
-            return Err(Error::corrupted(format!("read of {len} bytes outside the pool"), off));
+            return Err(Error::corrupted(
+                format!("read of {len} bytes outside the pool"),
+                off,
+            ));
         }
         // SAFETY: in bounds of the private mapping, which nothing writes while the
         // inspector (read-only) is open and which lives as long as `self`.
-        Ok(unsafe { std::slice::from_raw_parts(self.sh.slot.base().add(off as usize), len as usize) })
+        Ok(unsafe {
+            std::slice::from_raw_parts(self.sh.slot.base().add(off as usize), len as usize)
+        })
     }
 
     /// The pool file's path.

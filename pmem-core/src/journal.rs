@@ -34,7 +34,9 @@ pub(crate) struct RangeSet {
 
 impl Default for RangeSet {
     fn default() -> Self {
-        RangeSet { ranges: Ranges::Small(Vec::new()) }
+        RangeSet {
+            ranges: Ranges::Small(Vec::new()),
+        }
     }
 }
 
@@ -83,7 +85,9 @@ impl RangeSet {
         let joins = |s: u64, prev: &Span| {
             prev.end == start
                 && ((prev.undo == FRESH && span.undo == FRESH)
-                    || (prev.undo != FRESH && span.undo != FRESH && prev.undo + (prev.end - s) == span.undo))
+                    || (prev.undo != FRESH
+                        && span.undo != FRESH
+                        && prev.undo + (prev.end - s) == span.undo))
         };
         match &mut self.ranges {
             Ranges::Small(v) => {
@@ -231,7 +235,12 @@ impl Journal {
                 {
                     // SAFETY: `sp.end..end` is inside `off..end`, readable by the caller's
                     // promise.
-                    let old = unsafe { std::slice::from_raw_parts(base.add(sp.end as usize), (end - sp.end) as usize) };
+                    let old = unsafe {
+                        std::slice::from_raw_parts(
+                            base.add(sp.end as usize),
+                            (end - sp.end) as usize,
+                        )
+                    };
                     self.undo.extend_from_slice(old);
                     sp.end = end;
                     if self.last.0 == *s {
@@ -285,7 +294,11 @@ impl Journal {
         let (first, last) = (off / PAGE, (off + len - 1) / PAGE);
         for page in first..=last {
             let lo = if page == first { off % PAGE / LINE } else { 0 };
-            let hi = if page == last { (off + len - 1) % PAGE / LINE } else { PAGE / LINE - 1 };
+            let hi = if page == last {
+                (off + len - 1) % PAGE / LINE
+            } else {
+                PAGE / LINE - 1
+            };
             let mask = (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
             let p = page as usize;
             if p >= self.lines.len() {
@@ -306,7 +319,9 @@ impl Journal {
     ///   `enter_line_mode` for pages already written in interval mode).
     unsafe fn save_page(&mut self, base: *const u8, page: u64) {
         let start = page * PAGE;
-        if self.fresh.covers(start, start + PAGE) || crate::fault::is(crate::fault::Broken::SkipUndo) {
+        if self.fresh.covers(start, start + PAGE)
+            || crate::fault::is(crate::fault::Broken::SkipUndo)
+        {
             self.touched.push((page, FRESH));
             return;
         }
@@ -377,11 +392,16 @@ impl Journal {
                     let lo = u64::from(mask.trailing_zeros());
                     let run = u64::from((mask >> lo).trailing_ones());
                     push(page * PAGE + lo * LINE, run * LINE);
-                    mask &= if lo + run >= 64 { 0 } else { !((u64::MAX >> (64 - run)) << lo) };
+                    mask &= if lo + run >= 64 {
+                        0
+                    } else {
+                        !((u64::MAX >> (64 - run)) << lo)
+                    };
                 }
             }
         } else {
-            self.written.for_each(|start, sp| push(start, sp.end - start));
+            self.written
+                .for_each(|start, sp| push(start, sp.end - start));
         }
     }
 
@@ -401,14 +421,22 @@ impl Journal {
                 let src = &self.undo[sp.undo as usize..sp.undo as usize + len];
                 // SAFETY: the range was readable when snapshotted and mappings never
                 // shrink while the pool is open.
-                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), base.add(start as usize), len) };
+                unsafe {
+                    std::ptr::copy_nonoverlapping(src.as_ptr(), base.add(start as usize), len)
+                };
             }
         });
         for &(page, pos) in &self.touched {
             if pos != FRESH {
                 let src = &self.undo[pos as usize..(pos + PAGE) as usize];
                 // SAFETY: the page was mapped when saved and mappings only grow.
-                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), base.add((page * PAGE) as usize), PAGE as usize) };
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        src.as_ptr(),
+                        base.add((page * PAGE) as usize),
+                        PAGE as usize,
+                    )
+                };
             }
         }
     }
@@ -504,7 +532,10 @@ mod tests {
                 written[b as usize] = true;
             }
         }
-        assert!(j.line_mode, "3000 scattered writes should switch to line mode");
+        assert!(
+            j.line_mode,
+            "3000 scattered writes should switch to line mode"
+        );
         let mut ranges = Vec::new();
         j.redo_ranges(&mut ranges);
         let mut logged = vec![false; mem.len()];
@@ -516,7 +547,10 @@ mod tests {
                 logged[b as usize] = true;
             }
         }
-        assert!(written.iter().zip(&logged).all(|(w, l)| !w || *l), "a written byte is not logged");
+        assert!(
+            written.iter().zip(&logged).all(|(w, l)| !w || *l),
+            "a written byte is not logged"
+        );
         // SAFETY: inside `mem`.
         unsafe { j.roll_back(mem.as_mut_ptr()) };
         // Fresh memory may keep new bytes; everything else is restored.

@@ -207,7 +207,10 @@ impl StateSlot {
         if b.len() < Self::LEN || crc32c(&b[..60]) != get_u32(b, 60) {
             return None;
         }
-        Some(StateSlot { checkpoint_count: get_u64(b, 0), checkpoint_seq: get_u64(b, 8) })
+        Some(StateSlot {
+            checkpoint_count: get_u64(b, 0),
+            checkpoint_seq: get_u64(b, 8),
+        })
     }
 
     /// File offset this slot is written at.
@@ -260,7 +263,13 @@ const _: () = assert!(core::mem::size_of::<BlockHeader>() == BLOCK_HEADER as usi
 
 impl BlockHeader {
     pub(crate) fn new(kind: u8, class: u32, size: u64, requested: u64) -> Self {
-        BlockHeader { magic: BLOCK_MAGIC | kind as u32, class, size, requested, reserved: [0; 5] }
+        BlockHeader {
+            magic: BLOCK_MAGIC | kind as u32,
+            class,
+            size,
+            requested,
+            reserved: [0; 5],
+        }
     }
     pub(crate) fn kind(&self) -> Option<u8> {
         if self.magic & 0xFFFF_FF00 != BLOCK_MAGIC {
@@ -274,8 +283,8 @@ impl BlockHeader {
 /// Small-object size classes (ARCHITECTURE §5): four steps per doubling above 128 keep
 /// internal fragmentation under 20%.
 pub(crate) const CLASSES: [u32; 24] = [
-    16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896,
-    1024, 1280, 1536, 1792, 2048,
+    16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024,
+    1280, 1536, 1792, 2048,
 ];
 /// Largest request served from a run; bigger requests get a large block.
 pub(crate) const MAX_SMALL: u64 = 2048;
@@ -295,7 +304,11 @@ pub(crate) struct RunGeometry {
 
 pub(crate) const fn run_geometry(class: usize) -> RunGeometry {
     let slot_size = CLASSES[class] as u64;
-    let block_size = if slot_size <= 256 { 16 * 1024 } else { 64 * 1024 };
+    let block_size = if slot_size <= 256 {
+        16 * 1024
+    } else {
+        64 * 1024
+    };
     let mut slots = (block_size - BLOCK_HEADER) / slot_size;
     loop {
         let words = slots.div_ceil(64);
@@ -425,7 +438,10 @@ mod tests {
 
     #[test]
     fn state_slot_rejects_torn_bytes() {
-        let s = StateSlot { checkpoint_count: 3, checkpoint_seq: 9 };
+        let s = StateSlot {
+            checkpoint_count: 3,
+            checkpoint_seq: 9,
+        };
         let mut b = s.encode();
         assert_eq!(StateSlot::decode(&b), Some(s));
         b[9] ^= 0x80;

@@ -25,10 +25,12 @@
 
 mod check;
 mod checksum;
+#[doc(hidden)]
+pub mod crash;
 mod engine;
+mod error;
 #[doc(hidden)]
 pub mod fault;
-mod error;
 pub mod fingerprint;
 mod group_commit;
 mod heap;
@@ -41,12 +43,10 @@ mod medium;
 mod pool;
 mod psafe;
 mod ptr;
-mod tx;
 pub mod raw;
 pub mod schema;
-#[doc(hidden)]
-pub mod crash;
 pub mod sim;
+mod tx;
 mod view;
 
 pub use check::{visit_erased, CheckReport, VisitFn, Visitor};

@@ -42,11 +42,23 @@ pub(crate) unsafe fn write_group(
         let full = len / MAX_RECORD;
         let rest = len % MAX_RECORD;
         records += (full + u64::from(rest > 0)) as u32;
-        body_len += full * (RECORD_HEADER_LEN as u64 + MAX_RECORD) + if rest > 0 { RECORD_HEADER_LEN as u64 + pad8(rest) } else { 0 };
+        body_len += full * (RECORD_HEADER_LEN as u64 + MAX_RECORD)
+            + if rest > 0 {
+                RECORD_HEADER_LEN as u64 + pad8(rest)
+            } else {
+                0
+            };
     }
     let total = GROUP_HEADER_LEN as u64 + body_len;
     let mut header = [0u8; GROUP_HEADER_LEN];
-    GroupHeader { crc: 0, salt, seq, body_len, records }.encode_into(&mut header);
+    GroupHeader {
+        crc: 0,
+        salt,
+        seq,
+        body_len,
+        records,
+    }
+    .encode_into(&mut header);
     buf.clear();
     let one_shot = total <= ONE_SHOT;
     // One-shot groups are checksummed once at the end, over the whole buffer.
@@ -130,7 +142,11 @@ pub(crate) fn scan(
     mut apply: impl FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<ScanEnd> {
     let log_len = log.len().map_err(|e| Error::io("reading", log.path(), e))?;
-    let mut end = ScanEnd { pos: LOG_HEADER_LEN, last_seq: after_seq, groups: 0 };
+    let mut end = ScanEnd {
+        pos: LOG_HEADER_LEN,
+        last_seq: after_seq,
+        groups: 0,
+    };
     let mut hdr = [0u8; GROUP_HEADER_LEN];
     let mut body = Vec::new();
     loop {
@@ -138,10 +154,14 @@ pub(crate) fn scan(
         if pos + GROUP_HEADER_LEN as u64 > log_len {
             return Ok(end);
         }
-        log.read_at(pos, &mut hdr).map_err(|e| Error::io("reading", log.path(), e))?;
-        let Some(h) = GroupHeader::decode(&hdr) else { return Ok(end) };
+        log.read_at(pos, &mut hdr)
+            .map_err(|e| Error::io("reading", log.path(), e))?;
+        let Some(h) = GroupHeader::decode(&hdr) else {
+            return Ok(end);
+        };
         if h.salt != salt
-            || (h.seq != end.last_seq + 1 && !crate::fault::is(crate::fault::Broken::IgnoreSequence))
+            || (h.seq != end.last_seq + 1
+                && !crate::fault::is(crate::fault::Broken::IgnoreSequence))
             || h.body_len % 8 != 0
             || h.body_len > log_len - pos - GROUP_HEADER_LEN as u64
         {
@@ -149,17 +169,22 @@ pub(crate) fn scan(
         }
         body.clear();
         body.resize(h.body_len as usize, 0);
-        log.read_at(pos + GROUP_HEADER_LEN as u64, &mut body).map_err(|e| Error::io("reading", log.path(), e))?;
+        log.read_at(pos + GROUP_HEADER_LEN as u64, &mut body)
+            .map_err(|e| Error::io("reading", log.path(), e))?;
         let mut zeroed = hdr;
         put_u32(&mut zeroed, 4, 0);
-        if crc32c_append(crc32c(&zeroed), &body) != h.crc && !crate::fault::is(crate::fault::Broken::SkipGroupChecksum) {
+        if crc32c_append(crc32c(&zeroed), &body) != h.crc
+            && !crate::fault::is(crate::fault::Broken::SkipGroupChecksum)
+        {
             return Ok(end);
         }
         // The group is complete and intact: every record in it must make sense, or the
         // log was written by something other than pmem.
         let mut at = 0usize;
         for _ in 0..h.records {
-            let bad = |what: &str| Error::corrupted(format!("log group {}: {what}", h.seq), pos + at as u64);
+            let bad = |what: &str| {
+                Error::corrupted(format!("log group {}: {what}", h.seq), pos + at as u64)
+            };
             if at + RECORD_HEADER_LEN > body.len() {
                 return Err(bad("record header past the group end"));
             }
@@ -176,8 +201,15 @@ pub(crate) fn scan(
             at = data_at + pad8(len) as usize;
         }
         if at != body.len() {
-            return Err(Error::corrupted(format!("log group {}: trailing bytes", h.seq), pos));
+            return Err(Error::corrupted(
+                format!("log group {}: trailing bytes", h.seq),
+                pos,
+            ));
         }
-        end = ScanEnd { pos: pos + GROUP_HEADER_LEN as u64 + h.body_len, last_seq: h.seq, groups: end.groups + 1 };
+        end = ScanEnd {
+            pos: pos + GROUP_HEADER_LEN as u64 + h.body_len,
+            last_seq: h.seq,
+            groups: end.groups + 1,
+        };
     }
 }

@@ -96,8 +96,12 @@ impl Slot {
             let candidates: Vec<u32> = if chosen != 0 {
                 vec![chosen]
             } else {
-                let forced = std::env::var("PMEM_SLOT_SHIFT").ok().and_then(|s| s.parse::<u32>().ok());
-                forced.filter(|s| SHIFTS.contains(s)).map_or_else(|| SHIFTS.to_vec(), |s| vec![s])
+                let forced = std::env::var("PMEM_SLOT_SHIFT")
+                    .ok()
+                    .and_then(|s| s.parse::<u32>().ok());
+                forced
+                    .filter(|s| SHIFTS.contains(s))
+                    .map_or_else(|| SHIFTS.to_vec(), |s| vec![s])
             };
             let mut got = None;
             for s in candidates {
@@ -119,7 +123,9 @@ impl Slot {
                     break;
                 }
             }
-            let Some((p, want, s)) = got else { return Err(last_os_error("reserving address space")) };
+            let Some((p, want, s)) = got else {
+                return Err(last_os_error("reserving address space"));
+            };
             match SLOT_SHIFT.compare_exchange(0, s, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break (p, want),
                 Err(current) if current == s => break (p, want),
@@ -145,7 +151,8 @@ impl Slot {
             }
         }
         let slot = Slot {
-            base: NonNull::new(std::ptr::with_exposed_provenance_mut::<u8>(aligned)).expect("mmap never returns 0"),
+            base: NonNull::new(std::ptr::with_exposed_provenance_mut::<u8>(aligned))
+                .expect("mmap never returns 0"),
         };
         // Keep the provenance of the reservation reachable from integer addresses: pool
         // pointers are rebuilt from `slot_base(addr) + offset`.
@@ -154,7 +161,11 @@ impl Slot {
         // SAFETY: the control page was just mapped read-write and zeroed; `Control` is
         // smaller than a page and all-zero is a valid value of it.
         unsafe {
-            let c = slot.base.as_ptr().add(control_off() as usize).cast::<Control>();
+            let c = slot
+                .base
+                .as_ptr()
+                .add(control_off() as usize)
+                .cast::<Control>();
             (*c).magic = CONTROL_MAGIC;
         }
         live_set(aligned, true);
@@ -167,7 +178,13 @@ impl Slot {
 
     pub(crate) fn control(&self) -> &Control {
         // SAFETY: mapped in `reserve` for the life of the slot.
-        unsafe { &*self.base.as_ptr().add(control_off() as usize).cast::<Control>() }
+        unsafe {
+            &*self
+                .base
+                .as_ptr()
+                .add(control_off() as usize)
+                .cast::<Control>()
+        }
     }
 
     /// Maps fresh zero pages read-write at `off..off+len` of the slot.
@@ -176,16 +193,35 @@ impl Slot {
     }
 
     /// Maps `len` bytes of file `fd` from `file_off` copy-on-write at `off` of the slot.
-    pub(crate) fn map_private(&self, off: u64, len: u64, fd: RawFd, file_off: u64) -> io::Result<()> {
+    pub(crate) fn map_private(
+        &self,
+        off: u64,
+        len: u64,
+        fd: RawFd,
+        file_off: u64,
+    ) -> io::Result<()> {
         self.map(off, len, libc::MAP_PRIVATE, fd, file_off)
     }
 
     /// Maps `len` bytes of file `fd` from `file_off` shared at `off` of the slot.
-    pub(crate) fn map_shared(&self, off: u64, len: u64, fd: RawFd, file_off: u64) -> io::Result<()> {
+    pub(crate) fn map_shared(
+        &self,
+        off: u64,
+        len: u64,
+        fd: RawFd,
+        file_off: u64,
+    ) -> io::Result<()> {
         self.map(off, len, libc::MAP_SHARED, fd, file_off)
     }
 
-    fn map(&self, off: u64, len: u64, flags: libc::c_int, fd: RawFd, file_off: u64) -> io::Result<()> {
+    fn map(
+        &self,
+        off: u64,
+        len: u64,
+        flags: libc::c_int,
+        fd: RawFd,
+        file_off: u64,
+    ) -> io::Result<()> {
         assert!(off % crate::layout::PAGE == 0 && len % crate::layout::PAGE == 0);
         assert!(off + len <= slot_size());
         if len == 0 {
@@ -214,7 +250,11 @@ impl Slot {
         // SAFETY: the range is inside this slot; MADV_DONTNEED on a private file mapping
         // only re-reads the file, whose bytes equal the private copy after a checkpoint.
         unsafe {
-            libc::madvise(self.base.as_ptr().add(off as usize).cast(), len as usize, libc::MADV_DONTNEED);
+            libc::madvise(
+                self.base.as_ptr().add(off as usize).cast(),
+                len as usize,
+                libc::MADV_DONTNEED,
+            );
         }
     }
 }

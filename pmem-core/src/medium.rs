@@ -114,12 +114,19 @@ impl MappedLog {
         let len = inner.len()?;
         let len = len - len % crate::layout::PAGE;
         if len > crate::map::max_log_size() {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "log file larger than the log region"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "log file larger than the log region",
+            ));
         }
         slot.map_shared(crate::map::log_region(), len, inner.file.as_raw_fd(), 0)?;
         // SAFETY: the log region is inside the slot.
         let region = unsafe { slot.base().add(crate::map::log_region() as usize) };
-        Ok(MappedLog { inner, region, mapped: AtomicU64::new(len) })
+        Ok(MappedLog {
+            inner,
+            region,
+            mapped: AtomicU64::new(len),
+        })
     }
 }
 
@@ -137,7 +144,10 @@ impl Backing for MappedLog {
             return Ok(());
         }
         if len > crate::map::max_log_size() {
-            return Err(io::Error::new(io::ErrorKind::OutOfMemory, "log region exhausted"));
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "log region exhausted",
+            ));
         }
         self.inner.grow(len)?;
         let slot_base = crate::map::slot_base(self.region as usize);
@@ -193,7 +203,12 @@ impl Backing for MappedLog {
         let need = off + data.len() as u64;
         if need > mapped {
             // Grow geometrically: every growth is a system call and a new mapping.
-            self.grow(need.max(mapped * 2).max(1 << 20).min(crate::map::max_log_size()).max(need))?;
+            self.grow(
+                need.max(mapped * 2)
+                    .max(1 << 20)
+                    .min(crate::map::max_log_size())
+                    .max(need),
+            )?;
         }
         // SAFETY: the range is inside the mapped part of the log region (checked and grown
         // above); the file blocks behind it are allocated, so the store cannot SIGBUS.

@@ -137,7 +137,12 @@ impl PoolOptions {
     /// Opens an existing pool.
     pub fn open<R: Persistent>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
         let path = path.as_ref().to_path_buf();
-        let sh = Shared::open(Source::File { path }, self.config(false), &expect::<R>(self.layout.as_ref()), None)?;
+        let sh = Shared::open(
+            Source::File { path },
+            self.config(false),
+            &expect::<R>(self.layout.as_ref()),
+            None,
+        )?;
         Pool::from_shared(sh, None)
     }
 
@@ -151,7 +156,10 @@ impl PoolOptions {
     }
 
     /// Opens the pool at `path`, creating it (with `R::default()` as root) if missing.
-    pub fn open_or_create<R: Persistent + Default>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
+    pub fn open_or_create<R: Persistent + Default>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<Pool<R>> {
         let path = path.as_ref().to_path_buf();
         let ex = expect::<R>(self.layout.as_ref());
         if !path.exists() {
@@ -173,9 +181,17 @@ impl PoolOptions {
     }
 
     /// Creates a pool on a simulated disk (crash-state harness).
-    pub fn create_sim<R: Persistent + Default>(&self, disk: &crate::sim::SimDisk) -> Result<Pool<R>> {
+    pub fn create_sim<R: Persistent + Default>(
+        &self,
+        disk: &crate::sim::SimDisk,
+    ) -> Result<Pool<R>> {
         let ex = expect::<R>(self.layout.as_ref());
-        let sh = Shared::open(Source::Sim(disk.clone()), self.config(false), &ex, Some(&self.spec()))?;
+        let sh = Shared::open(
+            Source::Sim(disk.clone()),
+            self.config(false),
+            &ex,
+            Some(&self.spec()),
+        )?;
         Pool::from_shared(sh, Some(R::default))
     }
 
@@ -190,7 +206,10 @@ impl PoolOptions {
 fn expect<R: Persistent>(layout: Option<&String>) -> Expect {
     Expect {
         layout: layout.cloned(),
-        root: TypeIdentity { name: R::TYPE_NAME.to_string(), fingerprint: R::FINGERPRINT },
+        root: TypeIdentity {
+            name: R::TYPE_NAME.to_string(),
+            fingerprint: R::FINGERPRINT,
+        },
         root_size: size_of::<R>() as u64,
         root_align: align_of::<R>() as u64,
     }
@@ -226,13 +245,19 @@ pub struct Pool<R> {
 
 impl<R> Clone for Pool<R> {
     fn clone(&self) -> Self {
-        Pool { sh: Arc::clone(&self.sh), _root: PhantomData }
+        Pool {
+            sh: Arc::clone(&self.sh),
+            _root: PhantomData,
+        }
     }
 }
 
 impl<R> std::fmt::Debug for Pool<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool").field("path", &self.sh.path).field("durability", &self.sh.cfg.durability).finish()
+        f.debug_struct("Pool")
+            .field("path", &self.sh.path)
+            .field("durability", &self.sh.cfg.durability)
+            .finish()
     }
 }
 
@@ -275,7 +300,10 @@ impl<R: Persistent> Pool<R> {
     }
 
     fn from_shared(sh: Arc<Shared>, init: Option<fn() -> R>) -> Result<Self> {
-        let mut pool = Pool { sh, _root: PhantomData };
+        let mut pool = Pool {
+            sh,
+            _root: PhantomData,
+        };
         let root_off = heap::meta(&engine::ReadCtx(&pool.sh)).root_off;
         if root_off == 0 {
             let Some(init) = init else {
@@ -296,26 +324,39 @@ impl<R: Persistent> Pool<R> {
             let res = {
                 let mut ctx = TxCtx { sh, st: &mut *st };
                 let schema = crate::schema::to_json(R::SCHEMA);
-                heap_ix.alloc(&mut ctx, size_of::<R>().max(1) as u64, align_of::<R>() as u64).and_then(|off| {
-                    // The pool describes itself: the schema of every type reachable from
-                    // the root, for tools without the application's code.
-                    let soff = heap_ix.alloc(&mut ctx, schema.len().max(1) as u64, 8)?;
-                    ctx.snapshot(soff, schema.len() as u64);
-                    // SAFETY: a fresh allocation of schema.len() bytes.
-                    unsafe { std::ptr::copy_nonoverlapping(schema.as_ptr(), sh.slot.base().add(soff as usize), schema.len()) };
-                    let mut meta = heap::meta(&ctx);
-                    meta.root_off = off;
-                    meta.schema_off = soff;
-                    meta.schema_len = schema.len() as u64;
-                    heap::set_meta(&mut ctx, meta);
-                    Ok(off)
-                })
+                heap_ix
+                    .alloc(
+                        &mut ctx,
+                        size_of::<R>().max(1) as u64,
+                        align_of::<R>() as u64,
+                    )
+                    .and_then(|off| {
+                        // The pool describes itself: the schema of every type reachable from
+                        // the root, for tools without the application's code.
+                        let soff = heap_ix.alloc(&mut ctx, schema.len().max(1) as u64, 8)?;
+                        ctx.snapshot(soff, schema.len() as u64);
+                        // SAFETY: a fresh allocation of schema.len() bytes.
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(
+                                schema.as_ptr(),
+                                sh.slot.base().add(soff as usize),
+                                schema.len(),
+                            )
+                        };
+                        let mut meta = heap::meta(&ctx);
+                        meta.root_off = off;
+                        meta.schema_off = soff;
+                        meta.schema_len = schema.len() as u64;
+                        heap::set_meta(&mut ctx, meta);
+                        Ok(off)
+                    })
             };
             st.heap = heap_ix;
             let off = res?;
             // SAFETY: `off` is a fresh allocation of size_of::<R>() bytes aligned for R.
             unsafe {
-                st.journal.snapshot(sh.slot.base(), off, size_of::<R>() as u64);
+                st.journal
+                    .snapshot(sh.slot.base(), off, size_of::<R>() as u64);
                 std::ptr::write(sh.slot.base().add(off as usize).cast::<R>(), init());
             }
             sh.commit(st)
@@ -385,7 +426,9 @@ impl<R: Persistent> Pool<R> {
         let mut tx = Tx::new(sh, st, self.root_ptr());
         let out = catch_unwind(AssertUnwindSafe(|| f(&mut tx)));
         control.owner.store(0, Ordering::Release);
-        control.active.store(std::ptr::null_mut(), Ordering::Release);
+        control
+            .active
+            .store(std::ptr::null_mut(), Ordering::Release);
         // SAFETY: the transaction and every view into it are gone; the guard is ours.
         let st = unsafe { &mut *st };
         match out {
@@ -436,7 +479,10 @@ impl<R: Persistent> Pool<R> {
             // SAFETY: see `root_ptr`; shared access while a read lock is held.
             return Ok(f(unsafe { &*self.root_ptr() }));
         }
-        let _g = sh.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _g = sh
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let _mark = ReadMark::new(base);
         // SAFETY: see `root_ptr`; the read lock excludes writers for the borrow.
         Ok(f(unsafe { &*self.root_ptr() }))
@@ -497,7 +543,10 @@ impl<R: Persistent> Pool<R> {
     pub fn check(&self) -> Result<crate::check::CheckReport> {
         let sh = &*self.sh;
         sh.check_usable()?;
-        let g = sh.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let g = sh
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let root = self.root_ptr();
         // SAFETY: read lock held; root validated at open.
         crate::check::check_pool(sh, &g.heap, unsafe { &*root })
@@ -510,12 +559,18 @@ impl<R: Persistent> Pool<R> {
     #[doc(hidden)]
     pub fn heap_image(&self) -> Vec<u8> {
         let sh = &*self.sh;
-        let _g = sh.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _g = sh
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let ctx = engine::ReadCtx(sh);
         let end = heap::meta(&ctx).heap_end;
         let start = crate::layout::META_OFF;
         // SAFETY: META_OFF..heap_end is mapped; the read lock excludes writers.
-        let mut img = unsafe { std::slice::from_raw_parts(sh.slot.base().add(start as usize), (end - start) as usize).to_vec() };
+        let mut img = unsafe {
+            std::slice::from_raw_parts(sh.slot.base().add(start as usize), (end - start) as usize)
+                .to_vec()
+        };
         heap::mask_free_space(&ctx, &mut img, start).expect("heap walk of an open pool");
         img
     }
@@ -538,7 +593,10 @@ impl PoolInfo {
             path: sh.path.clone(),
             format_version: crate::layout::FORMAT_VERSION,
             layout: h.layout.clone(),
-            root_type: TypeIdentity { name: h.root_type_name.clone(), fingerprint: h.root_fingerprint },
+            root_type: TypeIdentity {
+                name: h.root_type_name.clone(),
+                fingerprint: h.root_fingerprint,
+            },
             max_size: h.max_size,
             created_unix: h.created_unix,
             uuid: h.uuid,
@@ -597,7 +655,10 @@ pub struct Stats {
 
 impl Stats {
     pub(crate) fn from_shared(sh: &Shared) -> Result<Self> {
-        let g = sh.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let g = sh
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let c = heap::census(&engine::ReadCtx(sh), |_, _| {})?;
         Ok(Stats {
             file_bytes: sh.slot.control().mapped_len(),
@@ -606,7 +667,11 @@ impl Stats {
             allocations: c.allocations,
             free_bytes: c.free_bytes,
             largest_free_block: c.largest_free,
-            fragmentation: if c.free_bytes == 0 { 0.0 } else { 1.0 - c.largest_free as f64 / c.free_bytes as f64 },
+            fragmentation: if c.free_bytes == 0 {
+                0.0
+            } else {
+                1.0 - c.largest_free as f64 / c.free_bytes as f64
+            },
             log_bytes: g.log_pos - crate::layout::LOG_HEADER_LEN,
             commits: g.last_seq,
             checkpoints: g.checkpoint.checkpoint_count,

@@ -134,7 +134,25 @@ macro_rules! primitive {
     )*};
 }
 
-primitive!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char, ());
+primitive!(
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    bool,
+    char,
+    ()
+);
 
 // SAFETY: an array of PSafe elements has a fixed layout and no addresses.
 unsafe impl<T: Plain, const N: usize> PSafe for [T; N] {}
@@ -148,7 +166,10 @@ unsafe impl<T: Plain, const N: usize> Persistent for [T; N] {
         size: size_of::<[T; N]>(),
         align: align_of::<[T; N]>(),
         fingerprint: Self::FINGERPRINT,
-        shape: Shape::Array { elem: T::schema, len: N },
+        shape: Shape::Array {
+            elem: T::schema,
+            len: N,
+        },
     };
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
         // SAFETY: forwarded contract.

@@ -70,7 +70,10 @@ impl<T> PartialEq for PPtr<T> {
 impl<T> Eq for PPtr<T> {}
 impl<T> Default for PPtr<T> {
     fn default() -> Self {
-        PPtr { raw: 0, _t: PhantomData }
+        PPtr {
+            raw: 0,
+            _t: PhantomData,
+        }
     }
 }
 impl<T> fmt::Debug for PPtr<T> {
@@ -82,7 +85,10 @@ impl<T> fmt::Debug for PPtr<T> {
 impl<T: Persistent> PPtr<T> {
     /// The null pointer.
     pub const fn null() -> Self {
-        PPtr { raw: 0, _t: PhantomData }
+        PPtr {
+            raw: 0,
+            _t: PhantomData,
+        }
     }
 
     /// Is this null?
@@ -100,7 +106,10 @@ impl<T: Persistent> PPtr<T> {
         let p = std::ptr::from_ref(r).cast::<u8>();
         let off = raw::offset_of(p)?;
         let tag = pool_tag(p)?;
-        Some(PPtr { raw: off | (tag << TAG_SHIFT), _t: PhantomData })
+        Some(PPtr {
+            raw: off | (tag << TAG_SHIFT),
+            _t: PhantomData,
+        })
     }
 
     /// Follows the pointer within the pool that `anchor` lives in.
@@ -138,7 +147,10 @@ unsafe impl<T: Persistent> Persistent for PPtr<T> {
         size: 8,
         align: 8,
         fingerprint: Self::FINGERPRINT,
-        shape: Shape::Pointer { owned: false, target: T::schema },
+        shape: Shape::Pointer {
+            owned: false,
+            target: T::schema,
+        },
     };
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
         // SAFETY: forwarded contract.
@@ -173,7 +185,12 @@ pub struct PBox<T: Persistent> {
 
 impl<T: Persistent> PBox<T> {
     fn target(&self) -> Result<*mut T> {
-        let p = raw::resolve(std::ptr::from_ref(self).cast(), self.off.get(), size_of::<T>(), align_of::<T>())?;
+        let p = raw::resolve(
+            std::ptr::from_ref(self).cast(),
+            self.off.get(),
+            size_of::<T>(),
+            align_of::<T>(),
+        )?;
         Ok(p.cast())
     }
 
@@ -189,7 +206,12 @@ impl<T: Persistent> Deref for PBox<T> {
     /// With "pmem: corrupted pool: ..." if the stored offset is outside the pool or
     /// misaligned (only a corrupted file can cause this).
     fn deref(&self) -> &T {
-        let p = raw::resolve_or_panic(std::ptr::from_ref(self).cast(), self.off.get(), size_of::<T>(), align_of::<T>());
+        let p = raw::resolve_or_panic(
+            std::ptr::from_ref(self).cast(),
+            self.off.get(),
+            size_of::<T>(),
+            align_of::<T>(),
+        );
         // SAFETY: in bounds and aligned; owned by this box, so allocated and initialised.
         unsafe { &*p.cast::<T>() }
     }
@@ -202,7 +224,10 @@ impl<T: Persistent + fmt::Debug> fmt::Debug for PBox<T> {
 }
 
 const fn box_fp(name: &str, target: &str, size: usize, align: usize) -> u64 {
-    fp_u64(fp_u64(fp_str(fp_str(FP_START, name), target), size as u64), align as u64)
+    fp_u64(
+        fp_u64(fp_str(fp_str(FP_START, name), target), size as u64),
+        align as u64,
+    )
 }
 
 // SAFETY: an offset, not an address.
@@ -219,7 +244,10 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
         size: 8,
         align: 8,
         fingerprint: Self::FINGERPRINT,
-        shape: Shape::Pointer { owned: true, target: T::schema },
+        shape: Shape::Pointer {
+            owned: true,
+            target: T::schema,
+        },
     };
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut PBoxMut<T> {
         // SAFETY: `PBoxMut<T>` ends in a ViewTail; the fat pointer covers the box.
@@ -261,7 +289,12 @@ impl<T: Persistent> PBoxMut<T> {
     /// # Panics
     /// If the box's offset is corrupted.
     pub fn get_mut(&mut self) -> &mut T::View {
-        let p = raw::resolve_or_panic(std::ptr::from_ref(self).cast(), self.boxed().off.get(), size_of::<T>(), align_of::<T>());
+        let p = raw::resolve_or_panic(
+            std::ptr::from_ref(self).cast(),
+            self.boxed().off.get(),
+            size_of::<T>(),
+            align_of::<T>(),
+        );
         // SAFETY: the target is owned by this box, which this view borrows exclusively.
         unsafe { T::view_mut(p.cast()) }
     }
@@ -292,7 +325,12 @@ unsafe impl<T: Persistent> PSafe for Option<PBox<T>> {}
 unsafe impl<T: Persistent> Persistent for Option<PBox<T>> {
     type View = OptionPBoxMut<T>;
     const TYPE_NAME: &'static str = "Option<PBox>";
-    const FINGERPRINT: u64 = box_fp("Option<PBox>", T::TYPE_NAME, size_of::<T>(), align_of::<T>());
+    const FINGERPRINT: u64 = box_fp(
+        "Option<PBox>",
+        T::TYPE_NAME,
+        size_of::<T>(),
+        align_of::<T>(),
+    );
     const SCHEMA: &'static TypeSchema = &TypeSchema {
         name: "Option<PBox>",
         size: 8,
@@ -338,7 +376,10 @@ impl<T: Persistent> OptionPBoxMut<T> {
     pub fn as_mut(&mut self) -> Option<&mut T::View> {
         let p = self.ptr();
         // SAFETY: the view lies over a valid option; a `Some` box is exclusively ours.
-        unsafe { (*p).is_some().then(|| PBox::view_mut(p.cast::<PBox<T>>()).get_mut()) }
+        unsafe {
+            (*p).is_some()
+                .then(|| PBox::view_mut(p.cast::<PBox<T>>()).get_mut())
+        }
     }
 
     /// Allocates a new box holding `value` (freeing the old one and what it owned) and
@@ -356,7 +397,13 @@ impl<T: Persistent> OptionPBoxMut<T> {
             Self::free_old(p)?;
             raw::snapshot_value(p);
             let off = raw::offset_of(t.cast()).expect("allocated in this pool");
-            std::ptr::write(p, Some(PBox { off: NonZeroU64::new(off).expect("heap offsets are nonzero"), _t: PhantomData }));
+            std::ptr::write(
+                p,
+                Some(PBox {
+                    off: NonZeroU64::new(off).expect("heap offsets are nonzero"),
+                    _t: PhantomData,
+                }),
+            );
             Ok(T::view_mut(t))
         }
     }

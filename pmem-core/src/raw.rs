@@ -14,8 +14,8 @@ use std::sync::atomic::Ordering;
 
 use crate::engine::{Shared, State, TxCtx};
 use crate::error::{Error, Result};
-use crate::psafe::Persistent;
 use crate::map::{control_of, in_live_pool, slot_base, thread_token};
+use crate::psafe::Persistent;
 
 /// The open transaction of the pool containing `addr`.
 ///
@@ -33,7 +33,12 @@ unsafe fn active<'a>(addr: usize) -> (&'a Shared, &'a mut State) {
     // SAFETY: `shared` is set at open and outlives the slot; `st` is the state of the
     // transaction this thread holds the write lock for, and no other `&mut State` is
     // live while view code runs.
-    unsafe { (&*c.shared.load(Ordering::Acquire).cast::<Shared>(), &mut *st) }
+    unsafe {
+        (
+            &*c.shared.load(Ordering::Acquire).cast::<Shared>(),
+            &mut *st,
+        )
+    }
 }
 
 /// Declares that `len` bytes at `ptr` are about to be written in the current transaction.
@@ -49,7 +54,10 @@ pub unsafe fn snapshot(ptr: *const u8, len: usize) {
     let base = slot_base(addr);
     debug_assert!((addr - base + len) as u64 <= sh.slot.control().mapped_len());
     // SAFETY: the range is mapped, by the caller's promise.
-    unsafe { st.journal.snapshot(sh.slot.base(), (addr - base) as u64, len as u64) };
+    unsafe {
+        st.journal
+            .snapshot(sh.slot.base(), (addr - base) as u64, len as u64)
+    };
 }
 
 /// [`snapshot`] of one value.
@@ -71,9 +79,13 @@ pub(crate) fn alloc_in(sh: &Shared, st: &mut State, size: usize, align: usize) -
 }
 
 pub(crate) fn free_in(sh: &Shared, st: &mut State, off: u64, size: usize) -> Result<()> {
-    st.heap.place(&crate::engine::ReadCtx(sh), off, size as u64)?;
+    st.heap
+        .place(&crate::engine::ReadCtx(sh), off, size as u64)?;
     if !st.journal.freed.insert(off) {
-        return Err(Error::corrupted("allocation freed twice in one transaction", off));
+        return Err(Error::corrupted(
+            "allocation freed twice in one transaction",
+            off,
+        ));
     }
     if crate::fault::is(crate::fault::Broken::FreeBeforeCommit) {
         let mut heap = std::mem::take(&mut st.heap);
@@ -129,7 +141,9 @@ pub fn offset_of(ptr: *const u8) -> Option<u64> {
 
 /// Do `a` and `b` lie in the same open pool?
 pub fn same_pool(a: *const u8, b: *const u8) -> bool {
-    in_live_pool(a as usize) && in_live_pool(b as usize) && slot_base(a as usize) == slot_base(b as usize)
+    in_live_pool(a as usize)
+        && in_live_pool(b as usize)
+        && slot_base(a as usize) == slot_base(b as usize)
 }
 
 /// The address of pool offset `off`, in the pool containing `anchor`, checked: the
@@ -142,7 +156,10 @@ pub fn same_pool(a: *const u8, b: *const u8) -> bool {
 pub fn resolve(anchor: *const u8, off: u64, size: usize, align: usize) -> Result<*mut u8> {
     let addr = anchor as usize;
     if !in_live_pool(addr) {
-        return Err(Error::corrupted("pointer followed from outside any open pool", off));
+        return Err(Error::corrupted(
+            "pointer followed from outside any open pool",
+            off,
+        ));
     }
     // SAFETY: in a live pool.
     let c = unsafe { control_of(addr) };
@@ -154,7 +171,9 @@ pub fn resolve(anchor: *const u8, off: u64, size: usize, align: usize) -> Result
     if !align.is_power_of_two() || off & (align as u64 - 1) != 0 {
         return Err(Error::corrupted("misaligned pointer", off));
     }
-    Ok(std::ptr::with_exposed_provenance_mut::<u8>(slot_base(addr) + off as usize))
+    Ok(std::ptr::with_exposed_provenance_mut::<u8>(
+        slot_base(addr) + off as usize,
+    ))
 }
 
 /// [`resolve`], panicking with the documented "corrupted pool" message on failure. Used
@@ -190,7 +209,9 @@ pub fn random_seed() -> u64 {
     if n == 8 {
         u64::from_le_bytes(b)
     } else {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         t.as_nanos() as u64 ^ (std::ptr::from_ref(&b) as u64).rotate_left(32)
     }
 }
@@ -215,14 +236,19 @@ thread_local! {
 /// - as for [`Persistent::free_owned`].
 pub unsafe fn free_owned_later<T: Persistent>(ptr: *mut T) -> Result<()> {
     if FREEING.with(std::cell::Cell::get) {
-        FREE_QUEUE.with(|q| q.borrow_mut().push((ptr.cast(), free_erased::<T> as FreeFn)));
+        FREE_QUEUE.with(|q| {
+            q.borrow_mut()
+                .push((ptr.cast(), free_erased::<T> as FreeFn))
+        });
         return Ok(());
     }
     FREEING.with(|f| f.set(true));
     // SAFETY: caller's contract; queued entries carry their own.
     let mut r = unsafe { T::free_owned(ptr) };
     while r.is_ok() {
-        let Some((p, f)) = FREE_QUEUE.with(|q| q.borrow_mut().pop()) else { break };
+        let Some((p, f)) = FREE_QUEUE.with(|q| q.borrow_mut().pop()) else {
+            break;
+        };
         // SAFETY: see above.
         r = unsafe { f(p) };
     }

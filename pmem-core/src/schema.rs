@@ -105,8 +105,12 @@ pub enum Shape {
 pub fn to_json(root: &'static TypeSchema) -> String {
     let mut types: Vec<&'static TypeSchema> = Vec::new();
     let mut queue = vec![root];
-    let index = |types: &mut Vec<&'static TypeSchema>, queue: &mut Vec<&'static TypeSchema>, t: &'static TypeSchema| {
-        if let Some(i) = types.iter().chain(queue.iter()).position(|x| std::ptr::eq(*x, t) || (x.fingerprint == t.fingerprint && x.name == t.name)) {
+    let index = |types: &mut Vec<&'static TypeSchema>,
+                 queue: &mut Vec<&'static TypeSchema>,
+                 t: &'static TypeSchema| {
+        if let Some(i) = types.iter().chain(queue.iter()).position(|x| {
+            std::ptr::eq(*x, t) || (x.fingerprint == t.fingerprint && x.name == t.name)
+        }) {
             // Position in types ++ queue equals the index it will get.
             return i;
         }
@@ -120,21 +124,30 @@ pub fn to_json(root: &'static TypeSchema) -> String {
         if types.len() > 1 {
             out.push(',');
         }
-        let _ = write!(out, 
+        let _ = write!(
+            out,
             "{{\"name\":{},\"size\":{},\"align\":{},\"fingerprint\":\"{:016x}\",\"shape\":",
             json_str(t.name),
             t.size,
             t.align,
             t.fingerprint
         );
-        let field_list = |fields: &'static [FieldSchema], out: &mut String, types: &mut Vec<&'static TypeSchema>, queue: &mut Vec<&'static TypeSchema>| {
+        let field_list = |fields: &'static [FieldSchema],
+                          out: &mut String,
+                          types: &mut Vec<&'static TypeSchema>,
+                          queue: &mut Vec<&'static TypeSchema>| {
             out.push('[');
             for (i, f) in fields.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
                 let ti = index(types, queue, (f.ty)());
-                let _ = write!(out, "{{\"name\":{},\"offset\":{},\"type\":{ti}}}", json_str(f.name), f.offset);
+                let _ = write!(
+                    out,
+                    "{{\"name\":{},\"offset\":{},\"type\":{ti}}}",
+                    json_str(f.name),
+                    f.offset
+                );
             }
             out.push(']');
         };
@@ -151,12 +164,21 @@ pub fn to_json(root: &'static TypeSchema) -> String {
                 out.push('}');
             }
             Shape::Enum { repr, variants } => {
-                let _ = write!(out, "{{\"kind\":\"enum\",\"repr\":{},\"variants\":[", json_str(repr));
+                let _ = write!(
+                    out,
+                    "{{\"kind\":\"enum\",\"repr\":{},\"variants\":[",
+                    json_str(repr)
+                );
                 for (i, v) in variants.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
-                    let _ = write!(out, "{{\"name\":{},\"discriminant\":{},\"fields\":", json_str(v.name), v.discriminant);
+                    let _ = write!(
+                        out,
+                        "{{\"name\":{},\"discriminant\":{},\"fields\":",
+                        json_str(v.name),
+                        v.discriminant
+                    );
                     field_list(v.fields, &mut out, &mut types, &mut queue);
                     out.push('}');
                 }
@@ -172,10 +194,17 @@ pub fn to_json(root: &'static TypeSchema) -> String {
             }
             Shape::Pointer { owned, target } => {
                 let ti = index(&mut types, &mut queue, target());
-                let _ = write!(out, "{{\"kind\":\"pointer\",\"owned\":{owned},\"target\":{ti}}}");
+                let _ = write!(
+                    out,
+                    "{{\"kind\":\"pointer\",\"owned\":{owned},\"target\":{ti}}}"
+                );
             }
             Shape::Collection { kind, params } => {
-                let _ = write!(out, "{{\"kind\":\"collection\",\"collection\":{},\"params\":[", json_str(kind));
+                let _ = write!(
+                    out,
+                    "{{\"kind\":\"collection\",\"collection\":{},\"params\":[",
+                    json_str(kind)
+                );
                 for (i, p) in params.iter().enumerate() {
                     if i > 0 {
                         out.push(',');

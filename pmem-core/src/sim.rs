@@ -99,7 +99,9 @@ impl SimDisk {
     }
 
     fn lock(&self) -> MutexGuard<'_, DiskState> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Starts (or restarts) recording events from the current contents.
@@ -224,7 +226,11 @@ impl Backing for SimFile {
         }
         s.files[f][off as usize..end].copy_from_slice(data);
         if s.recording {
-            s.trace.push(Event::Write { file: self.id, off, data: data.to_vec() });
+            s.trace.push(Event::Write {
+                file: self.id,
+                off,
+                data: data.to_vec(),
+            });
         }
         Ok(())
     }

@@ -24,7 +24,12 @@ pub struct Tx<'p, R> {
 impl<'p, R: Persistent> Tx<'p, R> {
     pub(crate) fn new(sh: &'p Shared, st: *mut State, root: *mut R) -> Self {
         let root_off = root as usize - sh.slot.base() as usize;
-        Tx { sh, st, root_off, _root: PhantomData }
+        Tx {
+            sh,
+            st,
+            root_off,
+            _root: PhantomData,
+        }
     }
 
     fn root_ptr(&self) -> *mut R {

@@ -40,6 +40,7 @@ pub struct ViewTail {
 #[macro_export]
 macro_rules! view_cast {
     ($ptr:expr, $t:ty => $v:ty) => {
-        ::core::ptr::slice_from_raw_parts_mut(($ptr).cast::<u8>(), ::core::mem::size_of::<$t>()) as *mut $v
+        ::core::ptr::slice_from_raw_parts_mut(($ptr).cast::<u8>(), ::core::mem::size_of::<$t>())
+            as *mut $v
     };
 }

@@ -17,7 +17,11 @@ fn steps(n: usize, seed: u64) -> Vec<Step<Root>> {
 
 /// Runs the harness; answers whether it reported a problem (an error or a panic).
 fn harness_objects(durability: Durability, seed: u64) -> bool {
-    let cfg = CrashConfig { durability, seed, ..CrashConfig::default() };
+    let cfg = CrashConfig {
+        durability,
+        seed,
+        ..CrashConfig::default()
+    };
     let r = catch_unwind(AssertUnwindSafe(|| {
         check_crash_states(
             &cfg,
@@ -42,7 +46,8 @@ fn the_harness_catches_every_broken_variant() {
     let mut missed = Vec::new();
     for v in Broken::ALL {
         set_broken(Some(v));
-        let caught = harness_objects(Durability::Full, 3) || harness_objects(Durability::Process, 5);
+        let caught =
+            harness_objects(Durability::Full, 3) || harness_objects(Durability::Process, 5);
         set_broken(None);
         if !caught {
             missed.push(v);

@@ -8,7 +8,9 @@
 
 use pmem_core::fingerprint::{fp_str, fp_u64, FP_START};
 use pmem_core::schema::{Shape, TypeSchema};
-use pmem_core::{raw, view_cast, OptionPBoxMut, PBox, PSafe, Persistent, Pool, Result, ViewTail, Visitor};
+use pmem_core::{
+    raw, view_cast, OptionPBoxMut, PBox, PSafe, Persistent, Pool, Result, ViewTail, Visitor,
+};
 
 #[repr(C)]
 #[derive(Default)]
@@ -34,8 +36,13 @@ unsafe impl Persistent for Node {
     type View = NodeMut;
     const TYPE_NAME: &'static str = "Node";
     const FINGERPRINT: u64 = fp_u64(fp_str(FP_START, "Node"), size_of::<Node>() as u64);
-    const SCHEMA: &'static TypeSchema =
-        &TypeSchema { name: "Node", size: 64, align: 8, fingerprint: Self::FINGERPRINT, shape: Shape::Primitive };
+    const SCHEMA: &'static TypeSchema = &TypeSchema {
+        name: "Node",
+        size: 64,
+        align: 8,
+        fingerprint: Self::FINGERPRINT,
+        shape: Shape::Primitive,
+    };
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut NodeMut {
         // SAFETY: NodeMut ends in a ViewTail.
         unsafe { &mut *view_cast!(ptr, Node => NodeMut) }
@@ -82,8 +89,13 @@ unsafe impl Persistent for Root {
     type View = RootMut;
     const TYPE_NAME: &'static str = "Root";
     const FINGERPRINT: u64 = fp_u64(fp_str(FP_START, "Root"), size_of::<Root>() as u64);
-    const SCHEMA: &'static TypeSchema =
-        &TypeSchema { name: "Root", size: 32, align: 8, fingerprint: Self::FINGERPRINT, shape: Shape::Primitive };
+    const SCHEMA: &'static TypeSchema = &TypeSchema {
+        name: "Root",
+        size: 32,
+        align: 8,
+        fingerprint: Self::FINGERPRINT,
+        shape: Shape::Primitive,
+    };
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut RootMut {
         // SAFETY: RootMut ends in a ViewTail.
         unsafe { &mut *view_cast!(ptr, Root => RootMut) }
@@ -132,7 +144,14 @@ impl RootMut {
             let head = std::ptr::addr_of_mut!((*p).list);
             let n = raw::alloc(p.cast(), size_of::<Node>(), align_of::<Node>())?.cast::<Node>();
             raw::snapshot_value(n);
-            std::ptr::write(n, Node { value, blob: [value; 6], next: std::ptr::read(head) });
+            std::ptr::write(
+                n,
+                Node {
+                    value,
+                    blob: [value; 6],
+                    next: std::ptr::read(head),
+                },
+            );
             raw::snapshot_value(head);
             let off = raw::offset_of(n.cast()).expect("in pool");
             std::ptr::write(head.cast::<u64>(), off);
@@ -214,10 +233,19 @@ pub fn observe(r: &Root) -> Model {
     let mut cur = &r.list;
     while let Some(n) = cur {
         values.push(n.value);
-        assert!(n.blob.iter().all(|&b| b == n.blob[0]), "node payload torn: {:?}", n.blob);
+        assert!(
+            n.blob.iter().all(|&b| b == n.blob[0]),
+            "node payload torn: {:?}",
+            n.blob
+        );
         cur = &n.next;
     }
-    Model { count: r.count, sum: r.sum, values, big: r.big.as_ref().map(|b| b[0] ^ b[511]) }
+    Model {
+        count: r.count,
+        sum: r.sum,
+        values,
+        big: r.big.as_ref().map(|b| b[0] ^ b[511]),
+    }
 }
 
 /// A tiny deterministic PRNG for tests.
@@ -270,7 +298,8 @@ pub fn random_steps(n: usize, seed: u64) -> Vec<pmem_core::crash::Step<Root>> {
     (0..n)
         .map(|_| {
             let s = rng.next();
-            Box::new(move |p: &mut Pool<Root>| random_tx(p, &mut Rng(s | 1))) as pmem_core::crash::Step<Root>
+            Box::new(move |p: &mut Pool<Root>| random_tx(p, &mut Rng(s | 1)))
+                as pmem_core::crash::Step<Root>
         })
         .collect()
 }

@@ -14,12 +14,15 @@ use pmem_core::{Error, Pool, PoolOptions};
 /// A pool with a checkpointed part and commits still in its log.
 fn valid_images() -> (Vec<u8>, Vec<u8>) {
     let disk = SimDisk::new();
-    let opts = PoolOptions::new().initial_size(32 << 10).checkpoint_threshold(1 << 30);
+    let opts = PoolOptions::new()
+        .initial_size(32 << 10)
+        .checkpoint_threshold(1 << 30);
     let mut pool = opts.create_sim::<Root>(&disk).unwrap();
     for v in 0..40 {
         pool.tx(|tx| tx.root_mut().push_front(v)).unwrap();
     }
-    pool.tx(|tx| tx.root_mut().big_mut().insert([3; 512]).map(|_| ())).unwrap();
+    pool.tx(|tx| tx.root_mut().big_mut().insert([3; 512]).map(|_| ()))
+        .unwrap();
     pool.checkpoint().unwrap();
     for v in 0..20 {
         pool.tx(|tx| {
@@ -81,7 +84,10 @@ fn try_case(t: &mut Tally, what: &str, pool: Vec<u8>, log: Vec<u8>) {
 }
 
 fn cases_scale() -> u64 {
-    std::env::var("PMEM_CORRUPT_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000)
+    std::env::var("PMEM_CORRUPT_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000)
 }
 
 fn put(b: &mut [u8], at: usize, v: &[u8]) {
@@ -104,7 +110,17 @@ fn no_corruption_of_pool_or_log_causes_a_panic() {
 
     // Targeted: every header field of the pool set to hostile values, checksum resealed.
     for field in [8usize, 12, 96, 104, 112, 120, 128] {
-        for v in [0u64, 1, 7, 4095, 4096, u64::from(u32::MAX), u64::MAX, 1 << 40, 1 << 37] {
+        for v in [
+            0u64,
+            1,
+            7,
+            4095,
+            4096,
+            u64::from(u32::MAX),
+            u64::MAX,
+            1 << 40,
+            1 << 37,
+        ] {
             let mut p = pool.clone();
             let w = if field < 16 { 4 } else { 8 };
             put(&mut p, field, &v.to_le_bytes()[..w]);
@@ -121,7 +137,11 @@ fn no_corruption_of_pool_or_log_causes_a_panic() {
         }
     }
     // Truncation of either file at every length class.
-    let mut lens: Vec<usize> = (0..=64).chain([511, 512, 513, 1535, 1536, 4095, 4096, 4097, 8191, 8192, 8193]).collect();
+    let mut lens: Vec<usize> = (0..=64)
+        .chain([
+            511, 512, 513, 1535, 1536, 4095, 4096, 4097, 8191, 8192, 8193,
+        ])
+        .collect();
     for k in 13..=20 {
         lens.extend([(1 << k) - 1, 1 << k, (1 << k) + 1]);
     }
@@ -167,9 +187,15 @@ fn no_corruption_of_pool_or_log_causes_a_panic() {
         try_case(&mut t, "random mutation", p, l);
     }
     std::panic::set_hook(prev);
-    println!("corrupt cases: {} (opened {}, typed errors {})", t.cases, t.opened, t.errors);
+    println!(
+        "corrupt cases: {} (opened {}, typed errors {})",
+        t.cases, t.opened, t.errors
+    );
     assert!(t.cases >= total);
-    assert!(t.errors > 0 && t.opened > 0, "both outcomes should occur: {t:?}");
+    assert!(
+        t.errors > 0 && t.opened > 0,
+        "both outcomes should occur: {t:?}"
+    );
 }
 
 #[test]
@@ -178,16 +204,29 @@ fn a_corrupted_pointer_in_user_data_is_reported_by_check_and_by_deref() {
     // Find the root's list head (offset of the Root's `list` field) via a healthy open.
     let disk = SimDisk::from_images(pool.clone(), log.clone());
     let p = PoolOptions::new().open_sim::<Root>(&disk).unwrap();
-    let head_off = p.read(|r| pmem_core::raw::offset_of(std::ptr::from_ref(&r.list).cast()).unwrap()).unwrap();
+    let head_off = p
+        .read(|r| pmem_core::raw::offset_of(std::ptr::from_ref(&r.list).cast()).unwrap())
+        .unwrap();
     drop(p);
     let mut pool2 = disk.file(FileId::Pool); // recovered and checkpointed image
     put(&mut pool2, head_off as usize, &0x7FFF_FFF0u64.to_le_bytes());
     let disk = SimDisk::from_images(pool2, disk.file(FileId::Log));
     let p = PoolOptions::new().open_sim::<Root>(&disk).unwrap();
-    assert!(matches!(p.check(), Err(Error::Corrupted { offset: 0x7FFF_FFF0, .. })));
-    let r = catch_unwind(AssertUnwindSafe(|| p.read(|r| r.list.as_ref().map(|n| n.value)).unwrap()));
+    assert!(matches!(
+        p.check(),
+        Err(Error::Corrupted {
+            offset: 0x7FFF_FFF0,
+            ..
+        })
+    ));
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        p.read(|r| r.list.as_ref().map(|n| n.value)).unwrap()
+    }));
     let msg = r.unwrap_err().downcast::<String>().unwrap();
-    assert!(msg.contains("corrupted pool") && msg.contains("0x7ffffff0"), "{msg}");
+    assert!(
+        msg.contains("corrupted pool") && msg.contains("0x7ffffff0"),
+        "{msg}"
+    );
     pool.clear();
 }
 

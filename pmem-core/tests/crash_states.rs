@@ -13,14 +13,21 @@ fn steps(n: usize, seed: u64) -> Vec<Step<Root>> {
 }
 
 fn scale() -> usize {
-    std::env::var("PMEM_CRASH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1)
+    std::env::var("PMEM_CRASH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
 }
 
 #[test]
 fn every_crash_image_of_a_mixed_workload_recovers_to_an_allowed_state() {
     let mut total = 0;
     for (durability, seed) in [(Durability::Full, 7u64), (Durability::Process, 11)] {
-        let cfg = CrashConfig { durability, seed, ..CrashConfig::default() };
+        let cfg = CrashConfig {
+            durability,
+            seed,
+            ..CrashConfig::default()
+        };
         let setup = |p: &mut Pool<Root>| {
             for i in 0..5 {
                 p.tx(|tx| tx.root_mut().push_front(i + 100)).unwrap();
@@ -29,7 +36,10 @@ fn every_crash_image_of_a_mixed_workload_recovers_to_an_allowed_state() {
         let report = check_crash_states(&cfg, setup, steps(120 * scale(), seed), observe)
             .unwrap_or_else(|e| panic!("{durability:?}: {e}"));
         println!("{durability:?}: {report:?}");
-        assert!(report.recovery_images > 0, "recovery crashes were not exercised");
+        assert!(
+            report.recovery_images > 0,
+            "recovery crashes were not exercised"
+        );
         total += report.images;
     }
     println!("crash images checked: {total}");
@@ -54,13 +64,26 @@ fn large_transactions_streamed_to_the_log_recover_whole_or_not_at_all() {
             }) as Step<BigRoot>
         })
         .collect();
-    let cfg = CrashConfig { checkpoint_threshold: 1 << 20, max_size: 16 << 20, random_images: 16, ..CrashConfig::default() };
-    let report = check_crash_states(&cfg, |_| {}, steps, |r: &BigRoot| {
-        r.as_ref().map(|b| {
-            assert!(b[..39_999].iter().all(|&x| x == b[0]), "a torn array was recovered");
-            (b[0], b[39_999])
-        })
-    })
+    let cfg = CrashConfig {
+        checkpoint_threshold: 1 << 20,
+        max_size: 16 << 20,
+        random_images: 16,
+        ..CrashConfig::default()
+    };
+    let report = check_crash_states(
+        &cfg,
+        |_| {},
+        steps,
+        |r: &BigRoot| {
+            r.as_ref().map(|b| {
+                assert!(
+                    b[..39_999].iter().all(|&x| x == b[0]),
+                    "a torn array was recovered"
+                );
+                (b[0], b[39_999])
+            })
+        },
+    )
     .unwrap();
     println!("large transactions: {report:?}");
     assert!(report.images > 50);
@@ -86,7 +109,10 @@ fn transactions_with_thousands_of_writes_recover_whole_or_not_at_all() {
             }) as Step<Root>
         })
         .collect();
-    let cfg = CrashConfig { checkpoint_threshold: 256 << 10, ..CrashConfig::default() };
+    let cfg = CrashConfig {
+        checkpoint_threshold: 256 << 10,
+        ..CrashConfig::default()
+    };
     let setup = |p: &mut Pool<Root>| {
         p.tx(|tx| {
             for v in 0..1500 {

@@ -23,7 +23,12 @@ impl Drop for Mount {
 fn tmpfs(size: &str) -> Option<Mount> {
     let dir = std::env::temp_dir().join(format!("pmem-fulldisk-{}", std::process::id()));
     std::fs::create_dir_all(&dir).ok()?;
-    let ok = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(&dir).status().ok()?.success();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(&dir)
+        .status()
+        .ok()?
+        .success();
     if ok {
         Some(Mount(dir))
     } else {
@@ -44,7 +49,10 @@ fn running_out_of_disk_fails_the_transaction_and_keeps_the_pool_usable() {
         return;
     };
     let path = m.0.join("p.pool");
-    let mut pool = PoolOptions::new().initial_size(64 << 10).create::<Root>(&path).unwrap();
+    let mut pool = PoolOptions::new()
+        .initial_size(64 << 10)
+        .create::<Root>(&path)
+        .unwrap();
     let mut committed = 0u64;
     let err = loop {
         let before = pool.heap_image();
@@ -57,14 +65,18 @@ fn running_out_of_disk_fails_the_transaction_and_keeps_the_pool_usable() {
         match r {
             Ok(()) => committed += 200,
             Err(e) => {
-                assert!(pool.heap_image() == before, "the failed transaction left bytes behind");
+                assert!(
+                    pool.heap_image() == before,
+                    "the failed transaction left bytes behind"
+                );
                 break e;
             }
         }
         assert!(committed < 1_000_000, "the disk never filled");
     };
     assert!(
-        matches!(&err, Error::OutOfSpace { .. }) || matches!(&err, Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC)),
+        matches!(&err, Error::OutOfSpace { .. })
+            || matches!(&err, Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC)),
         "expected a typed out-of-space error, got {err:?}"
     );
     assert!(committed > 0);

@@ -30,10 +30,16 @@ impl Drop for TempDir {
 #[test]
 fn committed_state_survives_close_and_reopen_in_both_durability_modes() {
     let d = TempDir::new("reopen");
-    for (i, dur) in [Durability::Full, Durability::Process].into_iter().enumerate() {
+    for (i, dur) in [Durability::Full, Durability::Process]
+        .into_iter()
+        .enumerate()
+    {
         let path = d.path(&format!("p{i}.pool"));
         {
-            let mut pool = PoolOptions::new().durability(dur).create::<Root>(&path).unwrap();
+            let mut pool = PoolOptions::new()
+                .durability(dur)
+                .create::<Root>(&path)
+                .unwrap();
             for v in 1..=50 {
                 pool.tx(|tx| tx.root_mut().push_front(v)).unwrap();
             }
@@ -90,7 +96,10 @@ fn create_refuses_an_existing_file_and_open_refuses_a_missing_one() {
     let d = TempDir::new("exists");
     let path = d.path("p.pool");
     drop(Pool::<u64>::create(&path).unwrap());
-    assert!(matches!(Pool::<u64>::create(&path), Err(Error::AlreadyExists { .. })));
+    assert!(matches!(
+        Pool::<u64>::create(&path),
+        Err(Error::AlreadyExists { .. })
+    ));
     match Pool::<u64>::open(d.path("missing.pool")) {
         Err(Error::Io { path, source, .. }) => {
             assert!(path.ends_with("missing.pool"));
@@ -104,9 +113,16 @@ fn create_refuses_an_existing_file_and_open_refuses_a_missing_one() {
 fn wrong_layout_wrong_root_type_and_foreign_files_get_their_own_errors() {
     let d = TempDir::new("mismatch");
     let path = d.path("p.pool");
-    drop(PoolOptions::new().layout("bank").create::<u64>(&path).unwrap());
+    drop(
+        PoolOptions::new()
+            .layout("bank")
+            .create::<u64>(&path)
+            .unwrap(),
+    );
     match PoolOptions::new().layout("todo").open::<u64>(&path) {
-        Err(Error::WrongLayout { expected, found }) => assert_eq!((expected.as_str(), found.as_str()), ("todo", "bank")),
+        Err(Error::WrongLayout { expected, found }) => {
+            assert_eq!((expected.as_str(), found.as_str()), ("todo", "bank"))
+        }
         other => panic!("expected WrongLayout, got {other:?}"),
     }
     match Pool::<i64>::open(&path) {
@@ -119,10 +135,16 @@ fn wrong_layout_wrong_root_type_and_foreign_files_get_their_own_errors() {
     }
     let junk = d.path("junk");
     fs::write(&junk, vec![7u8; 100_000]).unwrap();
-    assert!(matches!(Pool::<u64>::open(&junk), Err(Error::NotAPool { .. })));
+    assert!(matches!(
+        Pool::<u64>::open(&junk),
+        Err(Error::NotAPool { .. })
+    ));
     let empty = d.path("empty");
     fs::write(&empty, b"").unwrap();
-    assert!(matches!(Pool::<u64>::open(&empty), Err(Error::NotAPool { .. })));
+    assert!(matches!(
+        Pool::<u64>::open(&empty),
+        Err(Error::NotAPool { .. })
+    ));
 }
 
 #[test]
@@ -135,27 +157,45 @@ fn damaged_headers_say_what_is_wrong() {
     let mut b = good.clone();
     b[40] ^= 1; // inside the layout name: header checksum fails
     fs::write(&path, &b).unwrap();
-    assert!(matches!(Pool::<u64>::open(&path), Err(Error::Corrupted { offset: 0, .. })));
+    assert!(matches!(
+        Pool::<u64>::open(&path),
+        Err(Error::Corrupted { offset: 0, .. })
+    ));
 
     let mut b = good.clone();
     b[8] = 99; // format version
     fs::write(&path, &b).unwrap();
-    assert!(matches!(Pool::<u64>::open(&path), Err(Error::UnsupportedVersion { found: 99, supported: 1 })));
+    assert!(matches!(
+        Pool::<u64>::open(&path),
+        Err(Error::UnsupportedVersion {
+            found: 99,
+            supported: 1
+        })
+    ));
 
     let mut b = good.clone();
     b[512..1536].fill(0xAB); // both checkpoint slots
     fs::write(&path, &b).unwrap();
-    assert!(matches!(Pool::<u64>::open(&path), Err(Error::Corrupted { offset: 512, .. })));
+    assert!(matches!(
+        Pool::<u64>::open(&path),
+        Err(Error::Corrupted { offset: 512, .. })
+    ));
 
     fs::write(&path, &good[..6000]).unwrap(); // truncated inside the heap
-    assert!(matches!(Pool::<u64>::open(&path), Err(Error::Corrupted { .. })));
+    assert!(matches!(
+        Pool::<u64>::open(&path),
+        Err(Error::Corrupted { .. })
+    ));
 
     fs::write(&path, &good).unwrap();
     let log = d.path("p.pool.log");
     let mut l = fs::read(&log).unwrap();
     l[20] ^= 0xFF; // the log names another pool
     fs::write(&log, &l).unwrap();
-    assert!(matches!(Pool::<u64>::open(&path), Err(Error::Corrupted { .. })));
+    assert!(matches!(
+        Pool::<u64>::open(&path),
+        Err(Error::Corrupted { .. })
+    ));
 }
 
 #[test]
@@ -163,9 +203,20 @@ fn new_files_get_mode_0600_by_default_and_the_mode_asked_for() {
     use std::os::unix::fs::PermissionsExt;
     let d = TempDir::new("mode");
     drop(Pool::<u64>::create(d.path("a.pool")).unwrap());
-    assert_eq!(fs::metadata(d.path("a.pool")).unwrap().permissions().mode() & 0o777, 0o600);
-    drop(PoolOptions::new().mode(0o640).create::<u64>(d.path("b.pool")).unwrap());
-    assert_eq!(fs::metadata(d.path("b.pool")).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        fs::metadata(d.path("a.pool")).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    drop(
+        PoolOptions::new()
+            .mode(0o640)
+            .create::<u64>(d.path("b.pool"))
+            .unwrap(),
+    );
+    assert_eq!(
+        fs::metadata(d.path("b.pool")).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
 }
 
 #[test]
@@ -174,11 +225,26 @@ fn a_read_only_open_replays_without_writing_and_refuses_transactions() {
     let path = d.path("p.pool");
     drop(Pool::<u64>::create(&path).unwrap());
     let before = fs::read(&path).unwrap();
-    let mut ro = PoolOptions::new().read_only(true).open::<u64>(&path).unwrap();
-    let ro2 = PoolOptions::new().read_only(true).open::<u64>(&path).unwrap(); // shared lock
+    let mut ro = PoolOptions::new()
+        .read_only(true)
+        .open::<u64>(&path)
+        .unwrap();
+    let ro2 = PoolOptions::new()
+        .read_only(true)
+        .open::<u64>(&path)
+        .unwrap(); // shared lock
     assert_eq!(ro.read(|n| *n).unwrap(), 0);
-    assert!(matches!(ro.tx(|tx| { *tx.root_mut() = 1; Ok::<_, Error>(()) }), Err(Error::ReadOnly)));
-    assert!(matches!(Pool::<u64>::open(&path), Err(Error::Locked { .. })), "a writer must wait for readers");
+    assert!(matches!(
+        ro.tx(|tx| {
+            *tx.root_mut() = 1;
+            Ok::<_, Error>(())
+        }),
+        Err(Error::ReadOnly)
+    ));
+    assert!(
+        matches!(Pool::<u64>::open(&path), Err(Error::Locked { .. })),
+        "a writer must wait for readers"
+    );
     drop((ro, ro2));
     assert_eq!(fs::read(&path).unwrap(), before);
 }
@@ -189,7 +255,10 @@ fn a_log_grown_by_a_bulk_transaction_gives_its_space_back() {
     let d = TempDir::new("shrink");
     let path = d.path("p.pool");
     let log = d.path("p.pool.log");
-    let mut pool = PoolOptions::new().checkpoint_threshold(1 << 20).create::<u64>(&path).unwrap();
+    let mut pool = PoolOptions::new()
+        .checkpoint_threshold(1 << 20)
+        .create::<u64>(&path)
+        .unwrap();
     // One transaction writing 8 MiB: one 8 MiB log group.
     pool.tx(|tx| {
         let off = tx.alloc_raw(BIG, 8)?;
@@ -218,5 +287,7 @@ fn a_log_grown_by_a_bulk_transaction_gives_its_space_back() {
     let off = pool.read(|r| *r).unwrap();
     drop(pool);
     let bytes = fs::read(&path).unwrap();
-    assert!(bytes[off as usize..off as usize + BIG].iter().all(|&b| b == 7));
+    assert!(bytes[off as usize..off as usize + BIG]
+        .iter()
+        .all(|&b| b == 7));
 }

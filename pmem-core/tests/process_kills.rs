@@ -25,7 +25,11 @@ const TOTAL: i64 = 6_000;
 type KillRoot = (u64, [i64; ACCOUNTS], u64);
 
 fn child_main(path: &Path, acks: &Path, durability: Durability, seed: u64) {
-    let mut pool = PoolOptions::new().durability(durability).checkpoint_threshold(256 << 10).open_or_create::<KillRoot>(path).unwrap();
+    let mut pool = PoolOptions::new()
+        .durability(durability)
+        .checkpoint_threshold(256 << 10)
+        .open_or_create::<KillRoot>(path)
+        .unwrap();
     pool.tx(|tx| {
         let r = tx.root_mut();
         if r.1.iter().sum::<i64>() == 0 {
@@ -34,10 +38,18 @@ fn child_main(path: &Path, acks: &Path, durability: Durability, seed: u64) {
         Ok::<_, Error>(())
     })
     .unwrap();
-    let mut ack = std::fs::OpenOptions::new().create(true).append(true).open(acks).unwrap();
+    let mut ack = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(acks)
+        .unwrap();
     let mut rng = Rng(seed | 1);
     loop {
-        let (a, b, amt) = (rng.below(ACCOUNTS as u64) as usize, rng.below(ACCOUNTS as u64) as usize, rng.below(50) as i64);
+        let (a, b, amt) = (
+            rng.below(ACCOUNTS as u64) as usize,
+            rng.below(ACCOUNTS as u64) as usize,
+            rng.below(50) as i64,
+        );
         let id = pool
             .tx(|tx| {
                 let r = tx.root_mut();
@@ -54,8 +66,16 @@ fn child_main(path: &Path, acks: &Path, durability: Durability, seed: u64) {
 }
 
 fn list_child_main(path: &Path, acks: &Path, durability: Durability, seed: u64) {
-    let mut pool = PoolOptions::new().durability(durability).checkpoint_threshold(256 << 10).open_or_create::<Root>(path).unwrap();
-    let mut ack = std::fs::OpenOptions::new().create(true).append(true).open(acks).unwrap();
+    let mut pool = PoolOptions::new()
+        .durability(durability)
+        .checkpoint_threshold(256 << 10)
+        .open_or_create::<Root>(path)
+        .unwrap();
+    let mut ack = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(acks)
+        .unwrap();
     let mut rng = Rng(seed | 1);
     loop {
         let pop = rng.below(3) == 0;
@@ -80,7 +100,11 @@ fn list_child_main(path: &Path, acks: &Path, durability: Durability, seed: u64) 
 fn maybe_child() {
     if let Ok(spec) = std::env::var("PMEM_KILL_CHILD") {
         let parts: Vec<&str> = spec.split('|').collect();
-        let durability = if parts[3] == "full" { Durability::Full } else { Durability::Process };
+        let durability = if parts[3] == "full" {
+            Durability::Full
+        } else {
+            Durability::Process
+        };
         let seed = parts[4].parse().unwrap();
         if parts[0] == "bank" {
             child_main(Path::new(parts[1]), Path::new(parts[2]), durability, seed);
@@ -91,14 +115,30 @@ fn maybe_child() {
     }
 }
 
-fn run_child(kind: &str, dir: &Path, durability: Durability, seed: u64, kill_after: Duration) -> (PathBuf, Vec<u64>) {
+fn run_child(
+    kind: &str,
+    dir: &Path,
+    durability: Durability,
+    seed: u64,
+    kill_after: Duration,
+) -> (PathBuf, Vec<u64>) {
     let pool = dir.join(format!("{kind}.pool"));
     let acks = dir.join(format!("{kind}.acks"));
-    let mode = if durability == Durability::Full { "full" } else { "process" };
+    let mode = if durability == Durability::Full {
+        "full"
+    } else {
+        "process"
+    };
     let _ = std::fs::remove_file(&acks); // this run's acknowledgements only
     let spec = format!("{kind}|{}|{}|{mode}|{seed}", pool.display(), acks.display());
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_entry_point", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_entry_point",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("PMEM_KILL_CHILD", spec)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -124,7 +164,10 @@ fn child_entry_point() {
 
 #[test]
 fn killed_writers_lose_no_acknowledged_commit() {
-    let kills: u64 = std::env::var("PMEM_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
+    let kills: u64 = std::env::var("PMEM_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
     let dir = std::env::temp_dir().join(format!("pmem-kills-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -134,7 +177,11 @@ fn killed_writers_lose_no_acknowledged_commit() {
     // What the last check found in each pool: the floor when a run acknowledges nothing.
     let (mut bank_id, mut list_count) = (0u64, 0u64);
     for i in 0..kills {
-        let durability = if i % 2 == 0 { Durability::Full } else { Durability::Process };
+        let durability = if i % 2 == 0 {
+            Durability::Full
+        } else {
+            Durability::Process
+        };
         let kill_after = Duration::from_millis(rng.below(61));
         if i % 4 < 2 {
             // Bank transfers: the commit id in the pool is the number of commits.
@@ -152,11 +199,14 @@ fn killed_writers_lose_no_acknowledged_commit() {
                         violations.push(format!("kill {i}: total {total} != {TOTAL}"));
                     }
                     if id < last_acked || id > last_acked + 1 {
-                        violations.push(format!("kill {i}: pool has commit {id}, last acknowledged {last_acked}"));
+                        violations.push(format!(
+                            "kill {i}: pool has commit {id}, last acknowledged {last_acked}"
+                        ));
                     }
                     bank_id = id;
                 }
-                Err(Error::Corrupted { what, .. }) if what.contains("no root object") && acked.is_empty() => {}
+                Err(Error::Corrupted { what, .. })
+                    if what.contains("no root object") && acked.is_empty() => {}
                 Err(e) => violations.push(format!("kill {i}: reopen failed: {e}")),
             }
         } else {
@@ -169,13 +219,20 @@ fn killed_writers_lose_no_acknowledged_commit() {
                     }
                     let m = pool.read(common_list::observe).unwrap();
                     if m.count != m.values.len() as u64 {
-                        violations.push(format!("kill {i}: count {} but {} nodes", m.count, m.values.len()));
+                        violations.push(format!(
+                            "kill {i}: count {} but {} nodes",
+                            m.count,
+                            m.values.len()
+                        ));
                     }
                     // The acknowledged count after the last commit must be the pool's
                     // count, or the in-flight commit moved it by one.
                     let last = acked.last().copied().unwrap_or(list_count);
                     if m.count.abs_diff(last) > 1 {
-                        violations.push(format!("kill {i}: pool count {}, last acknowledged {last}", m.count));
+                        violations.push(format!(
+                            "kill {i}: pool count {}, last acknowledged {last}",
+                            m.count
+                        ));
                     }
                     list_count = m.count;
                 }
@@ -185,6 +242,9 @@ fn killed_writers_lose_no_acknowledged_commit() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!("kills: {kills}, violations: {}", violations.len());
-    assert!(max_acked > 10, "children never got going (max {max_acked} commits)");
+    assert!(
+        max_acked > 10,
+        "children never got going (max {max_acked} commits)"
+    );
     assert!(violations.is_empty(), "{violations:#?}");
 }

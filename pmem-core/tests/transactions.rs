@@ -11,7 +11,10 @@ use pmem_core::sim::SimDisk;
 use pmem_core::{Durability, Error, Pool, PoolOptions};
 
 fn filled() -> Pool<Root> {
-    let mut pool = PoolOptions::new().initial_size(64 << 10).volatile::<Root>().unwrap();
+    let mut pool = PoolOptions::new()
+        .initial_size(64 << 10)
+        .volatile::<Root>()
+        .unwrap();
     let mut rng = Rng(99);
     for _ in 0..200 {
         random_tx(&mut pool, &mut rng);
@@ -37,8 +40,17 @@ fn an_error_rolls_back_every_byte_including_the_allocator() {
     assert!(r.is_err());
     let after = pool.heap_image();
     assert_eq!(before.len(), after.len(), "heap end restored");
-    let diffs: Vec<usize> = (0..before.len()).filter(|&i| before[i] != after[i]).collect();
-    if !diffs.is_empty() { eprintln!("{} diffs, first {:#x} last {:#x}", diffs.len(), diffs[0] + 4096, diffs[diffs.len()-1] + 4096); }
+    let diffs: Vec<usize> = (0..before.len())
+        .filter(|&i| before[i] != after[i])
+        .collect();
+    if !diffs.is_empty() {
+        eprintln!(
+            "{} diffs, first {:#x} last {:#x}",
+            diffs.len(),
+            diffs[0] + 4096,
+            diffs[diffs.len() - 1] + 4096
+        );
+    }
     assert!(before == after, "rollback left different bytes");
     assert_eq!(pool.stats().unwrap().allocations, stats.allocations);
     pool.check().unwrap();
@@ -73,7 +85,10 @@ fn a_transaction_with_thousands_of_writes_rolls_back_exactly_and_commits_whole()
         Err(Error::NestedAborted)
     });
     assert!(r.is_err());
-    assert!(pool.heap_image() == before, "line-mode rollback left different bytes");
+    assert!(
+        pool.heap_image() == before,
+        "line-mode rollback left different bytes"
+    );
     pool.check().unwrap();
     pool.tx(bulk).unwrap();
     let m = pool.read(observe).unwrap();
@@ -97,7 +112,10 @@ fn a_panic_rolls_back_and_resumes_unwinding() {
             Ok::<_, Error>(())
         });
     }));
-    assert_eq!(*r.unwrap_err().downcast::<&str>().unwrap(), "in the middle of a multi-step change");
+    assert_eq!(
+        *r.unwrap_err().downcast::<&str>().unwrap(),
+        "in the middle of a multi-step change"
+    );
     assert!(pool.heap_image() == before);
     pool.check().unwrap();
     pool.tx(|tx| tx.root_mut().push_front(2)).unwrap();
@@ -105,7 +123,11 @@ fn a_panic_rolls_back_and_resumes_unwinding() {
 
 #[test]
 fn growth_keeps_earlier_references_valid_and_stops_cleanly_at_the_maximum() {
-    let mut pool = PoolOptions::new().initial_size(16 << 10).max_size(2 << 20).volatile::<Root>().unwrap();
+    let mut pool = PoolOptions::new()
+        .initial_size(16 << 10)
+        .max_size(2 << 20)
+        .volatile::<Root>()
+        .unwrap();
     pool.tx(|tx| tx.root_mut().push_front(1)).unwrap();
     let mut pushed = 1u64;
     loop {
@@ -121,7 +143,10 @@ fn growth_keeps_earlier_references_valid_and_stops_cleanly_at_the_maximum() {
             Ok(()) => pushed += 100,
             Err(Error::OutOfSpace { max_size, .. }) => {
                 assert_eq!(max_size, 2 << 20);
-                assert!(pool.heap_image() == before, "the failing transaction left bytes behind");
+                assert!(
+                    pool.heap_image() == before,
+                    "the failing transaction left bytes behind"
+                );
                 break;
             }
             Err(e) => panic!("unexpected {e}"),
@@ -206,7 +231,10 @@ fn concurrent_durable_committers_lose_nothing() {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     let path = d.join("p.pool");
-    let pool = PoolOptions::new().durability(Durability::Full).create::<[u64; 4]>(&path).unwrap();
+    let pool = PoolOptions::new()
+        .durability(Durability::Full)
+        .create::<[u64; 4]>(&path)
+        .unwrap();
     std::thread::scope(|s| {
         for t in 0..4 {
             let mut h = pool.clone();
@@ -233,14 +261,27 @@ fn concurrent_durable_committers_lose_nothing() {
 #[test]
 fn a_failed_flush_poisons_the_pool_and_reopening_keeps_exactly_the_acknowledged_commits() {
     let disk = SimDisk::new();
-    let mut pool = PoolOptions::new().initial_size(64 << 10).create_sim::<u64>(&disk).unwrap();
+    let mut pool = PoolOptions::new()
+        .initial_size(64 << 10)
+        .create_sim::<u64>(&disk)
+        .unwrap();
     for _ in 0..5 {
-        pool.tx(|tx| { *tx.root_mut() += 1; Ok::<_, Error>(()) }).unwrap();
+        pool.tx(|tx| {
+            *tx.root_mut() += 1;
+            Ok::<_, Error>(())
+        })
+        .unwrap();
     }
     disk.fail_sync_after(0);
-    let r = pool.tx(|tx| { *tx.root_mut() += 1; Ok::<_, Error>(()) });
+    let r = pool.tx(|tx| {
+        *tx.root_mut() += 1;
+        Ok::<_, Error>(())
+    });
     assert!(matches!(r, Err(Error::Io { .. })), "{r:?}");
-    assert!(matches!(pool.tx(|_| Ok::<_, Error>(())), Err(Error::Poisoned)));
+    assert!(matches!(
+        pool.tx(|_| Ok::<_, Error>(())),
+        Err(Error::Poisoned)
+    ));
     assert!(matches!(pool.read(|n| *n), Err(Error::Poisoned)));
     assert!(matches!(pool.check(), Err(Error::Poisoned)));
     drop(pool);
@@ -252,9 +293,14 @@ fn a_failed_flush_poisons_the_pool_and_reopening_keeps_exactly_the_acknowledged_
 #[test]
 fn a_full_disk_fails_the_transaction_cleanly_and_the_pool_stays_usable() {
     let disk = SimDisk::new();
-    let mut pool = PoolOptions::new().initial_size(64 << 10).checkpoint_threshold(1 << 30).create_sim::<Root>(&disk).unwrap();
+    let mut pool = PoolOptions::new()
+        .initial_size(64 << 10)
+        .checkpoint_threshold(1 << 30)
+        .create_sim::<Root>(&disk)
+        .unwrap();
     pool.tx(|tx| tx.root_mut().push_front(1)).unwrap();
-    let used = disk.file(pmem_core::sim::FileId::Pool).len() + disk.file(pmem_core::sim::FileId::Log).len();
+    let used = disk.file(pmem_core::sim::FileId::Pool).len()
+        + disk.file(pmem_core::sim::FileId::Log).len();
     disk.set_capacity(Some(used as u64 + (32 << 10)));
     let before = pool.heap_image();
     let r = pool.tx(|tx| {

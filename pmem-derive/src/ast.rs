@@ -82,7 +82,12 @@ impl<'a> Container<'a> {
                     .map(|v| {
                         attr::no_variant_options(cx, v);
                         let (style, fields) = fields_from_ast(cx, &v.fields);
-                        Variant { ident: &v.ident, style, fields, discriminant: v.discriminant.as_ref().map(|(_, e)| e) }
+                        Variant {
+                            ident: &v.ident,
+                            style,
+                            fields,
+                            discriminant: v.discriminant.as_ref().map(|(_, e)| e),
+                        }
                     })
                     .collect(),
             ),
@@ -109,7 +114,10 @@ impl<'a> Container<'a> {
 
     /// The name of the view type.
     pub(crate) fn view_ident(&self) -> syn::Ident {
-        self.attrs.view.clone().unwrap_or_else(|| format_ident!("{}Mut", self.ident.unraw(), span = self.ident.span()))
+        self.attrs
+            .view
+            .clone()
+            .unwrap_or_else(|| format_ident!("{}Mut", self.ident.unraw(), span = self.ident.span()))
     }
 }
 
@@ -125,7 +133,10 @@ fn fields_from_ast<'a>(cx: &Ctxt, fields: &'a syn::Fields) -> (Style, Vec<Field<
         .map(|(i, f)| Field {
             member: match &f.ident {
                 Some(id) => syn::Member::Named(id.clone()),
-                None => syn::Member::Unnamed(syn::Index { index: i as u32, span: Span::call_site() }),
+                None => syn::Member::Unnamed(syn::Index {
+                    index: i as u32,
+                    span: Span::call_site(),
+                }),
             },
             attrs: attr::Field::parse(cx, f),
             ty: &f.ty,

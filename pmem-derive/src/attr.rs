@@ -29,7 +29,10 @@ impl<T> Once<T> {
 
     fn set(&mut self, cx: &Ctxt, span: Span, value: T) {
         if self.value.is_some() {
-            cx.syn_error(syn::Error::new(span, format!("duplicate pmem option `{}`", self.name)));
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("duplicate pmem option `{}`", self.name),
+            ));
         } else {
             self.value = Some((span, value));
         }
@@ -55,7 +58,9 @@ pub(crate) struct Repr {
     pub(crate) int: Option<syn::Ident>,
 }
 
-const INT_REPRS: &[&str] = &["u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize"];
+const INT_REPRS: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+];
 
 impl Repr {
     fn parse(cx: &Ctxt, attrs: &[syn::Attribute]) -> Repr {
@@ -79,7 +84,11 @@ impl Repr {
                     syn::parenthesized!(content in meta.input);
                     let n: syn::LitInt = content.parse()?;
                     repr.align = Some((span, n.base10_parse()?));
-                } else if let Some(id) = meta.path.get_ident().filter(|id| INT_REPRS.iter().any(|t| id == t)) {
+                } else if let Some(id) = meta
+                    .path
+                    .get_ident()
+                    .filter(|id| INT_REPRS.iter().any(|t| id == t))
+                {
                     repr.int = Some(id.clone());
                 } else if meta.input.peek(syn::token::Paren) {
                     // Some other repr with arguments: skip them, rustc judges it.
@@ -165,7 +174,9 @@ impl Field {
                 cx.syn_error(e);
             }
         }
-        Field { name: name.get().map(|(_, n)| n) }
+        Field {
+            name: name.get().map(|(_, n)| n),
+        }
     }
 }
 
@@ -182,6 +193,8 @@ trait PathString {
 
 impl PathString for syn::Path {
     fn to_token_stream_string(&self) -> String {
-        quote::ToTokens::to_token_stream(self).to_string().replace(' ', "")
+        quote::ToTokens::to_token_stream(self)
+            .to_string()
+            .replace(' ', "")
     }
 }

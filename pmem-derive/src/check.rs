@@ -112,7 +112,13 @@ fn enum_has_integer_repr(cx: &Ctxt, cont: &Container<'_>) {
 fn enum_has_variants(cx: &Ctxt, cont: &Container<'_>) {
     if let Data::Enum(v) = &cont.data {
         if v.is_empty() {
-            cx.error_spanned_by(cont.ident, format!("enum `{}` has no variants, so no value of it can be stored", cont.ident));
+            cx.error_spanned_by(
+                cont.ident,
+                format!(
+                    "enum `{}` has no variants, so no value of it can be stored",
+                    cont.ident
+                ),
+            );
         }
     }
 }
@@ -128,10 +134,14 @@ fn field_types_can_persist(cx: &Ctxt, cont: &Container<'_>) {
         Data::Enum(v) => (&[], v),
         Data::Union(_) => return,
     };
-    let in_variants = variants.iter().flat_map(|v| v.fields.iter().map(move |f| (Some(v.ident), f)));
+    let in_variants = variants
+        .iter()
+        .flat_map(|v| v.fields.iter().map(move |f| (Some(v.ident), f)));
     for (variant, f) in fields.iter().map(|f| (None, f)).chain(in_variants) {
         if let Some(advice) = non_persistent(f.ty) {
-            let whose = variant.map(|v| format!(" of variant `{v}`")).unwrap_or_default();
+            let whose = variant
+                .map(|v| format!(" of variant `{v}`"))
+                .unwrap_or_default();
             cx.error_spanned_by(
                 f.ty,
                 format!(
@@ -147,7 +157,10 @@ fn field_types_can_persist(cx: &Ctxt, cont: &Container<'_>) {
 /// Options that only make sense on some items.
 fn options_fit_the_item(cx: &Ctxt, cont: &Container<'_>) {
     if let (Some(_), Some(view)) = (cont.attrs.plain, &cont.attrs.view) {
-        cx.error_spanned_by(view, "a `#[pmem(plain)]` type is its own view, so it has no view type to name");
+        cx.error_spanned_by(
+            view,
+            "a `#[pmem(plain)]` type is its own view, so it has no view type to name",
+        );
     }
     if let Data::Union(_) = cont.data {
         return;
@@ -161,7 +174,10 @@ fn options_fit_the_item(cx: &Ctxt, cont: &Container<'_>) {
                 } else {
                     "enum variant fields have no accessors (an enum is replaced whole)"
                 };
-                cx.error_spanned_by(n, format!("`#[pmem(name = ...)]` has no effect here: {why}"));
+                cx.error_spanned_by(
+                    n,
+                    format!("`#[pmem(name = ...)]` has no effect here: {why}"),
+                );
             }
         }
     }
@@ -169,7 +185,9 @@ fn options_fit_the_item(cx: &Ctxt, cont: &Container<'_>) {
 
 /// Two fields renamed to the same accessor name would generate clashing methods.
 fn accessor_names_are_unique(cx: &Ctxt, cont: &Container<'_>) {
-    let Data::Struct(style, fields) = &cont.data else { return };
+    let Data::Struct(style, fields) = &cont.data else {
+        return;
+    };
     if *style == Style::Unit || cont.attrs.plain.is_some() {
         return;
     }
@@ -177,7 +195,11 @@ fn accessor_names_are_unique(cx: &Ctxt, cont: &Container<'_>) {
     for f in fields {
         let base = f.accessor_base();
         if seen.contains(&base) {
-            let span = f.attrs.name.as_ref().map_or_else(|| f.original.span(), syn::Ident::span);
+            let span = f
+                .attrs
+                .name
+                .as_ref()
+                .map_or_else(|| f.original.span(), syn::Ident::span);
             cx.syn_error(syn::Error::new(
                 span,
                 format!("two fields would both get the accessors `{base}_mut` and `set_{base}`; rename one with `#[pmem(name = ...)]`"),
@@ -221,7 +243,10 @@ fn non_persistent(ty: &syn::Type) -> Option<String> {
 fn std_type(path: &syn::Path) -> Option<String> {
     let segs: Vec<_> = path.segments.iter().collect();
     let last = segs.last()?;
-    let from_std = segs.len() == 1 || ["std", "alloc", "core"].iter().any(|root| segs[0].ident == root);
+    let from_std = segs.len() == 1
+        || ["std", "alloc", "core"]
+            .iter()
+            .any(|root| segs[0].ident == root);
     if !from_std {
         return None;
     }
@@ -229,11 +254,20 @@ fn std_type(path: &syn::Path) -> Option<String> {
         syn::PathArguments::AngleBracketed(a) => a
             .args
             .iter()
-            .filter_map(|g| if let syn::GenericArgument::Type(t) = g { Some(t) } else { None })
+            .filter_map(|g| {
+                if let syn::GenericArgument::Type(t) = g {
+                    Some(t)
+                } else {
+                    None
+                }
+            })
             .collect(),
         _ => Vec::new(),
     };
-    let arg = |i: usize| args.get(i).map_or_else(|| "T".to_string(), |t| type_string(t));
+    let arg = |i: usize| {
+        args.get(i)
+            .map_or_else(|| "T".to_string(), |t| type_string(t))
+    };
     let name = last.ident.to_string();
     let n = args.len();
     let advice = match (name.as_str(), n) {
@@ -285,7 +319,10 @@ pub(crate) fn type_string(ty: &syn::Type) -> String {
             let next = chars.peek().copied();
             let glue_after = matches!(prev, Some('<' | '&' | ':' | '(' | '[' | '*' | ',' | ';'));
             let glue_before = matches!(next, Some('<' | '>' | ',' | ':' | ')' | ']' | ';'));
-            let keep_for_keyword = out.ends_with("dyn") || out.ends_with("impl") || out.ends_with("mut") || out.ends_with("const");
+            let keep_for_keyword = out.ends_with("dyn")
+                || out.ends_with("impl")
+                || out.ends_with("mut")
+                || out.ends_with("const");
             if glue_before || (glue_after && !keep_for_keyword) {
                 continue;
             }

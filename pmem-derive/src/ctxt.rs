@@ -15,7 +15,9 @@ pub(crate) struct Ctxt {
 impl Ctxt {
     /// Records an error spanned to `tokens`.
     pub(crate) fn error_spanned_by(&self, tokens: impl ToTokens, msg: impl Display) {
-        self.errors.borrow_mut().push(syn::Error::new_spanned(tokens, msg));
+        self.errors
+            .borrow_mut()
+            .push(syn::Error::new_spanned(tokens, msg));
     }
 
     /// Records an error that already carries its span.
@@ -26,7 +28,9 @@ impl Ctxt {
     /// All recorded errors combined into one, or `Ok` when there were none.
     pub(crate) fn check(self) -> syn::Result<()> {
         let mut errors = self.errors.into_inner().into_iter();
-        let Some(mut combined) = errors.next() else { return Ok(()) };
+        let Some(mut combined) = errors.next() else {
+            return Ok(());
+        };
         for e in errors {
             combined.combine(e);
         }

@@ -113,5 +113,7 @@ use syn::{parse_macro_input, DeriveInput};
 #[proc_macro_derive(Persistent, attributes(pmem))]
 pub fn derive_persistent(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+    expand::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

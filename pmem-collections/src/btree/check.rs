@@ -24,7 +24,10 @@ struct Walk<'v, 'a, K, V> {
 ///
 /// # Errors
 /// [`pmem_core::Error::Corrupted`] naming the first violation and where it is.
-pub(crate) fn visit<K: Persistent + Ord, V: Persistent>(hdr: &Header, v: &mut Visitor<'_>) -> Result<()> {
+pub(crate) fn visit<K: Persistent + Ord, V: Persistent>(
+    hdr: &Header,
+    v: &mut Visitor<'_>,
+) -> Result<()> {
     let here = pmem_core::raw::offset_of(std::ptr::from_ref(hdr).cast()).unwrap_or(0);
     let geo = hdr.geo(Elems::of::<K, V>())?;
     if hdr.root == 0 {
@@ -33,14 +36,32 @@ pub(crate) fn visit<K: Persistent + Ord, V: Persistent>(hdr: &Header, v: &mut Vi
         }
         return Ok(());
     }
-    let mut w = Walk::<K, V> { geo, v, prev_leaf: std::ptr::null_mut(), prev_key: std::ptr::null(), count: 0, _v: std::marker::PhantomData };
-    w.node(std::ptr::from_ref(hdr).cast(), hdr.root, hdr.height as usize, true)?;
+    let mut w = Walk::<K, V> {
+        geo,
+        v,
+        prev_leaf: std::ptr::null_mut(),
+        prev_key: std::ptr::null(),
+        count: 0,
+        _v: std::marker::PhantomData,
+    };
+    w.node(
+        std::ptr::from_ref(hdr).cast(),
+        hdr.root,
+        hdr.height as usize,
+        true,
+    )?;
     // SAFETY: `prev_leaf` is the last leaf visited, a checked node.
     if unsafe { node::next(w.prev_leaf) } != 0 {
-        return Err(corrupted("PBTreeMap: the last leaf links to a next one", node::off(w.prev_leaf)));
+        return Err(corrupted(
+            "PBTreeMap: the last leaf links to a next one",
+            node::off(w.prev_leaf),
+        ));
     }
     if w.count != hdr.len {
-        return Err(corrupted("PBTreeMap: entry count differs from the stored length", here));
+        return Err(corrupted(
+            "PBTreeMap: entry count differs from the stored length",
+            here,
+        ));
     }
     Ok(())
 }
@@ -50,18 +71,35 @@ impl<K: Persistent + Ord, V: Persistent> Walk<'_, '_, K, V> {
     fn node(&mut self, anchor: *const u8, off: u64, level: usize, root: bool) -> Result<*const u8> {
         let g = self.geo;
         let n = g.node_at(anchor, off, level)?;
-        self.v.owned(n, if level == 0 { g.leaf_size } else { g.inner_size })?;
+        self.v.owned(
+            n,
+            if level == 0 {
+                g.leaf_size
+            } else {
+                g.inner_size
+            },
+        )?;
         // SAFETY: a checked node (bounds, level, length) that this walk owns once.
         unsafe {
             let len = node::len(n);
             if level == 0 {
                 let edge = node::next(n) == 0 || node::prev(n) == 0;
-                let min_ok = if root { len >= 1 } else { len >= g.leaf_min() || (len >= 1 && edge) };
+                let min_ok = if root {
+                    len >= 1
+                } else {
+                    len >= g.leaf_min() || (len >= 1 && edge)
+                };
                 if !min_ok {
                     return Err(corrupted("PBTreeMap leaf below its minimum occupancy", off));
                 }
-                let back = if self.prev_leaf.is_null() { 0 } else { node::off(self.prev_leaf) };
-                if node::prev(n) != back || (!self.prev_leaf.is_null() && node::next(self.prev_leaf) != off) {
+                let back = if self.prev_leaf.is_null() {
+                    0
+                } else {
+                    node::off(self.prev_leaf)
+                };
+                if node::prev(n) != back
+                    || (!self.prev_leaf.is_null() && node::next(self.prev_leaf) != off)
+                {
                     return Err(corrupted("PBTreeMap leaf chain out of key order", off));
                 }
                 for i in 0..len {
@@ -78,13 +116,21 @@ impl<K: Persistent + Ord, V: Persistent> Walk<'_, '_, K, V> {
                 return Ok(g.key(n, 0));
             }
             if len < if root { 1 } else { g.inner_min() } {
-                return Err(corrupted("PBTreeMap inner node below its minimum occupancy", off));
+                return Err(corrupted(
+                    "PBTreeMap inner node below its minimum occupancy",
+                    off,
+                ));
             }
             let first = self.node(n, Geo::child(n, 0), level - 1, false)?;
             for i in 0..len {
                 let min = self.node(n, Geo::child(n, i + 1), level - 1, false)?;
-                if std::slice::from_raw_parts(g.sep(n, i), g.ks) != std::slice::from_raw_parts(min, g.ks) {
-                    return Err(corrupted("PBTreeMap separator is not the minimum of its right subtree", off));
+                if std::slice::from_raw_parts(g.sep(n, i), g.ks)
+                    != std::slice::from_raw_parts(min, g.ks)
+                {
+                    return Err(corrupted(
+                        "PBTreeMap separator is not the minimum of its right subtree",
+                        off,
+                    ));
                 }
             }
             Ok(first)

@@ -76,7 +76,10 @@ impl<'a, K: Persistent + Ord, V: Persistent, Q: PKey<K>> Entry<'a, K, V, Q> {
     /// })?;
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn or_insert_with<W: PInit<V>>(self, default: impl FnOnce() -> W) -> Result<&'a mut V::View> {
+    pub fn or_insert_with<W: PInit<V>>(
+        self,
+        default: impl FnOnce() -> W,
+    ) -> Result<&'a mut V::View> {
         match self {
             Entry::Occupied(o) => Ok(o.into_mut()),
             Entry::Vacant(v) => v.insert(default()),
@@ -467,11 +470,17 @@ impl<'a, K: Persistent + Ord, V: Persistent> OccupiedEntry<'a, K, V> {
     }
 }
 
-impl<K: Persistent + Ord + fmt::Debug, V: Persistent + fmt::Debug, Q: fmt::Debug> fmt::Debug for Entry<'_, K, V, Q> {
+impl<K: Persistent + Ord + fmt::Debug, V: Persistent + fmt::Debug, Q: fmt::Debug> fmt::Debug
+    for Entry<'_, K, V, Q>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Entry::Vacant(v) => f.debug_tuple("Entry::Vacant").field(&v.key).finish(),
-            Entry::Occupied(o) => f.debug_tuple("Entry::Occupied").field(o.key()).field(o.get()).finish(),
+            Entry::Occupied(o) => f
+                .debug_tuple("Entry::Occupied")
+                .field(o.key())
+                .field(o.get())
+                .finish(),
         }
     }
 }

@@ -59,7 +59,8 @@ impl Tree {
             if node::len(path.leaf) < self.geo.leaf_cap {
                 return Ok((path.leaf, path.pos));
             }
-            let append = (path.pos == self.geo.leaf_cap && node::next(path.leaf) == 0) || (path.pos == 0 && node::prev(path.leaf) == 0);
+            let append = (path.pos == self.geo.leaf_cap && node::next(path.leaf) == 0)
+                || (path.pos == 0 && node::prev(path.leaf) == 0);
             if path.height > 0 && !append {
                 if let Some(at) = self.share(path)? {
                     return Ok(at);
@@ -85,8 +86,16 @@ impl Tree {
         // SAFETY: checked nodes of this tree; `j <= len(parent)`.
         unsafe {
             let pn = node::len(parent);
-            let left = if j > 0 { Some(g.node_at(parent, Geo::child(parent, j - 1), 0)?) } else { None };
-            let right = if j < pn { Some(g.node_at(parent, Geo::child(parent, j + 1), 0)?) } else { None };
+            let left = if j > 0 {
+                Some(g.node_at(parent, Geo::child(parent, j - 1), 0)?)
+            } else {
+                None
+            };
+            let right = if j < pn {
+                Some(g.node_at(parent, Geo::child(parent, j + 1), 0)?)
+            } else {
+                None
+            };
             // (free slots, left node, right node, separator index, new entry's position
             // in the two nodes' concatenation)
             let mut options = [
@@ -133,7 +142,15 @@ impl Tree {
     /// # Safety
     /// - checked neighbouring leaves of this tree under `parent`; `fa` came from
     ///   [`Tree::share_plan`] for their lengths and `v`.
-    unsafe fn share_do(&mut self, a: *mut u8, b: *mut u8, parent: *mut u8, k: usize, v: usize, fa: usize) -> (*mut u8, usize) {
+    unsafe fn share_do(
+        &mut self,
+        a: *mut u8,
+        b: *mut u8,
+        parent: *mut u8,
+        k: usize,
+        v: usize,
+        fa: usize,
+    ) -> (*mut u8, usize) {
         let g = self.geo;
         // SAFETY: caller's contract; every range stays within `cap` by the plan.
         unsafe {
@@ -214,7 +231,12 @@ impl Tree {
     /// # Safety
     /// - `path` is the unchanged path to the node just split; `sep` points to `ks`
     ///   readable bytes that this call does not move.
-    pub(crate) unsafe fn insert_into_parent(&mut self, path: &Path, sep: *const u8, child: u64) -> Result<()> {
+    pub(crate) unsafe fn insert_into_parent(
+        &mut self,
+        path: &Path,
+        sep: *const u8,
+        child: u64,
+    ) -> Result<()> {
         let g = self.geo;
         // SAFETY: `sep` is readable (caller's contract).
         let mut sep_buf = unsafe { std::slice::from_raw_parts(sep, g.ks) }.to_vec();
@@ -237,7 +259,10 @@ impl Tree {
         // The root split: a new root above it.
         let h = self.header();
         if h.height as usize + 1 >= node::MAX_HEIGHT {
-            return Err(corrupted("PBTreeMap would exceed its maximum height", h.root));
+            return Err(corrupted(
+                "PBTreeMap would exceed its maximum height",
+                h.root,
+            ));
         }
         // SAFETY: a fresh inner node of this tree's pool.
         unsafe {
@@ -258,7 +283,14 @@ impl Tree {
     ///
     /// # Safety
     /// - `n` is a checked, full inner node of this tree at `level`, `j <= len(n)`.
-    unsafe fn split_inner(&mut self, n: *mut u8, j: usize, sep: &[u8], child: u64, level: usize) -> Result<(Vec<u8>, u64)> {
+    unsafe fn split_inner(
+        &mut self,
+        n: *mut u8,
+        j: usize,
+        sep: &[u8],
+        child: u64,
+        level: usize,
+    ) -> Result<(Vec<u8>, u64)> {
         let g = self.geo;
         let (cap, ks) = (g.inner_cap, g.ks);
         // The node as it would be with the insertion, in DRAM: cap + 1 keys, cap + 2 children.
@@ -278,11 +310,19 @@ impl Tree {
         unsafe {
             let r = g.alloc_inner(self.anchor(), level)?;
             node::write_bytes(g.sep(r, 0), keys[(m + 1) * ks..].as_ptr(), (cap - m) * ks);
-            node::write_bytes(Geo::child_slot(r, 0), kids[m + 1..].as_ptr().cast(), (cap - m + 1) * 8);
+            node::write_bytes(
+                Geo::child_slot(r, 0),
+                kids[m + 1..].as_ptr().cast(),
+                (cap - m + 1) * 8,
+            );
             node::set_len(r, cap - m);
             if j < m {
                 node::write_bytes(g.sep(n, j), keys[j * ks..].as_ptr(), (m - j) * ks);
-                node::write_bytes(Geo::child_slot(n, j + 1), kids[j + 1..].as_ptr().cast(), (m - j) * 8);
+                node::write_bytes(
+                    Geo::child_slot(n, j + 1),
+                    kids[j + 1..].as_ptr().cast(),
+                    (m - j) * 8,
+                );
             }
             node::set_len(n, m);
             Ok((keys[m * ks..(m + 1) * ks].to_vec(), node::off(r)))

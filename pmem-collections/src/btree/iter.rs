@@ -37,12 +37,33 @@ pub(crate) struct RawIter {
 impl RawIter {
     /// Yields `front..=back` of the tree at `hdr`. `left` is the exact count when
     /// `exact`, else a bound.
-    pub(crate) fn new(hdr: &Header, geo: Geo, front: Option<Cursor>, back: Option<Cursor>, left: usize, exact: bool) -> RawIter {
-        RawIter { front, back, left, exact, geo, hdr }
+    pub(crate) fn new(
+        hdr: &Header,
+        geo: Geo,
+        front: Option<Cursor>,
+        back: Option<Cursor>,
+        left: usize,
+        exact: bool,
+    ) -> RawIter {
+        RawIter {
+            front,
+            back,
+            left,
+            exact,
+            geo,
+            hdr,
+        }
     }
 
     pub(crate) fn empty(hdr: &Header, geo: Geo) -> RawIter {
-        RawIter { front: None, back: None, left: 0, exact: true, geo, hdr }
+        RawIter {
+            front: None,
+            back: None,
+            left: 0,
+            exact: true,
+            geo,
+            hdr,
+        }
     }
 
     pub(crate) fn len_hint(&self) -> (usize, Option<usize>) {
@@ -57,10 +78,14 @@ impl RawIter {
     fn end(&self, last: bool) -> Cursor {
         // SAFETY: the iterator borrows the map whose header this is.
         let hdr = unsafe { &*self.hdr };
-        let leaf = end_leaf(hdr, &self.geo, last).unwrap_or_else(|| panic!("pmem: corrupted pool: PBTreeMap without its entries"));
+        let leaf = end_leaf(hdr, &self.geo, last)
+            .unwrap_or_else(|| panic!("pmem: corrupted pool: PBTreeMap without its entries"));
         // SAFETY: a checked, non-empty leaf.
         let n = unsafe { node::len(leaf) };
-        Cursor { leaf, i: if last { n - 1 } else { 0 } }
+        Cursor {
+            leaf,
+            i: if last { n - 1 } else { 0 },
+        }
     }
 
     /// Counts the entry at `c` out; answers whether the ends have met.
@@ -89,7 +114,17 @@ impl RawIter {
             let last = c.i + 1 == n && node::next(c.leaf) == 0;
             let item = self.take(c, self.back, last);
             if self.left > 0 {
-                self.front = Some(if c.i + 1 < n { Cursor { leaf: c.leaf, i: c.i + 1 } } else { Cursor { leaf: step(&self.geo, c.leaf, node::next(c.leaf)), i: 0 } });
+                self.front = Some(if c.i + 1 < n {
+                    Cursor {
+                        leaf: c.leaf,
+                        i: c.i + 1,
+                    }
+                } else {
+                    Cursor {
+                        leaf: step(&self.geo, c.leaf, node::next(c.leaf)),
+                        i: 0,
+                    }
+                });
             }
             Some(item)
         }
@@ -109,10 +144,16 @@ impl RawIter {
             let item = self.take(c, self.front, first);
             if self.left > 0 {
                 self.back = Some(if c.i > 0 {
-                    Cursor { leaf: c.leaf, i: c.i - 1 }
+                    Cursor {
+                        leaf: c.leaf,
+                        i: c.i - 1,
+                    }
                 } else {
                     let p = step(&self.geo, c.leaf, node::prev(c.leaf));
-                    Cursor { leaf: p, i: node::len(p) - 1 }
+                    Cursor {
+                        leaf: p,
+                        i: node::len(p) - 1,
+                    }
                 });
             }
             Some(item)
@@ -149,7 +190,11 @@ pub(crate) fn step(geo: &Geo, from: *mut u8, off: u64) -> *mut u8 {
     let leaf = geo.node_or_panic(from, off, 0);
     // SAFETY: a checked leaf.
     let n = unsafe { node::len(leaf) };
-    assert!(off != 0 && n > 0, "pmem: corrupted pool: PBTreeMap leaf chain broken at offset {:#x}", node::off(from));
+    assert!(
+        off != 0 && n > 0,
+        "pmem: corrupted pool: PBTreeMap leaf chain broken at offset {:#x}",
+        node::off(from)
+    );
     leaf
 }
 
@@ -273,7 +318,9 @@ impl<'a, K: 'a, V: Persistent> Iterator for IterMut<'a, K, V> {
 
     fn next(&mut self) -> Option<Self::Item> {
         // SAFETY: each entry is yielded once, from a map borrowed exclusively for 'a.
-        self.raw.next().map(|(k, v)| unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
+        self.raw
+            .next()
+            .map(|(k, v)| unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -284,7 +331,9 @@ impl<'a, K: 'a, V: Persistent> Iterator for IterMut<'a, K, V> {
 impl<'a, K: 'a, V: Persistent> DoubleEndedIterator for IterMut<'a, K, V> {
     fn next_back(&mut self) -> Option<Self::Item> {
         // SAFETY: as in `next`.
-        self.raw.next_back().map(|(k, v)| unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
+        self.raw
+            .next_back()
+            .map(|(k, v)| unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
     }
 }
 

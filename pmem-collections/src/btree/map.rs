@@ -68,7 +68,10 @@ impl<K, V> PBTreeMap<K, V> {
     /// assert!(map.is_empty());
     /// ```
     pub const fn new() -> Self {
-        PBTreeMap { hdr: Header::empty(Self::ELEMS), _m: PhantomData }
+        PBTreeMap {
+            hdr: Header::empty(Self::ELEMS),
+            _m: PhantomData,
+        }
     }
 
     /// An empty map whose nodes hold `leaf` entries and `inner` separators: a test hook
@@ -78,7 +81,10 @@ impl<K, V> PBTreeMap<K, V> {
     /// When a capacity is outside `4..=4096`.
     #[doc(hidden)]
     pub fn with_node_capacity(leaf: usize, inner: usize) -> Self {
-        assert!((MIN_CAP..=MAX_CAP).contains(&leaf) && (MIN_CAP..=MAX_CAP).contains(&inner), "node capacity out of range");
+        assert!(
+            (MIN_CAP..=MAX_CAP).contains(&leaf) && (MIN_CAP..=MAX_CAP).contains(&inner),
+            "node capacity out of range"
+        );
         let mut m = Self::new();
         m.hdr.leaf_cap = leaf as u16;
         m.hdr.inner_cap = inner as u16;
@@ -155,7 +161,10 @@ impl<K, V> PBTreeMap<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter { raw: self.raw_iter(), _m: PhantomData }
+        Iter {
+            raw: self.raw_iter(),
+            _m: PhantomData,
+        }
     }
 
     /// An iterator over the keys, in order (double-ended).
@@ -170,7 +179,10 @@ impl<K, V> PBTreeMap<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn keys(&self) -> Keys<'_, K, V> {
-        Keys { raw: self.raw_iter(), _m: PhantomData }
+        Keys {
+            raw: self.raw_iter(),
+            _m: PhantomData,
+        }
     }
 
     /// An iterator over the values, in key order (double-ended).
@@ -185,7 +197,10 @@ impl<K, V> PBTreeMap<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn values(&self) -> Values<'_, K, V> {
-        Values { raw: self.raw_iter(), _m: PhantomData }
+        Values {
+            raw: self.raw_iter(),
+            _m: PhantomData,
+        }
     }
 }
 
@@ -195,7 +210,11 @@ impl<K: Ord, V> PBTreeMap<K, V> {
     /// # Panics
     /// With "pmem: corrupted pool" when a node on the way is corrupted.
     #[inline]
-    pub(crate) fn find_by(&self, geo: &Geo, mut cmp: impl FnMut(&K) -> Ordering) -> Option<(*mut u8, Result<usize, usize>)> {
+    pub(crate) fn find_by(
+        &self,
+        geo: &Geo,
+        mut cmp: impl FnMut(&K) -> Ordering,
+    ) -> Option<(*mut u8, Result<usize, usize>)> {
         if self.hdr.root == 0 {
             return None;
         }
@@ -248,7 +267,8 @@ impl<K: Ord, V> PBTreeMap<K, V> {
         K: Borrow<Q>,
     {
         // SAFETY: a found entry of a checked leaf, borrowed with the map.
-        self.find(key).map(|(g, leaf, i)| unsafe { &*g.val(leaf, i).cast::<V>() })
+        self.find(key)
+            .map(|(g, leaf, i)| unsafe { &*g.val(leaf, i).cast::<V>() })
     }
 
     /// The stored key and the value for `key`.
@@ -267,7 +287,9 @@ impl<K: Ord, V> PBTreeMap<K, V> {
         K: Borrow<Q>,
     {
         // SAFETY: a found entry of a checked leaf, borrowed with the map.
-        self.find(key).map(|(g, leaf, i)| unsafe { (&*g.key(leaf, i).cast::<K>(), &*g.val(leaf, i).cast::<V>()) })
+        self.find(key).map(|(g, leaf, i)| unsafe {
+            (&*g.key(leaf, i).cast::<K>(), &*g.val(leaf, i).cast::<V>())
+        })
     }
 
     /// Whether the map holds `key`.
@@ -320,7 +342,10 @@ impl<K: Ord, V> PBTreeMap<K, V> {
         // SAFETY: a checked, non-empty leaf of this map.
         unsafe {
             let i = node::len(leaf) - 1;
-            Some((&*geo.key(leaf, i).cast::<K>(), &*geo.val(leaf, i).cast::<V>()))
+            Some((
+                &*geo.key(leaf, i).cast::<K>(),
+                &*geo.val(leaf, i).cast::<V>(),
+            ))
         }
     }
 
@@ -343,7 +368,10 @@ impl<K: Ord, V> PBTreeMap<K, V> {
         }
         // SAFETY: as above.
         let nx = unsafe { node::next(leaf) };
-        (nx != 0).then(|| Cursor { leaf: step(geo, leaf, nx), i: 0 })
+        (nx != 0).then(|| Cursor {
+            leaf: step(geo, leaf, nx),
+            i: 0,
+        })
     }
 
     /// The last position whose key is not above `bound`.
@@ -352,7 +380,10 @@ impl<K: Ord, V> PBTreeMap<K, V> {
             Bound::Unbounded => {
                 let leaf = self.end_leaf(geo, true)?;
                 // SAFETY: a checked leaf.
-                return Some(Cursor { leaf, i: unsafe { node::len(leaf) } - 1 });
+                return Some(Cursor {
+                    leaf,
+                    i: unsafe { node::len(leaf) } - 1,
+                });
             }
             Bound::Included(c) => {
                 let (leaf, r) = self.find_by(geo, c)?;
@@ -373,7 +404,10 @@ impl<K: Ord, V> PBTreeMap<K, V> {
         }
         let leaf = step(geo, leaf, pv);
         // SAFETY: a checked, non-empty leaf.
-        Some(Cursor { leaf, i: unsafe { node::len(leaf) } - 1 })
+        Some(Cursor {
+            leaf,
+            i: unsafe { node::len(leaf) } - 1,
+        })
     }
 
     /// An iterator over the entries whose keys lie in `range`, in key order
@@ -403,7 +437,10 @@ impl<K: Ord, V> PBTreeMap<K, V> {
     {
         check_range(&range);
         let geo = self.geo();
-        let empty = Range { raw: RawIter::empty(&self.hdr, geo), _m: PhantomData };
+        let empty = Range {
+            raw: RawIter::empty(&self.hdr, geo),
+            _m: PhantomData,
+        };
         if self.is_empty() {
             return empty;
         }
@@ -424,12 +461,18 @@ impl<K: Ord, V> PBTreeMap<K, V> {
         };
         if let (Some(f), Some(b)) = (front, back) {
             // SAFETY: both cursors are entries of checked leaves of this map.
-            if unsafe { (*geo.key(f.leaf, f.i).cast::<K>()).cmp(&*geo.key(b.leaf, b.i).cast::<K>()) } == Ordering::Greater {
+            if unsafe {
+                (*geo.key(f.leaf, f.i).cast::<K>()).cmp(&*geo.key(b.leaf, b.i).cast::<K>())
+            } == Ordering::Greater
+            {
                 return empty;
             }
         }
         let raw = RawIter::new(&self.hdr, geo, front, back, self.len(), false);
-        Range { raw, _m: PhantomData }
+        Range {
+            raw,
+            _m: PhantomData,
+        }
     }
 }
 
@@ -441,8 +484,12 @@ fn by<K: Borrow<Q>, Q: ?Sized + Ord>(q: &Q) -> impl Fn(&K) -> Ordering + '_ {
 /// std's checks on range bounds.
 fn check_range<Q: ?Sized + Ord>(r: &impl RangeBounds<Q>) {
     match (r.start_bound(), r.end_bound()) {
-        (Bound::Excluded(s), Bound::Excluded(e)) if s == e => panic!("range start and end are equal and excluded in PBTreeMap"),
-        (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) if s > e => {
+        (Bound::Excluded(s), Bound::Excluded(e)) if s == e => {
+            panic!("range start and end are equal and excluded in PBTreeMap")
+        }
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e))
+            if s > e =>
+        {
             panic!("range start is greater than range end in PBTreeMap")
         }
         _ => {}
@@ -488,13 +535,19 @@ unsafe impl<K: PSafe, V: PSafe> PSafe for PBTreeMap<K, V> {}
 unsafe impl<K: Persistent + Ord, V: Persistent> Persistent for PBTreeMap<K, V> {
     type View = PBTreeMapMut<K, V>;
     const TYPE_NAME: &'static str = "PBTreeMap";
-    const FINGERPRINT: u64 = fp_u64(fp_u64(fp_str(FP_START, "PBTreeMap/1"), K::FINGERPRINT), V::FINGERPRINT);
+    const FINGERPRINT: u64 = fp_u64(
+        fp_u64(fp_str(FP_START, "PBTreeMap/1"), K::FINGERPRINT),
+        V::FINGERPRINT,
+    );
     const SCHEMA: &'static TypeSchema = &TypeSchema {
         name: "PBTreeMap",
         size: size_of::<Self>(),
         align: align_of::<Self>(),
         fingerprint: Self::FINGERPRINT,
-        shape: Shape::Collection { kind: "PBTreeMap", params: &[K::schema, V::schema] },
+        shape: Shape::Collection {
+            kind: "PBTreeMap",
+            params: &[K::schema, V::schema],
+        },
     };
 
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut PBTreeMapMut<K, V> {

@@ -2,8 +2,8 @@
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
-use std::marker::PhantomData;
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::Deref;
 
 use pmem_core::{raw, PInit, Persistent, Plain, Result, ViewTail};
@@ -75,7 +75,13 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     ///
     /// # Safety
     /// - `(leaf, pos)` came from `make_room`/`make_root` on `t`.
-    pub(crate) unsafe fn insert_new(t: &mut Tree, leaf: *mut u8, pos: usize, key: impl PInit<K>, value: impl PInit<V>) -> Result<()> {
+    pub(crate) unsafe fn insert_new(
+        t: &mut Tree,
+        leaf: *mut u8,
+        pos: usize,
+        key: impl PInit<K>,
+        value: impl PInit<V>,
+    ) -> Result<()> {
         let g = t.geo;
         // SAFETY: the spare slot `len < cap` is inside the leaf; it is snapshotted
         // before it is initialised and counted only once both parts are.
@@ -96,7 +102,13 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     }
 
     /// Inserts or, for a present key, calls `present` on the value's address.
-    fn upsert<L, W, R>(&mut self, key: L, value: W, present: impl FnOnce(*mut V, W) -> Result<R>, absent: R) -> Result<R>
+    fn upsert<L, W, R>(
+        &mut self,
+        key: L,
+        value: W,
+        present: impl FnOnce(*mut V, W) -> Result<R>,
+        absent: R,
+    ) -> Result<R>
     where
         L: PKey<K>,
         L::Key: Ord,
@@ -224,7 +236,9 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         K: Borrow<Q>,
     {
         let geo = self.geo();
-        let Some((leaf, Ok(i))) = self.find_by(&geo, |k| k.borrow().cmp(key)) else { return None };
+        let Some((leaf, Ok(i))) = self.find_by(&geo, |k| k.borrow().cmp(key)) else {
+            return None;
+        };
         // SAFETY: an initialised value of this map, borrowed exclusively with `self`.
         Some(unsafe { V::view_mut(geo.val(leaf, i).cast()) })
     }
@@ -250,7 +264,10 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
-        IterMut { raw: self.raw_iter(), _m: PhantomData }
+        IterMut {
+            raw: self.raw_iter(),
+            _m: PhantomData,
+        }
     }
 
     /// An iterator over the views of the values, in key order (double-ended).
@@ -270,7 +287,9 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
-        ValuesMut { inner: self.iter_mut() }
+        ValuesMut {
+            inner: self.iter_mut(),
+        }
     }
 
     /// Descends to `key` for a removal.
@@ -334,12 +353,18 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         self.remove_entry_with(key, |k, v| Ok((unsafe { std::ptr::read(k) }, v)))
     }
 
-    fn remove_entry_with<Q: ?Sized + Ord, R>(&mut self, key: &Q, f: impl FnOnce(*mut K, V) -> Result<R>) -> Result<Option<R>>
+    fn remove_entry_with<Q: ?Sized + Ord, R>(
+        &mut self,
+        key: &Q,
+        f: impl FnOnce(*mut K, V) -> Result<R>,
+    ) -> Result<Option<R>>
     where
         K: Borrow<Q>,
         V: Plain,
     {
-        let Some((mut t, path)) = self.find_path(key)? else { return Ok(None) };
+        let Some((mut t, path)) = self.find_path(key)? else {
+            return Ok(None);
+        };
         // SAFETY: the path points at an initialised entry; it is read, freed, removed.
         unsafe {
             let kp = t.geo.key(path.leaf, path.pos).cast::<K>();
@@ -372,7 +397,9 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     where
         K: Borrow<Q>,
     {
-        let Some((mut t, path)) = self.find_path(key)? else { return Ok(false) };
+        let Some((mut t, path)) = self.find_path(key)? else {
+            return Ok(false);
+        };
         // SAFETY: the path points at an initialised entry.
         unsafe { Self::delete_at(&mut t, &path)? };
         Ok(true)
@@ -418,11 +445,20 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     {
         let t = self.tree().unwrap_or_else(|e| panic!("pmem: {e}"));
         // SAFETY: the tree holds valid keys.
-        let found = unsafe { t.descend(|k: &K| cmp_q(k, &key)) }.unwrap_or_else(|e| panic!("pmem: {e}"));
+        let found =
+            unsafe { t.descend(|k: &K| cmp_q(k, &key)) }.unwrap_or_else(|e| panic!("pmem: {e}"));
         match found {
             Some((path, true)) => Entry::Occupied(OccupiedEntry { map: self, path }),
-            Some((path, false)) => Entry::Vacant(VacantEntry { map: self, key, path: Some(path) }),
-            None => Entry::Vacant(VacantEntry { map: self, key, path: None }),
+            Some((path, false)) => Entry::Vacant(VacantEntry {
+                map: self,
+                key,
+                path: Some(path),
+            }),
+            None => Entry::Vacant(VacantEntry {
+                map: self,
+                key,
+                path: None,
+            }),
         }
     }
 
@@ -527,10 +563,15 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         V: Plain,
     {
         let mut t = self.tree()?;
-        let Some(path) = t.descend_end(dir)? else { return Ok(None) };
+        let Some(path) = t.descend_end(dir)? else {
+            return Ok(None);
+        };
         // SAFETY: the path points at an initialised entry of plain data (owns nothing).
         unsafe {
-            let kv = (std::ptr::read(t.geo.key(path.leaf, path.pos).cast::<K>()), std::ptr::read(t.geo.val(path.leaf, path.pos).cast::<V>()));
+            let kv = (
+                std::ptr::read(t.geo.key(path.leaf, path.pos).cast::<K>()),
+                std::ptr::read(t.geo.val(path.leaf, path.pos).cast::<V>()),
+            );
             t.remove_at(&path)?;
             Ok(Some(kv))
         }
@@ -586,7 +627,9 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
 
     pub(crate) fn retain_raw(&mut self, mut f: impl FnMut(&K, *mut V) -> bool) -> Result<()> {
         let mut t = self.tree()?;
-        let Some(first) = t.descend_end(Dir::First)? else { return Ok(()) };
+        let Some(first) = t.descend_end(Dir::First)? else {
+            return Ok(());
+        };
         let g = t.geo;
         let (mut leaf, mut i) = (first.leaf, 0);
         // SAFETY: `(leaf, i)` is always a position in a checked leaf of the tree:
@@ -609,7 +652,10 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
                 }
                 let found = t.descend(|k: &K| k.cmp(&*kp))?;
                 let Some((path, true)) = found else {
-                    return Err(corrupted("PBTreeMap: a key in the leaf chain is not found from the root", node::off(leaf)));
+                    return Err(corrupted(
+                        "PBTreeMap: a key in the leaf chain is not found from the root",
+                        node::off(leaf),
+                    ));
                 };
                 (leaf, i) = Self::delete_at(&mut t, &path)?;
                 if t.header().len == 0 {

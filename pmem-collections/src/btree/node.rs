@@ -64,8 +64,16 @@ const fn max(a: usize, b: usize) -> usize {
 impl Elems {
     /// The elements of a `PBTreeMap<K, V>`; fails to compile for alignments above 64.
     pub(crate) const fn of<K, V>() -> Elems {
-        assert!(align_of::<K>() <= 64 && align_of::<V>() <= 64, "PBTreeMap supports alignments up to 64");
-        Elems { ks: size_of::<K>(), ka: align_of::<K>(), vs: size_of::<V>(), va: align_of::<V>() }
+        assert!(
+            align_of::<K>() <= 64 && align_of::<V>() <= 64,
+            "PBTreeMap supports alignments up to 64"
+        );
+        Elems {
+            ks: size_of::<K>(),
+            ka: align_of::<K>(),
+            vs: size_of::<V>(),
+            va: align_of::<V>(),
+        }
     }
 
     /// Node alignment.
@@ -210,13 +218,28 @@ impl Geo {
     /// # Errors
     /// As for [`Geo::node_at`].
     #[inline]
-    pub(crate) fn search_node_at(&self, anchor: *const u8, off: u64, level: usize) -> Result<*mut u8> {
+    pub(crate) fn search_node_at(
+        &self,
+        anchor: *const u8,
+        off: u64,
+        level: usize,
+    ) -> Result<*mut u8> {
         self.resolve_node(anchor, off, level, true)
     }
 
     #[inline]
-    fn resolve_node(&self, anchor: *const u8, off: u64, level: usize, search: bool) -> Result<*mut u8> {
-        let (size, cap) = if level == 0 { (self.leaf_size, self.leaf_cap) } else { (self.inner_size, self.inner_cap) };
+    fn resolve_node(
+        &self,
+        anchor: *const u8,
+        off: u64,
+        level: usize,
+        search: bool,
+    ) -> Result<*mut u8> {
+        let (size, cap) = if level == 0 {
+            (self.leaf_size, self.leaf_cap)
+        } else {
+            (self.inner_size, self.inner_cap)
+        };
         // `resolve` checks alignment with `%`; a constant 8 makes that a mask, and the
         // node's full alignment (a power of two) is checked here the same way.
         let p = raw::resolve(anchor, off, size, 8)?;
@@ -233,11 +256,18 @@ impl Geo {
             // An inner node's key array is large: ask for the keys its first three
             // binary-search probes read (7 lines), so those misses overlap.
             for q in [4, 2, 6, 1, 3, 5, 7] {
-                prefetch(p, self.inner_keys + len * q / 8 * self.ks, self.inner_keys + len * q / 8 * self.ks + 1);
+                prefetch(
+                    p,
+                    self.inner_keys + len * q / 8 * self.ks,
+                    self.inner_keys + len * q / 8 * self.ks + 1,
+                );
             }
         }
         if lvl != level || len > cap {
-            return Err(corrupted("PBTreeMap node with a wrong level or length", off));
+            return Err(corrupted(
+                "PBTreeMap node with a wrong level or length",
+                off,
+            ));
         }
         Ok(p)
     }
@@ -261,7 +291,12 @@ impl Geo {
     /// When the node is corrupted.
     #[inline]
     #[track_caller]
-    pub(crate) fn search_node_or_panic(&self, anchor: *const u8, off: u64, level: usize) -> *mut u8 {
+    pub(crate) fn search_node_or_panic(
+        &self,
+        anchor: *const u8,
+        off: u64,
+        level: usize,
+    ) -> *mut u8 {
         match self.search_node_at(anchor, off, level) {
             Ok(p) => p,
             Err(e) => panic!("pmem: {e}"),
@@ -278,7 +313,11 @@ fn prefetch(p: *const u8, from: usize, to: usize) {
         while at < to {
             // SAFETY: a prefetch is a hint: it never faults and changes no state, for
             // any address.
-            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.wrapping_add(at).cast()) };
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    p.wrapping_add(at).cast(),
+                )
+            };
             at += 64;
         }
     }
@@ -288,7 +327,10 @@ fn prefetch(p: *const u8, from: usize, to: usize) {
 
 /// A corruption error naming the B-tree.
 pub(crate) fn corrupted(what: &str, offset: u64) -> Error {
-    Error::Corrupted { what: what.to_string(), offset }
+    Error::Corrupted {
+        what: what.to_string(),
+        offset,
+    }
 }
 
 /// The pool offset of a node.
@@ -433,7 +475,11 @@ impl Geo {
     /// # Safety
     /// - `n` is a node of this tree that nothing refers to any more.
     pub(crate) unsafe fn free_node(&self, n: *mut u8, level: usize) -> Result<()> {
-        let size = if level == 0 { self.leaf_size } else { self.inner_size };
+        let size = if level == 0 {
+            self.leaf_size
+        } else {
+            self.inner_size
+        };
         // SAFETY: caller's contract.
         unsafe { raw::free(n, size) }
     }
@@ -444,7 +490,14 @@ impl Geo {
     /// # Safety
     /// - both are leaves of this geometry in an open transaction's pool, and the
     ///   ranges lie within their capacities.
-    pub(crate) unsafe fn leaf_move(&self, dst: *mut u8, di: usize, src: *mut u8, si: usize, n: usize) {
+    pub(crate) unsafe fn leaf_move(
+        &self,
+        dst: *mut u8,
+        di: usize,
+        src: *mut u8,
+        si: usize,
+        n: usize,
+    ) {
         // SAFETY: caller's contract.
         unsafe {
             write_bytes(self.key(dst, di), self.key(src, si), n * self.ks);
@@ -503,7 +556,11 @@ impl Geo {
             debug_assert!(i <= n && n < self.inner_cap);
             write_bytes(self.sep(node, i + 1), self.sep(node, i), (n - i) * self.ks);
             write_bytes(self.sep(node, i), sep, self.ks);
-            write_bytes(Self::child_slot(node, i + 2), Self::child_slot(node, i + 1), (n - i) * 8);
+            write_bytes(
+                Self::child_slot(node, i + 2),
+                Self::child_slot(node, i + 1),
+                (n - i) * 8,
+            );
             write_u64(Self::child_slot(node, i + 1), child);
             set_len(node, n + 1);
         }
@@ -519,8 +576,16 @@ impl Geo {
         unsafe {
             let n = len(node);
             debug_assert!(i < n);
-            write_bytes(self.sep(node, i), self.sep(node, i + 1), (n - i - 1) * self.ks);
-            write_bytes(Self::child_slot(node, i + 1), Self::child_slot(node, i + 2), (n - i - 1) * 8);
+            write_bytes(
+                self.sep(node, i),
+                self.sep(node, i + 1),
+                (n - i - 1) * self.ks,
+            );
+            write_bytes(
+                Self::child_slot(node, i + 1),
+                Self::child_slot(node, i + 2),
+                (n - i - 1) * 8,
+            );
             set_len(node, n - 1);
         }
     }
@@ -532,7 +597,17 @@ impl Geo {
     /// - both are inner nodes of this geometry in an open transaction's pool and the
     ///   ranges lie within their capacities.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) unsafe fn inner_move(&self, dst: *mut u8, di: usize, src: *mut u8, si: usize, n: usize, cj: usize, ci: usize, m: usize) {
+    pub(crate) unsafe fn inner_move(
+        &self,
+        dst: *mut u8,
+        di: usize,
+        src: *mut u8,
+        si: usize,
+        n: usize,
+        cj: usize,
+        ci: usize,
+        m: usize,
+    ) {
         // SAFETY: caller's contract.
         unsafe {
             write_bytes(self.sep(dst, di), self.sep(src, si), n * self.ks);

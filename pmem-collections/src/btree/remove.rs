@@ -67,8 +67,16 @@ impl Tree {
             }
             let (parent, j) = path.inner[path.height - 1];
             let pn = node::len(parent);
-            let left = if j > 0 { Some(g.node_at(parent, Geo::child(parent, j - 1), 0)?) } else { None };
-            let right = if j < pn { Some(g.node_at(parent, Geo::child(parent, j + 1), 0)?) } else { None };
+            let left = if j > 0 {
+                Some(g.node_at(parent, Geo::child(parent, j - 1), 0)?)
+            } else {
+                None
+            };
+            let right = if j < pn {
+                Some(g.node_at(parent, Geo::child(parent, j + 1), 0)?)
+            } else {
+                None
+            };
             let at = match (left, right) {
                 (Some(s), _) if n > 0 && node::len(s) > min => {
                     let sn = node::len(s);
@@ -97,7 +105,12 @@ impl Tree {
                     self.merge_leaves(leaf, r, parent, j)?;
                     (leaf, i)
                 }
-                (None, None) => return Err(corrupted("PBTreeMap inner node without keys", node::off(parent))),
+                (None, None) => {
+                    return Err(corrupted(
+                        "PBTreeMap inner node without keys",
+                        node::off(parent),
+                    ))
+                }
             };
             self.rebalance_inner(path, path.height - 1)?;
             Ok(at)
@@ -109,7 +122,13 @@ impl Tree {
     ///
     /// # Safety
     /// - checked sibling leaves of this tree whose entries fit in one leaf.
-    unsafe fn merge_leaves(&mut self, l: *mut u8, r: *mut u8, parent: *mut u8, k: usize) -> Result<()> {
+    unsafe fn merge_leaves(
+        &mut self,
+        l: *mut u8,
+        r: *mut u8,
+        parent: *mut u8,
+        k: usize,
+    ) -> Result<()> {
         let g = self.geo;
         // SAFETY: caller's contract.
         unsafe {
@@ -156,8 +175,16 @@ impl Tree {
                 let level = path.height - d;
                 let (parent, j) = path.inner[d - 1];
                 let pn = node::len(parent);
-                let left = if j > 0 { Some(g.node_at(parent, Geo::child(parent, j - 1), level)?) } else { None };
-                let right = if j < pn { Some(g.node_at(parent, Geo::child(parent, j + 1), level)?) } else { None };
+                let left = if j > 0 {
+                    Some(g.node_at(parent, Geo::child(parent, j - 1), level)?)
+                } else {
+                    None
+                };
+                let right = if j < pn {
+                    Some(g.node_at(parent, Geo::child(parent, j + 1), level)?)
+                } else {
+                    None
+                };
                 match (left, right) {
                     (Some(s), _) if node::len(s) > min => {
                         // Rotate right: s's last child moves to the front of nd.
@@ -183,7 +210,12 @@ impl Tree {
                     }
                     (Some(s), _) => self.merge_inner(s, nd, parent, j - 1, level)?,
                     (None, Some(r)) => self.merge_inner(nd, r, parent, j, level)?,
-                    (None, None) => return Err(corrupted("PBTreeMap inner node without keys", node::off(parent))),
+                    (None, None) => {
+                        return Err(corrupted(
+                            "PBTreeMap inner node without keys",
+                            node::off(parent),
+                        ))
+                    }
                 }
             }
             d -= 1;
@@ -196,7 +228,14 @@ impl Tree {
     /// # Safety
     /// - checked sibling inner nodes of this tree at `level` whose keys, with the
     ///   separator, fit in one node.
-    unsafe fn merge_inner(&mut self, l: *mut u8, r: *mut u8, parent: *mut u8, k: usize, level: usize) -> Result<()> {
+    unsafe fn merge_inner(
+        &mut self,
+        l: *mut u8,
+        r: *mut u8,
+        parent: *mut u8,
+        k: usize,
+        level: usize,
+    ) -> Result<()> {
         let g = self.geo;
         // SAFETY: caller's contract.
         unsafe {
@@ -219,7 +258,12 @@ impl Tree {
     /// # Safety
     /// - the subtree belongs to this tree, whose pool's transaction is open on this
     ///   thread; nothing uses it afterwards.
-    pub(crate) unsafe fn free_subtree(&self, off: u64, level: usize, each_leaf: &mut dyn FnMut(*mut u8) -> Result<()>) -> Result<()> {
+    pub(crate) unsafe fn free_subtree(
+        &self,
+        off: u64,
+        level: usize,
+        each_leaf: &mut dyn FnMut(*mut u8) -> Result<()>,
+    ) -> Result<()> {
         let g = self.geo;
         let n = g.node_at(self.anchor(), off, level)?;
         // SAFETY: a checked node of this tree (caller's contract).

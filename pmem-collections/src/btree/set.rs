@@ -11,9 +11,9 @@ use pmem_core::schema::{Shape, TypeSchema};
 use pmem_core::{PSafe, Persistent, Plain, Result, ViewTail, Visitor};
 
 use super::iter;
-use crate::PKey;
 use super::map::PBTreeMap;
 use super::map_mut::PBTreeMapMut;
+use crate::PKey;
 
 /// An ordered set in a pmem pool, with the API of [`std::collections::BTreeSet`]; a
 /// [`PBTreeMap<T, ()>`](PBTreeMap) underneath (so the same node layout and logging).
@@ -44,13 +44,17 @@ impl<T> PBTreeSet<T> {
     /// assert!(pmem_collections::PBTreeSet::<u8>::new().is_empty());
     /// ```
     pub const fn new() -> Self {
-        PBTreeSet { map: PBTreeMap::new() }
+        PBTreeSet {
+            map: PBTreeMap::new(),
+        }
     }
 
     /// An empty set with small nodes: a test hook (see `PBTreeMap::with_node_capacity`).
     #[doc(hidden)]
     pub fn with_node_capacity(leaf: usize, inner: usize) -> Self {
-        PBTreeSet { map: PBTreeMap::with_node_capacity(leaf, inner) }
+        PBTreeSet {
+            map: PBTreeMap::with_node_capacity(leaf, inner),
+        }
     }
 
     /// The number of elements.
@@ -91,7 +95,9 @@ impl<T> PBTreeSet<T> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn iter(&self) -> Iter<'_, T> {
-        Iter { inner: self.map.keys() }
+        Iter {
+            inner: self.map.keys(),
+        }
     }
 }
 
@@ -181,7 +187,9 @@ impl<T: Ord> PBTreeSet<T> {
     where
         T: Borrow<Q>,
     {
-        Range { inner: self.map.range(range) }
+        Range {
+            inner: self.map.range(range),
+        }
     }
 }
 
@@ -267,13 +275,17 @@ impl<T> FusedIterator for Range<'_, T> {}
 
 impl<T> Clone for Iter<'_, T> {
     fn clone(&self) -> Self {
-        Iter { inner: self.inner.clone() }
+        Iter {
+            inner: self.inner.clone(),
+        }
     }
 }
 
 impl<T> Clone for Range<'_, T> {
     fn clone(&self) -> Self {
-        Range { inner: self.inner.clone() }
+        Range {
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -302,7 +314,10 @@ unsafe impl<T: Persistent + Ord> Persistent for PBTreeSet<T> {
         size: size_of::<Self>(),
         align: align_of::<Self>(),
         fingerprint: Self::FINGERPRINT,
-        shape: Shape::Collection { kind: "PBTreeSet", params: &[T::schema] },
+        shape: Shape::Collection {
+            kind: "PBTreeSet",
+            params: &[T::schema],
+        },
     };
 
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut PBTreeSetMut<T> {

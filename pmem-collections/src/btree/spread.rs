@@ -33,12 +33,18 @@ impl Tree {
             }
             let mut nodes = Vec::with_capacity(3);
             for c in lo..=hi {
-                nodes.push(if c == j { path.leaf } else { g.node_at(parent, Geo::child(parent, c), 0)? });
+                nodes.push(if c == j {
+                    path.leaf
+                } else {
+                    g.node_at(parent, Geo::child(parent, c), 0)?
+                });
             }
             let lens: Vec<usize> = nodes.iter().map(|&n| node::len(n)).collect();
             let orig: usize = lens.iter().sum();
             let v = lens[..j - lo].iter().sum::<usize>() + path.pos;
-            let Some(bounds) = self.spread_plan(orig + 1, nodes.len() + 1, v) else { return Ok(None) };
+            let Some(bounds) = self.spread_plan(orig + 1, nodes.len() + 1, v) else {
+                return Ok(None);
+            };
 
             // Stage every entry of the group.
             let mut keys = Vec::with_capacity(orig * g.ks);
@@ -63,10 +69,22 @@ impl Tree {
                     at = Some((n, v - b));
                 }
                 let old_len = lens.get(q).copied().unwrap_or(0);
-                let keep = if x == old_start { old_len.min(count) } else { 0 };
+                let keep = if x == old_start {
+                    old_len.min(count)
+                } else {
+                    0
+                };
                 let (ks, vs) = (g.ks, g.vs);
-                node::write_bytes(g.key(n, keep), keys[(x + keep) * ks..].as_ptr(), (count - keep) * ks);
-                node::write_bytes(g.val(n, keep), vals[(x + keep) * vs..].as_ptr(), (count - keep) * vs);
+                node::write_bytes(
+                    g.key(n, keep),
+                    keys[(x + keep) * ks..].as_ptr(),
+                    (count - keep) * ks,
+                );
+                node::write_bytes(
+                    g.val(n, keep),
+                    vals[(x + keep) * vs..].as_ptr(),
+                    (count - keep) * vs,
+                );
                 node::set_len(n, count);
                 old_start += old_len;
             }
@@ -82,7 +100,13 @@ impl Tree {
             for (q, &n) in nodes[1..nodes.len() - 1].iter().enumerate() {
                 node::write_bytes(g.sep(parent, lo + q), g.key(n, 0), g.ks);
             }
-            let mut up = Path { inner: path.inner, height: path.height, leaf: last, pos: 0, sep: None };
+            let mut up = Path {
+                inner: path.inner,
+                height: path.height,
+                leaf: last,
+                pos: 0,
+                sep: None,
+            };
             up.inner[path.height - 1].1 = hi;
             self.insert_into_parent(&up, g.key(fresh, 0), foff)?;
             Ok(at)
@@ -102,6 +126,8 @@ impl Tree {
                 b[q] -= 2;
             }
         }
-        b.windows(2).all(|w| (min..=cap).contains(&(w[1] - w[0]))).then_some(b)
+        b.windows(2)
+            .all(|w| (min..=cap).contains(&(w[1] - w[0])))
+            .then_some(b)
     }
 }

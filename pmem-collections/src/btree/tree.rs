@@ -29,7 +29,13 @@ impl Header {
     /// An empty tree with the default capacities for `e`.
     pub(crate) const fn empty(e: Elems) -> Header {
         let (leaf_cap, inner_cap) = e.default_caps();
-        Header { root: 0, len: 0, height: 0, leaf_cap, inner_cap }
+        Header {
+            root: 0,
+            len: 0,
+            height: 0,
+            leaf_cap,
+            inner_cap,
+        }
     }
 
     /// The node geometry, checking the stored capacities and height.
@@ -41,7 +47,10 @@ impl Header {
         let g = Geo::new(e, self.leaf_cap as usize, self.inner_cap as usize);
         match g {
             Some(g) if (self.height as usize) < MAX_HEIGHT => Ok(g),
-            _ => Err(corrupted("PBTreeMap header with impossible capacities or height", raw::offset_of(std::ptr::from_ref(self).cast()).unwrap_or(0))),
+            _ => Err(corrupted(
+                "PBTreeMap header with impossible capacities or height",
+                raw::offset_of(std::ptr::from_ref(self).cast()).unwrap_or(0),
+            )),
         }
     }
 
@@ -67,7 +76,11 @@ impl Header {
 /// - `node` is an inner node of `geo` with a checked length; every separator is a
 ///   valid `K`.
 #[inline]
-pub(crate) unsafe fn search_inner<K>(geo: &Geo, node: *mut u8, cmp: &mut impl FnMut(&K) -> Ordering) -> (usize, bool) {
+pub(crate) unsafe fn search_inner<K>(
+    geo: &Geo,
+    node: *mut u8,
+    cmp: &mut impl FnMut(&K) -> Ordering,
+) -> (usize, bool) {
     // SAFETY: caller's contract.
     let n = unsafe { node::len(node) };
     let (mut lo, mut hi) = (0, n);
@@ -88,7 +101,11 @@ pub(crate) unsafe fn search_inner<K>(geo: &Geo, node: *mut u8, cmp: &mut impl Fn
 /// # Safety
 /// - `leaf` is a leaf of `geo` with a checked length; every key is a valid `K`.
 #[inline]
-pub(crate) unsafe fn search_leaf<K>(geo: &Geo, leaf: *mut u8, cmp: &mut impl FnMut(&K) -> Ordering) -> Result<usize, usize> {
+pub(crate) unsafe fn search_leaf<K>(
+    geo: &Geo,
+    leaf: *mut u8,
+    cmp: &mut impl FnMut(&K) -> Ordering,
+) -> Result<usize, usize> {
     // SAFETY: caller's contract.
     let n = unsafe { node::len(leaf) };
     let (mut lo, mut hi) = (0, n);
@@ -170,15 +187,26 @@ impl Tree {
     ///
     /// # Safety
     /// - the tree's elements are `K`s at every position its lengths cover.
-    pub(crate) unsafe fn descend<K>(&self, mut cmp: impl FnMut(&K) -> Ordering) -> Result<Option<(Path, bool)>> {
+    pub(crate) unsafe fn descend<K>(
+        &self,
+        mut cmp: impl FnMut(&K) -> Ordering,
+    ) -> Result<Option<(Path, bool)>> {
         let h = self.header();
         if h.root == 0 {
             return Ok(None);
         }
-        let mut path = Path { inner: [(std::ptr::null_mut(), 0); MAX_HEIGHT], height: h.height as usize, leaf: std::ptr::null_mut(), pos: 0, sep: None };
+        let mut path = Path {
+            inner: [(std::ptr::null_mut(), 0); MAX_HEIGHT],
+            height: h.height as usize,
+            leaf: std::ptr::null_mut(),
+            pos: 0,
+            sep: None,
+        };
         let mut off = h.root;
         for d in 0..path.height {
-            let n = self.geo.search_node_at(self.anchor(), off, path.height - d)?;
+            let n = self
+                .geo
+                .search_node_at(self.anchor(), off, path.height - d)?;
             // SAFETY: a checked inner node holding valid keys (caller's contract).
             let (c, exact) = unsafe { search_inner(&self.geo, n, &mut cmp) };
             if exact {
@@ -205,7 +233,13 @@ impl Tree {
         if h.root == 0 {
             return Ok(None);
         }
-        let mut path = Path { inner: [(std::ptr::null_mut(), 0); MAX_HEIGHT], height: h.height as usize, leaf: std::ptr::null_mut(), pos: 0, sep: None };
+        let mut path = Path {
+            inner: [(std::ptr::null_mut(), 0); MAX_HEIGHT],
+            height: h.height as usize,
+            leaf: std::ptr::null_mut(),
+            pos: 0,
+            sep: None,
+        };
         let mut off = h.root;
         for d in 0..path.height {
             let n = self.geo.node_at(self.anchor(), off, path.height - d)?;
@@ -222,7 +256,10 @@ impl Tree {
         // SAFETY: a checked leaf.
         let n = unsafe { node::len(path.leaf) };
         if n == 0 {
-            return Err(corrupted("PBTreeMap: empty leaf in a non-empty tree", node::off(path.leaf)));
+            return Err(corrupted(
+                "PBTreeMap: empty leaf in a non-empty tree",
+                node::off(path.leaf),
+            ));
         }
         path.pos = match dir {
             Dir::First => 0,

@@ -151,7 +151,9 @@ where
 
 impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V> {
     fn table(&self) -> Table {
-        self.map.table().expect("an occupied entry's map has a table")
+        self.map
+            .table()
+            .expect("an occupied entry's map has a table")
     }
 
     fn bucket(&self) -> *mut Bucket<K, V> {

@@ -20,7 +20,11 @@ pub struct HashMapIter<'a, K, V> {
 
 impl<K, V> HashMapIter<'_, K, V> {
     pub(crate) fn new(table: Option<Table>, len: usize) -> Self {
-        HashMapIter { table: table.map(|t| (t, t.full_buckets())), left: len, _m: PhantomData }
+        HashMapIter {
+            table: table.map(|t| (t, t.full_buckets())),
+            left: len,
+            _m: PhantomData,
+        }
     }
 
     fn next_bucket(&mut self) -> Option<*mut Bucket<K, V>> {
@@ -33,7 +37,11 @@ impl<K, V> HashMapIter<'_, K, V> {
 
 impl<K, V> Clone for HashMapIter<'_, K, V> {
     fn clone(&self) -> Self {
-        HashMapIter { table: self.table.clone(), left: self.left, _m: PhantomData }
+        HashMapIter {
+            table: self.table.clone(),
+            left: self.left,
+            _m: PhantomData,
+        }
     }
 }
 
@@ -42,7 +50,8 @@ impl<'a, K, V> Iterator for HashMapIter<'a, K, V> {
     fn next(&mut self) -> Option<(&'a K, &'a V)> {
         // SAFETY: a full bucket holds an initialised entry, unchanged for `'a` (the map
         // is borrowed shared for `'a`).
-        self.next_bucket().map(|b| unsafe { (&(*b).key, &(*b).value) })
+        self.next_bucket()
+            .map(|b| unsafe { (&(*b).key, &(*b).value) })
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.left, Some(self.left))

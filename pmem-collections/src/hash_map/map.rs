@@ -60,7 +60,10 @@ pub struct PHashMap<K, V> {
 }
 
 impl<K, V> PHashMap<K, V> {
-    pub(crate) const LAYOUT: Layout = Layout { size: size_of::<Bucket<K, V>>(), align: align_of::<Bucket<K, V>>() };
+    pub(crate) const LAYOUT: Layout = Layout {
+        size: size_of::<Bucket<K, V>>(),
+        align: align_of::<Bucket<K, V>>(),
+    };
 
     /// An empty map that owns nothing (no pool memory is touched).
     ///
@@ -71,7 +74,17 @@ impl<K, V> PHashMap<K, V> {
     /// assert!(m.is_empty());
     /// ```
     pub const fn new() -> Self {
-        PHashMap { hdr: Header { table: 0, bucket_mask: 0, items: 0, growth_left: 0, seed: 0, hash_check: 0 }, _t: PhantomData }
+        PHashMap {
+            hdr: Header {
+                table: 0,
+                bucket_mask: 0,
+                items: 0,
+                growth_left: 0,
+                seed: 0,
+                hash_check: 0,
+            },
+            _t: PhantomData,
+        }
     }
 
     /// The number of entries.
@@ -189,7 +202,11 @@ impl<K: Hash + Eq, V> PHashMap<K, V> {
             // initialised entry.
             unsafe { (*p.cast::<Bucket<K, V>>()).key.borrow() == q }
         };
-        let i = if self.hdr.hash_check == canary() { t.find(make_hash(self.hdr.seed, q), eq) } else { t.find_linear(eq) };
+        let i = if self.hdr.hash_check == canary() {
+            t.find(make_hash(self.hdr.seed, q), eq)
+        } else {
+            t.find_linear(eq)
+        };
         i.map(|i| (t, i))
     }
 
@@ -200,7 +217,8 @@ impl<K: Hash + Eq, V> PHashMap<K, V> {
         K: Borrow<Q>,
     {
         // SAFETY: a full bucket holds an initialised entry, unchanged while `&self` lives.
-        self.find(q).map(|(t, i)| unsafe { &*t.bucket(i).cast::<Bucket<K, V>>() })
+        self.find(q)
+            .map(|(t, i)| unsafe { &*t.bucket(i).cast::<Bucket<K, V>>() })
     }
 
     /// The value for `key`, if any.
@@ -311,9 +329,16 @@ impl<'a, K, V> IntoIterator for &'a PHashMap<K, V> {
 /// Checks a table header against its control bytes and reports the table; answers the
 /// table (if any) for the caller to visit the entries.
 pub(crate) fn visit_table(hdr: &Header, lay: Layout, v: &mut Visitor<'_>) -> Result<Option<Table>> {
-    let Some(t) = Table::resolve(hdr, lay)? else { return Ok(None) };
+    let Some(t) = Table::resolve(hdr, lay)? else {
+        return Ok(None);
+    };
     let (full, deleted) = t.census();
-    let bad = |what: &str| Err(Error::Corrupted { what: what.to_string(), offset: hdr.table });
+    let bad = |what: &str| {
+        Err(Error::Corrupted {
+            what: what.to_string(),
+            offset: hdr.table,
+        })
+    };
     if full as u64 != hdr.items {
         return bad("hash map length disagrees with its table");
     }
@@ -336,14 +361,20 @@ unsafe impl<K: Persistent + Hash + Eq, V: Persistent> Persistent for PHashMap<K,
     const TYPE_NAME: &'static str = "PHashMap";
     const FINGERPRINT: u64 = collection_fp(
         "PHashMap",
-        &[(K::TYPE_NAME, size_of::<K>(), align_of::<K>()), (V::TYPE_NAME, size_of::<V>(), align_of::<V>())],
+        &[
+            (K::TYPE_NAME, size_of::<K>(), align_of::<K>()),
+            (V::TYPE_NAME, size_of::<V>(), align_of::<V>()),
+        ],
     );
     const SCHEMA: &'static TypeSchema = &TypeSchema {
         name: "PHashMap",
         size: size_of::<Self>(),
         align: align_of::<Self>(),
         fingerprint: Self::FINGERPRINT,
-        shape: Shape::Collection { kind: "PHashMap", params: &[K::schema, V::schema] },
+        shape: Shape::Collection {
+            kind: "PHashMap",
+            params: &[K::schema, V::schema],
+        },
     };
 
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut PHashMapMut<K, V> {
@@ -355,7 +386,9 @@ unsafe impl<K: Persistent + Hash + Eq, V: Persistent> Persistent for PHashMap<K,
     /// Checks the header against the table, that every key is reachable by a lookup
     /// (when this build's hashes are the table's), and visits every key and value.
     fn visit_owned(&self, v: &mut Visitor<'_>) -> Result<()> {
-        let Some(t) = visit_table(&self.hdr, Self::LAYOUT, v)? else { return Ok(()) };
+        let Some(t) = visit_table(&self.hdr, Self::LAYOUT, v)? else {
+            return Ok(());
+        };
         let hashed = self.hdr.hash_check == canary();
         for i in t.full_buckets() {
             // SAFETY: a full bucket holds an initialised entry.
@@ -363,7 +396,10 @@ unsafe impl<K: Persistent + Hash + Eq, V: Persistent> Persistent for PHashMap<K,
             b.key.visit_owned(v)?;
             b.value.visit_owned(v)?;
             if hashed && !t.reachable(i, make_hash(self.hdr.seed, &b.key)) {
-                return Err(Error::Corrupted { what: "hash map entry is not reachable by lookup".into(), offset: self.hdr.table });
+                return Err(Error::Corrupted {
+                    what: "hash map entry is not reachable by lookup".into(),
+                    offset: self.hdr.table,
+                });
             }
         }
         Ok(())

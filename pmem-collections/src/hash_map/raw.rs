@@ -67,7 +67,10 @@ pub(crate) fn h2(hash: u64) -> u8 {
 }
 
 fn corrupted(what: &str, off: u64) -> Error {
-    Error::Corrupted { what: what.to_string(), offset: off }
+    Error::Corrupted {
+        what: what.to_string(),
+        offset: off,
+    }
 }
 
 /// Eight control bytes, read as one little-endian word (byte `i` is bits `8i..8i+8`).
@@ -192,7 +195,9 @@ impl Layout {
 
     /// Bytes of a table of `buckets` buckets, or `None` on overflow.
     pub(crate) fn alloc_size(self, buckets: usize) -> Option<usize> {
-        self.slots_offset(buckets).checked_add(buckets.checked_mul(self.size)?).filter(|&n| isize::try_from(n).is_ok())
+        self.slots_offset(buckets)
+            .checked_add(buckets.checked_mul(self.size)?)
+            .filter(|&n| isize::try_from(n).is_ok())
     }
 
     pub(crate) const fn alloc_align(self) -> usize {
@@ -232,9 +237,14 @@ impl Table {
         }
         let buckets = (h.bucket_mask as usize).wrapping_add(1);
         if !buckets.is_power_of_two() || buckets < GROUP {
-            return Err(corrupted("hash map bucket count is not a power of two", h.table));
+            return Err(corrupted(
+                "hash map bucket count is not a power of two",
+                h.table,
+            ));
         }
-        let size = lay.alloc_size(buckets).ok_or_else(|| corrupted("hash map table size overflows", h.table))?;
+        let size = lay
+            .alloc_size(buckets)
+            .ok_or_else(|| corrupted("hash map table size overflows", h.table))?;
         let p = raw::resolve(hdr.cast(), h.table, size, lay.alloc_align())?;
         Ok(Some(Table::at(p, buckets, lay)))
     }
@@ -254,7 +264,12 @@ impl Table {
     fn at(p: *mut u8, buckets: usize, lay: Layout) -> Table {
         // SAFETY: `slots_offset(buckets) < alloc_size(buckets)`, inside the allocation.
         let slots = unsafe { p.add(lay.slots_offset(buckets)) };
-        Table { ctrl: p, slots, mask: buckets - 1, size: lay.size }
+        Table {
+            ctrl: p,
+            slots,
+            mask: buckets - 1,
+            size: lay.size,
+        }
     }
 
     pub(crate) fn buckets(self) -> usize {
@@ -343,7 +358,11 @@ impl Table {
 
     /// Indices of the full buckets, in bucket order.
     pub(crate) fn full_buckets(self) -> FullBuckets {
-        FullBuckets { table: self, group: 0, bits: BitMask(0) }
+        FullBuckets {
+            table: self,
+            group: 0,
+            bits: BitMask(0),
+        }
     }
 
     /// Writes control byte `i`, logging it first.
@@ -455,7 +474,13 @@ unsafe fn set_counts(hdr: *mut Header, items: u64, growth_left: u64) {
 /// - `t` is `hdr`'s table in an open transaction's pool; bucket `i` is `EMPTY` or
 ///   `DELETED` and now holds an initialised entry; if it is `EMPTY`, `growth_left > 0`;
 /// - if `ctrl_logged`, control byte `i` was snapshotted in this transaction.
-pub(crate) unsafe fn record_insert(hdr: *mut Header, t: Table, i: usize, tag: u8, ctrl_logged: bool) {
+pub(crate) unsafe fn record_insert(
+    hdr: *mut Header,
+    t: Table,
+    i: usize,
+    tag: u8,
+    ctrl_logged: bool,
+) {
     let was_empty = t.ctrl(i) == EMPTY;
     // SAFETY: caller's contract.
     unsafe {
@@ -540,14 +565,26 @@ impl Drop for FreeOnDrop {
 /// # Safety
 /// - `hdr` is a valid header in a pool whose transaction is open on this thread, whose
 ///   buckets are `lay`; `hasher` reads only the bucket it is given.
-pub(crate) unsafe fn resize(hdr: *mut Header, lay: Layout, capacity: usize, hasher: &mut dyn FnMut(*mut u8, u64) -> u64) -> Result<()> {
+pub(crate) unsafe fn resize(
+    hdr: *mut Header,
+    lay: Layout,
+    capacity: usize,
+    hasher: &mut dyn FnMut(*mut u8, u64) -> u64,
+) -> Result<()> {
     let old = Table::resolve(hdr, lay)?;
     // SAFETY: caller's contract.
     let h = unsafe { *hdr };
     let items = h.items as usize;
-    let buckets = capacity_to_buckets(capacity.max(items)).unwrap_or_else(|| crate::vec::capacity_overflow());
-    let size = lay.alloc_size(buckets).unwrap_or_else(|| crate::vec::capacity_overflow());
-    let seed = if old.is_none() { raw::random_seed() } else { h.seed };
+    let buckets =
+        capacity_to_buckets(capacity.max(items)).unwrap_or_else(|| crate::vec::capacity_overflow());
+    let size = lay
+        .alloc_size(buckets)
+        .unwrap_or_else(|| crate::vec::capacity_overflow());
+    let seed = if old.is_none() {
+        raw::random_seed()
+    } else {
+        h.seed
+    };
     // SAFETY: `hdr` lies in the open transaction's pool.
     let p = unsafe { raw::alloc(hdr.cast_const().cast(), size, lay.alloc_align())? };
     let guard = FreeOnDrop { p, size };

@@ -59,7 +59,10 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> IntoIterator for &'a mut PHas
 }
 
 impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
-    const SIZED: () = assert!(size_of::<Bucket<K, V>>() != 0, "pmem: a PHashMap of zero-sized entries is not supported");
+    const SIZED: () = assert!(
+        size_of::<Bucket<K, V>>() != 0,
+        "pmem: a PHashMap of zero-sized entries is not supported"
+    );
 
     pub(crate) fn hdr(&mut self) -> *mut Header {
         let () = Self::SIZED;
@@ -92,7 +95,11 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     }
 
     /// Writes a new entry for a key known to be absent; answers its bucket.
-    pub(crate) fn insert_new<L: PKey<K>>(&mut self, key: L, value: impl PInit<V>) -> Result<(Table, usize)>
+    pub(crate) fn insert_new<L: PKey<K>>(
+        &mut self,
+        key: L,
+        value: impl PInit<V>,
+    ) -> Result<(Table, usize)>
     where
         K: Borrow<L::Key>,
         L::Key: Hash + Eq,
@@ -103,7 +110,11 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         if t.ctrl(i) == EMPTY && self.hdr.growth_left == 0 {
             // Mostly tombstones: rebuild at the same size; mostly live: double.
             let full = bucket_capacity(self.hdr.bucket_mask as usize);
-            self.resize(if self.len() < full / 2 { full } else { full + 1 })?;
+            self.resize(if self.len() < full / 2 {
+                full
+            } else {
+                full + 1
+            })?;
             t = self.table().expect("just rebuilt");
             i = t.find_insert_slot(hash)?;
         }
@@ -113,7 +124,11 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         let ctrl = t.ctrl_ptr(i);
         let span = b as usize + size_of::<Bucket<K, V>>() - ctrl as usize;
         let one_range = span <= 256;
-        let (from, len) = if one_range { (ctrl, span) } else { (b.cast::<u8>(), size_of::<Bucket<K, V>>()) };
+        let (from, len) = if one_range {
+            (ctrl, span)
+        } else {
+            (b.cast::<u8>(), size_of::<Bucket<K, V>>())
+        };
         // SAFETY: bucket `i` is free (EMPTY or DELETED) in this view's table: logged,
         // then written; only once both key and value are written is it marked full, so
         // an error leaves the map unchanged (a written key is dropped again). `from..+len`
@@ -286,11 +301,17 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// pool.check()?; // the key's and the vector's buffers were freed
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn remove_with<Q: Hash + Eq + ?Sized, R>(&mut self, key: &Q, f: impl FnOnce(&K, &V) -> R) -> Result<Option<R>>
+    pub fn remove_with<Q: Hash + Eq + ?Sized, R>(
+        &mut self,
+        key: &Q,
+        f: impl FnOnce(&K, &V) -> R,
+    ) -> Result<Option<R>>
     where
         K: Borrow<Q>,
     {
-        let Some((t, i)) = self.find(key) else { return Ok(None) };
+        let Some((t, i)) = self.find(key) else {
+            return Ok(None);
+        };
         // SAFETY: bucket `i` is full in this view's table.
         unsafe { self.erase_with(t, i, f).map(Some) }
     }
@@ -300,7 +321,12 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     ///
     /// # Safety
     /// - bucket `i` of `t` (this view's table) is full.
-    pub(crate) unsafe fn erase_with<R>(&mut self, table: Table, index: usize, f: impl FnOnce(&K, &V) -> R) -> Result<R> {
+    pub(crate) unsafe fn erase_with<R>(
+        &mut self,
+        table: Table,
+        index: usize,
+        f: impl FnOnce(&K, &V) -> R,
+    ) -> Result<R> {
         let bucket = Self::bucket(table, index);
         // SAFETY: caller's contract; the entry is dropped, then its bucket marked free.
         unsafe {
@@ -452,14 +478,21 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// assert_eq!(pool.read(|m| (m.len(), m.get("a").copied()))?, (2, Some(3)));
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn extend<L: PKey<K>, W: PInit<V>>(&mut self, iter: impl IntoIterator<Item = (L, W)>) -> Result<()>
+    pub fn extend<L: PKey<K>, W: PInit<V>>(
+        &mut self,
+        iter: impl IntoIterator<Item = (L, W)>,
+    ) -> Result<()>
     where
         K: Borrow<L::Key>,
         L::Key: Hash + Eq,
     {
         let iter = iter.into_iter();
         let hint = iter.size_hint().0;
-        self.reserve(if self.is_empty() { hint } else { hint.div_ceil(2) })?;
+        self.reserve(if self.is_empty() {
+            hint
+        } else {
+            hint.div_ceil(2)
+        })?;
         for (k, v) in iter {
             self.set(k, v)?;
         }
@@ -487,7 +520,10 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         if h.table != 0 && h.hash_check == canary() && additional as u64 <= h.growth_left {
             return Ok(());
         }
-        let need = self.len().checked_add(additional).unwrap_or_else(|| crate::vec::capacity_overflow());
+        let need = self
+            .len()
+            .checked_add(additional)
+            .unwrap_or_else(|| crate::vec::capacity_overflow());
         self.resize(need)
     }
 
@@ -536,7 +572,10 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn iter_mut(&mut self) -> HashMapIterMut<'_, K, V> {
-        HashMapIterMut { inner: self.iter(), _m: PhantomData }
+        HashMapIterMut {
+            inner: self.iter(),
+            _m: PhantomData,
+        }
     }
 
     /// An iterator over the value views, in no particular order.
@@ -554,6 +593,8 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn values_mut(&mut self) -> HashMapValuesMut<'_, K, V> {
-        HashMapValuesMut { inner: self.iter_mut() }
+        HashMapValuesMut {
+            inner: self.iter_mut(),
+        }
     }
 }

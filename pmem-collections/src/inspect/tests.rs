@@ -16,7 +16,8 @@ struct Dir(PathBuf);
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("pmem-coll-inspect-{name}-{}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("pmem-coll-inspect-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         Dir(d)
@@ -61,8 +62,14 @@ fn buffers_are_exactly_the_live_allocations(ins: &Inspector, c: &Contents) {
 fn buffers_and_these_are_the_live_allocations(ins: &Inspector, c: &Contents, others: &[u64]) {
     let live: Vec<Allocation> = ins.check_heap().unwrap();
     for b in &c.buffers {
-        let a = live.iter().find(|a| a.offset == b.offset).unwrap_or_else(|| panic!("buffer {b:?} is not an allocation"));
-        assert!(a.size >= b.size, "buffer {b:?} larger than its allocation {a:?}");
+        let a = live
+            .iter()
+            .find(|a| a.offset == b.offset)
+            .unwrap_or_else(|| panic!("buffer {b:?} is not an allocation"));
+        assert!(
+            a.size >= b.size,
+            "buffer {b:?} larger than its allocation {a:?}"
+        );
     }
     let mut expected: Vec<u64> = c.buffers.iter().map(|b| b.offset).collect();
     expected.extend([ins.root_offset(), ins.schema_offset()]);
@@ -85,7 +92,13 @@ fn a_vector_reads_as_its_buffer_and_its_element_offsets() {
         |p| p.tx(|tx| tx.root_mut().extend(0..100u64)),
         |v| (off(&v[0]), v.iter().map(off).collect::<Vec<_>>()),
     );
-    let c = inspect(&ins, CollectionKind::Vec, ins.root_offset(), &[ElemLayout::of::<u64>()]).unwrap();
+    let c = inspect(
+        &ins,
+        CollectionKind::Vec,
+        ins.root_offset(),
+        &[ElemLayout::of::<u64>()],
+    )
+    .unwrap();
     assert_eq!(c.len, 100);
     assert_eq!(c.buffers[0].offset, buf);
     assert!(c.buffers[0].size >= 800);
@@ -105,9 +118,15 @@ fn empty_collections_own_nothing() {
     for (kind, params) in [
         (CollectionKind::Vec, vec![ElemLayout::of::<u32>()]),
         (CollectionKind::String, vec![]),
-        (CollectionKind::HashMap, vec![ElemLayout::of::<u64>(), ElemLayout::of::<u64>()]),
+        (
+            CollectionKind::HashMap,
+            vec![ElemLayout::of::<u64>(), ElemLayout::of::<u64>()],
+        ),
         (CollectionKind::HashSet, vec![ElemLayout::of::<u64>()]),
-        (CollectionKind::BTreeMap, vec![ElemLayout::of::<u64>(), ElemLayout::of::<u64>()]),
+        (
+            CollectionKind::BTreeMap,
+            vec![ElemLayout::of::<u64>(), ElemLayout::of::<u64>()],
+        ),
         (CollectionKind::BTreeSet, vec![ElemLayout::of::<u64>()]),
     ] {
         // A header of zeros is every empty collection except a B-tree, whose header
@@ -123,7 +142,11 @@ fn empty_collections_own_nothing() {
         }
         let ins = Inspector::open(&path).unwrap();
         let c = inspect(&ins, kind, ins.root_offset(), &params).unwrap();
-        assert_eq!((c.len, c.buffers.len(), c.entries().count()), (0, 0, 0), "{kind:?}");
+        assert_eq!(
+            (c.len, c.buffers.len(), c.entries().count()),
+            (0, 0, 0),
+            "{kind:?}"
+        );
     }
 }
 
@@ -131,9 +154,20 @@ fn empty_collections_own_nothing() {
 fn a_string_reads_as_its_utf8_bytes() {
     let d = Dir::new("string");
     let text = "héllo, wörld — stored in a pool";
-    let (ins, buf) = build::<PString, _>(&d.pool(), |p| p.tx(|tx| tx.root_mut().push_str(text)), |s| off(&s.as_bytes()[0]));
+    let (ins, buf) = build::<PString, _>(
+        &d.pool(),
+        |p| p.tx(|tx| tx.root_mut().push_str(text)),
+        |s| off(&s.as_bytes()[0]),
+    );
     let c = inspect(&ins, CollectionKind::String, ins.root_offset(), &[]).unwrap();
-    let Elements::Contiguous { offset, count, stride } = c.elements else { panic!("strings are contiguous") };
+    let Elements::Contiguous {
+        offset,
+        count,
+        stride,
+    } = c.elements
+    else {
+        panic!("strings are contiguous")
+    };
     assert_eq!((offset, count, stride), (buf, text.len() as u64, 1));
     assert_eq!(ins.bytes(offset, count).unwrap(), text.as_bytes());
     buffers_are_exactly_the_live_allocations(&ins, &c);
@@ -157,18 +191,37 @@ fn a_hash_map_reads_as_its_table_and_every_key_and_value_offset() {
                 Ok::<_, Error>(())
             })
         },
-        |m| (m.len(), m.iter().map(|(k, v)| (off(k), off(v))).collect::<Vec<_>>()),
+        |m| {
+            (
+                m.len(),
+                m.iter().map(|(k, v)| (off(k), off(v))).collect::<Vec<_>>(),
+            )
+        },
     );
-    let c = inspect(&ins, CollectionKind::HashMap, ins.root_offset(), &[ElemLayout::of::<u32>(), ElemLayout::of::<(u8, u64)>()]).unwrap();
+    let c = inspect(
+        &ins,
+        CollectionKind::HashMap,
+        ins.root_offset(),
+        &[ElemLayout::of::<u32>(), ElemLayout::of::<(u8, u64)>()],
+    )
+    .unwrap();
     assert_eq!(c.len, table_len as u64);
-    let mut found: Vec<(u64, u64)> = c.entries().map(|e| (e.key, e.value.expect("maps have values"))).collect();
+    let mut found: Vec<(u64, u64)> = c
+        .entries()
+        .map(|e| (e.key, e.value.expect("maps have values")))
+        .collect();
     let mut typed = typed;
     found.sort_unstable();
     typed.sort_unstable();
     assert_eq!(found, typed);
     for e in c.entries() {
         let k = u32::from_le_bytes(ins.bytes(e.key, 4).unwrap().try_into().unwrap());
-        let v = u64::from_le_bytes(ins.bytes(e.value.unwrap() + 8, 8).unwrap().try_into().unwrap());
+        let v = u64::from_le_bytes(
+            ins.bytes(e.value.unwrap() + 8, 8)
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        );
         assert_eq!(v, u64::from(k) * 3);
     }
     buffers_are_exactly_the_live_allocations(&ins, &c);
@@ -182,7 +235,13 @@ fn a_hash_set_reads_as_its_elements_without_values() {
         |p| p.tx(|tx| tx.root_mut().extend((0..50u8).map(|i| [i, i, i]))),
         |s| s.iter().map(off).collect::<Vec<_>>(),
     );
-    let c = inspect(&ins, CollectionKind::HashSet, ins.root_offset(), &[ElemLayout::of::<[u8; 3]>()]).unwrap();
+    let c = inspect(
+        &ins,
+        CollectionKind::HashSet,
+        ins.root_offset(),
+        &[ElemLayout::of::<[u8; 3]>()],
+    )
+    .unwrap();
     let mut found: Vec<u64> = c.entries().map(|e| e.key).collect();
     assert!(c.entries().all(|e| e.value.is_none()));
     let mut typed = typed;
@@ -218,12 +277,21 @@ fn a_deep_btree_reads_as_its_nodes_and_its_entries_in_key_order() {
         },
         |r| {
             let m = r.as_deref().expect("built");
-            (m.height(), m.iter().map(|(k, v)| (off(k), off(v))).collect::<Vec<_>>())
+            (
+                m.height(),
+                m.iter().map(|(k, v)| (off(k), off(v))).collect::<Vec<_>>(),
+            )
         },
     );
     assert!(height >= 3, "the tree is deep");
     let hdr = boxed_root(&ins);
-    let c = inspect(&ins, CollectionKind::BTreeMap, hdr, &[ElemLayout::of::<u64>(), ElemLayout::of::<u32>()]).unwrap();
+    let c = inspect(
+        &ins,
+        CollectionKind::BTreeMap,
+        hdr,
+        &[ElemLayout::of::<u64>(), ElemLayout::of::<u32>()],
+    )
+    .unwrap();
     let found: Vec<(u64, u64)> = c.entries().map(|e| (e.key, e.value.unwrap())).collect();
     assert_eq!(found, typed, "entries in key order, at the typed offsets");
     assert_eq!(c.len, typed.len() as u64);
@@ -235,14 +303,35 @@ fn a_btree_set_reads_as_its_elements_in_order_at_any_alignment() {
     let d = Dir::new("btree-set");
     let (ins, typed) = build::<Option<PBox<PBTreeSet<[u8; 3]>>>, _>(
         &d.pool(),
-        |p| p.tx(|tx| tx.root_mut().insert(PBTreeSet::with_node_capacity(5, 4))?.extend((0..=255u8).rev().map(|i| [i, 255 - i, 7]))),
-        |r| r.as_deref().expect("built").iter().map(off).collect::<Vec<_>>(),
+        |p| {
+            p.tx(|tx| {
+                tx.root_mut()
+                    .insert(PBTreeSet::with_node_capacity(5, 4))?
+                    .extend((0..=255u8).rev().map(|i| [i, 255 - i, 7]))
+            })
+        },
+        |r| {
+            r.as_deref()
+                .expect("built")
+                .iter()
+                .map(off)
+                .collect::<Vec<_>>()
+        },
     );
     let hdr = boxed_root(&ins);
-    let c = inspect(&ins, CollectionKind::BTreeSet, hdr, &[ElemLayout::of::<[u8; 3]>()]).unwrap();
+    let c = inspect(
+        &ins,
+        CollectionKind::BTreeSet,
+        hdr,
+        &[ElemLayout::of::<[u8; 3]>()],
+    )
+    .unwrap();
     assert_eq!(c.entries().map(|e| e.key).collect::<Vec<_>>(), typed);
     assert!(c.entries().all(|e| e.value.is_none()));
-    assert!(c.buffers.len() > 50, "256 elements in nodes of 5 make a deep tree");
+    assert!(
+        c.buffers.len() > 50,
+        "256 elements in nodes of 5 make a deep tree"
+    );
     buffers_and_these_are_the_live_allocations(&ins, &c, &[hdr]);
 }
 
@@ -254,7 +343,13 @@ fn a_btree_with_default_nodes_reads_as_one_leaf() {
         |p| p.tx(|tx| tx.root_mut().extend((0..100u64).map(|i| (i, i * i)))),
         |m| m.iter().map(|(k, _)| off(k)).collect::<Vec<_>>(),
     );
-    let c = inspect(&ins, CollectionKind::BTreeMap, ins.root_offset(), &[ElemLayout::of::<u64>(), ElemLayout::of::<u64>()]).unwrap();
+    let c = inspect(
+        &ins,
+        CollectionKind::BTreeMap,
+        ins.root_offset(),
+        &[ElemLayout::of::<u64>(), ElemLayout::of::<u64>()],
+    )
+    .unwrap();
     assert_eq!(c.entries().map(|e| e.key).collect::<Vec<_>>(), typed);
     assert_eq!(c.buffers.len(), 1, "100 entries fit one default leaf");
     buffers_are_exactly_the_live_allocations(&ins, &c);
@@ -274,7 +369,9 @@ fn put(img: &mut [u8], at: u64, v: u64) {
 
 fn refused(img: &[u8], kind: CollectionKind, at: u64, params: &[ElemLayout], what: &str) {
     match inspect(img, kind, at, params) {
-        Err(Error::Corrupted { what: w, .. }) => assert!(w.contains(what), "expected {what:?}, got {w:?}"),
+        Err(Error::Corrupted { what: w, .. }) => {
+            assert!(w.contains(what), "expected {what:?}, got {w:?}")
+        }
         other => panic!("expected a corruption error containing {what:?}, got {other:?}"),
     }
 }
@@ -285,35 +382,83 @@ fn damaged_headers_are_refused_with_what_is_wrong() {
     let u64s = [ElemLayout::of::<u64>(), ElemLayout::of::<u64>()];
 
     let p = d.0.join("v.pool");
-    let (ins, ()) = build::<PVec<u64>, _>(&p, |p| p.tx(|tx| tx.root_mut().extend(0..10u64)), |_| ());
+    let (ins, ()) =
+        build::<PVec<u64>, _>(&p, |p| p.tx(|tx| tx.root_mut().extend(0..10u64)), |_| ());
     let (img, root) = (image(&ins), ins.root_offset());
-    assert!(inspect(&img[..], CollectionKind::Vec, root, &u64s[..1]).is_ok(), "the image reads like the pool");
+    assert!(
+        inspect(&img[..], CollectionKind::Vec, root, &u64s[..1]).is_ok(),
+        "the image reads like the pool"
+    );
     let mut bad = img.clone();
     put(&mut bad, root + 8, 1_000); // len > cap
-    refused(&bad, CollectionKind::Vec, root, &u64s[..1], "length exceeds its capacity");
+    refused(
+        &bad,
+        CollectionKind::Vec,
+        root,
+        &u64s[..1],
+        "length exceeds its capacity",
+    );
     let mut bad = img.clone();
     put(&mut bad, root + 16, u64::MAX / 4); // cap: bytes overflow
-    refused(&bad, CollectionKind::Vec, root, &u64s[..1], "capacity overflows");
+    refused(
+        &bad,
+        CollectionKind::Vec,
+        root,
+        &u64s[..1],
+        "capacity overflows",
+    );
     let mut bad = img.clone();
     put(&mut bad, root + 16, 1 << 40); // cap far past the pool
-    refused(&bad, CollectionKind::Vec, root, &u64s[..1], "outside the pool");
+    refused(
+        &bad,
+        CollectionKind::Vec,
+        root,
+        &u64s[..1],
+        "outside the pool",
+    );
     let mut bad = img.clone();
     put(&mut bad, root, 0); // no buffer, but a length
-    refused(&bad, CollectionKind::Vec, root, &u64s[..1], "without a buffer");
+    refused(
+        &bad,
+        CollectionKind::Vec,
+        root,
+        &u64s[..1],
+        "without a buffer",
+    );
     refused(&img, CollectionKind::Vec, root, &u64s, "type parameters");
 
     let p = d.0.join("s.pool");
-    let (ins, buf) = build::<PString, _>(&p, |p| p.tx(|tx| tx.root_mut().push_str("abc")), |s| off(&s.as_bytes()[0]));
+    let (ins, buf) = build::<PString, _>(
+        &p,
+        |p| p.tx(|tx| tx.root_mut().push_str("abc")),
+        |s| off(&s.as_bytes()[0]),
+    );
     let mut bad = image(&ins);
     bad[buf as usize + 1] = 0xFF;
-    refused(&bad, CollectionKind::String, ins.root_offset(), &[], "not UTF-8");
+    refused(
+        &bad,
+        CollectionKind::String,
+        ins.root_offset(),
+        &[],
+        "not UTF-8",
+    );
 
     let p = d.0.join("h.pool");
-    let (ins, ()) = build::<PHashMap<u64, u64>, _>(&p, |p| p.tx(|tx| tx.root_mut().extend((0..20u64).map(|i| (i, i)))), |_| ());
+    let (ins, ()) = build::<PHashMap<u64, u64>, _>(
+        &p,
+        |p| p.tx(|tx| tx.root_mut().extend((0..20u64).map(|i| (i, i)))),
+        |_| (),
+    );
     let (img, root) = (image(&ins), ins.root_offset());
     let mut bad = img.clone();
     put(&mut bad, root + 16, 19); // items
-    refused(&bad, CollectionKind::HashMap, root, &u64s, "length disagrees");
+    refused(
+        &bad,
+        CollectionKind::HashMap,
+        root,
+        &u64s,
+        "length disagrees",
+    );
     let mut bad = img.clone();
     put(&mut bad, root + 24, 0); // growth_left
     refused(&bad, CollectionKind::HashMap, root, &u64s, "growth counter");
@@ -322,14 +467,24 @@ fn damaged_headers_are_refused_with_what_is_wrong() {
     refused(&bad, CollectionKind::HashMap, root, &u64s, "power of two");
 
     let p = d.0.join("b.pool");
-    let (ins, ()) = build::<PBTreeMap<u64, u64>, _>(&p, |p| p.tx(|tx| tx.root_mut().extend((0..20u64).map(|i| (i, i)))), |_| ());
+    let (ins, ()) = build::<PBTreeMap<u64, u64>, _>(
+        &p,
+        |p| p.tx(|tx| tx.root_mut().extend((0..20u64).map(|i| (i, i)))),
+        |_| (),
+    );
     let (img, root) = (image(&ins), ins.root_offset());
     let mut bad = img.clone();
     put(&mut bad, root + 8, 21); // len
     refused(&bad, CollectionKind::BTreeMap, root, &u64s, "entry count");
     let mut bad = img.clone();
     bad[root as usize + 20..root as usize + 22].copy_from_slice(&1u16.to_le_bytes()); // leaf_cap
-    refused(&bad, CollectionKind::BTreeMap, root, &u64s, "impossible capacities");
+    refused(
+        &bad,
+        CollectionKind::BTreeMap,
+        root,
+        &u64s,
+        "impossible capacities",
+    );
     let node = u64::from_le_bytes(img[root as usize..root as usize + 8].try_into().unwrap());
     let mut bad = img;
     bad[node as usize + 2] = 3; // the root leaf claims level 3
@@ -352,14 +507,30 @@ fn kinds_round_trip_through_their_schema_names() {
     let schemas = [
         (<PVec<u8> as Persistent>::SCHEMA, CollectionKind::Vec),
         (<PString as Persistent>::SCHEMA, CollectionKind::String),
-        (<PHashMap<u8, u8> as Persistent>::SCHEMA, CollectionKind::HashMap),
-        (<PHashSet<u8> as Persistent>::SCHEMA, CollectionKind::HashSet),
-        (<PBTreeMap<u8, u8> as Persistent>::SCHEMA, CollectionKind::BTreeMap),
-        (<PBTreeSet<u8> as Persistent>::SCHEMA, CollectionKind::BTreeSet),
+        (
+            <PHashMap<u8, u8> as Persistent>::SCHEMA,
+            CollectionKind::HashMap,
+        ),
+        (
+            <PHashSet<u8> as Persistent>::SCHEMA,
+            CollectionKind::HashSet,
+        ),
+        (
+            <PBTreeMap<u8, u8> as Persistent>::SCHEMA,
+            CollectionKind::BTreeMap,
+        ),
+        (
+            <PBTreeSet<u8> as Persistent>::SCHEMA,
+            CollectionKind::BTreeSet,
+        ),
     ];
     for (s, k) in schemas {
-        let pmem_core::schema::Shape::Collection { kind, params } = s.shape else { panic!("{} is a collection", s.name) };
-        assert_eq!((CollectionKind::from_name(kind), s.size as u64, params.len()), (Some(k), k.header_size(), k.param_count()));
+        let pmem_core::schema::Shape::Collection { kind, params } = s.shape else {
+            panic!("{} is a collection", s.name)
+        };
+        assert_eq!(
+            (CollectionKind::from_name(kind), s.size as u64, params.len()),
+            (Some(k), k.header_size(), k.param_count())
+        );
     }
 }
-

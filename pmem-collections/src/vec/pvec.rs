@@ -59,7 +59,10 @@ impl<T> PVec<T> {
     /// assert_eq!(v.capacity(), 0);
     /// ```
     pub const fn new() -> Self {
-        PVec { raw: RawVec::new(), _t: PhantomData }
+        PVec {
+            raw: RawVec::new(),
+            _t: PhantomData,
+        }
     }
 
     /// The number of elements the buffer holds without growing.
@@ -204,7 +207,10 @@ pub(crate) const fn collection_fp(name: &str, params: &[(&str, usize, usize)]) -
     let mut h = fp_str(FP_START, name);
     let mut i = 0;
     while i < params.len() {
-        h = fp_u64(fp_u64(fp_str(h, params[i].0), params[i].1 as u64), params[i].2 as u64);
+        h = fp_u64(
+            fp_u64(fp_str(h, params[i].0), params[i].1 as u64),
+            params[i].2 as u64,
+        );
         i += 1;
     }
     h
@@ -220,13 +226,17 @@ unsafe impl<T: PSafe> PSafe for PVec<T> {}
 unsafe impl<T: Persistent> Persistent for PVec<T> {
     type View = PVecMut<T>;
     const TYPE_NAME: &'static str = "PVec";
-    const FINGERPRINT: u64 = collection_fp("PVec", &[(T::TYPE_NAME, size_of::<T>(), align_of::<T>())]);
+    const FINGERPRINT: u64 =
+        collection_fp("PVec", &[(T::TYPE_NAME, size_of::<T>(), align_of::<T>())]);
     const SCHEMA: &'static TypeSchema = &TypeSchema {
         name: "PVec",
         size: size_of::<Self>(),
         align: align_of::<Self>(),
         fingerprint: Self::FINGERPRINT,
-        shape: Shape::Collection { kind: "PVec", params: &[T::schema] },
+        shape: Shape::Collection {
+            kind: "PVec",
+            params: &[T::schema],
+        },
     };
 
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut PVecMut<T> {
@@ -241,10 +251,15 @@ unsafe impl<T: Persistent> Persistent for PVec<T> {
             return if self.raw.off == 0 && self.raw.cap == 0 {
                 Ok(())
             } else {
-                Err(Error::Corrupted { what: "vector of zero-sized elements has a buffer".into(), offset: self.raw.off })
+                Err(Error::Corrupted {
+                    what: "vector of zero-sized elements has a buffer".into(),
+                    offset: self.raw.off,
+                })
             };
         }
-        let (Some(p), len) = self.raw.buffer(el)? else { return Ok(()) };
+        let (Some(p), len) = self.raw.buffer(el)? else {
+            return Ok(());
+        };
         if v.owned(p, self.raw.alloc_bytes(el))? {
             for i in 0..len {
                 // SAFETY: `buffer` checked the allocation holds `len` initialised elements.
@@ -274,7 +289,11 @@ unsafe impl<T: Persistent> Persistent for PVec<T> {
 ///
 /// # Safety
 /// - as for [`PInit::init`].
-unsafe fn build<T: Persistent>(dst: *mut PVec<T>, len: usize, mut write: impl FnMut(usize, *mut T) -> Result<()>) -> Result<()> {
+unsafe fn build<T: Persistent>(
+    dst: *mut PVec<T>,
+    len: usize,
+    mut write: impl FnMut(usize, *mut T) -> Result<()>,
+) -> Result<()> {
     // SAFETY: `dst` is writable and logged (the `PInit` contract).
     unsafe { ptr::write(dst, PVec::new()) };
     if len == 0 {

@@ -43,12 +43,18 @@ pub(crate) struct Elem {
 impl Elem {
     /// The layout of `T`.
     pub(crate) const fn of<T>() -> Elem {
-        Elem { size: size_of::<T>(), align: align_of::<T>() }
+        Elem {
+            size: size_of::<T>(),
+            align: align_of::<T>(),
+        }
     }
 
     /// Bytes of `n` elements, or `None` on overflow.
     fn bytes(self, n: u64) -> Option<usize> {
-        usize::try_from(n).ok()?.checked_mul(self.size).filter(|&b| isize::try_from(b).is_ok())
+        usize::try_from(n)
+            .ok()?
+            .checked_mul(self.size)
+            .filter(|&b| isize::try_from(b).is_ok())
     }
 
     /// The smallest capacity worth allocating (at least one 16-byte allocator slot).
@@ -62,7 +68,10 @@ impl Elem {
 }
 
 fn corrupted(what: &str, off: u64) -> Error {
-    Error::Corrupted { what: what.to_string(), offset: off }
+    Error::Corrupted {
+        what: what.to_string(),
+        offset: off,
+    }
 }
 
 #[track_caller]
@@ -73,7 +82,11 @@ pub(crate) fn capacity_overflow() -> ! {
 impl RawVec {
     /// An empty header that owns nothing.
     pub(crate) const fn new() -> RawVec {
-        RawVec { off: 0, len: 0, cap: 0 }
+        RawVec {
+            off: 0,
+            len: 0,
+            cap: 0,
+        }
     }
 
     /// The buffer's address (`None` when there is none) and `len`, after checking the
@@ -81,14 +94,19 @@ impl RawVec {
     pub(crate) fn buffer(&self, el: Elem) -> Result<(Option<*mut u8>, usize)> {
         if self.off == 0 {
             if self.cap != 0 || self.len != 0 {
-                return Err(corrupted("vector without a buffer has a length or capacity", 0));
+                return Err(corrupted(
+                    "vector without a buffer has a length or capacity",
+                    0,
+                ));
             }
             return Ok((None, 0));
         }
         if self.len > self.cap {
             return Err(corrupted("vector length exceeds its capacity", self.off));
         }
-        let bytes = el.bytes(self.cap).ok_or_else(|| corrupted("vector capacity overflows", self.off))?;
+        let bytes = el
+            .bytes(self.cap)
+            .ok_or_else(|| corrupted("vector capacity overflows", self.off))?;
         let p = raw::resolve(ptr::from_ref(self).cast(), self.off, bytes, el.align)?;
         Ok((Some(p), self.len as usize))
     }
@@ -129,14 +147,25 @@ impl RawVec {
     ///
     /// # Panics
     /// On arithmetic overflow of the capacity ("capacity overflow").
-    pub(crate) unsafe fn reserve(this: *mut RawVec, additional: usize, el: Elem, exact: bool) -> Result<()> {
+    pub(crate) unsafe fn reserve(
+        this: *mut RawVec,
+        additional: usize,
+        el: Elem,
+        exact: bool,
+    ) -> Result<()> {
         // SAFETY: caller's contract.
         let (len, cap) = unsafe { ((*this).len as usize, (*this).cap as usize) };
-        let need = len.checked_add(additional).unwrap_or_else(|| capacity_overflow());
+        let need = len
+            .checked_add(additional)
+            .unwrap_or_else(|| capacity_overflow());
         if need <= cap {
             return Ok(());
         }
-        let new_cap = if exact { need } else { need.max(cap.saturating_mul(2)).max(el.min_cap()) };
+        let new_cap = if exact {
+            need
+        } else {
+            need.max(cap.saturating_mul(2)).max(el.min_cap())
+        };
         // SAFETY: caller's contract; `new_cap >= len`.
         unsafe { RawVec::realloc(this, new_cap, el) }
     }
@@ -156,7 +185,9 @@ impl RawVec {
         let fresh = if new_cap == 0 {
             None
         } else {
-            let bytes = el.bytes(new_cap as u64).unwrap_or_else(|| capacity_overflow());
+            let bytes = el
+                .bytes(new_cap as u64)
+                .unwrap_or_else(|| capacity_overflow());
             // SAFETY: `anchor` lies in the pool of the open transaction (caller's contract).
             let p = unsafe { raw::alloc(anchor, bytes, el.align)? };
             if let Some(old) = old {
@@ -219,7 +250,10 @@ impl RawVec {
 /// # Safety
 /// - `dst` holds a valid `T` in a pool whose transaction is open on this thread, and is
 ///   borrowed exclusively by the caller.
-pub(crate) unsafe fn replace_in_place<T: pmem_core::Persistent>(dst: *mut T, value: impl pmem_core::PInit<T>) -> Result<()> {
+pub(crate) unsafe fn replace_in_place<T: pmem_core::Persistent>(
+    dst: *mut T,
+    value: impl pmem_core::PInit<T>,
+) -> Result<()> {
     let size = size_of::<T>().max(1);
     // SAFETY: `dst` lies in the open transaction's pool (caller's contract).
     let tmp = unsafe { raw::alloc(dst.cast_const().cast(), size, align_of::<T>())? }.cast::<T>();
@@ -236,7 +270,8 @@ pub(crate) unsafe fn replace_in_place<T: pmem_core::Persistent>(dst: *mut T, val
     // freed at commit, its bytes are overwritten right after being logged.
     if let Err(e) = unsafe { T::free_owned(dst) } {
         // SAFETY: `tmp` holds the new value, referenced by nothing: undo it.
-        let _ = unsafe { T::free_owned(tmp).and_then(|()| raw::free(tmp.cast_const().cast(), size)) };
+        let _ =
+            unsafe { T::free_owned(tmp).and_then(|()| raw::free(tmp.cast_const().cast(), size)) };
         return Err(e);
     }
     // SAFETY: as above.

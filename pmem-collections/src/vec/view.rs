@@ -47,7 +47,10 @@ impl<'a, T: Persistent> IntoIterator for &'a mut PVecMut<T> {
 
 impl<T: Persistent> PVecMut<T> {
     const EL: Elem = Elem::of::<T>();
-    const SIZED: () = assert!(size_of::<T>() != 0, "pmem: a PVec of a zero-sized type is not supported");
+    const SIZED: () = assert!(
+        size_of::<T>() != 0,
+        "pmem: a PVec of a zero-sized type is not supported"
+    );
 
     fn hdr(&mut self) -> *mut RawVec {
         let () = Self::SIZED;
@@ -191,7 +194,10 @@ impl<T: Persistent> PVecMut<T> {
     #[track_caller]
     pub fn insert(&mut self, index: usize, value: impl PInit<T>) -> Result<()> {
         let len = self.len_now();
-        assert!(index <= len, "insertion index (is {index}) should be <= len (is {len})");
+        assert!(
+            index <= len,
+            "insertion index (is {index}) should be <= len (is {len})"
+        );
         let h = self.hdr();
         // SAFETY: this view's header, in the open transaction's pool.
         unsafe { RawVec::reserve(h, 1, Self::EL, false)? };
@@ -234,7 +240,10 @@ impl<T: Persistent> PVecMut<T> {
         T: Plain,
     {
         let len = self.len_now();
-        assert!(index < len, "removal index (is {index}) should be < len (is {len})");
+        assert!(
+            index < len,
+            "removal index (is {index}) should be < len (is {len})"
+        );
         // SAFETY: the element is plain data, so a bytewise copy owns nothing; `close_gap`
         // then overwrites it.
         let v = unsafe { self.elem_ptr(index).read() };
@@ -265,7 +274,10 @@ impl<T: Persistent> PVecMut<T> {
     #[track_caller]
     pub fn remove_with<R>(&mut self, index: usize, f: impl FnOnce(&T) -> R) -> Result<R> {
         let len = self.len_now();
-        assert!(index < len, "removal index (is {index}) should be < len (is {len})");
+        assert!(
+            index < len,
+            "removal index (is {index}) should be < len (is {len})"
+        );
         let p = self.elem_ptr(index);
         // SAFETY: element `index` is initialised; it is dropped, then overwritten.
         let r = unsafe {
@@ -316,7 +328,10 @@ impl<T: Persistent> PVecMut<T> {
         T: Plain,
     {
         let len = self.len_now();
-        assert!(index < len, "swap_remove index (is {index}) should be < len (is {len})");
+        assert!(
+            index < len,
+            "swap_remove index (is {index}) should be < len (is {len})"
+        );
         // SAFETY: plain data: the copy owns nothing; `fill_from_last` overwrites it.
         let v = unsafe { self.elem_ptr(index).read() };
         self.fill_from_last(index, len);
@@ -345,7 +360,10 @@ impl<T: Persistent> PVecMut<T> {
     #[track_caller]
     pub fn swap_remove_with<R>(&mut self, index: usize, f: impl FnOnce(&T) -> R) -> Result<R> {
         let len = self.len_now();
-        assert!(index < len, "swap_remove index (is {index}) should be < len (is {len})");
+        assert!(
+            index < len,
+            "swap_remove index (is {index}) should be < len (is {len})"
+        );
         let p = self.elem_ptr(index);
         // SAFETY: element `index` is initialised; it is dropped, then overwritten.
         let r = unsafe {
@@ -509,7 +527,11 @@ impl<T: Persistent> PVecMut<T> {
                 // the deleted ones.
                 unsafe {
                     let tail = self.len - self.processed;
-                    ptr::copy(self.base.add(self.processed), self.base.add(self.processed - self.deleted), tail);
+                    ptr::copy(
+                        self.base.add(self.processed),
+                        self.base.add(self.processed - self.deleted),
+                        tail,
+                    );
                     RawVec::set_len(self.hdr, self.len - self.deleted);
                 }
             }
@@ -517,7 +539,13 @@ impl<T: Persistent> PVecMut<T> {
         let len = self.len_now();
         let base = self.elem_ptr(0);
         let hdr = self.hdr();
-        let mut guard = Compact { hdr, base, len, processed: 0, deleted: 0 };
+        let mut guard = Compact {
+            hdr,
+            base,
+            len,
+            processed: 0,
+            deleted: 0,
+        };
         while guard.processed < len {
             let at = guard.processed;
             // SAFETY: element `at` is initialised and not moved yet.
@@ -652,7 +680,12 @@ impl<T: Persistent> PVecMut<T> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn iter_mut(&mut self) -> VecIterMut<'_, T> {
-        VecIterMut { base: self.elem_ptr(0), next: 0, end: self.len_now(), _m: PhantomData }
+        VecIterMut {
+            base: self.elem_ptr(0),
+            next: 0,
+            end: self.len_now(),
+            _m: PhantomData,
+        }
     }
 
     /// Makes room for at least `additional` more elements (growing by doubling).

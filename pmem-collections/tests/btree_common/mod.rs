@@ -38,7 +38,10 @@ pub struct Model<K: Ord + Clone, V: Clone> {
 
 impl<K: Ord + Clone, V: Clone> Model<K, V> {
     pub fn new() -> Self {
-        Model { map: BTreeMap::new(), undo: Vec::new() }
+        Model {
+            map: BTreeMap::new(),
+            undo: Vec::new(),
+        }
     }
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         let old = self.map.insert(k.clone(), v);
@@ -163,7 +166,13 @@ unsafe impl Persistent for BoxKey {
     type View = OptionPBoxMut<u64>;
     const TYPE_NAME: &'static str = "BoxKey";
     const FINGERPRINT: u64 = 0xb0c5_0001;
-    const SCHEMA: &'static TypeSchema = &TypeSchema { name: "BoxKey", size: 8, align: 8, fingerprint: 0xb0c5_0001, shape: Shape::Primitive };
+    const SCHEMA: &'static TypeSchema = &TypeSchema {
+        name: "BoxKey",
+        size: 8,
+        align: 8,
+        fingerprint: 0xb0c5_0001,
+        shape: Shape::Primitive,
+    };
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut OptionPBoxMut<u64> {
         // SAFETY: forwarded contract; transparent over the option.
         unsafe { <Owned as Persistent>::view_mut(ptr.cast()) }

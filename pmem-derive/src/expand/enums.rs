@@ -14,8 +14,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{
-    as_field, plain_checks, field_schema, field_type, fingerprint_end, fingerprint_field, marker_path, markers,
-    update_method, view_deref, view_struct, Params,
+    as_field, field_schema, field_type, fingerprint_end, fingerprint_field, marker_path, markers,
+    plain_checks, update_method, view_deref, view_struct, Params,
 };
 use crate::ast::{Container, Style, Variant};
 
@@ -27,16 +27,28 @@ pub(super) fn expand(cont: &Container<'_>, variants: &[Variant<'_>]) -> TokenStr
     let plain = cont.attrs.plain.is_some();
     let typed: Vec<Vec<(TokenStream, syn::Type)>> = variants
         .iter()
-        .map(|v| v.fields.iter().map(|f| (marker_path(Some(v.ident), f), field_type(f, &this))).collect())
+        .map(|v| {
+            v.fields
+                .iter()
+                .map(|f| (marker_path(Some(v.ident), f), field_type(f, &this)))
+                .collect()
+        })
         .collect();
     let all_typed: Vec<(TokenStream, syn::Type)> = typed.iter().flatten().cloned().collect();
 
-    let groups: Vec<_> = variants.iter().map(|v| (Some(v.ident), &v.fields[..])).collect();
+    let groups: Vec<_> = variants
+        .iter()
+        .map(|v| (Some(v.ident), &v.fields[..]))
+        .collect();
     let markers = markers(&groups);
     let checks = plain.then(|| plain_checks(&g, &this, &all_typed));
     let shadows = shadow_structs(cont, &g, variants, &typed);
     let persistent = persistent_impl(cont, &g, variants, &typed);
-    let Params { impl_generics, where_clause, .. } = &g;
+    let Params {
+        impl_generics,
+        where_clause,
+        ..
+    } = &g;
 
     // `for<'a>` keeps the bound from being rejected as trivially false, so that a
     // missing `Copy` is reported once, by `plain_checks`, with its own message.
@@ -105,10 +117,25 @@ fn shadow_ident(v: &Variant<'_>) -> syn::Ident {
 }
 
 /// The `#[repr(C)]` struct each variant is laid out as (see the module docs).
-fn shadow_structs(cont: &Container<'_>, g: &Params, variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) -> TokenStream {
-    let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
+fn shadow_structs(
+    cont: &Container<'_>,
+    g: &Params,
+    variants: &[Variant<'_>],
+    typed: &[Vec<(TokenStream, syn::Type)>],
+) -> TokenStream {
+    let int = cont
+        .attrs
+        .repr
+        .int
+        .as_ref()
+        .expect("checked: enums have an integer repr");
     let with_c = cont.attrs.repr.c.is_some();
-    let Params { impl_generics, where_clause, phantom, .. } = g;
+    let Params {
+        impl_generics,
+        where_clause,
+        phantom,
+        ..
+    } = g;
     let structs = variants.iter().zip(typed).map(|(v, fields)| {
         let name = shadow_ident(v);
         let tys = fields.iter().map(|(_, ty)| ty);
@@ -126,7 +153,12 @@ fn shadow_structs(cont: &Container<'_>, g: &Params, variants: &[Variant<'_>], ty
 /// The discriminant of each variant as an `i128` constant expression: the written one,
 /// or one more than the previous variant's (the first defaults to 0).
 fn discriminants(cont: &Container<'_>, variants: &[Variant<'_>]) -> Vec<TokenStream> {
-    let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
+    let int = cont
+        .attrs
+        .repr
+        .int
+        .as_ref()
+        .expect("checked: enums have an integer repr");
     let mut base = quote!(0i128);
     let mut step = 0u64;
     let mut out = Vec::with_capacity(variants.len());
@@ -143,8 +175,19 @@ fn discriminants(cont: &Container<'_>, variants: &[Variant<'_>]) -> Vec<TokenStr
 }
 
 /// The offset of field `k` of variant `v` from the start of the enum.
-fn field_offset(cont: &Container<'_>, g: &Params, variants: &[Variant<'_>], v: &Variant<'_>, k: usize) -> TokenStream {
-    let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
+fn field_offset(
+    cont: &Container<'_>,
+    g: &Params,
+    variants: &[Variant<'_>],
+    v: &Variant<'_>,
+    k: usize,
+) -> TokenStream {
+    let int = cont
+        .attrs
+        .repr
+        .int
+        .as_ref()
+        .expect("checked: enums have an integer repr");
     let ty_generics = &g.ty_generics;
     let name = shadow_ident(v);
     if cont.attrs.repr.c.is_none() {
@@ -182,31 +225,65 @@ fn pattern(v: &Variant<'_>) -> TokenStream {
 }
 
 /// The `Persistent` impl.
-fn persistent_impl(cont: &Container<'_>, g: &Params, variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) -> TokenStream {
+fn persistent_impl(
+    cont: &Container<'_>,
+    g: &Params,
+    variants: &[Variant<'_>],
+    typed: &[Vec<(TokenStream, syn::Type)>],
+) -> TokenStream {
     let ident = cont.ident;
     let name = ident.to_string();
-    let Params { impl_generics, ty_generics, where_clause, .. } = g;
+    let Params {
+        impl_generics,
+        ty_generics,
+        where_clause,
+        ..
+    } = g;
     let this = quote!(#ident #ty_generics);
     let plain = cont.attrs.plain.is_some();
-    let int = cont.attrs.repr.int.as_ref().expect("checked: enums have an integer repr");
-    let repr = if cont.attrs.repr.c.is_some() { format!("C, {int}") } else { int.to_string() };
+    let int = cont
+        .attrs
+        .repr
+        .int
+        .as_ref()
+        .expect("checked: enums have an integer repr");
+    let repr = if cont.attrs.repr.c.is_some() {
+        format!("C, {int}")
+    } else {
+        int.to_string()
+    };
     let discs = discriminants(cont, variants);
 
     let offsets: Vec<Vec<TokenStream>> = variants
         .iter()
-        .map(|v| (0..v.fields.len()).map(|k| field_offset(cont, g, variants, v, k)).collect())
+        .map(|v| {
+            (0..v.fields.len())
+                .map(|k| field_offset(cont, g, variants, v, k))
+                .collect()
+        })
         .collect();
 
-    let fp_variants = variants.iter().zip(typed).zip(&discs).zip(&offsets).map(|(((v, fields), d), offs)| {
-        let vname = v.ident.to_string();
-        let fs = v.fields.iter().zip(fields).zip(offs).map(|((f, (marker, ty)), off)| fingerprint_field(&f.name(), ty, marker, off));
-        quote! {
-            let h = ::pmem::__private::fp_str(h, #vname);
-            let h = ::pmem::__private::fp_u64(h, #d as u64);
-            let h = ::pmem::__private::fp_u64(h, (#d >> 64) as u64);
-            #(#fs)*
-        }
-    });
+    let fp_variants =
+        variants
+            .iter()
+            .zip(typed)
+            .zip(&discs)
+            .zip(&offsets)
+            .map(|(((v, fields), d), offs)| {
+                let vname = v.ident.to_string();
+                let fs = v
+                    .fields
+                    .iter()
+                    .zip(fields)
+                    .zip(offs)
+                    .map(|((f, (marker, ty)), off)| fingerprint_field(&f.name(), ty, marker, off));
+                quote! {
+                    let h = ::pmem::__private::fp_str(h, #vname);
+                    let h = ::pmem::__private::fp_u64(h, #d as u64);
+                    let h = ::pmem::__private::fp_u64(h, (#d >> 64) as u64);
+                    #(#fs)*
+                }
+            });
     let fp_end = fingerprint_end(&name);
 
     let schema_variants = variants.iter().zip(typed).zip(&discs).zip(&offsets).map(|(((v, fields), d), offs)| {

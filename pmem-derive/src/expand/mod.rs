@@ -47,7 +47,11 @@ struct Params {
 impl Params {
     fn new(cont: &Container<'_>) -> Params {
         let mut g = cont.generics.clone();
-        let bound = if cont.attrs.plain.is_some() { quote!(::pmem::Plain) } else { quote!(::pmem::Persistent) };
+        let bound = if cont.attrs.plain.is_some() {
+            quote!(::pmem::Plain)
+        } else {
+            quote!(::pmem::Persistent)
+        };
         let types: Vec<syn::Ident> = g.type_params().map(|t| t.ident.clone()).collect();
         {
             let wc = g.make_where_clause();
@@ -55,37 +59,53 @@ impl Params {
                 wc.predicates.push(syn::parse_quote!(#t: #bound));
             }
         }
-        let predicates = g.where_clause.as_ref().map(|w| w.predicates.iter().cloned().collect()).unwrap_or_default();
+        let predicates = g
+            .where_clause
+            .as_ref()
+            .map(|w| w.predicates.iter().cloned().collect())
+            .unwrap_or_default();
         let (impl_generics, ty_generics, where_clause) = g.split_for_impl();
-        let view_decl: Vec<TokenStream> = cont.generics.params.iter().map(|p| match p {
-            syn::GenericParam::Type(t) => {
-                let id = &t.ident;
-                if let Some(d) = &t.default {
-                    quote!(#id = #d)
-                } else {
-                    quote!(#id)
+        let view_decl: Vec<TokenStream> = cont
+            .generics
+            .params
+            .iter()
+            .map(|p| match p {
+                syn::GenericParam::Type(t) => {
+                    let id = &t.ident;
+                    if let Some(d) = &t.default {
+                        quote!(#id = #d)
+                    } else {
+                        quote!(#id)
+                    }
                 }
-            }
-            syn::GenericParam::Const(c) => {
-                let syn::ConstParam { ident, ty, default, .. } = c;
-                if let Some(d) = default {
-                    quote!(const #ident: #ty = #d)
-                } else {
-                    quote!(const #ident: #ty)
+                syn::GenericParam::Const(c) => {
+                    let syn::ConstParam {
+                        ident, ty, default, ..
+                    } = c;
+                    if let Some(d) = default {
+                        quote!(const #ident: #ty = #d)
+                    } else {
+                        quote!(const #ident: #ty)
+                    }
                 }
-            }
-            syn::GenericParam::Lifetime(l) => {
-                let l = &l.lifetime;
-                quote!(#l)
-            }
-        }).collect();
+                syn::GenericParam::Lifetime(l) => {
+                    let l = &l.lifetime;
+                    quote!(#l)
+                }
+            })
+            .collect();
         Params {
             impl_generics: quote!(#impl_generics),
             ty_generics: quote!(#ty_generics),
             where_clause: quote!(#where_clause),
             predicates,
-            view_decl: if view_decl.is_empty() { quote!() } else { quote!(<#(#view_decl),*>) },
-            phantom: (!types.is_empty()).then(|| quote!(::core::marker::PhantomData<fn() -> (#(#types,)*)>)),
+            view_decl: if view_decl.is_empty() {
+                quote!()
+            } else {
+                quote!(<#(#view_decl),*>)
+            },
+            phantom: (!types.is_empty())
+                .then(|| quote!(::core::marker::PhantomData<fn() -> (#(#types,)*)>)),
         }
     }
 }
@@ -146,7 +166,12 @@ fn as_field(ty: &syn::Type, marker: &TokenStream) -> TokenStream {
 
 /// `let h = ...;` lines mixing one field into a fingerprint: its name, its type's
 /// fingerprint and its offset (`offset` is an expression of type `usize`).
-fn fingerprint_field(name: &str, ty: &syn::Type, marker: &TokenStream, offset: &TokenStream) -> TokenStream {
+fn fingerprint_field(
+    name: &str,
+    ty: &syn::Type,
+    marker: &TokenStream,
+    offset: &TokenStream,
+) -> TokenStream {
     let p = as_field(ty, marker);
     quote! {
         let h = ::pmem::__private::fp_str(h, #name);
@@ -158,7 +183,9 @@ fn fingerprint_field(name: &str, ty: &syn::Type, marker: &TokenStream, offset: &
 /// The fingerprint's closing lines: size and alignment, after checking the alignment
 /// fits the pool allocator.
 fn fingerprint_end(name: &str) -> TokenStream {
-    let msg = format!("pmem: `{name}` needs alignment above 64 bytes, more than the pool allocator provides");
+    let msg = format!(
+        "pmem: `{name}` needs alignment above 64 bytes, more than the pool allocator provides"
+    );
     quote! {
         ::core::assert!(::core::mem::align_of::<Self>() <= 64, #msg);
         let h = ::pmem::__private::fp_u64(h, ::core::mem::size_of::<Self>() as u64);
@@ -167,7 +194,12 @@ fn fingerprint_end(name: &str) -> TokenStream {
 }
 
 /// `FieldSchema { ... }` for one field.
-fn field_schema(name: &str, ty: &syn::Type, marker: &TokenStream, offset: &TokenStream) -> TokenStream {
+fn field_schema(
+    name: &str,
+    ty: &syn::Type,
+    marker: &TokenStream,
+    offset: &TokenStream,
+) -> TokenStream {
     let p = as_field(ty, marker);
     quote! {
         ::pmem::__private::FieldSchema { name: #name, offset: #offset, ty: #p::schema }
@@ -212,7 +244,11 @@ fn marker_path(module: Option<&syn::Ident>, f: &Field<'_>) -> TokenStream {
 /// (Whether a field is `Persistent` at all is checked where the `Persistent` impl uses
 /// it; see [`as_field`].) `fields` are `(marker path, type)`.
 fn plain_checks(g: &Params, this: &syn::Type, fields: &[(TokenStream, syn::Type)]) -> TokenStream {
-    let Params { impl_generics, where_clause, .. } = g;
+    let Params {
+        impl_generics,
+        where_clause,
+        ..
+    } = g;
     let asserts = fields
         .iter()
         .map(|(marker, ty)| quote_spanned!(ty.span()=> ::pmem::__private::assert_plain_field::<#ty, #marker>();));
@@ -253,7 +289,12 @@ fn view_struct(cont: &Container<'_>, g: &Params) -> TokenStream {
 /// `Deref` from the view to the value.
 fn view_deref(cont: &Container<'_>, g: &Params, this: &syn::Type) -> TokenStream {
     let view = cont.view_ident();
-    let Params { impl_generics, ty_generics, where_clause, .. } = g;
+    let Params {
+        impl_generics,
+        ty_generics,
+        where_clause,
+        ..
+    } = g;
     quote! {
         #[automatically_derived]
         impl #impl_generics ::core::ops::Deref for #view #ty_generics #where_clause {
@@ -271,12 +312,18 @@ fn view_deref(cont: &Container<'_>, g: &Params, this: &syn::Type) -> TokenStream
 /// The bounds of a whole-value `update`: every field plain (`for<'a>` keeps a
 /// bound on a concrete type from being rejected as trivially false).
 fn update_bounds(fields: &[(TokenStream, syn::Type)]) -> TokenStream {
-    let preds = fields.iter().map(|(marker, ty)| quote!(for<'__pmem> #ty: ::pmem::__private::PlainField<#marker>));
+    let preds = fields
+        .iter()
+        .map(|(marker, ty)| quote!(for<'__pmem> #ty: ::pmem::__private::PlainField<#marker>));
     quote!(#(#preds,)*)
 }
 
 /// The whole-value `update` method of a view.
-fn update_method(cont: &Container<'_>, this: &syn::Type, fields: &[(TokenStream, syn::Type)]) -> TokenStream {
+fn update_method(
+    cont: &Container<'_>,
+    this: &syn::Type,
+    fields: &[(TokenStream, syn::Type)],
+) -> TokenStream {
     let vis = cont.vis;
     let bounds = update_bounds(fields);
     let name = cont.ident;

@@ -6,8 +6,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{
-    as_field, as_persistent, plain_checks, field_schema, field_type, fingerprint_end, fingerprint_field, marker_path, markers,
-    update_method, view_deref, view_struct, Params,
+    as_field, as_persistent, field_schema, field_type, fingerprint_end, fingerprint_field,
+    marker_path, markers, plain_checks, update_method, view_deref, view_struct, Params,
 };
 use crate::ast::{Container, Field};
 
@@ -17,13 +17,19 @@ pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream 
     let ty_generics = &g.ty_generics;
     let this: syn::Type = syn::parse_quote!(#ident #ty_generics);
     let plain = cont.attrs.plain.is_some();
-    let typed: Vec<(TokenStream, syn::Type)> =
-        fields.iter().map(|f| (marker_path(None, f), field_type(f, &this))).collect();
+    let typed: Vec<(TokenStream, syn::Type)> = fields
+        .iter()
+        .map(|f| (marker_path(None, f), field_type(f, &this)))
+        .collect();
 
     let markers = markers(&[(None, fields)]);
     let checks = plain.then(|| plain_checks(&g, &this, &typed));
     let persistent = persistent_impl(cont, &g, fields, &typed);
-    let Params { impl_generics, where_clause, .. } = &g;
+    let Params {
+        impl_generics,
+        where_clause,
+        ..
+    } = &g;
     let name = ident.to_string();
 
     // `for<'a>` keeps the bound from being rejected as trivially false, so that a
@@ -39,7 +45,10 @@ pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream 
         }
     } else {
         let deref = view_deref(cont, &g, &this);
-        let accessors = fields.iter().zip(&typed).map(|(f, (_, ty))| accessors(&name, &this, f, ty));
+        let accessors = fields
+            .iter()
+            .zip(&typed)
+            .map(|(f, (_, ty))| accessors(&name, &this, f, ty));
         let update = update_method(cont, &this, &typed);
         let view = cont.view_ident();
         quote! {
@@ -74,10 +83,20 @@ pub(super) fn expand(cont: &Container<'_>, fields: &[Field<'_>]) -> TokenStream 
 }
 
 /// The `Persistent` impl.
-fn persistent_impl(cont: &Container<'_>, g: &Params, fields: &[Field<'_>], typed: &[(TokenStream, syn::Type)]) -> TokenStream {
+fn persistent_impl(
+    cont: &Container<'_>,
+    g: &Params,
+    fields: &[Field<'_>],
+    typed: &[(TokenStream, syn::Type)],
+) -> TokenStream {
     let ident = cont.ident;
     let name = ident.to_string();
-    let Params { impl_generics, ty_generics, where_clause, .. } = g;
+    let Params {
+        impl_generics,
+        ty_generics,
+        where_clause,
+        ..
+    } = g;
     let this = quote!(#ident #ty_generics);
     let plain = cont.attrs.plain.is_some();
 
@@ -85,9 +104,15 @@ fn persistent_impl(cont: &Container<'_>, g: &Params, fields: &[Field<'_>], typed
         let m = &f.member;
         quote!(::core::mem::offset_of!(Self, #m))
     };
-    let fp_fields = fields.iter().zip(typed).map(|(f, (marker, ty))| fingerprint_field(&f.name(), ty, marker, &offset(f)));
+    let fp_fields = fields
+        .iter()
+        .zip(typed)
+        .map(|(f, (marker, ty))| fingerprint_field(&f.name(), ty, marker, &offset(f)));
     let fp_end = fingerprint_end(&name);
-    let schemas = fields.iter().zip(typed).map(|(f, (marker, ty))| field_schema(&f.name(), ty, marker, &offset(f)));
+    let schemas = fields
+        .iter()
+        .zip(typed)
+        .map(|(f, (marker, ty))| field_schema(&f.name(), ty, marker, &offset(f)));
 
     let (view_ty, view_mut) = if plain {
         (

@@ -63,7 +63,12 @@ fn error<S: Serializer>(d: &Dump<'_>, ser: S, what: &str) -> Result<S::Ok, S::Er
 
 impl<'a> Node<'a> {
     fn child(&self, off: u64, t: usize) -> Node<'a> {
-        Node { d: self.d, off, t, depth: self.depth + 1 }
+        Node {
+            d: self.d,
+            off,
+            t,
+            depth: self.depth + 1,
+        }
     }
 }
 
@@ -73,7 +78,10 @@ impl Serialize for Node<'_> {
         let pool = d.pool;
         if self.depth > d.max_depth {
             let mut m = ser.serialize_map(Some(1))?;
-            m.serialize_entry("$truncated", &format!("deeper than --max-depth {} at {off:#x}", d.max_depth))?;
+            m.serialize_entry(
+                "$truncated",
+                &format!("deeper than --max-depth {} at {off:#x}", d.max_depth),
+            )?;
             return m.end();
         }
         match &pool.schema.types[t].shape {
@@ -86,12 +94,26 @@ impl Serialize for Node<'_> {
                 Ok(Prim::Unit) => ser.serialize_unit(),
                 Err(e) => error(d, ser, &e),
             },
-            Shape::Struct(fields) | Shape::Tuple(fields) => Fields { d, off, list: fields, depth: self.depth }.serialize(ser),
+            Shape::Struct(fields) | Shape::Tuple(fields) => Fields {
+                d,
+                off,
+                list: fields,
+                depth: self.depth,
+            }
+            .serialize(ser),
             Shape::Enum { .. } => match pool.variant(off, t) {
                 Ok(v) if v.fields.is_empty() => ser.serialize_str(&v.name),
                 Ok(v) => {
                     let mut m = ser.serialize_map(Some(1))?;
-                    m.serialize_entry(&v.name, &Fields { d, off, list: &v.fields, depth: self.depth })?;
+                    m.serialize_entry(
+                        &v.name,
+                        &Fields {
+                            d,
+                            off,
+                            list: &v.fields,
+                            depth: self.depth,
+                        },
+                    )?;
                     m.end()
                 }
                 Err(e) => error(d, ser, &e),
@@ -109,7 +131,10 @@ impl Serialize for Node<'_> {
                 Ok(None) => ser.serialize_none(),
                 Err(e) => error(d, ser, &e),
             },
-            Shape::Pointer { owned: true, target } => match pool.u64_at(off) {
+            Shape::Pointer {
+                owned: true,
+                target,
+            } => match pool.u64_at(off) {
                 Ok(0) => error(d, ser, "null PBox"),
                 Ok(to) => self.child(to, *target).serialize(ser),
                 Err(e) => error(d, ser, &e),
@@ -119,7 +144,10 @@ impl Serialize for Node<'_> {
                 Ok(to) => ser.serialize_u64(to),
                 Err(e) => error(d, ser, &e),
             },
-            Shape::Collection { kind: CollectionKind::String, .. } => match pool.string(off) {
+            Shape::Collection {
+                kind: CollectionKind::String,
+                ..
+            } => match pool.string(off) {
                 Ok(text) => ser.serialize_str(&text),
                 Err(e) => error(d, ser, &e),
             },
@@ -130,7 +158,12 @@ impl Serialize for Node<'_> {
 }
 
 impl Node<'_> {
-    fn collection<S: Serializer>(&self, ser: S, kind: CollectionKind, params: &[usize]) -> Result<S::Ok, S::Error> {
+    fn collection<S: Serializer>(
+        &self,
+        ser: S,
+        kind: CollectionKind,
+        params: &[usize],
+    ) -> Result<S::Ok, S::Error> {
         let pool = self.d.pool;
         let c = match pool.collection(self.off, kind, params) {
             Ok(c) => c,
@@ -140,18 +173,33 @@ impl Node<'_> {
         let k = params[0];
         let kt = &pool.schema.types[k];
         let simple = match kt.shape {
-            Shape::Collection { kind: CollectionKind::String, .. } => true,
-            Shape::Primitive => kt.name.starts_with(['u', 'i']) || kt.name == "bool" || kt.name == "char",
+            Shape::Collection {
+                kind: CollectionKind::String,
+                ..
+            } => true,
+            Shape::Primitive => {
+                kt.name.starts_with(['u', 'i']) || kt.name == "bool" || kt.name == "char"
+            }
             _ => false,
         };
-        let keys: Option<Vec<String>> = simple.then(|| entries.iter().map(|e| pool.key_text(e.key, k).unwrap_or_else(|| "$unreadable".into())).collect());
+        let keys: Option<Vec<String>> = simple.then(|| {
+            entries
+                .iter()
+                .map(|e| {
+                    pool.key_text(e.key, k)
+                        .unwrap_or_else(|| "$unreadable".into())
+                })
+                .collect()
+        });
         let mut order: Vec<usize> = (0..entries.len()).collect();
         if let (Some(keys), CollectionKind::HashMap | CollectionKind::HashSet) = (&keys, kind) {
             // Hash order is an accident of the seed; a dump reads better sorted.
             let numeric = kt.name.starts_with(['u', 'i']);
-            order.sort_by(|&a, &b| match (numeric, keys[a].parse::<i128>(), keys[b].parse::<i128>()) {
-                (true, Ok(x), Ok(y)) => x.cmp(&y),
-                _ => keys[a].cmp(&keys[b]),
+            order.sort_by(|&a, &b| {
+                match (numeric, keys[a].parse::<i128>(), keys[b].parse::<i128>()) {
+                    (true, Ok(x), Ok(y)) => x.cmp(&y),
+                    _ => keys[a].cmp(&keys[b]),
+                }
             });
         }
         entries = order.iter().map(|&i| entries[i]).collect();
@@ -160,13 +208,19 @@ impl Node<'_> {
             if let Some(keys) = keys {
                 let mut m = ser.serialize_map(Some(entries.len()))?;
                 for (i, e) in order.iter().zip(&entries) {
-                    m.serialize_entry(&keys[*i], &self.child(e.value.expect("map entries have values"), v))?;
+                    m.serialize_entry(
+                        &keys[*i],
+                        &self.child(e.value.expect("map entries have values"), v),
+                    )?;
                 }
                 return m.end();
             }
             let mut q = ser.serialize_seq(Some(entries.len()))?;
             for e in &entries {
-                q.serialize_element(&Pair { key: self.child(e.key, k), value: self.child(e.value.expect("map entries have values"), v) })?;
+                q.serialize_element(&Pair {
+                    key: self.child(e.key, k),
+                    value: self.child(e.value.expect("map entries have values"), v),
+                })?;
             }
             return q.end();
         }
@@ -180,8 +234,17 @@ impl Node<'_> {
 
 impl Serialize for Fields<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let node = |f: &Field| Node { d: self.d, off: self.off + f.offset, t: f.ty, depth: self.depth + 1 };
-        let numbered = self.list.iter().enumerate().all(|(i, f)| f.name == i.to_string());
+        let node = |f: &Field| Node {
+            d: self.d,
+            off: self.off + f.offset,
+            t: f.ty,
+            depth: self.depth + 1,
+        };
+        let numbered = self
+            .list
+            .iter()
+            .enumerate()
+            .all(|(i, f)| f.name == i.to_string());
         if numbered && !self.list.is_empty() {
             let mut q = ser.serialize_seq(Some(self.list.len()))?;
             for f in self.list {

@@ -25,12 +25,12 @@ mod report;
 mod schema;
 mod walk;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use pmem::Error;
 use pmem::inspect::Inspector;
+use pmem::Error;
 
 use crate::dump::{Dump, Node};
 use crate::pool::Pool;
@@ -80,7 +80,12 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
-        let mut value = |name: &str| inline.clone().or_else(|| argv.next()).ok_or_else(|| format!("{name} needs a value"));
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| argv.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
         match flag.as_str() {
             "--json" => a.json = true,
             "--compact" => a.compact = true,
@@ -88,7 +93,14 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--path" => a.path = Some(value("--path")?),
             "--max-depth" => {
                 let v = value("--max-depth")?;
-                a.max_depth = Some(v.parse().ok().filter(|&n| n > 0 && n <= 1_000_000).ok_or_else(|| format!("--max-depth: {v:?} is not a number from 1 to 1000000"))?);
+                a.max_depth = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|&n| n > 0 && n <= 1_000_000)
+                        .ok_or_else(|| {
+                            format!("--max-depth: {v:?} is not a number from 1 to 1000000")
+                        })?,
+                );
             }
             f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown option {f}")),
             _ => positional.push(arg),
@@ -96,18 +108,33 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     }
     let mut p = positional.into_iter();
     a.command = p.next().ok_or("no command given")?;
-    a.pool = p.next().ok_or_else(|| format!("{}: no POOL given", a.command))?;
+    a.pool = p
+        .next()
+        .ok_or_else(|| format!("{}: no POOL given", a.command))?;
     if let Some(extra) = p.next() {
         return Err(format!("unexpected argument {extra:?}"));
     }
     let allowed: &[(&str, bool)] = match a.command.as_str() {
         "info" => &[("--json", a.json)],
         "check" | "stats" => &[("--json", a.json), ("--progress", a.progress)],
-        "dump" => &[("--path", a.path.is_some()), ("--compact", a.compact), ("--max-depth", a.max_depth.is_some())],
+        "dump" => &[
+            ("--path", a.path.is_some()),
+            ("--compact", a.compact),
+            ("--max-depth", a.max_depth.is_some()),
+        ],
         other => return Err(format!("unknown command {other:?}")),
     };
-    let given = [("--json", a.json), ("--progress", a.progress), ("--path", a.path.is_some()), ("--compact", a.compact), ("--max-depth", a.max_depth.is_some())];
-    if let Some((f, _)) = given.iter().find(|(f, on)| *on && !allowed.iter().any(|(g, _)| g == f)) {
+    let given = [
+        ("--json", a.json),
+        ("--progress", a.progress),
+        ("--path", a.path.is_some()),
+        ("--compact", a.compact),
+        ("--max-depth", a.max_depth.is_some()),
+    ];
+    if let Some((f, _)) = given
+        .iter()
+        .find(|(f, on)| *on && !allowed.iter().any(|(g, _)| g == f))
+    {
         return Err(format!("{f} does not apply to {}", a.command));
     }
     Ok(a)
@@ -171,7 +198,10 @@ fn out(text: &str) -> Result<(), Failure> {
         Ok(()) => Ok(()),
         // A reader that went away (`| head`) is not an error of ours.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure { message: format!("writing the output: {e}"), code: 2 }),
+        Err(e) => Err(Failure {
+            message: format!("writing the output: {e}"),
+            code: 2,
+        }),
     }
 }
 
@@ -183,14 +213,27 @@ fn json_text(v: &serde_json::Value) -> String {
 
 fn run(args: &Args) -> Result<u8, Failure> {
     let ins = Inspector::open(&args.pool).map_err(|e| Failure::open(&args.pool, &e))?;
-    let schema = ins.schema_json().map_err(|e| e.to_string()).and_then(|json| Ok((Schema::parse(&json)?, json.len())));
+    let schema = ins
+        .schema_json()
+        .map_err(|e| e.to_string())
+        .and_then(|json| Ok((Schema::parse(&json)?, json.len())));
     if args.command == "info" {
         // The header and the allocator are worth showing even when the schema is not.
-        let info = report::Info::gather(&ins, schema.as_ref().map(|(s, n)| (s, *n)).map_err(Clone::clone));
-        out(&if args.json { json_text(&info.json()) } else { info.text() })?;
+        let info = report::Info::gather(
+            &ins,
+            schema.as_ref().map(|(s, n)| (s, *n)).map_err(Clone::clone),
+        );
+        out(&if args.json {
+            json_text(&info.json())
+        } else {
+            info.text()
+        })?;
         return Ok(u8::from(schema.is_err()));
     }
-    let (schema, _) = schema.map_err(|e| Failure { message: format!("{}: {e}", args.pool), code: 1 })?;
+    let (schema, _) = schema.map_err(|e| Failure {
+        message: format!("{}: {e}", args.pool),
+        code: 1,
+    })?;
     let pool = Pool::new(ins, schema);
     // A bar on a terminal for pools big enough to take a while, or whenever asked.
     let progress = || {
@@ -206,13 +249,21 @@ fn run(args: &Args) -> Result<u8, Failure> {
         "check" => {
             let r = walk::walk(&pool, progress());
             let (text, healthy) = report::check_text(&r, 50);
-            out(&if args.json { json_text(&report::check_json(&r)) } else { text })?;
+            out(&if args.json {
+                json_text(&report::check_json(&r))
+            } else {
+                text
+            })?;
             Ok(u8::from(!healthy))
         }
         "stats" => {
             let r = walk::walk(&pool, progress());
             let stats = pool.ins.stats().ok();
-            out(&if args.json { json_text(&report::stats_json(&r, stats.as_ref())) } else { report::stats_text(&r, stats.as_ref()) })?;
+            out(&if args.json {
+                json_text(&report::stats_json(&r, stats.as_ref()))
+            } else {
+                report::stats_text(&r, stats.as_ref())
+            })?;
             Ok(u8::from(!r.problems.is_empty()))
         }
         "dump" => dump(&pool, args),
@@ -221,9 +272,18 @@ fn run(args: &Args) -> Result<u8, Failure> {
 }
 
 fn dump(pool: &Pool, args: &Args) -> Result<u8, Failure> {
-    let (off, t) = pool.resolve(args.path.as_deref().unwrap_or("root")).map_err(|e| Failure { message: format!("--path: {e}"), code: 2 })?;
+    let (off, t) = pool
+        .resolve(args.path.as_deref().unwrap_or("root"))
+        .map_err(|e| Failure {
+            message: format!("--path: {e}"),
+            code: 2,
+        })?;
     let max_depth = args.max_depth.unwrap_or(10_000);
-    let d = Dump { pool, max_depth, errors: AtomicU64::new(0) };
+    let d = Dump {
+        pool,
+        max_depth,
+        errors: AtomicU64::new(0),
+    };
     // Deep graphs (a list of boxes) nest deeply; serialise on a thread with room.
     let stack = (max_depth * 16 * 1024).clamp(64 << 20, 4 << 30);
     let written = std::thread::scope(|s| {
@@ -231,22 +291,46 @@ fn dump(pool: &Pool, args: &Args) -> Result<u8, Failure> {
             .stack_size(stack)
             .spawn_scoped(s, || {
                 let mut o = std::io::BufWriter::new(std::io::stdout().lock());
-                let node = Node { d: &d, off, t, depth: 0 };
-                let r = if args.compact { serde_json::to_writer(&mut o, &node) } else { serde_json::to_writer_pretty(&mut o, &node) };
-                r.map_err(std::io::Error::from).and_then(|()| writeln!(o)).and_then(|()| o.flush())
+                let node = Node {
+                    d: &d,
+                    off,
+                    t,
+                    depth: 0,
+                };
+                let r = if args.compact {
+                    serde_json::to_writer(&mut o, &node)
+                } else {
+                    serde_json::to_writer_pretty(&mut o, &node)
+                };
+                r.map_err(std::io::Error::from)
+                    .and_then(|()| writeln!(o))
+                    .and_then(|()| o.flush())
             })
-            .map_err(|e| Failure { message: format!("starting the dump: {e}"), code: 2 })?
+            .map_err(|e| Failure {
+                message: format!("starting the dump: {e}"),
+                code: 2,
+            })?
             .join()
-            .map_err(|_| Failure { message: "the dump failed".into(), code: 1 })
+            .map_err(|_| Failure {
+                message: "the dump failed".into(),
+                code: 1,
+            })
     })?;
     match written {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
-        Err(e) => return Err(Failure { message: format!("writing the output: {e}"), code: 2 }),
+        Err(e) => {
+            return Err(Failure {
+                message: format!("writing the output: {e}"),
+                code: 2,
+            })
+        }
     }
     let errors = d.errors.load(Ordering::Relaxed);
     if errors > 0 {
-        eprintln!("pmem: {errors} parts of the pool could not be read (shown as {{\"$error\": ...}})");
+        eprintln!(
+            "pmem: {errors} parts of the pool could not be read (shown as {{\"$error\": ...}})"
+        );
         return Ok(1);
     }
     Ok(0)

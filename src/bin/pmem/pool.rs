@@ -13,8 +13,8 @@
 //!   pin (`tests/cli.rs`); a nested niche option (`Option<Option<bool>>`) may read as
 //!   `Some(None)` instead of `None`.
 
-use pmem::inspect::{inspect, CollectionKind, Contents, ElemLayout};
 use pmem::inspect::Inspector;
+use pmem::inspect::{inspect, CollectionKind, Contents, ElemLayout};
 
 use crate::schema::{Schema, Shape, Variant};
 
@@ -44,7 +44,11 @@ pub(crate) enum Prim {
 impl Pool {
     pub(crate) fn new(ins: Inspector, schema: Schema) -> Pool {
         let uuid = ins.info().uuid;
-        Pool { ins, schema, tag: u64::from(u16::from_le_bytes([uuid[0], uuid[1]])) }
+        Pool {
+            ins,
+            schema,
+            tag: u64::from(u16::from_le_bytes([uuid[0], uuid[1]])),
+        }
     }
 
     pub(crate) fn bytes(&self, off: u64, len: u64) -> R<&[u8]> {
@@ -52,7 +56,9 @@ impl Pool {
     }
 
     pub(crate) fn u64_at(&self, off: u64) -> R<u64> {
-        Ok(u64::from_le_bytes(self.bytes(off, 8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.bytes(off, 8)?.try_into().expect("8 bytes"),
+        ))
     }
 
     /// A non-owning pointer's target offset (0 = null), or an error naming a pointer
@@ -67,11 +73,22 @@ impl Pool {
 
     /// The layouts of a collection's type parameters.
     pub(crate) fn layouts(&self, params: &[usize]) -> Vec<ElemLayout> {
-        params.iter().map(|&p| ElemLayout { size: self.schema.types[p].size, align: self.schema.types[p].align }).collect()
+        params
+            .iter()
+            .map(|&p| ElemLayout {
+                size: self.schema.types[p].size,
+                align: self.schema.types[p].align,
+            })
+            .collect()
     }
 
     /// The collection whose header is at `off`.
-    pub(crate) fn collection(&self, off: u64, kind: CollectionKind, params: &[usize]) -> R<Contents> {
+    pub(crate) fn collection(
+        &self,
+        off: u64,
+        kind: CollectionKind,
+        params: &[usize],
+    ) -> R<Contents> {
         inspect(&self.ins, kind, off, &self.layouts(params)).map_err(|e| e.to_string())
     }
 
@@ -83,14 +100,25 @@ impl Pool {
         wide[..b.len().min(16)].copy_from_slice(&b[..b.len().min(16)]);
         let u = u128::from_le_bytes(wide);
         let bits = 8 * b.len() as u32;
-        let signed = |u: u128| if bits == 0 || bits >= 128 { u as i128 } else { ((u << (128 - bits)) as i128) >> (128 - bits) };
+        let signed = |u: u128| {
+            if bits == 0 || bits >= 128 {
+                u as i128
+            } else {
+                ((u << (128 - bits)) as i128) >> (128 - bits)
+            }
+        };
         Ok(match (ty.name.as_str(), b.len()) {
             ("u8" | "u16" | "u32" | "u64" | "u128" | "usize", 1 | 2 | 4 | 8 | 16) => Prim::U(u),
-            ("i8" | "i16" | "i32" | "i64" | "i128" | "isize", 1 | 2 | 4 | 8 | 16) => Prim::I(signed(u)),
+            ("i8" | "i16" | "i32" | "i64" | "i128" | "isize", 1 | 2 | 4 | 8 | 16) => {
+                Prim::I(signed(u))
+            }
             ("f32", 4) => Prim::F(f64::from(f32::from_bits(u as u32))),
             ("f64", 8) => Prim::F(f64::from_bits(u as u64)),
             ("bool", 1) if u < 2 => Prim::Bool(u == 1),
-            ("char", 4) => Prim::Char(char::from_u32(u as u32).ok_or_else(|| format!("invalid char {u:#x} at {off:#x}"))?),
+            ("char", 4) => Prim::Char(
+                char::from_u32(u as u32)
+                    .ok_or_else(|| format!("invalid char {u:#x} at {off:#x}"))?,
+            ),
             ("()", 0) => Prim::Unit,
             (name, n) => return Err(format!("cannot read a {name} of {n} bytes at {off:#x}")),
         })
@@ -98,20 +126,45 @@ impl Pool {
 
     /// The active variant of the enum of type `t` at `off`.
     pub(crate) fn variant(&self, off: u64, t: usize) -> R<&Variant> {
-        let Shape::Enum { tag_size, signed, variants } = &self.schema.types[t].shape else { return Err("not an enum".into()) };
+        let Shape::Enum {
+            tag_size,
+            signed,
+            variants,
+        } = &self.schema.types[t].shape
+        else {
+            return Err("not an enum".into());
+        };
         let b = self.bytes(off, *tag_size)?;
         let mut wide = [0u8; 16];
         wide[..b.len()].copy_from_slice(b);
         let u = u128::from_le_bytes(wide);
         let bits = 8 * *tag_size as u32;
-        let d = if *signed && bits < 128 { ((u << (128 - bits)) as i128) >> (128 - bits) } else { u as i128 };
-        variants.iter().find(|v| v.discriminant == d).ok_or_else(|| format!("{} at {off:#x} has no variant with tag {d}", self.schema.types[t].name))
+        let d = if *signed && bits < 128 {
+            ((u << (128 - bits)) as i128) >> (128 - bits)
+        } else {
+            u as i128
+        };
+        variants
+            .iter()
+            .find(|v| v.discriminant == d)
+            .ok_or_else(|| {
+                format!(
+                    "{} at {off:#x} has no variant with tag {d}",
+                    self.schema.types[t].name
+                )
+            })
     }
 
     /// Where the payload of the `Option` of type `t` at `off` lies, if it is `Some`.
     pub(crate) fn option(&self, off: u64, t: usize) -> R<Option<u64>> {
-        let Shape::Option(inner) = self.schema.types[t].shape else { return Err("not an Option".into()) };
-        let (size, isize_, ialign) = (self.schema.types[t].size, self.schema.types[inner].size, self.schema.types[inner].align);
+        let Shape::Option(inner) = self.schema.types[t].shape else {
+            return Err("not an Option".into());
+        };
+        let (size, isize_, ialign) = (
+            self.schema.types[t].size,
+            self.schema.types[inner].size,
+            self.schema.types[inner].align,
+        );
         if size == isize_ {
             return Ok(self.valid(off, inner, 0)?.then_some(off));
         }
@@ -133,7 +186,8 @@ impl Pool {
             Shape::Pointer { owned: true, .. } => self.u64_at(off)? != 0,
             Shape::Enum { .. } => match self.variant(off, t) {
                 Ok(v) => {
-                    let fields: Vec<(u64, usize)> = v.fields.iter().map(|f| (f.offset, f.ty)).collect();
+                    let fields: Vec<(u64, usize)> =
+                        v.fields.iter().map(|f| (f.offset, f.ty)).collect();
                     self.all_valid(off, &fields, depth)?
                 }
                 Err(_) => false,
@@ -171,7 +225,10 @@ impl Pool {
                 Prim::Char(c) => Some(c.to_string()),
                 Prim::F(_) | Prim::Unit => None,
             },
-            Shape::Collection { kind: CollectionKind::String, .. } => self.string(off).ok(),
+            Shape::Collection {
+                kind: CollectionKind::String,
+                ..
+            } => self.string(off).ok(),
             _ => None,
         }
     }
@@ -180,7 +237,11 @@ impl Pool {
     pub(crate) fn string(&self, off: u64) -> R<String> {
         let c = self.collection(off, CollectionKind::String, &[])?;
         let e = c.entries().next().map_or(0, |e| e.key);
-        let b = if c.len == 0 { &[][..] } else { self.bytes(e, c.len)? };
+        let b = if c.len == 0 {
+            &[][..]
+        } else {
+            self.bytes(e, c.len)?
+        };
         String::from_utf8(b.to_vec()).map_err(|e| e.to_string())
     }
 
@@ -189,7 +250,11 @@ impl Pool {
         for _ in 0..64 {
             match &self.schema.types[t].shape {
                 Shape::Pointer { owned, target } => {
-                    off = if *owned { self.u64_at(off)? } else { self.pptr(off)? };
+                    off = if *owned {
+                        self.u64_at(off)?
+                    } else {
+                        self.pptr(off)?
+                    };
                     if off == 0 {
                         return Err("null pointer".into());
                     }
@@ -211,7 +276,10 @@ impl Pool {
         let segs = split_path(path)?;
         let mut at = (self.ins.root_offset(), self.schema.root);
         let mut walked = String::from("root");
-        for seg in segs.iter().skip(usize::from(segs.first().is_some_and(|s| s == "root"))) {
+        for seg in segs
+            .iter()
+            .skip(usize::from(segs.first().is_some_and(|s| s == "root")))
+        {
             at = self.step(at, seg).map_err(|e| format!("{walked}: {e}"))?;
             walked.push('.');
             walked.push_str(seg);
@@ -223,25 +291,45 @@ impl Pool {
         let (off, t) = self.through(at.0, at.1)?;
         let ty = &self.schema.types[t];
         let field = |fields: &[crate::schema::Field]| {
-            fields.iter().find(|f| f.name == seg).map(|f| (off + f.offset, f.ty)).ok_or_else(|| format!("{} has no field {seg:?}", self.schema.names[t]))
+            fields
+                .iter()
+                .find(|f| f.name == seg)
+                .map(|f| (off + f.offset, f.ty))
+                .ok_or_else(|| format!("{} has no field {seg:?}", self.schema.names[t]))
         };
-        let index = |len: u64| seg.parse::<u64>().ok().filter(|&i| i < len).ok_or_else(|| format!("no index {seg:?} in {} of {len}", self.schema.names[t]));
+        let index = |len: u64| {
+            seg.parse::<u64>()
+                .ok()
+                .filter(|&i| i < len)
+                .ok_or_else(|| format!("no index {seg:?} in {} of {len}", self.schema.names[t]))
+        };
         match &ty.shape {
             Shape::Struct(f) | Shape::Tuple(f) => field(f),
             Shape::Enum { .. } => field(&self.variant(off, t)?.fields),
-            Shape::Array { elem, len } => Ok((off + index(*len)? * self.schema.types[*elem].size, *elem)),
+            Shape::Array { elem, len } => {
+                Ok((off + index(*len)? * self.schema.types[*elem].size, *elem))
+            }
             Shape::Collection { kind, params } if *kind != CollectionKind::String => {
                 let c = self.collection(off, *kind, params)?;
                 if kind.is_map() {
-                    let e = c.entries().find(|e| self.key_text(e.key, params[0]).is_some_and(|k| k == seg));
-                    let e = e.ok_or_else(|| format!("{} has no key {seg:?}", self.schema.names[t]))?;
+                    let e = c
+                        .entries()
+                        .find(|e| self.key_text(e.key, params[0]).is_some_and(|k| k == seg));
+                    let e =
+                        e.ok_or_else(|| format!("{} has no key {seg:?}", self.schema.names[t]))?;
                     Ok((e.value.expect("map entries have values"), params[1]))
                 } else {
                     let i = index(c.len)?;
-                    Ok((c.entries().nth(i as usize).expect("index below len").key, params[0]))
+                    Ok((
+                        c.entries().nth(i as usize).expect("index below len").key,
+                        params[0],
+                    ))
                 }
             }
-            _ => Err(format!("{} has no parts to name with {seg:?}", self.schema.names[t])),
+            _ => Err(format!(
+                "{} has no parts to name with {seg:?}",
+                self.schema.names[t]
+            )),
         }
     }
 }
@@ -267,7 +355,9 @@ fn split_path(path: &str) -> R<Vec<String>> {
                     match chars.next() {
                         Some('"') if quoted => {
                             if chars.next() != Some(']') {
-                                return Err(format!("path {path:?}: expected ] after a quoted key"));
+                                return Err(format!(
+                                    "path {path:?}: expected ] after a quoted key"
+                                ));
                             }
                             break;
                         }
@@ -299,8 +389,14 @@ mod tests {
 
     #[test]
     fn paths_split_on_dots_and_brackets() {
-        assert_eq!(split_path("root.accounts[7].owner").unwrap(), ["root", "accounts", "7", "owner"]);
-        assert_eq!(split_path("root.names[\"a.b]\"].x").unwrap(), ["root", "names", "a.b]", "x"]);
+        assert_eq!(
+            split_path("root.accounts[7].owner").unwrap(),
+            ["root", "accounts", "7", "owner"]
+        );
+        assert_eq!(
+            split_path("root.names[\"a.b]\"].x").unwrap(),
+            ["root", "names", "a.b]", "x"]
+        );
         assert_eq!(split_path("root").unwrap(), ["root"]);
         assert!(split_path("root..x").is_err());
         assert!(split_path("root[3").is_err());

@@ -40,7 +40,12 @@ pub(crate) fn utc(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem / 60 % 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// Breaks `text` into lines of at most `width` characters, indenting every line but
@@ -68,7 +73,14 @@ fn uuid(u: &[u8; 16]) -> String {
         let _ = write!(h, "{b:02x}");
         h
     });
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 const DURABILITY_NOTE: &str = "chosen by each program when it opens the pool (Durability::Full unless it asks otherwise); \
@@ -108,10 +120,23 @@ impl Info {
             root_offset: ins.root_offset(),
             root_size: ins.root_size(),
             log_file: std::fs::metadata(&log).ok().map(|m| m.len()),
-            root: schema.as_ref().map_or_else(|_| header.root_type.name.clone(), |(s, _)| s.names[s.root].clone()),
+            root: schema.as_ref().map_or_else(
+                |_| header.root_type.name.clone(),
+                |(s, _)| s.names[s.root].clone(),
+            ),
             schema: schema.map(|(s, bytes)| {
-                let all = s.types.iter().zip(&s.names).map(|(t, n)| (n.clone(), t.size, t.align, t.fingerprint.clone())).collect();
-                let named = s.types.iter().filter(|t| matches!(t.shape, Shape::Struct(_) | Shape::Enum { .. })).map(|t| t.name.clone()).collect();
+                let all = s
+                    .types
+                    .iter()
+                    .zip(&s.names)
+                    .map(|(t, n)| (n.clone(), t.size, t.align, t.fingerprint.clone()))
+                    .collect();
+                let named = s
+                    .types
+                    .iter()
+                    .filter(|t| matches!(t.shape, Shape::Struct(_) | Shape::Enum { .. }))
+                    .map(|t| t.name.clone())
+                    .collect();
                 SchemaInfo { all, named, bytes }
             }),
             header,
@@ -122,8 +147,19 @@ impl Info {
         let i = &self.header;
         let mut o = String::new();
         let _ = writeln!(o, "pool          {}", i.path.display());
-        let _ = writeln!(o, "format        version {}, layout {:?}, uuid {}", i.format_version, i.layout, uuid(&i.uuid));
-        let _ = writeln!(o, "created       {} (unix {})", utc(i.created_unix), i.created_unix);
+        let _ = writeln!(
+            o,
+            "format        version {}, layout {:?}, uuid {}",
+            i.format_version,
+            i.layout,
+            uuid(&i.uuid)
+        );
+        let _ = writeln!(
+            o,
+            "created       {} (unix {})",
+            utc(i.created_unix),
+            i.created_unix
+        );
         let _ = writeln!(
             o,
             "root type     {}, fingerprint {:016x}, {} bytes at offset {:#x}",
@@ -131,7 +167,12 @@ impl Info {
         );
         match &self.schema {
             Ok(SchemaInfo { all, named, bytes }) => {
-                let _ = writeln!(o, "schema        {} types stored ({bytes} bytes of JSON): {}", all.len(), named.join(", "));
+                let _ = writeln!(
+                    o,
+                    "schema        {} types stored ({bytes} bytes of JSON): {}",
+                    all.len(),
+                    named.join(", ")
+                );
             }
             Err(e) => {
                 let _ = writeln!(o, "schema        unusable: {e}");
@@ -139,7 +180,13 @@ impl Info {
         }
         match &self.stats {
             Ok(s) => {
-                let _ = writeln!(o, "file          {} ({} bytes); grows on demand up to {}", human(s.file_bytes), s.file_bytes, human(i.max_size));
+                let _ = writeln!(
+                    o,
+                    "file          {} ({} bytes); grows on demand up to {}",
+                    human(s.file_bytes),
+                    s.file_bytes,
+                    human(i.max_size)
+                );
                 let _ = writeln!(
                     o,
                     "heap          {} in {} allocations, {} free, largest free block {}, fragmentation {:.1}%",
@@ -149,8 +196,17 @@ impl Info {
                     human(s.largest_free_block),
                     s.fragmentation * 100.0
                 );
-                let file = self.log_file.map_or_else(|| "no log file".into(), |b| format!("log file {}", human(b)));
-                let _ = writeln!(o, "log           {} not yet checkpointed ({file}); {} commits, {} checkpoints", human(s.log_bytes), s.commits, s.checkpoints);
+                let file = self.log_file.map_or_else(
+                    || "no log file".into(),
+                    |b| format!("log file {}", human(b)),
+                );
+                let _ = writeln!(
+                    o,
+                    "log           {} not yet checkpointed ({file}); {} commits, {} checkpoints",
+                    human(s.log_bytes),
+                    s.commits,
+                    s.checkpoints
+                );
             }
             Err(e) => {
                 let _ = writeln!(o, "heap          unreadable: {e}");
@@ -203,7 +259,12 @@ fn usage(u: Usage) -> Value {
 pub(crate) fn check_text(r: &Report, limit: usize) -> (String, bool) {
     let mut o = String::new();
     if r.heap_ok {
-        let _ = writeln!(o, "allocator     ok: {} live allocations, {}", r.allocations.count, human(r.allocations.bytes));
+        let _ = writeln!(
+            o,
+            "allocator     ok: {} live allocations, {}",
+            r.allocations.count,
+            human(r.allocations.bytes)
+        );
         let _ = writeln!(
             o,
             "walk          {} allocations reached from the root ({}), plus the schema record",
@@ -248,17 +309,35 @@ pub(crate) fn check_json(r: &Report) -> Value {
 /// `pmem stats`: space by type.
 pub(crate) fn stats_text(r: &Report, stats: Option<&Stats>) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "{:>12} {:>10}  type (allocations reached from the root)", "bytes", "count");
+    let _ = writeln!(
+        o,
+        "{:>12} {:>10}  type (allocations reached from the root)",
+        "bytes", "count"
+    );
     for (label, u) in &r.by_type {
         let _ = writeln!(o, "{:>12} {:>10}  {label}", u.bytes, u.count);
     }
     if r.schema.count > 0 {
-        let _ = writeln!(o, "{:>12} {:>10}  (schema record)", r.schema.bytes, r.schema.count);
+        let _ = writeln!(
+            o,
+            "{:>12} {:>10}  (schema record)",
+            r.schema.bytes, r.schema.count
+        );
     }
     if r.leaked.count > 0 {
-        let _ = writeln!(o, "{:>12} {:>10}  (unreachable: leaked; see pmem check)", r.leaked.bytes, r.leaked.count);
+        let _ = writeln!(
+            o,
+            "{:>12} {:>10}  (unreachable: leaked; see pmem check)",
+            r.leaked.bytes, r.leaked.count
+        );
     }
-    let _ = writeln!(o, "{:>12} {:>10}  total live ({})", r.allocations.bytes, r.allocations.count, human(r.allocations.bytes));
+    let _ = writeln!(
+        o,
+        "{:>12} {:>10}  total live ({})",
+        r.allocations.bytes,
+        r.allocations.count,
+        human(r.allocations.bytes)
+    );
     if let Some(s) = stats {
         let _ = writeln!(
             o,
@@ -271,13 +350,21 @@ pub(crate) fn stats_text(r: &Report, stats: Option<&Stats>) -> String {
         );
     }
     if !r.problems.is_empty() {
-        let _ = writeln!(o, "the walk found {} problems; run pmem check", r.problems.len());
+        let _ = writeln!(
+            o,
+            "the walk found {} problems; run pmem check",
+            r.problems.len()
+        );
     }
     o
 }
 
 pub(crate) fn stats_json(r: &Report, stats: Option<&Stats>) -> Value {
-    let by: Vec<Value> = r.by_type.iter().map(|(l, u)| json!({ "type": l, "count": u.count, "bytes": u.bytes })).collect();
+    let by: Vec<Value> = r
+        .by_type
+        .iter()
+        .map(|(l, u)| json!({ "type": l, "count": u.count, "bytes": u.bytes }))
+        .collect();
     let mut v = json!({
         "by_type": by,
         "schema_record": usage(r.schema),

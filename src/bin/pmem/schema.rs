@@ -52,11 +52,24 @@ pub(crate) enum Shape {
     Primitive,
     Struct(Vec<Field>),
     Tuple(Vec<Field>),
-    Enum { tag_size: u64, signed: bool, variants: Vec<Variant> },
-    Array { elem: usize, len: u64 },
+    Enum {
+        tag_size: u64,
+        signed: bool,
+        variants: Vec<Variant>,
+    },
+    Array {
+        elem: usize,
+        len: u64,
+    },
     Option(usize),
-    Pointer { owned: bool, target: usize },
-    Collection { kind: CollectionKind, params: Vec<usize> },
+    Pointer {
+        owned: bool,
+        target: usize,
+    },
+    Collection {
+        kind: CollectionKind,
+        params: Vec<usize>,
+    },
     /// A shape or collection this build does not know (a newer pmem wrote the pool).
     Unknown(String),
 }
@@ -68,25 +81,39 @@ fn get<'a>(v: &'a Value, key: &str, at: &str) -> R<&'a Value> {
 }
 
 fn num(v: &Value, key: &str, at: &str) -> R<u64> {
-    get(v, key, at)?.as_u64().ok_or_else(|| format!("{at}: \"{key}\" is not a number"))
+    get(v, key, at)?
+        .as_u64()
+        .ok_or_else(|| format!("{at}: \"{key}\" is not a number"))
 }
 
 fn text(v: &Value, key: &str, at: &str) -> R<String> {
-    Ok(get(v, key, at)?.as_str().ok_or_else(|| format!("{at}: \"{key}\" is not a string"))?.to_string())
+    Ok(get(v, key, at)?
+        .as_str()
+        .ok_or_else(|| format!("{at}: \"{key}\" is not a string"))?
+        .to_string())
 }
 
 fn index(v: &Value, key: &str, at: &str, n: usize) -> R<usize> {
     let i = num(v, key, at)?;
-    usize::try_from(i).ok().filter(|&i| i < n).ok_or_else(|| format!("{at}: type index {i} out of range"))
+    usize::try_from(i)
+        .ok()
+        .filter(|&i| i < n)
+        .ok_or_else(|| format!("{at}: type index {i} out of range"))
 }
 
 fn fields(v: &Value, at: &str, n: usize) -> R<Vec<Field>> {
-    let list = get(v, "fields", at)?.as_array().ok_or_else(|| format!("{at}: \"fields\" is not a list"))?;
+    let list = get(v, "fields", at)?
+        .as_array()
+        .ok_or_else(|| format!("{at}: \"fields\" is not a list"))?;
     list.iter()
         .enumerate()
         .map(|(i, f)| {
             let at = format!("{at} field {i}");
-            Ok(Field { name: text(f, "name", &at)?, offset: num(f, "offset", &at)?, ty: index(f, "type", &at, n)? })
+            Ok(Field {
+                name: text(f, "name", &at)?,
+                offset: num(f, "offset", &at)?,
+                ty: index(f, "type", &at, n)?,
+            })
         })
         .collect()
 }
@@ -114,36 +141,70 @@ fn shape(v: &Value, at: &str, n: usize) -> R<Shape> {
         "tuple" => Shape::Tuple(fields(v, at, n)?),
         "enum" => {
             let repr = text(v, "repr", at)?;
-            let (tag_size, signed) = tag_of(&repr).ok_or_else(|| format!("{at}: unknown enum repr {repr:?}"))?;
-            let list = get(v, "variants", at)?.as_array().ok_or_else(|| format!("{at}: \"variants\" is not a list"))?;
+            let (tag_size, signed) =
+                tag_of(&repr).ok_or_else(|| format!("{at}: unknown enum repr {repr:?}"))?;
+            let list = get(v, "variants", at)?
+                .as_array()
+                .ok_or_else(|| format!("{at}: \"variants\" is not a list"))?;
             let variants = list
                 .iter()
                 .enumerate()
                 .map(|(i, var)| {
                     let at = format!("{at} variant {i}");
                     let d = get(var, "discriminant", &at)?;
-                    let discriminant = d.as_i64().map(i128::from).or_else(|| d.as_u64().map(i128::from)).ok_or_else(|| format!("{at}: bad discriminant"))?;
-                    Ok(Variant { name: text(var, "name", &at)?, discriminant, fields: fields(var, &at, n)? })
+                    let discriminant = d
+                        .as_i64()
+                        .map(i128::from)
+                        .or_else(|| d.as_u64().map(i128::from))
+                        .ok_or_else(|| format!("{at}: bad discriminant"))?;
+                    Ok(Variant {
+                        name: text(var, "name", &at)?,
+                        discriminant,
+                        fields: fields(var, &at, n)?,
+                    })
                 })
                 .collect::<R<Vec<_>>>()?;
-            Shape::Enum { tag_size, signed, variants }
+            Shape::Enum {
+                tag_size,
+                signed,
+                variants,
+            }
         }
-        "array" => Shape::Array { elem: index(v, "elem", at, n)?, len: num(v, "len", at)? },
+        "array" => Shape::Array {
+            elem: index(v, "elem", at, n)?,
+            len: num(v, "len", at)?,
+        },
         "option" => Shape::Option(index(v, "inner", at, n)?),
         "pointer" => Shape::Pointer {
-            owned: get(v, "owned", at)?.as_bool().ok_or_else(|| format!("{at}: \"owned\" is not a bool"))?,
+            owned: get(v, "owned", at)?
+                .as_bool()
+                .ok_or_else(|| format!("{at}: \"owned\" is not a bool"))?,
             target: index(v, "target", at, n)?,
         },
         "collection" => {
             let name = text(v, "collection", at)?;
-            let list = get(v, "params", at)?.as_array().ok_or_else(|| format!("{at}: \"params\" is not a list"))?;
+            let list = get(v, "params", at)?
+                .as_array()
+                .ok_or_else(|| format!("{at}: \"params\" is not a list"))?;
             let params = list
                 .iter()
-                .map(|p| p.as_u64().and_then(|i| usize::try_from(i).ok()).filter(|&i| i < n).ok_or_else(|| format!("{at}: bad type parameter")))
+                .map(|p| {
+                    p.as_u64()
+                        .and_then(|i| usize::try_from(i).ok())
+                        .filter(|&i| i < n)
+                        .ok_or_else(|| format!("{at}: bad type parameter"))
+                })
                 .collect::<R<Vec<_>>>()?;
             match CollectionKind::from_name(&name) {
-                Some(kind) if kind.param_count() == params.len() => Shape::Collection { kind, params },
-                Some(_) => return Err(format!("{at}: {name} with {} type parameters", params.len())),
+                Some(kind) if kind.param_count() == params.len() => {
+                    Shape::Collection { kind, params }
+                }
+                Some(_) => {
+                    return Err(format!(
+                        "{at}: {name} with {} type parameters",
+                        params.len()
+                    ))
+                }
                 None => Shape::Unknown(format!("collection {name}")),
             }
         }
@@ -154,8 +215,11 @@ fn shape(v: &Value, at: &str, n: usize) -> R<Shape> {
 impl Schema {
     /// Parses and checks the stored schema.
     pub(crate) fn parse(json: &str) -> R<Schema> {
-        let v: Value = serde_json::from_str(json).map_err(|e| format!("stored schema is not JSON: {e}"))?;
-        let list = get(&v, "types", "schema")?.as_array().ok_or("schema: \"types\" is not a list")?;
+        let v: Value =
+            serde_json::from_str(json).map_err(|e| format!("stored schema is not JSON: {e}"))?;
+        let list = get(&v, "types", "schema")?
+            .as_array()
+            .ok_or("schema: \"types\" is not a list")?;
         let n = list.len();
         let root = index(&v, "root", "schema", n)?;
         let types = list
@@ -168,10 +232,21 @@ impl Schema {
                     return Err(format!("{at}: alignment {align}"));
                 }
                 let fingerprint = text(t, "fingerprint", &at).unwrap_or_default();
-                Ok(Ty { name: text(t, "name", &at)?, size, align, fingerprint, shape: shape(get(t, "shape", &at)?, &at, n)? })
+                Ok(Ty {
+                    name: text(t, "name", &at)?,
+                    size,
+                    align,
+                    fingerprint,
+                    shape: shape(get(t, "shape", &at)?, &at, n)?,
+                })
             })
             .collect::<R<Vec<_>>>()?;
-        let mut s = Schema { root, types, reach: Vec::new(), names: Vec::new() };
+        let mut s = Schema {
+            root,
+            types,
+            reach: Vec::new(),
+            names: Vec::new(),
+        };
         s.check_layout()?;
         s.check_no_inline_cycle()?;
         s.reach = s.compute_reach();
@@ -183,7 +258,10 @@ impl Schema {
     pub(crate) fn inline_children(&self, t: usize) -> Vec<(u64, usize)> {
         match &self.types[t].shape {
             Shape::Struct(f) | Shape::Tuple(f) => f.iter().map(|f| (f.offset, f.ty)).collect(),
-            Shape::Enum { variants, .. } => variants.iter().flat_map(|v| v.fields.iter().map(|f| (f.offset, f.ty))).collect(),
+            Shape::Enum { variants, .. } => variants
+                .iter()
+                .flat_map(|v| v.fields.iter().map(|f| (f.offset, f.ty)))
+                .collect(),
             Shape::Array { elem, len } => (*len > 0).then_some((0, *elem)).into_iter().collect(),
             Shape::Option(inner) => vec![(0, *inner)],
             _ => Vec::new(),
@@ -194,25 +272,48 @@ impl Schema {
         for (i, t) in self.types.iter().enumerate() {
             let inside = |off: u64, ty: usize, what: &str| {
                 if !matches!(off.checked_add(self.types[ty].size), Some(end) if end <= t.size) {
-                    return Err(format!("schema: {what} of type {i} ({}) lies outside it", t.name));
+                    return Err(format!(
+                        "schema: {what} of type {i} ({}) lies outside it",
+                        t.name
+                    ));
                 }
                 Ok(())
             };
             match &t.shape {
-                Shape::Struct(f) | Shape::Tuple(f) => f.iter().try_for_each(|f| inside(f.offset, f.ty, "a field"))?,
-                Shape::Enum { tag_size, variants, .. } => {
+                Shape::Struct(f) | Shape::Tuple(f) => f
+                    .iter()
+                    .try_for_each(|f| inside(f.offset, f.ty, "a field"))?,
+                Shape::Enum {
+                    tag_size, variants, ..
+                } => {
                     if *tag_size > t.size {
-                        return Err(format!("schema: the tag of enum {} lies outside it", t.name));
+                        return Err(format!(
+                            "schema: the tag of enum {} lies outside it",
+                            t.name
+                        ));
                     }
-                    variants.iter().flat_map(|v| &v.fields).try_for_each(|f| inside(f.offset, f.ty, "a variant field"))?;
+                    variants
+                        .iter()
+                        .flat_map(|v| &v.fields)
+                        .try_for_each(|f| inside(f.offset, f.ty, "a variant field"))?;
                 }
-                Shape::Array { elem, len } if !matches!(self.types[*elem].size.checked_mul(*len), Some(b) if b <= t.size) => {
-                    return Err(format!("schema: array type {i} is smaller than its elements"));
+                Shape::Array { elem, len } if !matches!(self.types[*elem].size.checked_mul(*len), Some(b) if b <= t.size) =>
+                {
+                    return Err(format!(
+                        "schema: array type {i} is smaller than its elements"
+                    ));
                 }
                 Shape::Option(inner) => inside(0, *inner, "the payload")?,
-                Shape::Pointer { .. } if t.size != 8 => return Err(format!("schema: pointer type {i} is not 8 bytes")),
+                Shape::Pointer { .. } if t.size != 8 => {
+                    return Err(format!("schema: pointer type {i} is not 8 bytes"))
+                }
                 Shape::Collection { kind, .. } if t.size != kind.header_size() => {
-                    return Err(format!("schema: {} is {} bytes, its header {}", kind.name(), t.size, kind.header_size()));
+                    return Err(format!(
+                        "schema: {} is {} bytes, its header {}",
+                        kind.name(),
+                        t.size,
+                        kind.header_size()
+                    ));
                 }
                 _ => {}
             }
@@ -240,7 +341,12 @@ impl Schema {
                             state[k] = 1;
                             stack.push((k, 0));
                         }
-                        1 => return Err(format!("schema: type {k} ({}) contains itself", self.types[k].name)),
+                        1 => {
+                            return Err(format!(
+                                "schema: type {k} ({}) contains itself",
+                                self.types[k].name
+                            ))
+                        }
                         _ => {}
                     }
                 } else {
@@ -253,7 +359,16 @@ impl Schema {
     }
 
     fn compute_reach(&self) -> Vec<bool> {
-        let mut owns: Vec<bool> = self.types.iter().map(|t| matches!(t.shape, Shape::Pointer { .. } | Shape::Collection { .. } | Shape::Unknown(_))).collect();
+        let mut owns: Vec<bool> = self
+            .types
+            .iter()
+            .map(|t| {
+                matches!(
+                    t.shape,
+                    Shape::Pointer { .. } | Shape::Collection { .. } | Shape::Unknown(_)
+                )
+            })
+            .collect();
         loop {
             let mut changed = false;
             for t in 0..self.types.len() {
@@ -277,13 +392,29 @@ impl Schema {
         match &ty.shape {
             Shape::Tuple(f) => {
                 let parts: Vec<String> = f.iter().map(|f| name(f.ty)).collect();
-                if parts.len() == 1 { format!("({},)", parts[0]) } else { format!("({})", parts.join(", ")) }
+                if parts.len() == 1 {
+                    format!("({},)", parts[0])
+                } else {
+                    format!("({})", parts.join(", "))
+                }
             }
             Shape::Array { elem, len } => format!("[{}; {len}]", name(*elem)),
             Shape::Option(inner) => format!("Option<{}>", name(*inner)),
-            Shape::Pointer { owned, target } => format!("{}<{}>", if *owned { "PBox" } else { "PPtr" }, name(*target)),
+            Shape::Pointer { owned, target } => format!(
+                "{}<{}>",
+                if *owned { "PBox" } else { "PPtr" },
+                name(*target)
+            ),
             Shape::Collection { kind, params } if !params.is_empty() => {
-                format!("{}<{}>", kind.name(), params.iter().map(|&p| name(p)).collect::<Vec<_>>().join(", "))
+                format!(
+                    "{}<{}>",
+                    kind.name(),
+                    params
+                        .iter()
+                        .map(|&p| name(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }
             _ => ty.name.clone(),
         }

@@ -16,8 +16,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use pmem::inspect::CollectionKind;
 use pmem::inspect::Allocation;
+use pmem::inspect::CollectionKind;
 
 use crate::pool::Pool;
 use crate::schema::Shape;
@@ -88,7 +88,12 @@ struct Bar {
 impl Bar {
     fn new() -> Bar {
         // The first tick draws at once.
-        Bar { last: Instant::now().checked_sub(Duration::from_secs(1)).unwrap_or_else(Instant::now), shown: false }
+        Bar {
+            last: Instant::now()
+                .checked_sub(Duration::from_secs(1))
+                .unwrap_or_else(Instant::now),
+            shown: false,
+        }
     }
 
     fn tick(&mut self, done: u64, total: u64) {
@@ -100,7 +105,12 @@ impl Bar {
         let pct = (done * 100).checked_div(total).unwrap_or(100);
         let width = 30;
         let filled = (pct as usize * width / 100).min(width);
-        let _ = write!(std::io::stderr(), "\rchecking [{}{}] {done}/{total} allocations ({pct}%)", "#".repeat(filled), " ".repeat(width - filled));
+        let _ = write!(
+            std::io::stderr(),
+            "\rchecking [{}{}] {done}/{total} allocations ({pct}%)",
+            "#".repeat(filled),
+            " ".repeat(width - filled)
+        );
     }
 
     fn finish(&self) {
@@ -145,21 +155,42 @@ pub(crate) fn walk(pool: &Pool, progress: Progress) -> Report {
         Progress::Above(n) if allocs.len() as u64 > n => Some(Bar::new()),
         _ => None,
     };
-    let mut w = Walk { pool, owner: vec![NOBODY; allocs.len()], allocs, paths: vec![(0, Seg::Root)], usage: HashMap::new(), stack: Vec::new(), report, progress };
+    let mut w = Walk {
+        pool,
+        owner: vec![NOBODY; allocs.len()],
+        allocs,
+        paths: vec![(0, Seg::Root)],
+        usage: HashMap::new(),
+        stack: Vec::new(),
+        report,
+        progress,
+    };
     let schema_off = pool.ins.schema_offset();
     if let Ok(i) = w.allocs.binary_search_by_key(&schema_off, |a| a.offset) {
         w.owner[i] = SCHEMA_RECORD;
-        w.report.schema = Usage { count: 1, bytes: w.allocs[i].size };
+        w.report.schema = Usage {
+            count: 1,
+            bytes: w.allocs[i].size,
+        };
     }
     let (root, rt) = (pool.ins.root_offset(), pool.schema.root);
     let header = pool.ins.info().root_type;
     let stored = &pool.schema.types[rt];
-    if u64::from_str_radix(&stored.fingerprint, 16).ok() != Some(header.fingerprint) || pool.ins.root_size() != stored.size {
-        let what = format!("the stored schema describes {} ({} bytes), the header {header} ({} bytes)", stored.name, stored.size, pool.ins.root_size());
+    if u64::from_str_radix(&stored.fingerprint, 16).ok() != Some(header.fingerprint)
+        || pool.ins.root_size() != stored.size
+    {
+        let what = format!(
+            "the stored schema describes {} ({} bytes), the header {header} ({} bytes)",
+            stored.name,
+            stored.size,
+            pool.ins.root_size()
+        );
         w.report.problems.push(format!("root: {what}"));
     }
     if root == 0 {
-        w.report.problems.push("root: the pool has no root object".into());
+        w.report
+            .problems
+            .push("root: the pool has no root object".into());
     } else if w.claim(root, pool.schema.types[rt].size.max(1), (rt, Role::Root), 0) {
         w.stack.push((root, rt, 0));
     }
@@ -223,23 +254,35 @@ impl<'a> Walk<'a> {
     /// contents should be walked (the first, valid claim).
     fn claim(&mut self, off: u64, need: u64, what: (usize, Role), path: u32) -> bool {
         let Ok(i) = self.allocs.binary_search_by_key(&off, |a| a.offset) else {
-            self.problem(path, format_args!("owns {off:#x} ({need} bytes), which is not a live allocation"));
+            self.problem(
+                path,
+                format_args!("owns {off:#x} ({need} bytes), which is not a live allocation"),
+            );
             return false;
         };
         let size = self.allocs[i].size;
         if size < need {
-            self.problem(path, format_args!("owns the allocation at {off:#x} of {size} bytes, but needs {need}"));
+            self.problem(
+                path,
+                format_args!("owns the allocation at {off:#x} of {size} bytes, but needs {need}"),
+            );
             return false;
         }
         match self.owner[i] {
             NOBODY => {}
             SCHEMA_RECORD => {
-                self.problem(path, format_args!("owns {off:#x}, the pool's schema record"));
+                self.problem(
+                    path,
+                    format_args!("owns {off:#x}, the pool's schema record"),
+                );
                 return false;
             }
             other => {
                 let first = self.spell(other);
-                self.problem(path, format_args!("owns the allocation at {off:#x}, already owned by {first}"));
+                self.problem(
+                    path,
+                    format_args!("owns the allocation at {off:#x}, already owned by {first}"),
+                );
                 return false;
             }
         }
@@ -296,26 +339,39 @@ impl<'a> Walk<'a> {
                 Ok(None) => {}
                 Err(e) => self.problem(path, e),
             },
-            Shape::Pointer { owned: true, target } => match pool.u64_at(off) {
+            Shape::Pointer {
+                owned: true,
+                target,
+            } => match pool.u64_at(off) {
                 Ok(0) => self.problem(path, "a PBox is null"),
                 Ok(to) => {
-                    if self.claim(to, schema.types[*target].size.max(1), (*target, Role::Value), path) {
+                    if self.claim(
+                        to,
+                        schema.types[*target].size.max(1),
+                        (*target, Role::Value),
+                        path,
+                    ) {
                         self.push(to, *target, path);
                     }
                 }
                 Err(e) => self.problem(path, e),
             },
-            Shape::Pointer { owned: false, target } => match pool.pptr(off) {
-                Ok(0) => {}
-                Ok(to) => {
-                    let end = to.saturating_add(schema.types[*target].size);
-                    let i = self.allocs.partition_point(|a| a.offset <= to);
-                    if i == 0 || end > self.allocs[i - 1].offset + self.allocs[i - 1].size {
-                        self.warning(path, format_args!("PPtr to {to:#x} does not point into a live allocation (dangling)"));
+            Shape::Pointer {
+                owned: false,
+                target,
+            } => {
+                match pool.pptr(off) {
+                    Ok(0) => {}
+                    Ok(to) => {
+                        let end = to.saturating_add(schema.types[*target].size);
+                        let i = self.allocs.partition_point(|a| a.offset <= to);
+                        if i == 0 || end > self.allocs[i - 1].offset + self.allocs[i - 1].size {
+                            self.warning(path, format_args!("PPtr to {to:#x} does not point into a live allocation (dangling)"));
+                        }
                     }
+                    Err(e) => self.warning(path, e),
                 }
-                Err(e) => self.warning(path, e),
-            },
+            }
             Shape::Collection { kind, params } => self.collection(off, t, *kind, params, path),
             Shape::Unknown(what) => {
                 let what = format!("cannot walk a value of {what} (written by a newer pmem?); what it owns shows as leaked");
@@ -324,7 +380,14 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn collection(&mut self, off: u64, t: usize, kind: CollectionKind, params: &[usize], path: u32) {
+    fn collection(
+        &mut self,
+        off: u64,
+        t: usize,
+        kind: CollectionKind,
+        params: &[usize],
+        path: u32,
+    ) {
         let contents = match self.pool.collection(off, kind, params) {
             Ok(c) => c,
             Err(e) => return self.problem(path, e),
@@ -351,7 +414,11 @@ impl<'a> Walk<'a> {
             };
             let p = self.path(path, seg);
             if walk_k {
-                let kp = if kind.is_map() { self.path(p, Seg::Field("key")) } else { p };
+                let kp = if kind.is_map() {
+                    self.path(p, Seg::Field("key"))
+                } else {
+                    p
+                };
                 self.push(e.key, k.expect("walk_k"), kp);
             }
             if let (true, Some(v), Some(at)) = (walk_v, v, e.value) {
@@ -366,7 +433,10 @@ impl<'a> Walk<'a> {
             if self.owner[i] == NOBODY {
                 self.report.leaked.count += 1;
                 self.report.leaked.bytes += a.size;
-                leaks.push(format!("leaked allocation at {:#x} ({} bytes): not reachable from the root", a.offset, a.size));
+                leaks.push(format!(
+                    "leaked allocation at {:#x} ({} bytes): not reachable from the root",
+                    a.offset, a.size
+                ));
             }
         }
         self.report.problems.extend(leaks);
@@ -382,7 +452,9 @@ impl<'a> Walk<'a> {
                     Role::Value => name.clone(),
                     Role::Storage(CollectionKind::String) => format!("{name} bytes"),
                     Role::Storage(CollectionKind::Vec) => format!("{name} buffer"),
-                    Role::Storage(CollectionKind::HashMap | CollectionKind::HashSet) => format!("{name} table"),
+                    Role::Storage(CollectionKind::HashMap | CollectionKind::HashSet) => {
+                        format!("{name} table")
+                    }
                     Role::Storage(_) => format!("{name} nodes"),
                 };
                 (label, u)
