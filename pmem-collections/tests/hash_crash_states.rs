@@ -7,59 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pmem_collections::{HashMapEntry, PHashMap, PHashSet, PString, PVec};
-use pmem_core::crash::{check_crash_states, CrashConfig, Step};
-use pmem_core::{Durability, Error, Pool};
+use pmem_core::{Error, Pool};
 
-type Op<R> = fn(&mut <R as pmem_core::Persistent>::View) -> Result<(), Error>;
+mod crash_common;
 
-/// One step per operation, each its own transaction.
-fn steps<R: pmem_core::Persistent + 'static>(ops: &[Op<R>]) -> Vec<Step<R>> {
-    ops.iter()
-        .map(|&op| {
-            Box::new(move |p: &mut Pool<R>| p.tx(|tx| op(tx.root_mut())).unwrap()) as Step<R>
-        })
-        .collect()
-}
-
-/// An aborted transaction (the closure fails after changing things) as a step.
-fn aborted<R: pmem_core::Persistent + 'static>(op: Op<R>) -> Step<R> {
-    Box::new(move |p: &mut Pool<R>| {
-        let r: Result<(), Error> = p.tx(|tx| {
-            op(tx.root_mut())?;
-            Err(Error::ReadOnly)
-        });
-        assert!(r.is_err());
-    })
-}
-
-fn run<R, S>(
-    name: &str,
-    setup: impl Fn(&mut Pool<R>) + Clone,
-    ops: &[Op<R>],
-    abort: Op<R>,
-    observe: impl Fn(&R) -> S + Clone,
-) where
-    R: pmem_core::Persistent + Default + 'static,
-    S: PartialEq + std::fmt::Debug + Clone,
-{
-    let mut total = 0;
-    for durability in [Durability::Full, Durability::Process] {
-        let cfg = CrashConfig {
-            durability,
-            ..CrashConfig::default()
-        };
-        let mut s = steps(ops);
-        s.insert(s.len() / 2, aborted(abort));
-        let report = check_crash_states(&cfg, setup.clone(), s, observe.clone())
-            .unwrap_or_else(|e| panic!("{name} {durability:?}: {e}"));
-        total += report.images;
-    }
-    println!("crash images checked ({name}): {total}");
-    assert!(
-        total > 100 * ops.len() as u64,
-        "{name}: only {total} images"
-    );
-}
+use crash_common::{run, Op};
 
 fn observe_u64(m: &PHashMap<u64, u64>) -> BTreeMap<u64, u64> {
     m.iter().map(|(k, v)| (*k, *v)).collect()
