@@ -9,31 +9,10 @@
 use std::collections::HashMap;
 
 use pmem_collections::{HashMapEntry, PHashMap, PString, PVec};
-use pmem_core::{Error, Pool};
+use pmem_core::Pool;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-#[derive(Debug)]
-enum TestError {
-    Abort,
-    Pmem(Error),
-}
-impl From<Error> for TestError {
-    fn from(e: Error) -> Self {
-        TestError::Pmem(e)
-    }
-}
+mod model_common;
+use model_common::{Rng, TestError};
 
 fn finish<T>(r: Result<(), TestError>, model: &mut T, m: T) {
     match r {

@@ -5,31 +5,10 @@
 use std::collections::HashSet;
 
 use pmem_collections::{PHashSet, PString};
-use pmem_core::{Error, Pool};
+use pmem_core::Pool;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-#[derive(Debug)]
-enum TestError {
-    Abort,
-    Pmem(Error),
-}
-impl From<Error> for TestError {
-    fn from(e: Error) -> Self {
-        TestError::Pmem(e)
-    }
-}
+mod model_common;
+use model_common::{Rng, TestError};
 
 #[test]
 fn phashset_of_u64_matches_hashset_under_random_ops_and_aborts() {

@@ -3,19 +3,12 @@
 //! after every transaction.
 
 use pmem_collections::{PString, PVec};
-use pmem_core::{Error, Pool};
+use pmem_core::Pool;
 
-struct Rng(u64);
+mod model_common;
+use model_common::{Rng, TestError};
+
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
     fn text(&mut self) -> String {
         const PARTS: [&str; 7] = [
             "",
@@ -32,17 +25,6 @@ impl Rng {
     }
     fn char(&mut self) -> char {
         ['a', 'Z', 'é', '€', '🦀'][self.below(5)]
-    }
-}
-
-#[derive(Debug)]
-enum TestError {
-    Abort,
-    Pmem(Error),
-}
-impl From<Error> for TestError {
-    fn from(e: Error) -> Self {
-        TestError::Pmem(e)
     }
 }
 

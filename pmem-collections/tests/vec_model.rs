@@ -6,36 +6,18 @@
 #![allow(clippy::too_many_lines)] // one match arm per operation
 
 use pmem_collections::{PString, PVec};
-use pmem_core::{Error, Pool};
+use pmem_core::Pool;
+
+mod model_common;
+use model_common::{Rng, TestError};
 
 /// xorshift64*: small, seeded, no dependencies.
-struct Rng(u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
     fn word(&mut self) -> String {
         const PARTS: [&str; 6] = ["a", "bc", "déf", "ghij", "€", "klmnopqrstuvwxyz0123456789"];
         (0..self.below(4))
             .map(|_| PARTS[self.below(PARTS.len())])
             .collect()
-    }
-}
-
-#[derive(Debug)]
-enum TestError {
-    Abort,
-    Pmem(Error),
-}
-impl From<Error> for TestError {
-    fn from(e: Error) -> Self {
-        TestError::Pmem(e)
     }
 }
 
