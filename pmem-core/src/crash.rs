@@ -94,11 +94,36 @@ impl Rng {
     }
 }
 
+/// A file as a crash could leave it: `None` when its name does not exist.
+type Image = [Option<Vec<u8>>; 2];
+
+/// One operation not yet covered by a sync (ARCHITECTURE §6: nothing survives power
+/// loss unless a sync of that file, or of the directory for a name, covered it).
 #[derive(Clone)]
-struct Pending {
-    file: FileId,
-    off: u64,
-    data: Vec<u8>,
+enum Op {
+    /// Bytes written (may be applied, dropped or torn at 512-byte sectors).
+    Write {
+        file: FileId,
+        off: u64,
+        data: Vec<u8>,
+    },
+    /// A new, empty file under the name: its old contents are gone in the new file.
+    Fresh { file: FileId },
+    /// A size change (growth, truncation, or a write past the end).
+    Len { file: FileId, len: u64 },
+    /// A name created or removed.
+    Name { file: FileId, present: bool },
+}
+
+impl Op {
+    fn file(&self) -> FileId {
+        match *self {
+            Op::Write { file, .. }
+            | Op::Fresh { file }
+            | Op::Len { file, .. }
+            | Op::Name { file, .. } => file,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -109,6 +134,14 @@ enum Fate {
     Torn(u64),
 }
 
+/// What is durable: each file's bytes (its length is the durable size) and whether
+/// its name exists.
+#[derive(Clone)]
+struct Durable {
+    data: [Vec<u8>; 2],
+    present: [bool; 2],
+}
+
 fn apply(img: &mut Vec<u8>, off: u64, data: &[u8]) {
     let end = off as usize + data.len();
     if img.len() < end {
@@ -117,34 +150,102 @@ fn apply(img: &mut Vec<u8>, off: u64, data: &[u8]) {
     img[off as usize..end].copy_from_slice(data);
 }
 
-fn apply_torn(img: &mut Vec<u8>, p: &Pending, mask: u64) {
+fn apply_torn(img: &mut Vec<u8>, off: u64, data: &[u8], mask: u64) {
     let sector = crate::layout::SECTOR;
-    let mut at = p.off;
-    let end = p.off + p.data.len() as u64;
+    let mut at = off;
+    let end = off + data.len() as u64;
     let mut i = 0u32;
     while at < end {
         let next = ((at / sector) + 1) * sector;
         let stop = next.min(end);
         if mask.rotate_right(i % 64) & 1 == 1 {
-            let s = (at - p.off) as usize;
-            apply(img, at, &p.data[s..s + (stop - at) as usize]);
+            let s = (at - off) as usize;
+            apply(img, at, &data[s..s + (stop - at) as usize]);
         }
         at = stop;
         i += 1;
     }
 }
 
-fn build(durable: &[Vec<u8>; 2], pending: &[Pending], fates: &[Fate]) -> [Vec<u8>; 2] {
-    let mut img = durable.clone();
-    for (p, f) in pending.iter().zip(fates) {
-        let file = &mut img[p.file as usize];
-        match *f {
-            Fate::Applied => apply(file, p.off, &p.data),
-            Fate::Dropped => {}
-            Fate::Torn(mask) => apply_torn(file, p, mask),
+/// The metadata choices of one image: per file, which size and which name state
+/// survived (index 0: the durable one; k: the one after the k-th pending change).
+#[derive(Clone, Copy, Default)]
+struct Meta {
+    len: [usize; 2],
+    name: [usize; 2],
+}
+
+/// Per file, the candidate sizes and name states a crash could leave.
+struct Candidates {
+    len: [Vec<u64>; 2],
+    name: [Vec<bool>; 2],
+}
+
+fn candidates(durable: &Durable, pending: &[Op]) -> Candidates {
+    let mut len = [0, 1].map(|f| vec![durable.data[f].len() as u64]);
+    let mut name = [0, 1].map(|f| vec![durable.present[f]]);
+    let mut live = [0, 1].map(|f| durable.data[f].len() as u64);
+    for op in pending {
+        let f = op.file() as usize;
+        match op {
+            Op::Write { off, data, .. } => {
+                let end = off + data.len() as u64;
+                if end > live[f] {
+                    live[f] = end;
+                    len[f].push(end);
+                }
+            }
+            Op::Fresh { .. } => {
+                live[f] = 0;
+                len[f].push(0);
+            }
+            Op::Len { len: l, .. } => {
+                live[f] = *l;
+                len[f].push(*l);
+            }
+            Op::Name { present, .. } => name[f].push(*present),
         }
     }
-    img
+    Candidates { len, name }
+}
+
+fn latest(c: &Candidates) -> Meta {
+    Meta {
+        len: [0, 1].map(|f| c.len[f].len() - 1),
+        name: [0, 1].map(|f| c.name[f].len() - 1),
+    }
+}
+
+/// Builds an image: durable bytes, then each pending write per its fate (a fresh file
+/// starts empty), then each file cut or zero-extended to its chosen size; a file whose
+/// chosen name state is absent is missing.
+fn build(durable: &Durable, pending: &[Op], fates: &[Fate], c: &Candidates, m: Meta) -> Image {
+    let mut data = durable.data.clone();
+    let mut w = 0;
+    for op in pending {
+        match op {
+            Op::Write { file, off, data: d } => {
+                let img = &mut data[*file as usize];
+                match fates[w] {
+                    Fate::Applied => apply(img, *off, d),
+                    Fate::Dropped => {}
+                    Fate::Torn(mask) => apply_torn(img, *off, d, mask),
+                }
+                w += 1;
+            }
+            Op::Fresh { file } => data[*file as usize].clear(),
+            Op::Len { .. } | Op::Name { .. } => {}
+        }
+    }
+    let mut out: Image = [None, None];
+    for f in 0..2 {
+        if c.name[f][m.name[f]] {
+            let mut d = std::mem::take(&mut data[f]);
+            d.resize(c.len[f][m.len[f]] as usize, 0);
+            out[f] = Some(d);
+        }
+    }
+    out
 }
 
 /// The fate combinations to try for `n` unsynced writes.
@@ -220,57 +321,124 @@ fn combinations(n: usize, cfg: &CrashConfig, rng: &mut Rng) -> Vec<Vec<Fate>> {
     out
 }
 
+/// The metadata choices to pair with the fate combinations: for all-applied, the
+/// latest state; for all-dropped, the durable one; then, with every write applied,
+/// each file's size and name at each earlier candidate in turn; other combinations
+/// get seeded random choices.
+fn images_at(durable: &Durable, pending: &[Op], cfg: &CrashConfig, rng: &mut Rng) -> Vec<Image> {
+    let c = candidates(durable, pending);
+    let writes = pending
+        .iter()
+        .filter(|o| matches!(o, Op::Write { .. }))
+        .count();
+    let top = latest(&c);
+    let mut out = Vec::new();
+    for fates in combinations(writes, cfg, rng) {
+        let m = if fates.iter().all(|f| *f == Fate::Applied) {
+            top
+        } else if fates.iter().all(|f| *f == Fate::Dropped) {
+            Meta::default()
+        } else {
+            Meta {
+                len: [0, 1].map(|f| rng.below(c.len[f].len() as u64) as usize),
+                name: [0, 1].map(|f| rng.below(c.name[f].len() as u64) as usize),
+            }
+        };
+        out.push(build(durable, pending, &fates, &c, m));
+    }
+    let applied = vec![Fate::Applied; writes];
+    for f in 0..2 {
+        for k in 0..top.len[f] {
+            let mut m = top;
+            m.len[f] = k;
+            out.push(build(durable, pending, &applied, &c, m));
+        }
+        for k in 0..top.name[f] {
+            let mut m = top;
+            m.name[f] = k;
+            out.push(build(durable, pending, &applied, &c, m));
+        }
+    }
+    out
+}
+
 /// Calls `visit(image, process_crash, acked)` for each crash image of `trace` starting
 /// from `base`.
 fn for_each_image(
-    base: [Vec<u8>; 2],
+    base: Image,
     trace: &[Event],
     cfg: &CrashConfig,
     rng: &mut Rng,
-    mut visit: impl FnMut([Vec<u8>; 2], bool, u64) -> std::result::Result<(), String>,
+    mut visit: impl FnMut(Image, bool, u64) -> std::result::Result<(), String>,
 ) -> std::result::Result<u64, String> {
-    let mut durable = base;
-    let mut pending: Vec<Pending> = Vec::new();
+    let mut durable = Durable {
+        present: [base[0].is_some(), base[1].is_some()],
+        data: base.map(Option::unwrap_or_default),
+    };
+    let mut pending: Vec<Op> = Vec::new();
     let mut acked = 0u64;
     let mut points = 0u64;
-    let mut point = |durable: &[Vec<u8>; 2], pending: &[Pending], acked: u64, rng: &mut Rng| {
+    let mut point = |durable: &Durable, pending: &[Op], acked: u64, rng: &mut Rng| {
         points += 1;
+        let c = candidates(durable, pending);
         let all = vec![Fate::Applied; pending.len()];
-        visit(build(durable, pending, &all), true, acked)?;
-        for fates in combinations(pending.len(), cfg, rng) {
-            if fates.iter().all(|f| *f == Fate::Applied) {
-                continue;
+        visit(build(durable, pending, &all, &c, latest(&c)), true, acked)?;
+        let mut first = true;
+        for img in images_at(durable, pending, cfg, rng) {
+            if std::mem::take(&mut first) {
+                continue; // the all-applied image, visited above as the process crash
             }
-            visit(build(durable, pending, &fates), false, acked)?;
+            visit(img, false, acked)?;
         }
         Ok::<(), String>(())
     };
     for ev in trace {
         match ev {
-            Event::Write { file, off, data } => pending.push(Pending {
+            Event::Write { file, off, data } => pending.push(Op::Write {
                 file: *file,
                 off: *off,
                 data: data.clone(),
             }),
-            Event::Grow { file, len } => {
-                let f = &mut durable[*file as usize];
-                if (f.len() as u64) < *len {
-                    f.resize(*len as usize, 0);
-                }
+            Event::Grow { file, len } | Event::Shrink { file, len } => pending.push(Op::Len {
+                file: *file,
+                len: *len,
+            }),
+            Event::Create { file } => {
+                pending.push(Op::Fresh { file: *file });
+                pending.push(Op::Name {
+                    file: *file,
+                    present: true,
+                });
             }
-            Event::Shrink { file, len } => {
-                durable[*file as usize].truncate(*len as usize);
-                for p in pending.iter_mut().filter(|p| p.file == *file) {
-                    let end = (p.off + p.data.len() as u64).min(*len);
-                    p.data.truncate(end.saturating_sub(p.off) as usize);
-                }
-            }
+            Event::Remove { file } => pending.push(Op::Name {
+                file: *file,
+                present: false,
+            }),
             Event::Sync { file } => {
                 point(&durable, &pending, acked, rng)?;
-                let (mine, rest): (Vec<Pending>, Vec<Pending>) =
-                    pending.drain(..).partition(|p| p.file == *file);
-                for p in mine {
-                    apply(&mut durable[p.file as usize], p.off, &p.data);
+                let f = *file as usize;
+                let (mine, rest): (Vec<Op>, Vec<Op>) = pending
+                    .drain(..)
+                    .partition(|o| o.file() == *file && !matches!(o, Op::Name { .. }));
+                for op in mine {
+                    match op {
+                        Op::Write { off, data, .. } => apply(&mut durable.data[f], off, &data),
+                        Op::Fresh { .. } => durable.data[f].clear(),
+                        Op::Len { len, .. } => durable.data[f].resize(len as usize, 0),
+                        Op::Name { .. } => unreachable!("names are synced with the directory"),
+                    }
+                }
+                pending = rest;
+            }
+            Event::SyncDir => {
+                point(&durable, &pending, acked, rng)?;
+                let (names, rest): (Vec<Op>, Vec<Op>) = pending
+                    .drain(..)
+                    .partition(|o| matches!(o, Op::Name { .. }));
+                for op in names {
+                    if let Op::Name { file, present } = op {
+                        durable.present[file as usize] = present;
+                    }
                 }
                 pending = rest;
             }
@@ -297,6 +465,11 @@ fn recover_and_observe<R: Persistent, S>(
     disk: &SimDisk,
     observe: &impl Fn(&R) -> S,
 ) -> Result<S> {
+    if !disk.exists(FileId::Pool) {
+        return Err(crate::error::Error::NotAPool {
+            path: "sim.pool".into(),
+        });
+    }
     let pool = options(cfg).open_sim::<R>(disk)?;
     pool.check()?;
     pool.read(observe)
@@ -337,7 +510,7 @@ where
         .create_sim::<R>(&disk)
         .map_err(|e| format!("create: {e}"))?;
     setup(&mut pool);
-    let base = [disk.file(FileId::Pool), disk.file(FileId::Log)];
+    let base = disk.images();
     let mut states = vec![pool.read(&observe).map_err(|e| format!("read: {e}"))?];
     disk.start_recording();
     for (i, step) in steps.into_iter().enumerate() {
@@ -367,12 +540,11 @@ where
                 }
             )
         };
-        let [pool_img, log_img] = img;
-        let disk = SimDisk::from_images(pool_img.clone(), log_img.clone());
+        let disk = SimDisk::from_files(img.clone());
         let state = recover_and_observe(cfg, &disk, &observe)
             .map_err(|e| describe(format!("recovery failed: {e}")))?;
         let a = acked as usize;
-        let allowed: &[S] = if !process_crash && cfg.durability == Durability::Process {
+        let allowed: &[S] = if !process_crash && !cfg.durability.survives_power_loss() {
             &states[..(a + 2).min(states.len())]
         } else {
             &states[a..(a + 2).min(states.len())]
@@ -383,8 +555,8 @@ where
             )));
         }
         if cfg.recovery_crash_every > 0 && report.images % cfg.recovery_crash_every as u64 == 0 {
-            let rbase = [pool_img.clone(), log_img.clone()];
-            let rdisk = SimDisk::from_images(pool_img, log_img);
+            let rbase = img.clone();
+            let rdisk = SimDisk::from_files(img);
             rdisk.start_recording();
             let expected = recover_and_observe(cfg, &rdisk, &observe)
                 .map_err(|e| describe(format!("recovery failed: {e}")))?;
@@ -392,8 +564,7 @@ where
             let mut nested = 0u64;
             for_each_image(rbase, &rtrace, cfg, &mut rec_rng, |img2, _, _| {
                 nested += 1;
-                let [p, l] = img2;
-                let d = SimDisk::from_images(p, l);
+                let d = SimDisk::from_files(img2);
                 let s = recover_and_observe(cfg, &d, &observe).map_err(|e| {
                     describe(format!(
                         "crash during recovery, second recovery failed: {e}"
@@ -412,5 +583,75 @@ where
     })?;
     report.crash_points = points;
     report.images += report.recovery_images;
+    Ok(report)
+}
+
+/// Crash-checks pool creation itself (issue 10 item 5): every crash image of
+/// `create` must either fail to open with a typed error (only before `create` returned)
+/// or open with `R::default()` as its root and pass `Pool::check`; after `create`
+/// returned, every image — power loss included, in every durability mode — must open.
+///
+/// # Errors
+/// A description of the first image that broke the rule.
+///
+/// # Examples
+///
+/// ```
+/// use pmem_core::crash::{check_create_crash_states, CrashConfig};
+/// let report = check_create_crash_states::<u64, _>(&CrashConfig::default(), |n| *n).unwrap();
+/// assert!(report.images > 0);
+/// ```
+pub fn check_create_crash_states<R, S>(
+    cfg: &CrashConfig,
+    observe: impl Fn(&R) -> S,
+) -> std::result::Result<CrashReport, String>
+where
+    R: Persistent + Default,
+    S: PartialEq + Debug,
+{
+    let disk = SimDisk::new();
+    disk.start_recording();
+    let pool = options(cfg)
+        .create_sim::<R>(&disk)
+        .map_err(|e| format!("create: {e}"))?;
+    disk.mark(1);
+    let expected = pool.read(&observe).map_err(|e| format!("read: {e}"))?;
+    drop(pool);
+    let trace = disk.take_trace();
+    let mut rng = Rng(cfg.seed | 1);
+    let mut report = CrashReport::default();
+    let points = for_each_image(
+        [None, None],
+        &trace,
+        cfg,
+        &mut rng,
+        |img, process_crash, acked| {
+            report.images += 1;
+            let kind = if process_crash {
+                "process crash"
+            } else {
+                "power loss"
+            };
+            let disk = SimDisk::from_files(img);
+            match recover_and_observe(cfg, &disk, &observe) {
+                Ok(s) if s == expected => Ok(()),
+                Ok(s) => Err(format!(
+                    "create crash image {} ({kind}): state {s:?}, expected {expected:?}",
+                    report.images
+                )),
+                Err(e) if acked == 0 => {
+                    // Before `create` returned a typed error is allowed; a panic is not
+                    // (it would have unwound out of this closure).
+                    let _ = e;
+                    Ok(())
+                }
+                Err(e) => Err(format!(
+                    "create crash image {} ({kind}) after create returned: {e}",
+                    report.images
+                )),
+            }
+        },
+    )?;
+    report.crash_points = points;
     Ok(report)
 }

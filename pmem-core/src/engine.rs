@@ -22,15 +22,20 @@ use crate::error::{Error, Result, TypeIdentity};
 use crate::heap::{self, HeapIndex, HeapMem};
 use crate::journal::Journal;
 use crate::layout::{
-    decode_log_header, encode_log_header, BlockHeader, HeaderFault, RootMeta, StateSlot,
-    StaticHeader, HEAP_START, KIND_FREE, LOG_HEADER_LEN, META_MAGIC, META_OFF, PAGE, SECTOR,
-    STATE_SLOT_OFF,
+    BlockHeader, HeaderFault, LogHeader, LogState, RootMeta, StateSlot, StaticHeader, HEAP_START,
+    KIND_FREE, LOG_HEADER_LEN, META_MAGIC, META_OFF, PAGE, SECTOR, STATE_SLOT_OFF,
 };
+use crate::logfile::{io_err, sync_dir, LogAccess, LogUse, Place, LOG_INITIAL};
 use crate::map::{Slot, ABS_MAX_POOL_SIZE};
-use crate::medium::{Backing, MappedLog, RealFile};
+use crate::medium::{Backing, RealFile};
 
 /// How durable a returned commit is. See `docs/ARCHITECTURE.md` §2 for the guarantees.
+///
+/// Every decision the engine and the crash harness make from the mode is one of the
+/// methods below, each an exhaustive `match`: a new mode is a compile error at every
+/// place that has to decide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Durability {
     /// A commit that returned survives power loss: one fdatasync of the log per commit,
     /// shared by concurrent committers.
@@ -40,6 +45,35 @@ pub enum Durability {
     /// No flush system call on the commit path. After an OS crash or power loss the pool
     /// recovers to a consistent prefix of its commits.
     Process,
+}
+
+impl Durability {
+    /// Whether a commit waits for a device flush of the log before it returns.
+    pub(crate) fn syncs_on_commit(self) -> bool {
+        match self {
+            Durability::Full => true,
+            Durability::Process => false,
+        }
+    }
+
+    /// How the log is written: `Full` makes a system call per commit anyway (the
+    /// fdatasync), and fdatasync of a range written with pwrite is cheaper than of
+    /// pages dirtied through a mapping; `Process` commits with memory copies only.
+    pub(crate) fn log_access(self) -> LogAccess {
+        match self {
+            Durability::Full => LogAccess::Pwrite,
+            Durability::Process => LogAccess::Mapped,
+        }
+    }
+
+    /// Whether every acknowledged commit survives power loss (otherwise a power loss
+    /// may roll the pool back to any consistent prefix of its commits).
+    pub fn survives_power_loss(self) -> bool {
+        match self {
+            Durability::Full => true,
+            Durability::Process => false,
+        }
+    }
 }
 
 /// What backs a pool.
@@ -162,6 +196,8 @@ pub(crate) struct Shared {
     pub(crate) cfg: Config,
     pub(crate) poisoned: AtomicBool,
     pub(crate) path: PathBuf,
+    /// Where the files live (to create, find and remove the log).
+    pub(crate) place: Place,
     pub(crate) slot: Slot,
 }
 
@@ -223,7 +259,7 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn random_uuid() -> [u8; 16] {
+pub(crate) fn random_uuid() -> [u8; 16] {
     let mut u = [0u8; 16];
     // SAFETY: getrandom writes at most the given length into our buffer.
     let n = unsafe { libc::getrandom(u.as_mut_ptr().cast(), u.len(), 0) };
@@ -266,9 +302,11 @@ pub(crate) fn initial_image(spec: &CreateSpec, expect: &Expect) -> Result<(Vec<u
     };
     let mut img = vec![0u8; size as usize];
     img[..SECTOR as usize].copy_from_slice(&header.encode());
+    // A new pool has every commit (none) in its file: it needs no log yet.
     let s0 = StateSlot {
         checkpoint_count: 0,
         checkpoint_seq: 0,
+        log: LogState::Clean,
     };
     img[STATE_SLOT_OFF[0] as usize..][..StateSlot::LEN].copy_from_slice(&s0.encode());
     let meta = RootMeta {
@@ -304,18 +342,6 @@ fn write_pod<T: Copy>(img: &mut [u8], off: u64, v: &T) {
     img[off as usize..off as usize + bytes.len()].copy_from_slice(bytes);
 }
 
-const LOG_INITIAL: u64 = 1 << 20;
-
-fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
-    move |e| Error::io(op, path, e)
-}
-
-fn log_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".log");
-    PathBuf::from(s)
-}
-
 fn flock(file: &File, path: &Path, shared: bool) -> Result<()> {
     let op = if shared { libc::LOCK_SH } else { libc::LOCK_EX } | libc::LOCK_NB;
     // SAFETY: flock on our own descriptor.
@@ -331,24 +357,21 @@ fn flock(file: &File, path: &Path, shared: bool) -> Result<()> {
     Ok(())
 }
 
-fn sync_dir(path: &Path) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let d = File::open(dir).map_err(io_err("opening directory", dir))?;
-    d.sync_all().map_err(io_err("syncing directory", dir))
-}
-
-/// Creates a pool file (and its log) on disk, atomically: the pool appears at `path`
-/// complete or not at all.
+/// Creates a pool file on disk, atomically and durably: the pool appears at `path`
+/// complete or not at all, and once this returns it survives power loss. The new pool
+/// is *clean* (it needs no log); its first writable open creates the log.
+///
+/// The file is written and synced under a temporary name, hard-linked to `path` (which
+/// fails if `path` exists: no race with another creator), and the directory is synced
+/// so the name is durable; the temporary name is then removed and the directory synced
+/// again, so a power cut leaves no stray file behind (ARCHITECTURE §8.1).
 pub(crate) fn create_files(path: &Path, spec: &CreateSpec, expect: &Expect) -> Result<()> {
     if path.exists() {
         return Err(Error::AlreadyExists {
             path: path.to_path_buf(),
         });
     }
-    let (img, header) = initial_image(spec, expect)?;
+    let (img, _) = initial_image(spec, expect)?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".creating.{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
@@ -360,19 +383,10 @@ pub(crate) fn create_files(path: &Path, spec: &CreateSpec, expect: &Expect) -> R
             .create_new(true)
             .mode(spec.mode)
             .open(&tmp)
-            .map_err(io_err("creating", &tmp))?;
-        std::os::unix::fs::FileExt::write_all_at(&f, &img, 0).map_err(io_err("writing", &tmp))?;
-        f.sync_all().map_err(io_err("syncing", &tmp))?;
-        let lp = log_path(path);
-        let lf = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(spec.mode)
-            .open(&lp)
-            .map_err(io_err("creating", &lp))?;
-        init_log(&RealFile::new(lf, lp.clone()), &header.uuid, LOG_INITIAL)?;
+            .map_err(|e| Error::io("creating", path, e))?;
+        std::os::unix::fs::FileExt::write_all_at(&f, &img, 0)
+            .map_err(|e| Error::io("writing", path, e))?;
+        f.sync_all().map_err(|e| Error::io("syncing", path, e))?;
         std::fs::hard_link(&tmp, path).map_err(|e| {
             if e.kind() == io::ErrorKind::AlreadyExists {
                 Error::AlreadyExists {
@@ -384,36 +398,28 @@ pub(crate) fn create_files(path: &Path, spec: &CreateSpec, expect: &Expect) -> R
         })?;
         sync_dir(path)
     })();
-    let _ = std::fs::remove_file(&tmp);
+    if std::fs::remove_file(&tmp).is_ok() && result.is_ok() {
+        sync_dir(path)?;
+    }
     result
 }
 
-/// Writes a fresh log: header, then `len` bytes of zeros (real blocks, so later commits
-/// overwrite allocated space and their fdatasync flushes data only).
-fn init_log(log: &dyn Backing, uuid: &[u8; 16], len: u64) -> Result<()> {
-    let mut page = vec![0u8; LOG_HEADER_LEN as usize];
-    page[..SECTOR as usize].copy_from_slice(&encode_log_header(uuid));
-    log.write_at(0, &page)
-        .map_err(io_err("writing", log.path()))?;
-    let zeros = vec![0u8; (len.saturating_sub(LOG_HEADER_LEN)) as usize];
-    log.write_at(LOG_HEADER_LEN, &zeros)
-        .map_err(io_err("writing", log.path()))?;
-    log.sync().map_err(io_err("syncing", log.path()))
-}
-
-/// Writes a new pool onto the simulated disk.
+/// Writes a new pool onto the simulated disk, with the same durability steps as
+/// `create_files` (file synced, then its name).
 pub(crate) fn create_sim(
     disk: &crate::sim::SimDisk,
     spec: &CreateSpec,
     expect: &Expect,
 ) -> Result<()> {
     use crate::sim::FileId;
-    let (img, header) = initial_image(spec, expect)?;
+    let (img, _) = initial_image(spec, expect)?;
+    disk.create(FileId::Pool);
     let pool = disk.backing(FileId::Pool);
     pool.write_at(0, &img)
         .map_err(io_err("writing", pool.path()))?;
     pool.sync().map_err(io_err("syncing", pool.path()))?;
-    init_log(&*disk.backing(FileId::Log), &header.uuid, LOG_HEADER_LEN)
+    disk.sync_dir()
+        .map_err(io_err("syncing directory", pool.path()))
 }
 
 fn fault_to_error(f: &HeaderFault, path: &Path) -> Error {
@@ -444,24 +450,31 @@ impl Shared {
                     .read(true)
                     .write(!cfg.read_only)
                     .open(&path)
-                    .map_err(io_err("opening", &path))?;
+                    .map_err(|e| Error::io("opening", &path, e))?;
                 flock(&file, &path, cfg.read_only)?;
                 let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
-                Self::open_backing(pool, LogSource::File(log_path(&path)), path, cfg, expect)
+                Self::open_backing(pool, Place::File(path.clone()), path, cfg, expect, true)
             }
             Source::Sim(disk) => {
                 use crate::sim::FileId;
                 if let Some(spec) = create {
                     create_sim(&disk, spec, expect)?;
                 }
+                if !disk.exists(FileId::Pool) {
+                    return Err(Error::io(
+                        "opening",
+                        "sim.pool",
+                        io::Error::from(io::ErrorKind::NotFound),
+                    ));
+                }
                 let pool = disk.backing(FileId::Pool);
-                let log = disk.backing(FileId::Log);
                 Self::open_backing(
                     pool,
-                    LogSource::Given(log),
+                    Place::Sim(disk),
                     PathBuf::from("sim.pool"),
                     cfg,
                     expect,
+                    true,
                 )
             }
             Source::Volatile => {
@@ -475,14 +488,17 @@ impl Shared {
                 unsafe { std::ptr::copy_nonoverlapping(img.as_ptr(), slot.base(), img.len()) };
                 slot.control().mapped_len.store(len, Ordering::Release);
                 Self::finish_open(
-                    None,
-                    None,
+                    Files {
+                        pool: None,
+                        log: None,
+                        place: Place::Volatile,
+                        replay: false,
+                    },
                     slot,
                     header,
                     StateSlot::default(),
                     cfg,
                     PathBuf::from("<volatile>"),
-                    0,
                 )
             }
         }
@@ -496,34 +512,17 @@ impl Shared {
         let file = OpenOptions::new()
             .read(true)
             .open(&path)
-            .map_err(io_err("opening", &path))?;
+            .map_err(|e| Error::io("opening", &path, e))?;
         flock(&file, &path, true)?;
         let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
         let mut cfg = cfg;
         cfg.read_only = true;
-        Self::open_backing_checked(
-            pool,
-            LogSource::File(log_path(&path)),
-            path,
-            cfg,
-            expect,
-            false,
-        )
+        Self::open_backing(pool, Place::File(path.clone()), path, cfg, expect, false)
     }
 
     fn open_backing(
         pool: Box<dyn Backing>,
-        log: LogSource,
-        path: PathBuf,
-        cfg: Config,
-        expect: &Expect,
-    ) -> Result<Arc<Shared>> {
-        Self::open_backing_checked(pool, log, path, cfg, expect, true)
-    }
-
-    fn open_backing_checked(
-        pool: Box<dyn Backing>,
-        log: LogSource,
+        place: Place,
         path: PathBuf,
         cfg: Config,
         expect: &Expect,
@@ -594,45 +593,55 @@ impl Shared {
         }
         slot.control().mapped_len.store(mlen, Ordering::Release);
 
-        let log: Box<dyn Backing> = match log {
-            LogSource::Given(b) => b,
-            LogSource::File(lp) => {
-                open_log_file(&lp, &slot, &header, cfg.read_only, cfg.durability)?
+        // The log: the one this pool file names, or none (ARCHITECTURE §3.2).
+        let access = cfg.durability.log_access();
+        let lp = place.log_path();
+        let found = place.open_log(&slot, cfg.read_only, access)?;
+        let found_header = match &found {
+            Some(l) => Some(crate::logfile::read_header(&**l)?),
+            None => None,
+        };
+        let use_ = crate::logfile::judge(&checkpoint, &header.uuid, found_header, &path, &lp)?;
+        let replay = use_ == LogUse::Replay;
+        let log = match (found, cfg.read_only) {
+            (Some(l), _) if replay => Some(l),
+            (_, true) => None,
+            (Some(l), false) => Some(l),
+            (None, false) => {
+                // The session start below writes the real header; this one only names
+                // the pool, in case of a crash before then (ignored: the slot is clean).
+                let h = LogHeader {
+                    uuid: header.uuid,
+                    log_id: 0,
+                    prev_log_id: 0,
+                    base_seq: checkpoint.checkpoint_seq,
+                };
+                Some(place.create_log(&slot, &h, 0o600, access)?)
             }
         };
-        if log.len().map_err(io_err("reading", log.path()))? < SECTOR {
-            if cfg.read_only {
-                return Err(Error::corrupted("log file truncated", 0));
-            }
-            init_log(&*log, &header.uuid, LOG_HEADER_LEN)?;
-        }
-        let mut lh = vec![0u8; SECTOR as usize];
-        log.read_at(0, &mut lh)
-            .map_err(io_err("reading", log.path()))?;
-        match decode_log_header(&lh) {
-            Some(u) if u == header.uuid => {}
-            Some(_) => {
-                return Err(Error::corrupted(
-                    "log file belongs to another pool (log offset)",
-                    0,
-                ))
-            }
-            None => return Err(Error::corrupted("log header is invalid (log offset)", 0)),
-        }
         let pool_file = if cfg.read_only { None } else { Some(pool) };
-        Self::finish_open(pool_file, Some(log), slot, header, checkpoint, cfg, path, 1)
+        Self::finish_open(
+            Files {
+                pool: pool_file,
+                log,
+                place,
+                replay,
+            },
+            slot,
+            header,
+            checkpoint,
+            cfg,
+            path,
+        )
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn finish_open(
-        pool_file: Option<Box<dyn Backing>>,
-        log: Option<Box<dyn Backing>>,
+        files: Files,
         slot: Slot,
         header: StaticHeader,
         checkpoint: StateSlot,
         cfg: Config,
         path: PathBuf,
-        _kind: u8,
     ) -> Result<Arc<Shared>> {
         let state = State {
             journal: Journal::default(),
@@ -646,8 +655,8 @@ impl Shared {
             ranges: Vec::new(),
         };
         let sh = Arc::new(Shared {
-            log,
-            pool_file,
+            log: files.log,
+            pool_file: files.pool,
             state: RwLock::new(state),
             flusher: Flusher {
                 gc: crate::group_commit::GroupCommit::new(checkpoint.checkpoint_seq),
@@ -657,6 +666,7 @@ impl Shared {
             cfg,
             poisoned: AtomicBool::new(false),
             path,
+            place: files.place,
             slot,
         });
         sh.slot.control().tag.store(
@@ -667,18 +677,20 @@ impl Shared {
             .control()
             .shared
             .store(Arc::as_ptr(&sh).cast_mut().cast(), Ordering::Release);
-        sh.recover()?;
+        sh.recover(files.replay)?;
         Ok(sh)
     }
 
-    /// Replays the log, validates the metadata and builds the allocator index.
-    fn recover(&self) -> Result<()> {
+    /// Replays the log (when it holds commits past the checkpoint), validates the
+    /// metadata, builds the allocator index and, for a writable pool, starts a new log
+    /// session.
+    fn recover(&self, replay: bool) -> Result<()> {
         let mut st = self
             .state
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let st = &mut *st;
-        if let Some(log) = &self.log {
+        if let Some(log) = self.log.as_ref().filter(|_| replay) {
             let base = self.slot.base();
             let end = crate::log::scan(
                 &**log,
@@ -721,9 +733,56 @@ impl Shared {
                 return Err(Error::corrupted("root object misaligned", META_OFF));
             }
         }
-        if !self.cfg.read_only && st.dirty.count > 0 {
-            self.checkpoint_locked(st)?;
+        if !self.cfg.read_only && self.pool_file.is_some() {
+            if st.last_seq != st.checkpoint.checkpoint_seq || st.dirty.count > 0 {
+                self.checkpoint_locked(st)?;
+            }
+            self.start_log_session(st)?;
         }
+        Ok(())
+    }
+
+    /// Gives the log a fresh id and publishes it in the pool file (ARCHITECTURE §3.2):
+    /// from now on the pool does not open without this log. Everything is checkpointed.
+    fn start_log_session(&self, st: &mut State) -> Result<()> {
+        let (Some(pool), Some(log)) = (&self.pool_file, &self.log) else {
+            return Ok(());
+        };
+        debug_assert_eq!(st.last_seq, st.checkpoint.checkpoint_seq);
+        let id = crate::logfile::new_log_id();
+        let prev = match st.checkpoint.log {
+            LogState::InUse(p) => p,
+            LogState::Legacy | LogState::Clean => 0,
+        };
+        let h = LogHeader {
+            uuid: self.header.uuid,
+            log_id: id,
+            prev_log_id: prev,
+            base_seq: st.last_seq,
+        };
+        crate::logfile::write_header(&**log, &h, LOG_HEADER_LEN)?;
+        self.publish_state(pool.as_ref(), st, LogState::InUse(id))?;
+        st.log_pos = LOG_HEADER_LEN;
+        st.log_written = LOG_INITIAL
+            .min(log.len().map_err(io_err("reading", log.path()))?)
+            .max(LOG_HEADER_LEN);
+        Ok(())
+    }
+
+    /// Writes the next state slot (checkpoint at `st.last_seq`, log state `log`) and
+    /// syncs the pool file.
+    fn publish_state(&self, pool: &dyn Backing, st: &mut State, log: LogState) -> Result<()> {
+        let next = StateSlot {
+            checkpoint_count: st.checkpoint.checkpoint_count + 1,
+            checkpoint_seq: st.last_seq,
+            log,
+        };
+        pool.write_at(next.offset(), &next.encode())
+            .map_err(io_err("writing", pool.path()))?;
+        if !crate::fault::is(crate::fault::Broken::SkipSlotSync) {
+            pool.sync().map_err(io_err("syncing", pool.path()))?;
+        }
+        st.checkpoint = next;
         Ok(())
     }
 
@@ -754,6 +813,15 @@ impl Shared {
                         Error::io("growing", path, e)
                     }
                 })?;
+                // The new size must be durable before any commit that uses the grown
+                // region is acknowledged (ARCHITECTURE §7.3): one sync per growth step,
+                // none in the steady state.
+                if !crate::fault::is(crate::fault::Broken::SkipGrowthSync) {
+                    f.sync().map_err(|e| {
+                        self.poison();
+                        Error::io("syncing", path, e)
+                    })?;
+                }
                 match f.fd() {
                     Some(fd) => self
                         .slot
@@ -864,7 +932,7 @@ impl Shared {
         };
         st.journal.redo_ranges(&mut st.ranges);
         let seq = st.last_seq + 1;
-        if self.cfg.durability == Durability::Full && log.fd().is_some() {
+        if self.cfg.durability.syncs_on_commit() && log.fd().is_some() {
             // A small group landing past the written part of the log would make its
             // fdatasync also convert freshly allocated blocks (a journal commit on ext4,
             // every time). Write zeros ahead once instead; big groups write their own
@@ -899,7 +967,7 @@ impl Shared {
                 return Err(Error::io("writing", log.path(), e));
             }
         };
-        if self.cfg.durability == Durability::Full {
+        if self.cfg.durability.syncs_on_commit() {
             self.flusher
                 .pending
                 .lock()
@@ -918,7 +986,7 @@ impl Shared {
             self.checkpoint_locked(st)?;
             return Ok(None);
         }
-        Ok((self.cfg.durability == Durability::Full).then_some(seq))
+        Ok(self.cfg.durability.syncs_on_commit().then_some(seq))
     }
 
     /// Waits until commit `seq` is durable, syncing the log if nobody else is.
@@ -991,16 +1059,8 @@ impl Shared {
                 pool.sync().map_err(io_err("syncing", pool.path()))?;
             }
             // 3. Publish the new checkpoint in the other state slot, then sync.
-            let next = StateSlot {
-                checkpoint_count: st.checkpoint.checkpoint_count + 1,
-                checkpoint_seq: st.last_seq,
-            };
-            pool.write_at(next.offset(), &next.encode())
-                .map_err(io_err("writing", pool.path()))?;
-            if !crate::fault::is(crate::fault::Broken::SkipSlotSync) {
-                pool.sync().map_err(io_err("syncing", pool.path()))?;
-            }
-            st.checkpoint = next;
+            let log_state = st.checkpoint.log;
+            self.publish_state(pool.as_ref(), st, log_state)?;
             st.log_pos = LOG_HEADER_LEN;
             if self.cfg.release_pages && pool.fd().is_some() {
                 for &(first, n) in &runs {
@@ -1032,68 +1092,35 @@ impl Shared {
     }
 }
 
-enum LogSource {
-    File(PathBuf),
-    Given(Box<dyn Backing>),
-}
-
-/// Opens the log: in `Process` durability through a shared mapping (a commit is memory
-/// copies, no system call); in `Full` durability with pwrite, since every commit makes
-/// a system call (fdatasync) anyway and fdatasync of a written-through-the-page-cache
-/// range is cheaper than of pages dirtied through a mapping.
-fn open_log_file(
-    lp: &Path,
-    slot: &Slot,
-    header: &StaticHeader,
-    read_only: bool,
-    durability: Durability,
-) -> Result<Box<dyn Backing>> {
-    if read_only {
-        match File::open(lp) {
-            Ok(f) => return Ok(Box::new(RealFile::new(f, lp.to_path_buf()))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::corrupted("log file is missing (log offset)", 0));
-            }
-            Err(e) => return Err(Error::io("opening", lp, e)),
-        }
-    }
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(lp)
-        .map_err(io_err("opening", lp))?;
-    let rf = RealFile::new(f, lp.to_path_buf());
-    let len = rf.len().map_err(io_err("reading", lp))?;
-    if len == 0 {
-        init_log(&rf, &header.uuid, LOG_INITIAL)?;
-    } else if len % PAGE != 0 {
-        // A log is always a page multiple; round up so the mapping covers all of it.
-        rf.grow(len.div_ceil(PAGE) * PAGE)
-            .map_err(io_err("growing", lp))?;
-    }
-    if durability == Durability::Full {
-        return Ok(Box::new(rf));
-    }
-    Ok(Box::new(
-        MappedLog::new(rf, slot).map_err(io_err("mapping", lp))?,
-    ))
+/// The files an open pool works with.
+struct Files {
+    pool: Option<Box<dyn Backing>>,
+    log: Option<Box<dyn Backing>>,
+    place: Place,
+    /// Whether the log holds commits to replay.
+    replay: bool,
 }
 
 impl Drop for Shared {
+    /// The last handle closes the pool cleanly: checkpoint, mark the pool file clean
+    /// (synced), then remove the log — a cleanly closed pool is one file.
     fn drop(&mut self) {
-        if !self.cfg.read_only && !self.poisoned.load(Ordering::Acquire) {
-            let mut g = self
-                .state
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if self.checkpoint_locked(&mut g).is_ok() {
-                if let Some(log) = &self.log {
-                    let _ = log.shrink(LOG_INITIAL); // a closed pool keeps a small log
-                }
-            }
+        if self.cfg.read_only || self.poisoned.load(Ordering::Acquire) {
+            return;
+        }
+        let (Some(pool), Some(_)) = (&self.pool_file, &self.log) else {
+            return;
+        };
+        let mut g = self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.checkpoint_locked(&mut g).is_ok()
+            && self
+                .publish_state(pool.as_ref(), &mut g, LogState::Clean)
+                .is_ok()
+        {
+            self.place.remove_log();
         }
     }
 }

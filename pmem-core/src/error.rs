@@ -119,6 +119,25 @@ pub enum Error {
     InvalidOptions(String),
     /// The pool was opened read-only.
     ReadOnly,
+    /// The pool file says its log may hold commits that are not in the pool file yet,
+    /// and the log is not there: the pool was copied or restored without `NAME.log`.
+    /// Opening it anyway would silently drop those commits.
+    LogMissing {
+        /// The pool file.
+        pool: PathBuf,
+        /// The log file it needs.
+        log: PathBuf,
+    },
+    /// The log beside the pool file is not the one the pool file names: it belongs to
+    /// another pool, or to an earlier session of this one (a stale copy).
+    LogMismatch {
+        /// The pool file.
+        pool: PathBuf,
+        /// The log file found beside it.
+        log: PathBuf,
+        /// Which of the two it is.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -188,6 +207,19 @@ impl fmt::Display for Error {
             Error::CrossPool => f.write_str("a pointer into one pool cannot be stored in another"),
             Error::InvalidOptions(why) => write!(f, "invalid pool options: {why}"),
             Error::ReadOnly => f.write_str("the pool is open read-only"),
+            Error::LogMissing { pool, log } => write!(
+                f,
+                "{} needs its log {} (it may hold commits not yet in the pool file), \
+                 and the log is missing; copy a pool with its log, or close it first",
+                pool.display(),
+                log.display()
+            ),
+            Error::LogMismatch { pool, log, reason } => write!(
+                f,
+                "{} is not the log of {}: {reason}",
+                log.display(),
+                pool.display()
+            ),
         }
     }
 }

@@ -24,11 +24,14 @@ pub enum Broken {
     SkipSlotSync = 128,
     /// Frees take effect immediately instead of at commit, outside the journal.
     FreeBeforeCommit = 256,
+    /// Pool growth is not synced before the commits that use the grown region return
+    /// (the power-loss bug of issue 10).
+    SkipGrowthSync = 512,
 }
 
 impl Broken {
     /// Every variant.
-    pub const ALL: [Broken; 9] = [
+    pub const ALL: [Broken; 10] = [
         Broken::SkipLogSync,
         Broken::SkipGroupChecksum,
         Broken::CheckpointBeforeLogDurable,
@@ -38,6 +41,7 @@ impl Broken {
         Broken::AllocatorOutsideJournal,
         Broken::SkipSlotSync,
         Broken::FreeBeforeCommit,
+        Broken::SkipGrowthSync,
     ];
 }
 

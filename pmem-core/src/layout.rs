@@ -182,13 +182,31 @@ fn get_str(src: &[u8]) -> Option<String> {
 /// ```text
 ///   0  checkpoint_count u64   slot = checkpoint_count % 2; highest valid wins
 ///   8  checkpoint_seq   u64   every commit with seq <= this is in the pool file
-///  16  reserved         zero
+///  16  log_state        u32   0 legacy, 1 clean (no log needed), 2 in use
+///  20  reserved         u32   zero
+///  24  log_id           u64   in use: the id the log header must carry
+///  32  reserved         zero
 ///  60  crc32c           u32   over bytes 0..60
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct StateSlot {
     pub(crate) checkpoint_count: u64,
     pub(crate) checkpoint_seq: u64,
+    pub(crate) log: LogState,
+}
+
+/// What a pool file says about its log (ARCHITECTURE §3.2, "the two files stay a pair").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum LogState {
+    /// Written before the pool recorded its log's identity: the log is used if present
+    /// and never required.
+    #[default]
+    Legacy,
+    /// Closed cleanly: every commit is in the pool file and no log is needed.
+    Clean,
+    /// The log whose header carries this id may hold commits past the checkpoint: the
+    /// pool does not open without it.
+    InUse(u64),
 }
 
 impl StateSlot {
@@ -198,6 +216,13 @@ impl StateSlot {
         let mut b = [0u8; Self::LEN];
         put_u64(&mut b, 0, self.checkpoint_count);
         put_u64(&mut b, 8, self.checkpoint_seq);
+        let (state, id) = match self.log {
+            LogState::Legacy => (0, 0),
+            LogState::Clean => (1, 0),
+            LogState::InUse(id) => (2, id),
+        };
+        put_u32(&mut b, 16, state);
+        put_u64(&mut b, 24, id);
         let crc = crc32c(&b[..60]);
         put_u32(&mut b, 60, crc);
         b
@@ -207,9 +232,16 @@ impl StateSlot {
         if b.len() < Self::LEN || crc32c(&b[..60]) != get_u32(b, 60) {
             return None;
         }
+        let log = match (get_u32(b, 16), get_u64(b, 24)) {
+            (0, 0) => LogState::Legacy,
+            (1, 0) => LogState::Clean,
+            (2, id) if id != 0 => LogState::InUse(id),
+            _ => return None,
+        };
         Some(StateSlot {
             checkpoint_count: get_u64(b, 0),
             checkpoint_seq: get_u64(b, 8),
+            log,
         })
     }
 
@@ -331,28 +363,51 @@ pub(crate) const fn run_geometry(class: usize) -> RunGeometry {
 ///
 /// ```text
 ///  0 magic [8] "PMEMLOG\0"   8 format_version u32   12 reserved u32
-/// 16 pool uuid [16]          32 reserved            508 crc32c u32 over 0..508
+/// 16 pool uuid [16]          32 log_id u64          40 prev_log_id u64
+/// 48 base_seq u64            56 reserved            508 crc32c u32 over 0..508
 /// ```
-pub(crate) fn encode_log_header(uuid: &[u8; 16]) -> [u8; SECTOR as usize] {
-    let mut b = [0u8; SECTOR as usize];
-    b[0..8].copy_from_slice(&LOG_MAGIC);
-    put_u32(&mut b, 8, FORMAT_VERSION);
-    b[16..32].copy_from_slice(uuid);
-    let crc = crc32c(&b[..508]);
-    put_u32(&mut b, 508, crc);
-    b
+///
+/// `log_id` is new at every writable open; `prev_log_id` and `base_seq` name the log
+/// and checkpoint it replaced, so that a crash between writing this header and
+/// publishing the id in the pool file is told apart from a stale or foreign log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LogHeader {
+    pub(crate) uuid: [u8; 16],
+    pub(crate) log_id: u64,
+    pub(crate) prev_log_id: u64,
+    pub(crate) base_seq: u64,
 }
 
-/// Checks a log header; answers the pool UUID it names.
-pub(crate) fn decode_log_header(b: &[u8]) -> Option<[u8; 16]> {
-    if b.len() < SECTOR as usize
-        || b[0..8] != LOG_MAGIC
-        || get_u32(b, 8) != FORMAT_VERSION
-        || crc32c(&b[..508]) != get_u32(b, 508)
-    {
-        return None;
+impl LogHeader {
+    pub(crate) fn encode(&self) -> [u8; SECTOR as usize] {
+        let mut b = [0u8; SECTOR as usize];
+        b[0..8].copy_from_slice(&LOG_MAGIC);
+        put_u32(&mut b, 8, FORMAT_VERSION);
+        b[16..32].copy_from_slice(&self.uuid);
+        put_u64(&mut b, 32, self.log_id);
+        put_u64(&mut b, 40, self.prev_log_id);
+        put_u64(&mut b, 48, self.base_seq);
+        let crc = crc32c(&b[..508]);
+        put_u32(&mut b, 508, crc);
+        b
     }
-    Some(b[16..32].try_into().expect("16 bytes"))
+
+    /// Checks a log header (`None`: not a valid log header).
+    pub(crate) fn decode(b: &[u8]) -> Option<Self> {
+        if b.len() < SECTOR as usize
+            || b[0..8] != LOG_MAGIC
+            || get_u32(b, 8) != FORMAT_VERSION
+            || crc32c(&b[..508]) != get_u32(b, 508)
+        {
+            return None;
+        }
+        Some(LogHeader {
+            uuid: b[16..32].try_into().expect("16 bytes"),
+            log_id: get_u64(b, 32),
+            prev_log_id: get_u64(b, 40),
+            base_seq: get_u64(b, 48),
+        })
+    }
 }
 
 /// A log group header (ARCHITECTURE §4.2).
@@ -441,6 +496,7 @@ mod tests {
         let s = StateSlot {
             checkpoint_count: 3,
             checkpoint_seq: 9,
+            log: LogState::InUse(77),
         };
         let mut b = s.encode();
         assert_eq!(StateSlot::decode(&b), Some(s));

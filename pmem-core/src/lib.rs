@@ -38,6 +38,7 @@ pub mod inspect;
 mod journal;
 mod layout;
 mod log;
+mod logfile;
 mod map;
 mod medium;
 mod pool;

@@ -310,6 +310,9 @@ impl<R: Persistent> Pool<R> {
                 return Err(Error::corrupted("pool has no root object (creation was interrupted); open it with open_or_create", crate::layout::META_OFF));
             };
             pool.create_root(init)?;
+            // A pool that `create` returned survives power loss in every durability
+            // mode: the root allocation goes into the pool file now.
+            pool.sh.checkpoint()?;
         }
         Ok(pool)
     }

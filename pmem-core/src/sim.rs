@@ -1,6 +1,8 @@
-//! The simulated medium: two in-memory files (pool and log) that record every write,
-//! growth and sync in one ordered trace, so that the crash-state harness (`crash`) can
-//! rebuild every state a real disk could be left in by a power cut.
+//! The simulated medium: a directory holding two in-memory files (pool and log) that
+//! records every write, size change, sync, directory entry change and directory sync in
+//! one ordered trace, so that the crash-state harness (`crash`) can rebuild every state
+//! a real disk could be left in by a power cut — under rules as strict as POSIX
+//! (ARCHITECTURE §6): nothing survives power loss unless a sync covered it.
 //!
 //! It also injects faults: a failing sync (to test poisoning) and a capacity limit (to
 //! test a full disk).
@@ -33,16 +35,14 @@ pub enum Event {
         /// The bytes.
         data: Vec<u8>,
     },
-    /// The file was made at least this long (modelled as durable at once; see
-    /// `docs/ARCHITECTURE.md` §6).
+    /// The file was made at least this long (durable only after a sync of the file).
     Grow {
         /// The file.
         file: FileId,
         /// New length.
         len: u64,
     },
-    /// The file was cut to this length (only a log after a checkpoint; modelled as
-    /// durable at once, which is the harsher choice: the cut bytes are gone).
+    /// The file was cut to this length (durable only after a sync of the file).
     Shrink {
         /// The file.
         file: FileId,
@@ -54,6 +54,20 @@ pub enum Event {
         /// The file.
         file: FileId,
     },
+    /// A new, empty file was created under the file's name (replacing any old one).
+    /// The name is durable only after a directory sync; the new file's contents only
+    /// after a sync of the file.
+    Create {
+        /// The file.
+        file: FileId,
+    },
+    /// The file's name was removed (durable only after a directory sync).
+    Remove {
+        /// The file.
+        file: FileId,
+    },
+    /// The directory was synced: every name change before it is durable.
+    SyncDir,
     /// A marker the workload put into the trace (for example "commit 7 acknowledged").
     Mark(u64),
 }
@@ -61,6 +75,8 @@ pub enum Event {
 #[derive(Default)]
 struct DiskState {
     files: [Vec<u8>; 2],
+    /// Which names exist (an absent file reads as empty).
+    present: [bool; 2],
     trace: Vec<Event>,
     recording: bool,
     syncs: u64,
@@ -88,14 +104,71 @@ impl SimDisk {
         Self::default()
     }
 
-    /// A disk whose files hold the given bytes.
+    /// A disk whose files hold the given bytes; an empty log image is a missing log.
     pub fn from_images(pool: Vec<u8>, log: Vec<u8>) -> Self {
         let d = Self::default();
         {
             let mut s = d.lock();
+            s.present = [true, !log.is_empty()];
             s.files = [pool, log];
         }
         d
+    }
+
+    /// A disk with the given files (`None`: the file does not exist).
+    pub fn from_files(files: [Option<Vec<u8>>; 2]) -> Self {
+        let d = Self::default();
+        {
+            let mut s = d.lock();
+            s.present = [files[0].is_some(), files[1].is_some()];
+            s.files = files.map(Option::unwrap_or_default);
+        }
+        d
+    }
+
+    /// Both files as they are now (`None`: the file does not exist).
+    pub fn images(&self) -> [Option<Vec<u8>>; 2] {
+        let s = self.lock();
+        [0, 1].map(|f| s.present[f].then(|| s.files[f].clone()))
+    }
+
+    /// Whether a file exists.
+    pub fn exists(&self, f: FileId) -> bool {
+        self.lock().present[f as usize]
+    }
+
+    /// Creates (or truncates) a file.
+    pub(crate) fn create(&self, f: FileId) {
+        let mut s = self.lock();
+        s.present[f as usize] = true;
+        s.files[f as usize].clear();
+        if s.recording {
+            s.trace.push(Event::Create { file: f });
+        }
+    }
+
+    /// Removes a file's name.
+    pub(crate) fn remove(&self, f: FileId) {
+        let mut s = self.lock();
+        s.present[f as usize] = false;
+        s.files[f as usize].clear();
+        if s.recording {
+            s.trace.push(Event::Remove { file: f });
+        }
+    }
+
+    /// Syncs the directory (counts as a sync for `fail_sync_after`).
+    pub(crate) fn sync_dir(&self) -> io::Result<()> {
+        let mut s = self.lock();
+        let n = s.syncs;
+        s.syncs += 1;
+        if s.fail_sync_at == Some(n) {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        if s.recording {
+            s.trace.push(Event::SyncDir);
+        }
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, DiskState> {
@@ -126,7 +199,8 @@ impl SimDisk {
         }
     }
 
-    /// The current contents of a file (what a running process would read).
+    /// The current contents of a file (what a running process would read); empty when
+    /// the file does not exist.
     pub fn file(&self, f: FileId) -> Vec<u8> {
         self.lock().files[f as usize].clone()
     }

@@ -59,3 +59,43 @@ fn the_harness_catches_every_broken_variant() {
     println!("broken variants caught: {}/{n}", n - missed.len());
     assert!(missed.is_empty(), "the harness missed {missed:?}");
 }
+
+/// Issue 10: growth not made durable before the commits that use it. The strict medium
+/// (a size change survives power loss only after a sync of that file) must see the
+/// pool refuse to open, or lose acknowledged steps, in `Full` durability.
+#[test]
+fn growth_without_a_sync_is_caught_as_lost_commits_after_power_loss() {
+    let cfg = CrashConfig {
+        durability: Durability::Full,
+        seed: 3,
+        checkpoint_threshold: 64 << 20,
+        recovery_crash_every: 0,
+        ..CrashConfig::default()
+    };
+    // Each step links 1,500 nodes (about 150 KiB): the heap grows every step or two
+    // (its growth step is at least 256 KiB), and the commit that uses the grown region
+    // follows before any checkpoint.
+    let steps = || {
+        (0..6u64)
+            .map(|i| {
+                Box::new(move |p: &mut Pool<Root>| {
+                    p.tx(|tx| {
+                        for k in 0..1_500 {
+                            tx.root_mut().push_front(i * 10_000 + k)?;
+                        }
+                        Ok::<_, pmem_core::Error>(())
+                    })
+                    .unwrap();
+                }) as Step<Root>
+            })
+            .collect()
+    };
+    let healthy = check_crash_states(&cfg, |_| {}, steps(), observe);
+    assert!(healthy.is_ok(), "{healthy:?}");
+    set_broken(Some(Broken::SkipGrowthSync));
+    let r = check_crash_states(&cfg, |_| {}, steps(), observe);
+    set_broken(None);
+    let err = r.expect_err("the harness must catch unsynced growth");
+    println!("unsynced growth: {err}");
+    assert!(err.contains("power loss"), "{err}");
+}

@@ -71,7 +71,9 @@ fn try_case(t: &mut Tally, what: &str, pool: Vec<u8>, log: Vec<u8>) {
                 | Error::TypeMismatch { .. }
                 | Error::WrongLayout { .. }
                 | Error::OutOfSpace { .. }
-                | Error::InvalidOptions(_),
+                | Error::InvalidOptions(_)
+                | Error::LogMissing { .. }
+                | Error::LogMismatch { .. },
             ) => false,
             Err(e) => panic!("untyped failure: {e:?}"),
         }
@@ -79,7 +81,11 @@ fn try_case(t: &mut Tally, what: &str, pool: Vec<u8>, log: Vec<u8>) {
     match r {
         Ok(true) => t.opened += 1,
         Ok(false) => t.errors += 1,
-        Err(_) => panic!("case {} ({what}) panicked", t.cases),
+        Err(e) => panic!(
+            "case {} ({what}) panicked: {}",
+            t.cases,
+            e.downcast_ref::<String>().map_or("?", String::as_str)
+        ),
     }
 }
 

@@ -126,3 +126,51 @@ fn transactions_with_thousands_of_writes_recover_whole_or_not_at_all() {
     println!("line-mode transactions: {report:?}");
     assert!(report.images > 50);
 }
+
+/// Issue 10 item 5: `create` returns a durable pool in every mode. In `Process` mode a
+/// power loss right after `create` used to leave "pool has no root object".
+#[test]
+fn every_crash_image_of_create_opens_once_create_returned() {
+    for durability in [Durability::Full, Durability::Process] {
+        let cfg = CrashConfig {
+            durability,
+            ..CrashConfig::default()
+        };
+        let report = pmem_core::crash::check_create_crash_states::<Root, _>(&cfg, observe)
+            .unwrap_or_else(|e| panic!("{durability:?}: {e}"));
+        println!("create, {durability:?}: {report:?}");
+        assert!(report.crash_points >= 4, "{report:?}");
+    }
+}
+
+/// Issue 10: commits that grow the pool stay recoverable after power loss (the pool
+/// file's new size is synced before a commit that uses it returns), in both modes.
+#[test]
+fn commits_that_grow_the_pool_survive_power_loss() {
+    for durability in [Durability::Full, Durability::Process] {
+        let cfg = CrashConfig {
+            durability,
+            checkpoint_threshold: 512 << 10,
+            ..CrashConfig::default()
+        };
+        let steps: Vec<Step<Root>> = (0..8u64)
+            .map(|i| {
+                Box::new(move |p: &mut Pool<Root>| {
+                    let _ = p.tx(|tx| {
+                        for k in 0..1_200 {
+                            tx.root_mut().push_front(i * 10_000 + k)?;
+                        }
+                        if i % 3 == 2 {
+                            return Err(pmem_core::Error::InvalidOptions("roll back".into()));
+                        }
+                        Ok(())
+                    });
+                }) as Step<Root>
+            })
+            .collect();
+        let report = check_crash_states(&cfg, |_| {}, steps, observe)
+            .unwrap_or_else(|e| panic!("{durability:?}: {e}"));
+        println!("growth, {durability:?}: {report:?}");
+        assert!(report.images > 100, "{report:?}");
+    }
+}

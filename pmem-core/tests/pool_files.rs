@@ -187,15 +187,122 @@ fn damaged_headers_say_what_is_wrong() {
         Err(Error::Corrupted { .. })
     ));
 
+    // A pool whose log is in use (copied while open), with a damaged log header.
     fs::write(&path, &good).unwrap();
-    let log = d.path("p.pool.log");
-    let mut l = fs::read(&log).unwrap();
-    l[20] ^= 0xFF; // the log names another pool
-    fs::write(&log, &l).unwrap();
+    let pool = Pool::<u64>::open(&path).unwrap();
+    let (copy, copy_log) = (d.path("q.pool"), d.path("q.pool.log"));
+    fs::copy(&path, &copy).unwrap();
+    let mut l = fs::read(d.path("p.pool.log")).unwrap();
+    drop(pool);
+    l[20] ^= 0xFF; // inside the pool UUID: the header checksum fails
+    fs::write(&copy_log, &l).unwrap();
     assert!(matches!(
-        Pool::<u64>::open(&path),
+        Pool::<u64>::open(&copy),
         Err(Error::Corrupted { .. })
     ));
+}
+
+/// Issue 10 item 4: a closed pool is one file; an open pool is two, and the pool file
+/// alone must never silently drop the commits its log holds.
+#[test]
+fn a_cleanly_closed_pool_is_one_file_and_opens_alone() {
+    let d = TempDir::new("onefile");
+    let path = d.path("p.pool");
+    let mut pool = Pool::<u64>::create(&path).unwrap();
+    assert!(d.path("p.pool.log").exists(), "an open pool has its log");
+    pool.tx(|tx| {
+        *tx.root_mut() = 7;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    drop(pool);
+    assert!(!d.path("p.pool.log").exists(), "a closed pool is one file");
+    let moved = d.path("moved.pool");
+    fs::rename(&path, &moved).unwrap();
+    assert_eq!(Pool::<u64>::open(&moved).unwrap().read(|n| *n).unwrap(), 7);
+}
+
+fn open_copy_with_commits(d: &TempDir) -> (Pool<u64>, std::path::PathBuf) {
+    let path = d.path("p.pool");
+    let mut pool = PoolOptions::new()
+        .checkpoint_threshold(64 << 20)
+        .create::<u64>(&path)
+        .unwrap();
+    for v in 1..=50 {
+        pool.tx(|tx| {
+            *tx.root_mut() = v;
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+    }
+    (pool, path)
+}
+
+#[test]
+fn a_pool_copied_without_its_log_refuses_to_open_and_names_both_files() {
+    let d = TempDir::new("nolog");
+    let (pool, path) = open_copy_with_commits(&d);
+    let copy = d.path("copy.pool");
+    fs::copy(&path, &copy).unwrap();
+    let log = fs::read(d.path("p.pool.log")).unwrap();
+    drop(pool);
+    let err = Pool::<u64>::open(&copy).unwrap_err();
+    assert!(matches!(err, Error::LogMissing { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("copy.pool ") && msg.contains("copy.pool.log") && msg.contains("missing"),
+        "{msg}"
+    );
+    // open_or_create must not paper over it either.
+    assert!(matches!(
+        PoolOptions::new().open_or_create::<u64>(&copy),
+        Err(Error::LogMissing { .. })
+    ));
+    // With its log restored, every commit is there.
+    fs::write(d.path("copy.pool.log"), &log).unwrap();
+    assert_eq!(Pool::<u64>::open(&copy).unwrap().read(|n| *n).unwrap(), 50);
+}
+
+#[test]
+fn a_log_of_another_pool_or_an_earlier_session_is_refused() {
+    let d = TempDir::new("wronglog");
+    let (pool, path) = open_copy_with_commits(&d);
+    let early_log = fs::read(d.path("p.pool.log")).unwrap();
+    drop(pool);
+    // Session 2: commits past its checkpoint, copied while open.
+    let mut pool = PoolOptions::new()
+        .checkpoint_threshold(64 << 20)
+        .open::<u64>(&path)
+        .unwrap();
+    pool.tx(|tx| {
+        *tx.root_mut() = 99;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    let copy = d.path("copy.pool");
+    fs::copy(&path, &copy).unwrap();
+    let right_log = fs::read(d.path("p.pool.log")).unwrap();
+    drop(pool);
+
+    fs::write(d.path("copy.pool.log"), &early_log).unwrap();
+    let err = Pool::<u64>::open(&copy).unwrap_err();
+    assert!(
+        matches!(err, Error::LogMismatch { reason, .. } if reason.contains("stale")),
+        "{err:?}"
+    );
+
+    let other = d.path("other.pool");
+    let other_pool = Pool::<u64>::create(&other).unwrap();
+    fs::copy(d.path("other.pool.log"), d.path("copy.pool.log")).unwrap();
+    drop(other_pool);
+    let err = Pool::<u64>::open(&copy).unwrap_err();
+    assert!(
+        matches!(err, Error::LogMismatch { reason, .. } if reason.contains("another pool")),
+        "{err:?}"
+    );
+
+    fs::write(d.path("copy.pool.log"), &right_log).unwrap();
+    assert_eq!(Pool::<u64>::open(&copy).unwrap().read(|n| *n).unwrap(), 99);
 }
 
 #[test]
@@ -281,8 +388,9 @@ fn a_log_grown_by_a_bulk_transaction_gives_its_space_back() {
         Ok::<_, Error>(())
     })
     .unwrap();
+    assert!(fs::metadata(&log).unwrap().len() <= 4 << 20);
     drop(pool);
-    assert!(fs::metadata(&log).unwrap().len() <= 1 << 20);
+    assert!(!log.exists(), "a closed pool is one file");
     let pool = Pool::<u64>::open(&path).unwrap();
     let off = pool.read(|r| *r).unwrap();
     drop(pool);
