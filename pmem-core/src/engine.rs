@@ -814,7 +814,7 @@ impl Shared {
                     }
                 })?;
                 // The new size must be durable before any commit that uses the grown
-                // region is acknowledged (ARCHITECTURE §7.3): one sync per growth step,
+                // region is acknowledged (ARCHITECTURE §7.1): one sync per growth step,
                 // none in the steady state.
                 if !crate::fault::is(crate::fault::Broken::SkipGrowthSync) {
                     f.sync().map_err(|e| {
