@@ -100,14 +100,27 @@ fn a_changed_struct_layout_fails_to_open_with_both_fingerprints() {
     let path = dir.path("account.pool");
     Pool::<v1::Account>::create(&path).unwrap().close().unwrap();
     match Pool::<v2::Account>::open(&path) {
-        Err(Error::TypeMismatch { expected, found }) => {
+        Err(Error::TypeMismatch {
+            expected,
+            found,
+            differences,
+        }) => {
             assert_eq!(
                 (expected.name.as_str(), found.name.as_str()),
                 ("Account", "Account")
             );
             assert_eq!(expected.fingerprint, v2::Account::FINGERPRINT);
             assert_eq!(found.fingerprint, v1::Account::FINGERPRINT);
-            let msg = Error::TypeMismatch { expected, found }.to_string();
+            let msg = Error::TypeMismatch {
+                expected,
+                found,
+                differences,
+            }
+            .to_string();
+            assert!(
+                msg.contains("root.limit: field added (i64 at offset 8)"),
+                "{msg}"
+            );
             assert!(
                 msg.contains(&format!("{:016x}", v1::Account::FINGERPRINT)),
                 "{msg}"
@@ -129,7 +142,12 @@ fn a_different_root_type_fails_to_open_with_type_mismatch() {
     let path = dir.path("bank.pool");
     Pool::<Bank>::create(&path).unwrap().close().unwrap();
     match Pool::<v1::Account>::open(&path) {
-        Err(Error::TypeMismatch { expected, found }) => {
+        Err(Error::TypeMismatch {
+            expected,
+            found,
+            differences,
+        }) => {
+            assert_eq!(differences[0].to_string(), "root: Bank → Account");
             assert_eq!(expected.name, "Account");
             assert_eq!(found.name, "Bank");
             assert_eq!(found.fingerprint, Bank::FINGERPRINT);

@@ -453,7 +453,7 @@ impl Shared {
                     .map_err(|e| Error::io("opening", &path, e))?;
                 flock(&file, &path, cfg.read_only)?;
                 let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
-                Self::open_backing(pool, Place::File(path.clone()), path, cfg, expect, true)
+                Self::open_backing(pool, Place::File(path.clone()), path, cfg, expect)
             }
             Source::Sim(disk) => {
                 use crate::sim::FileId;
@@ -474,7 +474,6 @@ impl Shared {
                     PathBuf::from("sim.pool"),
                     cfg,
                     expect,
-                    true,
                 )
             }
             Source::Volatile => {
@@ -517,7 +516,7 @@ impl Shared {
         let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
         let mut cfg = cfg;
         cfg.read_only = true;
-        Self::open_backing(pool, Place::File(path.clone()), path, cfg, expect, false)
+        Self::open_backing(pool, Place::File(path.clone()), path, cfg, expect)
     }
 
     fn open_backing(
@@ -526,7 +525,6 @@ impl Shared {
         path: PathBuf,
         cfg: Config,
         expect: &Expect,
-        check_root: bool,
     ) -> Result<Arc<Shared>> {
         let len = pool.len().map_err(io_err("reading", &path))?;
         if len < SECTOR {
@@ -545,19 +543,8 @@ impl Shared {
                 });
             }
         }
-        if check_root
-            && (header.root_fingerprint != expect.root.fingerprint
-                || header.root_size != expect.root_size
-                || header.root_align != expect.root_align)
-        {
-            return Err(Error::TypeMismatch {
-                expected: expect.root.clone(),
-                found: TypeIdentity {
-                    name: header.root_type_name.clone(),
-                    fingerprint: header.root_fingerprint,
-                },
-            });
-        }
+        // The root type is compared in full depth after recovery, against the schema
+        // record the pool stores (`Pool::open`, `schema_diff`); tools open any type.
         if len < HEAP_START + PAGE {
             return Err(Error::corrupted(
                 format!("pool file truncated to {len} bytes"),

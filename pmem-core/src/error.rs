@@ -62,12 +62,17 @@ pub enum Error {
         /// The layout name stored in the pool.
         found: String,
     },
-    /// The pool's root type differs from the one asked for (another type, or a changed layout).
+    /// The pool's type graph differs from the one asked for: another root type, or a
+    /// changed layout anywhere in the graph (inside boxes, options, arrays, tuples,
+    /// enums and collections too).
     TypeMismatch {
         /// The root type the caller asked for.
         expected: TypeIdentity,
         /// The root type stored in the pool.
         found: TypeIdentity,
+        /// Each difference, by path from the root (empty when the pool stores no
+        /// schema record to compare, and only the root's fingerprint differs).
+        differences: Vec<crate::TypeDifference>,
     },
     /// The pool was written by a format version this build does not read.
     UnsupportedVersion {
@@ -164,8 +169,16 @@ impl fmt::Display for Error {
             Error::WrongLayout { expected, found } => {
                 write!(f, "pool layout is {found:?}, expected {expected:?}")
             }
-            Error::TypeMismatch { expected, found } => {
-                write!(f, "pool root type is {found}, expected {expected}")
+            Error::TypeMismatch {
+                expected,
+                found,
+                differences,
+            } => {
+                write!(f, "pool root type is {found}, expected {expected}")?;
+                for d in differences {
+                    write!(f, "\n  {d}")?;
+                }
+                Ok(())
             }
             Error::UnsupportedVersion { found, supported } => {
                 write!(

@@ -46,6 +46,7 @@ mod psafe;
 mod ptr;
 pub mod raw;
 pub mod schema;
+mod schema_diff;
 pub mod sim;
 mod tx;
 mod view;
@@ -56,6 +57,7 @@ pub use error::{Error, Result, TypeIdentity};
 pub use pool::{Pool, PoolInfo, PoolOptions, Stats, Tx};
 pub use psafe::{plain_view, PInit, PSafe, Persistent, Plain};
 pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};
+pub use schema_diff::TypeDifference;
 pub use view::ViewTail;
 
 impl<R: Persistent + Default> Pool<R> {

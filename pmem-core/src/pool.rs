@@ -304,7 +304,9 @@ impl<R: Persistent> Pool<R> {
             sh,
             _root: PhantomData,
         };
-        let root_off = heap::meta(&engine::ReadCtx(&pool.sh)).root_off;
+        let meta = heap::meta(&engine::ReadCtx(&pool.sh));
+        pool.check_type(&meta)?;
+        let root_off = meta.root_off;
         if root_off == 0 {
             let Some(init) = init else {
                 return Err(Error::corrupted("pool has no root object (creation was interrupted); open it with open_or_create", crate::layout::META_OFF));
@@ -315,6 +317,60 @@ impl<R: Persistent> Pool<R> {
             pool.sh.checkpoint()?;
         }
         Ok(pool)
+    }
+
+    /// Full-depth type identity (ARCHITECTURE §12): the stored schema graph must equal
+    /// `R`'s, or the open fails with every difference by path. A pool without a schema
+    /// record (its root was never created) is checked by the header's fingerprint.
+    fn check_type(&self, meta: &crate::layout::RootMeta) -> Result<()> {
+        let h = &self.sh.header;
+        let mismatch = |differences| Error::TypeMismatch {
+            expected: TypeIdentity {
+                name: R::TYPE_NAME.to_string(),
+                fingerprint: R::FINGERPRINT,
+            },
+            found: TypeIdentity {
+                name: h.root_type_name.clone(),
+                fingerprint: h.root_fingerprint,
+            },
+            differences,
+        };
+        let shallow_equal = h.root_fingerprint == R::FINGERPRINT
+            && h.root_size == size_of::<R>() as u64
+            && h.root_align == align_of::<R>() as u64;
+        if meta.schema_off == 0 {
+            return if shallow_equal {
+                Ok(())
+            } else {
+                Err(mismatch(Vec::new()))
+            };
+        }
+        let bad =
+            |what: String| Error::corrupted(format!("schema record: {what}"), meta.schema_off);
+        let end = meta
+            .schema_off
+            .checked_add(meta.schema_len)
+            .filter(|&e| e <= meta.heap_end && e <= self.sh.slot.control().mapped_len())
+            .ok_or_else(|| bad("outside the heap".into()))?;
+        // SAFETY: `schema_off..end` lies inside the mapped heap (checked above); no
+        // transaction runs during open, so nothing writes these bytes meanwhile.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(
+                self.sh.slot.base().add(meta.schema_off as usize),
+                (end - meta.schema_off) as usize,
+            )
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))?;
+        let stored = crate::schema_diff::Graph::from_json(text).map_err(bad)?;
+        let differences =
+            crate::schema_diff::diff(&stored, &crate::schema_diff::Graph::of(R::SCHEMA));
+        // The graph is authoritative: it holds everything a fingerprint hashes (names,
+        // sizes, alignments, offsets, discriminants), through every pointer.
+        if differences.is_empty() {
+            Ok(())
+        } else {
+            Err(mismatch(differences))
+        }
     }
 
     fn create_root(&mut self, init: fn() -> R) -> Result<()> {

@@ -108,9 +108,14 @@ pub fn to_json(root: &'static TypeSchema) -> String {
     let index = |types: &mut Vec<&'static TypeSchema>,
                  queue: &mut Vec<&'static TypeSchema>,
                  t: &'static TypeSchema| {
-        if let Some(i) = types.iter().chain(queue.iter()).position(|x| {
-            std::ptr::eq(*x, t) || (x.fingerprint == t.fingerprint && x.name == t.name)
-        }) {
+        // Identity by address only: fingerprints are shallow (a box mixes in its
+        // target's name and size), so two distinct types may share one; the set of
+        // static schemas is finite, so recursion still terminates.
+        if let Some(i) = types
+            .iter()
+            .chain(queue.iter())
+            .position(|x| std::ptr::eq(*x, t))
+        {
             // Position in types ++ queue equals the index it will get.
             return i;
         }

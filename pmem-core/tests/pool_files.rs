@@ -126,10 +126,15 @@ fn wrong_layout_wrong_root_type_and_foreign_files_get_their_own_errors() {
         other => panic!("expected WrongLayout, got {other:?}"),
     }
     match Pool::<i64>::open(&path) {
-        Err(Error::TypeMismatch { expected, found }) => {
+        Err(Error::TypeMismatch {
+            expected,
+            found,
+            differences,
+        }) => {
             assert_eq!(expected.name, "i64");
             assert_eq!(found.name, "u64");
             assert_ne!(expected.fingerprint, found.fingerprint);
+            assert_eq!(differences[0].to_string(), "root: u64 → i64");
         }
         other => panic!("expected TypeMismatch, got {other:?}"),
     }

@@ -1,0 +1,764 @@
+//! Full-depth type identity: the type graph stored in a pool (its schema record,
+//! ARCHITECTURE §3.4) compared with the graph of the type a program opens it as.
+//!
+//! A header fingerprint covers only the root's own layout; a pointer or collection
+//! field mixes in its element's name and size, not its element's fields. Opening a
+//! pool of `PVec<[u8; 4]>` as `PVec<[bool; 4]>` would then hand safe code `bool`s of 2.
+//! So `open` compares the *whole* graph, through boxes, pointers, options, arrays,
+//! tuples, enums and collection parameters, recursive types included: both graphs are
+//! walked in step from their roots, a pair of nodes already being compared counts as
+//! equal (that is what makes recursion terminate: the comparison is a bisimulation),
+//! and every difference is reported with the path that reaches it
+//! (`root.accounts[].tag: u8 → bool`).
+//!
+//! The stored graph comes from file bytes: its parser bounds every index and never
+//! panics (a damaged record is `Error::Corrupted`).
+
+use std::collections::HashSet;
+use std::fmt;
+
+use crate::schema::{Shape, TypeSchema};
+
+/// One type of a graph; children are indices into [`Graph::types`].
+#[derive(Clone, Debug, PartialEq)]
+struct Node {
+    name: String,
+    size: u64,
+    align: u64,
+    shape: NodeShape,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Field {
+    name: String,
+    offset: u64,
+    ty: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Variant {
+    name: String,
+    discriminant: i128,
+    fields: Vec<Field>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum NodeShape {
+    Primitive,
+    Struct(Vec<Field>),
+    Tuple(Vec<Field>),
+    Enum {
+        repr: String,
+        variants: Vec<Variant>,
+    },
+    Array {
+        elem: usize,
+        len: u64,
+    },
+    Option(usize),
+    Pointer {
+        owned: bool,
+        target: usize,
+    },
+    Collection {
+        kind: String,
+        params: Vec<usize>,
+    },
+}
+
+/// A type graph: the root is `types[root]`.
+#[derive(Clone, Debug)]
+pub(crate) struct Graph {
+    root: usize,
+    types: Vec<Node>,
+}
+
+/// One way a stored type differs from the type a program opens it as.
+///
+/// # Examples
+///
+/// ```
+/// # fn demo(e: pmem_core::Error) {
+/// if let pmem_core::Error::TypeMismatch { differences, .. } = e {
+///     for d in &differences {
+///         println!("{}: {}", d.path, d.change);
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypeDifference {
+    /// Where, from the root: `root.accounts[].tag`.
+    pub path: String,
+    /// What changed, in words: `u8 → bool`, `field added (i64 at offset 16)`.
+    pub change: String,
+}
+
+impl fmt::Display for TypeDifference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.change)
+    }
+}
+
+impl Graph {
+    /// The graph of a compiled type. Nodes are keyed by the address of their static
+    /// schema, so recursion terminates (finitely many statics) and no two distinct
+    /// types are merged; a type that happens to appear twice is compared as one.
+    pub(crate) fn of(root: &'static TypeSchema) -> Graph {
+        let mut types = Vec::new();
+        let mut keys: Vec<*const TypeSchema> = Vec::new();
+        let mut queue: Vec<&'static TypeSchema> = Vec::new();
+        let mut index = |t: &'static TypeSchema, queue: &mut Vec<&'static TypeSchema>| {
+            let k = std::ptr::from_ref(t);
+            if let Some(i) = keys.iter().position(|x| std::ptr::eq(*x, k)) {
+                return i;
+            }
+            keys.push(k);
+            queue.push(t);
+            keys.len() - 1
+        };
+        index(root, &mut queue);
+        let mut next = 0;
+        while next < queue.len() {
+            let t = queue[next];
+            next += 1;
+            let mut fields = |fs: &'static [crate::schema::FieldSchema],
+                              queue: &mut Vec<&'static TypeSchema>| {
+                fs.iter()
+                    .map(|f| Field {
+                        name: f.name.to_string(),
+                        offset: f.offset as u64,
+                        ty: index((f.ty)(), queue),
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let shape = match &t.shape {
+                Shape::Primitive => NodeShape::Primitive,
+                Shape::Struct(fs) => NodeShape::Struct(fields(fs, &mut queue)),
+                Shape::Tuple(fs) => NodeShape::Tuple(fields(fs, &mut queue)),
+                Shape::Enum { repr, variants } => NodeShape::Enum {
+                    repr: (*repr).to_string(),
+                    variants: variants
+                        .iter()
+                        .map(|v| Variant {
+                            name: v.name.to_string(),
+                            discriminant: v.discriminant,
+                            fields: fields(v.fields, &mut queue),
+                        })
+                        .collect(),
+                },
+                Shape::Array { elem, len } => NodeShape::Array {
+                    elem: index(elem(), &mut queue),
+                    len: *len as u64,
+                },
+                Shape::Option(inner) => NodeShape::Option(index(inner(), &mut queue)),
+                Shape::Pointer { owned, target } => NodeShape::Pointer {
+                    owned: *owned,
+                    target: index(target(), &mut queue),
+                },
+                Shape::Collection { kind, params } => NodeShape::Collection {
+                    kind: (*kind).to_string(),
+                    params: params.iter().map(|p| index(p(), &mut queue)).collect(),
+                },
+            };
+            types.push(Node {
+                name: t.name.to_string(),
+                size: t.size as u64,
+                align: t.align as u64,
+                shape,
+            });
+        }
+        Graph { root: 0, types }
+    }
+
+    /// Parses a stored schema record (the JSON of `schema::to_json`). Every index is
+    /// bounds-checked; any defect is an error naming it.
+    pub(crate) fn from_json(text: &str) -> Result<Graph, String> {
+        let v = json::parse(text)?;
+        let root = v.get("root")?.index()?;
+        let list = v.get("types")?.array()?;
+        let mut types = Vec::with_capacity(list.len());
+        for t in list {
+            let fields = |v: &json::Value| -> Result<Vec<Field>, String> {
+                v.array()?
+                    .iter()
+                    .map(|f| {
+                        Ok(Field {
+                            name: f.get("name")?.string()?.to_string(),
+                            offset: f.get("offset")?.unsigned()?,
+                            ty: f.get("type")?.index()?,
+                        })
+                    })
+                    .collect()
+            };
+            let s = t.get("shape")?;
+            let shape = match s.get("kind")?.string()? {
+                "primitive" => NodeShape::Primitive,
+                "struct" => NodeShape::Struct(fields(s.get("fields")?)?),
+                "tuple" => NodeShape::Tuple(fields(s.get("fields")?)?),
+                "enum" => NodeShape::Enum {
+                    repr: s.get("repr")?.string()?.to_string(),
+                    variants: s
+                        .get("variants")?
+                        .array()?
+                        .iter()
+                        .map(|v| {
+                            Ok(Variant {
+                                name: v.get("name")?.string()?.to_string(),
+                                discriminant: v.get("discriminant")?.integer()?,
+                                fields: fields(v.get("fields")?)?,
+                            })
+                        })
+                        .collect::<Result<_, String>>()?,
+                },
+                "array" => NodeShape::Array {
+                    elem: s.get("elem")?.index()?,
+                    len: s.get("len")?.unsigned()?,
+                },
+                "option" => NodeShape::Option(s.get("inner")?.index()?),
+                "pointer" => NodeShape::Pointer {
+                    owned: s.get("owned")?.boolean()?,
+                    target: s.get("target")?.index()?,
+                },
+                "collection" => NodeShape::Collection {
+                    kind: s.get("collection")?.string()?.to_string(),
+                    params: s
+                        .get("params")?
+                        .array()?
+                        .iter()
+                        .map(json::Value::index)
+                        .collect::<Result<_, String>>()?,
+                },
+                other => return Err(format!("unknown type kind {other:?}")),
+            };
+            types.push(Node {
+                name: t.get("name")?.string()?.to_string(),
+                size: t.get("size")?.unsigned()?,
+                align: t.get("align")?.unsigned()?,
+                shape,
+            });
+        }
+        let g = Graph { root, types };
+        g.check_indices()?;
+        Ok(g)
+    }
+
+    fn check_indices(&self) -> Result<(), String> {
+        let n = self.types.len();
+        let ok = |i: usize| {
+            if i < n {
+                Ok(())
+            } else {
+                Err(format!("type index {i} out of range ({n} types)"))
+            }
+        };
+        ok(self.root)?;
+        for t in &self.types {
+            match &t.shape {
+                NodeShape::Primitive => {}
+                NodeShape::Struct(fs) | NodeShape::Tuple(fs) => {
+                    fs.iter().try_for_each(|f| ok(f.ty))?;
+                }
+                NodeShape::Enum { variants, .. } => variants
+                    .iter()
+                    .flat_map(|v| &v.fields)
+                    .try_for_each(|f| ok(f.ty))?,
+                NodeShape::Array { elem: i, .. }
+                | NodeShape::Option(i)
+                | NodeShape::Pointer { target: i, .. } => ok(*i)?,
+                NodeShape::Collection { params, .. } => params.iter().try_for_each(|p| ok(*p))?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A short Rust-like name of type `i` (`PVec<Account>`, `[u8; 4]`, `Option<PBox<Node>>`).
+    fn describe(&self, i: usize, depth: u32) -> String {
+        let t = &self.types[i];
+        if depth > 3 {
+            return t.name.clone();
+        }
+        let d = |j: usize| self.describe(j, depth + 1);
+        match &t.shape {
+            NodeShape::Array { elem, len } => format!("[{}; {len}]", d(*elem)),
+            NodeShape::Option(x) => format!("Option<{}>", d(*x)),
+            NodeShape::Pointer { target, .. } => format!("{}<{}>", t.name, d(*target)),
+            NodeShape::Collection { kind, params } => format!(
+                "{kind}<{}>",
+                params.iter().map(|p| d(*p)).collect::<Vec<_>>().join(", ")
+            ),
+            NodeShape::Tuple(fs) => format!(
+                "({}{})",
+                fs.iter().map(|f| d(f.ty)).collect::<Vec<_>>().join(", "),
+                if fs.len() == 1 { "," } else { "" }
+            ),
+            NodeShape::Primitive | NodeShape::Struct(_) | NodeShape::Enum { .. } => t.name.clone(),
+        }
+    }
+}
+
+/// Every difference between the stored graph `old` and the compiled graph `new`, by
+/// path from the root; empty when a program may read the pool as `new`.
+pub(crate) fn diff(old: &Graph, new: &Graph) -> Vec<TypeDifference> {
+    let mut cx = Diff {
+        old,
+        new,
+        seen: HashSet::new(),
+        out: Vec::new(),
+    };
+    cx.pair("root".to_string(), old.root, new.root);
+    cx.out
+}
+
+struct Diff<'a> {
+    old: &'a Graph,
+    new: &'a Graph,
+    seen: HashSet<(usize, usize)>,
+    out: Vec<TypeDifference>,
+}
+
+impl Diff<'_> {
+    fn report(&mut self, path: &str, change: String) {
+        // A runaway graph (hostile file) is bounded: the first differences suffice.
+        if self.out.len() < 64 {
+            self.out.push(TypeDifference {
+                path: path.to_string(),
+                change,
+            });
+        }
+    }
+
+    fn retyped(&mut self, path: &str, a: usize, b: usize) {
+        let change = format!("{} → {}", self.old.describe(a, 0), self.new.describe(b, 0));
+        self.report(path, change);
+    }
+
+    /// Compares stored type `a` with compiled type `b`, reached by `path`.
+    fn pair(&mut self, path: String, a: usize, b: usize) {
+        if !self.seen.insert((a, b)) {
+            return; // already compared (or being compared, for recursive types)
+        }
+        let (x, y) = (&self.old.types[a], &self.new.types[b]);
+        match (&x.shape, &y.shape) {
+            (NodeShape::Primitive, NodeShape::Primitive) => {
+                if x.name != y.name || x.size != y.size || x.align != y.align {
+                    self.retyped(&path, a, b);
+                }
+            }
+            (NodeShape::Struct(fa), NodeShape::Struct(fb)) => {
+                if x.name != y.name {
+                    self.retyped(&path, a, b);
+                    return;
+                }
+                self.layout(&path, x, y);
+                self.fields(&path, fa, fb);
+            }
+            (NodeShape::Tuple(fa), NodeShape::Tuple(fb)) => {
+                if fa.len() != fb.len() {
+                    self.retyped(&path, a, b);
+                    return;
+                }
+                self.layout(&path, x, y);
+                self.fields(&path, fa, fb);
+            }
+            (
+                NodeShape::Enum {
+                    repr: ra,
+                    variants: va,
+                },
+                NodeShape::Enum {
+                    repr: rb,
+                    variants: vb,
+                },
+            ) => {
+                if x.name != y.name {
+                    self.retyped(&path, a, b);
+                    return;
+                }
+                if ra != rb {
+                    self.report(&path, format!("enum repr {ra} → {rb}"));
+                }
+                self.layout(&path, x, y);
+                self.variants(&path, va, vb);
+            }
+            (NodeShape::Array { elem: ea, len: la }, NodeShape::Array { elem: eb, len: lb }) => {
+                if la != lb {
+                    self.retyped(&path, a, b);
+                    return;
+                }
+                self.pair(format!("{path}[]"), *ea, *eb);
+            }
+            (NodeShape::Option(ia), NodeShape::Option(ib)) => {
+                self.layout(&path, x, y);
+                self.pair(path, *ia, *ib);
+            }
+            (
+                NodeShape::Pointer {
+                    owned: oa,
+                    target: ta,
+                },
+                NodeShape::Pointer {
+                    owned: ob,
+                    target: tb,
+                },
+            ) => {
+                if oa != ob || x.name != y.name {
+                    self.retyped(&path, a, b);
+                    return;
+                }
+                self.pair(path, *ta, *tb);
+            }
+            (
+                NodeShape::Collection {
+                    kind: ka,
+                    params: pa,
+                },
+                NodeShape::Collection {
+                    kind: kb,
+                    params: pb,
+                },
+            ) => {
+                if ka != kb || pa.len() != pb.len() || x.size != y.size {
+                    self.retyped(&path, a, b);
+                    return;
+                }
+                let maps = pa.len() == 2;
+                for (i, (pa, pb)) in pa.iter().zip(pb).enumerate() {
+                    let p = match (maps, i) {
+                        (true, 0) => format!("{path}{{key}}"),
+                        _ => format!("{path}[]"),
+                    };
+                    self.pair(p, *pa, *pb);
+                }
+            }
+            _ => self.retyped(&path, a, b),
+        }
+    }
+
+    fn layout(&mut self, path: &str, x: &Node, y: &Node) {
+        if x.size != y.size || x.align != y.align {
+            self.report(
+                path,
+                format!(
+                    "size/alignment {}/{} → {}/{}",
+                    x.size, x.align, y.size, y.align
+                ),
+            );
+        }
+    }
+
+    fn fields(&mut self, path: &str, fa: &[Field], fb: &[Field]) {
+        for f in fa {
+            match fb.iter().find(|g| g.name == f.name) {
+                None => {
+                    let t = self.old.describe(f.ty, 0);
+                    self.report(
+                        &format!("{path}.{}", f.name),
+                        format!("field removed (was {t} at offset {})", f.offset),
+                    );
+                }
+                Some(g) => {
+                    if f.offset != g.offset {
+                        self.report(
+                            &format!("{path}.{}", f.name),
+                            format!("field moved from offset {} to {}", f.offset, g.offset),
+                        );
+                    }
+                    self.pair(format!("{path}.{}", f.name), f.ty, g.ty);
+                }
+            }
+        }
+        for g in fb {
+            if !fa.iter().any(|f| f.name == g.name) {
+                let t = self.new.describe(g.ty, 0);
+                self.report(
+                    &format!("{path}.{}", g.name),
+                    format!("field added ({t} at offset {})", g.offset),
+                );
+            }
+        }
+    }
+
+    fn variants(&mut self, path: &str, va: &[Variant], vb: &[Variant]) {
+        for (i, v) in va.iter().enumerate() {
+            let p = format!("{path}::{}", v.name);
+            match vb.iter().position(|w| w.name == v.name) {
+                None => self.report(&p, "variant removed".to_string()),
+                Some(j) => {
+                    let w = &vb[j];
+                    if v.discriminant != w.discriminant {
+                        self.report(
+                            &p,
+                            format!(
+                                "discriminant {} → {}{}",
+                                v.discriminant,
+                                w.discriminant,
+                                if i == j { "" } else { " (variants reordered)" }
+                            ),
+                        );
+                    }
+                    self.fields(&p, &v.fields, &w.fields);
+                }
+            }
+        }
+        for w in vb {
+            if !va.iter().any(|v| v.name == w.name) {
+                self.report(
+                    &format!("{path}::{}", w.name),
+                    format!("variant added (discriminant {})", w.discriminant),
+                );
+            }
+        }
+    }
+}
+
+/// A minimal JSON reader for the schema record: objects, arrays, strings, integers,
+/// booleans. Depth and size are bounded by the record's length; it never panics.
+mod json {
+    pub(super) enum Value {
+        Object(Vec<(String, Value)>),
+        Array(Vec<Value>),
+        String(String),
+        Number(i128),
+        Bool(bool),
+        Null,
+    }
+
+    impl Value {
+        pub(super) fn get(&self, key: &str) -> Result<&Value, String> {
+            match self {
+                Value::Object(kv) => kv
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v)
+                    .ok_or_else(|| format!("missing key {key:?}")),
+                _ => Err(format!("expected an object holding {key:?}")),
+            }
+        }
+        pub(super) fn array(&self) -> Result<&[Value], String> {
+            match self {
+                Value::Array(a) => Ok(a),
+                _ => Err("expected an array".into()),
+            }
+        }
+        pub(super) fn string(&self) -> Result<&str, String> {
+            match self {
+                Value::String(s) => Ok(s),
+                _ => Err("expected a string".into()),
+            }
+        }
+        pub(super) fn integer(&self) -> Result<i128, String> {
+            match self {
+                Value::Number(n) => Ok(*n),
+                _ => Err("expected a number".into()),
+            }
+        }
+        pub(super) fn unsigned(&self) -> Result<u64, String> {
+            u64::try_from(self.integer()?).map_err(|_| "expected an unsigned number".into())
+        }
+        pub(super) fn index(&self) -> Result<usize, String> {
+            usize::try_from(self.unsigned()?).map_err(|_| "index out of range".into())
+        }
+        pub(super) fn boolean(&self) -> Result<bool, String> {
+            match self {
+                Value::Bool(b) => Ok(*b),
+                _ => Err("expected a boolean".into()),
+            }
+        }
+    }
+
+    const MAX_DEPTH: u32 = 64;
+
+    pub(super) fn parse(text: &str) -> Result<Value, String> {
+        let mut p = Parser {
+            b: text.as_bytes(),
+            at: 0,
+        };
+        let v = p.value(0)?;
+        p.ws();
+        if p.at != p.b.len() {
+            return Err(format!("trailing bytes at {}", p.at));
+        }
+        Ok(v)
+    }
+
+    struct Parser<'a> {
+        b: &'a [u8],
+        at: usize,
+    }
+
+    impl Parser<'_> {
+        fn ws(&mut self) {
+            while self.at < self.b.len() && self.b[self.at].is_ascii_whitespace() {
+                self.at += 1;
+            }
+        }
+        fn peek(&self) -> Option<u8> {
+            self.b.get(self.at).copied()
+        }
+        fn expect(&mut self, c: u8) -> Result<(), String> {
+            self.ws();
+            if self.peek() == Some(c) {
+                self.at += 1;
+                Ok(())
+            } else {
+                Err(format!("expected {:?} at {}", c as char, self.at))
+            }
+        }
+        fn value(&mut self, depth: u32) -> Result<Value, String> {
+            if depth > MAX_DEPTH {
+                return Err("nesting too deep".into());
+            }
+            self.ws();
+            match self.peek() {
+                Some(b'{') => {
+                    self.at += 1;
+                    let mut kv = Vec::new();
+                    self.ws();
+                    if self.peek() == Some(b'}') {
+                        self.at += 1;
+                        return Ok(Value::Object(kv));
+                    }
+                    loop {
+                        self.ws();
+                        let k = self.string()?;
+                        self.expect(b':')?;
+                        kv.push((k, self.value(depth + 1)?));
+                        self.ws();
+                        match self.peek() {
+                            Some(b',') => self.at += 1,
+                            Some(b'}') => {
+                                self.at += 1;
+                                return Ok(Value::Object(kv));
+                            }
+                            _ => return Err(format!("expected ',' or '}}' at {}", self.at)),
+                        }
+                    }
+                }
+                Some(b'[') => {
+                    self.at += 1;
+                    let mut a = Vec::new();
+                    self.ws();
+                    if self.peek() == Some(b']') {
+                        self.at += 1;
+                        return Ok(Value::Array(a));
+                    }
+                    loop {
+                        a.push(self.value(depth + 1)?);
+                        self.ws();
+                        match self.peek() {
+                            Some(b',') => self.at += 1,
+                            Some(b']') => {
+                                self.at += 1;
+                                return Ok(Value::Array(a));
+                            }
+                            _ => return Err(format!("expected ',' or ']' at {}", self.at)),
+                        }
+                    }
+                }
+                Some(b'"') => Ok(Value::String(self.string()?)),
+                Some(b't') => self.word("true", Value::Bool(true)),
+                Some(b'f') => self.word("false", Value::Bool(false)),
+                Some(b'n') => self.word("null", Value::Null),
+                Some(c) if c == b'-' || c.is_ascii_digit() => {
+                    let start = self.at;
+                    self.at += 1;
+                    while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                        self.at += 1;
+                    }
+                    std::str::from_utf8(&self.b[start..self.at])
+                        .ok()
+                        .and_then(|s| s.parse::<i128>().ok())
+                        .map(Value::Number)
+                        .ok_or_else(|| format!("bad number at {start}"))
+                }
+                _ => Err(format!("unexpected byte at {}", self.at)),
+            }
+        }
+        fn word(&mut self, w: &str, v: Value) -> Result<Value, String> {
+            if self.b[self.at..].starts_with(w.as_bytes()) {
+                self.at += w.len();
+                Ok(v)
+            } else {
+                Err(format!("unexpected word at {}", self.at))
+            }
+        }
+        fn string(&mut self) -> Result<String, String> {
+            if self.peek() != Some(b'"') {
+                return Err(format!("expected a string at {}", self.at));
+            }
+            self.at += 1;
+            let mut out = Vec::new();
+            loop {
+                let Some(c) = self.peek() else {
+                    return Err("unterminated string".into());
+                };
+                self.at += 1;
+                match c {
+                    b'"' => break,
+                    b'\\' => {
+                        let Some(e) = self.peek() else {
+                            return Err("unterminated escape".into());
+                        };
+                        self.at += 1;
+                        match e {
+                            b'"' | b'\\' | b'/' => out.push(e),
+                            b'n' => out.push(b'\n'),
+                            b't' => out.push(b'\t'),
+                            b'r' => out.push(b'\r'),
+                            b'u' => {
+                                let hex = self
+                                    .b
+                                    .get(self.at..self.at + 4)
+                                    .and_then(|h| std::str::from_utf8(h).ok())
+                                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                    .and_then(char::from_u32)
+                                    .ok_or("bad \\u escape")?;
+                                self.at += 4;
+                                let mut buf = [0u8; 4];
+                                out.extend_from_slice(hex.encode_utf8(&mut buf).as_bytes());
+                            }
+                            _ => return Err("bad escape".into()),
+                        }
+                    }
+                    c => out.push(c),
+                }
+            }
+            String::from_utf8(out).map_err(|_| "string is not UTF-8".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Persistent;
+
+    fn stored<T: Persistent>() -> Graph {
+        Graph::from_json(&crate::schema::to_json(T::SCHEMA)).unwrap()
+    }
+
+    #[test]
+    fn identical_types_have_no_differences() {
+        type T = (u32, [Option<u64>; 3], bool);
+        assert!(diff(&stored::<T>(), &Graph::of(T::SCHEMA)).is_empty());
+    }
+
+    #[test]
+    fn an_array_element_change_is_reported_by_path() {
+        let d = diff(&stored::<[u8; 4]>(), &Graph::of(<[bool; 4]>::SCHEMA));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].path, "root[]");
+        assert_eq!(d[0].change, "u8 → bool");
+    }
+
+    #[test]
+    fn a_damaged_record_is_an_error_not_a_panic() {
+        let good = crate::schema::to_json(<(u32, u64) as Persistent>::SCHEMA);
+        for cut in 0..good.len() {
+            let _ = Graph::from_json(&good[..cut]);
+        }
+        assert!(Graph::from_json(&good.replace("\"type\":1", "\"type\":99")).is_err());
+        assert!(Graph::from_json(&"[".repeat(10_000)).is_err());
+    }
+}
