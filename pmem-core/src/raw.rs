@@ -242,7 +242,17 @@ pub unsafe fn free_owned_later<T: Persistent>(ptr: *mut T) -> Result<()> {
         });
         return Ok(());
     }
+    /// Leaves the thread ready for the next free even when a free panics: without it a
+    /// panic left `FREEING` set, and every later free on the thread was queued forever.
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            FREE_QUEUE.with(|q| q.borrow_mut().clear());
+            FREEING.with(|f| f.set(false));
+        }
+    }
     FREEING.with(|f| f.set(true));
+    let _done = Done;
     // SAFETY: caller's contract; queued entries carry their own.
     let mut r = unsafe { T::free_owned(ptr) };
     while r.is_ok() {
@@ -252,7 +262,5 @@ pub unsafe fn free_owned_later<T: Persistent>(ptr: *mut T) -> Result<()> {
         // SAFETY: see above.
         r = unsafe { f(p) };
     }
-    FREE_QUEUE.with(|q| q.borrow_mut().clear());
-    FREEING.with(|f| f.set(false));
     r
 }

@@ -83,7 +83,33 @@ impl<'p, R: Persistent> Tx<'p, R> {
     }
 
     /// Frees, at commit, the allocation at pool offset `off` of `size` bytes.
-    pub fn free_raw(&mut self, off: u64, size: usize) -> Result<()> {
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`](crate::Error::Corrupted) when `off` is not the start of a live
+    /// allocation of at least `size` bytes, or was already freed in this transaction.
+    ///
+    /// # Safety
+    /// Freeing memory that something still uses lets the next allocation alias it, and
+    /// safe code would then read one type's bytes as another's. The caller promises:
+    /// - nothing reachable from the root owns or points to the allocation when the
+    ///   transaction commits (no `PBox`, `PPtr`, collection buffer or the root itself:
+    ///   unlink it first, in this transaction);
+    /// - no reference into it is used after this call;
+    /// - it was allocated with `alloc_raw` (or by code that hands ownership over).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<u64>::volatile().unwrap();
+    /// let before = pool.check().unwrap().allocations;
+    /// pool.tx(|tx| {
+    ///     let off = tx.alloc_raw(64, 8)?;
+    ///     // SAFETY: nothing refers to the allocation made just above.
+    ///     unsafe { tx.free_raw(off, 64) }
+    /// }).unwrap();
+    /// assert_eq!(pool.check().unwrap().allocations, before);
+    /// ```
+    pub unsafe fn free_raw(&mut self, off: u64, size: usize) -> Result<()> {
         // SAFETY: the write lock is held by this transaction.
         let st = unsafe { &mut *self.st };
         crate::raw::free_in(self.sh, st, off, size)
