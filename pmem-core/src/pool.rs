@@ -547,14 +547,32 @@ impl<R: Persistent> Pool<R> {
         Ok(f(unsafe { &*self.root_ptr() }))
     }
 
+    /// `WouldDeadlock` when this thread is inside a transaction or a read of this pool
+    /// (through any handle): the lock such a call needs is already held up the stack.
+    fn not_reentrant(&self) -> Result<()> {
+        let sh = &*self.sh;
+        if sh.slot.control().owner.load(Ordering::Acquire) == thread_token()
+            || thread_reads(sh.slot.base() as usize)
+        {
+            return Err(Error::WouldDeadlock);
+        }
+        Ok(())
+    }
+
     /// Writes all committed changes into the pool file and restarts the log.
+    ///
+    /// # Errors
+    /// [`Error::WouldDeadlock`] inside a transaction or read of this pool on this
+    /// thread; I/O errors (which poison the pool).
     pub fn checkpoint(&self) -> Result<()> {
+        self.not_reentrant()?;
         self.sh.checkpoint()
     }
 
     /// Closes this handle; the last handle checkpoints and reports any error.
     pub fn close(self) -> Result<()> {
         if Arc::strong_count(&self.sh) == 1 && !self.sh.cfg.read_only && !self.sh.cfg.volatile {
+            self.not_reentrant()?;
             self.sh.check_usable()?;
             self.sh.checkpoint()?;
         }
@@ -582,6 +600,7 @@ impl<R: Persistent> Pool<R> {
     /// assert!(s.free_bytes > 0);
     /// ```
     pub fn stats(&self) -> Result<Stats> {
+        self.not_reentrant()?;
         Stats::from_shared(&self.sh)
     }
 
@@ -602,6 +621,7 @@ impl<R: Persistent> Pool<R> {
     pub fn check(&self) -> Result<crate::check::CheckReport> {
         let sh = &*self.sh;
         sh.check_usable()?;
+        self.not_reentrant()?;
         let g = sh
             .state
             .read()
