@@ -30,9 +30,9 @@
 
 pub use pmem_collections::*;
 pub use pmem_core::{
-    fingerprint, plain_view, raw, schema, view_cast, CheckReport, Durability, Error, OptionPBoxMut,
-    PBox, PBoxMut, PInit, PPtr, PSafe, Persistent, Plain, Pool, PoolInfo, PoolOptions, Result,
-    Stats, Tx, TypeIdentity, ViewTail, Visitor,
+    fingerprint, plain_view, raw, schema, view_cast, CheckReport, Durability, Error, Invalid,
+    OptionPBoxMut, PBox, PBoxMut, PInit, PPtr, PSafe, Persistent, Plain, Pool, PoolInfo,
+    PoolOptions, Result, Stats, Tx, TypeDifference, TypeIdentity, ViewTail, Visitor,
 };
 pub use pmem_derive::Persistent;
 
@@ -81,6 +81,16 @@ pub mod __private {
         /// # Safety
         /// As `Persistent::free_owned`.
         unsafe fn free_owned(ptr: *mut Self) -> Result<()>;
+        /// `Persistent::MAY_BE_INVALID`.
+        const MAY_BE_INVALID: bool;
+        /// `Persistent::validate`.
+        ///
+        /// # Errors
+        /// As `Persistent::validate`.
+        ///
+        /// # Safety
+        /// As `Persistent::validate`.
+        unsafe fn validate(ptr: *const Self) -> core::result::Result<(), crate::Invalid>;
     }
 
     impl<T: Persistent, Field> PersistentField<Field> for T {
@@ -97,6 +107,12 @@ pub mod __private {
         unsafe fn free_owned(ptr: *mut Self) -> Result<()> {
             // SAFETY: forwarded contract.
             unsafe { T::free_owned(ptr) }
+        }
+        const MAY_BE_INVALID: bool = T::MAY_BE_INVALID;
+        #[inline]
+        unsafe fn validate(ptr: *const Self) -> core::result::Result<(), crate::Invalid> {
+            // SAFETY: forwarded contract.
+            unsafe { T::validate(ptr) }
         }
     }
 

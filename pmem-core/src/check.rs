@@ -1,7 +1,9 @@
 //! The integrity check (`Pool::check`): the allocator's own walk (headers tile the heap,
 //! bitmaps fit their runs), then a walk from the root through every owned pointer:
 //! each must name a live allocation, no allocation may be owned twice, and every live
-//! allocation must be reached (else it leaked).
+//! allocation must be reached (else it leaked). Every value on the way whose type has
+//! invalid bit patterns is validated before it is read as its type
+//! ([`Persistent::validate`]), and a bad one is reported with its path from the root.
 
 use std::collections::HashSet;
 
@@ -28,7 +30,13 @@ pub struct Visitor<'a> {
     heap: &'a HeapIndex,
     seen: HashSet<u64>,
     base: usize,
-    queue: Vec<(*const u8, VisitFn)>,
+    /// Values still to visit, each with the path node that reached it.
+    queue: Vec<(*const u8, VisitFn, u32)>,
+    /// Path nodes: (parent node, the path from the parent's value to this one).
+    nodes: Vec<(u32, String)>,
+    /// The node of the value being visited, and the path inside it so far.
+    current: u32,
+    inside: Vec<&'static str>,
 }
 
 /// Visits the value at a type-erased address; see [`Visitor::visit_later`].
@@ -39,7 +47,10 @@ pub type VisitFn = unsafe fn(*const u8, &mut Visitor<'_>) -> Result<()>;
 /// # Safety
 /// - `p` must point to a valid `T`.
 pub unsafe fn visit_erased<T: Persistent>(p: *const u8, v: &mut Visitor<'_>) -> Result<()> {
-    // SAFETY: caller's contract.
+    // SAFETY: caller's contract (the bytes are readable); validated before the
+    // reference below is formed.
+    unsafe { v.validate(p.cast::<T>())? };
+    // SAFETY: caller's contract; the value was just validated.
     unsafe { (*p.cast::<T>()).visit_owned(v) }
 }
 
@@ -71,14 +82,66 @@ impl Visitor<'_> {
     /// # Safety
     /// - `ptr` must point to a valid `T` in the pool being checked.
     pub unsafe fn visit_later<T: Persistent>(&mut self, ptr: *const T) {
-        self.queue.push((ptr.cast(), visit_erased::<T>));
+        let node = self.nodes.len() as u32;
+        self.nodes.push((self.current, self.inside.concat()));
+        self.queue.push((ptr.cast(), visit_erased::<T>, node));
+    }
+
+    /// Says that what is visited next lies at `part` inside the current value (`.name`
+    /// for a field, `[]` for a collection element); undone by [`Visitor::leave`]. Only
+    /// the paths in messages depend on it.
+    pub fn enter(&mut self, part: &'static str) {
+        self.inside.push(part);
+    }
+
+    /// Undoes the last [`Visitor::enter`].
+    pub fn leave(&mut self) {
+        self.inside.pop();
+    }
+
+    /// The path from the root to what is being visited.
+    fn path(&self) -> String {
+        let mut parts = vec![self.inside.concat()];
+        let mut n = self.current;
+        while n != 0 && parts.len() < 32 {
+            let (parent, part) = &self.nodes[n as usize];
+            parts.push(part.clone());
+            n = *parent;
+        }
+        if n != 0 {
+            parts.push("…".into());
+        }
+        parts.push("root".into());
+        parts.reverse();
+        parts.concat()
+    }
+
+    /// Checks that the bytes at `ptr` are a valid `T` ([`Persistent::validate`]) before
+    /// anything reads them as a `T`; collections call it on each element.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] naming the path from the root and what is wrong.
+    ///
+    /// # Safety
+    /// - `ptr` is aligned and `size_of::<T>()` bytes there are readable.
+    pub unsafe fn validate<T: Persistent>(&self, ptr: *const T) -> Result<()> {
+        if !T::MAY_BE_INVALID {
+            return Ok(());
+        }
+        // SAFETY: caller's contract.
+        unsafe { T::validate(ptr) }.map_err(|e| {
+            Error::corrupted(
+                format!("invalid value at {}{}: {}", self.path(), e.path(), e.what()),
+                (ptr as usize).wrapping_sub(self.base) as u64,
+            )
+        })
     }
 }
 
 pub(crate) fn check_pool<R: Persistent>(
     sh: &Shared,
     heap_ix: &HeapIndex,
-    root: &R,
+    root: *const R,
 ) -> Result<CheckReport> {
     let ctx = ReadCtx(sh);
     let fresh = HeapIndex::rebuild(&ctx)?;
@@ -95,14 +158,24 @@ pub(crate) fn check_pool<R: Persistent>(
         seen: HashSet::new(),
         base: sh.slot.base() as usize,
         queue: Vec::new(),
+        nodes: vec![(0, String::new())],
+        current: 0,
+        inside: Vec::new(),
     };
     v.seen.insert(meta.root_off);
     if meta.schema_off != 0 {
         v.seen.insert(meta.schema_off);
     }
-    root.visit_owned(&mut v)?;
-    while let Some((p, f)) = v.queue.pop() {
-        // SAFETY: queued by `visit_later`, whose caller promised a valid value there.
+    // SAFETY: the root is a live allocation of `size_of::<R>()` bytes, aligned
+    // (validated at open); it is validated before the reference is formed.
+    unsafe {
+        v.validate(root)?;
+        (*root).visit_owned(&mut v)?;
+    }
+    while let Some((p, f, node)) = v.queue.pop() {
+        v.current = node;
+        v.inside.clear();
+        // SAFETY: queued by `visit_later`, whose caller promised a `T` there.
         unsafe { f(p, &mut v)? };
     }
     let mut report = CheckReport {

@@ -100,6 +100,8 @@ pub(crate) struct Config {
     pub(crate) checkpoint_bytes: u64,
     pub(crate) volatile: bool,
     pub(crate) release_pages: bool,
+    /// Run the full check (values included) before `open` returns.
+    pub(crate) verify: bool,
 }
 
 /// Settings of a new pool.
@@ -603,7 +605,7 @@ impl Shared {
                     prev_log_id: 0,
                     base_seq: checkpoint.checkpoint_seq,
                 };
-                Some(place.create_log(&slot, &h, 0o600, access)?)
+                Some(place.create_log(&slot, &h, access)?)
             }
         };
         let pool_file = if cfg.read_only { None } else { Some(pool) };

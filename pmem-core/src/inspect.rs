@@ -51,6 +51,7 @@ impl Inspector {
             checkpoint_bytes: u64::MAX,
             volatile: false,
             release_pages: false,
+            verify: false,
         };
         let expect = Expect {
             layout: None,

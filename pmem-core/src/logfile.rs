@@ -126,7 +126,6 @@ impl Place {
         &self,
         slot: &Slot,
         header: &LogHeader,
-        mode: u32,
         access: LogAccess,
     ) -> Result<Box<dyn Backing>> {
         match self {
@@ -140,7 +139,14 @@ impl Place {
                 Ok(log)
             }
             Place::File(p) => {
+                use std::os::unix::fs::PermissionsExt;
                 let lp = log_path(p);
+                // The log gets the pool file's permissions (`PoolOptions::mode`).
+                let mode = std::fs::metadata(p)
+                    .map_err(io_err("reading", p))?
+                    .permissions()
+                    .mode()
+                    & 0o777;
                 let f = OpenOptions::new()
                     .read(true)
                     .write(true)

@@ -39,7 +39,10 @@ pub unsafe trait PSafe: Sized + 'static {}
 ///   [`crate::raw::snapshot`]) each byte before changing it;
 /// - `visit_owned` must report every allocation the value owns, and `free_owned` must
 ///   free exactly those;
-/// - `FINGERPRINT` must change whenever the layout changes.
+/// - `FINGERPRINT` must change whenever the layout changes;
+/// - `validate` must reject every byte pattern that is not a valid `Self` (the default
+///   accepts everything: right only for types all of whose bit patterns are valid), and
+///   `MAY_BE_INVALID` must be `true` whenever it can reject anything.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a pmem pool",
     label = "`{Self}` is not Persistent",
@@ -80,6 +83,26 @@ pub unsafe trait Persistent: PSafe {
         Ok(())
     }
 
+    /// Whether some byte patterns of the size of `Self` are not valid values (a
+    /// `bool`, `char`, enum tag, `PBox` or a type containing one): such types are checked
+    /// value by value by [`Persistent::validate`]; others are skipped.
+    const MAY_BE_INVALID: bool = false;
+
+    /// Checks that the bytes at `ptr` form a valid `Self` — every `bool` 0 or 1, every
+    /// `char` a Unicode scalar value, every enum tag a declared discriminant, every
+    /// `PBox` nonzero — reading them as integers, never as `Self`. Allocations the value
+    /// owns are checked when the walk of [`crate::Pool::check`] reaches them.
+    ///
+    /// # Errors
+    /// [`Invalid`] naming the path inside the value and what is wrong.
+    ///
+    /// # Safety
+    /// - `ptr` is aligned for `Self` and `size_of::<Self>()` bytes there are readable.
+    unsafe fn validate(ptr: *const Self) -> std::result::Result<(), Invalid> {
+        let _ = ptr;
+        Ok(())
+    }
+
     /// `Self::SCHEMA`, as a function (for [`crate::schema::SchemaFn`]).
     fn schema() -> &'static TypeSchema {
         Self::SCHEMA
@@ -107,8 +130,62 @@ pub unsafe fn plain_view<'a, T>(ptr: *mut T) -> &'a mut T {
     }
 }
 
+/// Why the bytes of a stored value are not a valid value of its type; answered by
+/// [`Persistent::validate`] and reported by [`crate::Pool::check`] with the path from
+/// the root.
+///
+/// # Examples
+///
+/// ```
+/// use pmem_core::Persistent;
+/// let byte = 2u8;
+/// // SAFETY: one readable, aligned byte.
+/// let e = unsafe { <bool as Persistent>::validate(std::ptr::from_ref(&byte).cast()) }
+///     .unwrap_err();
+/// assert_eq!(e.to_string(), ": bool byte 0x02 (must be 0 or 1)");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid {
+    path: String,
+    what: String,
+}
+
+impl Invalid {
+    /// A problem at the value itself.
+    pub fn new(what: impl Into<String>) -> Self {
+        Invalid {
+            path: String::new(),
+            what: what.into(),
+        }
+    }
+
+    /// The same problem, seen from the value containing this one through `part`
+    /// (`.field`, `[3]`, `::Variant`).
+    #[must_use]
+    pub fn within(mut self, part: &str) -> Self {
+        self.path.insert_str(0, part);
+        self
+    }
+
+    /// The path inside the value (`.tag`, `[3].flag`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// What is wrong.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.what)
+    }
+}
+
 macro_rules! primitive {
-    ($($t:ty),*) => {$(
+    ($($t:ty $(=> $check:expr)?),*) => {$(
         // SAFETY: every bit pattern a write path can store is a valid value; no addresses.
         unsafe impl PSafe for $t {}
         // SAFETY: the view snapshots all bytes; owns nothing; fingerprint covers size.
@@ -128,6 +205,14 @@ macro_rules! primitive {
                 // SAFETY: forwarded contract.
                 unsafe { plain_view(ptr) }
             }
+            $(
+            const MAY_BE_INVALID: bool = true;
+            unsafe fn validate(ptr: *const Self) -> std::result::Result<(), Invalid> {
+                // The closure reads through `ptr` under this function's contract: the
+                // bytes are readable and aligned.
+                $check(ptr)
+            }
+            )?
         }
         // SAFETY: owns nothing; view is itself.
         unsafe impl Plain for $t {}
@@ -149,8 +234,16 @@ primitive!(
     isize,
     f32,
     f64,
-    bool,
-    char,
+    bool => |p: *const bool| {
+        // SAFETY: (caller) one readable byte; read as an integer, not as `bool`.
+        let b = unsafe { p.cast::<u8>().read() };
+        if b <= 1 { Ok(()) } else { Err(Invalid::new(format!("bool byte {b:#04x} (must be 0 or 1)"))) }
+    },
+    char => |p: *const char| {
+        // SAFETY: (caller) four readable, aligned bytes; read as `u32`, not as `char`.
+        let c = unsafe { p.cast::<u32>().read() };
+        if char::from_u32(c).is_some() { Ok(()) } else { Err(Invalid::new(format!("char {c:#x} is not a Unicode scalar value"))) }
+    },
     ()
 );
 
@@ -171,9 +264,20 @@ unsafe impl<T: Plain, const N: usize> Persistent for [T; N] {
             len: N,
         },
     };
+    const MAY_BE_INVALID: bool = T::MAY_BE_INVALID;
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
         // SAFETY: forwarded contract.
         unsafe { plain_view(ptr) }
+    }
+    unsafe fn validate(ptr: *const Self) -> std::result::Result<(), Invalid> {
+        if T::MAY_BE_INVALID {
+            for i in 0..N {
+                // SAFETY: element `i` of the readable array at `ptr`.
+                unsafe { T::validate(ptr.cast::<T>().add(i)) }
+                    .map_err(|e| e.within(&format!("[{i}]")))?;
+            }
+        }
+        Ok(())
     }
 }
 // SAFETY: elements are plain.
@@ -197,9 +301,15 @@ unsafe impl<T: Plain> Persistent for Option<T> {
         fingerprint: Self::FINGERPRINT,
         shape: Shape::Option(T::schema),
     };
+    // The tag (or niche) of an `Option` can itself be invalid.
+    const MAY_BE_INVALID: bool = true;
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
         // SAFETY: forwarded contract.
         unsafe { plain_view(ptr) }
+    }
+    unsafe fn validate(ptr: *const Self) -> std::result::Result<(), Invalid> {
+        // SAFETY: caller's contract.
+        unsafe { crate::option_layout::validate(ptr) }
     }
 }
 // SAFETY: plain payload.
@@ -230,9 +340,18 @@ macro_rules! tuple {
                     ty: $t::schema,
                 }),+]),
             };
+            const MAY_BE_INVALID: bool = false $(|| $t::MAY_BE_INVALID)+;
             unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
                 // SAFETY: forwarded contract.
                 unsafe { plain_view(ptr) }
+            }
+            unsafe fn validate(ptr: *const Self) -> std::result::Result<(), Invalid> {
+                $(
+                // SAFETY: field `$n` of the readable tuple at `ptr`.
+                unsafe { $t::validate(std::ptr::addr_of!((*ptr).$n)) }
+                    .map_err(|e| e.within(concat!(".", stringify!($n))))?;
+                )+
+                Ok(())
             }
         }
         // SAFETY: plain elements.

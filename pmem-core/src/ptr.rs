@@ -253,6 +253,15 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
         // SAFETY: `PBoxMut<T>` ends in a ViewTail; the fat pointer covers the box.
         unsafe { &mut *crate::view_cast!(ptr, Self => PBoxMut<T>) }
     }
+    // A box's offset is `NonZeroU64`: zero bytes are not a valid box.
+    const MAY_BE_INVALID: bool = true;
+    unsafe fn validate(ptr: *const Self) -> std::result::Result<(), crate::psafe::Invalid> {
+        // SAFETY: (caller) eight readable, aligned bytes; read as `u64`.
+        if unsafe { ptr.cast::<u64>().read() } == 0 {
+            return Err(crate::psafe::Invalid::new("PBox offset is zero"));
+        }
+        Ok(())
+    }
     fn visit_owned(&self, v: &mut Visitor<'_>) -> Result<()> {
         let p = self.target()?;
         if v.owned(p.cast(), size_of::<T>().max(1))? {

@@ -104,12 +104,24 @@ impl<K: Persistent + Ord, V: Persistent> Walk<'_, '_, K, V> {
                 }
                 for i in 0..len {
                     let k = g.key(n, i).cast::<K>();
+                    let val = g.val(n, i).cast::<V>();
+                    // Each entry is validated before it is read as a `K` or a `V`.
+                    self.v.enter("{key}");
+                    self.v.validate(k)?;
+                    self.v.leave();
+                    self.v.enter("[]");
+                    self.v.validate(val)?;
+                    self.v.leave();
                     if !self.prev_key.is_null() && (*self.prev_key).cmp(&*k) != Ordering::Less {
                         return Err(corrupted("PBTreeMap keys out of order", off));
                     }
                     self.prev_key = k;
+                    self.v.enter("{key}");
                     (*k).visit_owned(self.v)?;
-                    (*g.val(n, i).cast::<V>()).visit_owned(self.v)?;
+                    self.v.leave();
+                    self.v.enter("[]");
+                    (*val).visit_owned(self.v)?;
+                    self.v.leave();
                 }
                 self.prev_leaf = n;
                 self.count += len as u64;

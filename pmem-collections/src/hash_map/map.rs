@@ -391,10 +391,24 @@ unsafe impl<K: Persistent + Hash + Eq, V: Persistent> Persistent for PHashMap<K,
         };
         let hashed = self.hdr.hash_check == canary();
         for i in t.full_buckets() {
-            // SAFETY: a full bucket holds an initialised entry.
-            let b = unsafe { &*t.bucket(i).cast::<Bucket<K, V>>() };
+            let b = t.bucket(i).cast::<Bucket<K, V>>();
+            // SAFETY: a full bucket holds an entry's bytes; key and value are validated
+            // before the bucket is read as a `Bucket<K, V>`.
+            let b = unsafe {
+                v.enter("{key}");
+                v.validate(ptr::addr_of!((*b).key))?;
+                v.leave();
+                v.enter("[]");
+                v.validate(ptr::addr_of!((*b).value))?;
+                v.leave();
+                &*b
+            };
+            v.enter("{key}");
             b.key.visit_owned(v)?;
+            v.leave();
+            v.enter("[]");
             b.value.visit_owned(v)?;
+            v.leave();
             if hashed && !t.reachable(i, make_hash(self.hdr.seed, &b.key)) {
                 return Err(Error::Corrupted {
                     what: "hash map entry is not reachable by lookup".into(),

@@ -261,10 +261,17 @@ unsafe impl<T: Persistent> Persistent for PVec<T> {
             return Ok(());
         };
         if v.owned(p, self.raw.alloc_bytes(el))? {
+            v.enter("[]");
             for i in 0..len {
-                // SAFETY: `buffer` checked the allocation holds `len` initialised elements.
-                unsafe { (*p.cast::<T>().add(i)).visit_owned(v)? };
+                // SAFETY: `buffer` checked the allocation holds `len` elements' bytes;
+                // each is validated before it is read as a `T`.
+                unsafe {
+                    let e = p.cast::<T>().add(i);
+                    v.validate(e)?;
+                    (*e).visit_owned(v)?;
+                }
             }
+            v.leave();
         }
         Ok(())
     }

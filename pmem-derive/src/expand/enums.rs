@@ -316,6 +316,36 @@ fn persistent_impl(
     };
 
     let owned = (!plain).then(|| owned_fns(variants, typed));
+    let int_ty: syn::Type = syn::parse_str(&int.to_string()).expect("an integer repr is a type");
+    let validate_arms =
+        variants
+            .iter()
+            .zip(typed)
+            .zip(&discs)
+            .zip(&offsets)
+            .map(|(((v, fields), d), offs)| {
+                let vname = format!("::{}", v.ident);
+                let checks = v.fields.iter().zip(fields).zip(offs).map(
+                    |((f, (marker, ty)), off)| {
+                        let pt = as_field(ty, marker);
+                        let part = format!(".{}", f.name());
+                        quote! {
+                            if #pt::MAY_BE_INVALID {
+                                // SAFETY: the variant's field lies at this offset inside the readable
+                                // value (the layout its `repr` guarantees), aligned for its type.
+                                unsafe { #pt::validate(ptr.cast::<u8>().add(#off).cast::<#ty>()) }
+                                    .map_err(|e| e.within(#part).within(#vname))?;
+                            }
+                        }
+                    },
+                );
+                quote! {
+                    if tag == #d {
+                        #(#checks)*
+                        return ::core::result::Result::Ok(());
+                    }
+                }
+            });
 
     quote! {
         // SAFETY: `view_mut` answers a view whose every write path snapshots first (`set`
@@ -345,6 +375,20 @@ fn persistent_impl(
             unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self::View {
                 #view_mut
             }
+            // The tag itself can be invalid.
+            const MAY_BE_INVALID: bool = true;
+            #[allow(unused_unsafe, clippy::unnecessary_cast)]
+            unsafe fn validate(ptr: *const Self) -> ::core::result::Result<(), ::pmem::Invalid> {
+                // SAFETY: the tag is the `repr` integer at offset 0 of the readable value;
+                // it is read as that integer, not as the enum.
+                let tag = unsafe { ptr.cast::<#int_ty>().read() } as i128;
+                #(#validate_arms)*
+                ::core::result::Result::Err(::pmem::Invalid::new(::std::format!(
+                    "{} tag {} is not a declared discriminant",
+                    #name,
+                    tag
+                )))
+            }
             #owned
         }
     }
@@ -358,7 +402,12 @@ fn owned_fns(variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) 
         let visits = fields.iter().enumerate().map(|(k, (marker, ty))| {
             let pt = as_field(ty, marker);
             let b = format_ident!("__pmem_{}", k);
-            quote!(#pt::visit_owned(#b, v)?;)
+            let part = format!("::{}.{}", v.ident, v.fields[k].name());
+            quote! {
+                v.enter(#part);
+                #pt::visit_owned(#b, v)?;
+                v.leave();
+            }
         });
         quote!(#pat => { #(#visits)* })
     });

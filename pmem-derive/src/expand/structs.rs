@@ -139,7 +139,12 @@ fn persistent_impl(
         let visits = fields.iter().zip(typed).map(|(f, (marker, ty))| {
             let pt = as_field(ty, marker);
             let m = &f.member;
-            quote!(#pt::visit_owned(&self.#m, v)?;)
+            let part = format!(".{}", f.name());
+            quote! {
+                v.enter(#part);
+                #pt::visit_owned(&self.#m, v)?;
+                v.leave();
+            }
         });
         let frees = fields.iter().zip(typed).map(|(f, (marker, ty))| {
             let pt = as_field(ty, marker);
@@ -163,10 +168,27 @@ fn persistent_impl(
         }
     });
 
+    let may_be_invalid = typed.iter().map(|(marker, ty)| {
+        let pt = as_field(ty, marker);
+        quote!(|| #pt::MAY_BE_INVALID)
+    });
+    let validations = fields.iter().zip(typed).map(|(f, (marker, ty))| {
+        let pt = as_field(ty, marker);
+        let m = &f.member;
+        let part = format!(".{}", f.name());
+        quote! {
+            if #pt::MAY_BE_INVALID {
+                // SAFETY: the field lies inside the readable value at `ptr`, aligned.
+                unsafe { #pt::validate(::core::ptr::addr_of!((*ptr).#m)) }
+                    .map_err(|e| e.within(#part))?;
+            }
+        }
+    });
     quote! {
         // SAFETY: `view_mut` answers a view whose every write path snapshots first
         // (field accessors go through each field's own view, `set_` and `update`
         // snapshot before writing); `visit_owned` and `free_owned` cover every field;
+        // `validate` checks every field that can hold an invalid pattern;
         // the fingerprint mixes every field's name, fingerprint and offset with the
         // struct's size and alignment.
         #[automatically_derived]
@@ -189,6 +211,13 @@ fn persistent_impl(
             #[inline]
             unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self::View {
                 #view_mut
+            }
+            const MAY_BE_INVALID: bool = false #(#may_be_invalid)*;
+            #[allow(unused_unsafe)]
+            unsafe fn validate(ptr: *const Self) -> ::core::result::Result<(), ::pmem::Invalid> {
+                #(#validations)*
+                let _ = ptr;
+                ::core::result::Result::Ok(())
             }
             #owned
         }
