@@ -60,16 +60,16 @@ mod v1 {
 
     #[derive(Persistent, Default)]
     #[repr(C)]
-    pub struct Entry {
-        pub id: u32,
-        pub tag: u8,
+    pub(crate) struct Entry {
+        pub(crate) id: u32,
+        pub(crate) tag: u8,
     }
 
     #[derive(Persistent, Default)]
     #[repr(C)]
-    pub struct Ledger {
-        pub entries: PVec<Entry>,
-        pub last: Option<PBox<Entry>>,
+    pub(crate) struct Ledger {
+        pub(crate) entries: PVec<Entry>,
+        pub(crate) last: Option<PBox<Entry>>,
     }
 }
 
@@ -77,9 +77,10 @@ mod v2 {
     use pmem::{PBox, PVec, Persistent};
 
     #[derive(Persistent, Default, Clone, Copy, PartialEq, Debug)]
+    #[allow(dead_code)] // `B` exists to make `Tag` a two-variant enum
     #[repr(u8)]
     #[pmem(plain)]
-    pub enum Tag {
+    pub(crate) enum Tag {
         #[default]
         A,
         B,
@@ -87,33 +88,33 @@ mod v2 {
 
     #[derive(Persistent, Default)]
     #[repr(C)]
-    pub struct Entry {
-        pub id: u32,
-        pub tag: bool,
+    pub(crate) struct Entry {
+        pub(crate) id: u32,
+        pub(crate) tag: bool,
     }
 
     #[derive(Persistent, Default)]
     #[repr(C)]
-    pub struct Ledger {
-        pub entries: PVec<Entry>,
-        pub last: Option<PBox<Entry>>,
+    pub(crate) struct Ledger {
+        pub(crate) entries: PVec<Entry>,
+        pub(crate) last: Option<PBox<Entry>>,
     }
 
-    pub mod with_enum {
+    pub(crate) mod with_enum {
         use pmem::{PBox, PVec, Persistent};
 
         #[derive(Persistent, Default)]
         #[repr(C)]
-        pub struct Entry {
-            pub id: u32,
-            pub tag: super::Tag,
+        pub(crate) struct Entry {
+            pub(crate) id: u32,
+            pub(crate) tag: super::Tag,
         }
 
         #[derive(Persistent, Default)]
         #[repr(C)]
-        pub struct Ledger {
-            pub entries: PVec<Entry>,
-            pub last: Option<PBox<Entry>>,
+        pub(crate) struct Ledger {
+            pub(crate) entries: PVec<Entry>,
+            pub(crate) last: Option<PBox<Entry>>,
         }
     }
 }
@@ -164,10 +165,10 @@ mod other {
     /// `Node` with a different field type deep in the recursion.
     #[derive(Persistent, Default)]
     #[repr(C)]
-    pub struct Node {
-        pub value: i64,
-        pub next: Option<PBox<Node>>,
-        pub children: PVec<Node>,
+    pub(crate) struct Node {
+        pub(crate) value: i64,
+        pub(crate) next: Option<PBox<Node>>,
+        pub(crate) children: PVec<Node>,
     }
 }
 

@@ -4,11 +4,11 @@
 //! the compiler: it writes `None` (and, when the layout has a separate tag, a `Some`)
 //! into two scratch buffers filled with different bytes, and keeps the bytes that came
 //! out the same in both — the bytes the write determined, which are the tag or the
-//! niche. A stored value whose bytes there equal `None`'s is `None`; otherwise it must
-//! be a valid `Some`: for a niche layout (`Option<T>` no larger than `T`) the payload
-//! is a `T` at offset 0 and is validated as one; for a tagged layout the tag must equal
-//! `Some`'s and the payload (a `T` at the end, every bit pattern of which is valid —
-//! rustc uses a tag only when `T` has no niche) needs nothing more.
+//! niche. For a niche layout (`Option<T>` no larger than `T`) a stored value is valid if
+//! it is a valid `T` at offset 0 (a `Some`) or holds `None`'s bytes; for a tagged layout
+//! (the payload at the end, the tag filling the bytes before it) the tag bytes must be
+//! `None`'s or `Some`'s, and the payload — every bit pattern of which is valid, since
+//! rustc uses a tag only when `T` has no niche — needs nothing more.
 
 use std::mem::{size_of, MaybeUninit};
 
@@ -43,6 +43,26 @@ fn signature<T>(v: impl Fn() -> Option<T>) -> Vec<(usize, u8)> {
         .collect()
 }
 
+/// The byte range of `T`'s niche: the scalar that `T::validate` rejects in `None`'s
+/// bytes written over zeroes (zero is valid for every other scalar of a plain type:
+/// `bool`, `char` and integers; an enum without a zero discriminant inside `T` would be
+/// rejected first — then `None` is recognised only when that field is zero too, which
+/// errs towards refusing, never towards accepting an invalid value).
+fn niche_of<T: Persistent>(none: &[(usize, u8)]) -> std::ops::Range<usize> {
+    let mut buf = MaybeUninit::<Option<T>>::zeroed();
+    let p = buf.as_mut_ptr().cast::<u8>();
+    for &(i, b) in none {
+        // SAFETY: `i` is inside the buffer of `size_of::<Option<T>>()` bytes.
+        unsafe { p.add(i).write(b) };
+    }
+    // SAFETY: the buffer is aligned for `Option<T>`, hence for `T` at offset 0 (niche
+    // layout), and holds `size_of::<T>()` initialised bytes.
+    match unsafe { T::validate(p.cast::<T>()) } {
+        Err(e) => e.bytes(),
+        Ok(()) => 0..0,
+    }
+}
+
 /// Whether the bytes at `ptr` hold `sig`.
 ///
 /// # Safety
@@ -57,32 +77,52 @@ unsafe fn holds(ptr: *const u8, sig: &[(usize, u8)]) -> bool {
 /// # Safety
 /// - `ptr` is aligned and `size_of::<Option<T>>()` bytes there are readable.
 pub(crate) unsafe fn validate<T: Persistent>(ptr: *const Option<T>) -> Result<(), Invalid> {
-    let none = signature::<T>(|| None);
     let bytes = ptr.cast::<u8>();
-    // SAFETY: the signature's offsets lie inside the `Option<T>` (caller's contract).
+    let payload = size_of::<Option<T>>() - size_of::<T>();
+    if payload == 0 {
+        // Niche layout: a valid `T` at offset 0 is a `Some`; otherwise the value must
+        // be `None`, whose mark is the niche: the scalar of `T` that `None` fills with a
+        // value invalid for it. The compiler may write other bytes along with `None`
+        // (zeroes, say) and other code paths may not, so only the niche is compared.
+        // SAFETY: a `T` is readable at offset 0 (same size, alignment divides).
+        let some = unsafe { T::validate(ptr.cast::<T>()) };
+        if some.is_ok() {
+            return Ok(());
+        }
+        let none = signature::<T>(|| None);
+        let niche = niche_of::<T>(&none);
+        let mark: Vec<(usize, u8)> = none
+            .into_iter()
+            .filter(|(i, _)| niche.contains(i))
+            .collect();
+        // SAFETY: the mark's offsets lie inside the `Option<T>`.
+        if !mark.is_empty() && unsafe { holds(bytes, &mark) } {
+            return Ok(());
+        }
+        return some;
+    }
+    // Tagged layout: the tag fills the bytes before the payload (which sits at the
+    // end); only those bytes are compared — the compiler may write the payload too.
+    let tag_of = |sig: Vec<(usize, u8)>| -> Vec<(usize, u8)> {
+        sig.into_iter().filter(|&(i, _)| i < payload).collect()
+    };
+    let none = tag_of(signature::<T>(|| None));
+    // SAFETY: the tag bytes lie inside the `Option<T>`.
     if unsafe { holds(bytes, &none) } {
         return Ok(());
     }
-    let payload = size_of::<Option<T>>() - size_of::<T>();
-    if payload == 0 {
-        // Niche layout: anything but `None` is `Some(T)` with `T` at offset 0.
-        // SAFETY: a `T` is readable at offset 0 (same size, alignment divides).
-        return unsafe { T::validate(ptr.cast::<T>()) };
-    }
     if !T::MAY_BE_INVALID {
-        // Tagged layout over a `T` whose every bit pattern is valid: `Some` of zeroes
-        // is a valid value to learn `Some`'s tag from.
+        // Every bit pattern of `T` is valid: `Some` of zeroes is a valid value to learn
+        // `Some`'s tag from, and the payload needs no check.
         // SAFETY: `T` accepts every bit pattern (`MAY_BE_INVALID` is false), zero too.
-        let some = signature::<T>(|| Some(unsafe { MaybeUninit::<T>::zeroed().assume_init() }));
-        let tag: Vec<(usize, u8)> = some
-            .into_iter()
-            .filter(|(i, _)| none.iter().any(|(j, _)| j == i))
-            .collect();
+        let some = tag_of(signature::<T>(|| {
+            Some(unsafe { MaybeUninit::<T>::zeroed().assume_init() })
+        }));
         // SAFETY: as above.
-        if unsafe { holds(bytes, &tag) } {
+        if unsafe { holds(bytes, &some) } {
             return Ok(());
         }
-        return Err(Invalid::new("Option tag is neither None nor Some"));
+        return Err(Invalid::new("Option tag is neither None nor Some", payload));
     }
     // A tagged layout over a type with invalid patterns is not one rustc produces
     // (such a type has a niche); validate the payload where a tagged layout keeps it.
@@ -142,6 +182,26 @@ mod tests {
         let tag_at = signature::<u32>(|| None)[0].0;
         bad[tag_at] = 9;
         assert!(check::<u32>(&bad).is_err());
+    }
+
+    #[test]
+    fn options_of_wide_and_compound_types_accept_every_valid_value() {
+        check::<u64>(&bytes_of(&Some(12u64))).unwrap();
+        check::<u64>(&bytes_of(&None::<u64>)).unwrap();
+        check::<(bool, u64)>(&bytes_of(&None::<(bool, u64)>)).unwrap();
+        check::<[bool; 3]>(&bytes_of(&None::<[bool; 3]>)).unwrap();
+        let mut some = vec![0u8; 16];
+        some[0] = 1;
+        some[8..].copy_from_slice(&u64::MAX.to_le_bytes());
+        check::<(bool, u64)>(&some).unwrap();
+        some[0] = 7;
+        assert!(check::<(bool, u64)>(&some).is_err());
+        // A `None` written by another code path may leave other bytes as they were:
+        // only the niche marks it.
+        check::<[bool; 3]>(&[2, 0x77, 0x99]).unwrap();
+        let mut none = vec![0x5Au8; 16];
+        none[0] = 2;
+        check::<(bool, u64)>(&none).unwrap();
     }
 
     #[test]

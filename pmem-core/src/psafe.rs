@@ -148,23 +148,35 @@ pub unsafe fn plain_view<'a, T>(ptr: *mut T) -> &'a mut T {
 pub struct Invalid {
     path: String,
     what: String,
+    /// Where the invalid scalar lies, in bytes from the start of the value.
+    offset: usize,
+    /// How many bytes it has.
+    len: usize,
 }
 
 impl Invalid {
-    /// A problem at the value itself.
-    pub fn new(what: impl Into<String>) -> Self {
+    /// A problem with the scalar of `len` bytes that starts the value.
+    pub fn new(what: impl Into<String>, len: usize) -> Self {
         Invalid {
             path: String::new(),
             what: what.into(),
+            offset: 0,
+            len,
         }
     }
 
-    /// The same problem, seen from the value containing this one through `part`
-    /// (`.field`, `[3]`, `::Variant`).
+    /// The same problem, seen from the value containing this one, which holds it at
+    /// `part` (`.field`, `[3]`, `::Variant`) starting `offset` bytes in.
     #[must_use]
-    pub fn within(mut self, part: &str) -> Self {
+    pub fn within(mut self, part: &str, offset: usize) -> Self {
         self.path.insert_str(0, part);
+        self.offset += offset;
         self
+    }
+
+    /// The byte range of the invalid scalar inside the outermost value.
+    pub fn bytes(&self) -> std::ops::Range<usize> {
+        self.offset..self.offset + self.len
     }
 
     /// The path inside the value (`.tag`, `[3].flag`).
@@ -237,12 +249,12 @@ primitive!(
     bool => |p: *const bool| {
         // SAFETY: (caller) one readable byte; read as an integer, not as `bool`.
         let b = unsafe { p.cast::<u8>().read() };
-        if b <= 1 { Ok(()) } else { Err(Invalid::new(format!("bool byte {b:#04x} (must be 0 or 1)"))) }
+        if b <= 1 { Ok(()) } else { Err(Invalid::new(format!("bool byte {b:#04x} (must be 0 or 1)"), 1)) }
     },
     char => |p: *const char| {
         // SAFETY: (caller) four readable, aligned bytes; read as `u32`, not as `char`.
         let c = unsafe { p.cast::<u32>().read() };
-        if char::from_u32(c).is_some() { Ok(()) } else { Err(Invalid::new(format!("char {c:#x} is not a Unicode scalar value"))) }
+        if char::from_u32(c).is_some() { Ok(()) } else { Err(Invalid::new(format!("char {c:#x} is not a Unicode scalar value"), 4)) }
     },
     ()
 );
@@ -274,7 +286,7 @@ unsafe impl<T: Plain, const N: usize> Persistent for [T; N] {
             for i in 0..N {
                 // SAFETY: element `i` of the readable array at `ptr`.
                 unsafe { T::validate(ptr.cast::<T>().add(i)) }
-                    .map_err(|e| e.within(&format!("[{i}]")))?;
+                    .map_err(|e| e.within(&format!("[{i}]"), i * size_of::<T>()))?;
             }
         }
         Ok(())
@@ -349,7 +361,7 @@ macro_rules! tuple {
                 $(
                 // SAFETY: field `$n` of the readable tuple at `ptr`.
                 unsafe { $t::validate(std::ptr::addr_of!((*ptr).$n)) }
-                    .map_err(|e| e.within(concat!(".", stringify!($n))))?;
+                    .map_err(|e| e.within(concat!(".", stringify!($n)), core::mem::offset_of!(Self, $n)))?;
                 )+
                 Ok(())
             }

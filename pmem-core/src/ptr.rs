@@ -258,7 +258,7 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
     unsafe fn validate(ptr: *const Self) -> std::result::Result<(), crate::psafe::Invalid> {
         // SAFETY: (caller) eight readable, aligned bytes; read as `u64`.
         if unsafe { ptr.cast::<u64>().read() } == 0 {
-            return Err(crate::psafe::Invalid::new("PBox offset is zero"));
+            return Err(crate::psafe::Invalid::new("PBox offset is zero", 8));
         }
         Ok(())
     }

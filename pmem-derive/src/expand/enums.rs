@@ -334,7 +334,7 @@ fn persistent_impl(
                                 // SAFETY: the variant's field lies at this offset inside the readable
                                 // value (the layout its `repr` guarantees), aligned for its type.
                                 unsafe { #pt::validate(ptr.cast::<u8>().add(#off).cast::<#ty>()) }
-                                    .map_err(|e| e.within(#part).within(#vname))?;
+                                    .map_err(|e| e.within(#part, #off).within(#vname, 0))?;
                             }
                         }
                     },
@@ -383,11 +383,10 @@ fn persistent_impl(
                 // it is read as that integer, not as the enum.
                 let tag = unsafe { ptr.cast::<#int_ty>().read() } as i128;
                 #(#validate_arms)*
-                ::core::result::Result::Err(::pmem::Invalid::new(::std::format!(
-                    "{} tag {} is not a declared discriminant",
-                    #name,
-                    tag
-                )))
+                ::core::result::Result::Err(::pmem::Invalid::new(
+                    ::std::format!("{} tag {} is not a declared discriminant", #name, tag),
+                    ::core::mem::size_of::<#int_ty>(),
+                ))
             }
             #owned
         }

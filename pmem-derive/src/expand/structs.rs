@@ -178,9 +178,10 @@ fn persistent_impl(
         let part = format!(".{}", f.name());
         quote! {
             if #pt::MAY_BE_INVALID {
+                let field = ::core::ptr::addr_of!((*ptr).#m);
                 // SAFETY: the field lies inside the readable value at `ptr`, aligned.
-                unsafe { #pt::validate(::core::ptr::addr_of!((*ptr).#m)) }
-                    .map_err(|e| e.within(#part))?;
+                unsafe { #pt::validate(field) }
+                    .map_err(|e| e.within(#part, field as usize - ptr as usize))?;
             }
         }
     });
