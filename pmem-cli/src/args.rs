@@ -1,5 +1,7 @@
 //! The command line, declared for clap: each doc comment below is the `--help` text of
 //! its command or option.
+// The doc comments are printed verbatim by --help, where Markdown backticks would show.
+#![allow(clippy::doc_markdown, clippy::doc_link_with_quotes)]
 
 use std::path::PathBuf;
 
@@ -60,8 +62,8 @@ pub(crate) enum Command {
     Dump {
         #[command(flatten)]
         pool: PoolArg,
-        /// Only the value at PATH: fields by name, elements by index, map entries by
-        /// key, e.g. root.accounts[7].owner, root.by_name["ada"], root.by_score[(187, 27)]
+        /// Only the value at PATH: fields by name, elements by index, map entries by key
+        /// (root.accounts[7].owner, root.by_name["ada"], root.by_score[(187,27)])
         #[arg(long, value_name = "PATH")]
         path: Option<String>,
         /// JSON on one line.

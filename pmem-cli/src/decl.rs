@@ -68,7 +68,8 @@ fn declare(s: &Schema, t: usize, out: &mut String) {
         String::new()
     };
     let root = if t == s.root { "root, " } else { "" };
-    let head = format!("// {root}{} bytes, align {}{fp}\n", ty.size, ty.align);
+    let bytes = if ty.size == 1 { "byte" } else { "bytes" };
+    let head = format!("// {root}{} {bytes}, align {}{fp}\n", ty.size, ty.align);
     match &ty.shape {
         Shape::Struct(fields) => {
             out.push_str(&head);

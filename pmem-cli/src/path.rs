@@ -75,9 +75,7 @@ impl Key {
     pub(crate) fn names(&self, stored: &Key) -> bool {
         match (self, stored) {
             (Key::Word(w), Key::Str(s) | Key::Word(s)) => w == s,
-            (Key::Word(w), Key::Char(c)) | (Key::Str(w), Key::Char(c)) => {
-                w.chars().eq(std::iter::once(*c))
-            }
+            (Key::Word(w) | Key::Str(w), Key::Char(c)) => w.chars().eq(std::iter::once(*c)),
             (Key::Word(w), Key::Num(n)) => number(w).as_ref() == Some(n),
             (Key::Word(w), Key::Bool(b)) => *w == b.to_string(),
             // `[7]` names the string key "7" as it always did.

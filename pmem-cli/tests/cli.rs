@@ -950,7 +950,7 @@ struct Account {{
 struct Board {
     by_score: PBTreeMap<(u64, u64), PString>,
     by_name: PHashMap<PString, u64>,
-    by_letter: PBTreeMap<char, i8>,
+    letters: PBTreeMap<char, i8>,
 }
 
 fn board(path: &Path) {
@@ -961,7 +961,7 @@ fn board(path: &Path) {
         b.by_score_mut().put((90u64, 3u64), "alan")?;
         b.by_name_mut().insert("ada", 187)?;
         b.by_name_mut().insert("grace \"amazing\"", 90)?;
-        b.by_letter_mut().put('λ', -1)?;
+        b.letters_mut().put('λ', -1)?;
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -979,8 +979,8 @@ fn dump_path_reaches_tuple_string_and_char_keys() {
         ("root.by_name[\"ada\"]", json!(187)),
         ("root.by_name.ada", json!(187)),
         ("root.by_name[\"grace \\\"amazing\\\"\"]", json!(90)),
-        ("root.by_letter['λ']", json!(-1)),
-        ("root.by_letter.λ", json!(-1)),
+        ("root.letters['λ']", json!(-1)),
+        ("root.letters.λ", json!(-1)),
     ] {
         let r = pmem_in(&d.0, &["dump", "b.pool", "--path", path, "--compact"]);
         assert_eq!((r.code, json_of(&r)), (0, want), "{path}: {}", r.err);
@@ -1001,7 +1001,7 @@ fn a_path_that_names_nothing_says_what_is_there() {
         (
             "b.pool",
             "root.nope",
-            "root (Board) has no field \"nope\"; its fields are by_score, by_name, by_letter",
+            "root (Board) has no field \"nope\"; its fields are by_score, by_name, letters",
         ),
         (
             "e.pool",

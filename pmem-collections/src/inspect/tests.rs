@@ -372,13 +372,14 @@ fn put(img: &mut [u8], at: u64, v: u64) {
 fn refused(img: &[u8], kind: CollectionKind, at: u64, params: &[ElemLayout], what: &str) {
     match inspect(img, kind, at, params) {
         Err(Error::Corrupted { what: w, .. }) => {
-            assert!(w.contains(what), "expected {what:?}, got {w:?}")
+            assert!(w.contains(what), "expected {what:?}, got {w:?}");
         }
         other => panic!("expected a corruption error containing {what:?}, got {other:?}"),
     }
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one damaged header after another, each with its message
 fn damaged_headers_are_refused_with_what_is_wrong() {
     let d = Dir::new("damaged");
     let u64s = [ElemLayout::of::<u64>(), ElemLayout::of::<u64>()];
