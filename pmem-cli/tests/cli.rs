@@ -1102,3 +1102,74 @@ fn each_command_labels_its_own_progress_bar() {
         assert_eq!(quiet.err, "", "{cmd}: stderr is not a terminal here");
     }
 }
+
+/// Set in the child that `a_pool_killed_mid_commit_reads_healthy_and_unchanged` kills.
+const WRITER: &str = "PMEM_CLI_TEST_WRITER";
+
+/// The writer child, killed even when an assertion fails before the test kills it.
+struct Writer(std::process::Child);
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_pool_killed_mid_commit_reads_healthy_and_unchanged() {
+    if let Some(path) = std::env::var_os(WRITER) {
+        // The child: commit until killed, each transaction allocating and growing.
+        let mut pool = Pool::<Bank>::create(&path).unwrap();
+        for i in 0u64.. {
+            pool.tx(|tx| {
+                let a = tx.root_mut().accounts_mut().entry(i % 50).or_default()?;
+                a.history_mut().push(i as i64)?;
+                a.owner_mut().replace(&format!("owner {i}"))?;
+                *tx.root_mut().total_mut() += 1;
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+            if i == 100 {
+                println!("writer ready");
+            }
+        }
+        return;
+    }
+    let _serial = serial();
+    let d = Dir::new("killed");
+    let p = d.file("k.pool");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_pool_killed_mid_commit_reads_healthy_and_unchanged",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(WRITER, &p)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut writer = Writer(child);
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains("writer ready"))),
+        "the writer started"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    writer.0.kill().unwrap(); // SIGKILL, in the middle of a commit or between two
+    writer.0.wait().unwrap();
+    let before = fingerprint(&p);
+    let r = on("check", &p, &[]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.ends_with("healthy\n"), "{}", r.out);
+    assert_eq!(
+        on("dump", &p, &["--path", "root.accounts[7].owner"]).code,
+        0
+    );
+    assert!(
+        fingerprint(&p) == before,
+        "reading a killed pool (its log replayed in private memory) wrote to it"
+    );
+}
