@@ -47,6 +47,8 @@ impl Failure {
                 ),
                 2,
             ),
+            // These name the pool and its log themselves, and say what to do.
+            Error::LogMissing { .. } | Error::LogMismatch { .. } => (e.to_string(), 2),
             Error::Corrupted { .. } => (format!("{p}: {e}"), 1),
             _ => (format!("{p}: {e}"), 2),
         };
