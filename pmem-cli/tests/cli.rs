@@ -677,8 +677,11 @@ fn check_reports_a_damaged_heap_as_a_problem() {
     );
 }
 
-/// The pool file and its log (absent once the pool is closed), with their mtimes.
-fn fingerprint(path: &Path) -> Vec<(PathBuf, Option<(Vec<u8>, std::time::SystemTime)>)> {
+/// A file's bytes and mtime; `None` when it does not exist.
+type FileState = Option<(Vec<u8>, std::time::SystemTime)>;
+
+/// The pool file and its log (absent once the pool is closed).
+fn fingerprint(path: &Path) -> Vec<(PathBuf, FileState)> {
     let mut log = path.as_os_str().to_owned();
     log.push(".log");
     // A closed pool is one file; its log exists only while it is open (or crashed).
