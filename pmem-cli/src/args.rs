@@ -96,11 +96,13 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// A shell completion script, on stdout.
+    /// A shell completion script, on stdout
     ///
-    /// bash: pmem completions bash > ~/.local/share/bash-completion/completions/pmem;
-    /// zsh: pmem completions zsh > "${fpath[1]}/_pmem";
-    /// fish: pmem completions fish > ~/.config/fish/completions/pmem.fish
+    /// Install it with, for example:
+    ///   bash:  pmem completions bash > ~/.local/share/bash-completion/completions/pmem
+    ///   zsh:   pmem completions zsh > "${fpath[1]}/_pmem"
+    ///   fish:  pmem completions fish > ~/.config/fish/completions/pmem.fish
+    #[command(verbatim_doc_comment)]
     Completions {
         /// The shell.
         shell: Shell,
