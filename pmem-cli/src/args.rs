@@ -1,7 +1,11 @@
 //! The command line, declared for clap: each doc comment below is the `--help` text of
 //! its command or option.
 // The doc comments are printed verbatim by --help, where Markdown backticks would show.
-#![allow(clippy::doc_markdown, clippy::doc_link_with_quotes)]
+#![allow(
+    clippy::doc_markdown,
+    clippy::doc_link_with_quotes,
+    rustdoc::broken_intra_doc_links
+)]
 
 use std::path::PathBuf;
 
