@@ -9,9 +9,10 @@
 //!
 //! # Features
 //!
-//! - `cli` (default): the `pmem` command-line pool inspector (`cargo install --path .`:
-//!   `pmem info|check|dump|stats POOL`). Only the binary uses its dependency
-//!   (`serde_json`); turn default features off to build the library without it.
+//! No feature is on by default. The `pmem` command-line pool inspector is its own
+//! package, `pmem-cli` (`cargo install --path pmem-cli`), so it adds nothing to a build
+//! of the library.
+//!
 //! - `serde`: `serde::Serialize` for every persistent type; derive `Serialize` beside
 //!   `Persistent` on your own types to export a pool's contents.
 //!

@@ -249,6 +249,47 @@ impl Contents {
     }
 }
 
+/// What a stored [`PPtr`](pmem_core::PPtr) word points to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PPtrTarget {
+    /// The null pointer.
+    Null,
+    /// The pool offset of the target.
+    At(u64),
+    /// A pointer made in another pool (its tag is not this pool's).
+    Foreign,
+}
+
+/// Bits of a `PPtr` word above the offset, which hold the tag of the pool it was made
+/// in (`pmem_core`'s `ptr` module keeps these private; the test
+/// `pptrs_decode_as_the_typed_api_reads_them` pins this copy to them).
+const PPTR_TAG_SHIFT: u32 = 48;
+
+/// Decodes the 8-byte word of a [`PPtr`](pmem_core::PPtr) stored in the pool whose
+/// UUID is `pool_uuid` ([`PoolInfo::uuid`](pmem_core::PoolInfo::uuid)).
+///
+/// A `PPtr` keeps its target's pool offset in the low 48 bits and the 16-bit tag of the
+/// pool it was made in (the UUID's first two bytes, little-endian) in the top 16, so
+/// that one stored in another pool is refused instead of followed.
+///
+/// ```
+/// use pmem_collections::inspect::{pptr_target, PPtrTarget};
+/// let uuid = [0x34, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+/// assert_eq!(pptr_target(0, &uuid), PPtrTarget::Null);
+/// assert_eq!(pptr_target(0x1234_0000_0000_2040, &uuid), PPtrTarget::At(0x2040));
+/// assert_eq!(pptr_target(0x9999_0000_0000_2040, &uuid), PPtrTarget::Foreign);
+/// ```
+pub fn pptr_target(word: u64, pool_uuid: &[u8; 16]) -> PPtrTarget {
+    let tag = u64::from(u16::from_le_bytes([pool_uuid[0], pool_uuid[1]]));
+    if word == 0 {
+        PPtrTarget::Null
+    } else if word >> PPTR_TAG_SHIFT != tag {
+        PPtrTarget::Foreign
+    } else {
+        PPtrTarget::At(word & ((1 << PPTR_TAG_SHIFT) - 1))
+    }
+}
+
 /// Reads the collection of kind `kind` whose header lies at pool offset `header`;
 /// `params` are the layouts of its type parameters ([`CollectionKind::param_count`] of
 /// them: element; or key, value).

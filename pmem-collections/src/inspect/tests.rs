@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 use pmem_core::inspect::{Allocation, Inspector};
 use pmem_core::raw::offset_of;
-use pmem_core::{Error, Persistent, Pool};
+use pmem_core::{Error, PPtr, Persistent, Pool};
 
-use super::{inspect, CollectionKind, Contents, ElemLayout, Elements, Entry};
+use super::{
+    inspect, pptr_target, CollectionKind, Contents, ElemLayout, Elements, Entry, PPtrTarget,
+};
 use crate::{PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PString, PVec};
 
 struct Dir(PathBuf);
@@ -370,13 +372,14 @@ fn put(img: &mut [u8], at: u64, v: u64) {
 fn refused(img: &[u8], kind: CollectionKind, at: u64, params: &[ElemLayout], what: &str) {
     match inspect(img, kind, at, params) {
         Err(Error::Corrupted { what: w, .. }) => {
-            assert!(w.contains(what), "expected {what:?}, got {w:?}")
+            assert!(w.contains(what), "expected {what:?}, got {w:?}");
         }
         other => panic!("expected a corruption error containing {what:?}, got {other:?}"),
     }
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one damaged header after another, each with its message
 fn damaged_headers_are_refused_with_what_is_wrong() {
     let d = Dir::new("damaged");
     let u64s = [ElemLayout::of::<u64>(), ElemLayout::of::<u64>()];
@@ -533,4 +536,32 @@ fn kinds_round_trip_through_their_schema_names() {
             (Some(k), k.header_size(), k.param_count())
         );
     }
+}
+
+#[test]
+fn pptrs_decode_as_the_typed_api_reads_them() {
+    let d = Dir::new("pptr");
+    let (ins, (at, target)) = build::<(u64, PPtr<u64>, PPtr<u64>), _>(
+        &d.pool(),
+        |p| {
+            p.tx(|tx| {
+                let me = PPtr::from_ref(&tx.root().0).expect("in the pool");
+                tx.root_mut().1 = me;
+                Ok(())
+            })
+        },
+        |r| ((off(&r.1), off(&r.2)), r.1.offset()),
+    );
+    let uuid = ins.info().uuid;
+    let word = |o: u64| u64::from_le_bytes(ins.bytes(o, 8).unwrap().try_into().unwrap());
+    assert_eq!(pptr_target(word(at.0), &uuid), PPtrTarget::At(target));
+    assert_eq!(
+        target,
+        ins.root_offset(),
+        "it points at the root's first field"
+    );
+    assert_eq!(pptr_target(word(at.1), &uuid), PPtrTarget::Null);
+    let mut other = uuid;
+    other[0] ^= 1;
+    assert_eq!(pptr_target(word(at.0), &other), PPtrTarget::Foreign);
 }

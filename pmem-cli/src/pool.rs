@@ -1,6 +1,6 @@
 //! An opened pool with its schema: reading typed values out of raw bytes (every read
 //! bounds-checked by the inspector; nothing here is `unsafe`), and following a
-//! `--path` from the root.
+//! `--path` from the root (its syntax is in `path`).
 //!
 //! Layout rules used to decode values without their Rust types:
 //! - integers, floats, `bool`, `char` are little-endian at their offset;
@@ -10,25 +10,24 @@
 //!   bytes are not a valid `T` (`PBox`: 0; `bool`: not 0 or 1; `char`: not a scalar
 //!   value; enums: an unknown tag); a larger `Option<T>` has its tag in byte 0 (0 or 1)
 //!   and the payload at `align_of::<T>()`. These are rustc's layouts, which the tests
-//!   pin (`tests/cli.rs`); a nested niche option (`Option<Option<bool>>`) may read as
+//!   pin (`pmem-cli/tests/cli.rs`); a nested niche option (`Option<Option<bool>>`) may read as
 //!   `Some(None)` instead of `None`.
 
-use pmem::inspect::Inspector;
-use pmem::inspect::{inspect, CollectionKind, Contents, ElemLayout};
+use pmem_collections::inspect::{
+    inspect, pptr_target, CollectionKind, Contents, ElemLayout, Inspector, PPtrTarget,
+};
 
-use crate::schema::{Schema, Shape, Variant};
+use crate::path::{Key, Step};
+use crate::schema::{Field, Schema, Shape, Variant};
 
 type R<T> = Result<T, String>;
-
-/// Bits of a `PPtr` that hold the offset; the top 16 hold the pool's tag.
-const OFF_MASK: u64 = (1 << 48) - 1;
 
 /// The pool, read-only, and its schema.
 pub(crate) struct Pool {
     pub(crate) ins: Inspector,
     pub(crate) schema: Schema,
-    /// The tag `PPtr`s made in this pool carry (from its UUID).
-    tag: u64,
+    /// The pool's UUID, which the `PPtr`s made in it carry a tag of.
+    uuid: [u8; 16],
 }
 
 /// A decoded primitive.
@@ -44,11 +43,7 @@ pub(crate) enum Prim {
 impl Pool {
     pub(crate) fn new(ins: Inspector, schema: Schema) -> Pool {
         let uuid = ins.info().uuid;
-        Pool {
-            ins,
-            schema,
-            tag: u64::from(u16::from_le_bytes([uuid[0], uuid[1]])),
-        }
+        Pool { ins, schema, uuid }
     }
 
     pub(crate) fn bytes(&self, off: u64, len: u64) -> R<&[u8]> {
@@ -64,11 +59,11 @@ impl Pool {
     /// A non-owning pointer's target offset (0 = null), or an error naming a pointer
     /// made in another pool.
     pub(crate) fn pptr(&self, off: u64) -> R<u64> {
-        let raw = self.u64_at(off)?;
-        if raw != 0 && raw >> 48 != self.tag {
-            return Err(format!("PPtr at {off:#x} was made in another pool"));
+        match pptr_target(self.u64_at(off)?, &self.uuid) {
+            PPtrTarget::Null => Ok(0),
+            PPtrTarget::At(to) => Ok(to),
+            PPtrTarget::Foreign => Err(format!("PPtr at {off:#x} was made in another pool")),
         }
-        Ok(raw & OFF_MASK)
     }
 
     /// The layouts of a collection's type parameters.
@@ -130,6 +125,7 @@ impl Pool {
             tag_size,
             signed,
             variants,
+            ..
         } = &self.schema.types[t].shape
         else {
             return Err("not an enum".into());
@@ -214,22 +210,54 @@ impl Pool {
         Ok(true)
     }
 
-    /// The text of a key a path or a JSON object can name it by: integers, `bool`,
-    /// `char` and strings; `None` for other types.
-    pub(crate) fn key_text(&self, off: u64, t: usize) -> Option<String> {
+    /// The key of type `t` at `off` as a path names it (`7`, `"ada"`, `(187, 27)`,
+    /// `High`); `None` for types a path cannot name.
+    pub(crate) fn key(&self, off: u64, t: usize) -> Option<Key> {
+        self.key_at(off, t, 0)
+    }
+
+    fn key_at(&self, off: u64, t: usize, depth: usize) -> Option<Key> {
+        let tuple = |fields: &[Field]| {
+            let parts = fields
+                .iter()
+                .map(|f| self.key_at(off + f.offset, f.ty, depth + 1))
+                .collect::<Option<Vec<_>>>()?;
+            Some(Key::Tuple(parts))
+        };
+        if depth > 8 {
+            return None;
+        }
         match &self.schema.types[t].shape {
             Shape::Primitive => match self.prim(off, t).ok()? {
-                Prim::U(u) => Some(u.to_string()),
-                Prim::I(i) => Some(i.to_string()),
-                Prim::Bool(b) => Some(b.to_string()),
-                Prim::Char(c) => Some(c.to_string()),
+                Prim::U(u) => Some(Key::Num(u.to_string())),
+                Prim::I(i) => Some(Key::Num(i.to_string())),
+                Prim::Bool(b) => Some(Key::Bool(b)),
+                Prim::Char(c) => Some(Key::Char(c)),
                 Prim::F(_) | Prim::Unit => None,
             },
             Shape::Collection {
                 kind: CollectionKind::String,
                 ..
-            } => self.string(off).ok(),
+            } => self.string(off).ok().map(Key::Str),
+            Shape::Tuple(f) => tuple(f),
+            Shape::Struct(f) if numbered(f) => tuple(f),
+            Shape::Enum { .. } => {
+                let v = self.variant(off, t).ok()?;
+                v.fields.is_empty().then(|| Key::Word(v.name.clone()))
+            }
             _ => None,
+        }
+    }
+
+    /// The text a JSON object names a key by: integers, `bool`, `char` and strings;
+    /// `None` for other types.
+    pub(crate) fn key_text(&self, off: u64, t: usize) -> Option<String> {
+        match self.key(off, t)? {
+            Key::Num(n) => Some(n),
+            Key::Bool(b) => Some(b.to_string()),
+            Key::Char(c) => Some(c.to_string()),
+            Key::Str(s) => Some(s),
+            Key::Tuple(_) | Key::Word(_) => None,
         }
     }
 
@@ -245,7 +273,8 @@ impl Pool {
         String::from_utf8(b.to_vec()).map_err(|e| e.to_string())
     }
 
-    /// Follows pointers and options from the value at `off` to a value that is neither.
+    /// Follows pointers and options from the value at `off` to a value that is neither;
+    /// the error says what stood in the way ("None", "a null pointer").
     pub(crate) fn through(&self, mut off: u64, mut t: usize) -> R<(u64, usize)> {
         for _ in 0..64 {
             match &self.schema.types[t].shape {
@@ -256,7 +285,7 @@ impl Pool {
                         self.pptr(off)?
                     };
                     if off == 0 {
-                        return Err("null pointer".into());
+                        return Err("a null pointer".into());
                     }
                     t = *target;
                 }
@@ -267,138 +296,118 @@ impl Pool {
                 _ => return Ok((off, t)),
             }
         }
-        Err("too many pointers in a row".into())
+        Err("more than 64 pointers in a row".into())
     }
 
     /// The value `path` names (`root`, `root.accounts`, `root.accounts[7].owner`,
-    /// `root.items.0`, `root.names["ada"]`).
+    /// `root.items.0`, `root.names["ada"]`, `root.by_score[(187, 27)]`).
     pub(crate) fn resolve(&self, path: &str) -> R<(u64, usize)> {
-        let segs = split_path(path)?;
         let mut at = (self.ins.root_offset(), self.schema.root);
         let mut walked = String::from("root");
-        for seg in segs
-            .iter()
-            .skip(usize::from(segs.first().is_some_and(|s| s == "root")))
-        {
-            at = self.step(at, seg).map_err(|e| format!("{walked}: {e}"))?;
-            walked.push('.');
-            walked.push_str(seg);
+        for step in crate::path::split(path)? {
+            at = self.step(at, &step, &walked)?;
+            walked.push_str(&step.to_string());
         }
         Ok(at)
     }
 
-    fn step(&self, at: (u64, usize), seg: &str) -> R<(u64, usize)> {
-        let (off, t) = self.through(at.0, at.1)?;
+    /// One step from the value `walked` at `at`.
+    fn step(&self, at: (u64, usize), step: &Step, walked: &str) -> R<(u64, usize)> {
+        let (off, t) = self.through(at.0, at.1).map_err(|e| match e.as_str() {
+            "None" | "a null pointer" => format!("{walked} is {e}"),
+            _ => format!("{walked}: {e}"),
+        })?;
         let ty = &self.schema.types[t];
-        let field = |fields: &[crate::schema::Field]| {
-            fields
-                .iter()
-                .find(|f| f.name == seg)
-                .map(|f| (off + f.offset, f.ty))
-                .ok_or_else(|| format!("{} has no field {seg:?}", self.schema.names[t]))
+        let what = format!("{walked} ({})", self.schema.names[t]);
+        // A field named after a dot, or in brackets as a number or a string.
+        let field = |fields: &[Field], of: &str| {
+            let name = match step {
+                Step::Name(n) => n.clone(),
+                Step::Bracket(b) => match Key::parse(b) {
+                    Ok(Key::Num(n) | Key::Str(n) | Key::Word(n)) => n,
+                    _ => b.clone(),
+                },
+            };
+            if let Some(f) = fields.iter().find(|f| f.name == name) {
+                return Ok((off + f.offset, f.ty));
+            }
+            let list: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+            Err(if list.is_empty() {
+                format!("{of} has no field {name:?}; it has no fields")
+            } else {
+                format!(
+                    "{of} has no field {name:?}; its fields are {}",
+                    list.join(", ")
+                )
+            })
         };
-        let index = |len: u64| {
-            seg.parse::<u64>()
-                .ok()
-                .filter(|&i| i < len)
-                .ok_or_else(|| format!("no index {seg:?} in {} of {len}", self.schema.names[t]))
+        let index = |len: u64, unit: &str| {
+            let text = match step {
+                Step::Name(n) | Step::Bracket(n) => n.trim(),
+            };
+            match text.parse::<u64>() {
+                Ok(i) if i < len => Ok(i),
+                Ok(i) => Err(format!(
+                    "{what} has no index {i}: it has {len} {unit}{}",
+                    if len == 1 { "" } else { "s" }
+                )),
+                Err(_) => Err(format!(
+                    "{what} has elements, numbered from 0, not {text:?}"
+                )),
+            }
         };
         match &ty.shape {
-            Shape::Struct(f) | Shape::Tuple(f) => field(f),
-            Shape::Enum { .. } => field(&self.variant(off, t)?.fields),
-            Shape::Array { elem, len } => {
-                Ok((off + index(*len)? * self.schema.types[*elem].size, *elem))
+            Shape::Struct(f) | Shape::Tuple(f) => field(f, &what),
+            Shape::Enum { .. } => {
+                let v = self.variant(off, t)?;
+                field(
+                    &v.fields,
+                    &format!("{walked} ({}::{})", self.schema.names[t], v.name),
+                )
             }
+            Shape::Array { elem, len } => Ok((
+                off + index(*len, "element")? * self.schema.types[*elem].size,
+                *elem,
+            )),
             Shape::Collection { kind, params } if *kind != CollectionKind::String => {
                 let c = self.collection(off, *kind, params)?;
-                if kind.is_map() {
-                    let e = c
-                        .entries()
-                        .find(|e| self.key_text(e.key, params[0]).is_some_and(|k| k == seg));
-                    let e =
-                        e.ok_or_else(|| format!("{} has no key {seg:?}", self.schema.names[t]))?;
-                    Ok((e.value.expect("map entries have values"), params[1]))
-                } else {
-                    let i = index(c.len)?;
-                    Ok((
-                        c.entries().nth(i as usize).expect("index below len").key,
-                        params[0],
-                    ))
+                if !kind.is_map() {
+                    let i = index(c.len, "element")?;
+                    let e = c.entries().nth(i as usize);
+                    return Ok((e.ok_or("fewer elements than its length")?.key, params[0]));
                 }
-            }
-            _ => Err(format!(
-                "{} has no parts to name with {seg:?}",
-                self.schema.names[t]
-            )),
-        }
-    }
-}
-
-/// Splits `a.b[3]["x.y"]` into `a`, `b`, `3`, `x.y`.
-fn split_path(path: &str) -> R<Vec<String>> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = path.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '.' => out.push(std::mem::take(&mut cur)),
-            '[' => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-                let quoted = chars.peek() == Some(&'"');
-                if quoted {
-                    chars.next();
-                }
-                let mut seg = String::new();
-                loop {
-                    match chars.next() {
-                        Some('"') if quoted => {
-                            if chars.next() != Some(']') {
-                                return Err(format!(
-                                    "path {path:?}: expected ] after a quoted key"
-                                ));
-                            }
-                            break;
-                        }
-                        Some(']') if !quoted => break,
-                        Some(c) => seg.push(c),
-                        None => return Err(format!("path {path:?}: unclosed [")),
+                let want = match step {
+                    Step::Name(n) => Key::Word(n.clone()),
+                    Step::Bracket(b) => Key::parse(b)?,
+                };
+                let found = c
+                    .entries()
+                    .find(|e| self.key(e.key, params[0]).is_some_and(|k| want.names(&k)));
+                match found {
+                    Some(e) => Ok((e.value.ok_or("a map entry without a value")?, params[1])),
+                    None => {
+                        let shown = match &want {
+                            Key::Word(w) => format!("{w:?}"),
+                            k => k.to_string(),
+                        };
+                        let n = c.len;
+                        Err(format!(
+                            "{what} has no key {shown}: it has {n} entr{}",
+                            if n == 1 { "y" } else { "ies" }
+                        ))
                     }
                 }
-                out.push(seg);
-                if chars.peek() == Some(&'.') {
-                    chars.next();
-                }
             }
-            c => cur.push(c),
+            _ => Err(format!("{what} has no parts to name with {step}")),
         }
     }
-    if !cur.is_empty() || out.is_empty() {
-        out.push(cur);
-    }
-    if out.iter().any(String::is_empty) {
-        return Err(format!("path {path:?} has an empty part"));
-    }
-    Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::split_path;
-
-    #[test]
-    fn paths_split_on_dots_and_brackets() {
-        assert_eq!(
-            split_path("root.accounts[7].owner").unwrap(),
-            ["root", "accounts", "7", "owner"]
-        );
-        assert_eq!(
-            split_path("root.names[\"a.b]\"].x").unwrap(),
-            ["root", "names", "a.b]", "x"]
-        );
-        assert_eq!(split_path("root").unwrap(), ["root"]);
-        assert!(split_path("root..x").is_err());
-        assert!(split_path("root[3").is_err());
-    }
+/// Whether `fields` are a tuple struct's (`0`, `1`, ...).
+pub(crate) fn numbered(fields: &[Field]) -> bool {
+    !fields.is_empty()
+        && fields
+            .iter()
+            .enumerate()
+            .all(|(i, f)| f.name == i.to_string())
 }

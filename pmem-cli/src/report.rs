@@ -2,10 +2,9 @@
 
 use std::fmt::Write as _;
 
-use pmem::{PoolInfo, Stats};
+use pmem_collections::inspect::Inspector;
+use pmem_core::{PoolInfo, Stats};
 use serde_json::{json, Value};
-
-use pmem::inspect::Inspector;
 
 use crate::schema::{Schema, Shape};
 use crate::walk::{Report, Usage};

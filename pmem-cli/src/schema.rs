@@ -3,7 +3,7 @@
 //! its container, no type containing itself inline. A pool's schema is data from a
 //! file like any other, so each of these is an error, never a panic.
 
-use pmem::inspect::CollectionKind;
+use pmem_collections::inspect::CollectionKind;
 use serde_json::Value;
 
 /// The type table, with what the walk derives from it.
@@ -53,6 +53,8 @@ pub(crate) enum Shape {
     Struct(Vec<Field>),
     Tuple(Vec<Field>),
     Enum {
+        /// The `repr` as written (`u8`, `C, u32`).
+        repr: String,
         tag_size: u64,
         signed: bool,
         variants: Vec<Variant>,
@@ -165,6 +167,7 @@ fn shape(v: &Value, at: &str, n: usize) -> R<Shape> {
                 })
                 .collect::<R<Vec<_>>>()?;
             Shape::Enum {
+                repr,
                 tag_size,
                 signed,
                 variants,

@@ -19,11 +19,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use pmem::inspect::CollectionKind;
+use pmem_collections::inspect::CollectionKind;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use crate::pool::{Pool, Prim};
+use crate::pool::{numbered, Pool, Prim};
 use crate::schema::{Field, Shape};
 
 /// Settings and counters of one dump.
@@ -240,12 +240,7 @@ impl Serialize for Fields<'_> {
             t: f.ty,
             depth: self.depth + 1,
         };
-        let numbered = self
-            .list
-            .iter()
-            .enumerate()
-            .all(|(i, f)| f.name == i.to_string());
-        if numbered && !self.list.is_empty() {
+        if numbered(self.list) {
             let mut q = ser.serialize_seq(Some(self.list.len()))?;
             for f in self.list {
                 q.serialize_element(&node(f))?;

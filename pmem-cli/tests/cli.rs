@@ -1,10 +1,11 @@
 //! The `pmem` command-line tool against real pools: `dump` renders every shape a
 //! schema can describe (which pins the layouts the tool decodes without the types),
 //! `check` passes healthy pools and names each kind of damage with the path that has it,
-//! `stats` and `info` report what the allocator and the walk see, pools open for writing
-//! and files that are not pools are refused with exit status 2, and no command ever
-//! changes a byte of the pool or its log.
-#![cfg(feature = "cli")]
+//! `stats` and `info` report what the allocator and the walk see, `schema` prints the
+//! stored schema as declarations, `dump --path` reaches fields, elements and every kind
+//! of key, pools open for writing and files that are not pools are refused with exit
+//! status 2 and a message that says what to do, the command line is clap's (help,
+//! version, completions), and no command ever changes a byte of the pool or its log.
 
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -132,8 +133,14 @@ struct Run {
 }
 
 fn pmem(args: &[&str]) -> Run {
+    pmem_in(&std::env::temp_dir(), args)
+}
+
+/// `pmem args` run in `dir`, so that messages name files as the command line does.
+fn pmem_in(dir: &Path, args: &[&str]) -> Run {
     let o = Command::new(env!("CARGO_BIN_EXE_pmem"))
         .args(args)
+        .current_dir(dir)
         .output()
         .expect("the pmem binary runs");
     Run {
@@ -307,7 +314,7 @@ fn dump_path_names_fields_entries_and_elements() {
     for (path, why) in [
         ("root.nope", "has no field \"nope\""),
         ("root.scores.carol", "has no key \"carol\""),
-        ("root.list.3", "no index \"3\""),
+        ("root.list.3", "no index 3"),
         ("root.small.x", "has no parts"),
         ("root.no_num.x", "None"),
         ("root[", "unclosed"),
@@ -442,16 +449,64 @@ fn info_reports_the_header_root_type_log_and_allocator() {
 }
 
 #[test]
+fn a_pool_copied_without_its_log_or_with_another_is_refused_with_what_to_do() {
+    let _serial = serial();
+    let d = Dir::new("logs");
+    let p = d.file("e.pool");
+    everything(&p);
+    let other = d.file("other.pool");
+    drop(Pool::<u64>::create(&other).unwrap());
+    // While the pool is open its file says that its log may hold commits.
+    let pool = Pool::<Everything>::open(&p).unwrap();
+    std::fs::copy(&p, d.file("copy.pool")).unwrap();
+    drop(pool);
+    for cmd in ["info", "check", "schema"] {
+        let r = pmem_in(&d.0, &[cmd, "copy.pool"]);
+        assert_eq!(
+            (r.code, r.err.as_str()),
+            (
+                2,
+                "pmem: copy.pool needs its log copy.pool.log (it may hold commits not yet in \
+                 the pool file), and the log is missing; copy a pool with its log, or close it \
+                 first\n"
+            ),
+            "{cmd}"
+        );
+    }
+    let _writer = Pool::<u64>::open(&other).unwrap();
+    std::fs::copy(d.file("other.pool.log"), d.file("copy.pool.log")).unwrap();
+    let r = pmem_in(&d.0, &["check", "copy.pool"]);
+    assert_eq!(
+        (r.code, r.err.as_str()),
+        (
+            2,
+            "pmem: copy.pool.log is not the log of copy.pool: the log belongs to another pool\n"
+        )
+    );
+}
+
+#[test]
 fn a_pool_open_for_writing_is_reported_as_open_elsewhere() {
     let _serial = serial();
     let d = Dir::new("locked");
     let p = d.file("e.pool");
     everything(&p);
     let pool = Pool::<Everything>::open(&p).unwrap();
-    for cmd in ["info", "check", "dump", "stats"] {
+    for cmd in ["info", "check", "dump", "stats", "schema"] {
         let r = on(cmd, &p, &[]);
         assert_eq!(r.code, 2, "{cmd}");
         assert!(r.err.contains("is open elsewhere"), "{cmd}: {}", r.err);
+        let r = pmem_in(&d.0, &[cmd, "e.pool"]);
+        assert_eq!(
+            (r.code, r.err.as_str()),
+            (
+                2,
+                "pmem: e.pool is open elsewhere: a program has it open for writing, and pmem \
+                 reads a pool only while nothing writes it. Close that program (or wait for it \
+                 to finish), then run pmem again.\n"
+            ),
+            "{cmd}"
+        );
     }
     drop(pool);
     let r = on("check", &p, &[]);
@@ -466,11 +521,38 @@ fn files_that_are_not_pools_and_bad_arguments_exit_with_status_2() {
     let r = on("check", &missing, &[]);
     assert_eq!(r.code, 2);
     assert!(r.err.contains("missing.pool"), "{}", r.err);
+    let r = pmem_in(&d.0, &["check", "missing.pool"]);
+    assert_eq!(
+        (r.code, r.err.as_str()),
+        (2, "pmem: missing.pool: No such file or directory\n"),
+        "the file is named once"
+    );
     let garbage = d.file("garbage.pool");
     std::fs::write(&garbage, vec![0x5a; 8192]).unwrap();
     let r = on("info", &garbage, &[]);
     assert_eq!(r.code, 2);
     assert!(r.err.contains("is not a pmem pool"), "{}", r.err);
+    std::fs::write(d.file("notes.txt"), "hello").unwrap();
+    for cmd in ["info", "check", "dump", "stats", "schema"] {
+        let r = pmem_in(&d.0, &[cmd, "garbage.pool"]);
+        assert_eq!(
+            (r.code, r.err.as_str()),
+            (
+                2,
+                "pmem: garbage.pool is not a pmem pool: it does not start with a pool header\n"
+            ),
+            "{cmd}"
+        );
+        let r = pmem_in(&d.0, &[cmd, "notes.txt"]);
+        assert_eq!(
+            (r.code, r.err.as_str()),
+            (
+                2,
+                "pmem: notes.txt is not a pmem pool: it does not start with a pool header\n"
+            ),
+            "{cmd}: a file too short for a header"
+        );
+    }
     for args in [
         &[][..],
         &["check"],
@@ -482,10 +564,19 @@ fn files_that_are_not_pools_and_bad_arguments_exit_with_status_2() {
     ] {
         let r = pmem(args);
         assert_eq!(r.code, 2, "{args:?}");
-        assert!(r.err.contains("usage: pmem"), "{args:?}: {}", r.err);
+        // clap shows the usage line, or points at --help (a bad value), or both.
+        assert!(
+            r.err.contains("Usage: pmem") || r.err.contains("try '--help'"),
+            "{args:?}: {}",
+            r.err
+        );
+        assert_eq!(r.out, "", "{args:?}");
     }
     let r = pmem(&["--help"]);
-    assert_eq!((r.code, r.out.starts_with("usage: pmem")), (0, true));
+    assert_eq!(
+        (r.code, r.out.contains("\nUsage: pmem <COMMAND>\n")),
+        (0, true)
+    );
 }
 
 fn overwrite(path: &Path, at: u64, bytes: &[u8]) {
@@ -586,7 +677,11 @@ fn check_reports_a_damaged_heap_as_a_problem() {
     );
 }
 
-fn fingerprint(path: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+/// A file's bytes and mtime; `None` when it does not exist.
+type FileState = Option<(Vec<u8>, std::time::SystemTime)>;
+
+/// The pool file and its log (absent once the pool is closed).
+fn fingerprint(path: &Path) -> Vec<(PathBuf, FileState)> {
     let mut log = path.as_os_str().to_owned();
     log.push(".log");
     // A closed pool is one file; its log exists only while it is open (or crashed).
@@ -594,8 +689,10 @@ fn fingerprint(path: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
         .into_iter()
         .filter(|f| f.exists())
         .map(|f| {
-            let m = std::fs::metadata(&f).unwrap();
-            (f.clone(), std::fs::read(&f).unwrap(), m.modified().unwrap())
+            let contents = std::fs::metadata(&f)
+                .ok()
+                .map(|m| (std::fs::read(&f).unwrap(), m.modified().unwrap()));
+            (f, contents)
         })
         .collect()
 }
@@ -746,4 +843,376 @@ fn a_damaged_schema_still_leaves_the_header_readable() {
             r.err
         );
     }
+}
+
+#[test]
+fn help_version_and_completions_come_from_clap() {
+    let _serial = serial();
+    let r = pmem(&["--version"]);
+    assert_eq!(
+        (r.code, r.out),
+        (0, format!("pmem {}\n", env!("CARGO_PKG_VERSION")))
+    );
+    let long = pmem(&["dump", "--help"]);
+    assert_eq!(long.code, 0, "{}", long.err);
+    for part in [
+        "Usage: pmem dump [OPTIONS] <POOL>",
+        "--path <PATH>",
+        "--max-depth <N>",
+        "Exit status: 0 healthy",
+    ] {
+        assert!(long.out.contains(part), "no {part:?} in\n{}", long.out);
+    }
+    assert_eq!(pmem(&["help", "dump"]).out, long.out);
+    for cmd in ["info", "check", "dump", "stats", "schema", "completions"] {
+        let r = pmem(&["--help"]);
+        assert!(r.out.contains(&format!("\n  {cmd} ")), "{cmd}: {}", r.out);
+        let r = pmem(&["help", cmd]);
+        assert_eq!(r.code, 0, "{cmd}");
+        assert!(
+            r.out.contains(&format!("Usage: pmem {cmd}")),
+            "{cmd}: {}",
+            r.out
+        );
+    }
+    for (shell, marker) in [
+        ("bash", "_pmem()"),
+        ("zsh", "#compdef pmem"),
+        ("fish", "complete -c pmem"),
+    ] {
+        let r = pmem(&["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}: {}", r.err);
+        assert!(r.out.contains(marker), "{shell}: {}", r.out);
+        for cmd in ["info", "check", "dump", "stats", "schema", "max-depth"] {
+            assert!(r.out.contains(cmd), "{shell} completes {cmd}");
+        }
+    }
+    assert_eq!(pmem(&["completions", "tcsh"]).code, 2);
+}
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Account {
+    owner: PString,
+    balance: i64,
+    history: PVec<i64>,
+}
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Bank {
+    accounts: PHashMap<u64, Account>,
+    total: i64,
+}
+
+#[test]
+fn schema_prints_the_stored_types_as_declarations_root_first() {
+    let _serial = serial();
+    let d = Dir::new("schema-decl");
+    let bank = d.file("bank.pool");
+    drop(Pool::<Bank>::create(&bank).unwrap());
+    let r = on("schema", &bank, &[]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(
+        r.out,
+        format!(
+            "\
+// root, {} bytes, align 8
+#[repr(C)]
+struct Bank {{
+    accounts: PHashMap<u64, Account>, // offset 0
+    total: i64,                       // offset 48
+}}
+
+// {} bytes, align 8
+#[repr(C)]
+struct Account {{
+    owner: PString,     // offset 0
+    balance: i64,       // offset 24
+    history: PVec<i64>, // offset 32
+}}
+",
+            size_of::<Bank>(),
+            size_of::<Account>()
+        )
+    );
+    let e = d.file("e.pool");
+    everything(&e);
+    let r = on("schema", &e, &[]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let order: Vec<&str> = r
+        .out
+        .lines()
+        .filter_map(|l| l.strip_prefix("struct ").or(l.strip_prefix("enum ")))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "Everything {",
+            "Level {",
+            "Shape {",
+            "Pair(",
+            "Point {",
+            "Node {"
+        ],
+        "one declaration per type, root first, then as the fields meet them:\n{}",
+        r.out
+    );
+    for part in [
+        "    some_level: Option<Level>,",
+        "    scores: PHashMap<PString, PVec<u32>>,",
+        "    chain: Option<PBox<Node>>,",
+        "    link: PPtr<Node>,",
+        "#[repr(u8)]\nenum Level {\n    Low = 0,\n    Mid = 5,\n    High = 6,\n}\n",
+        "#[repr(u16)]\nenum Shape {\n    Empty = 0,\n    Circle { r: f64 } = 10,\n    Rect(f32, f32) = 11,\n}\n",
+        "#[repr(C)]\nstruct Pair(\n    u8,  // offset 0\n    i16, // offset 2\n);\n",
+    ] {
+        assert!(r.out.contains(part), "no {part:?} in\n{}", r.out);
+    }
+    let stored = pmem_core::inspect::Inspector::open(&e)
+        .unwrap()
+        .schema_json()
+        .unwrap();
+    let json = on("schema", &e, &["--json"]);
+    assert_eq!(json.code, 0, "{}", json.err);
+    assert_eq!(
+        json_of(&json),
+        serde_json::from_str::<Value>(&stored).unwrap()
+    );
+    let plain = d.file("plain.pool");
+    drop(Pool::<PVec<(u8, u64)>>::create(&plain).unwrap());
+    let r = on("schema", &plain, &[]);
+    assert_eq!(
+        (r.code, r.out.as_str()),
+        (0, "type Root = PVec<(u8, u64)>; // 24 bytes, align 8\n")
+    );
+}
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Board {
+    by_score: PBTreeMap<(u64, u64), PString>,
+    by_name: PHashMap<PString, u64>,
+    letters: PBTreeMap<char, i8>,
+}
+
+fn board(path: &Path) {
+    let mut pool = Pool::<Board>::create(path).unwrap();
+    pool.tx(|tx| {
+        let b = tx.root_mut();
+        b.by_score_mut().put((187u64, 27u64), "ada")?;
+        b.by_score_mut().put((90u64, 3u64), "alan")?;
+        b.by_name_mut().insert("ada", 187)?;
+        b.by_name_mut().insert("grace \"amazing\"", 90)?;
+        b.letters_mut().put('λ', -1)?;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    pool.close().unwrap();
+}
+
+#[test]
+fn dump_path_reaches_tuple_string_and_char_keys() {
+    let _serial = serial();
+    let d = Dir::new("keys");
+    board(&d.file("b.pool"));
+    for (path, want) in [
+        ("root.by_score[(187,27)]", json!("ada")),
+        ("root.by_score[( 90, 3 )]", json!("alan")),
+        ("root.by_name[\"ada\"]", json!(187)),
+        ("root.by_name.ada", json!(187)),
+        ("root.by_name[\"grace \\\"amazing\\\"\"]", json!(90)),
+        ("root.letters['λ']", json!(-1)),
+        ("root.letters.λ", json!(-1)),
+    ] {
+        let r = pmem_in(&d.0, &["dump", "b.pool", "--path", path, "--compact"]);
+        assert_eq!((r.code, json_of(&r)), (0, want), "{path}: {}", r.err);
+    }
+    let e = d.file("e.pool");
+    everything(&e);
+    let r = on("dump", &e, &["--path", "root.pairs[(1, 2)]"]);
+    assert_eq!((r.code, json_of(&r)), (0, json!(3)), "{}", r.err);
+}
+
+#[test]
+fn a_path_that_names_nothing_says_what_is_there() {
+    let _serial = serial();
+    let d = Dir::new("badpath");
+    board(&d.file("b.pool"));
+    everything(&d.file("e.pool"));
+    for (pool, path, message) in [
+        (
+            "b.pool",
+            "root.nope",
+            "root (Board) has no field \"nope\"; its fields are by_score, by_name, letters",
+        ),
+        (
+            "e.pool",
+            "root.shape.x",
+            "root.shape (Shape::Circle) has no field \"x\"; its fields are r",
+        ),
+        (
+            "e.pool",
+            "root.level.x",
+            "root.level (Level::High) has no field \"x\"; it has no fields",
+        ),
+        (
+            "e.pool",
+            "root.small.x",
+            "root.small (u8) has no parts to name with .x",
+        ),
+        (
+            "b.pool",
+            "root.by_score[(1,2)]",
+            "root.by_score (PBTreeMap<(u64, u64), PString>) has no key (1, 2): it has 2 entries",
+        ),
+        (
+            "b.pool",
+            "root.by_name[\"bob\"]",
+            "root.by_name (PHashMap<PString, u64>) has no key \"bob\": it has 2 entries",
+        ),
+        (
+            "b.pool",
+            "root.by_name.bob",
+            "root.by_name (PHashMap<PString, u64>) has no key \"bob\": it has 2 entries",
+        ),
+        (
+            "e.pool",
+            "root.list[7]",
+            "root.list (PVec<u32>) has no index 7: it has 3 elements",
+        ),
+        ("e.pool", "root.no_num.x", "root.no_num is None"),
+        ("e.pool", "root.by_score[(1,2", "unclosed ["),
+        (
+            "b.pool",
+            "root.by_score[(1,2]",
+            "[(1,2] is not a key literal (\"text\", 'c', 7, true, (1, \"a\"))",
+        ),
+    ] {
+        let r = pmem_in(&d.0, &["dump", pool, "--path", path]);
+        assert_eq!(
+            (r.code, r.err.as_str(), r.out.as_str()),
+            (2, format!("pmem: --path {path}: {message}\n").as_str(), ""),
+        );
+    }
+}
+
+#[test]
+fn check_names_a_value_under_a_tuple_key_as_dump_path_reads_it() {
+    let _serial = serial();
+    let d = Dir::new("tuplekey");
+    let p = d.file("b.pool");
+    board(&p);
+    let name_at = {
+        let pool = Pool::<Board>::open(&p).unwrap();
+        pool.read(|b| off(b.by_score.get(&(187, 27)).unwrap()))
+            .unwrap()
+    };
+    // The string under (187, 27) claims a length beyond its capacity.
+    overwrite(&p, name_at + 8, &1000u64.to_le_bytes());
+    let r = on("check", &p, &[]);
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    let line = r
+        .out
+        .lines()
+        .find(|l| l.starts_with("problem: root.by_score[(187, 27)]: "))
+        .unwrap_or_else(|| panic!("{}", r.out));
+    let path = line
+        .strip_prefix("problem: ")
+        .and_then(|l| l.split(": ").next())
+        .unwrap();
+    let r = on("dump", &p, &["--path", path]);
+    assert_eq!(
+        r.code, 1,
+        "the path resolves; the value is damaged: {}",
+        r.err
+    );
+    assert!(r.out.contains("$error"), "{}", r.out);
+}
+
+#[test]
+fn each_command_labels_its_own_progress_bar() {
+    let _serial = serial();
+    let d = Dir::new("labels");
+    let p = d.file("e.pool");
+    everything(&p);
+    for (cmd, label) in [("check", "checking ["), ("stats", "counting [")] {
+        let r = on(cmd, &p, &["--progress"]);
+        assert_eq!(r.code, 0, "{cmd}: {}", r.err);
+        assert!(r.err.contains(label), "{cmd}: {}", r.err);
+        assert!(!r.out.contains(label), "{cmd}: progress stays off stdout");
+        let quiet = on(cmd, &p, &[]);
+        assert_eq!(quiet.err, "", "{cmd}: stderr is not a terminal here");
+    }
+}
+
+/// Set in the child that `a_pool_killed_mid_commit_reads_healthy_and_unchanged` kills.
+const WRITER: &str = "PMEM_CLI_TEST_WRITER";
+
+/// The writer child, killed even when an assertion fails before the test kills it.
+struct Writer(std::process::Child);
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_pool_killed_mid_commit_reads_healthy_and_unchanged() {
+    if let Some(path) = std::env::var_os(WRITER) {
+        // The child: commit until killed, each transaction allocating and growing.
+        let mut pool = Pool::<Bank>::create(&path).unwrap();
+        for i in 0u64.. {
+            pool.tx(|tx| {
+                let a = tx.root_mut().accounts_mut().entry(i % 50).or_default()?;
+                a.history_mut().push(i as i64)?;
+                a.owner_mut().replace(&format!("owner {i}"))?;
+                *tx.root_mut().total_mut() += 1;
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+            if i == 100 {
+                println!("writer ready");
+            }
+        }
+        return;
+    }
+    let _serial = serial();
+    let d = Dir::new("killed");
+    let p = d.file("k.pool");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_pool_killed_mid_commit_reads_healthy_and_unchanged",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(WRITER, &p)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut writer = Writer(child);
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains("writer ready"))),
+        "the writer started"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    writer.0.kill().unwrap(); // SIGKILL, in the middle of a commit or between two
+    writer.0.wait().unwrap();
+    let before = fingerprint(&p);
+    let r = on("check", &p, &[]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.ends_with("healthy\n"), "{}", r.out);
+    assert_eq!(
+        on("dump", &p, &["--path", "root.accounts[7].owner"]).code,
+        0
+    );
+    assert!(
+        fingerprint(&p) == before,
+        "reading a killed pool (its log replayed in private memory) wrote to it"
+    );
 }

@@ -4,7 +4,7 @@
 //! A claim must name the start of a live allocation at least as large as what is stored
 //! there, and no allocation may be claimed twice; after the walk, every live allocation
 //! not claimed (except the pool's own schema record) has leaked. Collections are read
-//! by `pmem::inspect`, which also checks their lengths against their contents.
+//! by `pmem_collections::inspect`, which also checks their lengths against their contents.
 //! Non-owning `PPtr`s must point into a live allocation of the same pool; one that does
 //! not is a warning (a `PPtr` does not keep its target alive, so it may dangle by design).
 //!
@@ -13,13 +13,12 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::time::{Duration, Instant};
 
-use pmem::inspect::Allocation;
-use pmem::inspect::CollectionKind;
+use indicatif::ProgressBar;
+use pmem_collections::inspect::{Allocation, CollectionKind};
 
 use crate::pool::Pool;
+use crate::progress::Progress;
 use crate::schema::Shape;
 
 /// What an allocation holds, for the space-by-type table.
@@ -70,56 +69,6 @@ enum Seg<'a> {
     Key(u64, usize, u64),
 }
 
-/// When to draw a progress bar.
-#[derive(Clone, Copy)]
-pub(crate) enum Progress {
-    Never,
-    Always,
-    /// When the pool has more live allocations than this.
-    Above(u64),
-}
-
-/// A progress bar on stderr, redrawn at most ten times a second.
-struct Bar {
-    last: Instant,
-    shown: bool,
-}
-
-impl Bar {
-    fn new() -> Bar {
-        // The first tick draws at once.
-        Bar {
-            last: Instant::now()
-                .checked_sub(Duration::from_secs(1))
-                .unwrap_or_else(Instant::now),
-            shown: false,
-        }
-    }
-
-    fn tick(&mut self, done: u64, total: u64) {
-        if self.last.elapsed() < Duration::from_millis(100) {
-            return;
-        }
-        self.last = Instant::now();
-        self.shown = true;
-        let pct = (done * 100).checked_div(total).unwrap_or(100);
-        let width = 30;
-        let filled = (pct as usize * width / 100).min(width);
-        let _ = write!(
-            std::io::stderr(),
-            "\rchecking [{}{}] {done}/{total} allocations ({pct}%)",
-            "#".repeat(filled),
-            " ".repeat(width - filled)
-        );
-    }
-
-    fn finish(&self) {
-        if self.shown {
-            let _ = write!(std::io::stderr(), "\r{}\r", " ".repeat(72));
-        }
-    }
-}
-
 struct Walk<'a> {
     pool: &'a Pool,
     allocs: Vec<Allocation>,
@@ -128,7 +77,7 @@ struct Walk<'a> {
     usage: HashMap<(usize, Role), Usage>,
     stack: Vec<(u64, usize, u32)>,
     report: Report,
-    progress: Option<Bar>,
+    progress: ProgressBar,
 }
 
 const NOBODY: u32 = u32::MAX;
@@ -150,11 +99,7 @@ pub(crate) fn walk(pool: &Pool, progress: Progress) -> Report {
         report.allocations.count += 1;
         report.allocations.bytes += a.size;
     }
-    let progress = match progress {
-        Progress::Always => Some(Bar::new()),
-        Progress::Above(n) if allocs.len() as u64 > n => Some(Bar::new()),
-        _ => None,
-    };
+    let progress = progress.bar(allocs.len() as u64);
     let mut w = Walk {
         pool,
         owner: vec![NOBODY; allocs.len()],
@@ -197,9 +142,7 @@ pub(crate) fn walk(pool: &Pool, progress: Progress) -> Report {
     while let Some((off, t, path)) = w.stack.pop() {
         w.visit(off, t, path);
     }
-    if let Some(p) = &w.progress {
-        p.finish();
-    }
+    w.progress.finish_and_clear();
     w.finish()
 }
 
@@ -222,10 +165,10 @@ impl<'a> Walk<'a> {
             Seg::Root => String::new(),
             Seg::Field(f) => format!(".{f}"),
             Seg::Index(i) => format!("[{i}]"),
-            Seg::Key(off, t, i) => match (pool.key_text(*off, *t), &pool.schema.types[*t].shape) {
-                (Some(k), Shape::Collection { .. }) => format!("[{k:?}]"),
-                (Some(k), _) => format!("[{k}]"),
-                (None, _) => format!("[#{i}]"),
+            // As `dump --path` reads it back.
+            Seg::Key(off, t, i) => match pool.key(*off, *t) {
+                Some(k) => format!("[{k}]"),
+                None => format!("[#{i}]"),
             },
         };
         let mut out = String::from("root");
@@ -292,9 +235,7 @@ impl<'a> Walk<'a> {
         u.bytes += size;
         self.report.reached.count += 1;
         self.report.reached.bytes += size;
-        if let Some(p) = &mut self.progress {
-            p.tick(self.report.reached.count, self.report.allocations.count);
-        }
+        self.progress.inc(1);
         true
     }
 
