@@ -31,6 +31,7 @@ macro_rules! leaf {
                 // SAFETY: caller's contract.
                 unsafe { &mut *ptr }
             }
+            #[allow(unreachable_code)] // `Panics` never returns
             unsafe fn free_owned(_: *mut Self) -> pmem_core::Result<()> {
                 $free;
                 Ok(())
