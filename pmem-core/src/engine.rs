@@ -94,6 +94,7 @@ pub(crate) struct Expect {
 
 /// Settings fixed at open.
 #[derive(Clone, Debug)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, each named at its use
 pub(crate) struct Config {
     pub(crate) durability: Durability,
     pub(crate) read_only: bool,
@@ -587,8 +588,8 @@ impl Shared {
         let lp = place.log_path();
         let found = place.open_log(&slot, cfg.read_only, access)?;
         let found_header = match &found {
-            Some(l) => Some(crate::logfile::read_header(&**l)?),
-            None => None,
+            Some(l) => crate::logfile::read_header(&**l)?,
+            None => crate::logfile::Found::Nothing,
         };
         let use_ = crate::logfile::judge(&checkpoint, &header.uuid, found_header, &path, &lp)?;
         let replay = use_ == LogUse::Replay;
@@ -750,7 +751,7 @@ impl Shared {
             base_seq: st.last_seq,
         };
         crate::logfile::write_header(&**log, &h, LOG_HEADER_LEN)?;
-        self.publish_state(pool.as_ref(), st, LogState::InUse(id))?;
+        Self::publish_state(pool.as_ref(), st, LogState::InUse(id))?;
         st.log_pos = LOG_HEADER_LEN;
         st.log_written = LOG_INITIAL
             .min(log.len().map_err(io_err("reading", log.path()))?)
@@ -760,7 +761,7 @@ impl Shared {
 
     /// Writes the next state slot (checkpoint at `st.last_seq`, log state `log`) and
     /// syncs the pool file.
-    fn publish_state(&self, pool: &dyn Backing, st: &mut State, log: LogState) -> Result<()> {
+    fn publish_state(pool: &dyn Backing, st: &mut State, log: LogState) -> Result<()> {
         let next = StateSlot {
             checkpoint_count: st.checkpoint.checkpoint_count + 1,
             checkpoint_seq: st.last_seq,
@@ -1049,7 +1050,7 @@ impl Shared {
             }
             // 3. Publish the new checkpoint in the other state slot, then sync.
             let log_state = st.checkpoint.log;
-            self.publish_state(pool.as_ref(), st, log_state)?;
+            Self::publish_state(pool.as_ref(), st, log_state)?;
             st.log_pos = LOG_HEADER_LEN;
             if self.cfg.release_pages && pool.fd().is_some() {
                 for &(first, n) in &runs {
@@ -1105,9 +1106,7 @@ impl Drop for Shared {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if self.checkpoint_locked(&mut g).is_ok()
-            && self
-                .publish_state(pool.as_ref(), &mut g, LogState::Clean)
-                .is_ok()
+            && Self::publish_state(pool.as_ref(), &mut g, LogState::Clean).is_ok()
         {
             self.place.remove_log();
         }

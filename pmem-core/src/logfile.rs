@@ -220,13 +220,23 @@ pub(crate) enum LogUse {
     Ignore,
 }
 
-/// Decides, from the pool file's state slot and the log's header (`None` when no log
-/// file exists; `Some(None)` when its header does not decode), whether the log is the
-/// one the pool needs. Answers a typed error for a missing, foreign or stale log.
+/// What was found where a pool's log belongs.
+pub(crate) enum Found {
+    /// No log file.
+    Nothing,
+    /// A file whose header does not decode.
+    Garbage,
+    /// A log with this header.
+    Log(LogHeader),
+}
+
+/// Decides, from the pool file's state slot and what was found where its log belongs,
+/// whether the log is the one the pool needs. Answers a typed error for a missing,
+/// foreign or stale log.
 pub(crate) fn judge(
     state: &StateSlot,
     uuid: &[u8; 16],
-    found: Option<Option<LogHeader>>,
+    found: Found,
     pool: &Path,
     log: &Path,
 ) -> Result<LogUse> {
@@ -237,15 +247,15 @@ pub(crate) fn judge(
     };
     let invalid = || Error::corrupted("log header is invalid (log offset)", 0);
     match (state.log, found) {
-        (LogState::Clean, _) | (LogState::Legacy, None) => Ok(LogUse::Ignore),
-        (LogState::InUse(_), None) => Err(Error::LogMissing {
+        (LogState::Clean, _) | (LogState::Legacy, Found::Nothing) => Ok(LogUse::Ignore),
+        (LogState::InUse(_), Found::Nothing) => Err(Error::LogMissing {
             pool: pool.to_path_buf(),
             log: log.to_path_buf(),
         }),
-        (_, Some(None)) => Err(invalid()),
-        (_, Some(Some(h))) if h.uuid != *uuid => Err(mismatch("the log belongs to another pool")),
-        (LogState::Legacy, Some(Some(_))) => Ok(LogUse::Replay),
-        (LogState::InUse(id), Some(Some(h))) => {
+        (_, Found::Garbage) => Err(invalid()),
+        (_, Found::Log(h)) if h.uuid != *uuid => Err(mismatch("the log belongs to another pool")),
+        (LogState::Legacy, Found::Log(_)) => Ok(LogUse::Replay),
+        (LogState::InUse(id), Found::Log(h)) => {
             if h.log_id == id {
                 Ok(LogUse::Replay)
             } else if h.prev_log_id == id && h.base_seq == state.checkpoint_seq {
@@ -262,15 +272,15 @@ pub(crate) fn judge(
     }
 }
 
-/// Reads the header of `log`: `None` when it does not decode.
-pub(crate) fn read_header(log: &dyn Backing) -> Result<Option<LogHeader>> {
+/// Reads the header of `log`.
+pub(crate) fn read_header(log: &dyn Backing) -> Result<Found> {
     if log.len().map_err(io_err("reading", log.path()))? < SECTOR {
-        return Ok(None);
+        return Ok(Found::Garbage);
     }
     let mut b = vec![0u8; SECTOR as usize];
     log.read_at(0, &mut b)
         .map_err(io_err("reading", log.path()))?;
-    Ok(LogHeader::decode(&b))
+    Ok(LogHeader::decode(&b).map_or(Found::Garbage, Found::Log))
 }
 
 /// A fresh, nonzero log id.

@@ -114,8 +114,8 @@ pub(crate) unsafe fn validate<T: Persistent>(ptr: *const Option<T>) -> Result<()
     if !T::MAY_BE_INVALID {
         // Every bit pattern of `T` is valid: `Some` of zeroes is a valid value to learn
         // `Some`'s tag from, and the payload needs no check.
-        // SAFETY: `T` accepts every bit pattern (`MAY_BE_INVALID` is false), zero too.
         let some = tag_of(signature::<T>(|| {
+            // SAFETY: `T` accepts every bit pattern (`MAY_BE_INVALID` is false), zero too.
             Some(unsafe { MaybeUninit::<T>::zeroed().assume_init() })
         }));
         // SAFETY: as above.

@@ -235,13 +235,6 @@ thread_local! {
 /// # Safety
 /// - as for [`Persistent::free_owned`].
 pub unsafe fn free_owned_later<T: Persistent>(ptr: *mut T) -> Result<()> {
-    if FREEING.with(std::cell::Cell::get) {
-        FREE_QUEUE.with(|q| {
-            q.borrow_mut()
-                .push((ptr.cast(), free_erased::<T> as FreeFn))
-        });
-        return Ok(());
-    }
     /// Leaves the thread ready for the next free even when a free panics: without it a
     /// panic left `FREEING` set, and every later free on the thread was queued forever.
     struct Done;
@@ -250,6 +243,13 @@ pub unsafe fn free_owned_later<T: Persistent>(ptr: *mut T) -> Result<()> {
             FREE_QUEUE.with(|q| q.borrow_mut().clear());
             FREEING.with(|f| f.set(false));
         }
+    }
+    if FREEING.with(std::cell::Cell::get) {
+        FREE_QUEUE.with(|q| {
+            q.borrow_mut()
+                .push((ptr.cast(), free_erased::<T> as FreeFn))
+        });
+        return Ok(());
     }
     FREEING.with(|f| f.set(true));
     let _done = Done;

@@ -254,14 +254,7 @@ fn persistent_impl(
     };
     let discs = discriminants(cont, variants);
 
-    let offsets: Vec<Vec<TokenStream>> = variants
-        .iter()
-        .map(|v| {
-            (0..v.fields.len())
-                .map(|k| field_offset(cont, g, variants, v, k))
-                .collect()
-        })
-        .collect();
+    let offsets = variant_offsets(cont, g, variants);
 
     let fp_variants =
         variants
@@ -316,36 +309,7 @@ fn persistent_impl(
     };
 
     let owned = (!plain).then(|| owned_fns(variants, typed));
-    let int_ty: syn::Type = syn::parse_str(&int.to_string()).expect("an integer repr is a type");
-    let validate_arms =
-        variants
-            .iter()
-            .zip(typed)
-            .zip(&discs)
-            .zip(&offsets)
-            .map(|(((v, fields), d), offs)| {
-                let vname = format!("::{}", v.ident);
-                let checks = v.fields.iter().zip(fields).zip(offs).map(
-                    |((f, (marker, ty)), off)| {
-                        let pt = as_field(ty, marker);
-                        let part = format!(".{}", f.name());
-                        quote! {
-                            if #pt::MAY_BE_INVALID {
-                                // SAFETY: the variant's field lies at this offset inside the readable
-                                // value (the layout its `repr` guarantees), aligned for its type.
-                                unsafe { #pt::validate(ptr.cast::<u8>().add(#off).cast::<#ty>()) }
-                                    .map_err(|e| e.within(#part, #off).within(#vname, 0))?;
-                            }
-                        }
-                    },
-                );
-                quote! {
-                    if tag == #d {
-                        #(#checks)*
-                        return ::core::result::Result::Ok(());
-                    }
-                }
-            });
+    let validate = validate_fn(&name, int, variants, typed, &discs, &offsets);
 
     quote! {
         // SAFETY: `view_mut` answers a view whose every write path snapshots first (`set`
@@ -375,19 +339,7 @@ fn persistent_impl(
             unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self::View {
                 #view_mut
             }
-            // The tag itself can be invalid.
-            const MAY_BE_INVALID: bool = true;
-            #[allow(unused_unsafe, clippy::unnecessary_cast)]
-            unsafe fn validate(ptr: *const Self) -> ::core::result::Result<(), ::pmem::Invalid> {
-                // SAFETY: the tag is the `repr` integer at offset 0 of the readable value;
-                // it is read as that integer, not as the enum.
-                let tag = unsafe { ptr.cast::<#int_ty>().read() } as i128;
-                #(#validate_arms)*
-                ::core::result::Result::Err(::pmem::Invalid::new(
-                    ::std::format!("{} tag {} is not a declared discriminant", #name, tag),
-                    ::core::mem::size_of::<#int_ty>(),
-                ))
-            }
+            #validate
             #owned
         }
     }
@@ -400,11 +352,11 @@ fn owned_fns(variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) 
         let pat = pattern(v);
         let visits = fields.iter().enumerate().map(|(k, (marker, ty))| {
             let pt = as_field(ty, marker);
-            let b = format_ident!("__pmem_{}", k);
-            let part = format!("::{}.{}", v.ident, v.fields[k].name());
+            let binding = format_ident!("__pmem_{}", k);
+            let label = format!("::{}.{}", v.ident, v.fields[k].name());
             quote! {
-                v.enter(#part);
-                #pt::visit_owned(#b, v)?;
+                v.enter(#label);
+                #pt::visit_owned(#binding, v)?;
                 v.leave();
             }
         });
@@ -439,4 +391,77 @@ fn owned_fns(variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) 
             ::core::result::Result::Ok(())
         }
     }
+}
+
+/// `MAY_BE_INVALID` and `validate`: the tag must be a declared discriminant, and each
+/// field of that variant is validated at its offset.
+fn validate_fn(
+    name: &str,
+    int: &syn::Ident,
+    variants: &[Variant<'_>],
+    typed: &[Vec<(TokenStream, syn::Type)>],
+    discs: &[TokenStream],
+    offsets: &[Vec<TokenStream>],
+) -> TokenStream {
+    let int_ty: syn::Type = syn::parse_str(&int.to_string()).expect("an integer repr is a type");
+    let validate_arms =
+        variants
+            .iter()
+            .zip(typed)
+            .zip(discs)
+            .zip(offsets)
+            .map(|(((v, fields), d), offs)| {
+                let vname = format!("::{}", v.ident);
+                let checks = v.fields.iter().zip(fields).zip(offs).map(
+                    |((f, (marker, ty)), off)| {
+                        let pt = as_field(ty, marker);
+                        let part = format!(".{}", f.name());
+                        quote! {
+                            if #pt::MAY_BE_INVALID {
+                                // SAFETY: the variant's field lies at this offset inside the readable
+                                // value (the layout its `repr` guarantees), aligned for its type.
+                                unsafe { #pt::validate(ptr.cast::<u8>().add(#off).cast::<#ty>()) }
+                                    .map_err(|e| e.within(#part, #off).within(#vname, 0))?;
+                            }
+                        }
+                    },
+                );
+                quote! {
+                    if tag == #d {
+                        #(#checks)*
+                        return ::core::result::Result::Ok(());
+                    }
+                }
+            });
+    quote! {
+            // The tag itself can be invalid.
+        const MAY_BE_INVALID: bool = true;
+        #[allow(unused_unsafe, clippy::unnecessary_cast)]
+        unsafe fn validate(ptr: *const Self) -> ::core::result::Result<(), ::pmem::Invalid> {
+            // SAFETY: the tag is the `repr` integer at offset 0 of the readable value;
+            // it is read as that integer, not as the enum.
+            let tag = unsafe { ptr.cast::<#int_ty>().read() } as i128;
+            #(#validate_arms)*
+            ::core::result::Result::Err(::pmem::Invalid::new(
+                ::std::format!("{} tag {} is not a declared discriminant", #name, tag),
+                ::core::mem::size_of::<#int_ty>(),
+            ))
+        }
+    }
+}
+
+/// The offset of every field of every variant (see `field_offset`).
+fn variant_offsets(
+    cont: &Container<'_>,
+    g: &Params,
+    variants: &[Variant<'_>],
+) -> Vec<Vec<TokenStream>> {
+    variants
+        .iter()
+        .map(|v| {
+            (0..v.fields.len())
+                .map(|k| field_offset(cont, g, variants, v, k))
+                .collect()
+        })
+        .collect()
 }

@@ -168,23 +168,7 @@ fn persistent_impl(
         }
     });
 
-    let may_be_invalid = typed.iter().map(|(marker, ty)| {
-        let pt = as_field(ty, marker);
-        quote!(|| #pt::MAY_BE_INVALID)
-    });
-    let validations = fields.iter().zip(typed).map(|(f, (marker, ty))| {
-        let pt = as_field(ty, marker);
-        let m = &f.member;
-        let part = format!(".{}", f.name());
-        quote! {
-            if #pt::MAY_BE_INVALID {
-                let field = ::core::ptr::addr_of!((*ptr).#m);
-                // SAFETY: the field lies inside the readable value at `ptr`, aligned.
-                unsafe { #pt::validate(field) }
-                    .map_err(|e| e.within(#part, field as usize - ptr as usize))?;
-            }
-        }
-    });
+    let validate = validate_fn(fields, typed);
     quote! {
         // SAFETY: `view_mut` answers a view whose every write path snapshots first
         // (field accessors go through each field's own view, `set_` and `update`
@@ -213,13 +197,7 @@ fn persistent_impl(
             unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self::View {
                 #view_mut
             }
-            const MAY_BE_INVALID: bool = false #(#may_be_invalid)*;
-            #[allow(unused_unsafe)]
-            unsafe fn validate(ptr: *const Self) -> ::core::result::Result<(), ::pmem::Invalid> {
-                #(#validations)*
-                let _ = ptr;
-                ::core::result::Result::Ok(())
-            }
+            #validate
             #owned
         }
     }
@@ -271,6 +249,37 @@ fn accessors(type_name: &str, this: &syn::Type, f: &Field<'_>, ty: &syn::Type) -
             let p = ::core::ptr::from_mut(self).cast::<#this>();
             // SAFETY: as for the accessor above; `replace` snapshots before writing.
             unsafe { ::pmem::__private::replace(::core::ptr::addr_of_mut!((*p).#m), value) }
+        }
+    }
+}
+
+/// `MAY_BE_INVALID` and `validate`: every field whose type can hold an invalid pattern
+/// is validated at its offset, and a failure names the field.
+fn validate_fn(fields: &[Field<'_>], typed: &[(TokenStream, syn::Type)]) -> TokenStream {
+    let may_be_invalid = typed.iter().map(|(marker, ty)| {
+        let pt = as_field(ty, marker);
+        quote!(|| #pt::MAY_BE_INVALID)
+    });
+    let validations = fields.iter().zip(typed).map(|(f, (marker, ty))| {
+        let pt = as_field(ty, marker);
+        let m = &f.member;
+        let part = format!(".{}", f.name());
+        quote! {
+            if #pt::MAY_BE_INVALID {
+                let field = ::core::ptr::addr_of!((*ptr).#m);
+                // SAFETY: the field lies inside the readable value at `ptr`, aligned.
+                unsafe { #pt::validate(field) }
+                    .map_err(|e| e.within(#part, field as usize - ptr as usize))?;
+            }
+        }
+    });
+    quote! {
+        const MAY_BE_INVALID: bool = false #(#may_be_invalid)*;
+        #[allow(unused_unsafe)]
+        unsafe fn validate(ptr: *const Self) -> ::core::result::Result<(), ::pmem::Invalid> {
+            #(#validations)*
+            let _ = ptr;
+            ::core::result::Result::Ok(())
         }
     }
 }
