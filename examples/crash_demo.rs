@@ -101,6 +101,7 @@ fn expect(what: &str, got: &State, want: &State) -> bool {
     }
 }
 
+#[allow(clippy::too_many_lines)] // the demo reads top to bottom, as a story
 fn parent() -> Result<bool, Error> {
     let dir = std::env::var_os("CRASH_DEMO_DIR").map_or_else(
         || std::env::temp_dir().join(format!("pmem-crash-demo-{}", std::process::id())),
@@ -140,7 +141,7 @@ fn parent() -> Result<bool, Error> {
         println!(
             "(a panic inside the transaction: {})",
             info.payload().downcast_ref::<&str>().unwrap_or(&"?")
-        )
+        );
     }));
     let r = panic::catch_unwind(AssertUnwindSafe(|| {
         pool.tx(|tx| {

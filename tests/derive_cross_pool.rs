@@ -29,13 +29,14 @@ fn a_pointer_made_in_one_pool_is_refused_when_followed_in_another() {
             Ok::<_, Error>(ptr)
         })
         .unwrap();
-    // SAFETY: the target is the root's `value`, which is never freed.
-    assert_eq!(
-        a.read(|r| unsafe { r.target.as_ref_in(r) }.map(Option::<&u64>::copied))
-            .unwrap()
-            .unwrap(),
-        Some(7)
-    );
+    let target = a
+        .read(|r| {
+            // SAFETY: the target is the root's `value`, which is never freed.
+            unsafe { r.target.as_ref_in(r) }.map(Option::<&u64>::copied)
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(target, Some(7));
 
     b.tx(|tx| tx.root_mut().set_target(ptr)).unwrap();
     // SAFETY: as above; following the pointer is refused before any read of it.

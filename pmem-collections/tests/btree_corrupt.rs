@@ -64,7 +64,7 @@ fn damage(
 fn check_fails(p: &Pool<Option<pmem_core::PBox<Map>>>, what: &str) {
     match p.check() {
         Err(Error::Corrupted { what: w, .. }) => {
-            assert!(w.contains(what), "check said {w:?}, expected {what:?}")
+            assert!(w.contains(what), "check said {w:?}, expected {what:?}");
         }
         other => panic!("check answered {other:?}, expected a corruption naming {what:?}"),
     }
@@ -72,7 +72,7 @@ fn check_fails(p: &Pool<Option<pmem_core::PBox<Map>>>, what: &str) {
 
 fn read_panics(p: &Pool<Option<pmem_core::PBox<Map>>>, f: impl Fn(&Map) + Copy) {
     let r = catch_unwind(AssertUnwindSafe(|| {
-        p.read(|r| f(r.as_deref().unwrap())).unwrap()
+        p.read(|r| f(r.as_deref().unwrap())).unwrap();
     }));
     let msg = r.expect_err("the read must panic");
     let msg = msg.downcast_ref::<String>().map_or("", String::as_str);

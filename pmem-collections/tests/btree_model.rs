@@ -95,10 +95,10 @@ where
                     40..=44 => assert_eq!(m.delete(&k)?, model.remove(&k).is_some()),
                     45..=54 => match (m.entry(k), rng.below(4)) {
                         (Entry::Occupied(mut o), 0) => {
-                            assert_eq!(o.insert(v)?, model.insert(k, v).unwrap())
+                            assert_eq!(o.insert(v)?, model.insert(k, v).unwrap());
                         }
                         (Entry::Occupied(o), 1) => {
-                            assert_eq!(o.remove_entry()?, (k, model.remove(&k).unwrap()))
+                            assert_eq!(o.remove_entry()?, (k, model.remove(&k).unwrap()));
                         }
                         (Entry::Occupied(o), _) => {
                             let w = *o.into_mut();

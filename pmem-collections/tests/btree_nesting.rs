@@ -133,7 +133,7 @@ fn a_btree_inside_a_hash_map_and_a_set_of_strings() {
         assert_eq!(
             s.iter().map(PString::as_str).collect::<Vec<_>>(),
             ["a", "b", "c"]
-        )
+        );
     })
     .unwrap();
     pool.tx(|tx| tx.root_mut().remove("b").map(|_| ())).unwrap();

@@ -160,7 +160,7 @@ fn nested_phashmap_of_pstring_to_pvec_matches_hashmap_and_frees_what_it_drops() 
                 let xs: Vec<u64> = (0..rng.below(5)).map(|_| rng.next() % 1000).collect();
                 match rng.below(12) {
                     0..=2 => {
-                        assert_eq!(map.set(k.as_str(), xs.clone())?, m.insert(k, xs).is_none())
+                        assert_eq!(map.set(k.as_str(), xs.clone())?, m.insert(k, xs).is_none());
                     }
                     3..=4 => {
                         let got =

@@ -143,7 +143,7 @@ fn one_insert_per_transaction_in_process_mode_takes_at_most_a_microsecond() {
     let (wall, cpu) = (wall_runs[wall_runs.len() / 2], cpu_runs[cpu_runs.len() / 2]);
     println!("insert tx into a PHashMap<u64, u64> of 100,000+ entries, Process durability: median {wall:.0} ns wall, {cpu:.0} ns CPU");
     assert_eq!(
-        pool.read(|m| m.len()).unwrap() as u64,
+        pool.read(pmem_collections::PHashMap::len).unwrap() as u64,
         SETUP + ROUNDS * PER_ROUND
     );
     drop(pool);

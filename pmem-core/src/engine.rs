@@ -696,7 +696,7 @@ impl Shared {
                             data.as_ptr(),
                             base.add(off as usize),
                             data.len(),
-                        )
+                        );
                     };
                     st.dirty.mark(off, data.len() as u64);
                     Ok(())

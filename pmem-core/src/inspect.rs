@@ -80,7 +80,7 @@ impl Inspector {
     pub fn check_heap(&self) -> Result<Vec<Allocation>> {
         let mut out = Vec::new();
         heap::census(&ReadCtx(&self.sh), |offset, size| {
-            out.push(Allocation { offset, size })
+            out.push(Allocation { offset, size });
         })?;
         Ok(out)
     }

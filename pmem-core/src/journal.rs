@@ -422,7 +422,7 @@ impl Journal {
                 // SAFETY: the range was readable when snapshotted and mappings never
                 // shrink while the pool is open.
                 unsafe {
-                    std::ptr::copy_nonoverlapping(src.as_ptr(), base.add(start as usize), len)
+                    std::ptr::copy_nonoverlapping(src.as_ptr(), base.add(start as usize), len);
                 };
             }
         });
@@ -435,7 +435,7 @@ impl Journal {
                         src.as_ptr(),
                         base.add((page * PAGE) as usize),
                         PAGE as usize,
-                    )
+                    );
                 };
             }
         }

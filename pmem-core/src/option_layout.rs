@@ -145,6 +145,7 @@ mod tests {
         }
     }
 
+    #[allow(clippy::ref_option)] // the bytes of the `Option` itself are wanted
     fn bytes_of<T>(v: &Option<T>) -> Vec<u8> {
         // SAFETY: reads the bytes of a live value; used on types without padding only.
         unsafe {

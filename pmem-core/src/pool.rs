@@ -431,7 +431,7 @@ impl<R: Persistent> Pool<R> {
                                 schema.as_ptr(),
                                 sh.slot.base().add(soff as usize),
                                 schema.len(),
-                            )
+                            );
                         };
                         let mut meta = heap::meta(&ctx);
                         meta.root_off = off;

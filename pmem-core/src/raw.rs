@@ -56,7 +56,7 @@ pub unsafe fn snapshot(ptr: *const u8, len: usize) {
     // SAFETY: the range is mapped, by the caller's promise.
     unsafe {
         st.journal
-            .snapshot(sh.slot.base(), (addr - base) as u64, len as u64)
+            .snapshot(sh.slot.base(), (addr - base) as u64, len as u64);
     };
 }
 
@@ -247,7 +247,7 @@ pub unsafe fn free_owned_later<T: Persistent>(ptr: *mut T) -> Result<()> {
     if FREEING.with(std::cell::Cell::get) {
         FREE_QUEUE.with(|q| {
             q.borrow_mut()
-                .push((ptr.cast(), free_erased::<T> as FreeFn))
+                .push((ptr.cast(), free_erased::<T> as FreeFn));
         });
         return Ok(());
     }

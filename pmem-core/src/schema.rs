@@ -102,6 +102,7 @@ pub enum Shape {
 /// assert!(j.starts_with("{\"root\":0,\"types\":["));
 /// assert!(j.contains("\"name\":\"u64\""));
 /// ```
+#[allow(clippy::too_many_lines)] // one writer: a queue and one arm per shape
 pub fn to_json(root: &'static TypeSchema) -> String {
     let mut types: Vec<&'static TypeSchema> = Vec::new();
     let mut queue = vec![root];

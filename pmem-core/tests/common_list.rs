@@ -135,6 +135,9 @@ impl RootMut {
     }
 
     /// Pushes a node holding `value` at the head of the list (allocates 64 bytes).
+    ///
+    /// # Panics
+    /// If the allocator answers a pointer outside the pool (a bug).
     pub fn push_front(&mut self, value: u64) -> Result<()> {
         let p = self.ptr();
         // SAFETY: the root is in a pool with this transaction open; the new node is a
@@ -228,6 +231,10 @@ pub struct Model {
     pub big: Option<u64>,
 }
 
+/// The logical state of a `Root`.
+///
+/// # Panics
+/// When a node's payload is torn (a crash-consistency bug).
 pub fn observe(r: &Root) -> Model {
     let mut values = Vec::new();
     let mut cur = &r.list;
@@ -251,18 +258,21 @@ pub fn observe(r: &Root) -> Model {
 /// A tiny deterministic PRNG for tests.
 pub struct Rng(pub u64);
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 
 /// Runs one random transaction of the mixed workload on `pool`.
+///
+/// # Panics
+/// When a transaction fails for any reason but the deliberate abort.
 pub fn random_tx(pool: &mut Pool<Root>, rng: &mut Rng) {
     let op = rng.below(10);
     let x = rng.below(1000) + 1;
@@ -297,7 +307,7 @@ pub fn random_steps(n: usize, seed: u64) -> Vec<pmem_core::crash::Step<Root>> {
     let mut rng = Rng(seed);
     (0..n)
         .map(|_| {
-            let s = rng.next();
+            let s = rng.next_u64();
             Box::new(move |p: &mut Pool<Root>| random_tx(p, &mut Rng(s | 1)))
                 as pmem_core::crash::Step<Root>
         })

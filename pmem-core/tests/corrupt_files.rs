@@ -111,7 +111,7 @@ fn no_corruption_of_pool_or_log_causes_a_panic() {
     std::panic::set_hook(Box::new(|_| {}));
     let (pool, log) = valid_images();
     let mut t = Tally::default();
-    let mut rng = Rng(0xC0FFEE);
+    let mut rng = Rng(0x00C0_FFEE);
     let total = cases_scale();
 
     // Targeted: every header field of the pool set to hostile values, checksum resealed.
@@ -161,7 +161,7 @@ fn no_corruption_of_pool_or_log_causes_a_panic() {
     }
     // Garbage files and a log from another pool.
     for size in [0usize, 1, 100, 4096, 8192, 20_000, 70_000] {
-        let g: Vec<u8> = (0..size).map(|_| rng.next() as u8).collect();
+        let g: Vec<u8> = (0..size).map(|_| rng.next_u64() as u8).collect();
         try_case(&mut t, "garbage pool", g.clone(), log.clone());
         try_case(&mut t, "garbage log", pool.clone(), g);
     }
@@ -181,12 +181,12 @@ fn no_corruption_of_pool_or_log_causes_a_panic() {
                 1 => {
                     let n = (rng.below(64) as usize).min(target.len() - at);
                     for b in &mut target[at..at + n] {
-                        *b = rng.next() as u8;
+                        *b = rng.next_u64() as u8;
                     }
                 }
                 _ => {
                     let at = at.min(target.len().saturating_sub(8));
-                    put(target, at, &rng.next().to_le_bytes());
+                    put(target, at, &rng.next_u64().to_le_bytes());
                 }
             }
         }

@@ -51,6 +51,7 @@ fn every_crash_image_of_a_mixed_workload_recovers_to_an_allowed_state() {
 type BigRoot = Option<pmem_core::PBox<[u64; 40_000]>>;
 
 #[test]
+#[allow(clippy::large_stack_arrays)] // the point: one 320 KB value, streamed to the log
 fn large_transactions_streamed_to_the_log_recover_whole_or_not_at_all() {
     let steps: Vec<Step<BigRoot>> = (1..=4u64)
         .map(|k| {

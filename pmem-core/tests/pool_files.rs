@@ -121,7 +121,7 @@ fn wrong_layout_wrong_root_type_and_foreign_files_get_their_own_errors() {
     );
     match PoolOptions::new().layout("todo").open::<u64>(&path) {
         Err(Error::WrongLayout { expected, found }) => {
-            assert_eq!((expected.as_str(), found.as_str()), ("todo", "bank"))
+            assert_eq!((expected.as_str(), found.as_str()), ("todo", "bank"));
         }
         other => panic!("expected WrongLayout, got {other:?}"),
     }

@@ -185,7 +185,7 @@ fn killed_writers_lose_no_acknowledged_commit() {
         let kill_after = Duration::from_millis(rng.below(61));
         if i % 4 < 2 {
             // Bank transfers: the commit id in the pool is the number of commits.
-            let (path, acked) = run_child("bank", &dir, durability, rng.next(), kill_after);
+            let (path, acked) = run_child("bank", &dir, durability, rng.next_u64(), kill_after);
             max_acked = max_acked.max(acked.len());
             let last_acked = acked.last().copied().unwrap_or(bank_id);
             match Pool::<KillRoot>::open(&path) {
@@ -210,7 +210,7 @@ fn killed_writers_lose_no_acknowledged_commit() {
                 Err(e) => violations.push(format!("kill {i}: reopen failed: {e}")),
             }
         } else {
-            let (path, acked) = run_child("list", &dir, durability, rng.next(), kill_after);
+            let (path, acked) = run_child("list", &dir, durability, rng.next_u64(), kill_after);
             max_acked = max_acked.max(acked.len());
             match Pool::<Root>::open_or_create(&path) {
                 Ok(pool) => {

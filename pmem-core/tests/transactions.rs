@@ -106,9 +106,7 @@ fn a_panic_rolls_back_and_resumes_unwinding() {
             let root = tx.root_mut();
             root.push_front(5)?;
             root.bump(0, 1);
-            if root.count > 0 {
-                panic!("in the middle of a multi-step change");
-            }
+            assert!(root.count == 0, "in the middle of a multi-step change");
             Ok::<_, Error>(())
         });
     }));

@@ -380,10 +380,8 @@ impl<K: Ord, V> PBTreeMap<K, V> {
             Bound::Unbounded => {
                 let leaf = self.end_leaf(geo, true)?;
                 // SAFETY: a checked leaf.
-                return Some(Cursor {
-                    leaf,
-                    i: unsafe { node::len(leaf) } - 1,
-                });
+                let len = unsafe { node::len(leaf) };
+                return Some(Cursor { leaf, i: len - 1 });
             }
             Bound::Included(c) => {
                 let (leaf, r) = self.find_by(geo, c)?;
@@ -404,10 +402,8 @@ impl<K: Ord, V> PBTreeMap<K, V> {
         }
         let leaf = step(geo, leaf, pv);
         // SAFETY: a checked, non-empty leaf.
-        Some(Cursor {
-            leaf,
-            i: unsafe { node::len(leaf) } - 1,
-        })
+        let len = unsafe { node::len(leaf) };
+        Some(Cursor { leaf, i: len - 1 })
     }
 
     /// An iterator over the entries whose keys lie in `range`, in key order
