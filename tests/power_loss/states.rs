@@ -1,0 +1,562 @@
+//! Crash states of a recorded trace under the strict POSIX rules (DESIGN §9).
+//!
+//! [`Fs`] replays a trace op by op and keeps, for every file (inode), its *durable*
+//! contents and, for the directory, its *durable* entries. Everything else is a
+//! *pending* item, in trace order:
+//!
+//! - a data write survives power loss only after an fsync/fdatasync of that file (or an
+//!   msync covering it, for the part it covers);
+//! - a size change (ftruncate, fallocate, a write past the end) likewise only after an
+//!   fsync/fdatasync of that file;
+//! - a directory entry change (create, link, unlink, rename) only after an fsync of the
+//!   directory;
+//! - anything pending may be lost, land in any subset, or (a write) be torn at 512-byte
+//!   sectors: any subset of its sectors lands.
+//!
+//! An image picks a [`Choice`] per pending item and applies the chosen ones, in trace
+//! order, over the durable state: applying in order models a disk that writes the
+//! latest page-cache contents, so a later write to the same bytes wins whenever both
+//! land. "Everything applied" is the image a process crash leaves (the page cache
+//! survives); every image is one a power loss may leave.
+
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+
+use super::trace::Op;
+
+/// Sector size: the unit a write may tear at (ARCHITECTURE §6).
+pub(crate) const SECTOR: u64 = 512;
+
+/// What became of one pending item in an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Choice {
+    /// Landed whole.
+    Apply,
+    /// Lost.
+    Drop,
+    /// A write of which a seeded subset of sectors landed (never all, never none).
+    Torn(u64),
+}
+
+impl Choice {
+    fn letter(self) -> char {
+        match self {
+            Choice::Apply => 'A',
+            Choice::Drop => 'D',
+            Choice::Torn(_) => 'T',
+        }
+    }
+}
+
+/// A change of the directory, pending until the directory is synced.
+#[derive(Clone, Debug)]
+pub(crate) enum DirChange {
+    /// `name` now names `inode` (create, link).
+    Add { name: String, inode: usize },
+    /// `name` no longer names anything.
+    Remove { name: String },
+    /// `from` moved to `to` (rename).
+    Move {
+        from: String,
+        to: String,
+        inode: usize,
+    },
+}
+
+/// One pending item: op `op` of the trace, not yet durable.
+#[derive(Clone, Debug)]
+pub(crate) struct Item {
+    /// Index of the op in the trace.
+    pub(crate) op: usize,
+    /// What the item changes.
+    pub(crate) kind: ItemKind,
+}
+
+/// What a pending item changes.
+#[derive(Clone, Debug)]
+pub(crate) enum ItemKind {
+    /// A data or size change of `inode`; for a write, only bytes `lo..hi` of the file
+    /// are still pending (an msync may have made the rest durable).
+    File { inode: usize, lo: u64, hi: u64 },
+    /// A directory entry change.
+    Dir(DirChange),
+}
+
+/// The files of a directory replayed up to some op of a trace.
+pub(crate) struct Fs<'a> {
+    ops: &'a [Op],
+    /// Durable contents (and size) of every inode ever seen.
+    durable: Vec<Vec<u8>>,
+    durable_names: BTreeMap<String, usize>,
+    /// The names as the process sees them (everything applied).
+    names: BTreeMap<String, usize>,
+    /// Not yet durable, in trace order.
+    pub(crate) pending: Vec<Item>,
+    /// Ops replayed so far.
+    pub(crate) next_op: usize,
+}
+
+/// An image: file names and their contents.
+pub(crate) type Image = Vec<(String, Vec<u8>)>;
+
+impl<'a> Fs<'a> {
+    /// A directory holding `initial` (all durable), about to replay `ops`.
+    pub(crate) fn new(ops: &'a [Op], initial: &[(String, Vec<u8>)]) -> Self {
+        let mut fs = Fs {
+            ops,
+            durable: Vec::new(),
+            durable_names: BTreeMap::new(),
+            names: BTreeMap::new(),
+            pending: Vec::new(),
+            next_op: 0,
+        };
+        for (name, bytes) in initial {
+            fs.durable.push(bytes.clone());
+            fs.durable_names.insert(name.clone(), fs.durable.len() - 1);
+            fs.names.insert(name.clone(), fs.durable.len() - 1);
+        }
+        fs
+    }
+
+    fn inode_of(&self, name: &str, i: usize) -> Result<usize, String> {
+        self.names
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("op {i} ({}) names a file that does not exist", self.ops[i]))
+    }
+
+    /// Replays the next op of the trace.
+    pub(crate) fn apply_next(&mut self) -> Result<(), String> {
+        let i = self.next_op;
+        self.next_op += 1;
+        match &self.ops[i] {
+            Op::Create { name } => {
+                self.durable.push(Vec::new());
+                let inode = self.durable.len() - 1;
+                self.names.insert(name.clone(), inode);
+                self.push_dir(i, DirChange::Add { name: name.clone(), inode });
+            }
+            Op::Write { name, off, data } => {
+                let inode = self.inode_of(name, i)?;
+                self.pending.push(Item {
+                    op: i,
+                    kind: ItemKind::File {
+                        inode,
+                        lo: *off,
+                        hi: off + data.len() as u64,
+                    },
+                });
+            }
+            Op::SetSize { name, .. } | Op::Falloc { name, .. } => {
+                let inode = self.inode_of(name, i)?;
+                self.pending.push(Item {
+                    op: i,
+                    kind: ItemKind::File { inode, lo: 0, hi: 0 },
+                });
+            }
+            Op::Sync { name, .. } => {
+                let inode = self.inode_of(name, i)?;
+                self.settle(|k| matches!(k, ItemKind::File { inode: n, .. } if *n == inode));
+            }
+            Op::DirSync { name } => {
+                // Only the recorded directory itself holds files of the workload.
+                if name.is_empty() {
+                    self.settle(|k| matches!(k, ItemKind::Dir(_)));
+                }
+            }
+            Op::SyncAll => self.settle(|_| true),
+            Op::Link { from, to } => {
+                let inode = self.inode_of(from, i)?;
+                self.names.insert(to.clone(), inode);
+                self.push_dir(i, DirChange::Add { name: to.clone(), inode });
+            }
+            Op::Rename { from, to } => {
+                let inode = self.inode_of(from, i)?;
+                self.names.remove(from);
+                self.names.insert(to.clone(), inode);
+                self.push_dir(
+                    i,
+                    DirChange::Move {
+                        from: from.clone(),
+                        to: to.clone(),
+                        inode,
+                    },
+                );
+            }
+            Op::Unlink { name } => {
+                self.inode_of(name, i)?;
+                self.names.remove(name);
+                self.push_dir(i, DirChange::Remove { name: name.clone() });
+            }
+            Op::Msync { name, off, len } => {
+                let inode = self.inode_of(name, i)?;
+                self.msync(inode, *off, off + len);
+            }
+            Op::SyncFileRange { .. } | Op::Marker(_) => {}
+        }
+        Ok(())
+    }
+
+    fn push_dir(&mut self, op: usize, c: DirChange) {
+        self.pending.push(Item {
+            op,
+            kind: ItemKind::Dir(c),
+        });
+    }
+
+    /// Makes every pending item matching `pick` durable, in order.
+    fn settle(&mut self, pick: impl Fn(&ItemKind) -> bool) {
+        let items = std::mem::take(&mut self.pending);
+        for item in items {
+            if pick(&item.kind) {
+                match &item.kind {
+                    ItemKind::File { inode, .. } => {
+                        let mut d = std::mem::take(&mut self.durable[*inode]);
+                        apply_file(self.ops, &item, Choice::Apply, &mut d);
+                        self.durable[*inode] = d;
+                    }
+                    ItemKind::Dir(c) => apply_dir(c, &mut self.durable_names),
+                }
+            } else {
+                self.pending.push(item);
+            }
+        }
+    }
+
+    /// Makes the parts of `inode`'s pending writes inside `lo..hi` durable.
+    fn msync(&mut self, inode: usize, lo: u64, hi: u64) {
+        let items = std::mem::take(&mut self.pending);
+        for item in items {
+            let ItemKind::File {
+                inode: n,
+                lo: a,
+                hi: b,
+            } = item.kind
+            else {
+                self.pending.push(item);
+                continue;
+            };
+            if n != inode || !matches!(self.ops[item.op], Op::Write { .. }) || b <= lo || a >= hi {
+                self.pending.push(item);
+                continue;
+            }
+            let (s, e) = (a.max(lo), b.min(hi));
+            let inside = Item {
+                op: item.op,
+                kind: ItemKind::File { inode, lo: s, hi: e },
+            };
+            let mut d = std::mem::take(&mut self.durable[inode]);
+            apply_file(self.ops, &inside, Choice::Apply, &mut d);
+            self.durable[inode] = d;
+            for (x, y) in [(a, s), (e, b)] {
+                if x < y {
+                    self.pending.push(Item {
+                        op: item.op,
+                        kind: ItemKind::File { inode, lo: x, hi: y },
+                    });
+                }
+            }
+        }
+    }
+
+    /// Can this pending item be torn (a write covering more than one sector)?
+    pub(crate) fn tearable(&self, item: &Item) -> bool {
+        match item.kind {
+            ItemKind::File { lo, hi, .. } if hi > lo => (hi - 1) / SECTOR > lo / SECTOR,
+            _ => false,
+        }
+    }
+
+    /// The image left when each pending item fares as `choices` says.
+    pub(crate) fn image(&self, choices: &[Choice]) -> Image {
+        assert_eq!(choices.len(), self.pending.len());
+        let mut names = self.durable_names.clone();
+        for (item, &c) in self.pending.iter().zip(choices) {
+            if let (ItemKind::Dir(d), Choice::Apply | Choice::Torn(_)) = (&item.kind, c) {
+                apply_dir(d, &mut names);
+            }
+        }
+        let mut contents: HashMap<usize, Vec<u8>> = HashMap::new();
+        let mut out = Vec::with_capacity(names.len());
+        for (name, inode) in names {
+            let bytes = contents.entry(inode).or_insert_with(|| {
+                let mut d = self.durable[inode].clone();
+                for (item, &c) in self.pending.iter().zip(choices) {
+                    if matches!(item.kind, ItemKind::File { inode: n, .. } if n == inode) {
+                        apply_file(self.ops, item, c, &mut d);
+                    }
+                }
+                d
+            });
+            out.push((name, bytes.clone()));
+        }
+        out
+    }
+
+    /// One line per pending item with its choice, for violation reports.
+    pub(crate) fn describe(&self, choices: &[Choice], max: usize) -> String {
+        let mut s = String::new();
+        for (k, (item, c)) in self.pending.iter().zip(choices).enumerate() {
+            if k == max {
+                s += &format!("      ... {} more pending\n", self.pending.len() - max);
+                break;
+            }
+            let part = match item.kind {
+                ItemKind::File { lo, hi, .. } if hi > lo && matches!(self.ops[item.op], Op::Write { .. }) => {
+                    let Op::Write { off, data, .. } = &self.ops[item.op] else { unreachable!() };
+                    if lo != *off || hi != off + data.len() as u64 {
+                        format!(" (bytes {lo:#x}..{hi:#x} pending)")
+                    } else {
+                        String::new()
+                    }
+                }
+                _ => String::new(),
+            };
+            let seed = match c {
+                Choice::Torn(seed) => format!(" seed {seed:#x}"),
+                _ => String::new(),
+            };
+            s += &format!(
+                "      [{}{seed}] #{} {}{part}\n",
+                c.letter(),
+                item.op,
+                self.ops[item.op]
+            );
+        }
+        s
+    }
+}
+
+fn apply_dir(c: &DirChange, names: &mut BTreeMap<String, usize>) {
+    match c {
+        DirChange::Add { name, inode } => {
+            names.insert(name.clone(), *inode);
+        }
+        DirChange::Remove { name } => {
+            names.remove(name);
+        }
+        DirChange::Move { from, to, inode } => {
+            names.remove(from);
+            names.insert(to.clone(), *inode);
+        }
+    }
+}
+
+fn splitmix(x: &mut u64) -> u64 {
+    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The sector pieces of a torn write `lo..hi` that land, for `seed`: a proper,
+/// non-empty subset when there are at least two pieces.
+pub(crate) fn torn_pieces(lo: u64, hi: u64, seed: u64) -> Vec<(u64, u64)> {
+    let mut pieces = Vec::new();
+    let mut s = lo;
+    while s < hi {
+        let e = ((s / SECTOR) + 1) * SECTOR;
+        pieces.push((s, e.min(hi)));
+        s = e.min(hi);
+    }
+    let mut x = seed;
+    let mut keep: Vec<bool> = pieces.iter().map(|_| splitmix(&mut x) & 1 == 1).collect();
+    if pieces.len() >= 2 {
+        if keep.iter().all(|&k| k) {
+            let i = (splitmix(&mut x) % pieces.len() as u64) as usize;
+            keep[i] = false;
+        }
+        if keep.iter().all(|&k| !k) {
+            let i = (splitmix(&mut x) % pieces.len() as u64) as usize;
+            keep[i] = true;
+        }
+    }
+    pieces
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(p, k)| k.then_some(p))
+        .collect()
+}
+
+fn put(d: &mut Vec<u8>, at: u64, bytes: &[u8]) {
+    let end = at as usize + bytes.len();
+    if d.len() < end {
+        d.resize(end, 0);
+    }
+    d[at as usize..end].copy_from_slice(bytes);
+}
+
+/// Applies one pending file item (whole, torn, or not at all) to contents `d`.
+fn apply_file(ops: &[Op], item: &Item, c: Choice, d: &mut Vec<u8>) {
+    if c == Choice::Drop {
+        return;
+    }
+    let ItemKind::File { lo, hi, .. } = item.kind else {
+        return;
+    };
+    match &ops[item.op] {
+        Op::Write { off, data, .. } => {
+            let slice = |a: u64, b: u64| &data[(a - off) as usize..(b - off) as usize];
+            match c {
+                Choice::Torn(seed) => {
+                    for (a, b) in torn_pieces(lo, hi, seed) {
+                        put(d, a, slice(a, b));
+                    }
+                }
+                _ => put(d, lo, slice(lo, hi)),
+            }
+        }
+        Op::SetSize { size, .. } => d.resize(*size as usize, 0),
+        Op::Falloc { mode, off, len, .. } => {
+            const KEEP_SIZE: u32 = 0x01;
+            const PUNCH_HOLE: u32 = 0x02;
+            const ZERO_RANGE: u32 = 0x10;
+            let end = (off + len) as usize;
+            if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
+                let stop = end.min(d.len());
+                if (*off as usize) < stop {
+                    d[*off as usize..stop].fill(0);
+                }
+            }
+            if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0 {
+                panic!("fallocate mode {mode:#x} is not modelled");
+            }
+            if mode & KEEP_SIZE == 0 && d.len() < end {
+                d.resize(end, 0);
+            }
+        }
+        other => unreachable!("{other} is not a file change"),
+    }
+}
+
+/// How many images to build at one crash point.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Budget {
+    /// Every combination when there are at most this many pending items (and the
+    /// combinations fit in `cap`).
+    pub(crate) exhaustive_limit: usize,
+    /// Torn variants (seeds) of each tearable write.
+    pub(crate) tears: usize,
+    /// Pairwise deviations at most (sampled beyond).
+    pub(crate) max_pairs: usize,
+    /// Seeded random combinations.
+    pub(crate) random: usize,
+    /// Images at most; "all applied" and "all dropped" are always kept.
+    pub(crate) cap: usize,
+}
+
+/// The choice vectors of the images to build at a crash point: all combinations when
+/// few items are pending; otherwise "all applied" (the process-crash image, always
+/// first), "all dropped", every single deviation from both, pairwise deviations and
+/// seeded random combinations, capped.
+pub(crate) fn choice_sets(fs: &Fs<'_>, seed: u64, b: Budget) -> Vec<Vec<Choice>> {
+    let n = fs.pending.len();
+    let mut x = seed;
+    let opts: Vec<Vec<Choice>> = fs
+        .pending
+        .iter()
+        .map(|item| {
+            let mut o = vec![Choice::Apply, Choice::Drop];
+            if fs.tearable(item) {
+                o.extend((0..b.tears).map(|_| Choice::Torn(splitmix(&mut x))));
+            }
+            o
+        })
+        .collect();
+    let product = opts
+        .iter()
+        .try_fold(1usize, |p, o| p.checked_mul(o.len()))
+        .unwrap_or(usize::MAX);
+    if n <= b.exhaustive_limit && product <= b.cap.max(1) {
+        let mut out = vec![Vec::new()];
+        for o in &opts {
+            out = out
+                .into_iter()
+                .flat_map(|v| {
+                    o.iter().map(move |&c| {
+                        let mut v = v.clone();
+                        v.push(c);
+                        v
+                    })
+                })
+                .collect();
+        }
+        // "All applied" first: it is the process-crash image.
+        return out;
+    }
+    let all = |c: Choice| vec![c; n];
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut add = |v: Vec<Choice>, out: &mut Vec<Vec<Choice>>| {
+        if seen.insert(v.clone()) {
+            out.push(v);
+        }
+    };
+    add(all(Choice::Apply), &mut out);
+    add(all(Choice::Drop), &mut out);
+    let mut rest = Vec::new();
+    for (i, o) in opts.iter().enumerate() {
+        for base in [Choice::Apply, Choice::Drop] {
+            for &c in o.iter().filter(|&&c| c != base) {
+                let mut v = all(base);
+                v[i] = c;
+                rest.push(v);
+            }
+        }
+    }
+    let pairs = n * n.saturating_sub(1) / 2;
+    let mut pick_pairs: Vec<(usize, usize)> = Vec::new();
+    if pairs <= b.max_pairs {
+        for i in 0..n {
+            for j in i + 1..n {
+                pick_pairs.push((i, j));
+            }
+        }
+    } else {
+        for _ in 0..b.max_pairs {
+            let i = (splitmix(&mut x) % n as u64) as usize;
+            let j = (splitmix(&mut x) % n as u64) as usize;
+            if i != j {
+                pick_pairs.push((i.min(j), i.max(j)));
+            }
+        }
+    }
+    for (i, j) in pick_pairs {
+        for (base, dev) in [(Choice::Apply, Choice::Drop), (Choice::Drop, Choice::Apply)] {
+            let mut v = all(base);
+            v[i] = dev;
+            v[j] = dev;
+            rest.push(v);
+        }
+    }
+    for _ in 0..b.random {
+        rest.push(
+            opts.iter()
+                .map(|o| {
+                    let r = splitmix(&mut x) % 10;
+                    if r < 4 || o.len() == 2 && r >= 8 {
+                        Choice::Apply
+                    } else if r < 8 {
+                        Choice::Drop
+                    } else {
+                        o[2 + (splitmix(&mut x) % (o.len() as u64 - 2)) as usize]
+                    }
+                })
+                .collect(),
+        );
+    }
+    // Keep a seeded sample of the deviations when there are more than the cap allows.
+    let room = b.cap.saturating_sub(out.len());
+    if rest.len() > room {
+        for i in 0..room {
+            let j = i + (splitmix(&mut x) % (rest.len() - i) as u64) as usize;
+            rest.swap(i, j);
+        }
+        rest.truncate(room);
+    }
+    for v in rest {
+        add(v, &mut out);
+    }
+    out
+}
