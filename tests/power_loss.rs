@@ -23,6 +23,8 @@
 //! `PMEM_POWERLOSS_STATES=N` raises the number of states per mode (default 5,000) for a
 //! soak. Failing images are kept under `target/tmp/power_loss-failures/`.
 
+#[path = "power_loss/check.rs"]
+mod check;
 #[path = "power_loss/states.rs"]
 mod states;
 #[path = "power_loss/trace.rs"]
@@ -30,15 +32,17 @@ mod trace;
 #[path = "power_loss/workload.rs"]
 mod workload;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use pmem::{Durability, Error, PoolOptions};
-use states::{choice_sets, Budget, Choice, Fs, Image};
+use check::{next_rand, walk, Checker, Expect, Points, Progress, Violation};
+use pmem::{Durability, PoolOptions};
+use pmem_core::fault::{set_broken, Broken};
+use states::{choice_sets, Budget, Fs, Image};
 use trace::Op;
 use workload::{digest_pool, plan, run_tx, Bank, Plan, Step};
 
@@ -98,7 +102,9 @@ fn shim() -> &'static Path {
             std::fs::write(&c, src).unwrap();
             let tmp = dir.join(format!("shim-{h:016x}.so.{}", std::process::id()));
             let out = Command::new("cc")
-                .args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+                .args([
+                    "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+                ])
                 .arg(&tmp)
                 .arg(&c)
                 .arg("-ldl")
@@ -145,7 +151,10 @@ fn marker(text: &str) {
         let name = CString::new("pmem_pl_marker").unwrap();
         // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only looks a symbol up.
         let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-        assert!(!p.is_null(), "pmem_pl_marker not found: is the shim preloaded?");
+        assert!(
+            !p.is_null(),
+            "pmem_pl_marker not found: is the shim preloaded?"
+        );
         p as usize
     });
     // SAFETY: `f` is the shim's `void pmem_pl_marker(const char *, size_t)`; it copies at
@@ -172,23 +181,30 @@ fn harness_child_process_does_nothing_unless_the_harness_starts_it() {
             default_hook(info);
         }
     }));
-    let (what, mode) = role.split_once(':').unwrap_or((role.as_str(), "full"));
-    match what {
-        "workload" => child_workload(&dir, mode_of(mode)),
-        "recover" => child_recover(&dir, mode_of(mode)),
-        "probe" => child_probe(&dir),
+    // role:mode:commits:broken-variant-bits
+    let parts: Vec<&str> = role.split(':').collect();
+    if parts[0] == "probe" {
+        return child_probe(&dir);
+    }
+    let mode = mode_of(parts[1]);
+    let commits: usize = parts[2].parse().unwrap();
+    let broken: u32 = parts[3].parse().unwrap();
+    set_broken(Broken::ALL.into_iter().find(|b| *b as u32 == broken));
+    match parts[0] {
+        "workload" => child_workload(&dir, mode, commits),
+        "recover" => child_recover(&dir, mode, commits),
         other => panic!("unknown role {other}"),
     }
 }
 
 /// The recorded workload: create, the planned transactions, a reopen, a clean close.
-fn child_workload(dir: &Path, mode: Durability) {
+fn child_workload(dir: &Path, mode: Durability, commits: usize) {
     let path = dir.join(POOL);
     let Plan {
         steps,
         digests,
         blobs,
-    } = plan(SEED, COMMITS);
+    } = plan(SEED, commits);
     marker("create begin");
     let mut pool = options(mode).create::<Bank>(&path).unwrap();
     marker("create returned");
@@ -228,8 +244,8 @@ fn child_workload(dir: &Path, mode: Durability) {
 }
 
 /// A recorded recovery: open, report the state, close.
-fn child_recover(dir: &Path, mode: Durability) {
-    let plan = plan(SEED, COMMITS);
+fn child_recover(dir: &Path, mode: Durability, commits: usize) {
+    let plan = plan(SEED, commits);
     marker("open begin");
     let pool = options(mode).open::<Bank>(dir.join(POOL)).unwrap();
     marker("open returned");
@@ -260,7 +276,10 @@ fn child_probe(dir: &Path) {
     f.sync_all().unwrap();
     f.set_len(10_000).unwrap();
     // SAFETY: plain syscall on our descriptor.
-    assert_eq!(unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, 20_000) }, 0);
+    assert_eq!(
+        unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, 20_000) },
+        0
+    );
     std::fs::hard_link(&a, dir.join("b")).unwrap();
     std::fs::rename(dir.join("b"), dir.join("c")).unwrap();
     std::fs::remove_file(dir.join("c")).unwrap();
@@ -286,335 +305,7 @@ fn child_probe(dir: &Path) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Checking crash states
-
-/// What the workload had told the world at a crash point.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Progress {
-    /// `create` returned.
-    created: bool,
-    /// Commits acknowledged (their `tx` returned).
-    acked: u64,
-    /// Commits begun (at most this many may be present).
-    begun: u64,
-    /// The last marker.
-    last: String,
-}
-
-impl Progress {
-    fn see(&mut self, m: &str) {
-        if m == "create returned" {
-            self.created = true;
-        } else if let Some(k) = m.strip_prefix("begin ") {
-            self.begun = k.parse().unwrap();
-        } else if let Some(k) = m.strip_prefix("ack ") {
-            self.acked = k.parse().unwrap();
-        }
-        m.clone_into(&mut self.last);
-    }
-}
-
-/// What an image must recover to.
-#[derive(Clone, Debug)]
-enum Expect {
-    /// A state of the workload at this point.
-    Workload(Progress),
-    /// Exactly this state (crashed recoveries: the completed recovery's state).
-    Exact(u64),
-}
-
-/// One broken rule.
-struct Violation {
-    at: String,
-    pending: String,
-    error: String,
-    kept: Option<PathBuf>,
-}
-
-/// Opens images and applies the rules; counts states and collects violations.
-struct Checker<'a> {
-    mode: Durability,
-    plan: &'a Plan,
-    /// digest → M.
-    prefix: HashMap<u64, u64>,
-    scratch: PathBuf,
-    keep_root: PathBuf,
-    states: u64,
-    recovery_states: u64,
-    violations: Vec<Violation>,
-    /// Recoveries to crash: (image, digest), a seeded reservoir sample.
-    samples: Vec<(Image, u64)>,
-    seen_for_sampling: u64,
-    rng: u64,
-}
-
-/// How an image is opened.
-#[derive(Clone, Copy, Debug)]
-enum How {
-    Open,
-    OpenOrCreate,
-}
-
-fn next_rand(x: &mut u64) -> u64 {
-    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-fn write_image(dir: &Path, img: &Image) {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).unwrap();
-    for (name, bytes) in img {
-        std::fs::write(dir.join(name), bytes).unwrap();
-    }
-}
-
-fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(ToString::to_string)
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic".into())
-}
-
-/// What opening an image gave.
-enum Opened {
-    Failed(Error),
-    Recovered(u64),
-}
-
-impl<'a> Checker<'a> {
-    fn new(mode: Durability, plan: &'a Plan, scratch: PathBuf, keep_root: PathBuf) -> Self {
-        let prefix = plan
-            .digests
-            .iter()
-            .enumerate()
-            .map(|(m, d)| (*d, m as u64))
-            .collect();
-        Checker {
-            mode,
-            plan,
-            prefix,
-            scratch,
-            keep_root,
-            states: 0,
-            recovery_states: 0,
-            violations: Vec::new(),
-            samples: Vec::new(),
-            seen_for_sampling: 0,
-            rng: SEED ^ 0x5a5a,
-        }
-    }
-
-    /// Opens `img` in the scratch directory; `Err` is a rule broken on the way.
-    fn open_image(&self, img: &Image, how: How, reopen: bool) -> Result<Opened, String> {
-        write_image(&self.scratch, img);
-        let path = self.scratch.join(POOL);
-        let opts = options(self.mode);
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let pool = match how {
-                How::Open => opts.open::<Bank>(&path),
-                How::OpenOrCreate => opts.open_or_create::<Bank>(&path),
-            };
-            let pool = match pool {
-                Ok(p) => p,
-                Err(e) => return Ok(Opened::Failed(e)),
-            };
-            pool.check().map_err(|e| format!("check after recovery: {e}"))?;
-            let d = pool
-                .read(|b| digest_pool(b, &self.plan.blobs))
-                .map_err(|e| format!("read: {e}"))??;
-            pool.close().map_err(|e| format!("close after recovery: {e}"))?;
-            if reopen {
-                let again = opts
-                    .open::<Bank>(&path)
-                    .map_err(|e| format!("reopen after a clean close: {e}"))?;
-                let d2 = again
-                    .read(|b| digest_pool(b, &self.plan.blobs))
-                    .map_err(|e| format!("read: {e}"))??;
-                if d2 != d {
-                    return Err("reopen after a clean close gives another state".into());
-                }
-            }
-            Ok(Opened::Recovered(d))
-        }));
-        match r {
-            Ok(x) => x,
-            Err(p) => Err(format!("panic: {}", panic_text(&*p))),
-        }
-    }
-
-    /// Checks every image of one crash point.
-    fn point(&mut self, fs: &Fs<'_>, at: &str, expect: &Expect, budget: Budget, seed: u64) {
-        let sets = choice_sets(fs, seed, budget);
-        for (k, choices) in sets.iter().enumerate() {
-            let process_crash = choices.iter().all(|c| *c == Choice::Apply);
-            let img = fs.image(choices);
-            let n = self.states + self.recovery_states;
-            let how = if n % 5 == 4 && matches!(expect, Expect::Workload(_)) {
-                How::OpenOrCreate
-            } else {
-                How::Open
-            };
-            let verdict = self
-                .open_image(&img, how, n % 8 == 0)
-                .and_then(|o| self.judge(o, expect, process_crash));
-            match expect {
-                Expect::Workload(_) => self.states += 1,
-                Expect::Exact(_) => self.recovery_states += 1,
-            }
-            match verdict {
-                Ok(Some(d)) if matches!(how, How::Open) && matches!(expect, Expect::Workload(_)) => {
-                    self.sample(&img, d);
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    let kept = (self.violations.len() < 20).then(|| {
-                        let d = self.keep_root.join(format!(
-                            "{}-{}",
-                            mode_name(self.mode),
-                            self.violations.len()
-                        ));
-                        write_image(&d, &img);
-                        d
-                    });
-                    let kind = if process_crash { "process crash" } else { "power loss" };
-                    self.violations.push(Violation {
-                        at: format!("{at}, image {k} ({kind}, {how:?})"),
-                        pending: fs.describe(choices, 40),
-                        error,
-                        kept,
-                    });
-                }
-            }
-        }
-    }
-
-    /// Applies the rules to what opening gave; answers the digest of a recovered state.
-    fn judge(&self, o: Opened, expect: &Expect, process_crash: bool) -> Result<Option<u64>, String> {
-        match (o, expect) {
-            (Opened::Failed(e), Expect::Workload(p)) if !p.created => {
-                let _ = e; // before `create` returned, a typed error (or no file) is fine
-                Ok(None)
-            }
-            (Opened::Failed(e), _) => Err(format!("open failed: {e} ({e:?})")),
-            (Opened::Recovered(d), Expect::Exact(want)) => {
-                if d == *want {
-                    Ok(Some(d))
-                } else {
-                    Err(format!(
-                        "recovered to {} instead of the completed recovery's {}",
-                        self.name(d),
-                        self.name(*want)
-                    ))
-                }
-            }
-            (Opened::Recovered(d), Expect::Workload(p)) => {
-                let Some(&m) = self.prefix.get(&d) else {
-                    return Err(format!("contents are not the first M commits for any M (digest {d:016x})"));
-                };
-                if m > p.begun {
-                    return Err(format!("holds {m} commits but only {} had begun", p.begun));
-                }
-                let durable_needed = process_crash || self.mode == Durability::Full;
-                if durable_needed && m < p.acked {
-                    return Err(format!(
-                        "holds {m} commits but {} were acknowledged before the {}",
-                        p.acked,
-                        if process_crash { "process crash" } else { "power loss" }
-                    ));
-                }
-                Ok(Some(d))
-            }
-        }
-    }
-
-    fn name(&self, d: u64) -> String {
-        self.prefix
-            .get(&d)
-            .map_or_else(|| format!("digest {d:016x}"), |m| format!("commit {m}"))
-    }
-
-    fn sample(&mut self, img: &Image, d: u64) {
-        self.seen_for_sampling += 1;
-        if self.samples.len() < RECOVERY_SAMPLES {
-            self.samples.push((img.clone(), d));
-        } else {
-            let j = next_rand(&mut self.rng) % self.seen_for_sampling;
-            if (j as usize) < RECOVERY_SAMPLES {
-                self.samples[j as usize] = (img.clone(), d);
-            }
-        }
-    }
-}
-
-/// Which ops get a crash point in a walk.
-enum Points<'p> {
-    /// Before each sync, at each marker, at the end.
-    Mandatory,
-    /// Exactly these op indices (before the op; `usize::MAX` = the end).
-    Only(&'p BTreeSet<usize>),
-}
-
-/// Replays `ops` over `initial` and checks the images of every crash point.
-fn walk(
-    ck: &mut Checker<'_>,
-    ops: &[Op],
-    initial: &[(String, Vec<u8>)],
-    points: &Points<'_>,
-    base: &Expect,
-    budget: Budget,
-    seed: u64,
-) {
-    let mut fs = Fs::new(ops, initial);
-    let mut expect = base.clone();
-    let mut last_visit = None;
-    let mut changes = 0usize;
-    for (i, op) in ops.iter().enumerate() {
-        if let (Op::Marker(m), Expect::Workload(p)) = (op, &mut expect) {
-            p.see(m);
-        }
-        let wanted = match points {
-            Points::Mandatory => op.is_sync() || matches!(op, Op::Marker(_)),
-            Points::Only(set) => set.contains(&i),
-        };
-        // A point with nothing new since the last one (no op replayed, the same
-        // promises) would only repeat its images.
-        let key = (changes, promises(&expect));
-        if wanted && last_visit != Some(key) {
-            let at = format!("crash before op #{i} ({op}; last marker {})", last_marker(&expect));
-            ck.point(&fs, &at, &expect, budget, seed ^ (i as u64).wrapping_mul(0x9e37));
-            last_visit = Some(key);
-        }
-        fs.apply_next().unwrap();
-        if !matches!(op, Op::Marker(_)) {
-            changes += 1;
-        }
-    }
-    let at_end = match points {
-        Points::Mandatory => true,
-        Points::Only(set) => set.contains(&usize::MAX),
-    };
-    if at_end {
-        let at = format!("crash at the end ({} ops; last marker {})", ops.len(), last_marker(&expect));
-        ck.point(&fs, &at, &expect, budget, seed ^ 0xe4d);
-    }
-}
-
-fn promises(e: &Expect) -> (bool, u64, u64) {
-    match e {
-        Expect::Workload(p) => (p.created, p.acked, p.begun),
-        Expect::Exact(d) => (true, *d, 0),
-    }
-}
-
-fn last_marker(e: &Expect) -> String {
-    match e {
-        Expect::Workload(p) => format!("{:?}", p.last),
-        Expect::Exact(_) => "-".into(),
-    }
-}
+// The runs
 
 /// States per mode: the default, or `PMEM_POWERLOSS_STATES`.
 fn target_states() -> u64 {
@@ -627,16 +318,16 @@ fn target_states() -> u64 {
 /// A fast scratch directory for images: tmpfs when there is one.
 fn scratch_root() -> PathBuf {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        let probe = shm.join(format!("pmem-powerloss-probe-{}", std::process::id()));
-        if std::fs::create_dir(&probe).is_ok() {
-            let _ = std::fs::remove_dir(&probe);
-            return shm.to_path_buf();
-        }
+    let probe = shm.join(format!("pmem-powerloss-probe-{}", std::process::id()));
+    if std::fs::create_dir(&probe).is_ok() {
+        let _ = std::fs::remove_dir(&probe);
+        return shm.to_path_buf();
     }
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
+/// Images per crash point before each sync, at each marker and at the end; the cap is
+/// fitted to the target (`check::fit_cap`) from `CAPS`.
 const MANDATORY: Budget = Budget {
     exhaustive_limit: 3,
     tears: 2,
@@ -644,6 +335,8 @@ const MANDATORY: Budget = Budget {
     random: 6,
     cap: 40,
 };
+const CAPS: [usize; 10] = [6, 8, 12, 16, 24, 32, 40, 64, 128, 256];
+/// Images per seeded random crash point.
 const RANDOM_POINT: Budget = Budget {
     exhaustive_limit: 2,
     tears: 1,
@@ -651,57 +344,122 @@ const RANDOM_POINT: Budget = Budget {
     random: 4,
     cap: 10,
 };
+/// Images per crash point of a recorded recovery.
 const RECOVERY: Budget = Budget {
-    exhaustive_limit: 3,
-    tears: 2,
-    max_pairs: 8,
-    random: 4,
-    cap: 24,
+    exhaustive_limit: 2,
+    tears: 1,
+    max_pairs: 4,
+    random: 3,
+    cap: 12,
 };
 
-/// Records the workload in `mode`, checks its crash states and crashes some recoveries.
-/// Answers the report line and the violations.
-fn power_loss(mode: Durability) -> (String, Vec<Violation>) {
+/// One recorded workload and the checks of its crash states.
+struct Run {
+    mode: Durability,
+    commits: usize,
+    /// Workload states to check at least.
+    target: u64,
+    /// The child's engine is switched into this broken variant.
+    broken: Option<Broken>,
+    /// Stop at this many violations.
+    stop_after: usize,
+    /// Recoveries to record and crash.
+    recoveries: usize,
+}
+
+/// What a run found.
+struct Found {
+    line: String,
+    states: u64,
+    violations: Vec<Violation>,
+}
+
+/// Records the workload, checks its crash states and crashes some recoveries.
+fn power_loss(run: &Run) -> Found {
     let t0 = Instant::now();
-    let name = mode_name(mode);
+    let name = mode_name(run.mode);
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let run = tmp.join(format!("power_loss-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&run);
-    let work = run.join("work");
+    let tag = run.broken.map_or_else(String::new, |b| format!("-{b:?}"));
+    let dir = tmp.join(format!("power_loss-{}-{name}{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let work = dir.join("work");
     std::fs::create_dir_all(&work).unwrap();
     let work = work.canonicalize().unwrap();
-    let (ops, _) = run_recorded(&format!("workload:{name}"), &work, &run.join("trace"));
+    let role = format!(
+        "workload:{name}:{}:{}",
+        run.commits,
+        run.broken.map_or(0, |b| b as u32)
+    );
+    let (ops, _) = run_recorded(&role, &work, &dir.join("trace"));
     let recorded = t0.elapsed();
 
-    let plan = plan(SEED, COMMITS);
-    let scratch = scratch_root().join(format!("pmem-powerloss-{}-{name}", std::process::id()));
-    let keep_root = tmp.join("power_loss-failures");
-    let mut ck = Checker::new(mode, &plan, scratch.join("image"), keep_root);
+    let plan = plan(SEED, run.commits);
+    let keep = tmp.join("power_loss-failures").join(format!("{name}{tag}"));
+    let _ = std::fs::remove_dir_all(&keep);
+    let scratch = scratch_root().join(format!("pmem-powerloss-{}-{name}{tag}", std::process::id()));
+    let mut ck = Checker::new(
+        options(run.mode),
+        run.mode,
+        POOL,
+        &plan,
+        scratch.join("image"),
+        keep.clone(),
+        run.recoveries,
+    );
+    ck.stop_after = run.stop_after;
     let start = Expect::Workload(Progress::default());
-    walk(&mut ck, &ops, &[], &Points::Mandatory, &start, MANDATORY, SEED);
+    let cap = check::fit_cap(&ops, &start, SEED, MANDATORY, &CAPS, run.target);
+    let budget = Budget { cap, ..MANDATORY };
+    walk(
+        &ops,
+        &[],
+        &Points::Mandatory,
+        &start,
+        SEED,
+        &mut |fs, at, e, s| {
+            ck.point(fs, at, e, budget, s);
+            !ck.done()
+        },
+    );
     let mandatory = ck.states;
 
     // Top up with seeded random crash points between the mandatory ones.
-    let target = target_states();
     let mut rng = SEED ^ 0x1234;
-    let mut round = 0;
-    while ck.states < target && round < 50 {
-        let want = ((target - ck.states) / 6 + 1) as usize;
+    let mut rounds = 0;
+    while ck.states < run.target && !ck.done() && rounds < 100 {
+        let want = ((run.target - ck.states) / 5 + 1) as usize;
         let set: BTreeSet<usize> = (0..want)
             .map(|_| (next_rand(&mut rng) % ops.len() as u64) as usize)
             .collect();
-        walk(&mut ck, &ops, &[], &Points::Only(&set), &start, RANDOM_POINT, next_rand(&mut rng));
-        round += 1;
+        walk(
+            &ops,
+            &[],
+            &Points::Only(&set),
+            &start,
+            next_rand(&mut rng),
+            &mut |fs, at, e, s| {
+                ck.point(fs, at, e, RANDOM_POINT, s);
+                !ck.done()
+            },
+        );
+        rounds += 1;
     }
 
-    // Crash some recoveries: record a recovery of a sampled image, then check every
-    // crash state of that recovery's own trace.
+    // Crash some recoveries: record a recovery of a sampled image, then check the
+    // crash states of that recovery's own trace.
     let samples = std::mem::take(&mut ck.samples);
     for (n, (img, digest)) in samples.iter().enumerate() {
-        let dir = run.join(format!("recover-{n}"));
-        write_image(&dir, img);
-        let dir = dir.canonicalize().unwrap();
-        let (rops, out) = run_recorded(&format!("recover:{name}"), &dir, &run.join(format!("trace-recover-{n}")));
+        if ck.done() {
+            break;
+        }
+        let rdir = dir.join(format!("recover-{n}"));
+        check::write_image(&rdir, img);
+        let rdir = rdir.canonicalize().unwrap();
+        let (rops, out) = run_recorded(
+            &format!("recover:{name}:{}:0", run.commits),
+            &rdir,
+            &dir.join(format!("trace-recover-{n}")),
+        );
         let got = out
             .lines()
             .find_map(|l| l.split_once("PL-DIGEST ").map(|(_, d)| d))
@@ -710,39 +468,54 @@ fn power_loss(mode: Durability) -> (String, Vec<Violation>) {
             ck.violations.push(Violation {
                 at: format!("recovery sample {n}"),
                 pending: String::new(),
-                error: format!("a recorded recovery reported {got:x?}, the parent's open {digest:016x}"),
+                error: format!(
+                    "a recorded recovery reported {got:x?}, the parent's open {digest:016x}"
+                ),
                 kept: None,
             });
             continue;
         }
-        let all: BTreeSet<usize> = (0..rops.len()).chain([usize::MAX]).collect();
+        let mut r = SEED ^ n as u64;
+        let extra: BTreeSet<usize> = (0..8)
+            .map(|_| (next_rand(&mut r) % rops.len().max(1) as u64) as usize)
+            .collect();
         walk(
-            &mut ck,
             &rops,
             img,
-            &Points::Only(&all),
+            &Points::MandatoryAnd(&extra),
             &Expect::Exact(*digest),
-            RECOVERY,
-            SEED ^ n as u64,
+            r,
+            &mut |fs, at, e, s| {
+                ck.point(fs, &format!("recovery {n}: {at}"), e, RECOVERY, s);
+                !ck.done()
+            },
         );
     }
     let _ = std::fs::remove_dir_all(&scratch);
     if ck.violations.is_empty() {
-        let _ = std::fs::remove_dir_all(&run);
+        let _ = std::fs::remove_dir_all(&dir);
     }
+    let states = ck.states + ck.recovery_states;
     let line = format!(
-        "powerloss states: {}, violations: {}  [{name}: {} ops recorded in {:.1}s, {} states at syncs/markers/end + {} at random points, {} states of {} crashed recoveries, {:.1}s]",
-        ck.states + ck.recovery_states,
+        "powerloss states: {states}, violations: {}  [{name}{tag}: {} ops recorded in {:.1}s; \
+         {mandatory} states at syncs/markers/end (cap {cap}) + {} at random points + {} of {} crashed recoveries; \
+         images ({:.1} GiB) written in {:.1}s, opened in {:.1}s; {:.1}s in all]",
         ck.violations.len(),
         ops.len(),
         recorded.as_secs_f64(),
-        mandatory,
         ck.states - mandatory,
         ck.recovery_states,
         samples.len(),
+        ck.bytes_written as f64 / f64::from(1u32 << 30),
+        ck.build_time.as_secs_f64(),
+        ck.open_time.as_secs_f64(),
         t0.elapsed().as_secs_f64(),
     );
-    (line, ck.violations)
+    Found {
+        line,
+        states,
+        violations: ck.violations,
+    }
 }
 
 /// A violation's message with its numbers blanked, to group violations by kind.
@@ -762,43 +535,84 @@ fn kind_of(error: &str) -> String {
     out
 }
 
-fn report(mode: Durability) {
-    let (line, violations) = power_loss(mode);
-    println!("{line}");
-    for v in violations.iter().take(12) {
-        println!("violation at {}:\n    {}", v.at, v.error);
+/// The report of a run: its line, the first violations in full, the kinds counted.
+fn describe(found: &Found, shown: usize) -> String {
+    let mut s = format!("{}\n", found.line);
+    for v in found.violations.iter().take(shown) {
+        s += &format!("violation at {}:\n    {}\n", v.at, v.error);
         if let Some(k) = &v.kept {
-            println!("    image kept in {}", k.display());
+            s += &format!("    image kept in {}\n", k.display());
         }
-        print!("    pending ops ([A]pplied, [D]ropped, [T]orn):\n{}", v.pending);
+        s += &format!(
+            "    pending ops ([A]pplied, [D]ropped, [T]orn):\n{}",
+            v.pending
+        );
     }
-    let mut kinds: HashMap<String, usize> = HashMap::new();
-    for v in &violations {
-        *kinds.entry(kind_of(&v.error)).or_default() += 1;
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    for v in &found.violations {
+        let k = kind_of(&v.error);
+        match kinds.iter_mut().find(|(x, _)| *x == k) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((k, 1)),
+        }
     }
     if !kinds.is_empty() {
-        println!("violation kinds ({}):", mode_name(mode));
+        s += "violation kinds (first seen first):\n";
         for (k, n) in &kinds {
-            println!("  {n:6} × {k}");
+            s += &format!("  {n:6} × {k}\n");
         }
     }
-    assert!(violations.is_empty(), "{line}");
-    let states: u64 = line
-        .split_whitespace()
-        .nth(2)
-        .and_then(|s| s.trim_end_matches(',').parse().ok())
-        .unwrap();
-    assert!(states >= target_states(), "{line}");
+    s
+}
+
+fn check_mode(mode: Durability) {
+    let target = target_states();
+    let found = power_loss(&Run {
+        mode,
+        commits: COMMITS,
+        target,
+        broken: None,
+        stop_after: usize::MAX,
+        recoveries: RECOVERY_SAMPLES,
+    });
+    print!("{}", describe(&found, 12));
+    assert!(found.violations.is_empty(), "{}", found.line);
+    assert!(found.states >= target, "{}", found.line);
 }
 
 #[test]
 fn every_power_loss_state_of_a_full_durability_workload_recovers_to_an_acknowledged_prefix() {
-    report(Durability::Full);
+    check_mode(Durability::Full);
 }
 
 #[test]
 fn every_power_loss_state_of_a_process_durability_workload_recovers_to_a_prefix() {
-    report(Durability::Process);
+    check_mode(Durability::Process);
+}
+
+#[test]
+fn the_harness_catches_engines_that_break_durability() {
+    for (broken, mode) in [
+        (Broken::SkipLogSync, Durability::Full),
+        (Broken::CheckpointBeforeLogDurable, Durability::Process),
+        (Broken::PublishBeforePagesSync, Durability::Full),
+        (Broken::SkipSlotSync, Durability::Full),
+    ] {
+        let found = power_loss(&Run {
+            mode,
+            commits: 40,
+            target: 3_000,
+            broken: Some(broken),
+            stop_after: 3,
+            recoveries: 0,
+        });
+        print!("{}", describe(&found, 1));
+        assert!(
+            !found.violations.is_empty(),
+            "{broken:?} went unnoticed: {}",
+            found.line
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -806,7 +620,8 @@ fn every_power_loss_state_of_a_process_durability_workload_recovers_to_a_prefix(
 
 #[test]
 fn the_shim_records_what_std_and_libc_do_to_files() {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("power_loss-probe-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("power_loss-probe-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("d")).unwrap();
     let d = dir.join("d").canonicalize().unwrap();
@@ -854,6 +669,71 @@ fn end_images(ops: &[Op], initial: &[(String, Vec<u8>)]) -> Vec<Image> {
         .collect()
 }
 
+#[test]
+fn images_written_to_disk_equal_the_images_built_in_memory() {
+    let initial = vec![("a".to_string(), vec![1u8; 3000])];
+    let ops = [
+        w("a", 700, &[2; 2000]),
+        Op::Falloc {
+            name: "a".into(),
+            mode: 0,
+            off: 0,
+            len: 9000,
+        },
+        w("a", 8000, &[3; 1500]),
+        Op::Link {
+            from: "a".into(),
+            to: "b".into(),
+        },
+        Op::Create { name: "c".into() },
+        w("c", 100, &[4; 1100]),
+        Op::SetSize {
+            name: "a".into(),
+            size: 5000,
+        },
+        Op::Falloc {
+            name: "a".into(),
+            mode: 3, // punch a hole, keep the size
+            off: 512,
+            len: 1024,
+        },
+        w("a", 4800, &[5; 600]),
+    ];
+    let mut fs = Fs::new(&ops, &initial);
+    for _ in &ops {
+        fs.apply_next().unwrap();
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("power_loss-images-{}", std::process::id()));
+    let sets = choice_sets(
+        &fs,
+        7,
+        Budget {
+            cap: 200,
+            ..MANDATORY
+        },
+    );
+    assert!(sets.len() > 50);
+    for choices in &sets {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        fs.write_image(choices, &dir).unwrap();
+        let mut on_disk: Image = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        on_disk.sort();
+        assert!(on_disk == fs.image(choices), "{}", fs.describe(choices, 20));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn file<'i>(img: &'i Image, name: &str) -> Option<&'i Vec<u8>> {
     img.iter().find(|(n, _)| n == name).map(|(_, b)| b)
 }
@@ -863,8 +743,14 @@ fn an_unsynced_write_is_absent_from_some_power_loss_state() {
     let initial = vec![("a".to_string(), vec![1u8; 1024])];
     let ops = [w("a", 0, &[2; 1024])];
     let images = end_images(&ops, &initial);
-    assert_eq!(file(&images[0], "a").unwrap(), &vec![2u8; 1024], "the process-crash image has it");
-    assert!(images.iter().any(|i| file(i, "a").unwrap() == &vec![1u8; 1024]));
+    assert_eq!(
+        file(&images[0], "a").unwrap(),
+        &vec![2u8; 1024],
+        "the process-crash image has it"
+    );
+    assert!(images
+        .iter()
+        .any(|i| file(i, "a").unwrap() == &vec![1u8; 1024]));
     assert!(
         images.iter().any(|i| {
             let a = file(i, "a").unwrap();
@@ -872,7 +758,13 @@ fn an_unsynced_write_is_absent_from_some_power_loss_state() {
         }),
         "torn at a sector boundary"
     );
-    let synced = [w("a", 0, &[2; 1024]), Op::Sync { name: "a".into(), data_only: true }];
+    let synced = [
+        w("a", 0, &[2; 1024]),
+        Op::Sync {
+            name: "a".into(),
+            data_only: true,
+        },
+    ];
     assert!(end_images(&synced, &initial)
         .iter()
         .all(|i| file(i, "a").unwrap() == &vec![2u8; 1024]));
@@ -890,7 +782,13 @@ fn a_growth_without_fsync_is_undone_in_some_state() {
     let images = end_images(&ops, &initial);
     assert_eq!(file(&images[0], "a").unwrap().len(), 8192);
     assert!(images.iter().any(|i| file(i, "a").unwrap().len() == 4096));
-    let synced = [ops[0].clone(), Op::Sync { name: "a".into(), data_only: true }];
+    let synced = [
+        ops[0].clone(),
+        Op::Sync {
+            name: "a".into(),
+            data_only: true,
+        },
+    ];
     assert!(end_images(&synced, &initial)
         .iter()
         .all(|i| file(i, "a").unwrap().len() == 8192));
@@ -906,7 +804,12 @@ fn a_link_without_a_directory_fsync_may_vanish() {
     let images = end_images(&[link.clone()], &initial);
     assert!(file(&images[0], "b").is_some());
     assert!(images.iter().any(|i| file(i, "b").is_none()));
-    let synced = [link, Op::DirSync { name: String::new() }];
+    let synced = [
+        link,
+        Op::DirSync {
+            name: String::new(),
+        },
+    ];
     assert!(end_images(&synced, &initial)
         .iter()
         .all(|i| file(i, "b").map(Vec::as_slice) == Some(&b"pool"[..])));
@@ -919,5 +822,7 @@ fn a_link_without_a_directory_fsync_may_vanish() {
             data_only: false,
         },
     ];
-    assert!(end_images(&created, &[]).iter().any(|i| file(i, "c").is_none()));
+    assert!(end_images(&created, &[])
+        .iter()
+        .any(|i| file(i, "c").is_none()));
 }

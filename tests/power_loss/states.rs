@@ -134,7 +134,13 @@ impl<'a> Fs<'a> {
                 self.durable.push(Vec::new());
                 let inode = self.durable.len() - 1;
                 self.names.insert(name.clone(), inode);
-                self.push_dir(i, DirChange::Add { name: name.clone(), inode });
+                self.push_dir(
+                    i,
+                    DirChange::Add {
+                        name: name.clone(),
+                        inode,
+                    },
+                );
             }
             Op::Write { name, off, data } => {
                 let inode = self.inode_of(name, i)?;
@@ -151,7 +157,11 @@ impl<'a> Fs<'a> {
                 let inode = self.inode_of(name, i)?;
                 self.pending.push(Item {
                     op: i,
-                    kind: ItemKind::File { inode, lo: 0, hi: 0 },
+                    kind: ItemKind::File {
+                        inode,
+                        lo: 0,
+                        hi: 0,
+                    },
                 });
             }
             Op::Sync { name, .. } => {
@@ -168,7 +178,13 @@ impl<'a> Fs<'a> {
             Op::Link { from, to } => {
                 let inode = self.inode_of(from, i)?;
                 self.names.insert(to.clone(), inode);
-                self.push_dir(i, DirChange::Add { name: to.clone(), inode });
+                self.push_dir(
+                    i,
+                    DirChange::Add {
+                        name: to.clone(),
+                        inode,
+                    },
+                );
             }
             Op::Rename { from, to } => {
                 let inode = self.inode_of(from, i)?;
@@ -243,7 +259,11 @@ impl<'a> Fs<'a> {
             let (s, e) = (a.max(lo), b.min(hi));
             let inside = Item {
                 op: item.op,
-                kind: ItemKind::File { inode, lo: s, hi: e },
+                kind: ItemKind::File {
+                    inode,
+                    lo: s,
+                    hi: e,
+                },
             };
             let mut d = std::mem::take(&mut self.durable[inode]);
             apply_file(self.ops, &inside, Choice::Apply, &mut d);
@@ -252,7 +272,11 @@ impl<'a> Fs<'a> {
                 if x < y {
                     self.pending.push(Item {
                         op: item.op,
-                        kind: ItemKind::File { inode, lo: x, hi: y },
+                        kind: ItemKind::File {
+                            inode,
+                            lo: x,
+                            hi: y,
+                        },
                     });
                 }
             }
@@ -267,8 +291,8 @@ impl<'a> Fs<'a> {
         }
     }
 
-    /// The image left when each pending item fares as `choices` says.
-    pub(crate) fn image(&self, choices: &[Choice]) -> Image {
+    /// The names of the image left when each pending item fares as `choices` says.
+    fn image_names(&self, choices: &[Choice]) -> BTreeMap<String, usize> {
         assert_eq!(choices.len(), self.pending.len());
         let mut names = self.durable_names.clone();
         for (item, &c) in self.pending.iter().zip(choices) {
@@ -276,9 +300,14 @@ impl<'a> Fs<'a> {
                 apply_dir(d, &mut names);
             }
         }
+        names
+    }
+
+    /// The image left when each pending item fares as `choices` says.
+    pub(crate) fn image(&self, choices: &[Choice]) -> Image {
         let mut contents: HashMap<usize, Vec<u8>> = HashMap::new();
-        let mut out = Vec::with_capacity(names.len());
-        for (name, inode) in names {
+        let mut out = Vec::new();
+        for (name, inode) in self.image_names(choices) {
             let bytes = contents.entry(inode).or_insert_with(|| {
                 let mut d = self.durable[inode].clone();
                 for (item, &c) in self.pending.iter().zip(choices) {
@@ -293,6 +322,75 @@ impl<'a> Fs<'a> {
         out
     }
 
+    /// Writes the image `choices` gives into the empty directory `dir` without building
+    /// it in memory: each file's durable bytes, then its chosen pending changes as
+    /// writes and size changes, in order. Answers the bytes written.
+    pub(crate) fn write_image(
+        &self,
+        choices: &[Choice],
+        dir: &std::path::Path,
+    ) -> std::io::Result<u64> {
+        use std::os::unix::fs::FileExt;
+        let mut first: HashMap<usize, String> = HashMap::new();
+        let mut bytes = 0;
+        for (name, inode) in self.image_names(choices) {
+            let path = dir.join(&name);
+            if let Some(other) = first.get(&inode) {
+                std::fs::hard_link(dir.join(other), &path)?;
+                continue;
+            }
+            first.insert(inode, name);
+            let f = std::fs::File::create(&path)?;
+            let d = &self.durable[inode];
+            let mut len = 0;
+            bytes += write_sparse(&f, d, 0, &mut len)?;
+            for (item, &c) in self.pending.iter().zip(choices) {
+                if c == Choice::Drop
+                    || !matches!(item.kind, ItemKind::File { inode: n, .. } if n == inode)
+                {
+                    continue;
+                }
+                let ItemKind::File { lo, hi, .. } = item.kind else {
+                    unreachable!()
+                };
+                match &self.ops[item.op] {
+                    Op::Write { off, data, .. } => {
+                        let pieces = match c {
+                            Choice::Torn(seed) => torn_pieces(lo, hi, seed),
+                            _ => vec![(lo, hi)],
+                        };
+                        for (a, b) in pieces {
+                            bytes += write_sparse(
+                                &f,
+                                &data[(a - off) as usize..(b - off) as usize],
+                                a,
+                                &mut len,
+                            )?;
+                        }
+                    }
+                    Op::SetSize { size, .. } => {
+                        f.set_len(*size)?;
+                        len = *size;
+                    }
+                    Op::Falloc {
+                        mode, off, len: n, ..
+                    } => {
+                        let (zero, new_len) = falloc_effect(*mode, *off, *n, len);
+                        if let Some((x, y)) = zero {
+                            f.write_all_at(&vec![0u8; (y - x) as usize], x)?;
+                        }
+                        if new_len != len {
+                            f.set_len(new_len)?;
+                            len = new_len;
+                        }
+                    }
+                    other => unreachable!("{other} is not a file change"),
+                }
+            }
+        }
+        Ok(bytes)
+    }
+
     /// One line per pending item with its choice, for violation reports.
     pub(crate) fn describe(&self, choices: &[Choice], max: usize) -> String {
         let mut s = String::new();
@@ -302,8 +400,12 @@ impl<'a> Fs<'a> {
                 break;
             }
             let part = match item.kind {
-                ItemKind::File { lo, hi, .. } if hi > lo && matches!(self.ops[item.op], Op::Write { .. }) => {
-                    let Op::Write { off, data, .. } = &self.ops[item.op] else { unreachable!() };
+                ItemKind::File { lo, hi, .. }
+                    if hi > lo && matches!(self.ops[item.op], Op::Write { .. }) =>
+                {
+                    let Op::Write { off, data, .. } = &self.ops[item.op] else {
+                        unreachable!()
+                    };
                     if lo != *off || hi != off + data.len() as u64 {
                         format!(" (bytes {lo:#x}..{hi:#x} pending)")
                     } else {
@@ -387,6 +489,68 @@ fn put(d: &mut Vec<u8>, at: u64, bytes: &[u8]) {
     d[at as usize..end].copy_from_slice(bytes);
 }
 
+/// Writes `data` at `at` into a file of `*len` bytes, skipping the all-zero 4 KiB
+/// blocks past its end (they read back as zeros once the size covers them). Most of a
+/// pool and its log is zeros; images are written tens of thousands of times. Answers
+/// the bytes written.
+fn write_sparse(f: &std::fs::File, data: &[u8], at: u64, len: &mut u64) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    const BLOCK: u64 = 4096;
+    static ZEROS: [u8; BLOCK as usize] = [0; BLOCK as usize];
+    let end = at + data.len() as u64;
+    let mut written = 0;
+    let mut a = at;
+    while a < end {
+        let b = ((a / BLOCK + 1) * BLOCK).min(end);
+        // A run of blocks to write: stop before a zero block past the end.
+        let mut e = a;
+        loop {
+            let (x, y) = (e, ((e / BLOCK + 1) * BLOCK).min(end));
+            let chunk = &data[(x - at) as usize..(y - at) as usize];
+            if x >= *len && chunk == &ZEROS[..chunk.len()] {
+                break;
+            }
+            e = y;
+            if e >= end {
+                break;
+            }
+        }
+        if e > a {
+            f.write_all_at(&data[(a - at) as usize..(e - at) as usize], a)?;
+            written += e - a;
+            a = e;
+        } else {
+            a = b;
+        }
+    }
+    if end > *len {
+        f.set_len(end)?;
+        *len = end;
+    }
+    Ok(written)
+}
+
+/// What fallocate(`mode`, `off`, `len`) does to a file of `size` bytes: the range it
+/// zeroes (punch hole, zero range) and the new size.
+fn falloc_effect(mode: u32, off: u64, len: u64, size: u64) -> (Option<(u64, u64)>, u64) {
+    const KEEP_SIZE: u32 = 0x01;
+    const PUNCH_HOLE: u32 = 0x02;
+    const ZERO_RANGE: u32 = 0x10;
+    assert!(
+        mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) == 0,
+        "fallocate mode {mode:#x} is not modelled"
+    );
+    let end = off + len;
+    let zero = (mode & (PUNCH_HOLE | ZERO_RANGE) != 0 && off < end.min(size))
+        .then(|| (off, end.min(size)));
+    let new_size = if mode & KEEP_SIZE == 0 {
+        size.max(end)
+    } else {
+        size
+    };
+    (zero, new_size)
+}
+
 /// Applies one pending file item (whole, torn, or not at all) to contents `d`.
 fn apply_file(ops: &[Op], item: &Item, c: Choice, d: &mut Vec<u8>) {
     if c == Choice::Drop {
@@ -409,22 +573,11 @@ fn apply_file(ops: &[Op], item: &Item, c: Choice, d: &mut Vec<u8>) {
         }
         Op::SetSize { size, .. } => d.resize(*size as usize, 0),
         Op::Falloc { mode, off, len, .. } => {
-            const KEEP_SIZE: u32 = 0x01;
-            const PUNCH_HOLE: u32 = 0x02;
-            const ZERO_RANGE: u32 = 0x10;
-            let end = (off + len) as usize;
-            if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
-                let stop = end.min(d.len());
-                if (*off as usize) < stop {
-                    d[*off as usize..stop].fill(0);
-                }
+            let (zero, new_len) = falloc_effect(*mode, *off, *len, d.len() as u64);
+            if let Some((x, y)) = zero {
+                d[x as usize..y as usize].fill(0);
             }
-            if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0 {
-                panic!("fallocate mode {mode:#x} is not modelled");
-            }
-            if mode & KEEP_SIZE == 0 && d.len() < end {
-                d.resize(end, 0);
-            }
+            d.resize(new_len as usize, 0);
         }
         other => unreachable!("{other} is not a file change"),
     }

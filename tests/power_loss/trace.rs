@@ -71,7 +71,11 @@ impl fmt::Display for Op {
                 len,
             } => write!(f, "fallocate {name} mode {mode} @{off:#x}+{len:#x}"),
             Op::Sync { name, data_only } => {
-                write!(f, "{} {name}", if *data_only { "fdatasync" } else { "fsync" })
+                write!(
+                    f,
+                    "{} {name}",
+                    if *data_only { "fdatasync" } else { "fsync" }
+                )
             }
             Op::DirSync { name } => write!(f, "fsync dir {name:?}"),
             Op::Link { from, to } => write!(f, "link {from} -> {to}"),
@@ -116,7 +120,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<Op>, String> {
         if end > bytes.len() {
             return Err(format!("truncated record body at byte {at}"));
         }
-        let text = |from: usize, n: usize| String::from_utf8_lossy(&bytes[from..from + n]).into_owned();
+        let text =
+            |from: usize, n: usize| String::from_utf8_lossy(&bytes[from..from + n]).into_owned();
         let name = text(body, n1);
         let name2 = text(body + n1, n2);
         let data = &bytes[body + n1 + n2..end];

@@ -59,15 +59,41 @@ const BLOBS: usize = 3;
 /// One change inside a transaction.
 #[derive(Clone, Debug)]
 pub(crate) enum Action {
-    Open { owner: String, deposit: i64 },
-    Transfer { from: usize, to: usize, amount: i64 },
-    Rename { account: usize, owner: String },
-    Ledger { values: Vec<i64> },
-    TrimLedger { keep: usize },
-    Note { key: u64, memo: String, amount: i64, tags: Vec<u32> },
-    Forget { key: u64 },
-    AddBlob { id: u64, len: usize },
-    DropBlob { index: usize },
+    Open {
+        owner: String,
+        deposit: i64,
+    },
+    Transfer {
+        from: usize,
+        to: usize,
+        amount: i64,
+    },
+    Rename {
+        account: usize,
+        owner: String,
+    },
+    Ledger {
+        values: Vec<i64>,
+    },
+    TrimLedger {
+        keep: usize,
+    },
+    Note {
+        key: u64,
+        memo: String,
+        amount: i64,
+        tags: Vec<u32>,
+    },
+    Forget {
+        key: u64,
+    },
+    AddBlob {
+        id: u64,
+        len: usize,
+    },
+    DropBlob {
+        index: usize,
+    },
 }
 
 /// How a planned transaction ends.
@@ -83,7 +109,10 @@ pub(crate) enum End {
 /// One planned step of the workload.
 #[derive(Clone, Debug)]
 pub(crate) enum Step {
-    Tx { actions: Vec<Action>, end: End },
+    Tx {
+        actions: Vec<Action>,
+        end: End,
+    },
     /// Close the pool (drop) and open it again.
     Reopen,
 }
@@ -134,7 +163,8 @@ impl Model {
     fn apply(&mut self, a: &Action) {
         match a {
             Action::Open { owner, deposit } => {
-                self.accounts.push((owner.clone(), *deposit, vec![*deposit]));
+                self.accounts
+                    .push((owner.clone(), *deposit, vec![*deposit]));
                 self.total += deposit;
             }
             Action::Transfer { from, to, amount } => {
@@ -156,7 +186,8 @@ impl Model {
                 amount,
                 tags,
             } => {
-                self.journal.insert(*key, (memo.clone(), *amount, tags.clone()));
+                self.journal
+                    .insert(*key, (memo.clone(), *amount, tags.clone()));
             }
             Action::Forget { key } => {
                 self.journal.remove(key);
@@ -314,8 +345,20 @@ pub(crate) fn digest_pool(b: &Bank, blobs: &HashMap<u64, Vec<u8>>) -> Result<u64
         h.write_usize(blob.bytes.len());
         match blobs.get(&blob.id) {
             Some(want) if want[..] == blob.bytes[..] => {}
-            Some(_) => return Err(format!("blob {} ({} bytes) holds other bytes", blob.id, blob.bytes.len())),
-            None => return Err(format!("blob {} of {} bytes was never written", blob.id, blob.bytes.len())),
+            Some(_) => {
+                return Err(format!(
+                    "blob {} ({} bytes) holds other bytes",
+                    blob.id,
+                    blob.bytes.len()
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "blob {} of {} bytes was never written",
+                    blob.id,
+                    blob.bytes.len()
+                ))
+            }
         }
     }
     Ok(h.finish())
@@ -410,7 +453,10 @@ pub(crate) fn run_action(bank: &mut BankMut, a: &Action) -> Result<(), Error> {
             }
         }
         Action::Rename { account, owner } => {
-            let acct = bank.accounts_mut().get_mut(*account).expect("planned index");
+            let acct = bank
+                .accounts_mut()
+                .get_mut(*account)
+                .expect("planned index");
             acct.owner_mut().replace(owner)?;
         }
         Action::Ledger { values } => bank.ledger_mut().extend(values.iter().copied())?,
@@ -445,7 +491,11 @@ pub(crate) fn run_action(bank: &mut BankMut, a: &Action) -> Result<(), Error> {
 }
 
 /// Runs one planned transaction; answers whether it committed.
-pub(crate) fn run_tx(pool: &mut pmem::Pool<Bank>, actions: &[Action], end: End) -> Result<bool, Error> {
+pub(crate) fn run_tx(
+    pool: &mut pmem::Pool<Bank>,
+    actions: &[Action],
+    end: End,
+) -> Result<bool, Error> {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         pool.tx(|tx| {
             let bank = tx.root_mut();
