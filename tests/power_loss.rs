@@ -34,6 +34,7 @@ mod workload;
 
 use std::collections::BTreeSet;
 use std::ffi::CString;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -70,7 +71,7 @@ fn options(mode: Durability) -> PoolOptions {
 fn mode_name(mode: Durability) -> &'static str {
     match mode {
         Durability::Full => "full",
-        _ => "process",
+        Durability::Process => "process",
     }
 }
 
@@ -276,10 +277,8 @@ fn child_probe(dir: &Path) {
     f.sync_all().unwrap();
     f.set_len(10_000).unwrap();
     // SAFETY: plain syscall on our descriptor.
-    assert_eq!(
-        unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, 20_000) },
-        0
-    );
+    let r = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, 20_000) };
+    assert_eq!(r, 0);
     std::fs::hard_link(&a, dir.join("b")).unwrap();
     std::fs::rename(dir.join("b"), dir.join("c")).unwrap();
     std::fs::remove_file(dir.join("c")).unwrap();
@@ -445,9 +444,40 @@ fn power_loss(run: &Run) -> Found {
         rounds += 1;
     }
 
-    // Crash some recoveries: record a recovery of a sampled image, then check the
-    // crash states of that recovery's own trace.
     let samples = std::mem::take(&mut ck.samples);
+    crash_recoveries(&mut ck, run, &samples, &dir);
+    let _ = std::fs::remove_dir_all(&scratch);
+    if ck.violations.is_empty() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let states = ck.states + ck.recovery_states;
+    let line = format!(
+        "powerloss states: {states}, violations: {}  [{name}{tag}: {} ops recorded in {:.1}s; \
+         {mandatory} states at syncs/markers/end (cap {cap}) + {} at random points + {} of {} crashed recoveries; \
+         images ({:.1} GiB) written in {:.1}s, opened in {:.1}s; {:.1}s in all]",
+        ck.violations.len(),
+        ops.len(),
+        recorded.as_secs_f64(),
+        ck.states - mandatory,
+        ck.recovery_states,
+        samples.len(),
+        ck.bytes_written as f64 / f64::from(1u32 << 30),
+        ck.build_time.as_secs_f64(),
+        ck.open_time.as_secs_f64(),
+        t0.elapsed().as_secs_f64(),
+    );
+    Found {
+        line,
+        states,
+        violations: ck.violations,
+    }
+}
+
+/// Crashes recoveries: records a recovery of each sampled image in a child, then checks
+/// the crash states of that recovery's own trace (each must reopen to the state the
+/// completed recovery gave).
+fn crash_recoveries(ck: &mut Checker<'_>, run: &Run, samples: &[(Image, u64)], dir: &Path) {
+    let name = mode_name(run.mode);
     for (n, (img, digest)) in samples.iter().enumerate() {
         if ck.done() {
             break;
@@ -491,31 +521,6 @@ fn power_loss(run: &Run) -> Found {
             },
         );
     }
-    let _ = std::fs::remove_dir_all(&scratch);
-    if ck.violations.is_empty() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    let states = ck.states + ck.recovery_states;
-    let line = format!(
-        "powerloss states: {states}, violations: {}  [{name}{tag}: {} ops recorded in {:.1}s; \
-         {mandatory} states at syncs/markers/end (cap {cap}) + {} at random points + {} of {} crashed recoveries; \
-         images ({:.1} GiB) written in {:.1}s, opened in {:.1}s; {:.1}s in all]",
-        ck.violations.len(),
-        ops.len(),
-        recorded.as_secs_f64(),
-        ck.states - mandatory,
-        ck.recovery_states,
-        samples.len(),
-        ck.bytes_written as f64 / f64::from(1u32 << 30),
-        ck.build_time.as_secs_f64(),
-        ck.open_time.as_secs_f64(),
-        t0.elapsed().as_secs_f64(),
-    );
-    Found {
-        line,
-        states,
-        violations: ck.violations,
-    }
 }
 
 /// A violation's message with its numbers blanked, to group violations by kind.
@@ -539,11 +544,12 @@ fn kind_of(error: &str) -> String {
 fn describe(found: &Found, shown: usize) -> String {
     let mut s = format!("{}\n", found.line);
     for v in found.violations.iter().take(shown) {
-        s += &format!("violation at {}:\n    {}\n", v.at, v.error);
+        let _ = writeln!(s, "violation at {}:\n    {}", v.at, v.error);
         if let Some(k) = &v.kept {
-            s += &format!("    image kept in {}\n", k.display());
+            let _ = writeln!(s, "    image kept in {}", k.display());
         }
-        s += &format!(
+        let _ = write!(
+            s,
             "    pending ops ([A]pplied, [D]ropped, [T]orn):\n{}",
             v.pending
         );
@@ -559,7 +565,7 @@ fn describe(found: &Found, shown: usize) -> String {
     if !kinds.is_empty() {
         s += "violation kinds (first seen first):\n";
         for (k, n) in &kinds {
-            s += &format!("  {n:6} × {k}\n");
+            let _ = writeln!(s, "  {n:6} × {k}");
         }
     }
     s
@@ -801,7 +807,7 @@ fn a_link_without_a_directory_fsync_may_vanish() {
         from: "a".into(),
         to: "b".into(),
     };
-    let images = end_images(&[link.clone()], &initial);
+    let images = end_images(std::slice::from_ref(&link), &initial);
     assert!(file(&images[0], "b").is_some());
     assert!(images.iter().any(|i| file(i, "b").is_none()));
     let synced = [

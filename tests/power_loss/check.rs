@@ -125,6 +125,23 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic".into())
 }
 
+/// Runs `open` again while it answers `Locked`. The other test threads of this process
+/// start children; a child forked while this thread held a pool open keeps the pool's
+/// lock (an `flock` on the shared open file) until it execs, so a close followed by a
+/// reopen can briefly see its own pool as locked.
+fn retry_locked<T>(mut open: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    let mut tries = 0;
+    loop {
+        match open() {
+            Err(Error::Locked { .. }) if tries < 200 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Opens images and applies the rules; counts states and collects violations.
 pub(crate) struct Checker<'a> {
     options: PoolOptions,
@@ -203,10 +220,10 @@ impl<'a> Checker<'a> {
         let path = self.scratch.join(self.pool_name);
         let opts = &self.options;
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let pool = match how {
+            let pool = retry_locked(|| match how {
                 How::Open => opts.open::<Bank>(&path),
                 How::OpenOrCreate => opts.open_or_create::<Bank>(&path),
-            };
+            });
             let pool = match pool {
                 Ok(p) => p,
                 Err(e) => return Ok(Opened::Failed(e)),
@@ -219,8 +236,7 @@ impl<'a> Checker<'a> {
             pool.close()
                 .map_err(|e| format!("close after recovery: {e}"))?;
             if reopen {
-                let again = opts
-                    .open::<Bank>(&path)
+                let again = retry_locked(|| opts.open::<Bank>(&path))
                     .map_err(|e| format!("reopen after a clean close: {e}"))?;
                 let d2 = again
                     .read(|b| digest_pool(b, &self.plan.blobs))

@@ -19,8 +19,8 @@
 //! land. "Everything applied" is the image a process crash leaves (the page cache
 //! survives); every image is one a power loss may leave.
 
-use std::collections::BTreeMap;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
 
 use super::trace::Op;
 
@@ -283,14 +283,6 @@ impl<'a> Fs<'a> {
         }
     }
 
-    /// Can this pending item be torn (a write covering more than one sector)?
-    pub(crate) fn tearable(&self, item: &Item) -> bool {
-        match item.kind {
-            ItemKind::File { lo, hi, .. } if hi > lo => (hi - 1) / SECTOR > lo / SECTOR,
-            _ => false,
-        }
-    }
-
     /// The names of the image left when each pending item fares as `choices` says.
     fn image_names(&self, choices: &[Choice]) -> BTreeMap<String, usize> {
         assert_eq!(choices.len(), self.pending.len());
@@ -396,7 +388,7 @@ impl<'a> Fs<'a> {
         let mut s = String::new();
         for (k, (item, c)) in self.pending.iter().zip(choices).enumerate() {
             if k == max {
-                s += &format!("      ... {} more pending\n", self.pending.len() - max);
+                let _ = writeln!(s, "      ... {} more pending", self.pending.len() - max);
                 break;
             }
             let part = match item.kind {
@@ -418,14 +410,23 @@ impl<'a> Fs<'a> {
                 Choice::Torn(seed) => format!(" seed {seed:#x}"),
                 _ => String::new(),
             };
-            s += &format!(
-                "      [{}{seed}] #{} {}{part}\n",
+            let _ = writeln!(
+                s,
+                "      [{}{seed}] #{} {}{part}",
                 c.letter(),
                 item.op,
                 self.ops[item.op]
             );
         }
         s
+    }
+}
+
+/// Can this pending item be torn (a write covering more than one sector)?
+fn tearable(item: &Item) -> bool {
+    match item.kind {
+        ItemKind::File { lo, hi, .. } if hi > lo => (hi - 1) / SECTOR > lo / SECTOR,
+        _ => false,
     }
 }
 
@@ -599,117 +600,144 @@ pub(crate) struct Budget {
     pub(crate) cap: usize,
 }
 
-/// The choice vectors of the images to build at a crash point: all combinations when
-/// few items are pending; otherwise "all applied" (the process-crash image, always
-/// first), "all dropped", every single deviation from both, pairwise deviations and
-/// seeded random combinations, capped.
-pub(crate) fn choice_sets(fs: &Fs<'_>, seed: u64, b: Budget) -> Vec<Vec<Choice>> {
-    let n = fs.pending.len();
-    let mut x = seed;
-    let opts: Vec<Vec<Choice>> = fs
-        .pending
+/// The choices each pending item has: applied, dropped, and (a write over more than
+/// one sector) `tears` seeded tears.
+fn options(fs: &Fs<'_>, x: &mut u64, tears: usize) -> Vec<Vec<Choice>> {
+    fs.pending
         .iter()
         .map(|item| {
             let mut o = vec![Choice::Apply, Choice::Drop];
-            if fs.tearable(item) {
-                o.extend((0..b.tears).map(|_| Choice::Torn(splitmix(&mut x))));
+            if tearable(item) {
+                o.extend((0..tears).map(|_| Choice::Torn(splitmix(x))));
             }
             o
         })
-        .collect();
+        .collect()
+}
+
+/// Every combination of `opts`, "all applied" first.
+fn all_combinations(opts: &[Vec<Choice>]) -> Vec<Vec<Choice>> {
+    let mut out = vec![Vec::new()];
+    for o in opts {
+        out = out
+            .into_iter()
+            .flat_map(|v| {
+                o.iter().map(move |&c| {
+                    let mut v = v.clone();
+                    v.push(c);
+                    v
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// "Everything `base`" except the listed items.
+struct Deviation {
+    base: Choice,
+    except: Vec<(usize, Choice)>,
+}
+
+/// Every single deviation from "all applied" and "all dropped", and pairwise ones
+/// (sampled beyond `max_pairs` pairs).
+fn deviations(opts: &[Vec<Choice>], max_pairs: usize, x: &mut u64) -> Vec<Deviation> {
+    let n = opts.len();
+    let mut out = Vec::new();
+    for (i, o) in opts.iter().enumerate() {
+        for base in [Choice::Apply, Choice::Drop] {
+            for &c in o.iter().filter(|&&c| c != base) {
+                out.push(Deviation {
+                    base,
+                    except: vec![(i, c)],
+                });
+            }
+        }
+    }
+    let mut pairs = Vec::new();
+    if n * n.saturating_sub(1) / 2 <= max_pairs {
+        for i in 0..n {
+            pairs.extend((i + 1..n).map(|j| (i, j)));
+        }
+    } else {
+        for _ in 0..max_pairs {
+            let i = (splitmix(x) % n as u64) as usize;
+            let j = (splitmix(x) % n as u64) as usize;
+            if i != j {
+                pairs.push((i.min(j), i.max(j)));
+            }
+        }
+    }
+    for (i, j) in pairs {
+        for (base, dev) in [(Choice::Apply, Choice::Drop), (Choice::Drop, Choice::Apply)] {
+            out.push(Deviation {
+                base,
+                except: vec![(i, dev), (j, dev)],
+            });
+        }
+    }
+    out
+}
+
+/// A seeded random combination: each item applied or dropped (40% each) or torn.
+fn random_combination(opts: &[Vec<Choice>], x: &mut u64) -> Vec<Choice> {
+    opts.iter()
+        .map(|o| {
+            let r = splitmix(x) % 10;
+            if r < 4 || (o.len() == 2 && r >= 8) {
+                Choice::Apply
+            } else if r < 8 {
+                Choice::Drop
+            } else {
+                o[2 + (splitmix(x) % (o.len() as u64 - 2)) as usize]
+            }
+        })
+        .collect()
+}
+
+/// The choice vectors of the images to build at a crash point: all combinations when
+/// few items are pending; otherwise "all applied" (the process-crash image, always
+/// first), "all dropped", and a seeded sample (up to the cap) of every single deviation
+/// from both, pairwise deviations and random combinations.
+pub(crate) fn choice_sets(fs: &Fs<'_>, seed: u64, budget: Budget) -> Vec<Vec<Choice>> {
+    let n = fs.pending.len();
+    let mut x = seed;
+    let opts = options(fs, &mut x, budget.tears);
     let product = opts
         .iter()
         .try_fold(1usize, |p, o| p.checked_mul(o.len()))
         .unwrap_or(usize::MAX);
-    if n <= b.exhaustive_limit && product <= b.cap.max(1) {
-        let mut out = vec![Vec::new()];
-        for o in &opts {
-            out = out
-                .into_iter()
-                .flat_map(|v| {
-                    o.iter().map(move |&c| {
-                        let mut v = v.clone();
-                        v.push(c);
-                        v
-                    })
-                })
-                .collect();
-        }
-        // "All applied" first: it is the process-crash image.
-        return out;
+    if n <= budget.exhaustive_limit && product <= budget.cap.max(1) {
+        return all_combinations(&opts);
     }
-    let all = |c: Choice| vec![c; n];
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    let mut add = |v: Vec<Choice>, out: &mut Vec<Vec<Choice>>| {
-        if seen.insert(v.clone()) {
+    let devs = deviations(&opts, budget.max_pairs, &mut x);
+    let randoms: Vec<Vec<Choice>> = (0..budget.random)
+        .map(|_| random_combination(&opts, &mut x))
+        .collect();
+    // A seeded sample of the candidates when there are more than the cap allows.
+    let mut pick: Vec<usize> = (0..devs.len() + randoms.len()).collect();
+    let room = budget.cap.saturating_sub(2).min(pick.len());
+    for i in 0..room {
+        let j = i + (splitmix(&mut x) % (pick.len() - i) as u64) as usize;
+        pick.swap(i, j);
+    }
+    pick.truncate(room);
+    let mut out = vec![vec![Choice::Apply; n], vec![Choice::Drop; n]];
+    let mut unique: std::collections::HashSet<Vec<Choice>> = out.iter().cloned().collect();
+    for k in pick {
+        let v = if k < devs.len() {
+            let d = &devs[k];
+            let mut v = vec![d.base; n];
+            for &(i, c) in &d.except {
+                v[i] = c;
+            }
+            v
+        } else {
+            randoms[k - devs.len()].clone()
+        };
+        if unique.insert(v.clone()) {
             out.push(v);
         }
-    };
-    add(all(Choice::Apply), &mut out);
-    add(all(Choice::Drop), &mut out);
-    let mut rest = Vec::new();
-    for (i, o) in opts.iter().enumerate() {
-        for base in [Choice::Apply, Choice::Drop] {
-            for &c in o.iter().filter(|&&c| c != base) {
-                let mut v = all(base);
-                v[i] = c;
-                rest.push(v);
-            }
-        }
-    }
-    let pairs = n * n.saturating_sub(1) / 2;
-    let mut pick_pairs: Vec<(usize, usize)> = Vec::new();
-    if pairs <= b.max_pairs {
-        for i in 0..n {
-            for j in i + 1..n {
-                pick_pairs.push((i, j));
-            }
-        }
-    } else {
-        for _ in 0..b.max_pairs {
-            let i = (splitmix(&mut x) % n as u64) as usize;
-            let j = (splitmix(&mut x) % n as u64) as usize;
-            if i != j {
-                pick_pairs.push((i.min(j), i.max(j)));
-            }
-        }
-    }
-    for (i, j) in pick_pairs {
-        for (base, dev) in [(Choice::Apply, Choice::Drop), (Choice::Drop, Choice::Apply)] {
-            let mut v = all(base);
-            v[i] = dev;
-            v[j] = dev;
-            rest.push(v);
-        }
-    }
-    for _ in 0..b.random {
-        rest.push(
-            opts.iter()
-                .map(|o| {
-                    let r = splitmix(&mut x) % 10;
-                    if r < 4 || o.len() == 2 && r >= 8 {
-                        Choice::Apply
-                    } else if r < 8 {
-                        Choice::Drop
-                    } else {
-                        o[2 + (splitmix(&mut x) % (o.len() as u64 - 2)) as usize]
-                    }
-                })
-                .collect(),
-        );
-    }
-    // Keep a seeded sample of the deviations when there are more than the cap allows.
-    let room = b.cap.saturating_sub(out.len());
-    if rest.len() > room {
-        for i in 0..room {
-            let j = i + (splitmix(&mut x) % (rest.len() - i) as u64) as usize;
-            rest.swap(i, j);
-        }
-        rest.truncate(room);
-    }
-    for v in rest {
-        add(v, &mut out);
     }
     out
 }

@@ -19,7 +19,7 @@ pub(crate) enum Op {
     },
     /// The file's size set to `size` (ftruncate, `O_TRUNC`).
     SetSize { name: String, size: u64 },
-    /// fallocate / posix_fallocate (`mode` 0 extends the size to `off + len`).
+    /// `fallocate` / `posix_fallocate` (`mode` 0 extends the size to `off + len`).
     Falloc {
         name: String,
         mode: u32,
@@ -36,9 +36,9 @@ pub(crate) enum Op {
     Rename { from: String, to: String },
     /// A name removed.
     Unlink { name: String },
-    /// msync(MS_SYNC) of a mapped range of a file.
+    /// `msync(MS_SYNC)` of a mapped range of a file.
     Msync { name: String, off: u64, len: u64 },
-    /// sync_file_range: no durability promise.
+    /// `sync_file_range`: no durability promise.
     SyncFileRange { name: String },
     /// sync / syncfs: everything durable.
     SyncAll,

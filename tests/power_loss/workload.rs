@@ -328,19 +328,19 @@ pub(crate) fn digest_pool(b: &Bank, blobs: &HashMap<u64, Vec<u8>>) -> Result<u64
     h.write_u64(b.commits);
     h.write_i64(b.total);
     h.write_usize(b.accounts.len());
-    for a in b.accounts.iter() {
+    for a in &b.accounts {
         feed_account(&mut h, a.owner.as_str(), a.balance, &a.history);
     }
     h.write_usize(b.ledger.len());
-    for x in b.ledger.iter() {
+    for x in &b.ledger {
         h.write_i64(*x);
     }
     h.write_usize(b.journal.len());
-    for (k, n) in b.journal.iter() {
+    for (k, n) in &b.journal {
         feed_note(&mut h, *k, n.memo.as_str(), n.amount, &n.tags);
     }
     h.write_usize(b.blobs.len());
-    for blob in b.blobs.iter() {
+    for blob in &b.blobs {
         h.write_u64(blob.id);
         h.write_usize(blob.bytes.len());
         match blobs.get(&blob.id) {
@@ -405,7 +405,7 @@ pub(crate) fn plan(seed: u64, commits: usize) -> Plan {
         };
         let mut trial = m.clone();
         let mut actions = Vec::new();
-        for _ in 0..1 + r.below(3) {
+        for _ in 0..=r.below(3) {
             let a = trial.plan_action(&mut r, &mut next_blob);
             trial.apply(&a);
             actions.push(a);
@@ -516,7 +516,7 @@ pub(crate) fn run_tx(
         (Ok(Ok(())), End::Commit) => Ok(true),
         (Ok(Err(Error::InvalidOptions(_))), End::Fail) | (Err(_), End::Panic) => Ok(false),
         (Ok(Err(e)), _) => Err(e),
-        (Ok(Ok(())), _) | (Err(_), _) => Err(Error::InvalidOptions(format!(
+        (Ok(Ok(())) | Err(_), _) => Err(Error::InvalidOptions(format!(
             "transaction planned to end with {end:?} did not"
         ))),
     }
