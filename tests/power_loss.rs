@@ -53,7 +53,7 @@ const ROLE_ENV: &str = "PMEM_PL_ROLE";
 const POOL: &str = "bank.pool";
 const SEED: u64 = 0x00c0_ffee;
 /// Committed transactions of the workload, per mode.
-const COMMITS: usize = 150;
+const COMMITS: usize = 200;
 const INITIAL_SIZE: u64 = 64 << 10;
 const CHECKPOINT: u64 = 16 << 10;
 const DEFAULT_STATES: u64 = 5_000;
@@ -452,12 +452,13 @@ fn power_loss(run: &Run) -> Found {
     }
     let states = ck.states + ck.recovery_states;
     let line = format!(
-        "powerloss states: {states}, violations: {}  [{name}{tag}: {} ops recorded in {:.1}s; \
-         {mandatory} states at syncs/markers/end (cap {cap}) + {} at random points + {} of {} crashed recoveries; \
+        "powerloss states: {states}, violations: {}  [{name}{tag}: {} ops recorded in {:.1}s \
+         ({}); {mandatory} states at syncs/markers/end (cap {cap}) + {} at random points + {} of {} crashed recoveries; \
          images ({:.1} GiB) written in {:.1}s, opened in {:.1}s; {:.1}s in all]",
         ck.violations.len(),
         ops.len(),
         recorded.as_secs_f64(),
+        trace_summary(&ops),
         ck.states - mandatory,
         ck.recovery_states,
         samples.len(),
@@ -471,6 +472,20 @@ fn power_loss(run: &Run) -> Found {
         states,
         violations: ck.violations,
     }
+}
+
+/// What a workload trace did, in a few counts.
+fn trace_summary(ops: &[Op]) -> String {
+    let log = format!("{POOL}.log");
+    let count = |f: &dyn Fn(&Op) -> bool| ops.iter().filter(|o| f(o)).count();
+    format!(
+        "{} pool growths, {} pool syncs, {} log writes, {} log syncs, {} directory syncs",
+        count(&|o| matches!(o, Op::Falloc { name, .. } if name == POOL)),
+        count(&|o| matches!(o, Op::Sync { name, .. } if name == POOL)),
+        count(&|o| matches!(o, Op::Write { name, .. } if *name == log)),
+        count(&|o| matches!(o, Op::Sync { name, .. } if *name == log)),
+        count(&|o| matches!(o, Op::DirSync { .. })),
+    )
 }
 
 /// Crashes recoveries: records a recovery of each sampled image in a child, then checks

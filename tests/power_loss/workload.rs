@@ -5,8 +5,12 @@
 //!
 //! Every committed transaction increments `commits`, so the state after commit M has a
 //! digest no other M shares. Blobs are 100–300 KiB (the pool starts at 64 KiB, so they
-//! force growth) and their bytes are a function of their id: a digest covers ids and
-//! lengths, and the bytes are compared with the expected ones directly.
+//! force growth) and their contents are a function of their id: a digest covers ids and
+//! lengths, and the contents are compared with the expected ones directly.
+//!
+//! Blobs hold `u64` words rather than bytes: `pool.check()` visits every element of a
+//! `PVec`, and `pmem-collections` is not optimised in debug test builds, where a walk
+//! over a million `u8`s per image dominated the run.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hasher;
@@ -36,7 +40,7 @@ pub(crate) struct Note {
 #[repr(C)]
 pub(crate) struct Blob {
     id: u64,
-    bytes: PVec<u8>,
+    words: PVec<u64>,
 }
 
 /// The root of the pool.
@@ -53,8 +57,11 @@ pub(crate) struct Bank {
 
 /// Movements kept per account.
 const HISTORY: usize = 6;
-/// Blobs kept at most.
-const BLOBS: usize = 3;
+/// Blobs kept at most: two at first, one more every 30 commits (so the pool keeps
+/// growing through the run), at most eight.
+fn max_blobs(commits: u64) -> usize {
+    (2 + commits as usize / 30).min(8)
+}
 
 /// One change inside a transaction.
 #[derive(Clone, Debug)]
@@ -87,6 +94,7 @@ pub(crate) enum Action {
     Forget {
         key: u64,
     },
+    /// `len` words.
     AddBlob {
         id: u64,
         len: usize,
@@ -148,15 +156,10 @@ impl Rng {
     }
 }
 
-/// The bytes of blob `id`.
-pub(crate) fn blob_bytes(id: u64, len: usize) -> Vec<u8> {
+/// The `len` words of blob `id`.
+pub(crate) fn blob_words(id: u64, len: usize) -> Vec<u64> {
     let mut r = Rng(id.wrapping_mul(0x2545_f491_4f6c_dd1d));
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        v.extend_from_slice(&r.next().to_le_bytes());
-    }
-    v.truncate(len);
-    v
+    (0..len).map(|_| r.next()).collect()
 }
 
 impl Model {
@@ -282,11 +285,11 @@ impl Model {
                         deposit: r.below(10_000) as i64,
                     };
                 }
-                80..=86 if self.blobs.len() < BLOBS => {
+                80..=86 if self.blobs.len() < max_blobs(self.commits) => {
                     *next_blob += 1;
                     return Action::AddBlob {
                         id: *next_blob,
-                        len: (100 << 10) + r.below(200 << 10) as usize,
+                        len: ((100 << 10) + r.below(200 << 10) as usize) / 8,
                     };
                 }
                 87..=90 if !self.blobs.is_empty() => {
@@ -322,8 +325,8 @@ fn feed_note(h: &mut impl Hasher, key: u64, memo: &str, amount: i64, tags: &[u32
 }
 
 /// The digest of a pool's contents, equal to [`Model::digest`] of the same state; the
-/// blobs' bytes are compared with the expected ones (`blobs`: id → bytes).
-pub(crate) fn digest_pool(b: &Bank, blobs: &HashMap<u64, Vec<u8>>) -> Result<u64, String> {
+/// blobs' contents are compared with the expected ones (`blobs`: id → words).
+pub(crate) fn digest_pool(b: &Bank, blobs: &HashMap<u64, Vec<u64>>) -> Result<u64, String> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     h.write_u64(b.commits);
     h.write_i64(b.total);
@@ -342,21 +345,21 @@ pub(crate) fn digest_pool(b: &Bank, blobs: &HashMap<u64, Vec<u8>>) -> Result<u64
     h.write_usize(b.blobs.len());
     for blob in &b.blobs {
         h.write_u64(blob.id);
-        h.write_usize(blob.bytes.len());
+        h.write_usize(blob.words.len());
         match blobs.get(&blob.id) {
-            Some(want) if want[..] == blob.bytes[..] => {}
+            Some(want) if want[..] == blob.words[..] => {}
             Some(_) => {
                 return Err(format!(
-                    "blob {} ({} bytes) holds other bytes",
+                    "blob {} ({} words) holds other words",
                     blob.id,
-                    blob.bytes.len()
+                    blob.words.len()
                 ))
             }
             None => {
                 return Err(format!(
-                    "blob {} of {} bytes was never written",
+                    "blob {} of {} words was never written",
                     blob.id,
-                    blob.bytes.len()
+                    blob.words.len()
                 ))
             }
         }
@@ -369,8 +372,8 @@ pub(crate) fn digest_pool(b: &Bank, blobs: &HashMap<u64, Vec<u8>>) -> Result<u64
 pub(crate) struct Plan {
     pub(crate) steps: Vec<Step>,
     pub(crate) digests: Vec<u64>,
-    /// Every blob the workload writes: id → bytes.
-    pub(crate) blobs: HashMap<u64, Vec<u8>>,
+    /// Every blob the workload writes: id → words.
+    pub(crate) blobs: HashMap<u64, Vec<u64>>,
 }
 
 /// Plans `commits` committed transactions (plus rolled-back ones and one reopen).
@@ -412,7 +415,7 @@ pub(crate) fn plan(seed: u64, commits: usize) -> Plan {
         }
         for a in &actions {
             if let Action::AddBlob { id, len } = a {
-                blobs.insert(*id, blob_bytes(*id, *len));
+                blobs.insert(*id, blob_words(*id, *len));
             }
         }
         if end == End::Commit {
@@ -483,7 +486,7 @@ pub(crate) fn run_action(bank: &mut BankMut, a: &Action) -> Result<(), Error> {
             let n = blobs.len();
             let blob = blobs.get_mut(n - 1).expect("just pushed");
             *blob.id_mut() = *id;
-            blob.bytes_mut().extend_from_slice(&blob_bytes(*id, *len))?;
+            blob.words_mut().extend_from_slice(&blob_words(*id, *len))?;
         }
         Action::DropBlob { index } => bank.blobs_mut().remove_with(*index, |_| ())?,
     }
