@@ -72,6 +72,7 @@ fn mode_name(mode: Durability) -> &'static str {
     match mode {
         Durability::Full => "full",
         Durability::Process => "process",
+        other => panic!("no power-loss workload for {other:?}"),
     }
 }
 
