@@ -20,8 +20,15 @@
 //! `Process` after power loss). Some recoveries are crashed too: the recovery runs in a
 //! recorded child, and every state of its trace must reopen to the recovered state.
 //!
+//! The harness is tested too: the shim against what std and libc really call, the
+//! rules against hand-made traces (an unsynced write, growth or link can vanish), and
+//! the whole pipeline against engines switched into broken variants
+//! (`pmem_core::fault`), each of which must be caught.
+//!
 //! `PMEM_POWERLOSS_STATES=N` raises the number of states per mode (default 5,000) for a
-//! soak. Failing images are kept under `target/tmp/power_loss-failures/`.
+//! soak. Failing images are kept under `target/tmp/power_loss-failures/`, and the report
+//! names each violation's crash point, the pending ops with what became of each, and
+//! the error.
 
 #[path = "power_loss/check.rs"]
 mod check;
@@ -100,13 +107,13 @@ fn shim() -> &'static Path {
         std::fs::create_dir_all(&dir).unwrap();
         let so = dir.join(format!("shim-{h:016x}.so"));
         if !so.exists() {
-            let c = dir.join(format!("shim-{h:016x}.c"));
+            // Per-process names, then a rename: test binaries may build it at once.
+            let pid = std::process::id();
+            let c = dir.join(format!("shim-{h:016x}.{pid}.c"));
             std::fs::write(&c, src).unwrap();
-            let tmp = dir.join(format!("shim-{h:016x}.so.{}", std::process::id()));
+            let tmp = dir.join(format!("shim-{h:016x}.so.{pid}"));
             let out = Command::new("cc")
-                .args([
-                    "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
-                ])
+                .args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-o"])
                 .arg(&tmp)
                 .arg(&c)
                 .arg("-ldl")
@@ -117,6 +124,13 @@ fn shim() -> &'static Path {
                 "cc failed to build the shim:\n{}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            if !out.stderr.is_empty() {
+                eprintln!(
+                    "cc warned about the shim:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            let _ = std::fs::remove_file(&c);
             std::fs::rename(&tmp, &so).unwrap();
         }
         so

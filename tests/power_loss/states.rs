@@ -1,4 +1,5 @@
-//! Crash states of a recorded trace under the strict POSIX rules (DESIGN §9).
+//! Crash states of a recorded trace under the strict POSIX rules (DESIGN §9; the media
+//! model of `docs/ARCHITECTURE.md` §6).
 //!
 //! [`Fs`] replays a trace op by op and keeps, for every file (inode), its *durable*
 //! contents and, for the directory, its *durable* entries. Everything else is a
