@@ -386,6 +386,8 @@ struct Found {
     line: String,
     states: u64,
     violations: Vec<Violation>,
+    /// The run's directories (kept when there were violations).
+    dirs: [PathBuf; 2],
 }
 
 /// Records the workload, checks its crash states and crashes some recoveries.
@@ -486,6 +488,7 @@ fn power_loss(run: &Run) -> Found {
         line,
         states,
         violations: ck.violations,
+        dirs: [dir, keep],
     }
 }
 
@@ -648,6 +651,9 @@ fn the_harness_catches_engines_that_break_durability() {
             "{broken:?} went unnoticed: {}",
             found.line
         );
+        for d in &found.dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
 }
 
