@@ -6,6 +6,7 @@
 pub use pmem_core::{OptionPBoxMut, PBox, PBoxMut};
 
 mod btree;
+mod copy_out;
 mod hash_map;
 mod hash_set;
 pub mod inspect;
@@ -13,6 +14,7 @@ mod string;
 mod vec;
 
 pub use btree::*;
+pub use copy_out::CopyOut;
 pub use hash_map::*;
 pub use hash_set::*;
 pub use string::*;

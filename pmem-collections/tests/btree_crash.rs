@@ -62,11 +62,11 @@ fn small_steps() -> Vec<Step<Small>> {
     steps.push(on_map(|m| {
         *m.entry(100).or_insert(1)? += 1;
         *m.get_mut(&5).unwrap() = 55;
-        m.first_entry().unwrap().delete()
+        m.first_entry().unwrap().remove_with(|_, _| ())
     }));
     steps.push(on_map(|m| m.retain(|k, _| k % 3 != 0)));
     for k in [9u64, 10, 11, 13, 15, 16, 17, 18, 19, 20, 21] {
-        steps.push(on_map(move |m| m.delete(&k).map(|_| ())));
+        steps.push(on_map(move |m| m.remove_with(&k, |_, _| ()).map(|_| ())));
     }
     steps.push(on_map(|m| m.retain(|k, _| *k < 30 || *k > 96)));
     for _ in 0..4 {
@@ -205,17 +205,17 @@ fn every_crash_image_of_owned_keys_and_values_recovers_without_leaks() {
         p.tx(|tx| {
             let m = tx.root_mut().insert(PBTreeMap::with_node_capacity(4, 4))?;
             for k in 0..20u64 {
-                m.put(k * 2, BoxOf(k))?;
+                m.set(k * 2, BoxOf(k))?;
             }
             Ok::<_, Error>(())
         })
         .unwrap();
     };
     let steps = vec![
-        on(|m| m.put(5, BoxOf(50)).map(|_| ())),
-        on(|m| m.put(4, BoxOf(40)).map(|_| ())),
-        on(|m| m.delete(&0).map(|_| ())),
-        on(|m| m.delete(&6).map(|_| ())),
+        on(|m| m.set(5, BoxOf(50)).map(|_| ())),
+        on(|m| m.set(4, BoxOf(40)).map(|_| ())),
+        on(|m| m.remove_with(&0, |_, _| ()).map(|_| ())),
+        on(|m| m.remove_with(&6, |_, _| ()).map(|_| ())),
         on(|m| m.entry(7).or_insert(BoxOf(70)).map(|_| ())),
         on(|m| m.retain(|k, _| k.get() % 4 != 0)),
         on(|m| m.last_entry().unwrap().set(BoxOf(1))),

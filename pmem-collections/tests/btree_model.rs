@@ -90,9 +90,9 @@ where
                 let (k, v) = ((cfg.k)(kn), (cfg.v)(vn));
                 match rng.below(100) {
                     0..=24 => assert_eq!(m.insert(k, v)?, model.insert(k, v)),
-                    25..=29 => assert_eq!(m.put(k, v)?, model.insert(k, v).is_none()),
+                    25..=29 => assert_eq!(m.set(k, v)?, model.insert(k, v).is_none()),
                     30..=39 => assert_eq!(m.remove(&k)?, model.remove(&k)),
-                    40..=44 => assert_eq!(m.delete(&k)?, model.remove(&k).is_some()),
+                    40..=44 => assert_eq!(m.remove_with(&k, |_, _| ())?.is_some(), model.remove(&k).is_some()),
                     45..=54 => match (m.entry(k), rng.below(4)) {
                         (Entry::Occupied(mut o), 0) => {
                             assert_eq!(o.insert(v)?, model.insert(k, v).unwrap())
@@ -142,7 +142,7 @@ where
                         match m.first_entry() {
                             Some(o) => {
                                 assert_eq!(Some(*o.key()), want);
-                                o.delete()?;
+                                o.remove_with(|_, _| ())?;
                                 model.remove(&want.unwrap());
                             }
                             None => assert_eq!(want, None),

@@ -516,6 +516,19 @@ impl<K: PartialEq, V: PartialEq> PartialEq for PBTreeMap<K, V> {
 
 impl<K: Eq, V: Eq> Eq for PBTreeMap<K, V> {}
 
+impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for PBTreeMap<K, V> {
+    type Output = V;
+
+    /// The value for `key`.
+    ///
+    /// # Panics
+    /// If the key is absent (and, like every read, on a corrupted node).
+    #[track_caller]
+    fn index(&self, key: &Q) -> &V {
+        self.get(key).expect("key not found in PBTreeMap")
+    }
+}
+
 impl<'a, K, V> IntoIterator for &'a PBTreeMap<K, V> {
     type Item = (&'a K, &'a V);
     type IntoIter = Iter<'a, K, V>;
