@@ -21,8 +21,8 @@ fn every_crash_image_of_every_pstring_method_recovers_to_an_allowed_state() {
             s.truncate(5);
             Ok(())
         },
-        |s| s.replace("hi"), // fits: rewrites in place
-        |s| s.replace("a replacement longer than the buffer ever was"), // fresh buffer
+        |s| s.set("hi"), // fits: rewrites in place
+        |s| s.set("a replacement longer than the buffer ever was"), // fresh buffer
         |s| s.reserve(100),
         |s| s.reserve_exact(7),
         |s| s.shrink_to_fit(),

@@ -66,7 +66,7 @@ fn pstring_matches_string_under_random_ops_and_aborts() {
                     4 => assert_eq!(s.pop(), ms.pop()),
                     5 => {
                         let t = rng.text();
-                        s.replace(&t)?;
+                        s.set(&t)?;
                         *ms = t;
                     }
                     6 => {
