@@ -375,7 +375,7 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn retain(&mut self, mut f: impl FnMut(&T) -> bool) -> Result<()> {
-        self.map().retain(|k, ()| f(k))
+        self.map().retain_raw(|k, _| f(k))
     }
 
     /// Removes every element, dropping them. Keeps the table.

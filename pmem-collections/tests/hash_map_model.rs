@@ -78,7 +78,7 @@ fn phashmap_of_u64_matches_hashmap_under_random_ops_and_aborts() {
                     },
                     13 => {
                         let d = rng.next() % 5;
-                        map.retain(|k, v| (k ^ v) % 5 != d)?;
+                        map.retain(|k, v| (k ^ *v) % 5 != d)?;
                         m.retain(|k, v| (*k ^ *v) % 5 != d);
                     }
                     14 if rng.below(10) == 0 => {

@@ -400,11 +400,34 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     }
 
     /// Keeps only the entries for which `f` answers `true`, dropping the others (freeing
-    /// what they owned). Each removal logs one control byte and the header.
+    /// what they owned). `f` gets each value's view, as std's gets `&mut V`; for plain
+    /// values the view snapshots the value, so a predicate that only reads still logs
+    /// every value: [`retain_ref`](Self::retain_ref) logs only the removals. Each
+    /// removal logs one control byte and the header.
     ///
-    /// Unlike std's, `f` sees `&V`, not a mutable value: handing every value's view out
-    /// would log every value. If `f` panics, the entries removed so far stay removed and
-    /// the map is consistent.
+    /// If `f` panics, the entries removed so far stay removed and the map is consistent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u32, u32>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().extend((0..10).map(|i| (i, i)))?;
+    ///     tx.root_mut().retain(|k, v| {
+    ///         *v *= 10;
+    ///         k % 2 == 0
+    ///     })
+    /// })?;
+    /// assert_eq!(pool.read(|m| (m.len(), m[&4]))?, (5, 40));
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn retain(&mut self, mut f: impl FnMut(&K, &mut V::View) -> bool) -> Result<()> {
+        // SAFETY: each value is handed out once, while nothing else refers to it.
+        self.retain_raw(|k, v| f(k, unsafe { V::view_mut(v) }))
+    }
+
+    /// [`retain`](Self::retain) with a predicate that only reads: nothing is logged for
+    /// the entries it keeps.
     ///
     /// # Examples
     ///
@@ -412,17 +435,22 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u32, u32>>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().extend((0..10).map(|i| (i, i * i)))?;
-    ///     tx.root_mut().retain(|k, _| k % 2 == 0)
+    ///     tx.root_mut().retain_ref(|k, _| k % 2 == 0)
     /// })?;
     /// assert_eq!(pool.read(|m| m.len())?, 5);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn retain(&mut self, mut f: impl FnMut(&K, &V) -> bool) -> Result<()> {
+    pub fn retain_ref(&mut self, mut f: impl FnMut(&K, &V) -> bool) -> Result<()> {
+        // SAFETY: an initialised value, read while nothing changes it.
+        self.retain_raw(|k, v| f(k, unsafe { &*v }))
+    }
+
+    pub(crate) fn retain_raw(&mut self, mut f: impl FnMut(&K, *mut V) -> bool) -> Result<()> {
         let Some(t) = self.table() else { return Ok(()) };
         for i in t.full_buckets() {
             let b = Self::bucket(t, i);
             // SAFETY: a full bucket (erasing others does not move it).
-            let keep = unsafe { f(&(*b).key, &(*b).value) };
+            let keep = unsafe { f(&(*b).key, ptr::addr_of_mut!((*b).value)) };
             if !keep {
                 // SAFETY: as above.
                 unsafe { self.erase_with(t, i, |_, _| ())? };
