@@ -66,7 +66,9 @@ fn a_failed_value_allocation_on_an_empty_map_leaves_it_empty_and_healthy() {
     let before = pool.check().unwrap().allocations;
     let r = attempt(&mut pool, |m| m.set(1, huge().as_str()));
     assert!(matches!(r, Err(Error::OutOfSpace { .. })), "{r:?}");
-    let r = attempt(&mut pool, |m| m.entry(1).or_insert(huge().as_str()).map(drop));
+    let r = attempt(&mut pool, |m| {
+        m.entry(1).or_insert(huge().as_str()).map(drop)
+    });
     assert!(matches!(r, Err(Error::OutOfSpace { .. })), "{r:?}");
     let r = attempt(&mut pool, |m| match m.entry(2) {
         Entry::Vacant(v) => v.insert(huge().as_str()).map(drop),
@@ -74,7 +76,10 @@ fn a_failed_value_allocation_on_an_empty_map_leaves_it_empty_and_healthy() {
     });
     assert!(matches!(r, Err(Error::OutOfSpace { .. })), "{r:?}");
     let report = pool.check().unwrap();
-    assert_eq!(report.allocations, before, "the failed inserts left allocations");
+    assert_eq!(
+        report.allocations, before,
+        "the failed inserts left allocations"
+    );
     assert!(contents(&pool).is_empty());
     assert_eq!(pool.read(|v| v[0].height()).unwrap(), 0);
     // Still usable.
@@ -99,13 +104,18 @@ fn a_failed_value_allocation_into_full_and_spare_leaves_changes_nothing() {
         let before = pool.check().unwrap().allocations;
         let r = attempt(&mut pool, |m| m.set(k, huge().as_str()));
         assert!(matches!(r, Err(Error::OutOfSpace { .. })), "key {k}: {r:?}");
-        let r = attempt(&mut pool, |m| m.entry(k).or_insert(huge().as_str()).map(drop));
+        let r = attempt(&mut pool, |m| {
+            m.entry(k).or_insert(huge().as_str()).map(drop)
+        });
         assert!(matches!(r, Err(Error::OutOfSpace { .. })), "key {k}: {r:?}");
         assert_eq!(contents(&pool), want, "key {k}");
         let report = pool
             .check()
             .unwrap_or_else(|e| panic!("key {k}: check: {e}"));
-        assert_eq!(report.allocations, before, "key {k}: allocations left behind");
+        assert_eq!(
+            report.allocations, before,
+            "key {k}: allocations left behind"
+        );
         // Whether that leaf was full shows in the insert that succeeds: it adds a node
         // besides the value's string.
         attempt(&mut pool, |m| m.set(k, k.to_string().as_str())).unwrap();
@@ -114,7 +124,10 @@ fn a_failed_value_allocation_into_full_and_spare_leaves_changes_nothing() {
         }
     }
     assert!(pool.read(|v| v[0].height()).unwrap() >= 3);
-    assert!(full_leaf_failures >= 10, "only {full_leaf_failures} failures into full leaves");
+    assert!(
+        full_leaf_failures >= 10,
+        "only {full_leaf_failures} failures into full leaves"
+    );
 }
 
 #[test]

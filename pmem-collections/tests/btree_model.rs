@@ -92,7 +92,10 @@ where
                     0..=24 => assert_eq!(m.insert(k, v)?, model.insert(k, v)),
                     25..=29 => assert_eq!(m.set(k, v)?, model.insert(k, v).is_none()),
                     30..=39 => assert_eq!(m.remove(&k)?, model.remove(&k)),
-                    40..=44 => assert_eq!(m.remove_with(&k, |_, _| ())?.is_some(), model.remove(&k).is_some()),
+                    40..=44 => assert_eq!(
+                        m.remove_with(&k, |_, _| ())?.is_some(),
+                        model.remove(&k).is_some()
+                    ),
                     45..=54 => match (m.entry(k), rng.below(4)) {
                         (Entry::Occupied(mut o), 0) => {
                             assert_eq!(o.insert(v)?, model.insert(k, v).unwrap())

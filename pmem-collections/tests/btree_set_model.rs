@@ -139,7 +139,10 @@ fn owned_keys_and_values_are_freed_exactly_once_under_random_operations() {
                 let (k, v) = (rng.below(300), rng.below(1000));
                 match rng.below(10) {
                     0..=3 => assert_eq!(m.set(k, BoxOf(v))?, model.insert(k, v).is_none()),
-                    4..=5 => assert_eq!(m.remove_with(&k, |_, _| ())?.is_some(), model.remove(&k).is_some()),
+                    4..=5 => assert_eq!(
+                        m.remove_with(&k, |_, _| ())?.is_some(),
+                        model.remove(&k).is_some()
+                    ),
                     6 => {
                         let got = m.entry(k).or_insert(BoxOf(v))?.as_mut().map(|b| *b);
                         let want = *model.map.get(&k).unwrap_or(&v);

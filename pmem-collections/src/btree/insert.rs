@@ -32,7 +32,9 @@ pub(crate) struct Spare {
 
 impl Spare {
     pub(crate) fn leaf(&mut self) -> *mut u8 {
-        self.leaf.take().expect("a spare leaf was allocated for this split")
+        self.leaf
+            .take()
+            .expect("a spare leaf was allocated for this split")
     }
 
     fn inner(&mut self, level: usize) -> *mut u8 {
@@ -323,7 +325,7 @@ impl Tree {
                 node::set_prev(g.node_at(l, nx, 0)?, roff);
             }
             node::set_next(l, roff);
-            self.insert_into_parent(path, g.key(r, 0), roff, spare)?;
+            self.insert_into_parent(path, g.key(r, 0), roff, spare);
             Ok(if at_left { (l, p) } else { (r, p - keep) })
         }
     }
@@ -341,7 +343,7 @@ impl Tree {
         sep: *const u8,
         child: u64,
         spare: &mut Spare,
-    ) -> Result<()> {
+    ) {
         let g = self.geo;
         // SAFETY: `sep` is readable (caller's contract).
         let mut sep_buf = unsafe { std::slice::from_raw_parts(sep, g.ks) }.to_vec();
@@ -354,7 +356,7 @@ impl Tree {
             unsafe {
                 if node::len(n) < g.inner_cap {
                     g.inner_insert(n, j, sep_buf.as_ptr(), child);
-                    return Ok(());
+                    return;
                 }
                 let (up, r) = self.split_inner(n, j, &sep_buf, child, path.height - d, spare);
                 sep_buf = up;
@@ -374,7 +376,6 @@ impl Tree {
                 h.height += 1;
             });
         }
-        Ok(())
     }
 
     /// Splits the full inner node `n` while inserting `sep`/`child` at `j`. Answers

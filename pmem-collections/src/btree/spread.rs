@@ -114,7 +114,7 @@ impl Tree {
                 sep: None,
             };
             up.inner[path.height - 1].1 = hi;
-            self.insert_into_parent(&up, g.key(fresh, 0), foff, spare)?;
+            self.insert_into_parent(&up, g.key(fresh, 0), foff, spare);
             Ok(at)
         }
     }
