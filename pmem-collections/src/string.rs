@@ -20,6 +20,10 @@ use pmem_core::{
 
 use crate::vec::{Elem, PVec, RawVec};
 
+mod edit;
+
+pub use edit::StringDrain;
+
 const EL: Elem = Elem::of::<u8>();
 
 /// A UTF-8 string stored in a pool: the persistent counterpart of [`String`].
@@ -321,7 +325,7 @@ impl Deref for PStringMut {
 }
 
 impl PStringMut {
-    fn hdr(&mut self) -> *mut RawVec {
+    pub(crate) fn hdr(&mut self) -> *mut RawVec {
         ptr::from_mut(self).cast()
     }
 

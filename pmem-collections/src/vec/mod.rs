@@ -7,6 +7,7 @@ mod pvec;
 mod raw;
 mod view;
 
+pub(crate) use edit::{bounds, too_large};
 pub use iter::{VecDrain, VecExtractIf, VecSplice};
 pub(crate) use pvec::collection_fp;
 pub use pvec::PVec;
