@@ -2,6 +2,8 @@
 //! operation sequences in transactions of which some are rolled back; `Pool::check`
 //! after every transaction.
 
+#![allow(clippy::too_many_lines)] // one match arm per operation
+
 use pmem_collections::{PString, PVec};
 use pmem_core::Pool;
 

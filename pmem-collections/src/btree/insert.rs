@@ -17,7 +17,7 @@
 // j for positions, n for lengths, g for the geometry.
 #![allow(clippy::many_single_char_names)]
 
-use pmem_core::Result;
+use pmem_core::{raw, Result};
 
 use super::node::{self, corrupted, Geo, MAX_HEIGHT};
 use super::tree::{Path, Tree};
@@ -71,6 +71,38 @@ impl Tree {
         // SAFETY: caller's contract.
         unsafe { self.geo.leaf_rotate_in(leaf, pos) };
         self.update_header(|h| h.len += 1);
+    }
+
+    /// Inserts an entry whose key and value bytes are at `kp` and `vp` (moved from
+    /// another tree of the same pool, which forgets them) where a descent that did not
+    /// find the key ended (`None`: the tree is empty). An allocation error changes
+    /// nothing.
+    ///
+    /// # Safety
+    /// - `path` came from [`Tree::descend`] on this tree, unchanged since; `kp` and `vp`
+    ///   hold a key and a value of this tree's types, outside this tree's nodes.
+    pub(crate) unsafe fn insert_bytes(
+        &mut self,
+        path: Option<Path>,
+        kp: *const u8,
+        vp: *const u8,
+    ) -> Result<()> {
+        let g = self.geo;
+        // SAFETY: caller's contract; room is made first (all or nothing), then the
+        // spare slot and the rotated range are logged and written, then counted.
+        unsafe {
+            let (leaf, pos) = match path {
+                None => (self.make_root()?, 0),
+                Some(mut p) => self.make_room(&mut p)?,
+            };
+            let n = node::len(leaf);
+            raw::snapshot(g.key(leaf, pos), (n + 1 - pos) * g.ks);
+            raw::snapshot(g.val(leaf, pos), (n + 1 - pos) * g.vs);
+            std::ptr::copy_nonoverlapping(kp, g.key(leaf, n), g.ks);
+            std::ptr::copy_nonoverlapping(vp, g.val(leaf, n), g.vs);
+            self.finish_insert(leaf, pos);
+        }
+        Ok(())
     }
 
     /// Makes room for a new entry at `path.pos` of `path.leaf`. Answers the leaf and

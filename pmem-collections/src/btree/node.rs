@@ -316,8 +316,8 @@ fn prefetch(p: *const u8, from: usize, to: usize) {
             unsafe {
                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
                     p.wrapping_add(at).cast(),
-                )
-            };
+                );
+            }
             at += 64;
         }
     }

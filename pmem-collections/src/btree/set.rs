@@ -213,6 +213,30 @@ impl<T: PartialEq> PartialEq for PBTreeSet<T> {
 
 impl<T: Eq> Eq for PBTreeSet<T> {}
 
+impl<T: PartialOrd> PartialOrd for PBTreeSet<T> {
+    /// Compares the elements in order, lexicographically, as std does.
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.iter().partial_cmp(other.iter())
+    }
+}
+
+impl<T: Ord> Ord for PBTreeSet<T> {
+    /// Compares the elements in order, lexicographically, as std does.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl<T: std::hash::Hash> std::hash::Hash for PBTreeSet<T> {
+    /// Hashes the length, then the elements in order.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.len().hash(state);
+        for x in self {
+            x.hash(state);
+        }
+    }
+}
+
 impl<'a, T> IntoIterator for &'a PBTreeSet<T> {
     type Item = &'a T;
     type IntoIter = Iter<'a, T>;
@@ -358,7 +382,7 @@ impl<T: fmt::Debug> fmt::Debug for PBTreeSetMut<T> {
 }
 
 impl<T: Persistent + Ord> PBTreeSetMut<T> {
-    fn map(&mut self) -> &mut PBTreeMapMut<T, ()> {
+    pub(crate) fn map(&mut self) -> &mut PBTreeMapMut<T, ()> {
         // SAFETY: the set is a map of the same bytes, viewed in the same transaction
         // and borrowed exclusively through `self`.
         unsafe { PBTreeMap::<T, ()>::view_mut(std::ptr::from_mut(self).cast()) }
