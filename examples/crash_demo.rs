@@ -46,7 +46,7 @@ fn state(pool: &Pool<Account>) -> Result<State, Error> {
 fn deposit(a: &mut AccountMut, amount: i64, why: &str) -> Result<(), Error> {
     *a.balance_mut() += amount;
     a.history_mut().push(amount)?;
-    a.note_mut().replace(why)
+    a.note_mut().set(why)
 }
 
 /// A refusal of our own, rolled back like any error (`tx` takes any `E: From<Error>`).

@@ -40,10 +40,10 @@ fn play(pool: &mut Pool<Board>, player: u64, points: u64) -> Result<(), Error> {
         let board = tx.root_mut();
         let old = board.score_of.get(&player).copied().unwrap_or(0);
         let new = old + points;
-        board.by_score_mut().delete(&(old, player))?;
+        board.by_score_mut().remove_with(&(old, player), |_, _| ())?;
         board
             .by_score_mut()
-            .put((new, player), name(player).as_str())?;
+            .set((new, player), name(player).as_str())?;
         board.score_of_mut().insert(player, new)?;
         *board.games_mut() += 1;
         Ok(())
@@ -62,7 +62,7 @@ fn main() -> Result<(), Error> {
         pool.tx(|tx| {
             let board = tx.root_mut();
             for id in 0..PLAYERS {
-                board.by_score_mut().put((0, id), name(id).as_str())?;
+                board.by_score_mut().set((0, id), name(id).as_str())?;
                 board.score_of_mut().insert(id, 0)?;
             }
             Ok::<_, Error>(())

@@ -83,7 +83,7 @@ fn run(path: &str, args: &[String]) -> Result<bool, Error> {
             }
         }
         (Some("remove"), Some(id)) if args.len() == 2 => {
-            if !pool.tx(|tx| tx.root_mut().items_mut().delete(&id))? {
+            if !pool.tx(|tx| tx.root_mut().items_mut().remove_with(&id, |_, _| ()))?.is_some() {
                 eprintln!("todo: no item {id}");
                 return Ok(false);
             }

@@ -26,7 +26,7 @@ impl Kv for PmemKv {
             .tx(|tx| {
                 let m = tx.root_mut();
                 for i in from..to {
-                    m.put(data.key(i), data.value(i))?;
+                    m.set(data.key(i), data.value(i))?;
                 }
                 Ok::<_, pmem::Error>(())
             })
@@ -56,7 +56,7 @@ impl Kv for PmemKv {
             .tx(|tx| {
                 let m = tx.root_mut();
                 for i in from..to {
-                    assert!(m.delete(&data.key(i))?, "present");
+                    assert!(m.remove_with(&data.key(i), |_, _| ())?.is_some(), "present");
                 }
                 Ok::<_, pmem::Error>(())
             })

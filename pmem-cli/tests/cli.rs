@@ -204,8 +204,8 @@ fn everything(path: &Path) -> Offsets {
         e.nested_mut().push("yz")?;
         e.scores_mut().set("bob", vec![3])?;
         e.scores_mut().set("ada", vec![1, 2])?;
-        e.ranks_mut().put(3u64, "three")?;
-        e.ranks_mut().put(1u64, "one")?;
+        e.ranks_mut().set(3u64, "three")?;
+        e.ranks_mut().set(1u64, "one")?;
         e.tags_mut().insert(8)?;
         e.words_mut().insert("b")?;
         e.words_mut().insert("a")?;
@@ -1000,11 +1000,11 @@ fn board(path: &Path) {
     let mut pool = Pool::<Board>::create(path).unwrap();
     pool.tx(|tx| {
         let b = tx.root_mut();
-        b.by_score_mut().put((187u64, 27u64), "ada")?;
-        b.by_score_mut().put((90u64, 3u64), "alan")?;
+        b.by_score_mut().set((187u64, 27u64), "ada")?;
+        b.by_score_mut().set((90u64, 3u64), "alan")?;
         b.by_name_mut().insert("ada", 187)?;
         b.by_name_mut().insert("grace \"amazing\"", 90)?;
-        b.letters_mut().put('λ', -1)?;
+        b.letters_mut().set('λ', -1)?;
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -1168,7 +1168,7 @@ fn a_pool_killed_mid_commit_reads_healthy_and_unchanged() {
             pool.tx(|tx| {
                 let a = tx.root_mut().accounts_mut().entry(i % 50).or_default()?;
                 a.history_mut().push(i as i64)?;
-                a.owner_mut().replace(&format!("owner {i}"))?;
+                a.owner_mut().set(&format!("owner {i}"))?;
                 *tx.root_mut().total_mut() += 1;
                 Ok::<_, Error>(())
             })

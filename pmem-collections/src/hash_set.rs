@@ -9,9 +9,16 @@ use std::ops::Deref;
 use std::ptr;
 
 use pmem_core::schema::{Shape, TypeSchema};
-use pmem_core::{view_cast, PSafe, Persistent, Plain, Result, ViewTail, Visitor};
+use pmem_core::{view_cast, PInit, PSafe, Persistent, Result, ViewTail, Visitor};
 
-use crate::{HashMapKeys, PHashMap, PHashMapMut, PKey};
+use crate::{CopyOut, HashMapKeys, PHashMap, PHashMapMut, PKey};
+
+mod ops;
+
+pub use ops::{
+    HashSetDifference, HashSetDrain, HashSetExtractIf, HashSetIntersection,
+    HashSetSymmetricDifference, HashSetUnion,
+};
 
 /// A hash set stored in a pool: the persistent counterpart of
 /// [`HashSet<T>`](std::collections::HashSet).
@@ -196,6 +203,13 @@ impl<'a, T> Iterator for HashSetIter<'a, T> {
     }
 }
 impl<T> ExactSizeIterator for HashSetIter<'_, T> {}
+impl<T> Clone for HashSetIter<'_, T> {
+    fn clone(&self) -> Self {
+        HashSetIter {
+            inner: self.inner.clone(),
+        }
+    }
+}
 impl<T> FusedIterator for HashSetIter<'_, T> {}
 
 // SAFETY: a `PHashMap<T, ()>` header.
@@ -327,7 +341,7 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
     /// ```
     pub fn take<Q: Hash + Eq + ?Sized>(&mut self, value: &Q) -> Result<Option<T>>
     where
-        T: Plain + Borrow<Q>,
+        T: CopyOut + Borrow<Q>,
     {
         self.map().remove_with(value, |k, ()| {
             // SAFETY: plain data: the copy owns nothing.
@@ -375,7 +389,7 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn retain(&mut self, mut f: impl FnMut(&T) -> bool) -> Result<()> {
-        self.map().retain(|k, ()| f(k))
+        self.map().retain_raw(|k, _| f(k))
     }
 
     /// Removes every element, dropping them. Keeps the table.
@@ -457,6 +471,57 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
     /// ```
     pub fn shrink_to_fit(&mut self) -> Result<()> {
         self.map().shrink_to_fit()
+    }
+}
+
+/// Builds a set of `items` at `dst` (duplicates are added once); on an error, frees what
+/// was built and leaves an empty set.
+///
+/// # Safety
+/// - as for [`PInit::init`].
+unsafe fn build_set<T, L>(dst: *mut PHashSet<T>, items: impl IntoIterator<Item = L>) -> Result<()>
+where
+    T: Persistent + Hash + Eq + Borrow<L::Key>,
+    L: PKey<T>,
+    L::Key: Hash + Eq,
+{
+    // SAFETY: `dst` is writable and logged (the `PInit` contract); the set is built
+    // through its own view, which logs what it writes.
+    unsafe {
+        ptr::write(dst, PHashSet::new());
+        if let Err(e) = PHashSet::view_mut(dst).extend(items) {
+            let _ = PHashSet::free_owned(dst);
+            ptr::write(dst, PHashSet::new());
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+// SAFETY: `build_set` initialises `*dst` fully, allocating only in `dst`'s pool.
+unsafe impl<T, L> PInit<PHashSet<T>> for Vec<L>
+where
+    T: Persistent + Hash + Eq + Borrow<L::Key>,
+    L: PKey<T>,
+    L::Key: Hash + Eq,
+{
+    /// Writes the items as a new set (`vec!["a", "b"]` for a `PHashSet<PString>`).
+    unsafe fn init(self, dst: *mut PHashSet<T>) -> Result<()> {
+        // SAFETY: forwarded contract.
+        unsafe { build_set(dst, self) }
+    }
+}
+
+// SAFETY: as for `Vec<L>`.
+unsafe impl<T, L, const N: usize> PInit<PHashSet<T>> for [L; N]
+where
+    T: Persistent + Hash + Eq + Borrow<L::Key>,
+    L: PKey<T>,
+    L::Key: Hash + Eq,
+{
+    unsafe fn init(self, dst: *mut PHashSet<T>) -> Result<()> {
+        // SAFETY: forwarded contract.
+        unsafe { build_set(dst, self) }
     }
 }
 

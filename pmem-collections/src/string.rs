@@ -20,6 +20,10 @@ use pmem_core::{
 
 use crate::vec::{Elem, PVec, RawVec};
 
+mod edit;
+
+pub use edit::StringDrain;
+
 const EL: Elem = Elem::of::<u8>();
 
 /// A UTF-8 string stored in a pool: the persistent counterpart of [`String`].
@@ -321,7 +325,7 @@ impl Deref for PStringMut {
 }
 
 impl PStringMut {
-    fn hdr(&mut self) -> *mut RawVec {
+    pub(crate) fn hdr(&mut self) -> *mut RawVec {
         ptr::from_mut(self).cast()
     }
 
@@ -396,10 +400,13 @@ impl PStringMut {
         Some(c)
     }
 
-    /// Replaces the whole contents with `s`.
+    /// Replaces the whole contents with `s` (what `*string = s.to_owned()` does for a
+    /// `String`; named `set` like every other whole-value overwrite in pmem, so that
+    /// `str::replace(from, to)` stays reachable through `Deref`).
     ///
     /// Reuses the buffer when it is large enough (logging only the bytes written and the
-    /// length word); otherwise allocates a fresh one, freeing the old one at commit.
+    /// length word); otherwise allocates a fresh one, freeing the old one at commit. An
+    /// allocation error leaves the string unchanged.
     ///
     /// # Examples
     ///
@@ -407,12 +414,14 @@ impl PStringMut {
     /// let mut pool = pmem_core::Pool::<pmem_collections::PString>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().push_str("draft")?;
-    ///     tx.root_mut().replace("final")
+    ///     tx.root_mut().set("final")?;
+    ///     assert_eq!(tx.root().replace("al", "ish"), "finish"); // `str::replace`
+    ///     Ok::<_, pmem_core::Error>(())
     /// })?;
     /// assert_eq!(pool.read(|s| s.to_string())?, "final");
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn replace(&mut self, s: &str) -> Result<()> {
+    pub fn set(&mut self, s: &str) -> Result<()> {
         let h = self.hdr();
         if s.len() > self.capacity() {
             // SAFETY: this view's header; with the length at 0 nothing is copied into

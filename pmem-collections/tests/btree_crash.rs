@@ -8,7 +8,7 @@
 mod btree_common;
 
 use btree_common::{owned_val, BoxKey, BoxOf, Boxed, Owned};
-use pmem_collections::{PBTreeMap, PBTreeMapMut, PBTreeSet, PBTreeSetMut, PBox};
+use pmem_collections::{PBTreeMap, PBTreeMapMut, PBTreeSet, PBTreeSetMut, PBox, PVec, PVecMut};
 use pmem_core::crash::{check_crash_states, CrashConfig, CrashReport, Step};
 use pmem_core::{Durability, Error, Pool};
 
@@ -62,11 +62,11 @@ fn small_steps() -> Vec<Step<Small>> {
     steps.push(on_map(|m| {
         *m.entry(100).or_insert(1)? += 1;
         *m.get_mut(&5).unwrap() = 55;
-        m.first_entry().unwrap().delete()
+        m.first_entry().unwrap().remove_with(|_, _| ())
     }));
     steps.push(on_map(|m| m.retain(|k, _| k % 3 != 0)));
     for k in [9u64, 10, 11, 13, 15, 16, 17, 18, 19, 20, 21] {
-        steps.push(on_map(move |m| m.delete(&k).map(|_| ())));
+        steps.push(on_map(move |m| m.remove_with(&k, |_, _| ()).map(|_| ())));
     }
     steps.push(on_map(|m| m.retain(|k, _| *k < 30 || *k > 96)));
     for _ in 0..4 {
@@ -74,6 +74,27 @@ fn small_steps() -> Vec<Step<Small>> {
     }
     steps.push(on_map(PBTreeMapMut::clear));
     steps.push(on_map(|m| m.extend((0..12).map(|k| (k, k)))));
+    steps.push(on_map(|m| {
+        Extend::extend(m, (40..80).map(|k| (k, k)));
+        m.range_mut(50..60).for_each(|(_, v)| *v += 1);
+        Ok(())
+    }));
+    steps.push(on_map(|m| {
+        let _ = m
+            .extract_if(45..75, |k, v| {
+                *v += 1;
+                k % 3 == 0
+            })
+            .count();
+        // Stopped early: the rest of the range stays.
+        let _ = m.extract_if(.., |_, _| true).nth(2);
+        Ok(())
+    }));
+    steps.push(on_map(|m| m.split_off(&70).map(drop)));
+    steps.push(on_map(|m| {
+        m.pop_first_with(|_, _| ())?;
+        m.pop_last_with(|_, _| ()).map(drop)
+    }));
     steps
 }
 
@@ -205,17 +226,17 @@ fn every_crash_image_of_owned_keys_and_values_recovers_without_leaks() {
         p.tx(|tx| {
             let m = tx.root_mut().insert(PBTreeMap::with_node_capacity(4, 4))?;
             for k in 0..20u64 {
-                m.put(k * 2, BoxOf(k))?;
+                m.set(k * 2, BoxOf(k))?;
             }
             Ok::<_, Error>(())
         })
         .unwrap();
     };
     let steps = vec![
-        on(|m| m.put(5, BoxOf(50)).map(|_| ())),
-        on(|m| m.put(4, BoxOf(40)).map(|_| ())),
-        on(|m| m.delete(&0).map(|_| ())),
-        on(|m| m.delete(&6).map(|_| ())),
+        on(|m| m.set(5, BoxOf(50)).map(|_| ())),
+        on(|m| m.set(4, BoxOf(40)).map(|_| ())),
+        on(|m| m.remove_with(&0, |_, _| ()).map(|_| ())),
+        on(|m| m.remove_with(&6, |_, _| ()).map(|_| ())),
         on(|m| m.entry(7).or_insert(BoxOf(70)).map(|_| ())),
         on(|m| m.retain(|k, _| k.get() % 4 != 0)),
         on(|m| m.last_entry().unwrap().set(BoxOf(1))),
@@ -227,6 +248,67 @@ fn every_crash_image_of_owned_keys_and_values_recovers_without_leaks() {
     };
     let r = check_crash_states(&cfg, setup, steps, observe_owned).unwrap_or_else(|e| panic!("{e}"));
     report("PBTreeMap, owned keys and values", &[r]);
+}
+
+type Pair = PVec<PBTreeMap<BoxKey, Owned>>;
+
+fn observe_pair(v: &Pair) -> Vec<Vec<(u64, u64)>> {
+    v.iter()
+        .map(|m| m.iter().map(|(k, v)| (k.get(), owned_val(v))).collect())
+        .collect()
+}
+
+/// `append` moves owned keys and values between two maps of one pool: entry by entry
+/// (overwriting and freeing on equal keys), or the whole tree into an empty map.
+#[test]
+fn every_crash_image_of_append_recovers_without_leaks() {
+    fn two(
+        v: &mut PVecMut<PBTreeMap<BoxKey, Owned>>,
+    ) -> (
+        &mut PBTreeMapMut<BoxKey, Owned>,
+        &mut PBTreeMapMut<BoxKey, Owned>,
+    ) {
+        let mut it = v.iter_mut();
+        (it.next().unwrap(), it.next().unwrap())
+    }
+    let on = |f: fn(&mut PVecMut<PBTreeMap<BoxKey, Owned>>) -> Result<(), Error>| {
+        step(move |p: &mut Pool<Pair>| p.tx(|tx| f(tx.root_mut())).unwrap())
+    };
+    let setup = |p: &mut Pool<Pair>| {
+        p.tx(|tx| {
+            let v = tx.root_mut();
+            v.push(PBTreeMap::with_node_capacity(4, 4))?;
+            v.push(PBTreeMap::with_node_capacity(4, 4))?;
+            let (a, b) = two(v);
+            for k in 0..12u64 {
+                a.set(k * 2, BoxOf(k))?;
+                b.set(k * 3, BoxOf(100 + k))?;
+            }
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+    };
+    let steps = vec![
+        on(|v| {
+            let (a, b) = two(v);
+            a.append(b) // entry by entry; equal keys take b's value
+        }),
+        on(|v| {
+            let (a, b) = two(v);
+            b.append(a) // into an empty map: the whole tree moves
+        }),
+        on(|v| {
+            let (a, b) = two(v);
+            a.set(1000, BoxOf(7))?;
+            b.append(a)
+        }),
+    ];
+    let cfg = CrashConfig {
+        seed: 31,
+        ..CrashConfig::default()
+    };
+    let r = check_crash_states(&cfg, setup, steps, observe_pair).unwrap_or_else(|e| panic!("{e}"));
+    report("PBTreeMap::append", &[r]);
 }
 
 type SmallSet = Option<PBox<PBTreeSet<u32>>>;
@@ -252,6 +334,16 @@ fn every_crash_image_of_set_changes_recovers_to_a_step_boundary() {
         on(|s| s.pop_first().map(|_| ())),
         on(|s| s.pop_last().map(|_| ())),
         on(|s| s.retain(|x| x % 2 == 0)),
+        on(|s| {
+            s.replace(12)?;
+            s.take_with(&18, |_| ())?;
+            let _ = s.extract_if(20..60, |x| x % 4 == 0).count();
+            s.split_off(&70).map(drop)
+        }),
+        on(|s| {
+            Extend::extend(s, [1, 3, 5]);
+            Ok(())
+        }),
         on(PBTreeSetMut::clear),
     ];
     let cfg = CrashConfig {

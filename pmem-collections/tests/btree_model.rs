@@ -90,9 +90,12 @@ where
                 let (k, v) = ((cfg.k)(kn), (cfg.v)(vn));
                 match rng.below(100) {
                     0..=24 => assert_eq!(m.insert(k, v)?, model.insert(k, v)),
-                    25..=29 => assert_eq!(m.put(k, v)?, model.insert(k, v).is_none()),
+                    25..=29 => assert_eq!(m.set(k, v)?, model.insert(k, v).is_none()),
                     30..=39 => assert_eq!(m.remove(&k)?, model.remove(&k)),
-                    40..=44 => assert_eq!(m.delete(&k)?, model.remove(&k).is_some()),
+                    40..=44 => assert_eq!(
+                        m.remove_with(&k, |_, _| ())?.is_some(),
+                        model.remove(&k).is_some()
+                    ),
                     45..=54 => match (m.entry(k), rng.below(4)) {
                         (Entry::Occupied(mut o), 0) => {
                             assert_eq!(o.insert(v)?, model.insert(k, v).unwrap());
@@ -142,7 +145,7 @@ where
                         match m.first_entry() {
                             Some(o) => {
                                 assert_eq!(Some(*o.key()), want);
-                                o.delete()?;
+                                o.remove_with(|_, _| ())?;
                                 model.remove(&want.unwrap());
                             }
                             None => assert_eq!(want, None),
@@ -197,7 +200,72 @@ where
                             model.insert(a, b);
                         }
                     }
-                    76..=84 => {
+                    81 => {
+                        let b = (cfg.k)(rng.below(cfg.keys));
+                        let (lo, hi) = if k <= b { (k, b) } else { (b, k) };
+                        let keys: Vec<K> = model.map.range(lo..=hi).map(|(a, _)| *a).collect();
+                        let mut seen = Vec::new();
+                        for (key, val) in m.range_mut(lo..=hi) {
+                            *val = v;
+                            seen.push(*key);
+                        }
+                        assert_eq!(seen, keys);
+                        for a in keys {
+                            model.insert(a, v);
+                        }
+                    }
+                    82 => {
+                        let b = (cfg.k)(rng.below(cfg.keys));
+                        let (lo, hi) = if k <= b { (k, b) } else { (b, k) };
+                        let salt = rng.next();
+                        let pick = |i: usize| (i as u64 ^ salt) % 3 == 0;
+                        let stop = rng.below(8) as usize;
+                        let mut want = Vec::new();
+                        for (i, (a, b)) in model.map.range(lo..hi).enumerate() {
+                            if want.len() == stop {
+                                break;
+                            }
+                            if pick(i) {
+                                want.push((*a, *b));
+                            }
+                        }
+                        let mut i = 0;
+                        let got: Vec<(K, V)> = m
+                            .extract_if(lo..hi, |_, _| {
+                                i += 1;
+                                pick(i - 1)
+                            })
+                            .take(stop)
+                            .collect();
+                        assert_eq!(got, want);
+                        for (a, _) in got {
+                            model.remove(&a);
+                        }
+                    }
+                    83 if rng.chance(10) => {
+                        let want: Vec<(K, V)> =
+                            model.map.range(k..).map(|(a, b)| (*a, *b)).collect();
+                        let got: Vec<(K, V)> = m.split_off(&k)?.into_iter().collect();
+                        assert_eq!(got, want);
+                        for (a, _) in got {
+                            model.remove(&a);
+                        }
+                    }
+                    84 => {
+                        let want = if rng.chance(50) {
+                            let w = model.map.first_key_value().map(|(a, b)| (*a, *b));
+                            assert_eq!(m.pop_first_with(|a, b| (*a, *b))?, w);
+                            w
+                        } else {
+                            let w = model.map.last_key_value().map(|(a, b)| (*a, *b));
+                            assert_eq!(m.pop_last_with(|a, b| (*a, *b))?, w);
+                            w
+                        };
+                        if let Some((a, _)) = want {
+                            model.remove(&a);
+                        }
+                    }
+                    76..=80 => {
                         assert_eq!(m.get(&k), model.map.get(&k));
                         assert_eq!(m.contains_key(&k), model.map.contains_key(&k));
                         assert_eq!(m.get_key_value(&k), model.map.get_key_value(&k));

@@ -22,7 +22,7 @@ fn string_keys_are_inserted_and_found_as_str() {
         assert_eq!(m.insert("fig", 10)?, Some(2));
         *m.entry("date").or_insert(0)? += 7;
         *m.get_mut("apple").unwrap() += 100;
-        assert!(m.delete("pear")?);
+        assert!(m.remove_with("pear", |_, _| ())?.is_some());
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -69,14 +69,14 @@ fn vector_and_string_values_change_in_place_and_are_freed() {
     .unwrap();
     let r: Result<(), Error> = pool.tx(|tx| {
         let m = tx.root_mut();
-        m.put(3, vec![1u64, 2, 3])?;
-        m.delete(&4)?;
+        m.set(3, vec![1u64, 2, 3])?;
+        m.remove_with(&4, |_, _| ())?;
         Err(Error::ReadOnly)
     });
     assert!(r.is_err());
     pool.read(|m| assert_eq!(m.get(&3).unwrap().len(), 10))
         .unwrap();
-    pool.tx(|tx| tx.root_mut().put(3, vec![7u64]).map(|_| ()))
+    pool.tx(|tx| tx.root_mut().set(3, vec![7u64]).map(|_| ()))
         .unwrap();
     pool.read(|m| assert_eq!(m.get(&3).unwrap().as_slice(), [7]))
         .unwrap();
@@ -87,7 +87,7 @@ fn vector_and_string_values_change_in_place_and_are_freed() {
     let mut pool = Pool::<PBTreeMap<u64, PString>>::volatile().unwrap();
     pool.tx(|tx| {
         let m = tx.root_mut();
-        m.put(1, "ada")?;
+        m.set(1, "ada")?;
         m.get_mut(&1).unwrap().push_str(" lovelace")?;
         m.entry(2).or_insert("grace")?;
         Ok::<_, Error>(())
@@ -95,7 +95,7 @@ fn vector_and_string_values_change_in_place_and_are_freed() {
     .unwrap();
     pool.read(|m| assert_eq!(m.get(&1).map(PString::as_str), Some("ada lovelace")))
         .unwrap();
-    pool.tx(|tx| tx.root_mut().first_entry().unwrap().delete())
+    pool.tx(|tx| tx.root_mut().first_entry().unwrap().remove_with(|_, _| ()))
         .unwrap();
     assert_eq!(
         pool.check().unwrap().allocations,

@@ -55,7 +55,31 @@ fn run_set(caps: Option<(usize, usize)>, keys: u64, ops: usize, seed: u64) -> us
                         s.clear()?;
                         m2.clear();
                     }
-                    66..=79 => {
+                    75 => assert_eq!(s.replace(x)?, m2.replace(x)),
+                    76 => {
+                        let y = rng.below(keys) as u32;
+                        let (lo, hi) = (x.min(y), x.max(y));
+                        let salt = rng.below(3) as u32 + 2;
+                        let stop = rng.below(6) as usize;
+                        let got: Vec<u32> = s
+                            .extract_if(lo..=hi, |v| v % salt == 0)
+                            .take(stop)
+                            .collect();
+                        let want: Vec<u32> = m2
+                            .extract_if(lo..=hi, |v| v % salt == 0)
+                            .take(stop)
+                            .collect();
+                        assert_eq!(got, want);
+                    }
+                    77 if rng.chance(10) => {
+                        assert_eq!(s.split_off(&x)?, m2.split_off(&x));
+                    }
+                    78 => assert_eq!(s.take_with(&x, |v| v + 1)?, m2.take(&x).map(|v| v + 1)),
+                    79 => {
+                        Extend::extend(s, [x, x / 2]);
+                        m2.extend([x, x / 2]);
+                    }
+                    66..=74 => {
                         assert_eq!(s.contains(&x), m2.contains(&x));
                         assert_eq!(s.get(&x), m2.get(&x));
                         assert_eq!((s.first(), s.last()), (m2.first(), m2.last()));
@@ -138,8 +162,11 @@ fn owned_keys_and_values_are_freed_exactly_once_under_random_operations() {
             for _ in 0..=rng.below(20) {
                 let (k, v) = (rng.below(300), rng.below(1000));
                 match rng.below(10) {
-                    0..=3 => assert_eq!(m.put(k, BoxOf(v))?, model.insert(k, v).is_none()),
-                    4..=5 => assert_eq!(m.delete(&k)?, model.remove(&k).is_some()),
+                    0..=3 => assert_eq!(m.set(k, BoxOf(v))?, model.insert(k, v).is_none()),
+                    4..=5 => assert_eq!(
+                        m.remove_with(&k, |_, _| ())?.is_some(),
+                        model.remove(&k).is_some()
+                    ),
                     6 => {
                         let got = m.entry(k).or_insert(BoxOf(v))?.as_mut().map(|b| *b);
                         let want = *model.map.get(&k).unwrap_or(&v);
@@ -208,4 +235,59 @@ fn owned_keys_and_values_are_freed_exactly_once_under_random_operations() {
         2,
         "clear frees every key, value and node"
     );
+}
+
+/// The set operations (`union`, `intersection`, `difference`, `symmetric_difference`,
+/// `is_subset`, `is_superset`, `is_disjoint`), `append` and the orderings agree with
+/// std's on random pairs of small-node sets.
+#[test]
+fn pbtreeset_operations_match_btreeset() {
+    use pmem_collections::PVec;
+    let mut rng = Rng(0x5e75_0000_0000_0002);
+    let mut pool = Pool::<PVec<PBTreeSet<u32>>>::volatile().unwrap();
+    for round in 0..200 {
+        let range = [4u64, 16, 64, 256][round % 4];
+        let a: BTreeSet<u32> = (0..rng.below(40))
+            .map(|_| rng.below(range) as u32)
+            .collect();
+        let b: BTreeSet<u32> = (0..rng.below(40))
+            .map(|_| rng.below(range) as u32)
+            .collect();
+        pool.tx(|tx| {
+            let v = tx.root_mut();
+            v.clear()?;
+            for set in [&a, &b] {
+                let s = v.push_mut(PBTreeSet::with_node_capacity(4, 4))?;
+                s.extend(set.iter().copied())?;
+            }
+            Ok::<_, pmem_core::Error>(())
+        })
+        .unwrap();
+        pool.read(|v| {
+            let (x, y) = (&v[0], &v[1]);
+            assert!(x.union(y).eq(a.union(&b)));
+            assert!(x.intersection(y).eq(a.intersection(&b)));
+            assert!(x.difference(y).eq(a.difference(&b)));
+            assert!(x.symmetric_difference(y).eq(a.symmetric_difference(&b)));
+            assert_eq!(x.is_subset(y), a.is_subset(&b));
+            assert_eq!(x.is_superset(y), a.is_superset(&b));
+            assert_eq!(x.is_disjoint(y), a.is_disjoint(&b));
+            assert_eq!(x.cmp(y), a.cmp(&b));
+        })
+        .unwrap();
+        pool.tx(|tx| {
+            let mut it = tx.root_mut().iter_mut();
+            let (x, y) = (it.next().unwrap(), it.next().unwrap());
+            x.append(y)
+        })
+        .unwrap();
+        let mut all = a.clone();
+        all.extend(&b);
+        pool.read(|v| {
+            assert!(v[0].iter().eq(all.iter()));
+            assert!(v[1].is_empty());
+        })
+        .unwrap();
+        pool.check().unwrap();
+    }
 }

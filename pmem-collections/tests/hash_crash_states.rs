@@ -59,8 +59,35 @@ fn every_crash_image_of_every_phashmap_u64_method_recovers_to_an_allowed_state()
             Ok(())
         },
         |m| m.retain(|k, _| k % 2 == 0),
+        |m| {
+            m.retain(|k, v| {
+                *v += 1; // the view logs the value
+                k % 3 != 0
+            })?;
+            m.retain_ref(|k, _| k % 5 != 0)
+        },
+        |m| {
+            let [Some(a), Some(b)] = m.get_disjoint_mut([&4, &8]) else {
+                return Err(Error::ReadOnly);
+            };
+            std::mem::swap(a, b);
+            let _ = m
+                .extract_if(|k, v| {
+                    *v += 1;
+                    k % 4 == 0
+                })
+                .count();
+            Ok(())
+        },
         |m| m.reserve(40),     // rebuild: grows
+        |m| m.shrink_to(20),   // rebuild: shrinks
         |m| m.shrink_to_fit(), // rebuild: shrinks
+        |m| {
+            Extend::extend(m, (200..205).map(|k| (k, k)));
+            m.try_reserve(3)?;
+            let _ = m.drain().count(); // keeps the table
+            m.insert(7, 7).map(drop)
+        },
         |m| {
             // Churn until the table fills with tombstones and is rebuilt at its size.
             for k in 1000..1040 {
@@ -104,6 +131,13 @@ fn every_crash_image_of_a_nested_phashmap_recovers_to_an_allowed_state_and_leaks
             HashMapEntry::Occupied(o) => o.remove_with(|_, _| ()),
             HashMapEntry::Vacant(_) => Err(Error::ReadOnly),
         },
+        |m| {
+            let [Some(a), Some(b)] = m.get_disjoint_mut(["k3", "k4"]) else {
+                return Err(Error::ReadOnly);
+            };
+            a.append(b)?; // moves b's elements into a
+            m.retain(|k, v| v.push(1).is_ok() && k.as_str() != "k5")
+        },
         |m| m.retain(|k, _| k.len() > 2),
         |m| m.clear(),
     ];
@@ -129,6 +163,11 @@ fn every_crash_image_of_every_phashset_method_recovers_to_an_allowed_state() {
         |s| s.take_with("b", |_| ()).map(drop),
         |s| s.retain(|x| x.as_str() != "c"),
         |s| s.reserve(50),
+        |s| s.shrink_to(20),
+        |s| {
+            Extend::extend(s, ["x", "y"]);
+            s.try_reserve(4)
+        },
         |s| s.shrink_to_fit(),
         |s| s.clear(),
         |s| s.shrink_to_fit(),
@@ -148,6 +187,15 @@ fn every_crash_image_of_phashset_take_recovers_to_an_allowed_state() {
         |s| s.extend(0..10),
         |s| s.take(&3).map(drop),
         |s| s.insert(3).map(drop),
+        |s| s.replace(3).map(drop),
+        |s| {
+            let _ = s.extract_if(|x| x % 3 == 0).count();
+            Ok(())
+        },
+        |s| {
+            let _ = s.drain().count();
+            Ok(())
+        },
     ];
     run(
         "PHashSet<u64>",

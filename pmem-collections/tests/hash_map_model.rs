@@ -40,7 +40,54 @@ fn phashmap_of_u64_matches_hashmap_under_random_ops_and_aborts() {
                 ops += 1;
                 let k = rng.next() % range;
                 let x = rng.next();
-                match rng.below(20) {
+                match rng.below(25) {
+                    19 => {
+                        let d = rng.next() % 7;
+                        let mut got: Vec<(u64, u64)> = map
+                            .extract_if(|k, v| {
+                                *v = v.wrapping_add(1);
+                                (*k ^ *v) % 7 == d
+                            })
+                            .collect();
+                        let mut want: Vec<(u64, u64)> = m
+                            .extract_if(|k, v| {
+                                *v = v.wrapping_add(1);
+                                (*k ^ *v) % 7 == d
+                            })
+                            .collect();
+                        got.sort_unstable();
+                        want.sort_unstable();
+                        assert_eq!(got, want);
+                    }
+                    20 => {
+                        let j = k ^ 1;
+                        let [a, b] = map.get_disjoint_mut([&k, &j]);
+                        let [c, d] = m.get_disjoint_mut([&k, &j]);
+                        assert_eq!(a.is_some(), c.is_some());
+                        assert_eq!(b.is_some(), d.is_some());
+                        if let (Some(a), Some(b), Some(c), Some(d)) = (a, b, c, d) {
+                            std::mem::swap(a, b);
+                            std::mem::swap(c, d);
+                        }
+                    }
+                    21 => {
+                        let d = rng.next() % 5;
+                        map.retain_ref(|k, v| (k ^ *v) % 5 != d)?;
+                        m.retain(|k, v| (*k ^ *v) % 5 != d);
+                    }
+                    22 if rng.below(10) == 0 => {
+                        let mut got: Vec<(u64, u64)> = map.drain().collect();
+                        let mut want: Vec<(u64, u64)> = m.drain().collect();
+                        got.sort_unstable();
+                        want.sort_unstable();
+                        assert_eq!(got, want);
+                    }
+                    23 => {
+                        let n = rng.below(300);
+                        map.shrink_to(n)?;
+                        assert!(map.capacity() >= map.len().max(n.min(map.capacity())));
+                        map.try_reserve(rng.below(20))?;
+                    }
                     0..=4 => assert_eq!(map.insert(k, x)?, m.insert(k, x)),
                     5 => assert_eq!(map.set(k, x)?, m.insert(k, x).is_none()),
                     6..=7 => assert_eq!(map.remove(&k)?, m.remove(&k)),
@@ -78,7 +125,7 @@ fn phashmap_of_u64_matches_hashmap_under_random_ops_and_aborts() {
                     },
                     13 => {
                         let d = rng.next() % 5;
-                        map.retain(|k, v| (k ^ v) % 5 != d)?;
+                        map.retain(|k, v| (k ^ *v) % 5 != d)?;
                         m.retain(|k, v| (*k ^ *v) % 5 != d);
                     }
                     14 if rng.below(10) == 0 => {
@@ -158,7 +205,27 @@ fn nested_phashmap_of_pstring_to_pvec_matches_hashmap_and_frees_what_it_drops() 
                 ops += 1;
                 let k = format!("key-{}", rng.below(range));
                 let xs: Vec<u64> = (0..rng.below(5)).map(|_| rng.next() % 1000).collect();
-                match rng.below(12) {
+                match rng.below(14) {
+                    12 => {
+                        let n = rng.below(4);
+                        map.retain(|_, v| v.push(7).is_ok() && v.len() != n)?;
+                        m.retain(|_, v| {
+                            v.push(7);
+                            v.len() != n
+                        });
+                    }
+                    13 => {
+                        let j = format!("key-{}", rng.below(range));
+                        if j != k {
+                            let [a, b] = map.get_disjoint_mut([k.as_str(), j.as_str()]);
+                            let [c, d] = m.get_disjoint_mut([k.as_str(), j.as_str()]);
+                            assert_eq!((a.is_some(), b.is_some()), (c.is_some(), d.is_some()));
+                            if let (Some(a), Some(b), Some(c), Some(d)) = (a, b, c, d) {
+                                a.append(b)?;
+                                c.append(d);
+                            }
+                        }
+                    }
                     0..=2 => {
                         assert_eq!(map.set(k.as_str(), xs.clone())?, m.insert(k, xs).is_none());
                     }

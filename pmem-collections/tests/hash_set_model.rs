@@ -25,7 +25,25 @@ fn phashset_of_u64_matches_hashset_under_random_ops_and_aborts() {
             for _ in 0..8 {
                 ops += 1;
                 let x = rng.next() % range;
-                match rng.below(11) {
+                match rng.below(14) {
+                    11 => assert_eq!(set.replace(x)?, m.replace(x)),
+                    12 => {
+                        let d = rng.next() % 5;
+                        let mut got: Vec<u64> = set.extract_if(|v| v % 5 == d).collect();
+                        let mut want: Vec<u64> = m.extract_if(|v| v % 5 == d).collect();
+                        got.sort_unstable();
+                        want.sort_unstable();
+                        assert_eq!(got, want);
+                    }
+                    13 if rng.below(10) == 0 => {
+                        let mut got: Vec<u64> = set.drain().collect();
+                        let mut want: Vec<u64> = m.drain().collect();
+                        got.sort_unstable();
+                        want.sort_unstable();
+                        assert_eq!(got, want);
+                        set.shrink_to(rng.below(30))?;
+                        set.try_reserve(rng.below(30))?;
+                    }
                     0..=3 => assert_eq!(set.insert(x)?, m.insert(x)),
                     4 => assert_eq!(set.remove(&x)?, m.remove(&x)),
                     5 => assert_eq!(set.take(&x)?, m.take(&x)),
@@ -136,4 +154,48 @@ fn phashset_of_pstring_matches_hashset_of_string_and_frees_what_it_drops() {
         pool.check().unwrap();
     }
     assert!(ops >= 10_000, "{ops} ops");
+}
+
+/// The set operations (`union`, `intersection`, `difference`, `symmetric_difference`,
+/// `is_subset`, `is_superset`, `is_disjoint`) agree with std's on random pairs of sets.
+#[test]
+fn phashset_operations_match_hashset() {
+    use pmem_collections::PVec;
+    let mut rng = Rng(0x5e75_0000_0000_0001);
+    let mut pool = Pool::<PVec<PHashSet<u64>>>::volatile().unwrap();
+    for round in 0..300 {
+        let range = [4u64, 16, 64][round % 3];
+        let a: HashSet<u64> = (0..rng.below(20)).map(|_| rng.next() % range).collect();
+        let b: HashSet<u64> = (0..rng.below(20)).map(|_| rng.next() % range).collect();
+        pool.tx(|tx| {
+            let v = tx.root_mut();
+            v.clear()?;
+            v.push(a.iter().copied().collect::<Vec<_>>())?;
+            v.push(b.iter().copied().collect::<Vec<_>>())
+        })
+        .unwrap();
+        pool.read(|v| {
+            let (x, y) = (&v[0], &v[1]);
+            let sorted = |it: &mut dyn Iterator<Item = &u64>| {
+                let mut s: Vec<u64> = it.copied().collect();
+                s.sort_unstable();
+                s
+            };
+            assert_eq!(sorted(&mut x.union(y)), sorted(&mut a.union(&b)));
+            assert_eq!(
+                sorted(&mut x.intersection(y)),
+                sorted(&mut a.intersection(&b))
+            );
+            assert_eq!(sorted(&mut x.difference(y)), sorted(&mut a.difference(&b)));
+            assert_eq!(
+                sorted(&mut x.symmetric_difference(y)),
+                sorted(&mut a.symmetric_difference(&b))
+            );
+            assert_eq!(x.is_subset(y), a.is_subset(&b));
+            assert_eq!(x.is_superset(y), a.is_superset(&b));
+            assert_eq!(x.is_disjoint(y), a.is_disjoint(&b));
+        })
+        .unwrap();
+    }
+    pool.check().unwrap();
 }

@@ -21,11 +21,34 @@ fn every_crash_image_of_every_pstring_method_recovers_to_an_allowed_state() {
             s.truncate(5);
             Ok(())
         },
-        |s| s.replace("hi"), // fits: rewrites in place
-        |s| s.replace("a replacement longer than the buffer ever was"), // fresh buffer
+        |s| s.set("hi"), // fits: rewrites in place
+        |s| s.set("a replacement longer than the buffer ever was"), // fresh buffer
         |s| s.reserve(100),
         |s| s.reserve_exact(7),
         |s| s.shrink_to_fit(),
+        |s| {
+            s.insert(0, 'é')?; // grows
+            s.insert_str(2, "ins")?;
+            s.remove(0);
+            s.replace_range(1..3, "RANGE")?;
+            s.extend_from_within(..4)
+        },
+        |s| {
+            s.retain(|c| c != 'N');
+            let _ = s.drain(2..4).count();
+            let _ = s.split_off(6);
+            s.as_mut_str().make_ascii_uppercase();
+            Ok(())
+        },
+        |s| {
+            use std::fmt::Write;
+            *s += " plus";
+            write!(s, " {}", 42).map_err(|_| Error::ReadOnly)?;
+            s.extend(['!', '?']);
+            s.try_reserve(64)?;
+            s.try_reserve_exact(1)?;
+            s.shrink_to(20)
+        },
         |s| {
             s.clear();
             Ok(())

@@ -2,6 +2,8 @@
 //! operation sequences in transactions of which some are rolled back; `Pool::check`
 //! after every transaction.
 
+#![allow(clippy::too_many_lines)] // one match arm per operation
+
 use pmem_collections::{PString, PVec};
 use pmem_core::Pool;
 
@@ -52,7 +54,67 @@ fn pstring_matches_string_under_random_ops_and_aborts() {
                 let i = rng.below(4);
                 let s = tx.root_mut().get_mut(i).unwrap();
                 let ms = &mut m[i];
-                match rng.below(10) {
+                match rng.below(19) {
+                    10 => {
+                        let n = boundary(&mut rng, ms);
+                        let c = rng.char();
+                        s.insert(n, c)?;
+                        ms.insert(n, c);
+                    }
+                    11 => {
+                        let n = boundary(&mut rng, ms);
+                        let t = rng.text();
+                        s.insert_str(n, &t)?;
+                        ms.insert_str(n, &t);
+                    }
+                    12 if !ms.is_empty() => {
+                        let n = boundary(&mut rng, ms);
+                        if n < ms.len() {
+                            assert_eq!(s.remove(n), ms.remove(n));
+                        }
+                    }
+                    13 => {
+                        let c = rng.char();
+                        s.retain(|x| x != c);
+                        ms.retain(|x| x != c);
+                    }
+                    14 => {
+                        let (a, b) = (boundary(&mut rng, ms), boundary(&mut rng, ms));
+                        let (a, b) = (a.min(b), a.max(b));
+                        assert!(s.drain(a..b).eq(ms.drain(a..b)));
+                    }
+                    15 => {
+                        let n = boundary(&mut rng, ms);
+                        assert_eq!(s.split_off(n), ms.split_off(n));
+                    }
+                    16 => {
+                        let (a, b) = (boundary(&mut rng, ms), boundary(&mut rng, ms));
+                        let (a, b) = (a.min(b), a.max(b));
+                        let t = rng.text();
+                        s.replace_range(a..b, &t)?;
+                        ms.replace_range(a..b, &t);
+                    }
+                    17 => {
+                        let (a, b) = (boundary(&mut rng, ms), boundary(&mut rng, ms));
+                        let (a, b) = (a.min(b), a.max(b));
+                        s.extend_from_within(a..b)?;
+                        ms.extend_from_within(a..b);
+                    }
+                    18 => {
+                        use std::fmt::Write;
+                        let t = rng.text();
+                        *s += &t;
+                        ms.push_str(&t);
+                        write!(s, "{}", t.len()).unwrap();
+                        write!(ms, "{}", t.len()).unwrap();
+                        s.extend(t.chars().rev());
+                        ms.extend(t.chars().rev());
+                        let n = rng.below(64);
+                        s.shrink_to(n)?;
+                        ms.shrink_to(n);
+                        s.as_mut_str().make_ascii_lowercase();
+                        ms.make_ascii_lowercase();
+                    }
                     0..=2 => {
                         let t = rng.text();
                         s.push_str(&t)?;
@@ -66,7 +128,7 @@ fn pstring_matches_string_under_random_ops_and_aborts() {
                     4 => assert_eq!(s.pop(), ms.pop()),
                     5 => {
                         let t = rng.text();
-                        s.replace(&t)?;
+                        s.set(&t)?;
                         *ms = t;
                     }
                     6 => {

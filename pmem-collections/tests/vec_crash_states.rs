@@ -3,7 +3,7 @@
 //! recover to the state before or after the transaction in flight, pass `Pool::check`,
 //! and keep every acknowledged commit.
 
-use pmem_collections::{PString, PVec};
+use pmem_collections::{PString, PVec, PVecMut};
 use pmem_core::{Error, Pool};
 
 mod crash_common;
@@ -45,6 +45,50 @@ fn every_crash_image_of_every_pvec_u64_method_recovers_to_an_allowed_state() {
         |v| v.reserve(100),
         |v| v.reserve_exact(3),
         |v| v.shrink_to_fit(), // shrinks into a fresh buffer
+        |v| {
+            *v.push_mut(3)? += 1;
+            *v.insert_mut(1, 4)? += 1;
+            *v.first_mut().unwrap() += 1;
+            *v.last_mut().unwrap() += 1;
+            v[1] = 77; // IndexMut logs the slot
+            v[2..4].fill(8);
+            v.swap(0, 3);
+            Ok(())
+        },
+        |v| {
+            v.resize(12, 6)?; // grows
+            v.resize_with(9, || 0)?; // shrinks
+            v.extend_from_within(1..4)
+        },
+        |v| {
+            v.retain_mut(|x| {
+                *x += 1;
+                *x % 5 != 0
+            })?;
+            v.dedup_by_key(|x| *x / 4)?;
+            v.dedup()
+        },
+        |v| {
+            let _ = v.drain(1..2).count();
+            v.drain_with(..1, |_| ())?;
+            v.splice(0..1, [5, 5, 5])?; // longer: grows
+            v.splice(1..4, [9]).map(drop) // shorter
+        },
+        |v| {
+            let _ = v.extract_if(.., |x| *x % 2 == 1).count();
+            // Stopped after one: the rest of the range stays.
+            let _ = v.extract_if(1.., |_| true).next();
+            let _ = v.pop_if(|x| *x > 0);
+            let at = v.len() / 2;
+            let _ = v.split_off(at);
+            Ok(())
+        },
+        |v| {
+            Extend::extend(v, [1, 2, 3]);
+            v.try_reserve(10)?;
+            v.try_reserve_exact(1)?;
+            v.shrink_to(4)
+        },
         |v| v.clear(),
         |v| v.shrink_to_fit(), // frees the buffer
     ];
@@ -76,6 +120,22 @@ fn every_crash_image_of_every_pvec_pstring_method_recovers_to_an_allowed_state()
             Ok(())
         },
         |v| v.retain(|s| !s.starts_with('r')),
+        |v| {
+            v.push_mut("pushed")?.push('!')?;
+            v.insert_mut(0, "first")?.push('!')?;
+            v.resize(6, "same") // builds strings
+        },
+        |v| {
+            v.retain_mut(|s| s.push('?').is_ok() && s.len() % 3 != 0)?; // frees some
+            v.dedup_by(|a, b| a == b)?;
+            v.drain_with(1..2, |_| ()) // frees
+        },
+        |v| {
+            v.swap(0, 1);
+            v.last_mut().unwrap().push_str("last")?;
+            v.first_mut().unwrap().push_str("first")?;
+            v.resize_with(1, || "unused") // frees the rest
+        },
         |v| v.truncate(1),
         |v| v.shrink_to_fit(),
         |v| v.clear(), // frees every string
@@ -86,5 +146,46 @@ fn every_crash_image_of_every_pvec_pstring_method_recovers_to_an_allowed_state()
         ops,
         |v| v.extend((0..20).map(|i| i.to_string())),
         |v: &PVec<PString>| v.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    );
+}
+
+#[test]
+fn every_crash_image_of_pvec_append_recovers_to_an_allowed_state() {
+    fn two(v: &mut PVecMut<PVec<PString>>) -> (&mut PVecMut<PString>, &mut PVecMut<PString>) {
+        let mut it = v.iter_mut();
+        (it.next().unwrap(), it.next().unwrap())
+    }
+    let ops: &[Op<PVec<PVec<PString>>>] = &[
+        |v| {
+            let (a, b) = two(v);
+            a.append(b) // the strings move, nothing is freed
+        },
+        |v| two(v).1.extend(["x", "y", "z", "w", "v"]),
+        |v| {
+            let (a, b) = two(v);
+            b.append(a) // grows the destination
+        },
+        |v| {
+            let (a, b) = two(v);
+            a.append(b)
+        },
+    ];
+    run(
+        "PVec<PVec<PString>>",
+        |p: &mut Pool<PVec<PVec<PString>>>| {
+            p.tx(|tx| tx.root_mut().extend([vec!["a", "b"], vec!["c"]]))
+                .unwrap();
+        },
+        ops,
+        |v| {
+            let (a, b) = two(v);
+            b.push("aborted")?;
+            a.append(b)
+        },
+        |v: &PVec<PVec<PString>>| {
+            v.iter()
+                .map(|s| s.iter().map(ToString::to_string).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        },
     );
 }

@@ -22,6 +22,10 @@ impl Rng {
 }
 
 const BATCHES: usize = 1_500;
+
+fn x_of(n: usize) -> u64 {
+    n as u64 * 7
+}
 const OPS_PER_BATCH: usize = 8;
 
 #[test]
@@ -38,11 +42,107 @@ fn pvec_of_u64_matches_vec_under_random_ops_and_aborts() {
             for _ in 0..OPS_PER_BATCH {
                 ops += 1;
                 let len = m.len();
-                match rng.below(18) {
+                match rng.below(30) {
                     0..=3 => {
                         let x = rng.next();
                         v.push(x)?;
                         m.push(x);
+                    }
+                    18 => {
+                        let (a, b) = (rng.below(len + 1), rng.below(len + 1));
+                        let (a, b) = (a.min(b), a.max(b));
+                        assert!(v.drain(a..b).eq(m.drain(a..b)));
+                    }
+                    19 => {
+                        let k = rng.below(4) as u64 + 1;
+                        v.dedup_by_key(|x| *x % k)?;
+                        m.dedup_by_key(|x| *x % k);
+                        if rng.below(2) == 0 {
+                            v.dedup()?;
+                            m.dedup();
+                        }
+                    }
+                    20 => {
+                        let at = rng.below(len + 1);
+                        assert_eq!(v.split_off(at), m.split_off(at));
+                    }
+                    21 => {
+                        let n = rng.below(len + 10);
+                        let x = rng.next() % 4;
+                        if rng.below(2) == 0 {
+                            v.resize(n, x)?;
+                            m.resize(n, x);
+                        } else {
+                            v.resize_with(n, || x)?;
+                            m.resize_with(n, || x);
+                        }
+                    }
+                    22 => {
+                        let k = rng.next() % 3;
+                        v.retain_mut(|x| {
+                            *x = x.wrapping_add(1);
+                            *x % 3 != k
+                        })?;
+                        m.retain_mut(|x| {
+                            *x = x.wrapping_add(1);
+                            *x % 3 != k
+                        });
+                    }
+                    23 => {
+                        let (a, b) = (rng.below(len + 1), rng.below(len + 1));
+                        let (a, b) = (a.min(b), a.max(b));
+                        let new: Vec<u64> = (0..rng.below(6)).map(|_| rng.next()).collect();
+                        let got: Vec<u64> = v.splice(a..b, new.iter().copied())?.collect();
+                        let want: Vec<u64> = m.splice(a..b, new).collect();
+                        assert_eq!(got, want);
+                    }
+                    24 => {
+                        let (a, b) = (rng.below(len + 1), rng.below(len + 1));
+                        let (a, b) = (a.min(b), a.max(b));
+                        let k = rng.next() % 3;
+                        let stop = rng.below(4);
+                        let got: Vec<u64> =
+                            v.extract_if(a..b, |x| *x % 3 == k).take(stop).collect();
+                        let want: Vec<u64> =
+                            m.extract_if(a..b, |x| *x % 3 == k).take(stop).collect();
+                        assert_eq!(got, want);
+                    }
+                    25 => {
+                        let (a, b) = (rng.below(len + 1), rng.below(len + 1));
+                        let (a, b) = (a.min(b), a.max(b));
+                        v.extend_from_within(a..b)?;
+                        m.extend_from_within(a..b);
+                    }
+                    26 if len > 0 => {
+                        let (i, j) = (rng.below(len), rng.below(len));
+                        let x = rng.next();
+                        v[i] = x;
+                        m[i] = x;
+                        v.swap(i, j);
+                        m.swap(i, j);
+                        v[i..].reverse();
+                        m[i..].reverse();
+                    }
+                    27 => {
+                        let k = rng.next() % 2;
+                        assert_eq!(v.pop_if(|x| *x % 2 == k), m.pop_if(|x| *x % 2 == k));
+                    }
+                    28 => {
+                        let x = rng.next();
+                        let i = rng.below(len + 1);
+                        *v.insert_mut(i, x)? += 1;
+                        m.insert(i, x + 1);
+                        *v.push_mut(x)? += 2;
+                        m.push(x + 2);
+                    }
+                    29 => {
+                        let n = rng.below(40);
+                        let before = v.capacity();
+                        v.shrink_to(n)?;
+                        m.shrink_to(n);
+                        assert_eq!(v.capacity(), before.min(n.max(m.len())));
+                        Extend::extend(v, [x_of(n)]);
+                        m.push(x_of(n));
                     }
                     4 => assert_eq!(v.pop(), m.pop()),
                     5 if len > 0 => {
@@ -157,7 +257,57 @@ fn pvec_of_pstring_matches_vec_of_string_and_frees_what_it_drops() {
             for _ in 0..OPS_PER_BATCH {
                 ops += 1;
                 let len = m.len();
-                match rng.below(16) {
+                match rng.below(24) {
+                    16 => {
+                        let (a, b) = (rng.below(len + 1), rng.below(len + 1));
+                        let (a, b) = (a.min(b), a.max(b));
+                        let mut got = Vec::new();
+                        v.drain_with(a..b, |s| got.push(s.to_string()))?;
+                        assert_eq!(got, m.drain(a..b).collect::<Vec<_>>());
+                    }
+                    17 => {
+                        let k = rng.below(3);
+                        v.dedup_by_key(|s| s.len() % 3 == k)?;
+                        m.dedup_by_key(|s| s.len() % 3 == k);
+                    }
+                    18 => {
+                        let n = rng.below(len + 4);
+                        let w = rng.word();
+                        v.resize(n, w.as_str())?;
+                        m.resize(n, w);
+                    }
+                    19 => {
+                        let k = rng.below(3);
+                        v.retain_mut(|s| s.push('+').is_ok() && s.len() % 3 != k)?;
+                        m.retain_mut(|s| {
+                            s.push('+');
+                            s.len() % 3 != k
+                        });
+                    }
+                    20 if len > 0 => {
+                        let (i, j) = (rng.below(len), rng.below(len));
+                        v.swap(i, j);
+                        m.swap(i, j);
+                        v.first_mut().unwrap().push('<')?;
+                        m.first_mut().unwrap().push('<');
+                        v.last_mut().unwrap().push('>')?;
+                        m.last_mut().unwrap().push('>');
+                    }
+                    21 => {
+                        let w = rng.word();
+                        v.push_mut(w.as_str())?.push('.')?;
+                        m.push(w + ".");
+                    }
+                    22 => {
+                        let n = rng.below(len + 3);
+                        let w = rng.word();
+                        v.resize_with(n, || w.as_str())?;
+                        m.resize_with(n, || w.clone());
+                    }
+                    23 => {
+                        v.dedup()?;
+                        m.dedup();
+                    }
                     0..=3 => {
                         let w = rng.word();
                         if rng.below(2) == 0 {

@@ -460,7 +460,7 @@ pub(crate) fn run_action(bank: &mut BankMut, a: &Action) -> Result<(), Error> {
                 .accounts_mut()
                 .get_mut(*account)
                 .expect("planned index");
-            acct.owner_mut().replace(owner)?;
+            acct.owner_mut().set(owner)?;
         }
         Action::Ledger { values } => bank.ledger_mut().extend(values.iter().copied())?,
         Action::TrimLedger { keep } => bank.ledger_mut().truncate(*keep)?,
@@ -471,14 +471,14 @@ pub(crate) fn run_action(bank: &mut BankMut, a: &Action) -> Result<(), Error> {
             tags,
         } => {
             let journal = bank.journal_mut();
-            journal.put(*key, Note::default())?;
+            journal.set(*key, Note::default())?;
             let note = journal.get_mut(key).expect("just put");
             note.set_memo(memo.as_str())?;
             *note.amount_mut() = *amount;
             note.set_tags(tags.clone())?;
         }
         Action::Forget { key } => {
-            bank.journal_mut().delete(key)?;
+            bank.journal_mut().remove_with(key, |_, _| ())?;
         }
         Action::AddBlob { id, len } => {
             let blobs = bank.blobs_mut();

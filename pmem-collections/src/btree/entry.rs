@@ -2,9 +2,10 @@
 
 use std::fmt;
 
-use pmem_core::{raw, PInit, Persistent, Plain, Result};
+use pmem_core::{raw, PInit, Persistent, Result};
 
-use crate::PKey;
+use crate::vec::replace_in_place;
+use crate::{CopyOut, PKey};
 
 use super::map_mut::PBTreeMapMut;
 use super::tree::Path;
@@ -216,11 +217,7 @@ impl<'a, K: Persistent + Ord, V: Persistent, Q: PKey<K>> VacantEntry<'a, K, V, Q
         // SAFETY: the path (if any) is the descent made for this entry; the map is
         // borrowed exclusively since, so it is unchanged.
         unsafe {
-            let (leaf, pos) = match self.path {
-                None => (t.make_root()?, 0),
-                Some(mut p) => t.make_room(&mut p)?,
-            };
-            PBTreeMapMut::<K, V>::insert_new(&mut t, leaf, pos, self.key, value)?;
+            let (leaf, pos) = PBTreeMapMut::<K, V>::insert_new(&mut t, self.path, self.key, value)?;
             Ok(V::view_mut(t.geo.val(leaf, pos).cast()))
         }
     }
@@ -342,45 +339,47 @@ impl<'a, K: Persistent + Ord, V: Persistent> OccupiedEntry<'a, K, V> {
     /// ```
     pub fn insert(&mut self, value: impl PInit<V>) -> Result<V>
     where
-        V: Plain,
+        V: CopyOut,
     {
         let p = self.val_ptr();
-        // SAFETY: plain data: copied out, snapshotted, overwritten.
+        // SAFETY: plain data: copied out, snapshotted, overwritten (and restored if
+        // that fails).
         unsafe {
             let old = std::ptr::read(p);
             raw::snapshot_value(p);
-            value.init(p)?;
+            if let Err(e) = value.init(p) {
+                p.write(old);
+                return Err(e);
+            }
             Ok(old)
         }
     }
 
-    /// Replaces the value, freeing what the old one owned. Works for every value type.
+    /// Replaces the value, dropping the old one (freeing what it owned). The new value
+    /// is built first, so an error leaves the entry unchanged. Works for every value
+    /// type.
     ///
     /// # Examples
     ///
     /// ```
-    /// # use pmem_collections::{btree_map::Entry, PBTreeMap};
-    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// # use pmem_collections::{btree_map::Entry, PBTreeMap, PString};
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, PString>>::volatile()?;
     /// pool.tx(|tx| {
     ///     let m = tx.root_mut();
-    ///     m.insert(5, 50)?;
+    ///     m.set(5, "old")?;
     ///     if let Entry::Occupied(mut o) = m.entry(5) {
-    ///         o.set(56)?;
+    ///         o.set("new")?;
     ///     }
-    ///     assert_eq!(m.get(&5), Some(&56));
+    ///     assert_eq!(m[&5], "new");
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
+    /// pool.check()?; // "old" was freed
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn set(&mut self, value: impl PInit<V>) -> Result<()> {
         let p = self.val_ptr();
-        // SAFETY: an initialised value: its owned data is freed, then it is
-        // snapshotted and overwritten.
-        unsafe {
-            V::free_owned(p)?;
-            raw::snapshot_value(p);
-            value.init(p)
-        }
+        // SAFETY: an initialised value, borrowed exclusively through `self`.
+        unsafe { replace_in_place(p, value) }
     }
 
     /// Removes the entry, answering its value.
@@ -401,9 +400,9 @@ impl<'a, K: Persistent + Ord, V: Persistent> OccupiedEntry<'a, K, V> {
     /// ```
     pub fn remove(self) -> Result<V>
     where
-        V: Plain,
+        V: CopyOut,
     {
-        self.remove_entry_with(|_, v| v)
+        self.remove_with(|_, v| *v)
     }
 
     /// Removes the entry, answering its key and value.
@@ -423,50 +422,37 @@ impl<'a, K: Persistent + Ord, V: Persistent> OccupiedEntry<'a, K, V> {
     /// ```
     pub fn remove_entry(self) -> Result<(K, V)>
     where
-        K: Plain,
-        V: Plain,
+        K: CopyOut,
+        V: CopyOut,
     {
-        // SAFETY: plain keys own nothing, so the copy is the whole key.
-        self.remove_entry_with(|k, v| (unsafe { std::ptr::read(k) }, v))
+        self.remove_with(|k, v| (*k, *v))
     }
 
-    fn remove_entry_with<R>(self, f: impl FnOnce(*mut K, V) -> R) -> Result<R>
-    where
-        V: Plain,
-    {
-        let (kp, vp) = (self.key_ptr(), self.val_ptr());
-        let mut t = self.map.tree()?;
-        // SAFETY: the path points at an initialised entry of the exclusively borrowed
-        // map; the key's owned data is freed before the entry is removed.
-        unsafe {
-            let r = f(kp, std::ptr::read(vp));
-            K::free_owned(kp)?;
-            t.remove_at(&self.path)?;
-            Ok(r)
-        }
-    }
-
-    /// Removes the entry, freeing what it owned. Works for every key and value type.
+    /// Removes the entry, dropping key and value (freeing what they owned) after `f`
+    /// has seen them; answers `f`'s result. Works for every key and value type.
     ///
     /// # Examples
     ///
     /// ```
-    /// # use pmem_collections::PBTreeMap;
-    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// # use pmem_collections::{PBTreeMap, PString};
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, PString>>::volatile()?;
     /// pool.tx(|tx| {
     ///     let m = tx.root_mut();
-    ///     m.extend([(5, 50), (6, 60)])?;
-    ///     m.first_entry().unwrap().delete()?;
+    ///     m.extend([(5, "five"), (6, "six")])?;
+    ///     let s = m.first_entry().unwrap().remove_with(|k, v| format!("{k}={v}"))?;
+    ///     assert_eq!(s, "5=five");
     ///     assert_eq!(m.len(), 1);
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
+    /// pool.check()?;
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn delete(self) -> Result<()> {
+    pub fn remove_with<R>(self, f: impl FnOnce(&K, &V) -> R) -> Result<R> {
+        let r = f(self.key(), self.get());
         let mut t = self.map.tree()?;
         // SAFETY: the path points at an entry of the exclusively borrowed map.
-        unsafe { PBTreeMapMut::<K, V>::delete_at(&mut t, &self.path)? };
-        Ok(())
+        unsafe { PBTreeMapMut::<K, V>::erase_at(&mut t, &self.path)? };
+        Ok(r)
     }
 }
 

@@ -7,15 +7,43 @@
 //! tree. Room is always made so that the new entry never becomes the first key of a
 //! leaf other than the leftmost, which keeps every separator a copy of an existing key
 //! (the exact-minimum invariant) without rewriting separators after the insert.
+//!
+//! Allocation failures change nothing: every node a split may need (a leaf, one inner
+//! node per full inner node above it, a new root when all of them are full) is
+//! allocated first, into a [`Spare`], before any byte of the tree is written; the
+//! nodes a split does not use are given back.
 
 // The tree algorithms read best with the textbook names: l/r/s for siblings, p and
 // j for positions, n for lengths, g for the geometry.
 #![allow(clippy::many_single_char_names)]
 
-use pmem_core::Result;
+use pmem_core::{raw, Result};
 
-use super::node::{self, corrupted, Geo};
+use super::node::{self, corrupted, Geo, MAX_HEIGHT};
 use super::tree::{Path, Tree};
+
+/// Nodes allocated for one split before it changes anything (see the module docs).
+pub(crate) struct Spare {
+    leaf: Option<*mut u8>,
+    /// `inner[i]` is a fresh inner node of level `i + 1`, taken by the split at that
+    /// level (or by the new root).
+    inner: Vec<Option<*mut u8>>,
+}
+
+impl Spare {
+    pub(crate) fn leaf(&mut self) -> *mut u8 {
+        self.leaf
+            .take()
+            .expect("a spare leaf was allocated for this split")
+    }
+
+    fn inner(&mut self, level: usize) -> *mut u8 {
+        self.inner
+            .get_mut(level - 1)
+            .and_then(Option::take)
+            .expect("a spare inner node was allocated for this level")
+    }
+}
 
 impl Tree {
     /// Allocates the root leaf of an empty tree.
@@ -45,6 +73,38 @@ impl Tree {
         self.update_header(|h| h.len += 1);
     }
 
+    /// Inserts an entry whose key and value bytes are at `kp` and `vp` (moved from
+    /// another tree of the same pool, which forgets them) where a descent that did not
+    /// find the key ended (`None`: the tree is empty). An allocation error changes
+    /// nothing.
+    ///
+    /// # Safety
+    /// - `path` came from [`Tree::descend`] on this tree, unchanged since; `kp` and `vp`
+    ///   hold a key and a value of this tree's types, outside this tree's nodes.
+    pub(crate) unsafe fn insert_bytes(
+        &mut self,
+        path: Option<Path>,
+        kp: *const u8,
+        vp: *const u8,
+    ) -> Result<()> {
+        let g = self.geo;
+        // SAFETY: caller's contract; room is made first (all or nothing), then the
+        // spare slot and the rotated range are logged and written, then counted.
+        unsafe {
+            let (leaf, pos) = match path {
+                None => (self.make_root()?, 0),
+                Some(mut p) => self.make_room(&mut p)?,
+            };
+            let n = node::len(leaf);
+            raw::snapshot(g.key(leaf, pos), (n + 1 - pos) * g.ks);
+            raw::snapshot(g.val(leaf, pos), (n + 1 - pos) * g.vs);
+            std::ptr::copy_nonoverlapping(kp, g.key(leaf, n), g.ks);
+            std::ptr::copy_nonoverlapping(vp, g.val(leaf, n), g.vs);
+            self.finish_insert(leaf, pos);
+        }
+        Ok(())
+    }
+
     /// Makes room for a new entry at `path.pos` of `path.leaf`. Answers the leaf and
     /// position where the entry goes; that leaf has a free slot at its `len`.
     ///
@@ -65,12 +125,88 @@ impl Tree {
                 if let Some(at) = self.share(path)? {
                     return Ok(at);
                 }
-                if let Some(at) = self.spread(path)? {
-                    return Ok(at);
+            }
+            let mut spare = self.reserve(path)?;
+            let mut at = None;
+            if path.height > 0 && !append {
+                at = self.spread(path, &mut spare)?;
+            }
+            let at = match at {
+                Some(at) => at,
+                None => self.split_leaf(path, &mut spare)?,
+            };
+            self.release(spare)?;
+            Ok(at)
+        }
+    }
+
+    /// Allocates the nodes a split of the full leaf at `path` may need: a leaf, an
+    /// inner node per full inner node above it, and a new root when every inner node
+    /// on the path is full. On an error nothing is left allocated.
+    ///
+    /// # Safety
+    /// - as for [`Tree::make_room`].
+    unsafe fn reserve(&mut self, path: &Path) -> Result<Spare> {
+        let g = self.geo;
+        let mut levels = 0;
+        let mut d = path.height;
+        loop {
+            if d == 0 {
+                // Every inner node splits: a new root above them.
+                levels += 1;
+                if path.height + 1 >= MAX_HEIGHT {
+                    return Err(corrupted(
+                        "PBTreeMap would exceed its maximum height",
+                        self.header().root,
+                    ));
+                }
+                break;
+            }
+            d -= 1;
+            // SAFETY: a checked inner node on the path (caller's contract).
+            if unsafe { node::len(path.inner[d].0) } < g.inner_cap {
+                break;
+            }
+            levels += 1;
+        }
+        let mut spare = Spare {
+            leaf: None,
+            inner: Vec::with_capacity(levels),
+        };
+        let r = (|| {
+            // SAFETY: the tree's pool has an open transaction (caller's contract).
+            unsafe {
+                spare.leaf = Some(g.alloc_leaf(self.anchor())?);
+                for level in 1..=levels {
+                    spare.inner.push(Some(g.alloc_inner(self.anchor(), level)?));
                 }
             }
-            self.split_leaf(path)
+            Ok(())
+        })();
+        if let Err(e) = r {
+            // Best effort: the allocations are this transaction's own and nothing
+            // refers to them.
+            let _ = self.release(spare);
+            return Err(e);
         }
+        Ok(spare)
+    }
+
+    /// Frees the nodes of `spare` that the split did not use.
+    fn release(&self, spare: Spare) -> Result<()> {
+        let g = self.geo;
+        // SAFETY: fresh nodes of this tree's pool that nothing refers to.
+        unsafe {
+            if let Some(l) = spare.leaf {
+                g.free_node(l, 0)?;
+            }
+            for (i, n) in spare.inner.into_iter().enumerate() {
+                if let Some(n) = n {
+                    g.free_node(n, i + 1)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Moves entries of the full leaf into a sibling with a free slot, if the two can
@@ -182,8 +318,9 @@ impl Tree {
     /// separator up.
     ///
     /// # Safety
-    /// - as for [`Tree::make_room`], with the leaf full.
-    unsafe fn split_leaf(&mut self, path: &Path) -> Result<(*mut u8, usize)> {
+    /// - as for [`Tree::make_room`], with the leaf full; `spare` came from
+    ///   [`Tree::reserve`] for this path.
+    unsafe fn split_leaf(&mut self, path: &Path, spare: &mut Spare) -> Result<(*mut u8, usize)> {
         let g = self.geo;
         let cap = g.leaf_cap;
         let (l, p) = (path.leaf, path.pos);
@@ -209,7 +346,7 @@ impl Tree {
                     (s, false)
                 }
             };
-            let r = g.alloc_leaf(self.anchor())?;
+            let r = spare.leaf();
             g.leaf_move(r, 0, l, keep, cap - keep);
             node::set_len(r, cap - keep);
             node::set_len(l, keep);
@@ -220,7 +357,7 @@ impl Tree {
                 node::set_prev(g.node_at(l, nx, 0)?, roff);
             }
             node::set_next(l, roff);
-            self.insert_into_parent(path, g.key(r, 0), roff)?;
+            self.insert_into_parent(path, g.key(r, 0), roff, spare);
             Ok(if at_left { (l, p) } else { (r, p - keep) })
         }
     }
@@ -230,13 +367,15 @@ impl Tree {
     ///
     /// # Safety
     /// - `path` is the unchanged path to the node just split; `sep` points to `ks`
-    ///   readable bytes that this call does not move.
+    ///   readable bytes that this call does not move; `spare` came from
+    ///   [`Tree::reserve`] for this path.
     pub(crate) unsafe fn insert_into_parent(
         &mut self,
         path: &Path,
         sep: *const u8,
         child: u64,
-    ) -> Result<()> {
+        spare: &mut Spare,
+    ) {
         let g = self.geo;
         // SAFETY: `sep` is readable (caller's contract).
         let mut sep_buf = unsafe { std::slice::from_raw_parts(sep, g.ks) }.to_vec();
@@ -249,24 +388,18 @@ impl Tree {
             unsafe {
                 if node::len(n) < g.inner_cap {
                     g.inner_insert(n, j, sep_buf.as_ptr(), child);
-                    return Ok(());
+                    return;
                 }
-                let (up, r) = self.split_inner(n, j, &sep_buf, child, path.height - d)?;
+                let (up, r) = self.split_inner(n, j, &sep_buf, child, path.height - d, spare);
                 sep_buf = up;
                 child = r;
             }
         }
-        // The root split: a new root above it.
+        // The root split: a new root above it (`reserve` checked the height).
         let h = self.header();
-        if h.height as usize + 1 >= node::MAX_HEIGHT {
-            return Err(corrupted(
-                "PBTreeMap would exceed its maximum height",
-                h.root,
-            ));
-        }
         // SAFETY: a fresh inner node of this tree's pool.
         unsafe {
-            let root = g.alloc_inner(self.anchor(), h.height as usize + 1)?;
+            let root = spare.inner(h.height as usize + 1);
             node::write_u64(Geo::child_slot(root, 0), h.root);
             g.inner_insert(root, 0, sep_buf.as_ptr(), child);
             let off = node::off(root);
@@ -275,14 +408,14 @@ impl Tree {
                 h.height += 1;
             });
         }
-        Ok(())
     }
 
     /// Splits the full inner node `n` while inserting `sep`/`child` at `j`. Answers
     /// the separator to push up and the new right node.
     ///
     /// # Safety
-    /// - `n` is a checked, full inner node of this tree at `level`, `j <= len(n)`.
+    /// - `n` is a checked, full inner node of this tree at `level`, `j <= len(n)`;
+    ///   `spare` holds a node for `level`.
     unsafe fn split_inner(
         &mut self,
         n: *mut u8,
@@ -290,7 +423,8 @@ impl Tree {
         sep: &[u8],
         child: u64,
         level: usize,
-    ) -> Result<(Vec<u8>, u64)> {
+        spare: &mut Spare,
+    ) -> (Vec<u8>, u64) {
         let g = self.geo;
         let (cap, ks) = (g.inner_cap, g.ks);
         // The node as it would be with the insertion, in DRAM: cap + 1 keys, cap + 2 children.
@@ -308,7 +442,7 @@ impl Tree {
         let m = cap.div_ceil(2);
         // SAFETY: `n` is a checked inner node; `r` is fresh; all ranges are in bounds.
         unsafe {
-            let r = g.alloc_inner(self.anchor(), level)?;
+            let r = spare.inner(level);
             node::write_bytes(g.sep(r, 0), keys[(m + 1) * ks..].as_ptr(), (cap - m) * ks);
             node::write_bytes(
                 Geo::child_slot(r, 0),
@@ -325,7 +459,7 @@ impl Tree {
                 );
             }
             node::set_len(n, m);
-            Ok((keys[m * ks..(m + 1) * ks].to_vec(), node::off(r)))
+            (keys[m * ks..(m + 1) * ks].to_vec(), node::off(r))
         }
     }
 }

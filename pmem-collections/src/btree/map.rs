@@ -379,9 +379,9 @@ impl<K: Ord, V> PBTreeMap<K, V> {
         let (leaf, end) = match bound {
             Bound::Unbounded => {
                 let leaf = self.end_leaf(geo, true)?;
-                // SAFETY: a checked leaf.
-                let len = unsafe { node::len(leaf) };
-                return Some(Cursor { leaf, i: len - 1 });
+                // SAFETY: a checked, non-empty leaf.
+                let n = unsafe { node::len(leaf) };
+                return Some(Cursor { leaf, i: n - 1 });
             }
             Bound::Included(c) => {
                 let (leaf, r) = self.find_by(geo, c)?;
@@ -402,8 +402,8 @@ impl<K: Ord, V> PBTreeMap<K, V> {
         }
         let leaf = step(geo, leaf, pv);
         // SAFETY: a checked, non-empty leaf.
-        let len = unsafe { node::len(leaf) };
-        Some(Cursor { leaf, i: len - 1 })
+        let n = unsafe { node::len(leaf) };
+        Some(Cursor { leaf, i: n - 1 })
     }
 
     /// An iterator over the entries whose keys lie in `range`, in key order
@@ -431,12 +431,23 @@ impl<K: Ord, V> PBTreeMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        check_range(&range);
-        let geo = self.geo();
-        let empty = Range {
-            raw: RawIter::empty(&self.hdr, geo),
+        Range {
+            raw: self.raw_range(&range),
             _m: PhantomData,
-        };
+        }
+    }
+
+    /// The untyped iterator over the entries whose keys lie in `range`.
+    ///
+    /// # Panics
+    /// As [`range`](Self::range).
+    pub(crate) fn raw_range<Q: ?Sized + Ord, R: RangeBounds<Q>>(&self, range: &R) -> RawIter
+    where
+        K: Borrow<Q>,
+    {
+        check_range(range);
+        let geo = self.geo();
+        let empty = RawIter::empty(&self.hdr, geo);
         if self.is_empty() {
             return empty;
         }
@@ -464,11 +475,27 @@ impl<K: Ord, V> PBTreeMap<K, V> {
                 return empty;
             }
         }
-        let raw = RawIter::new(&self.hdr, geo, front, back, self.len(), false);
-        Range {
-            raw,
-            _m: PhantomData,
+        RawIter::new(&self.hdr, geo, front, back, self.len(), false)
+    }
+
+    /// The position of the first entry whose key lies at or after the start of
+    /// `range`, if any (for a pass over a range that removes entries as it goes).
+    ///
+    /// # Panics
+    /// As [`range`](Self::range).
+    pub(crate) fn range_start<Q: ?Sized + Ord, R: RangeBounds<Q>>(
+        &self,
+        range: &R,
+    ) -> Option<Cursor>
+    where
+        K: Borrow<Q>,
+    {
+        check_range(range);
+        if self.is_empty() {
+            return None;
         }
+        let geo = self.geo();
+        self.lower(&geo, range.start_bound().map(by::<K, Q>).as_ref())
     }
 }
 
@@ -511,6 +538,43 @@ impl<K: PartialEq, V: PartialEq> PartialEq for PBTreeMap<K, V> {
 }
 
 impl<K: Eq, V: Eq> Eq for PBTreeMap<K, V> {}
+
+impl<K: PartialOrd, V: PartialOrd> PartialOrd for PBTreeMap<K, V> {
+    /// Compares the entries in key order, lexicographically, as std does.
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        self.iter().partial_cmp(other.iter())
+    }
+}
+
+impl<K: Ord, V: Ord> Ord for PBTreeMap<K, V> {
+    /// Compares the entries in key order, lexicographically, as std does.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl<K: std::hash::Hash, V: std::hash::Hash> std::hash::Hash for PBTreeMap<K, V> {
+    /// Hashes the length, then the entries in key order.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.len().hash(state);
+        for kv in self {
+            kv.hash(state);
+        }
+    }
+}
+
+impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for PBTreeMap<K, V> {
+    type Output = V;
+
+    /// The value for `key`.
+    ///
+    /// # Panics
+    /// If the key is absent (and, like every read, on a corrupted node).
+    #[track_caller]
+    fn index(&self, key: &Q) -> &V {
+        self.get(key).expect("key not found in PBTreeMap")
+    }
+}
 
 impl<'a, K, V> IntoIterator for &'a PBTreeMap<K, V> {
     type Item = (&'a K, &'a V);

@@ -6,9 +6,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use pmem_core::{raw, PInit, Persistent, Plain, Result, ViewTail};
+use pmem_core::{raw, PInit, Persistent, Result, ViewTail};
 
-use crate::PKey;
+use crate::vec::replace_in_place;
+use crate::{CopyOut, PKey};
 
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
 use super::iter::{IterMut, ValuesMut};
@@ -22,8 +23,8 @@ use super::tree::{Dir, Header, Path, Tree};
 ///
 /// Owned pool data never leaves the pool: methods that hand back old keys or values
 /// ([`insert`](Self::insert), [`remove`](Self::remove), [`pop_first`](Self::pop_first)...)
-/// exist only for [`Plain`] types; for others, [`put`](Self::put) and
-/// [`delete`](Self::delete) free what the old entry owned instead.
+/// exist only for plain data ([`CopyOut`]); for others, [`set`](Self::set) and
+/// [`remove_with`](Self::remove_with) drop what the old entry owned instead.
 pub struct PBTreeMapMut<K, V> {
     _m: PhantomData<(K, V)>,
     _tail: ViewTail,
@@ -71,11 +72,49 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         unsafe { Tree::new(hdr, PBTreeMap::<K, V>::ELEMS) }
     }
 
-    /// Initialises key and value in the spare slot of `leaf` and moves them to `pos`.
+    /// Writes a new entry for a key the descent did not find (`path` is `None` when the
+    /// tree is empty) and answers where it is. An error leaves the tree as it was: room
+    /// is made only once key and value are built, and a root leaf allocated for them
+    /// is given back.
     ///
     /// # Safety
-    /// - `(leaf, pos)` came from `make_room`/`make_root` on `t`.
+    /// - `path` came from a descent on `t` that did not find the key, unchanged since.
     pub(crate) unsafe fn insert_new(
+        t: &mut Tree,
+        path: Option<Path>,
+        key: impl PInit<K>,
+        value: impl PInit<V>,
+    ) -> Result<(*mut u8, usize)> {
+        // SAFETY: the caller's contract; every branch builds the entry where nothing
+        // counts it yet.
+        unsafe {
+            match path {
+                None => {
+                    let leaf = t.make_root()?;
+                    if let Err(e) = Self::init_slot(t, leaf, 0, key, value) {
+                        // The leaf was allocated for this entry alone.
+                        let _ = t.geo.free_node(leaf, 0);
+                        t.update_header(|h| h.root = 0);
+                        return Err(e);
+                    }
+                    Ok((leaf, 0))
+                }
+                Some(path) if node::len(path.leaf) < t.geo.leaf_cap => {
+                    Self::init_slot(t, path.leaf, path.pos, key, value)?;
+                    Ok((path.leaf, path.pos))
+                }
+                Some(path) => Self::insert_full(t, path, key, value),
+            }
+        }
+    }
+
+    /// Initialises key and value in the spare slot of `leaf` and moves them to `pos`.
+    /// An error leaves the leaf as it was.
+    ///
+    /// # Safety
+    /// - `leaf` is a checked leaf of `t` with a spare slot and `pos <= len`, and the new
+    ///   key belongs at `pos`.
+    unsafe fn init_slot(
         t: &mut Tree,
         leaf: *mut u8,
         pos: usize,
@@ -93,12 +132,64 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
             raw::snapshot(g.val(leaf, pos), (n + 1 - pos) * g.vs);
             key.init(kp.cast())?;
             if let Err(e) = value.init(vp.cast()) {
-                K::free_owned(kp.cast())?;
+                let _ = K::free_owned(kp.cast());
                 return Err(e);
             }
             t.finish_insert(leaf, pos);
         }
         Ok(())
+    }
+
+    /// [`insert_new`](Self::insert_new) into a full leaf: key and value are built in a
+    /// scratch allocation first, then room is made (which allocates every node it
+    /// needs before it changes anything), then the entry's bytes move into place.
+    ///
+    /// # Safety
+    /// - as for [`insert_new`](Self::insert_new), with `path.leaf` full.
+    unsafe fn insert_full(
+        t: &mut Tree,
+        mut path: Path,
+        key: impl PInit<K>,
+        value: impl PInit<V>,
+    ) -> Result<(*mut u8, usize)> {
+        let g = t.geo;
+        let voff = g.ks.next_multiple_of(align_of::<V>());
+        let size = (voff + g.vs).max(1);
+        let align = align_of::<K>().max(align_of::<V>());
+        // SAFETY: the scratch allocation is fresh pool memory of this tree's pool,
+        // declared before it is written; the entry built in it is either moved into
+        // the leaf (the scratch then owns nothing) or dropped again.
+        unsafe {
+            let s = raw::alloc(t.anchor(), size, align)?;
+            raw::snapshot(s, size);
+            let (kp, vp) = (s.cast::<K>(), s.add(voff).cast::<V>());
+            if let Err(e) = key.init(kp) {
+                let _ = raw::free(s, size);
+                return Err(e);
+            }
+            if let Err(e) = value.init(vp) {
+                let _ = K::free_owned(kp);
+                let _ = raw::free(s, size);
+                return Err(e);
+            }
+            let (leaf, pos) = match t.make_room(&mut path) {
+                Ok(at) => at,
+                Err(e) => {
+                    let _ = K::free_owned(kp);
+                    let _ = V::free_owned(vp);
+                    let _ = raw::free(s, size);
+                    return Err(e);
+                }
+            };
+            let n = node::len(leaf);
+            raw::snapshot(g.key(leaf, pos), (n + 1 - pos) * g.ks);
+            raw::snapshot(g.val(leaf, pos), (n + 1 - pos) * g.vs);
+            std::ptr::copy_nonoverlapping(s, g.key(leaf, n), g.ks);
+            std::ptr::copy_nonoverlapping(s.add(voff), g.val(leaf, n), g.vs);
+            t.finish_insert(leaf, pos);
+            raw::free(s, size)?;
+            Ok((leaf, pos))
+        }
     }
 
     /// Inserts or, for a present key, calls `present` on the value's address.
@@ -119,15 +210,9 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         // SAFETY: the tree holds valid keys; positions come from the descent.
         unsafe {
             match t.descend(|k: &K| cmp_q(k, &key))? {
-                None => {
-                    let leaf = t.make_root()?;
-                    Self::insert_new(&mut t, leaf, 0, key, value)?;
-                    Ok(absent)
-                }
                 Some((path, true)) => present(t.geo.val(path.leaf, path.pos).cast(), value),
-                Some((mut path, false)) => {
-                    let (leaf, pos) = t.make_room(&mut path)?;
-                    Self::insert_new(&mut t, leaf, pos, key, value)?;
+                found => {
+                    Self::insert_new(&mut t, found.map(|(p, _)| p), key, value)?;
                     Ok(absent)
                 }
             }
@@ -155,18 +240,21 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     where
         K: Borrow<L::Key>,
         L::Key: Ord,
-        V: Plain,
+        V: CopyOut,
     {
         self.upsert(
             key,
             value,
             |vp, value| {
                 // SAFETY: `vp` is an initialised value in the tree; plain data is copied
-                // out, snapshotted, then overwritten.
+                // out, snapshotted, then overwritten (and restored if that fails).
                 unsafe {
                     let old = std::ptr::read(vp);
                     raw::snapshot_value(vp);
-                    value.init(vp)?;
+                    if let Err(e) = value.init(vp) {
+                        vp.write(old);
+                        return Err(e);
+                    }
                     Ok(Some(old))
                 }
             },
@@ -174,25 +262,30 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         )
     }
 
-    /// Inserts `value` for `key`, freeing what an old value owned. Answers whether the
-    /// key is new (like [`PBTreeSetMut::insert`](crate::PBTreeSetMut::insert)). Works
-    /// for every value type; [`insert`](Self::insert) also hands back plain old values.
+    /// Inserts `value` for `key`, or overwrites the present value, dropping it (freeing
+    /// what it owned). Answers `true` when the key was new, like
+    /// [`PBTreeSetMut::insert`](crate::PBTreeSetMut::insert). Works for every value
+    /// type; [`insert`](Self::insert) also hands back plain old values.
+    ///
+    /// An overwrite builds the new value before dropping the old one, so an error
+    /// leaves the entry unchanged.
     ///
     /// # Examples
     ///
     /// ```
-    /// # use pmem_collections::PBTreeMap;
-    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// # use pmem_collections::{PBTreeMap, PString};
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, PString>>::volatile()?;
     /// pool.tx(|tx| {
     ///     let m = tx.root_mut();
-    ///     assert!(m.put(1, 10)?);
-    ///     assert!(!m.put(1, 11)?);
+    ///     assert!(m.set(1, "ada")?);
+    ///     assert!(!m.set(1, "bob")?); // frees "ada"
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
-    /// assert_eq!(pool.read(|m| m.get(&1).copied())?, Some(11));
+    /// assert_eq!(pool.read(|m| m[&1].to_string())?, "bob");
+    /// pool.check()?; // nothing leaked
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn put<L: PKey<K>>(&mut self, key: L, value: impl PInit<V>) -> Result<bool>
+    pub fn set<L: PKey<K>>(&mut self, key: L, value: impl PInit<V>) -> Result<bool>
     where
         K: Borrow<L::Key>,
         L::Key: Ord,
@@ -201,13 +294,9 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
             key,
             value,
             |vp, value| {
-                // SAFETY: `vp` is an initialised value in the tree: its owned data is
-                // freed, then the bytes are snapshotted and overwritten.
-                unsafe {
-                    V::free_owned(vp)?;
-                    raw::snapshot_value(vp);
-                    value.init(vp)?;
-                }
+                // SAFETY: `vp` is an initialised value in the tree, borrowed exclusively
+                // through `self`.
+                unsafe { replace_in_place(vp, value)? };
                 Ok(false)
             },
             true,
@@ -324,9 +413,9 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     pub fn remove<Q: ?Sized + Ord>(&mut self, key: &Q) -> Result<Option<V>>
     where
         K: Borrow<Q>,
-        V: Plain,
+        V: CopyOut,
     {
-        self.remove_entry_with(key, |_, v| Ok(v))
+        self.remove_with(key, |_, v| *v)
     }
 
     /// Removes `key`; answers the stored key and the value if it was present.
@@ -346,70 +435,59 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     /// ```
     pub fn remove_entry<Q: ?Sized + Ord>(&mut self, key: &Q) -> Result<Option<(K, V)>>
     where
-        K: Borrow<Q> + Plain,
-        V: Plain,
+        K: Borrow<Q> + CopyOut,
+        V: CopyOut,
     {
-        // SAFETY: plain keys own nothing, so the copy is the whole key.
-        self.remove_entry_with(key, |k, v| Ok((unsafe { std::ptr::read(k) }, v)))
+        self.remove_with(key, |k, v| (*k, *v))
     }
 
-    fn remove_entry_with<Q: ?Sized + Ord, R>(
-        &mut self,
-        key: &Q,
-        f: impl FnOnce(*mut K, V) -> Result<R>,
-    ) -> Result<Option<R>>
-    where
-        K: Borrow<Q>,
-        V: Plain,
-    {
-        let Some((mut t, path)) = self.find_path(key)? else {
-            return Ok(None);
-        };
-        // SAFETY: the path points at an initialised entry; it is read, freed, removed.
-        unsafe {
-            let kp = t.geo.key(path.leaf, path.pos).cast::<K>();
-            let v = std::ptr::read(t.geo.val(path.leaf, path.pos).cast::<V>());
-            let r = f(kp, v)?;
-            K::free_owned(kp)?;
-            t.remove_at(&path)?;
-            Ok(Some(r))
-        }
-    }
-
-    /// Removes `key`, freeing what its entry owned. Answers whether it was present.
-    /// Works for every value type.
+    /// Removes the entry for `key`, dropping key and value (freeing what they owned)
+    /// after `f` has seen them. Answers `f`'s result, or `None` if the key is absent.
+    /// Works for every key and value type.
     ///
     /// # Examples
     ///
     /// ```
-    /// # use pmem_collections::PBTreeMap;
-    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// # use pmem_collections::{PBTreeMap, PString};
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, PString>>::volatile()?;
+    /// let empty_pool = pool.check()?.allocations;
     /// pool.tx(|tx| {
     ///     let m = tx.root_mut();
-    ///     m.insert(1, 10)?;
-    ///     assert!(m.delete(&1)?);
-    ///     assert!(!m.delete(&1)?);
+    ///     m.set(1, "ada")?;
+    ///     assert_eq!(m.remove_with(&1, |_, v| v.len())?, Some(3));
+    ///     assert_eq!(m.remove_with(&1, |_, v| v.len())?, None);
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
+    /// assert_eq!(pool.check()?.allocations, empty_pool); // string and leaf freed
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn delete<Q: ?Sized + Ord>(&mut self, key: &Q) -> Result<bool>
+    pub fn remove_with<Q: ?Sized + Ord, R>(
+        &mut self,
+        key: &Q,
+        f: impl FnOnce(&K, &V) -> R,
+    ) -> Result<Option<R>>
     where
         K: Borrow<Q>,
     {
         let Some((mut t, path)) = self.find_path(key)? else {
-            return Ok(false);
+            return Ok(None);
         };
-        // SAFETY: the path points at an initialised entry.
-        unsafe { Self::delete_at(&mut t, &path)? };
-        Ok(true)
+        // SAFETY: the path points at an initialised entry, read by `f` and then dropped.
+        unsafe {
+            let r = f(
+                &*t.geo.key(path.leaf, path.pos).cast::<K>(),
+                &*t.geo.val(path.leaf, path.pos).cast::<V>(),
+            );
+            Self::erase_at(&mut t, &path)?;
+            Ok(Some(r))
+        }
     }
 
     /// Frees what the entry at `path` owns and removes it.
     ///
     /// # Safety
     /// - `path` points at an entry of `t`, unchanged since the descent.
-    pub(crate) unsafe fn delete_at(t: &mut Tree, path: &Path) -> Result<(*mut u8, usize)> {
+    pub(crate) unsafe fn erase_at(t: &mut Tree, path: &Path) -> Result<(*mut u8, usize)> {
         // SAFETY: caller's contract.
         unsafe {
             K::free_owned(t.geo.key(path.leaf, path.pos).cast())?;
@@ -472,7 +550,7 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     /// pool.tx(|tx| {
     ///     let m = tx.root_mut();
     ///     m.extend([(1, 10), (2, 20)])?;
-    ///     m.first_entry().unwrap().delete()?;
+    ///     m.first_entry().unwrap().remove_with(|_, _| ())?;
     ///     assert_eq!(m.first_key_value(), Some((&2, &20)));
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
@@ -527,8 +605,8 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     /// ```
     pub fn pop_first(&mut self) -> Result<Option<(K, V)>>
     where
-        K: Plain,
-        V: Plain,
+        K: CopyOut,
+        V: CopyOut,
     {
         self.pop(Dir::First)
     }
@@ -551,30 +629,78 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     /// ```
     pub fn pop_last(&mut self) -> Result<Option<(K, V)>>
     where
-        K: Plain,
-        V: Plain,
+        K: CopyOut,
+        V: CopyOut,
     {
         self.pop(Dir::Last)
     }
 
-    fn pop(&mut self, dir: Dir) -> Result<Option<(K, V)>>
-    where
-        K: Plain,
-        V: Plain,
-    {
+    /// Removes the entry with the smallest key, dropping key and value (freeing what
+    /// they owned) after `f` has seen them. Answers `f`'s result, or `None` if the map
+    /// is empty. Works for every key and value type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::{PBTreeMap, PString};
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, PString>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend([(2, "b"), (1, "a")])?;
+    ///     assert_eq!(m.pop_first_with(|k, v| format!("{k}{v}"))?.as_deref(), Some("1a"));
+    ///     assert_eq!(m.len(), 1);
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// pool.check()?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn pop_first_with<R>(&mut self, f: impl FnOnce(&K, &V) -> R) -> Result<Option<R>> {
+        self.pop_with(Dir::First, f)
+    }
+
+    /// Removes the entry with the largest key, dropping key and value (freeing what
+    /// they owned) after `f` has seen them. Answers `f`'s result, or `None` if the map
+    /// is empty. Works for every key and value type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::{PBTreeMap, PString};
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, PString>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     let m = tx.root_mut();
+    ///     m.extend([(2, "b"), (1, "a")])?;
+    ///     assert_eq!(m.pop_last_with(|k, v| format!("{k}{v}"))?.as_deref(), Some("2b"));
+    ///     Ok::<_, pmem_core::Error>(())
+    /// })?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn pop_last_with<R>(&mut self, f: impl FnOnce(&K, &V) -> R) -> Result<Option<R>> {
+        self.pop_with(Dir::Last, f)
+    }
+
+    fn pop_with<R>(&mut self, dir: Dir, f: impl FnOnce(&K, &V) -> R) -> Result<Option<R>> {
         let mut t = self.tree()?;
         let Some(path) = t.descend_end(dir)? else {
             return Ok(None);
         };
-        // SAFETY: the path points at an initialised entry of plain data (owns nothing).
+        // SAFETY: the path points at an initialised entry, read by `f`, then dropped.
         unsafe {
-            let kv = (
-                std::ptr::read(t.geo.key(path.leaf, path.pos).cast::<K>()),
-                std::ptr::read(t.geo.val(path.leaf, path.pos).cast::<V>()),
+            let r = f(
+                &*t.geo.key(path.leaf, path.pos).cast::<K>(),
+                &*t.geo.val(path.leaf, path.pos).cast::<V>(),
             );
-            t.remove_at(&path)?;
-            Ok(Some(kv))
+            Self::erase_at(&mut t, &path)?;
+            Ok(Some(r))
         }
+    }
+
+    fn pop(&mut self, dir: Dir) -> Result<Option<(K, V)>>
+    where
+        K: CopyOut,
+        V: CopyOut,
+    {
+        self.pop_with(dir, |k, v| (*k, *v))
     }
 
     /// Keeps only the entries for which `f` answers `true`, freeing the others. `f`
@@ -657,7 +783,7 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
                         node::off(leaf),
                     ));
                 };
-                (leaf, i) = Self::delete_at(&mut t, &path)?;
+                (leaf, i) = Self::erase_at(&mut t, &path)?;
                 if t.header().len == 0 {
                     return Ok(());
                 }
@@ -693,7 +819,7 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         Ok(())
     }
 
-    /// Inserts every pair of `iter` (like [`put`](Self::put): later values replace
+    /// Inserts every pair of `iter` (like [`set`](Self::set): later values replace
     /// earlier ones and free what they owned).
     ///
     /// # Examples
@@ -714,7 +840,7 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         K: Borrow<Q::Key>,
     {
         for (k, v) in iter {
-            self.put(k, v)?;
+            self.set(k, v)?;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
 //! Iterator and entry types live in [`btree_map`] and [`btree_set`], as in std.
 
 mod check;
+mod edit;
 mod entry;
 mod insert;
 mod iter;
@@ -16,6 +17,7 @@ mod map_mut;
 mod node;
 mod remove;
 mod set;
+mod set_ops;
 mod spread;
 mod tree;
 
@@ -25,6 +27,7 @@ pub use set::{PBTreeSet, PBTreeSetMut};
 
 /// Iterator and entry types of [`PBTreeMap`], named as in `std::collections::btree_map`.
 pub mod btree_map {
+    pub use super::edit::{ExtractIf, RangeMut};
     pub use super::entry::{Entry, OccupiedEntry, VacantEntry};
     pub use super::iter::{Iter, IterMut, Keys, Range, Values, ValuesMut};
     pub use super::map::PBTreeMap;
@@ -34,4 +37,5 @@ pub mod btree_map {
 /// Iterator types of [`PBTreeSet`], named as in `std::collections::btree_set`.
 pub mod btree_set {
     pub use super::set::{Iter, PBTreeSet, PBTreeSetMut, Range};
+    pub use super::set_ops::{Difference, ExtractIf, Intersection, SymmetricDifference, Union};
 }

@@ -8,12 +8,12 @@ use std::ops::{Deref, RangeBounds};
 
 use pmem_core::fingerprint::{fp_str, fp_u64, FP_START};
 use pmem_core::schema::{Shape, TypeSchema};
-use pmem_core::{PSafe, Persistent, Plain, Result, ViewTail, Visitor};
+use pmem_core::{PSafe, Persistent, Result, ViewTail, Visitor};
 
 use super::iter;
 use super::map::PBTreeMap;
 use super::map_mut::PBTreeMapMut;
-use crate::PKey;
+use crate::{CopyOut, PKey};
 
 /// An ordered set in a pmem pool, with the API of [`std::collections::BTreeSet`]; a
 /// [`PBTreeMap<T, ()>`](PBTreeMap) underneath (so the same node layout and logging).
@@ -213,6 +213,30 @@ impl<T: PartialEq> PartialEq for PBTreeSet<T> {
 
 impl<T: Eq> Eq for PBTreeSet<T> {}
 
+impl<T: PartialOrd> PartialOrd for PBTreeSet<T> {
+    /// Compares the elements in order, lexicographically, as std does.
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.iter().partial_cmp(other.iter())
+    }
+}
+
+impl<T: Ord> Ord for PBTreeSet<T> {
+    /// Compares the elements in order, lexicographically, as std does.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl<T: std::hash::Hash> std::hash::Hash for PBTreeSet<T> {
+    /// Hashes the length, then the elements in order.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.len().hash(state);
+        for x in self {
+            x.hash(state);
+        }
+    }
+}
+
 impl<'a, T> IntoIterator for &'a PBTreeSet<T> {
     type Item = &'a T;
     type IntoIter = Iter<'a, T>;
@@ -358,7 +382,7 @@ impl<T: fmt::Debug> fmt::Debug for PBTreeSetMut<T> {
 }
 
 impl<T: Persistent + Ord> PBTreeSetMut<T> {
-    fn map(&mut self) -> &mut PBTreeMapMut<T, ()> {
+    pub(crate) fn map(&mut self) -> &mut PBTreeMapMut<T, ()> {
         // SAFETY: the set is a map of the same bytes, viewed in the same transaction
         // and borrowed exclusively through `self`.
         unsafe { PBTreeMap::<T, ()>::view_mut(std::ptr::from_mut(self).cast()) }
@@ -384,7 +408,7 @@ impl<T: Persistent + Ord> PBTreeSetMut<T> {
         T: Borrow<Q::Key>,
         Q::Key: Ord,
     {
-        self.map().put(value, ())
+        self.map().set(value, ())
     }
 
     /// Removes `value`, freeing what the element owned; answers whether it was present.
@@ -407,7 +431,7 @@ impl<T: Persistent + Ord> PBTreeSetMut<T> {
     where
         T: Borrow<Q>,
     {
-        self.map().delete(value)
+        Ok(self.map().remove_with(value, |_, ()| ())?.is_some())
     }
 
     /// Removes and answers the element equal to `value`.
@@ -428,9 +452,37 @@ impl<T: Persistent + Ord> PBTreeSetMut<T> {
     /// ```
     pub fn take<Q: ?Sized + Ord>(&mut self, value: &Q) -> Result<Option<T>>
     where
-        T: Borrow<Q> + Plain,
+        T: Borrow<Q> + CopyOut,
     {
-        Ok(self.map().remove_entry(value)?.map(|(k, ())| k))
+        self.map().remove_with(value, |k, ()| *k)
+    }
+
+    /// Removes `value`, dropping the stored element (freeing what it owned) after `f`
+    /// has seen it; answers `f`'s result, or `None` if absent. Works for every element
+    /// type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::{PBTreeSet, PString};
+    /// let mut pool = pmem_core::Pool::<PBTreeSet<PString>>::volatile()?;
+    /// let r = pool.tx(|tx| {
+    ///     tx.root_mut().insert("ada")?;
+    ///     tx.root_mut().take_with("ada", |s| s.to_uppercase())
+    /// })?;
+    /// assert_eq!(r.as_deref(), Some("ADA"));
+    /// pool.check()?;
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn take_with<Q: ?Sized + Ord, R>(
+        &mut self,
+        value: &Q,
+        f: impl FnOnce(&T) -> R,
+    ) -> Result<Option<R>>
+    where
+        T: Borrow<Q>,
+    {
+        self.map().remove_with(value, |k, ()| f(k))
     }
 
     /// Removes and answers the smallest element.
@@ -450,7 +502,7 @@ impl<T: Persistent + Ord> PBTreeSetMut<T> {
     /// ```
     pub fn pop_first(&mut self) -> Result<Option<T>>
     where
-        T: Plain,
+        T: CopyOut,
     {
         Ok(self.map().pop_first()?.map(|(k, ())| k))
     }
@@ -472,7 +524,7 @@ impl<T: Persistent + Ord> PBTreeSetMut<T> {
     /// ```
     pub fn pop_last(&mut self) -> Result<Option<T>>
     where
-        T: Plain,
+        T: CopyOut,
     {
         Ok(self.map().pop_last()?.map(|(k, ())| k))
     }
@@ -533,7 +585,7 @@ impl<T: Persistent + Ord> PBTreeSetMut<T> {
     {
         let m = self.map();
         for v in iter {
-            m.put(v, ())?;
+            m.set(v, ())?;
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 
 use pmem_core::Result;
 
+use super::insert::Spare;
 use super::node::{self, Geo};
 use super::tree::{Path, Tree};
 
@@ -18,8 +19,13 @@ impl Tree {
     /// sibling or no boundaries fit the bounds.
     ///
     /// # Safety
-    /// - as for [`Tree::make_room`], with the leaf full and `height > 0`.
-    pub(crate) unsafe fn spread(&mut self, path: &Path) -> Result<Option<(*mut u8, usize)>> {
+    /// - as for [`Tree::make_room`], with the leaf full and `height > 0`; `spare` came
+    ///   from `Tree::reserve` for this path.
+    pub(crate) unsafe fn spread(
+        &mut self,
+        path: &Path,
+        spare: &mut Spare,
+    ) -> Result<Option<(*mut u8, usize)>> {
         let g = self.geo;
         let (parent, j) = path.inner[path.height - 1];
         // SAFETY: checked nodes of this tree; `j <= len(parent)`; every range below
@@ -54,7 +60,7 @@ impl Tree {
                 vals.extend_from_slice(std::slice::from_raw_parts(g.val(n, 0), len * g.vs));
             }
             let last = *nodes.last().expect("two nodes or more");
-            let fresh = g.alloc_leaf(self.anchor())?;
+            let fresh = spare.leaf();
             nodes.push(fresh);
 
             // Write each node's share of the originals (the new entry is not among them).
@@ -108,7 +114,7 @@ impl Tree {
                 sep: None,
             };
             up.inner[path.height - 1].1 = hi;
-            self.insert_into_parent(&up, g.key(fresh, 0), foff)?;
+            self.insert_into_parent(&up, g.key(fresh, 0), foff, spare);
             Ok(at)
         }
     }

@@ -4,13 +4,14 @@ use std::borrow::Borrow;
 use std::hash::Hash;
 use std::ptr;
 
-use pmem_core::{PInit, Persistent, Plain, Result};
+use pmem_core::{PInit, Persistent, Result};
 
 use super::key::PKey;
 use super::map::Bucket;
 use super::raw::Table;
 use super::view::PHashMapMut;
 use crate::vec::replace_in_place;
+use crate::CopyOut;
 
 /// A view into one entry of a map, present or absent.
 ///
@@ -262,7 +263,7 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     /// ```
     pub fn insert(&mut self, value: impl PInit<V>) -> Result<V>
     where
-        V: Plain,
+        V: CopyOut,
     {
         let vp = self.get_mut();
         // SAFETY: plain data; `get_mut` logged the value; restored if `init` fails.
@@ -319,7 +320,7 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     /// ```
     pub fn remove(self) -> Result<V>
     where
-        V: Plain,
+        V: CopyOut,
     {
         self.remove_with(|_, v| {
             // SAFETY: plain data: the copy owns nothing.

@@ -110,6 +110,56 @@ impl Hasher for PHasher {
     }
 }
 
+/// Builds the [`PHasher`]s of one map: its seed, as [`PHashMap::hasher`] answers it
+/// (the map's `BuildHasher`, the counterpart of std's `RandomState`).
+///
+/// [`PHashMap::hasher`]: crate::PHashMap::hasher
+///
+/// # Examples
+///
+/// ```
+/// use std::hash::BuildHasher;
+/// use pmem_collections::{PBuildHasher, PHasher};
+/// let b = PBuildHasher::new(7);
+/// assert_eq!(b.hash_one("ada"), b.hash_one("ada"));
+/// assert_ne!(b.hash_one("ada"), PBuildHasher::new(8).hash_one("ada"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PBuildHasher {
+    seed: u64,
+}
+
+impl PBuildHasher {
+    /// The builder of hashers seeded with `seed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(pmem_collections::PBuildHasher::new(3).seed(), 3);
+    /// ```
+    pub const fn new(seed: u64) -> PBuildHasher {
+        PBuildHasher { seed }
+    }
+
+    /// The seed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(pmem_collections::PBuildHasher::new(3).seed(), 3);
+    /// ```
+    pub const fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+impl std::hash::BuildHasher for PBuildHasher {
+    type Hasher = PHasher;
+    fn build_hasher(&self) -> PHasher {
+        PHasher::new(self.seed)
+    }
+}
+
 /// The hash of `q` under `seed`.
 #[inline]
 pub(crate) fn make_hash<Q: Hash + ?Sized>(seed: u64, q: &Q) -> u64 {

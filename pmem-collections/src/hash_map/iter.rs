@@ -78,6 +78,13 @@ impl<'a, K, V> Iterator for HashMapKeys<'a, K, V> {
     }
 }
 impl<K, V> ExactSizeIterator for HashMapKeys<'_, K, V> {}
+impl<K, V> Clone for HashMapKeys<'_, K, V> {
+    fn clone(&self) -> Self {
+        HashMapKeys {
+            inner: self.inner.clone(),
+        }
+    }
+}
 impl<K, V> FusedIterator for HashMapKeys<'_, K, V> {}
 
 /// An iterator over the values of a [`PHashMap`](crate::PHashMap).

@@ -137,6 +137,25 @@ impl<K, V> PHashMap<K, V> {
         Table::resolve_or_panic(ptr::from_ref(&self.hdr), Self::LAYOUT)
     }
 
+    /// How this map hashes its keys: [`PHasher`](crate::PHasher) with the map's seed
+    /// (std answers `&S`; the seed lives in the pool header, so this answers a copy).
+    /// The seed is drawn when the map allocates its first table; before that this is
+    /// seed 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::hash::BuildHasher;
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u64, u64>>::volatile()?;
+    /// pool.tx(|tx| tx.root_mut().insert(1, 1).map(drop))?;
+    /// let (a, b) = pool.read(|m| (m.hasher().hash_one(1u64), m.hasher().hash_one(1u64)))?;
+    /// assert_eq!(a, b);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn hasher(&self) -> crate::PBuildHasher {
+        crate::PBuildHasher::new(self.hdr.seed)
+    }
+
     /// An iterator over `(&K, &V)`, in no particular order.
     ///
     /// # Panics

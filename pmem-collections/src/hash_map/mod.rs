@@ -1,6 +1,7 @@
 //! [`PHashMap<K, V>`]: a hash map in pool memory, its view [`PHashMapMut<K, V>`], the
 //! entry API, its iterators, the [`PKey`] trait and the deterministic [`PHasher`].
 
+mod edit;
 mod entry;
 mod hasher;
 mod iter;
@@ -9,9 +10,18 @@ mod map;
 mod raw;
 mod view;
 
+pub use edit::{HashMapDrain, HashMapExtractIf};
 pub use entry::{HashMapEntry, HashMapOccupiedEntry, HashMapVacantEntry};
-pub use hasher::PHasher;
+pub use hasher::{PBuildHasher, PHasher};
 pub use iter::{HashMapIter, HashMapIterMut, HashMapKeys, HashMapValues, HashMapValuesMut};
 pub use key::PKey;
+pub(crate) use map::Bucket;
+pub(crate) use raw::{FullBuckets, Table};
+pub(crate) use view::erase_bucket;
+
+/// The full buckets of `t` (for the set's iterators).
+pub(crate) fn full_buckets(t: Table) -> FullBuckets {
+    t.full_buckets()
+}
 pub use map::PHashMap;
 pub use view::PHashMapMut;

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr;
 
-use pmem_core::{PInit, Persistent, Plain, Result, ViewTail};
+use pmem_core::{PInit, Persistent, Result, ViewTail};
 
 use super::entry::{HashMapEntry, HashMapOccupiedEntry, HashMapVacantEntry};
 use super::hasher::{canary, make_hash};
@@ -16,6 +16,7 @@ use super::key::PKey;
 use super::map::{Bucket, PHashMap};
 use super::raw::{self, bucket_capacity, h2, Header, Table, EMPTY};
 use crate::vec::replace_in_place;
+use crate::CopyOut;
 
 /// The view of a [`PHashMap<K, V>`] inside a transaction: `std::collections::HashMap`'s
 /// write methods, each logging only what it changes (an insert logs one control byte,
@@ -50,6 +51,20 @@ impl<K, V> Deref for PHashMapMut<K, V> {
 
 type Lay<K, V> = PHashMap<K, V>;
 
+/// Marks full bucket `i` of `map`'s table `t` free, its entry already dropped or copied
+/// out (it owns nothing any more): logs the control byte and the header's counters.
+///
+/// # Safety
+/// - `t` is `map`'s table and bucket `i` is full.
+pub(crate) unsafe fn erase_bucket<K: Persistent + Hash + Eq, V: Persistent>(
+    map: &mut PHashMapMut<K, V>,
+    t: Table,
+    i: usize,
+) {
+    // SAFETY: caller's contract.
+    unsafe { raw::erase(map.hdr(), t, i) };
+}
+
 impl<'a, K: Persistent + Hash + Eq, V: Persistent> IntoIterator for &'a mut PHashMapMut<K, V> {
     type Item = (&'a K, &'a mut V::View);
     type IntoIter = HashMapIterMut<'a, K, V>;
@@ -69,12 +84,12 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         ptr::from_mut(self).cast()
     }
 
-    fn bucket(t: Table, i: usize) -> *mut Bucket<K, V> {
+    pub(crate) fn bucket(t: Table, i: usize) -> *mut Bucket<K, V> {
         t.bucket(i).cast()
     }
 
     /// Rebuilds the table into a fresh allocation with room for `capacity` entries.
-    fn resize(&mut self, capacity: usize) -> Result<()> {
+    pub(crate) fn resize(&mut self, capacity: usize) -> Result<()> {
         let hdr = self.hdr();
         let mut hasher = |p: *mut u8, seed: u64| {
             // SAFETY: `resize` hands in full buckets only.
@@ -169,7 +184,7 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// ```
     pub fn insert<L: PKey<K>>(&mut self, key: L, value: impl PInit<V>) -> Result<Option<V>>
     where
-        V: Plain,
+        V: CopyOut,
         K: Borrow<L::Key>,
         L::Key: Hash + Eq,
     {
@@ -191,7 +206,7 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         Ok(None)
     }
 
-    fn value_ptr(t: Table, i: usize) -> *mut V {
+    pub(crate) fn value_ptr(t: Table, i: usize) -> *mut V {
         // SAFETY: projection inside bucket `i`.
         unsafe { ptr::addr_of_mut!((*Self::bucket(t, i)).value) }
     }
@@ -251,7 +266,7 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// ```
     pub fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Result<Option<V>>
     where
-        V: Plain,
+        V: CopyOut,
         K: Borrow<Q>,
     {
         self.remove_with(key, |_, v| {
@@ -276,8 +291,8 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// ```
     pub fn remove_entry<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Result<Option<(K, V)>>
     where
-        K: Plain + Borrow<Q>,
-        V: Plain,
+        K: CopyOut + Borrow<Q>,
+        V: CopyOut,
     {
         self.remove_with(key, |k, v| {
             // SAFETY: plain data: the copies own nothing.
@@ -400,11 +415,34 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     }
 
     /// Keeps only the entries for which `f` answers `true`, dropping the others (freeing
-    /// what they owned). Each removal logs one control byte and the header.
+    /// what they owned). `f` gets each value's view, as std's gets `&mut V`; for plain
+    /// values the view snapshots the value, so a predicate that only reads still logs
+    /// every value: [`retain_ref`](Self::retain_ref) logs only the removals. Each
+    /// removal logs one control byte and the header.
     ///
-    /// Unlike std's, `f` sees `&V`, not a mutable value: handing every value's view out
-    /// would log every value. If `f` panics, the entries removed so far stay removed and
-    /// the map is consistent.
+    /// If `f` panics, the entries removed so far stay removed and the map is consistent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u32, u32>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().extend((0..10).map(|i| (i, i)))?;
+    ///     tx.root_mut().retain(|k, v| {
+    ///         *v *= 10;
+    ///         k % 2 == 0
+    ///     })
+    /// })?;
+    /// assert_eq!(pool.read(|m| (m.len(), m[&4]))?, (5, 40));
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn retain(&mut self, mut f: impl FnMut(&K, &mut V::View) -> bool) -> Result<()> {
+        // SAFETY: each value is handed out once, while nothing else refers to it.
+        self.retain_raw(|k, v| f(k, unsafe { V::view_mut(v) }))
+    }
+
+    /// [`retain`](Self::retain) with a predicate that only reads: nothing is logged for
+    /// the entries it keeps.
     ///
     /// # Examples
     ///
@@ -412,17 +450,22 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u32, u32>>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().extend((0..10).map(|i| (i, i * i)))?;
-    ///     tx.root_mut().retain(|k, _| k % 2 == 0)
+    ///     tx.root_mut().retain_ref(|k, _| k % 2 == 0)
     /// })?;
     /// assert_eq!(pool.read(|m| m.len())?, 5);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn retain(&mut self, mut f: impl FnMut(&K, &V) -> bool) -> Result<()> {
+    pub fn retain_ref(&mut self, mut f: impl FnMut(&K, &V) -> bool) -> Result<()> {
+        // SAFETY: an initialised value, read while nothing changes it.
+        self.retain_raw(|k, v| f(k, unsafe { &*v }))
+    }
+
+    pub(crate) fn retain_raw(&mut self, mut f: impl FnMut(&K, *mut V) -> bool) -> Result<()> {
         let Some(t) = self.table() else { return Ok(()) };
         for i in t.full_buckets() {
             let b = Self::bucket(t, i);
             // SAFETY: a full bucket (erasing others does not move it).
-            let keep = unsafe { f(&(*b).key, &(*b).value) };
+            let keep = unsafe { f(&(*b).key, ptr::addr_of_mut!((*b).value)) };
             if !keep {
                 // SAFETY: as above.
                 unsafe { self.erase_with(t, i, |_, _| ())? };

@@ -6,6 +6,9 @@ use std::ptr;
 
 use pmem_core::{raw, PInit, Persistent, Plain, Result, ViewTail};
 
+use crate::CopyOut;
+
+use super::compact::Compact;
 use super::pvec::PVec;
 use super::raw::{replace_in_place, Elem, RawVec};
 
@@ -18,8 +21,9 @@ use super::raw::{replace_in_place, Elem, RawVec};
 ///
 /// Removing an element that owns pool memory frees what it owned, in the same
 /// transaction; owned data never leaves the pool. So the methods that hand removed
-/// elements out (`pop`, `remove`, `swap_remove`) need `T: Plain`, and each has a `_with`
-/// twin for every `T` that lets a closure read the element just before it is dropped.
+/// elements out (`pop`, `remove`, `swap_remove`, `drain`, `split_off`...) need plain data
+/// ([`CopyOut`]), and each has a twin for every `T` that drops the element in place:
+/// `pop_with`, `remove_with`, `swap_remove_with`, `drain_with`, `truncate`, `retain`.
 ///
 /// Errors: [`Error::OutOfSpace`](pmem_core::Error::OutOfSpace) (or another allocation
 /// error) leaves the vector unchanged; [`Error::Corrupted`](pmem_core::Error::Corrupted)
@@ -46,23 +50,23 @@ impl<'a, T: Persistent> IntoIterator for &'a mut PVecMut<T> {
 }
 
 impl<T: Persistent> PVecMut<T> {
-    const EL: Elem = Elem::of::<T>();
+    pub(crate) const EL: Elem = Elem::of::<T>();
     const SIZED: () = assert!(
         size_of::<T>() != 0,
         "pmem: a PVec of a zero-sized type is not supported"
     );
 
-    fn hdr(&mut self) -> *mut RawVec {
+    pub(crate) fn hdr(&mut self) -> *mut RawVec {
         let () = Self::SIZED;
         ptr::from_mut(self).cast()
     }
 
-    fn len_now(&self) -> usize {
+    pub(crate) fn len_now(&self) -> usize {
         self.len()
     }
 
     /// Logs slots `from..to` (which must be below `cap`).
-    fn snapshot_slots(&mut self, from: usize, to: usize) {
+    pub(crate) fn snapshot_slots(&mut self, from: usize, to: usize) {
         if to > from {
             let p = self.elem_ptr(from);
             // SAFETY: slots `from..to` are inside the buffer (callers keep `to <= cap`),
@@ -122,7 +126,7 @@ impl<T: Persistent> PVecMut<T> {
     /// ```
     pub fn pop(&mut self) -> Option<T>
     where
-        T: Plain,
+        T: CopyOut,
     {
         let len = self.len_now();
         if len == 0 {
@@ -237,7 +241,7 @@ impl<T: Persistent> PVecMut<T> {
     #[track_caller]
     pub fn remove(&mut self, index: usize) -> T
     where
-        T: Plain,
+        T: CopyOut,
     {
         let len = self.len_now();
         assert!(
@@ -291,7 +295,7 @@ impl<T: Persistent> PVecMut<T> {
 
     /// Shifts `index + 1..len` one slot left over the (already dropped) element at
     /// `index` and shortens the vector.
-    fn close_gap(&mut self, index: usize, len: usize) {
+    pub(crate) fn close_gap(&mut self, index: usize, len: usize) {
         self.snapshot_slots(index, len);
         let base = self.elem_ptr(0);
         let h = self.hdr();
@@ -325,7 +329,7 @@ impl<T: Persistent> PVecMut<T> {
     #[track_caller]
     pub fn swap_remove(&mut self, index: usize) -> T
     where
-        T: Plain,
+        T: CopyOut,
     {
         let len = self.len_now();
         assert!(
@@ -509,68 +513,52 @@ impl<T: Persistent> PVecMut<T> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn retain(&mut self, mut f: impl FnMut(&T) -> bool) -> Result<()> {
-        /// Closes the gap left by removed elements, even on unwind or early error.
-        struct Compact<T> {
-            hdr: *mut RawVec,
-            base: *mut T,
-            len: usize,
-            processed: usize,
-            deleted: usize,
-        }
-        impl<T> Drop for Compact<T> {
-            fn drop(&mut self) {
-                if self.deleted == 0 {
-                    return;
-                }
-                // SAFETY: slots from the first deleted one to `len` were logged before
-                // anything moved; `processed..len` are initialised and move down over
-                // the deleted ones.
-                unsafe {
-                    let tail = self.len - self.processed;
-                    ptr::copy(
-                        self.base.add(self.processed),
-                        self.base.add(self.processed - self.deleted),
-                        tail,
-                    );
-                    RawVec::set_len(self.hdr, self.len - self.deleted);
-                }
-            }
-        }
+        // SAFETY: `retain_raw` hands out initialised elements, one at a time.
+        self.retain_raw(|p| f(unsafe { &*p }))
+    }
+
+    /// Keeps only the elements for which `f` answers `true`, like
+    /// [`retain`](Self::retain), but `f` gets each element's view (`&mut T` for plain
+    /// data, after a snapshot of the element), as std's `retain_mut` gets `&mut T`.
+    ///
+    /// Logs every element `f` sees (plain data), plus the slots from the first removed
+    /// element to the end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{PString, PVec};
+    /// let mut pool = pmem_core::Pool::<PVec<PString>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().extend(["a", "", "c"])?;
+    ///     tx.root_mut().retain_mut(|s| !s.is_empty() && s.push('!').is_ok())
+    /// })?;
+    /// assert_eq!(pool.read(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>())?, ["a!", "c!"]);
+    /// pool.check()?; // the removed string's buffer was freed
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn retain_mut(&mut self, mut f: impl FnMut(&mut T::View) -> bool) -> Result<()> {
+        // SAFETY: `retain_raw` hands out initialised elements, one at a time, while
+        // nothing else refers to them.
+        self.retain_raw(|p| f(unsafe { T::view_mut(p) }))
+    }
+
+    /// The pass behind `retain` and `retain_mut`: `keep` sees each element's address.
+    fn retain_raw(&mut self, mut keep: impl FnMut(*mut T) -> bool) -> Result<()> {
         let len = self.len_now();
         let base = self.elem_ptr(0);
         let hdr = self.hdr();
-        let mut guard = Compact {
-            hdr,
-            base,
-            len,
-            processed: 0,
-            deleted: 0,
-        };
-        while guard.processed < len {
-            let at = guard.processed;
-            // SAFETY: element `at` is initialised and not moved yet.
-            let elem = unsafe { base.add(at) };
-            // SAFETY: as above.
-            let keep = f(unsafe { &*elem });
-            if keep {
-                if guard.deleted > 0 {
-                    // SAFETY: the destination slot was logged when the first element
-                    // was deleted; it holds a dropped element.
-                    unsafe { ptr::copy_nonoverlapping(elem, base.add(at - guard.deleted), 1) };
-                }
+        // SAFETY: this view's header and buffer, borrowed exclusively for the pass.
+        let mut pass = unsafe { Compact::new(hdr, base, len, 0) };
+        while let Some(p) = pass.current(len) {
+            if keep(p) {
+                pass.keep();
             } else {
-                if guard.deleted == 0 {
-                    self.snapshot_slots(at, len);
-                }
-                // SAFETY: element `at` is initialised; it is dropped and then treated as
-                // a gap.
-                let r = unsafe { T::free_owned(elem) };
-                guard.deleted += 1;
-                guard.processed += 1;
+                // SAFETY: an initialised element, dropped and then counted as a gap.
+                let r = unsafe { T::free_owned(p) };
+                pass.remove();
                 r?;
-                continue;
             }
-            guard.processed += 1;
         }
         Ok(())
     }

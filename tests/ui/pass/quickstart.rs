@@ -22,7 +22,7 @@ fn main() -> Result<(), Error> {
     pool.tx(|tx| {
         let bank = tx.root_mut();
         let acct = bank.accounts_mut().entry(7).or_default()?;
-        acct.owner_mut().replace("ada")?;
+        acct.owner_mut().set("ada")?;
         *acct.balance_mut() += 30;
         acct.history_mut().push(30)?;
         acct.set_owner("ada lovelace")?;
