@@ -40,7 +40,9 @@ fn play(pool: &mut Pool<Board>, player: u64, points: u64) -> Result<(), Error> {
         let board = tx.root_mut();
         let old = board.score_of.get(&player).copied().unwrap_or(0);
         let new = old + points;
-        board.by_score_mut().remove_with(&(old, player), |_, _| ())?;
+        board
+            .by_score_mut()
+            .remove_with(&(old, player), |_, _| ())?;
         board
             .by_score_mut()
             .set((new, player), name(player).as_str())?;

@@ -83,7 +83,10 @@ fn run(path: &str, args: &[String]) -> Result<bool, Error> {
             }
         }
         (Some("remove"), Some(id)) if args.len() == 2 => {
-            if !pool.tx(|tx| tx.root_mut().items_mut().remove_with(&id, |_, _| ()))?.is_some() {
+            if pool
+                .tx(|tx| tx.root_mut().items_mut().remove_with(&id, |_, _| ()))?
+                .is_none()
+            {
                 eprintln!("todo: no item {id}");
                 return Ok(false);
             }

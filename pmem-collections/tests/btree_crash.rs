@@ -271,7 +271,8 @@ fn every_crash_image_of_append_recovers_without_leaks() {
         let mut it = v.iter_mut();
         (it.next().unwrap(), it.next().unwrap())
     }
-    let on = |f: fn(&mut PVecMut<PBTreeMap<BoxKey, Owned>>) -> Result<(), Error>| {
+    type Maps = PVecMut<PBTreeMap<BoxKey, Owned>>;
+    let on = |f: fn(&mut Maps) -> Result<(), Error>| {
         step(move |p: &mut Pool<Pair>| p.tx(|tx| f(tx.root_mut())).unwrap())
     };
     let setup = |p: &mut Pool<Pair>| {

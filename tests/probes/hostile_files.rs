@@ -78,7 +78,10 @@ fn swapping_the_logs_of_two_crashed_pools_is_refused() {
     let d = Dir::new("swap");
     let a = crashed_pool(&d, "a.pool");
     let b = crashed_pool(&d, "b.pool");
-    let (la, lb) = (std::fs::read(log_of(&a)).unwrap(), std::fs::read(log_of(&b)).unwrap());
+    let (la, lb) = (
+        std::fs::read(log_of(&a)).unwrap(),
+        std::fs::read(log_of(&b)).unwrap(),
+    );
     std::fs::write(log_of(&a), &lb).unwrap();
     std::fs::write(log_of(&b), &la).unwrap();
     for p in [&a, &b] {
@@ -89,7 +92,13 @@ fn swapping_the_logs_of_two_crashed_pools_is_refused() {
     }
     // Put back, both recover every commit.
     std::fs::write(log_of(&a), &la).unwrap();
-    assert_eq!(Pool::<PVec<u64>>::open(&a).unwrap().read(|v| v.len()).unwrap(), 200);
+    assert_eq!(
+        Pool::<PVec<u64>>::open(&a)
+            .unwrap()
+            .read(|v| v.len())
+            .unwrap(),
+        200
+    );
 }
 
 #[test]
@@ -108,7 +117,13 @@ fn a_crashed_pool_without_its_log_or_with_an_empty_one_is_refused() {
         Err(Error::Corrupted { .. })
     ));
     std::fs::write(log_of(&a), &log).unwrap();
-    assert_eq!(Pool::<PVec<u64>>::open(&a).unwrap().read(|v| v.len()).unwrap(), 200);
+    assert_eq!(
+        Pool::<PVec<u64>>::open(&a)
+            .unwrap()
+            .read(|v| v.len())
+            .unwrap(),
+        200
+    );
 }
 
 #[test]
@@ -116,8 +131,17 @@ fn a_second_opener_is_refused_at_once_and_a_read_only_one_cannot_write() {
     let d = Dir::new("locked");
     let p = d.path("p.pool");
     let pool = Pool::<PVec<u64>>::create(&p).unwrap();
-    assert!(matches!(Pool::<PVec<u64>>::open(&p), Err(Error::Locked { .. })));
+    assert!(matches!(
+        Pool::<PVec<u64>>::open(&p),
+        Err(Error::Locked { .. })
+    ));
     drop(pool);
-    let mut ro = PoolOptions::new().read_only(true).open::<PVec<u64>>(&p).unwrap();
-    assert!(matches!(ro.tx(|tx| tx.root_mut().push(1)), Err(Error::ReadOnly)));
+    let mut ro = PoolOptions::new()
+        .read_only(true)
+        .open::<PVec<u64>>(&p)
+        .unwrap();
+    assert!(matches!(
+        ro.tx(|tx| tx.root_mut().push(1)),
+        Err(Error::ReadOnly)
+    ));
 }
