@@ -184,6 +184,9 @@ pub(crate) struct State {
 /// a failed sync can invalidate it.
 pub(crate) struct Flusher {
     gc: crate::group_commit::GroupCommit,
+    /// Transactions between `Pool::tx`'s start and their commit's append (see
+    /// `gather_committers`).
+    pub(crate) committers: std::sync::atomic::AtomicUsize,
     /// (seq, log offset) of groups appended but not known durable.
     pending: Mutex<VecDeque<(u64, u64)>>,
 }
@@ -650,6 +653,7 @@ impl Shared {
             state: RwLock::new(state),
             flusher: Flusher {
                 gc: crate::group_commit::GroupCommit::new(checkpoint.checkpoint_seq),
+                committers: std::sync::atomic::AtomicUsize::new(0),
                 pending: Mutex::new(VecDeque::new()),
             },
             header,
@@ -858,6 +862,19 @@ impl Shared {
     }
 
     /// Takes the write lock for a transaction.
+    /// A leader's short wait for transactions already under way (`committers`): up to
+    /// 100 µs, yielding, while any is still before its append — so that one sync
+    /// covers them (like PostgreSQL's `commit_delay` with `commit_siblings`). A lone
+    /// committer never waits: its own count is gone before it flushes.
+    fn gather_committers(&self) {
+        let start = std::time::Instant::now();
+        while self.flusher.committers.load(Ordering::Acquire) > 0
+            && start.elapsed() < std::time::Duration::from_micros(100)
+        {
+            std::thread::yield_now();
+        }
+    }
+
     pub(crate) fn begin(&self) -> Result<RwLockWriteGuard<'_, State>> {
         self.check_usable()?;
         if self.cfg.read_only {
@@ -983,28 +1000,32 @@ impl Shared {
     pub(crate) fn flush_to(&self, seq: u64) -> Result<()> {
         let f = &self.flusher;
         let log = self.log.as_ref().expect("only logged pools flush");
-        f.gc.wait_durable(seq, || {
-            self.check_usable()?;
-            let synced = if crate::fault::is(crate::fault::Broken::SkipLogSync) {
-                Ok(())
-            } else {
-                log.sync()
-            };
-            synced.map_err(|e| {
-                self.poison();
-                // Best effort: make the groups that did not become durable invalid, so a
-                // reopen replays exactly the commits acknowledged before the failure.
-                let pending = f
-                    .pending
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let durable = f.gc.durable();
-                if let Some(&(_, pos)) = pending.iter().find(|(s, _)| *s > durable) {
-                    let _ = log.write_at(pos, &[0u8; 8]);
-                }
-                Error::io("syncing", log.path(), e)
-            })
-        })?;
+        f.gc.wait_durable(
+            seq,
+            || self.gather_committers(),
+            || {
+                self.check_usable()?;
+                let synced = if crate::fault::is(crate::fault::Broken::SkipLogSync) {
+                    Ok(())
+                } else {
+                    log.sync()
+                };
+                synced.map_err(|e| {
+                    self.poison();
+                    // Best effort: make the groups that did not become durable invalid, so a
+                    // reopen replays exactly the commits acknowledged before the failure.
+                    let pending = f
+                        .pending
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let durable = f.gc.durable();
+                    if let Some(&(_, pos)) = pending.iter().find(|(s, _)| *s > durable) {
+                        let _ = log.write_at(pos, &[0u8; 8]);
+                    }
+                    Error::io("syncing", log.path(), e)
+                })
+            },
+        )?;
         let durable = f.gc.durable();
         let mut pending = f
             .pending

@@ -2,11 +2,18 @@
 //!
 //! Committers append their log groups in sequence order under the pool's write lock and
 //! publish the last appended sequence number (`appended`). Then, without the write lock,
-//! each waits until its own number is durable. The first waiter to take `lock` becomes
-//! the leader: it reads `appended` *before* syncing, syncs, and publishes that number as
-//! `durable`, covering every group appended before its sync started. Waiters whose
-//! number is covered return without a sync of their own; the others lead the next
-//! round.
+//! each waits until its own number is durable. A waiter that finds no sync in progress
+//! becomes the leader: it marks a sync in progress, reads `appended` *before* syncing,
+//! syncs **without holding the state lock**, then publishes that number as `durable`
+//! and wakes every waiter. Waiters whose number is covered return at once; the others
+//! elect the next leader among themselves.
+//!
+//! Why the state lock is not held across the sync: a leader that synced while holding
+//! it made the waiters its sync already covered queue behind the *next* leader's sync
+//! before they could even see `durable` (a mutex hands itself over in arrival order),
+//! so every commit waited for two syncs and only one or two commits shared each sync
+//! (measured: 8 threads, 2,400 commits, 1,065 fdatasyncs). With a condition variable,
+//! covered waiters return the moment their sync completes.
 //!
 //! Correctness rests on one order: a group is written to the log before its number is
 //! stored in `appended` (Release), and the leader loads `appended` (Acquire) before
@@ -17,17 +24,20 @@
 #[cfg(loom)]
 use loom::sync::{
     atomic::{AtomicU64, Ordering},
-    Mutex,
+    Condvar, Mutex,
 };
 #[cfg(not(loom))]
 use std::sync::{
     atomic::{AtomicU64, Ordering},
-    Mutex,
+    Condvar, Mutex,
 };
 
 /// The group-commit state of one pool.
 pub(crate) struct GroupCommit {
-    lock: Mutex<()>,
+    /// Whether a leader is syncing now.
+    syncing: Mutex<bool>,
+    /// Signalled when a sync ends.
+    done: Condvar,
     durable: AtomicU64,
     appended: AtomicU64,
 }
@@ -35,50 +45,76 @@ pub(crate) struct GroupCommit {
 impl GroupCommit {
     pub(crate) fn new(seq: u64) -> Self {
         GroupCommit {
-            lock: Mutex::new(()),
+            syncing: Mutex::new(false),
+            done: Condvar::new(),
             durable: AtomicU64::new(seq),
             appended: AtomicU64::new(seq),
         }
     }
 
-    /// Starts over at `seq` (recovery, before any committer runs).
+    /// Restarts the numbering after recovery.
     pub(crate) fn reset(&self, seq: u64) {
         self.appended.store(seq, Ordering::Release);
         self.durable.store(seq, Ordering::Release);
     }
 
-    /// Publishes that every group up to `seq` is written to the log.
+    /// Publishes `seq` as appended (its group is written to the log).
     pub(crate) fn appended(&self, seq: u64) {
         self.appended.store(seq, Ordering::Release);
     }
 
-    /// The highest sequence number known durable.
+    /// The last durable sequence number.
     pub(crate) fn durable(&self) -> u64 {
         self.durable.load(Ordering::Acquire)
     }
 
-    /// Returns once group `seq` is durable, calling `sync` (at most once) if no other
-    /// waiter's sync covered it. An error from `sync` is returned and nothing is marked
-    /// durable.
+    /// Returns once `seq` is durable, running `sync` (as the leader) when no sync in
+    /// progress covers it.
+    ///
+    /// The leader first calls `gather`, which may wait a moment for transactions
+    /// already under way to append their groups, so that one sync covers them too.
     pub(crate) fn wait_durable<E>(
         &self,
         seq: u64,
+        gather: impl FnOnce(),
         sync: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
         if self.durable.load(Ordering::Acquire) >= seq {
             return Ok(());
         }
-        let _leader = self
-            .lock
+        let mut syncing = self
+            .syncing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self.durable.load(Ordering::Acquire) >= seq {
-            return Ok(());
+        loop {
+            if self.durable.load(Ordering::Acquire) >= seq {
+                return Ok(());
+            }
+            if !*syncing {
+                break;
+            }
+            syncing = self
+                .done
+                .wait(syncing)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
+        // The leader: everything appended by now is covered by the sync below.
+        *syncing = true;
+        drop(syncing);
+        gather();
         let target = self.appended.load(Ordering::Acquire);
-        sync()?;
-        self.durable.store(target, Ordering::Release);
-        Ok(())
+        let r = sync();
+        let mut syncing = self
+            .syncing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if r.is_ok() {
+            self.durable.fetch_max(target, Ordering::AcqRel);
+        }
+        *syncing = false;
+        drop(syncing);
+        self.done.notify_all();
+        r
     }
 }
 
@@ -117,11 +153,15 @@ mod tests {
                             gc.appended(*last);
                             *last
                         };
-                        gc.wait_durable(seq, || {
-                            let now = written.load(Ordering::Acquire);
-                            pd.fetch_max(now, Ordering::AcqRel);
-                            Ok::<(), ()>(())
-                        })
+                        gc.wait_durable(
+                            seq,
+                            || {},
+                            || {
+                                let now = written.load(Ordering::Acquire);
+                                pd.fetch_max(now, Ordering::AcqRel);
+                                Ok::<(), ()>(())
+                            },
+                        )
                         .unwrap();
                         assert!(
                             pd.load(Ordering::Acquire) >= seq,

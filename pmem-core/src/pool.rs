@@ -509,6 +509,16 @@ impl<R: Persistent> Pool<R> {
         if control.owner.load(Ordering::Acquire) == me || thread_reads(sh.slot.base() as usize) {
             return Err(E::from(Error::WouldDeadlock));
         }
+        // Counted as a committer until its group is appended (group commit waits a
+        // moment for such transactions before it syncs).
+        struct Committer<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Committer<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        sh.flusher.committers.fetch_add(1, Ordering::AcqRel);
+        let committer = Committer(&sh.flusher.committers);
         let mut g = sh.begin().map_err(E::from)?;
         let st: *mut State = std::ptr::from_mut(&mut *g);
         control.active.store(st.cast(), Ordering::Release);
@@ -524,6 +534,7 @@ impl<R: Persistent> Pool<R> {
         match out {
             Ok(Ok(v)) => match sh.commit(st) {
                 Ok(seq) => {
+                    drop(committer);
                     drop(g);
                     if let Some(seq) = seq {
                         sh.flush_to(seq).map_err(E::from)?;
