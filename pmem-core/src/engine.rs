@@ -864,7 +864,7 @@ impl Shared {
     /// Takes the write lock for a transaction.
     /// A leader's short wait for transactions already under way (`committers`): up to
     /// 100 µs, yielding, while any is still before its append — so that one sync
-    /// covers them (like PostgreSQL's `commit_delay` with `commit_siblings`). A lone
+    /// covers them (like `commit_delay` with `commit_siblings` in `PostgreSQL`). A lone
     /// committer never waits: its own count is gone before it flushes.
     fn gather_committers(&self) {
         let start = std::time::Instant::now();

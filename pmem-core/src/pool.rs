@@ -289,6 +289,15 @@ impl<R> std::fmt::Debug for Pool<R> {
     }
 }
 
+/// Counts a transaction in `Flusher::committers` until dropped (after its append).
+struct Committer<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Committer<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 thread_local! {
     /// Slot bases this thread holds a read lock on.
     static READING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
@@ -511,12 +520,6 @@ impl<R: Persistent> Pool<R> {
         }
         // Counted as a committer until its group is appended (group commit waits a
         // moment for such transactions before it syncs).
-        struct Committer<'a>(&'a std::sync::atomic::AtomicUsize);
-        impl Drop for Committer<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::AcqRel);
-            }
-        }
         sh.flusher.committers.fetch_add(1, Ordering::AcqRel);
         let committer = Committer(&sh.flusher.committers);
         let mut g = sh.begin().map_err(E::from)?;
