@@ -37,6 +37,8 @@ pub use pmem_core::{
 };
 pub use pmem_derive::Persistent;
 
+pub mod migrate;
+
 /// The README's Rust blocks, compiled by `cargo test --doc` so that they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,311 @@
+//! Typed schema migration: a pool written with one root type becomes a pool of another,
+//! through code the application writes, in **one atomic step on disk**
+//! (`docs/MIGRATIONS.md`).
+//!
+//! The old definitions are kept (for example in `mod v1`), the new root implements
+//! [`MigrateFrom`] for the old one, and [`migrate`] does the rest:
+//!
+//! 1. opens the pool read-only as the old type (recovery replays its log in memory;
+//!    nothing is written to the old files);
+//! 2. creates the new pool beside it as `NAME.migrating` and builds the new root from
+//!    the old one in one transaction;
+//! 3. closes the new pool cleanly (one file, every commit in it, synced);
+//! 4. renames it over `NAME` and syncs the directory; removes the old `NAME.log`.
+//!
+//! A crash before the rename is durable leaves the old pool exactly as it was (and a
+//! stray `NAME.migrating`, replaced by the next attempt); after it, the new pool is
+//! complete. Never a mix. Chains (`v1 → v2 → v3`) are a [`Migration`] of several steps,
+//! each atomic, so an interrupted chain resumes where it stopped.
+
+use std::path::{Path, PathBuf};
+
+use pmem_core::{Error, Persistent, PoolOptions, Result};
+
+/// How to build a root of type `Self` from a root of type `Old`: one step of a typed
+/// migration.
+///
+/// # Examples
+///
+/// ```
+/// use pmem::{migrate::MigrateFrom, PString, Persistent};
+///
+/// mod v1 {
+///     #[derive(pmem::Persistent, Default)]
+///     #[repr(C)]
+///     pub struct Account { pub balance: i64 }
+/// }
+///
+/// #[derive(Persistent, Default)]
+/// #[repr(C)]
+/// struct Account { balance: i64, owner: PString }
+///
+/// impl MigrateFrom<v1::Account> for Account {
+///     fn migrate(old: &v1::Account, new: &mut AccountMut) -> pmem::Result<()> {
+///         *new.balance_mut() = old.balance;
+///         new.owner_mut().push_str("unknown")
+///     }
+/// }
+/// ```
+pub trait MigrateFrom<Old: Persistent>: Persistent + Default {
+    /// Fills `new` (which starts as `Self::default()`) from `old`, inside the
+    /// transaction that creates the migrated pool.
+    ///
+    /// # Errors
+    /// Any error aborts the migration; the old pool is left as it was.
+    fn migrate(old: &Old, new: &mut Self::View) -> Result<()>;
+}
+
+/// The temporary file a migration of `path` builds.
+fn migrating_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".migrating");
+    PathBuf::from(s)
+}
+
+fn log_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".log");
+    PathBuf::from(s)
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::Io {
+            op: "syncing directory",
+            path: dir.to_path_buf(),
+            source: e,
+        })
+}
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Migrates the pool at `path` from root type `Old` to `New` (see the module docs),
+/// creating the new pool with `options` (its size limits, durability and mode).
+///
+/// # Errors
+/// [`Error::TypeMismatch`] when the pool's root is not an `Old` (nothing is changed);
+/// any error opening it (for example [`Error::Locked`] while a program has it open);
+/// the error [`MigrateFrom::migrate`] returns; I/O errors. On every error the old pool
+/// is left as it was.
+///
+/// # Examples
+///
+/// ```
+/// use pmem::{migrate::{migrate, MigrateFrom}, Persistent, Pool, PoolOptions};
+///
+/// #[derive(Persistent, Default)]
+/// #[repr(C)]
+/// struct V1 { count: u32 }
+///
+/// #[derive(Persistent, Default)]
+/// #[repr(C)]
+/// struct V2 { count: u64, doubled: u64 }
+///
+/// impl MigrateFrom<V1> for V2 {
+///     fn migrate(old: &V1, new: &mut V2Mut) -> pmem::Result<()> {
+///         *new.count_mut() = u64::from(old.count);
+///         *new.doubled_mut() = 2 * u64::from(old.count);
+///         Ok(())
+///     }
+/// }
+///
+/// let dir = std::env::temp_dir().join(format!("pmem-doc-migrate-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("counter.pool");
+/// let mut v1 = Pool::<V1>::create(&path)?;
+/// v1.tx(|tx| { *tx.root_mut().count_mut() = 21; Ok::<_, pmem::Error>(()) })?;
+/// drop(v1);
+///
+/// migrate::<V1, V2>(&path, &PoolOptions::new())?;
+/// let v2 = Pool::<V2>::open(&path)?;
+/// assert_eq!(v2.read(|r| (r.count, r.doubled))?, (21, 42));
+/// # drop(v2); std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), pmem::Error>(())
+/// ```
+pub fn migrate<Old, New>(path: impl AsRef<Path>, options: &PoolOptions) -> Result<()>
+where
+    Old: Persistent,
+    New: MigrateFrom<Old>,
+{
+    migrate_with::<Old, New>(path, options, New::migrate)
+}
+
+/// [`migrate`] with the conversion given as a closure instead of a [`MigrateFrom`]
+/// impl.
+///
+/// # Errors
+/// As [`migrate`].
+///
+/// # Examples
+///
+/// ```
+/// # use pmem::{migrate::migrate_with, Pool, PoolOptions};
+/// # let dir = std::env::temp_dir().join(format!("pmem-doc-migrate-with-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # let path = dir.join("n.pool");
+/// # drop(Pool::<u32>::create(&path)?);
+/// // A root of `u32` becomes a root of `(u32, bool)`.
+/// migrate_with::<u32, (u32, bool)>(&path, &PoolOptions::new(), |old, new| {
+///     *new = (*old, true);
+///     Ok(())
+/// })?;
+/// assert_eq!(Pool::<(u32, bool)>::open(&path)?.read(|r| r.1)?, true);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), pmem::Error>(())
+/// ```
+pub fn migrate_with<Old, New>(
+    path: impl AsRef<Path>,
+    options: &PoolOptions,
+    convert: impl FnOnce(&Old, &mut New::View) -> Result<()>,
+) -> Result<()>
+where
+    Old: Persistent,
+    New: Persistent + Default,
+{
+    let path = path.as_ref();
+    let old = options.clone().read_only(true).open::<Old>(path)?;
+    let tmp = migrating_path(path);
+    // A stray file of an earlier, interrupted attempt (and its log) is not a pool anyone
+    // relies on: the rename that would have published it never happened.
+    for stale in [tmp.clone(), log_path(&tmp)] {
+        match std::fs::remove_file(&stale) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io("removing", &stale)(e)),
+        }
+    }
+    let built = (|| {
+        let mut new = options.clone().read_only(false).create::<New>(&tmp)?;
+        old.read(|o| new.tx(|tx| convert(o, tx.root_mut())))??;
+        // Closing the last handle checkpoints, marks the pool clean and removes its
+        // log: the file alone holds the migrated pool, synced.
+        new.close()
+    })();
+    drop(old);
+    if let Err(e) = built {
+        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(log_path(&tmp));
+        return Err(e);
+    }
+    // The atomic step: after the rename is durable the pool is the new one.
+    std::fs::rename(&tmp, path).map_err(io("renaming", path))?;
+    sync_dir(path)?;
+    // The old pool's log (present if it was left by a crash) names another pool now;
+    // the new pool is clean and would ignore it, but it is garbage.
+    if std::fs::remove_file(log_path(path)).is_ok() {
+        sync_dir(path)?;
+    }
+    Ok(())
+}
+
+type Step = Box<dyn Fn(&Path, &PoolOptions) -> Result<bool>>;
+
+/// A chain of typed migrations (`v1 → v2 → v3`), each step atomic: whatever version
+/// the pool is at, [`Migration::run`] applies the steps from there on, so a chain
+/// interrupted by a crash resumes where it stopped.
+///
+/// # Examples
+///
+/// ```
+/// use pmem::{migrate::Migration, Pool, PoolOptions};
+/// # let dir = std::env::temp_dir().join(format!("pmem-doc-chain-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # let path = dir.join("c.pool");
+/// let mut p = Pool::<u8>::create(&path)?;
+/// p.tx(|tx| { *tx.root_mut() = 7; Ok::<_, pmem::Error>(()) })?;
+/// drop(p);
+/// let steps = Migration::new()
+///     .step_with::<u8, u16>(|old, new| { *new = u16::from(*old) * 100; Ok(()) })
+///     .step_with::<u16, (u16, u16)>(|old, new| { *new = (*old, *old + 1); Ok(()) });
+/// assert_eq!(steps.run(&path, &PoolOptions::new())?, 2); // both steps applied
+/// assert_eq!(steps.run(&path, &PoolOptions::new())?, 0); // already current
+/// assert_eq!(Pool::<(u16, u16)>::open(&path)?.read(|r| *r)?, (700, 701));
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), pmem::Error>(())
+/// ```
+#[derive(Default)]
+pub struct Migration {
+    steps: Vec<Step>,
+    /// Checks that the pool opens as the last step's new type.
+    current: Option<Box<dyn Fn(&Path, &PoolOptions) -> Result<()>>>,
+}
+
+impl Migration {
+    /// An empty chain.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends the step `Old → New` given by `New`'s [`MigrateFrom`] impl.
+    #[must_use]
+    pub fn step<Old, New>(self) -> Self
+    where
+        Old: Persistent,
+        New: MigrateFrom<Old>,
+    {
+        self.step_with::<Old, New>(New::migrate)
+    }
+
+    /// Appends the step `Old → New` done by `convert`.
+    #[must_use]
+    pub fn step_with<Old, New>(
+        mut self,
+        convert: impl Fn(&Old, &mut New::View) -> Result<()> + Clone + 'static,
+    ) -> Self
+    where
+        Old: Persistent,
+        New: Persistent + Default,
+    {
+        self.steps.push(Box::new(move |path, options| {
+            match migrate_with::<Old, New>(path, options, convert.clone()) {
+                Ok(()) => Ok(true),
+                Err(Error::TypeMismatch { .. }) => Ok(false),
+                Err(e) => Err(e),
+            }
+        }));
+        self.current = Some(Box::new(|path, options| {
+            options.clone().read_only(true).open::<New>(path).map(drop)
+        }));
+        self
+    }
+
+    /// Applies every step from the pool's current version on; answers how many ran.
+    /// A pool already at the last version is left alone.
+    ///
+    /// # Errors
+    /// As [`migrate`]. A step whose old type is not the pool's is skipped; when no step
+    /// ran, the pool must already be at the last version, else its
+    /// [`Error::TypeMismatch`] against that version is returned.
+    pub fn run(&self, path: impl AsRef<Path>, options: &PoolOptions) -> Result<usize> {
+        let path = path.as_ref();
+        let mut ran = 0;
+        for step in &self.steps {
+            if step(path, options)? {
+                ran += 1;
+            } else if ran > 0 {
+                // A later version than this step's old type, yet an earlier step ran:
+                // the chain's types do not line up.
+                return Err(Error::InvalidOptions(
+                    "a migration step's old type is not the previous step's new type".into(),
+                ));
+            }
+        }
+        if ran == 0 {
+            if let Some(current) = &self.current {
+                current(path, options)?;
+            }
+        }
+        Ok(ran)
+    }
+}
