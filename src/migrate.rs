@@ -210,6 +210,7 @@ where
 }
 
 type Step = Box<dyn Fn(&Path, &PoolOptions) -> Result<bool>>;
+type Check = Box<dyn Fn(&Path, &PoolOptions) -> Result<()>>;
 
 /// A chain of typed migrations (`v1 → v2 → v3`), each step atomic: whatever version
 /// the pool is at, [`Migration::run`] applies the steps from there on, so a chain
@@ -238,7 +239,7 @@ type Step = Box<dyn Fn(&Path, &PoolOptions) -> Result<bool>>;
 pub struct Migration {
     steps: Vec<Step>,
     /// Checks that the pool opens as the last step's new type.
-    current: Option<Box<dyn Fn(&Path, &PoolOptions) -> Result<()>>>,
+    current: Option<Check>,
 }
 
 impl Migration {
