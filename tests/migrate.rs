@@ -43,7 +43,7 @@ struct Ledger {
 
 impl MigrateFrom<v1::Ledger> for Ledger {
     fn migrate(old: &v1::Ledger, new: &mut LedgerMut) -> pmem::Result<()> {
-        for e in old.entries.iter() {
+        for e in &old.entries {
             new.entries_mut().push(Entry::default())?;
             let n = new.entries_mut().last_mut().expect("just pushed");
             *n.amount_mut() = i64::from(e.amount);
@@ -218,7 +218,7 @@ fn a_chain_resumes_at_whatever_version_the_pool_is() {
 impl Ledger {
     /// Copies a v2 ledger into another v2 ledger's view (the v2 → v3 step keeps it).
     fn migrate_copy(old: &Ledger, new: &mut LedgerMut) -> pmem::Result<()> {
-        for e in old.entries.iter() {
+        for e in &old.entries {
             new.entries_mut().push(Entry::default())?;
             let n = new.entries_mut().last_mut().expect("just pushed");
             *n.amount_mut() = e.amount;
