@@ -297,3 +297,43 @@ fn crash_demo_rolls_back_every_interrupted_transaction() {
         assert!(out.contains(part), "no {part:?} in\n{out}");
     }
 }
+
+#[test]
+fn migrate_turns_a_version_1_bank_into_version_2_once() {
+    let _serial = serial();
+    let d = Dir::new("migrate");
+    let pool = d.file("bank.pool");
+    let (ok, first) = run("migrate", ("MIGRATE_POOL", &pool), &[]);
+    assert!(ok, "{first}");
+    assert!(first.contains("wrote a version-1 bank"), "{first}");
+    // The diagnosis docs/MIGRATIONS.md quotes, by path.
+    for line in [
+        "root.accounts[].owner: field removed (was PString at offset 0)",
+        "root.accounts[].history[]: i32 → Movement",
+        "root.accounts[].holder: field added (PString at offset 0)",
+    ] {
+        assert!(first.contains(line), "{line:?} in {first}");
+    }
+    assert_eq!(
+        number_in(&first, "migrate: 1", "migration step"),
+        1,
+        "{first}"
+    );
+    // Renamed field, new fields, and the nested type changed from i32 to Movement.
+    assert!(
+        first.contains("account 1: holder ada, balance 37, limit 0, history [30, -5, 12]"),
+        "{first}"
+    );
+    assert!(
+        first.contains("total 104 (migrated by bank 2.0)"),
+        "{first}"
+    );
+    let (ok, second) = run("migrate", ("MIGRATE_POOL", &pool), &[]);
+    assert!(ok, "{second}");
+    assert_eq!(
+        number_in(&second, "migrate: 0", "migration step"),
+        0,
+        "{second}"
+    );
+    assert!(second.contains("total 104"), "{second}");
+}

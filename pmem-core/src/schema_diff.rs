@@ -283,6 +283,7 @@ impl Graph {
             NodeShape::Array { elem, len } => format!("[{}; {len}]", d(*elem)),
             NodeShape::Option(x) => format!("Option<{}>", d(*x)),
             NodeShape::Pointer { target, .. } => format!("{}<{}>", t.name, d(*target)),
+            NodeShape::Collection { kind, params } if params.is_empty() => kind.clone(),
             NodeShape::Collection { kind, params } => format!(
                 "{kind}<{}>",
                 params.iter().map(|p| d(*p)).collect::<Vec<_>>().join(", ")
