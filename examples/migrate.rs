@@ -67,7 +67,7 @@ impl MigrateFrom<v1::Bank> for Bank {
             let acct = new.accounts_mut().entry(*id).or_default()?;
             acct.holder_mut().push_str(&a.owner)?;
             *acct.balance_mut() = a.balance;
-            for &amount in a.history.iter() {
+            for &amount in &a.history {
                 acct.history_mut().push(Movement {
                     amount: i64::from(amount),
                     at: 0,
