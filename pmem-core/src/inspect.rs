@@ -100,13 +100,13 @@ impl Inspector {
         heap::meta(&ReadCtx(&self.sh)).schema_off
     }
 
-    /// The schema the pool stored at creation (see [`crate::schema::to_json`]).
+    /// The schema the pool stored at creation (see [`crate::format::schema::to_json`]).
     pub fn schema_json(&self) -> Result<String> {
         let meta = heap::meta(&ReadCtx(&self.sh));
         if meta.schema_off == 0 {
             return Err(Error::corrupted(
                 "pool has no stored schema",
-                crate::layout::META_OFF,
+                crate::format::META_OFF,
             ));
         }
         let b = self.bytes(meta.schema_off, meta.schema_len)?;
@@ -117,7 +117,7 @@ impl Inspector {
     /// `len` bytes of pool memory at `off`, bounds-checked.
     pub fn bytes(&self, off: u64, len: u64) -> Result<&[u8]> {
         let mapped = self.sh.slot.control().mapped_len();
-        if off < crate::layout::PAGE || off.checked_add(len).is_none_or(|e| e > mapped) {
+        if off < crate::format::PAGE || off.checked_add(len).is_none_or(|e| e > mapped) {
             return Err(Error::corrupted(
                 format!("read of {len} bytes outside the pool"),
                 off,

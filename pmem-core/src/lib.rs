@@ -23,43 +23,30 @@
 //! # Ok::<(), pmem_core::Error>(())
 //! ```
 
-mod check;
-mod checksum;
-#[doc(hidden)]
-pub mod crash;
 mod engine;
 mod error;
-#[doc(hidden)]
-pub mod fault;
-pub mod fingerprint;
-mod group_commit;
+mod format;
 mod heap;
 pub mod inspect;
-mod journal;
-mod layout;
-mod log;
-mod logfile;
-mod map;
-mod medium;
-mod option_layout;
+mod media;
 mod pool;
-mod psafe;
-mod ptr;
-pub mod raw;
-pub mod schema;
-mod schema_diff;
-pub mod sim;
+mod testing;
 mod tx;
-mod view;
+mod types;
 
-pub use check::{visit_erased, CheckReport, VisitFn, Visitor};
 pub use engine::Durability;
 pub use error::{Error, Result, TypeIdentity};
+pub use format::{schema, TypeDifference};
+#[doc(hidden)]
+pub use media::sim;
 pub use pool::{Pool, PoolInfo, PoolOptions, Stats, Tx};
-pub use psafe::{plain_view, Invalid, PInit, PSafe, Persistent, Plain};
-pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};
-pub use schema_diff::TypeDifference;
-pub use view::ViewTail;
+#[doc(hidden)]
+pub use testing::{crash, fault};
+pub use tx::{raw, ViewTail};
+pub use types::{
+    fingerprint, plain_view, visit_erased, CheckReport, Invalid, OptionPBoxMut, PBox, PBoxMut,
+    PInit, PPtr, PSafe, Persistent, Plain, VisitFn, Visitor,
+};
 
 impl<R: Persistent + Default> Pool<R> {
     /// Creates a new pool at `path` with default options and `R::default()` as root.

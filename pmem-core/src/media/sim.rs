@@ -12,7 +12,7 @@ use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::medium::Backing;
+use crate::media::Backing;
 
 /// Which of the two files an event touched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

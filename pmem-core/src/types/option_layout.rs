@@ -12,7 +12,7 @@
 
 use std::mem::{size_of, MaybeUninit};
 
-use crate::psafe::{Invalid, Persistent};
+use crate::types::{Invalid, Persistent};
 
 /// The bytes (offset, value) that writing `v()` determines in an `Option<T>`.
 fn signature<T>(v: impl Fn() -> Option<T>) -> Vec<(usize, u8)> {

@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::schema::{Shape, TypeSchema};
+use crate::format::schema::{Shape, TypeSchema};
 
 /// One type of a graph; children are indices into [`Graph::types`].
 #[derive(Clone, Debug, PartialEq)]
@@ -122,7 +122,7 @@ impl Graph {
         while next < queue.len() {
             let t = queue[next];
             next += 1;
-            let mut fields = |fs: &'static [crate::schema::FieldSchema],
+            let mut fields = |fs: &'static [crate::format::schema::FieldSchema],
                               queue: &mut Vec<&'static TypeSchema>| {
                 fs.iter()
                     .map(|f| Field {
@@ -736,7 +736,7 @@ mod tests {
     use crate::Persistent;
 
     fn stored<T: Persistent>() -> Graph {
-        Graph::from_json(&crate::schema::to_json(T::SCHEMA)).unwrap()
+        Graph::from_json(&crate::format::schema::to_json(T::SCHEMA)).unwrap()
     }
 
     #[test]
@@ -755,7 +755,7 @@ mod tests {
 
     #[test]
     fn a_damaged_record_is_an_error_not_a_panic() {
-        let good = crate::schema::to_json(<(u32, u64) as Persistent>::SCHEMA);
+        let good = crate::format::schema::to_json(<(u32, u64) as Persistent>::SCHEMA);
         for cut in 0..good.len() {
             let _ = Graph::from_json(&good[..cut]);
         }

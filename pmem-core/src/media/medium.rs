@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::map::Slot;
+use crate::media::Slot;
 
 /// One file of a pool (the pool file or its log).
 pub(crate) trait Backing: Send + Sync {
@@ -112,16 +112,16 @@ impl MappedLog {
     /// Maps `inner` (whose length is a page multiple) into `slot`'s log region.
     pub(crate) fn new(inner: RealFile, slot: &Slot) -> io::Result<Self> {
         let len = inner.len()?;
-        let len = len - len % crate::layout::PAGE;
-        if len > crate::map::max_log_size() {
+        let len = len - len % crate::format::PAGE;
+        if len > crate::media::max_log_size() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "log file larger than the log region",
             ));
         }
-        slot.map_shared(crate::map::log_region(), len, inner.file.as_raw_fd(), 0)?;
+        slot.map_shared(crate::media::log_region(), len, inner.file.as_raw_fd(), 0)?;
         // SAFETY: the log region is inside the slot.
-        let region = unsafe { slot.base().add(crate::map::log_region() as usize) };
+        let region = unsafe { slot.base().add(crate::media::log_region() as usize) };
         Ok(MappedLog {
             inner,
             region,
@@ -138,20 +138,20 @@ impl Backing for MappedLog {
         self.inner.len()
     }
     fn grow(&self, len: u64) -> io::Result<()> {
-        let len = len.div_ceil(crate::layout::PAGE) * crate::layout::PAGE;
+        let len = len.div_ceil(crate::format::PAGE) * crate::format::PAGE;
         let mapped = self.mapped.load(Ordering::Relaxed);
         if len <= mapped {
             return Ok(());
         }
-        if len > crate::map::max_log_size() {
+        if len > crate::media::max_log_size() {
             return Err(io::Error::new(
                 io::ErrorKind::OutOfMemory,
                 "log region exhausted",
             ));
         }
         self.inner.grow(len)?;
-        let slot_base = crate::map::slot_base(self.region as usize);
-        let p = (slot_base as u64 + crate::map::log_region() + mapped) as *mut libc::c_void;
+        let slot_base = crate::media::slot_base(self.region as usize);
+        let p = (slot_base as u64 + crate::media::log_region() + mapped) as *mut libc::c_void;
         // SAFETY: maps the new tail of the file right after the mapped part, inside the
         // log region of our slot.
         let r = unsafe {
@@ -171,7 +171,7 @@ impl Backing for MappedLog {
         Ok(())
     }
     fn shrink(&self, len: u64) -> io::Result<()> {
-        let len = len.div_ceil(crate::layout::PAGE) * crate::layout::PAGE;
+        let len = len.div_ceil(crate::format::PAGE) * crate::format::PAGE;
         let mapped = self.mapped.load(Ordering::Relaxed);
         if len < mapped {
             // Put the reservation back over the tail before cutting the file under it,
@@ -206,7 +206,7 @@ impl Backing for MappedLog {
             self.grow(
                 need.max(mapped * 2)
                     .max(1 << 20)
-                    .min(crate::map::max_log_size())
+                    .min(crate::media::max_log_size())
                     .max(need),
             )?;
         }

@@ -23,9 +23,9 @@ use std::fmt::Debug;
 
 use crate::engine::Durability;
 use crate::error::Result;
+use crate::media::sim::{Event, FileId, SimDisk};
 use crate::pool::{Pool, PoolOptions};
-use crate::psafe::Persistent;
-use crate::sim::{Event, FileId, SimDisk};
+use crate::types::Persistent;
 
 /// Settings of a crash-state run.
 #[derive(Clone, Debug)]
@@ -151,7 +151,7 @@ fn apply(img: &mut Vec<u8>, off: u64, data: &[u8]) {
 }
 
 fn apply_torn(img: &mut Vec<u8>, off: u64, data: &[u8], mask: u64) {
-    let sector = crate::layout::SECTOR;
+    let sector = crate::format::SECTOR;
     let mut at = off;
     let end = off + data.len() as u64;
     let mut i = 0u32;

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::tx::Tx;
 use crate::engine::{self, Config, CreateSpec, Durability, Expect, Shared, Source, State, TxCtx};
 use crate::error::{Error, Result, TypeIdentity};
 use crate::heap::{self, HeapMem};
-use crate::map::thread_token;
-use crate::psafe::Persistent;
-pub use crate::tx::Tx;
+use crate::media::thread_token;
+use crate::types::Persistent;
 
 /// Options for opening or creating a pool.
 ///
@@ -211,7 +211,7 @@ impl PoolOptions {
     /// Creates a pool on a simulated disk (crash-state harness).
     pub fn create_sim<R: Persistent + Default>(
         &self,
-        disk: &crate::sim::SimDisk,
+        disk: &crate::media::sim::SimDisk,
     ) -> Result<Pool<R>> {
         let ex = expect::<R>(self.layout.as_ref());
         let sh = Shared::open(
@@ -224,7 +224,7 @@ impl PoolOptions {
     }
 
     /// Opens (and recovers) a pool on a simulated disk.
-    pub fn open_sim<R: Persistent>(&self, disk: &crate::sim::SimDisk) -> Result<Pool<R>> {
+    pub fn open_sim<R: Persistent>(&self, disk: &crate::media::sim::SimDisk) -> Result<Pool<R>> {
         let ex = expect::<R>(self.layout.as_ref());
         let sh = Shared::open(Source::Sim(disk.clone()), self.config(false), &ex, None)?;
         Pool::from_shared(sh, None)
@@ -349,7 +349,7 @@ impl<R: Persistent> Pool<R> {
         let root_off = meta.root_off;
         if root_off == 0 {
             let Some(init) = init else {
-                return Err(Error::corrupted("pool has no root object (creation was interrupted); open it with open_or_create", crate::layout::META_OFF));
+                return Err(Error::corrupted("pool has no root object (creation was interrupted); open it with open_or_create", crate::format::META_OFF));
             };
             pool.create_root(init)?;
             // A pool that `create` returned survives power loss in every durability
@@ -362,7 +362,7 @@ impl<R: Persistent> Pool<R> {
     /// Full-depth type identity (ARCHITECTURE §12): the stored schema graph must equal
     /// `R`'s, or the open fails with every difference by path. A pool without a schema
     /// record (its root was never created) is checked by the header's fingerprint.
-    fn check_type(&self, meta: &crate::layout::RootMeta) -> Result<()> {
+    fn check_type(&self, meta: &crate::format::RootMeta) -> Result<()> {
         let h = &self.sh.header;
         let mismatch = |differences| Error::TypeMismatch {
             expected: TypeIdentity {
@@ -401,9 +401,8 @@ impl<R: Persistent> Pool<R> {
             )
         };
         let text = std::str::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))?;
-        let stored = crate::schema_diff::Graph::from_json(text).map_err(bad)?;
-        let differences =
-            crate::schema_diff::diff(&stored, &crate::schema_diff::Graph::of(R::SCHEMA));
+        let stored = crate::format::Graph::from_json(text).map_err(bad)?;
+        let differences = crate::format::diff(&stored, &crate::format::Graph::of(R::SCHEMA));
         // The graph is authoritative: it holds everything a fingerprint hashes (names,
         // sizes, alignments, offsets, discriminants), through every pointer.
         if differences.is_empty() {
@@ -422,7 +421,7 @@ impl<R: Persistent> Pool<R> {
             st.journal.heap_touched = true;
             let res = {
                 let mut ctx = TxCtx { sh, st: &mut *st };
-                let schema = crate::schema::to_json(R::SCHEMA);
+                let schema = crate::format::schema::to_json(R::SCHEMA);
                 heap_ix
                     .alloc(
                         &mut ctx,
@@ -663,7 +662,7 @@ impl<R: Persistent> Pool<R> {
     /// let report = pool.check().unwrap();
     /// assert_eq!(report.allocations, 1); // the root
     /// ```
-    pub fn check(&self) -> Result<crate::check::CheckReport> {
+    pub fn check(&self) -> Result<crate::types::CheckReport> {
         let sh = &*self.sh;
         sh.check_usable()?;
         self.not_reentrant()?;
@@ -672,7 +671,7 @@ impl<R: Persistent> Pool<R> {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // The root is validated by the walk before it is read as an `R`.
-        crate::check::check_pool(sh, &g.heap, self.root_ptr())
+        crate::types::check_pool(sh, &g.heap, self.root_ptr())
     }
 
     /// A copy of the pool's metadata page and heap with free space zeroed: the
@@ -688,7 +687,7 @@ impl<R: Persistent> Pool<R> {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let ctx = engine::ReadCtx(sh);
         let end = heap::meta(&ctx).heap_end;
-        let start = crate::layout::META_OFF;
+        let start = crate::format::META_OFF;
         // SAFETY: META_OFF..heap_end is mapped; the read lock excludes writers.
         let mut img = unsafe {
             std::slice::from_raw_parts(sh.slot.base().add(start as usize), (end - start) as usize)
@@ -714,7 +713,7 @@ impl PoolInfo {
         let h = &sh.header;
         PoolInfo {
             path: sh.path.clone(),
-            format_version: crate::layout::FORMAT_VERSION,
+            format_version: crate::format::FORMAT_VERSION,
             layout: h.layout.clone(),
             root_type: TypeIdentity {
                 name: h.root_type_name.clone(),
@@ -795,7 +794,7 @@ impl Stats {
             } else {
                 1.0 - c.largest_free as f64 / c.free_bytes as f64
             },
-            log_bytes: g.log_pos - crate::layout::LOG_HEADER_LEN,
+            log_bytes: g.log_pos - crate::format::LOG_HEADER_LEN,
             commits: g.last_seq,
             checkpoints: g.checkpoint.checkpoint_count,
         })

@@ -14,8 +14,8 @@ use std::sync::atomic::Ordering;
 
 use crate::engine::{Shared, State, TxCtx};
 use crate::error::{Error, Result};
-use crate::map::{control_of, in_live_pool, slot_base, thread_token};
-use crate::psafe::Persistent;
+use crate::media::{control_of, in_live_pool, slot_base, thread_token};
+use crate::types::Persistent;
 
 /// The open transaction of the pool containing `addr`.
 ///
@@ -87,9 +87,9 @@ pub(crate) fn free_in(sh: &Shared, st: &mut State, off: u64, size: usize) -> Res
             off,
         ));
     }
-    if crate::fault::is(crate::fault::Broken::FreeBeforeCommit) {
+    if crate::testing::fault::is(crate::testing::fault::Broken::FreeBeforeCommit) {
         let mut heap = std::mem::take(&mut st.heap);
-        let r = crate::fault::free_now(&mut heap, sh, st, off, size as u64);
+        let r = crate::testing::fault::free_now(&mut heap, sh, st, off, size as u64);
         st.heap = heap;
         return r;
     }
@@ -164,7 +164,7 @@ pub fn resolve(anchor: *const u8, off: u64, size: usize, align: usize) -> Result
     // SAFETY: in a live pool.
     let c = unsafe { control_of(addr) };
     let end = off.checked_add(size as u64);
-    if off < crate::layout::HEAP_START || end.is_none_or(|e| e > c.mapped_len()) {
+    if off < crate::format::HEAP_START || end.is_none_or(|e| e > c.mapped_len()) {
         return Err(Error::corrupted("pointer outside the pool", off));
     }
     // Alignments are powers of two (`align_of`): a mask, not a division.

@@ -3,7 +3,7 @@
 //! invariants are in `docs/ARCHITECTURE.md` §3 (pool file) and §4 (log file); this
 //! module cites those sections rather than repeating them.
 
-use crate::checksum::crc32c;
+use crate::format::crc32c;
 
 /// Size of a page, the unit of mapping, growth and checkpoint writes.
 pub(crate) const PAGE: u64 = 4096;
@@ -146,7 +146,7 @@ impl StaticHeader {
             created_unix: get_u64(b, 128),
             root_type_name,
         };
-        if h.max_size < HEAP_START + PAGE || h.max_size > crate::map::ABS_MAX_POOL_SIZE {
+        if h.max_size < HEAP_START + PAGE || h.max_size > crate::media::ABS_MAX_POOL_SIZE {
             return Err(HeaderFault::Field("max_size"));
         }
         if h.root_align == 0 || !h.root_align.is_power_of_two() || h.root_align > MAX_ALIGN as u64 {

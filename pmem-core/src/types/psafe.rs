@@ -9,10 +9,10 @@
 //! - [`Plain`]: plain data that owns nothing in the pool, so it may be copied bytewise
 //!   and changed through a plain `&mut` once its bytes are snapshotted.
 
-use crate::check::Visitor;
 use crate::error::Result;
-use crate::fingerprint::{fp_leaf, fp_str, fp_u64, FP_START};
-use crate::schema::{FieldSchema, Shape, TypeSchema};
+use crate::format::schema::{FieldSchema, Shape, TypeSchema};
+use crate::types::fingerprint::{fp_leaf, fp_str, fp_u64, FP_START};
+use crate::types::Visitor;
 
 /// Marks a type whose bytes are meaningful in another process: it may live in a pool.
 ///
@@ -36,7 +36,7 @@ pub unsafe trait PSafe: Sized + 'static {}
 ///
 /// # Safety
 /// - `view_mut` must return a view through which every write path snapshots (via
-///   [`crate::raw::snapshot`]) each byte before changing it;
+///   [`crate::tx::raw::snapshot`]) each byte before changing it;
 /// - `visit_owned` must report every allocation the value owns, and `free_owned` must
 ///   free exactly those;
 /// - `FINGERPRINT` must change whenever the layout changes;
@@ -103,7 +103,7 @@ pub unsafe trait Persistent: PSafe {
         Ok(())
     }
 
-    /// `Self::SCHEMA`, as a function (for [`crate::schema::SchemaFn`]).
+    /// `Self::SCHEMA`, as a function (for [`crate::format::schema::SchemaFn`]).
     fn schema() -> &'static TypeSchema {
         Self::SCHEMA
     }
@@ -125,7 +125,7 @@ pub unsafe trait Plain: Persistent<View = Self> + Copy {}
 pub unsafe fn plain_view<'a, T>(ptr: *mut T) -> &'a mut T {
     // SAFETY: the caller promises `ptr` is in an open pool with an active transaction.
     unsafe {
-        crate::raw::snapshot(ptr.cast::<u8>(), size_of::<T>());
+        crate::tx::raw::snapshot(ptr.cast::<u8>(), size_of::<T>());
         &mut *ptr
     }
 }
@@ -321,7 +321,7 @@ unsafe impl<T: Plain> Persistent for Option<T> {
     }
     unsafe fn validate(ptr: *const Self) -> std::result::Result<(), Invalid> {
         // SAFETY: caller's contract.
-        unsafe { crate::option_layout::validate(ptr) }
+        unsafe { super::option_layout::validate(ptr) }
     }
 }
 // SAFETY: plain payload.

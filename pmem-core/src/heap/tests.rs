@@ -1,5 +1,5 @@
 use super::*;
-use crate::layout::{RootMeta, META_MAGIC, PAGE};
+use crate::format::{RootMeta, META_MAGIC, PAGE};
 
 /// A heap over a plain buffer: no journal, growth just moves `mapped`.
 struct Buf {

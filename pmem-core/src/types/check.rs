@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use crate::engine::{ReadCtx, Shared};
 use crate::error::{Error, Result};
 use crate::heap::{self, HeapIndex};
-use crate::map::slot_base;
-use crate::psafe::Persistent;
+use crate::media::slot_base;
+use crate::types::Persistent;
 
 /// What [`crate::Pool::check`] found in a healthy pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +148,7 @@ pub(crate) fn check_pool<R: Persistent>(
     if fresh != *heap_ix {
         return Err(Error::corrupted(
             "allocator index disagrees with the heap",
-            crate::layout::HEAP_START,
+            crate::format::HEAP_START,
         ));
     }
     let meta = heap::meta(&ctx);

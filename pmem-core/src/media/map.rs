@@ -48,11 +48,11 @@ pub(crate) fn max_pool_size() -> u64 {
 }
 /// Largest log file a slot can hold.
 pub(crate) fn max_log_size() -> u64 {
-    slot_size() / 2 - 2 * crate::layout::PAGE
+    slot_size() / 2 - 2 * crate::format::PAGE
 }
 #[inline]
 fn control_off() -> u64 {
-    slot_size() - crate::layout::PAGE
+    slot_size() - crate::format::PAGE
 }
 const CONTROL_MAGIC: u64 = 0x4c52_544e_4f43_4d50; // "PMCONTRL"
 
@@ -157,7 +157,7 @@ impl Slot {
         // Keep the provenance of the reservation reachable from integer addresses: pool
         // pointers are rebuilt from `slot_base(addr) + offset`.
         let _ = slot.base.as_ptr().expose_provenance();
-        slot.map_anon(control_off(), crate::layout::PAGE)?;
+        slot.map_anon(control_off(), crate::format::PAGE)?;
         // SAFETY: the control page was just mapped read-write and zeroed; `Control` is
         // smaller than a page and all-zero is a valid value of it.
         unsafe {
@@ -222,7 +222,7 @@ impl Slot {
         fd: RawFd,
         file_off: u64,
     ) -> io::Result<()> {
-        assert!(off % crate::layout::PAGE == 0 && len % crate::layout::PAGE == 0);
+        assert!(off % crate::format::PAGE == 0 && len % crate::format::PAGE == 0);
         assert!(off + len <= slot_size());
         if len == 0 {
             return Ok(());

@@ -9,23 +9,23 @@ use std::marker::PhantomData;
 use std::num::NonZeroU64;
 use std::ops::Deref;
 
-use crate::check::Visitor;
 use crate::error::{Error, Result};
-use crate::fingerprint::{fp_str, fp_u64, FP_START};
-use crate::psafe::{plain_view, PSafe, Persistent, Plain};
-use crate::raw;
-use crate::schema::{Shape, TypeSchema};
-use crate::view::ViewTail;
+use crate::format::schema::{Shape, TypeSchema};
+use crate::tx::raw;
+use crate::tx::ViewTail;
+use crate::types::fingerprint::{fp_str, fp_u64, FP_START};
+use crate::types::Visitor;
+use crate::types::{plain_view, PSafe, Persistent, Plain};
 
 const TAG_SHIFT: u32 = 48;
 const OFF_MASK: u64 = (1 << TAG_SHIFT) - 1;
 
 fn pool_tag(anchor: *const u8) -> Option<u64> {
-    if !crate::map::in_live_pool(anchor as usize) {
+    if !crate::media::in_live_pool(anchor as usize) {
         return None;
     }
     // SAFETY: in a live pool.
-    let c = unsafe { crate::map::control_of(anchor as usize) };
+    let c = unsafe { crate::media::control_of(anchor as usize) };
     Some(c.tag.load(std::sync::atomic::Ordering::Acquire))
 }
 
@@ -255,10 +255,10 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
     }
     // A box's offset is `NonZeroU64`: zero bytes are not a valid box.
     const MAY_BE_INVALID: bool = true;
-    unsafe fn validate(ptr: *const Self) -> std::result::Result<(), crate::psafe::Invalid> {
+    unsafe fn validate(ptr: *const Self) -> std::result::Result<(), crate::types::Invalid> {
         // SAFETY: (caller) eight readable, aligned bytes; read as `u64`.
         if unsafe { ptr.cast::<u64>().read() } == 0 {
-            return Err(crate::psafe::Invalid::new("PBox offset is zero", 8));
+            return Err(crate::types::Invalid::new("PBox offset is zero", 8));
         }
         Ok(())
     }

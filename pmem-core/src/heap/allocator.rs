@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
-use crate::layout::{
+use crate::format::{
     run_geometry, BlockHeader, RootMeta, BLOCK_ALIGN, BLOCK_HEADER, CLASSES, HEAP_START, KIND_FREE,
     KIND_LARGE, KIND_RUN, MAX_ALIGN, MAX_SMALL, META_OFF,
 };
@@ -44,7 +44,7 @@ fn read<T: Copy>(m: &dyn HeapMem, off: u64) -> T {
 }
 
 fn write<T: Copy>(m: &mut dyn HeapMem, off: u64, v: T) {
-    if !crate::fault::is(crate::fault::Broken::AllocatorOutsideJournal) {
+    if !crate::testing::fault::is(crate::testing::fault::Broken::AllocatorOutsideJournal) {
         m.snapshot(off, size_of::<T>() as u64);
     }
     // SAFETY: as in `read`; the range was journaled just above.
@@ -221,9 +221,9 @@ impl HeapIndex {
         let old_end = self.heap_end;
         let max = m.max_size();
         let step = (old_end / 8).clamp(256 << 10, 4 << 20).max(need);
-        let mut new_end = (old_end + step).div_ceil(crate::layout::PAGE) * crate::layout::PAGE;
+        let mut new_end = (old_end + step).div_ceil(crate::format::PAGE) * crate::format::PAGE;
         if new_end > max {
-            new_end = max - max % crate::layout::PAGE;
+            new_end = max - max % crate::format::PAGE;
         }
         // The tail block may be free: growing extends it instead of adding a new block.
         let tail = self
@@ -367,7 +367,7 @@ pub(crate) fn walk(
 ) -> Result<()> {
     let meta = meta(m);
     let end = meta.heap_end;
-    if end < HEAP_START || end > m.mapped_len() || end % crate::layout::PAGE != 0 {
+    if end < HEAP_START || end > m.mapped_len() || end % crate::format::PAGE != 0 {
         return Err(Error::corrupted(
             format!("heap end {end:#x} outside the mapped pool"),
             META_OFF,
@@ -484,5 +484,5 @@ pub(crate) fn mask_free_space(m: &dyn HeapMem, img: &mut [u8], start: u64) -> Re
 }
 
 #[cfg(test)]
-#[path = "heap_tests.rs"]
+#[path = "tests.rs"]
 mod tests;

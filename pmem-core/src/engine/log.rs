@@ -6,13 +6,13 @@
 //! The scan stops at the first group that is not valid: that is the torn tail of the
 //! last commit before a crash, or stale bytes from before the last checkpoint.
 
-use crate::checksum::{crc32c, crc32c_append};
 use crate::error::{Error, Result};
-use crate::layout::{
+use crate::format::{crc32c, crc32c_append};
+use crate::format::{
     get_u32, get_u64, pad8, put_u32, put_u64, GroupHeader, GROUP_HEADER_LEN, LOG_HEADER_LEN, PAGE,
     RECORD_HEADER_LEN,
 };
-use crate::medium::Backing;
+use crate::media::Backing;
 
 /// Longest single record; longer ranges are split.
 const MAX_RECORD: u64 = 1 << 30;
@@ -161,7 +161,7 @@ pub(crate) fn scan(
         };
         if h.salt != salt
             || (h.seq != end.last_seq + 1
-                && !crate::fault::is(crate::fault::Broken::IgnoreSequence))
+                && !crate::testing::fault::is(crate::testing::fault::Broken::IgnoreSequence))
             || h.body_len % 8 != 0
             || h.body_len > log_len - pos - GROUP_HEADER_LEN as u64
         {
@@ -174,7 +174,7 @@ pub(crate) fn scan(
         let mut zeroed = hdr;
         put_u32(&mut zeroed, 4, 0);
         if crc32c_append(crc32c(&zeroed), &body) != h.crc
-            && !crate::fault::is(crate::fault::Broken::SkipGroupChecksum)
+            && !crate::testing::fault::is(crate::testing::fault::Broken::SkipGroupChecksum)
         {
             return Ok(end);
         }

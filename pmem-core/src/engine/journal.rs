@@ -192,7 +192,7 @@ pub(crate) struct Journal {
 /// then costs a bit test instead of an ordered-map lookup.
 const LINE_MODE_AT: usize = 1024;
 const LINE: u64 = 64;
-const PAGE: u64 = crate::layout::PAGE;
+const PAGE: u64 = crate::format::PAGE;
 
 impl Journal {
     /// Records the intent to write `[off, off+len)`; saves old bytes read from `base`.
@@ -231,7 +231,7 @@ impl Journal {
                     && sp.undo != FRESH
                     && sp.undo + (sp.end - *s) == self.undo.len() as u64
                     && self.fresh.is_empty()
-                    && !crate::fault::is(crate::fault::Broken::SkipUndo)
+                    && !crate::testing::fault::is(crate::testing::fault::Broken::SkipUndo)
                 {
                     // SAFETY: `sp.end..end` is inside `off..end`, readable by the caller's
                     // promise.
@@ -259,7 +259,9 @@ impl Journal {
         let undo = &mut self.undo;
         let fresh = &self.fresh;
         self.written.fill_gaps(off, end, |a, b| {
-            if fresh.covers(a, b) || crate::fault::is(crate::fault::Broken::SkipUndo) {
+            if fresh.covers(a, b)
+                || crate::testing::fault::is(crate::testing::fault::Broken::SkipUndo)
+            {
                 return FRESH;
             }
             let pos = undo.len() as u64;
@@ -320,7 +322,7 @@ impl Journal {
     unsafe fn save_page(&mut self, base: *const u8, page: u64) {
         let start = page * PAGE;
         if self.fresh.covers(start, start + PAGE)
-            || crate::fault::is(crate::fault::Broken::SkipUndo)
+            || crate::testing::fault::is(crate::testing::fault::Broken::SkipUndo)
         {
             self.touched.push((page, FRESH));
             return;

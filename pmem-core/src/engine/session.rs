@@ -26,10 +26,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::layout::{LogHeader, LogState, StateSlot, LOG_HEADER_LEN, PAGE, SECTOR};
-use crate::map::Slot;
-use crate::medium::{Backing, MappedLog, RealFile};
-use crate::sim::{FileId, SimDisk};
+use crate::format::{LogHeader, LogState, StateSlot, LOG_HEADER_LEN, PAGE, SECTOR};
+use crate::media::sim::{FileId, SimDisk};
+use crate::media::Slot;
+use crate::media::{Backing, MappedLog, RealFile};
 
 /// Zero bytes a new log is given ahead of its first groups, so that small `Full`
 /// commits overwrite allocated blocks (their fdatasync then flushes data only).

@@ -18,16 +18,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
 
+use super::journal::Journal;
+use super::session::{io_err, sync_dir, LogAccess, LogUse, Place, LOG_INITIAL};
 use crate::error::{Error, Result, TypeIdentity};
-use crate::heap::{self, HeapIndex, HeapMem};
-use crate::journal::Journal;
-use crate::layout::{
+use crate::format::{
     BlockHeader, HeaderFault, LogHeader, LogState, RootMeta, StateSlot, StaticHeader, HEAP_START,
     KIND_FREE, LOG_HEADER_LEN, META_MAGIC, META_OFF, PAGE, SECTOR, STATE_SLOT_OFF,
 };
-use crate::logfile::{io_err, sync_dir, LogAccess, LogUse, Place, LOG_INITIAL};
-use crate::map::{Slot, ABS_MAX_POOL_SIZE};
-use crate::medium::{Backing, RealFile};
+use crate::heap::{self, HeapIndex, HeapMem};
+use crate::media::{Backing, RealFile};
+use crate::media::{Slot, ABS_MAX_POOL_SIZE};
 
 /// How durable a returned commit is. See `docs/ARCHITECTURE.md` §2 for the guarantees.
 ///
@@ -79,7 +79,7 @@ impl Durability {
 /// What backs a pool.
 pub(crate) enum Source {
     File { path: PathBuf },
-    Sim(crate::sim::SimDisk),
+    Sim(crate::media::sim::SimDisk),
     Volatile,
 }
 
@@ -183,7 +183,7 @@ pub(crate) struct State {
 /// Group commit (see `group_commit`), plus where each not-yet-durable group starts so
 /// a failed sync can invalidate it.
 pub(crate) struct Flusher {
-    gc: crate::group_commit::GroupCommit,
+    gc: super::group_commit::GroupCommit,
     /// Transactions between `Pool::tx`'s start and their commit's append (see
     /// `gather_committers`).
     pub(crate) committers: std::sync::atomic::AtomicUsize,
@@ -291,7 +291,7 @@ pub(crate) fn initial_image(spec: &CreateSpec, expect: &Expect) -> Result<(Vec<u
             spec.max_size
         )));
     }
-    if spec.layout.len() > crate::layout::LAYOUT_LEN || spec.layout.contains('\0') {
+    if spec.layout.len() > crate::format::LAYOUT_LEN || spec.layout.contains('\0') {
         return Err(Error::InvalidOptions(
             "layout names are at most 64 bytes, without NUL".into(),
         ));
@@ -333,7 +333,7 @@ pub(crate) fn initial_image(spec: &CreateSpec, expect: &Expect) -> Result<(Vec<u
 }
 
 fn truncate_name(name: &str) -> String {
-    let mut end = name.len().min(crate::layout::TYPE_NAME_LEN);
+    let mut end = name.len().min(crate::format::TYPE_NAME_LEN);
     while !name.is_char_boundary(end) {
         end -= 1;
     }
@@ -413,11 +413,11 @@ pub(crate) fn create_files(path: &Path, spec: &CreateSpec, expect: &Expect) -> R
 /// Writes a new pool onto the simulated disk, with the same durability steps as
 /// `create_files` (file synced, then its name).
 pub(crate) fn create_sim(
-    disk: &crate::sim::SimDisk,
+    disk: &crate::media::sim::SimDisk,
     spec: &CreateSpec,
     expect: &Expect,
 ) -> Result<()> {
-    use crate::sim::FileId;
+    use crate::media::sim::FileId;
     let (img, _) = initial_image(spec, expect)?;
     disk.create(FileId::Pool);
     let pool = disk.backing(FileId::Pool);
@@ -435,7 +435,7 @@ fn fault_to_error(f: &HeaderFault, path: &Path) -> Error {
         },
         HeaderFault::Version(v) => Error::UnsupportedVersion {
             found: *v,
-            supported: crate::layout::FORMAT_VERSION,
+            supported: crate::format::FORMAT_VERSION,
         },
         HeaderFault::Checksum => Error::corrupted("pool header checksum mismatch", 0),
         HeaderFault::Field(f) => Error::corrupted(format!("pool header field {f} is invalid"), 0),
@@ -462,7 +462,7 @@ impl Shared {
                 Self::open_backing(pool, Place::File(path.clone()), path, cfg, expect)
             }
             Source::Sim(disk) => {
-                use crate::sim::FileId;
+                use crate::media::sim::FileId;
                 if let Some(spec) = create {
                     create_sim(&disk, spec, expect)?;
                 }
@@ -568,7 +568,7 @@ impl Shared {
 
         let slot = Slot::reserve().map_err(io_err("mapping", &path))?;
         let mlen = (len - len % PAGE).min(header.max_size);
-        if mlen > crate::map::max_pool_size() {
+        if mlen > crate::media::max_pool_size() {
             return Err(Error::InvalidOptions(format!(
                 "pool file of {mlen} bytes does not fit this process's address-space slot"
             )));
@@ -591,10 +591,10 @@ impl Shared {
         let lp = place.log_path();
         let found = place.open_log(&slot, cfg.read_only, access)?;
         let found_header = match &found {
-            Some(l) => crate::logfile::read_header(&**l)?,
-            None => crate::logfile::Found::Nothing,
+            Some(l) => super::session::read_header(&**l)?,
+            None => super::session::Found::Nothing,
         };
-        let use_ = crate::logfile::judge(&checkpoint, &header.uuid, found_header, &path, &lp)?;
+        let use_ = super::session::judge(&checkpoint, &header.uuid, found_header, &path, &lp)?;
         let replay = use_ == LogUse::Replay;
         let log = match (found, cfg.read_only) {
             (Some(l), _) if replay => Some(l),
@@ -652,7 +652,7 @@ impl Shared {
             pool_file: files.pool,
             state: RwLock::new(state),
             flusher: Flusher {
-                gc: crate::group_commit::GroupCommit::new(checkpoint.checkpoint_seq),
+                gc: super::group_commit::GroupCommit::new(checkpoint.checkpoint_seq),
                 committers: std::sync::atomic::AtomicUsize::new(0),
                 pending: Mutex::new(VecDeque::new()),
             },
@@ -686,7 +686,7 @@ impl Shared {
         let st = &mut *st;
         if let Some(log) = self.log.as_ref().filter(|_| replay) {
             let base = self.slot.base();
-            let end = crate::log::scan(
+            let end = super::log::scan(
                 &**log,
                 self.header.salt(),
                 st.checkpoint.checkpoint_seq,
@@ -743,7 +743,7 @@ impl Shared {
             return Ok(());
         };
         debug_assert_eq!(st.last_seq, st.checkpoint.checkpoint_seq);
-        let id = crate::logfile::new_log_id();
+        let id = super::session::new_log_id();
         let prev = match st.checkpoint.log {
             LogState::InUse(p) => p,
             LogState::Legacy | LogState::Clean => 0,
@@ -754,7 +754,7 @@ impl Shared {
             prev_log_id: prev,
             base_seq: st.last_seq,
         };
-        crate::logfile::write_header(&**log, &h, LOG_HEADER_LEN)?;
+        super::session::write_header(&**log, &h, LOG_HEADER_LEN)?;
         Self::publish_state(pool.as_ref(), st, LogState::InUse(id))?;
         st.log_pos = LOG_HEADER_LEN;
         st.log_written = LOG_INITIAL
@@ -773,7 +773,7 @@ impl Shared {
         };
         pool.write_at(next.offset(), &next.encode())
             .map_err(io_err("writing", pool.path()))?;
-        if !crate::fault::is(crate::fault::Broken::SkipSlotSync) {
+        if !crate::testing::fault::is(crate::testing::fault::Broken::SkipSlotSync) {
             pool.sync().map_err(io_err("syncing", pool.path()))?;
         }
         st.checkpoint = next;
@@ -810,7 +810,7 @@ impl Shared {
                 // The new size must be durable before any commit that uses the grown
                 // region is acknowledged (ARCHITECTURE §7.1): one sync per growth step,
                 // none in the steady state.
-                if !crate::fault::is(crate::fault::Broken::SkipGrowthSync) {
+                if !crate::testing::fault::is(crate::testing::fault::Broken::SkipGrowthSync) {
                     f.sync().map_err(|e| {
                         self.poison();
                         Error::io("syncing", path, e)
@@ -847,7 +847,7 @@ impl Shared {
 
     /// The largest the pool may grow: its declared maximum, bounded by the slot.
     pub(crate) fn max_size(&self) -> u64 {
-        self.header.max_size.min(crate::map::max_pool_size())
+        self.header.max_size.min(crate::media::max_pool_size())
     }
 
     pub(crate) fn check_usable(&self) -> Result<()> {
@@ -957,7 +957,7 @@ impl Shared {
         }
         // SAFETY: every journaled range is mapped.
         let written = unsafe {
-            crate::log::write_group(
+            super::log::write_group(
                 &**log,
                 st.log_pos,
                 &mut st.buf,
@@ -1005,11 +1005,12 @@ impl Shared {
             || self.gather_committers(),
             || {
                 self.check_usable()?;
-                let synced = if crate::fault::is(crate::fault::Broken::SkipLogSync) {
-                    Ok(())
-                } else {
-                    log.sync()
-                };
+                let synced =
+                    if crate::testing::fault::is(crate::testing::fault::Broken::SkipLogSync) {
+                        Ok(())
+                    } else {
+                        log.sync()
+                    };
                 synced.map_err(|e| {
                     self.poison();
                     // Best effort: make the groups that did not become durable invalid, so a
@@ -1050,7 +1051,8 @@ impl Shared {
             // 1. Every commit being checkpointed must be durable in the log first, or a
             //    crash mid-checkpoint could leave the file holding part of a commit the
             //    log cannot replay.
-            if !crate::fault::is(crate::fault::Broken::CheckpointBeforeLogDurable) {
+            if !crate::testing::fault::is(crate::testing::fault::Broken::CheckpointBeforeLogDurable)
+            {
                 self.flush_to(st.last_seq)?;
             }
             // 2. Pages into the file, then sync it.
@@ -1066,7 +1068,7 @@ impl Shared {
                 pool.write_at(off, src)
                     .map_err(io_err("writing", pool.path()))?;
             }
-            if !crate::fault::is(crate::fault::Broken::PublishBeforePagesSync) {
+            if !crate::testing::fault::is(crate::testing::fault::Broken::PublishBeforePagesSync) {
                 pool.sync().map_err(io_err("syncing", pool.path()))?;
             }
             // 3. Publish the new checkpoint in the other state slot, then sync.

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use crate::engine::{Shared, State};
 use crate::error::{Error, Result};
-use crate::psafe::Persistent;
+use crate::types::Persistent;
 
 /// An open transaction on a pool with root `R`; handed to the closure of
 /// [`crate::Pool::tx`].
@@ -79,7 +79,7 @@ impl<'p, R: Persistent> Tx<'p, R> {
     pub fn alloc_raw(&mut self, size: usize, align: usize) -> Result<u64> {
         // SAFETY: the write lock is held by this transaction.
         let st = unsafe { &mut *self.st };
-        crate::raw::alloc_in(self.sh, st, size, align)
+        crate::tx::raw::alloc_in(self.sh, st, size, align)
     }
 
     /// Frees, at commit, the allocation at pool offset `off` of `size` bytes.
@@ -112,13 +112,13 @@ impl<'p, R: Persistent> Tx<'p, R> {
     pub unsafe fn free_raw(&mut self, off: u64, size: usize) -> Result<()> {
         // SAFETY: the write lock is held by this transaction.
         let st = unsafe { &mut *self.st };
-        crate::raw::free_in(self.sh, st, off, size)
+        crate::tx::raw::free_in(self.sh, st, off, size)
     }
 
     /// The address of pool offset `off`, checked to lie in the mapped pool.
     pub fn addr_of(&self, off: u64, size: usize) -> Result<*mut u8> {
         let mapped = self.sh.slot.control().mapped_len();
-        if off < crate::layout::HEAP_START || off.saturating_add(size as u64) > mapped {
+        if off < crate::format::HEAP_START || off.saturating_add(size as u64) > mapped {
             return Err(Error::corrupted("offset outside the pool", off));
         }
         // SAFETY: in bounds of the mapping.

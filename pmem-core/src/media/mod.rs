@@ -1,0 +1,13 @@
+//! Where the bytes go: the files under a pool behind one small trait (a real file, the
+//! log through a shared mapping, and — for the crash-state harness — a simulated disk),
+//! and the aligned region of address space each open pool is mapped into.
+
+mod map;
+mod medium;
+pub mod sim;
+
+pub(crate) use map::{
+    control_of, in_live_pool, log_region, max_log_size, max_pool_size, slot_base, thread_token,
+    Slot, ABS_MAX_POOL_SIZE,
+};
+pub(crate) use medium::{Backing, MappedLog, RealFile};

@@ -1,0 +1,13 @@
+//! What a pool can hold: the storable-type traits, persistent pointers, layout
+//! fingerprints, and the integrity walk over owned pointers.
+
+mod check;
+pub mod fingerprint;
+mod option_layout;
+mod psafe;
+mod ptr;
+
+pub(crate) use check::check_pool;
+pub use check::{visit_erased, CheckReport, VisitFn, Visitor};
+pub use psafe::{plain_view, Invalid, PInit, PSafe, Persistent, Plain};
+pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};
