@@ -1,13 +1,28 @@
 //! The engine behind a pool: opening and recovery, commit, rollback, group commit and
-//! checkpoint (ARCHITECTURE §7–§9).
+//! checkpoint (ARCHITECTURE §7–§9 walk through each, failure by failure).
+//!
+//! The pool file is mapped copy-on-write, so nothing a transaction writes reaches the
+//! file behind our back. A commit appends one redo group (every written range's new
+//! bytes, checksummed) to the log; in `Full` durability one fdatasync of the log then
+//! makes it durable, shared by every commit waiting at that moment (group commit). A
+//! checkpoint writes the pages changed since the last one into the pool file, syncs it,
+//! then publishes a new checkpoint state slot, after which the log restarts. Recovery
+//! replays every complete group past the checkpoint; replay is idempotent.
 
+mod checkpoint;
+mod commit;
+mod create;
+mod durability;
 mod group_commit;
+mod growth;
 mod journal;
 mod log;
 mod open;
+mod page_set;
+mod recovery;
 mod session;
+mod state;
 
-pub use open::Durability;
-pub(crate) use open::{
-    create_files, random_uuid, Config, CreateSpec, Expect, ReadCtx, Shared, Source, State, TxCtx,
-};
+pub(crate) use create::{create_files, random_uuid};
+pub use durability::Durability;
+pub(crate) use state::{Config, CreateSpec, Expect, ReadCtx, Shared, Source, State, TxCtx};

@@ -1,0 +1,172 @@
+//! What an open pool is made of: its settings, the mutable state behind the write
+//! lock, the state shared by every handle, and the two views of it the allocator
+//! works through (inside a transaction, and read-only).
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use super::durability::Durability;
+use super::group_commit::GroupCommit;
+use super::journal::Journal;
+use super::page_set::PageSet;
+use super::session::Place;
+use crate::error::{Error, Result, TypeIdentity};
+use crate::format::{StateSlot, StaticHeader};
+use crate::heap::{HeapIndex, HeapMem};
+use crate::media::Backing;
+use crate::media::Slot;
+
+/// What backs a pool.
+pub(crate) enum Source {
+    File { path: PathBuf },
+    Sim(crate::media::sim::SimDisk),
+    Volatile,
+}
+
+/// What the caller expects of the pool it opens.
+#[derive(Clone, Debug)]
+pub(crate) struct Expect {
+    pub(crate) layout: Option<String>,
+    pub(crate) root: TypeIdentity,
+    pub(crate) root_size: u64,
+    pub(crate) root_align: u64,
+}
+
+/// Settings fixed at open.
+#[derive(Clone, Debug)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, each named at its use
+pub(crate) struct Config {
+    pub(crate) durability: Durability,
+    pub(crate) read_only: bool,
+    pub(crate) checkpoint_bytes: u64,
+    pub(crate) volatile: bool,
+    pub(crate) release_pages: bool,
+    /// Run the full check (values included) before `open` returns.
+    pub(crate) verify: bool,
+}
+
+/// Settings of a new pool.
+#[derive(Clone, Debug)]
+pub(crate) struct CreateSpec {
+    pub(crate) layout: String,
+    pub(crate) initial_size: u64,
+    pub(crate) max_size: u64,
+    pub(crate) mode: u32,
+}
+
+/// Mutable engine state, owned by whoever holds the write lock.
+pub(crate) struct State {
+    pub(crate) journal: Journal,
+    pub(crate) heap: HeapIndex,
+    /// Where the next log group goes.
+    pub(crate) log_pos: u64,
+    /// Sequence number of the last commit.
+    pub(crate) last_seq: u64,
+    /// The last published checkpoint state.
+    pub(crate) checkpoint: StateSlot,
+    pub(crate) dirty: PageSet,
+    /// End of the log bytes known to be written (not just allocated): small `Full`
+    /// commits are kept inside written blocks, whose fdatasync flushes data only.
+    pub(super) log_written: u64,
+    pub(super) buf: Vec<u8>,
+    pub(super) ranges: Vec<(u64, u64)>,
+}
+
+/// Group commit (see `group_commit`), plus where each not-yet-durable group starts so
+/// a failed sync can invalidate it.
+pub(crate) struct Flusher {
+    pub(super) gc: GroupCommit,
+    /// Transactions between `Pool::tx`'s start and their commit's append (see
+    /// `gather_committers`).
+    pub(crate) committers: std::sync::atomic::AtomicUsize,
+    /// (seq, log offset) of groups appended but not known durable.
+    pub(super) pending: Mutex<VecDeque<(u64, u64)>>,
+}
+
+/// Everything shared by the handles of one open pool.
+pub(crate) struct Shared {
+    // Field order is drop order: the files go before the slot they are mapped into.
+    pub(crate) log: Option<Box<dyn Backing>>,
+    pub(crate) pool_file: Option<Box<dyn Backing>>,
+    pub(crate) state: RwLock<State>,
+    pub(crate) flusher: Flusher,
+    pub(crate) header: StaticHeader,
+    pub(crate) cfg: Config,
+    pub(crate) poisoned: AtomicBool,
+    pub(crate) path: PathBuf,
+    /// Where the files live (to create, find and remove the log).
+    pub(crate) place: Place,
+    pub(crate) slot: Slot,
+}
+
+/// The transaction's view of the engine, for the allocator and the raw API.
+pub(crate) struct TxCtx<'a> {
+    pub(crate) sh: &'a Shared,
+    pub(crate) st: &'a mut State,
+}
+
+impl HeapMem for TxCtx<'_> {
+    fn base(&self) -> *mut u8 {
+        self.sh.slot.base()
+    }
+    fn mapped_len(&self) -> u64 {
+        self.sh.slot.control().mapped_len()
+    }
+    fn max_size(&self) -> u64 {
+        self.sh.max_size()
+    }
+    fn snapshot(&mut self, off: u64, len: u64) {
+        // SAFETY: the allocator only names ranges below heap_end <= mapped_len.
+        unsafe { self.st.journal.snapshot(self.sh.slot.base(), off, len) };
+    }
+    fn record_fresh(&mut self, off: u64, len: u64) {
+        self.st.journal.record_fresh(off, len);
+    }
+    fn ensure_mapped(&mut self, len: u64) -> Result<()> {
+        self.sh.ensure_mapped(len)
+    }
+}
+
+/// Read-only access to the mapping for walks outside a transaction.
+pub(crate) struct ReadCtx<'a>(pub(crate) &'a Shared);
+
+impl HeapMem for ReadCtx<'_> {
+    fn base(&self) -> *mut u8 {
+        self.0.slot.base()
+    }
+    fn mapped_len(&self) -> u64 {
+        self.0.slot.control().mapped_len()
+    }
+    fn max_size(&self) -> u64 {
+        self.0.max_size()
+    }
+    fn snapshot(&mut self, _: u64, _: u64) {
+        unreachable!("read context never writes");
+    }
+    fn record_fresh(&mut self, _: u64, _: u64) {
+        unreachable!("read context never writes");
+    }
+    fn ensure_mapped(&mut self, _: u64) -> Result<()> {
+        unreachable!("read context never writes");
+    }
+}
+
+impl Shared {
+    /// The largest the pool may grow: its declared maximum, bounded by the slot.
+    pub(crate) fn max_size(&self) -> u64 {
+        self.header.max_size.min(crate::media::max_pool_size())
+    }
+
+    pub(crate) fn check_usable(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Poisoned);
+        }
+        Ok(())
+    }
+
+    pub(super) fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+    }
+}
