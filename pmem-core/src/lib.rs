@@ -27,6 +27,7 @@ mod engine;
 mod error;
 mod format;
 mod heap;
+mod inject;
 pub mod inspect;
 mod media;
 mod pool;
@@ -42,11 +43,24 @@ pub use media::sim;
 pub use pool::{Pool, PoolInfo, PoolOptions, Stats, Tx};
 #[doc(hidden)]
 pub use testing::{crash, fault};
-pub use tx::{raw, ViewTail};
+pub use tx::ViewTail;
 pub use types::{
     fingerprint, plain_view, visit_erased, CheckReport, Invalid, OptionPBoxMut, PBox, PBoxMut,
     PInit, PPtr, PSafe, Persistent, Plain, VisitFn, Visitor,
 };
+
+/// Support for `pmem-collections` and the code `#[derive(Persistent)]` generates; not
+/// part of the public API and not covered by semantic versioning.
+#[doc(hidden)]
+pub mod __private {
+    /// The write path of an open transaction, reached from any address in its pool.
+    pub mod raw {
+        pub use crate::tx::raw::*;
+        pub use crate::types::free_owned_later;
+    }
+}
+#[doc(hidden)]
+pub use __private::raw;
 
 impl<R: Persistent + Default> Pool<R> {
     /// Creates a new pool at `path` with default options and `R::default()` as root.

@@ -19,7 +19,7 @@ impl Shared {
         };
         pool.write_at(next.offset(), &next.encode())
             .map_err(io_err("writing", pool.path()))?;
-        if !crate::testing::fault::is(crate::testing::fault::Broken::SkipSlotSync) {
+        if !crate::inject::is(crate::inject::Broken::SkipSlotSync) {
             pool.sync().map_err(io_err("syncing", pool.path()))?;
         }
         st.checkpoint = next;
@@ -39,8 +39,7 @@ impl Shared {
             // 1. Every commit being checkpointed must be durable in the log first, or a
             //    crash mid-checkpoint could leave the file holding part of a commit the
             //    log cannot replay.
-            if !crate::testing::fault::is(crate::testing::fault::Broken::CheckpointBeforeLogDurable)
-            {
+            if !crate::inject::is(crate::inject::Broken::CheckpointBeforeLogDurable) {
                 self.flush_to(st.last_seq)?;
             }
             // 2. Pages into the file, then sync it.
@@ -56,7 +55,7 @@ impl Shared {
                 pool.write_at(off, src)
                     .map_err(io_err("writing", pool.path()))?;
             }
-            if !crate::testing::fault::is(crate::testing::fault::Broken::PublishBeforePagesSync) {
+            if !crate::inject::is(crate::inject::Broken::PublishBeforePagesSync) {
                 pool.sync().map_err(io_err("syncing", pool.path()))?;
             }
             // 3. Publish the new checkpoint in the other state slot, then sync.

@@ -153,12 +153,11 @@ impl Shared {
             || self.gather_committers(),
             || {
                 self.check_usable()?;
-                let synced =
-                    if crate::testing::fault::is(crate::testing::fault::Broken::SkipLogSync) {
-                        Ok(())
-                    } else {
-                        log.sync()
-                    };
+                let synced = if crate::inject::is(crate::inject::Broken::SkipLogSync) {
+                    Ok(())
+                } else {
+                    log.sync()
+                };
                 synced.map_err(|e| {
                     self.poison();
                     // Best effort: make the groups that did not become durable invalid, so a

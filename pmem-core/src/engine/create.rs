@@ -10,10 +10,9 @@ use super::session::{io_err, sync_dir};
 use super::state::{CreateSpec, Expect};
 use crate::error::{Error, Result};
 use crate::format::{
-    BlockHeader, LogState, RootMeta, StateSlot, StaticHeader, HEAP_START, KIND_FREE, META_MAGIC,
-    META_OFF, PAGE, SECTOR, STATE_SLOT_OFF,
+    BlockHeader, LogState, RootMeta, StateSlot, StaticHeader, ABS_MAX_POOL_SIZE, HEAP_START,
+    KIND_FREE, META_MAGIC, META_OFF, PAGE, SECTOR, STATE_SLOT_OFF,
 };
-use crate::media::ABS_MAX_POOL_SIZE;
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now()

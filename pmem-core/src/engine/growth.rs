@@ -39,7 +39,7 @@ impl Shared {
                 // The new size must be durable before any commit that uses the grown
                 // region is acknowledged (ARCHITECTURE §7.1): one sync per growth step,
                 // none in the steady state.
-                if !crate::testing::fault::is(crate::testing::fault::Broken::SkipGrowthSync) {
+                if !crate::inject::is(crate::inject::Broken::SkipGrowthSync) {
                     f.sync().map_err(|e| {
                         self.poison();
                         Error::io("syncing", path, e)

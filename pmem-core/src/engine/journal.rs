@@ -231,7 +231,7 @@ impl Journal {
                     && sp.undo != FRESH
                     && sp.undo + (sp.end - *s) == self.undo.len() as u64
                     && self.fresh.is_empty()
-                    && !crate::testing::fault::is(crate::testing::fault::Broken::SkipUndo)
+                    && !crate::inject::is(crate::inject::Broken::SkipUndo)
                 {
                     // SAFETY: `sp.end..end` is inside `off..end`, readable by the caller's
                     // promise.
@@ -259,9 +259,7 @@ impl Journal {
         let undo = &mut self.undo;
         let fresh = &self.fresh;
         self.written.fill_gaps(off, end, |a, b| {
-            if fresh.covers(a, b)
-                || crate::testing::fault::is(crate::testing::fault::Broken::SkipUndo)
-            {
+            if fresh.covers(a, b) || crate::inject::is(crate::inject::Broken::SkipUndo) {
                 return FRESH;
             }
             let pos = undo.len() as u64;
@@ -322,7 +320,7 @@ impl Journal {
     unsafe fn save_page(&mut self, base: *const u8, page: u64) {
         let start = page * PAGE;
         if self.fresh.covers(start, start + PAGE)
-            || crate::testing::fault::is(crate::testing::fault::Broken::SkipUndo)
+            || crate::inject::is(crate::inject::Broken::SkipUndo)
         {
             self.touched.push((page, FRESH));
             return;

@@ -161,7 +161,7 @@ pub(crate) fn scan(
         };
         if h.salt != salt
             || (h.seq != end.last_seq + 1
-                && !crate::testing::fault::is(crate::testing::fault::Broken::IgnoreSequence))
+                && !crate::inject::is(crate::inject::Broken::IgnoreSequence))
             || h.body_len % 8 != 0
             || h.body_len > log_len - pos - GROUP_HEADER_LEN as u64
         {
@@ -174,7 +174,7 @@ pub(crate) fn scan(
         let mut zeroed = hdr;
         put_u32(&mut zeroed, 4, 0);
         if crc32c_append(crc32c(&zeroed), &body) != h.crc
-            && !crate::testing::fault::is(crate::testing::fault::Broken::SkipGroupChecksum)
+            && !crate::inject::is(crate::inject::Broken::SkipGroupChecksum)
         {
             return Ok(end);
         }

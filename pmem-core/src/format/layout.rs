@@ -29,6 +29,9 @@ pub(crate) const BLOCK_ALIGN: u64 = 64;
 pub(crate) const BLOCK_HEADER: u64 = 64;
 /// Largest alignment an allocation may ask for.
 pub(crate) const MAX_ALIGN: usize = 64;
+/// Largest maximum size a pool header may declare (128 GiB: the pool half of the
+/// largest address-space slot).
+pub(crate) const ABS_MAX_POOL_SIZE: u64 = 1 << 37;
 
 /// Log file: header page; groups start after it.
 pub(crate) const LOG_HEADER_LEN: u64 = PAGE;
@@ -146,7 +149,7 @@ impl StaticHeader {
             created_unix: get_u64(b, 128),
             root_type_name,
         };
-        if h.max_size < HEAP_START + PAGE || h.max_size > crate::media::ABS_MAX_POOL_SIZE {
+        if h.max_size < HEAP_START + PAGE || h.max_size > ABS_MAX_POOL_SIZE {
             return Err(HeaderFault::Field("max_size"));
         }
         if h.root_align == 0 || !h.root_align.is_power_of_two() || h.root_align > MAX_ALIGN as u64 {

@@ -10,10 +10,10 @@ mod schema_diff;
 pub(crate) use checksum::{crc32c, crc32c_append};
 pub(crate) use layout::{
     get_u32, get_u64, pad8, put_u32, put_u64, run_geometry, BlockHeader, GroupHeader, HeaderFault,
-    LogHeader, LogState, RootMeta, StateSlot, StaticHeader, BLOCK_ALIGN, BLOCK_HEADER, CLASSES,
-    FORMAT_VERSION, GROUP_HEADER_LEN, HEAP_START, KIND_FREE, KIND_LARGE, KIND_RUN, LAYOUT_LEN,
-    LOG_HEADER_LEN, MAX_ALIGN, MAX_SMALL, META_MAGIC, META_OFF, PAGE, RECORD_HEADER_LEN, SECTOR,
-    STATE_SLOT_OFF, TYPE_NAME_LEN,
+    LogHeader, LogState, RootMeta, StateSlot, StaticHeader, ABS_MAX_POOL_SIZE, BLOCK_ALIGN,
+    BLOCK_HEADER, CLASSES, FORMAT_VERSION, GROUP_HEADER_LEN, HEAP_START, KIND_FREE, KIND_LARGE,
+    KIND_RUN, LAYOUT_LEN, LOG_HEADER_LEN, MAX_ALIGN, MAX_SMALL, META_MAGIC, META_OFF, PAGE,
+    RECORD_HEADER_LEN, SECTOR, STATE_SLOT_OFF, TYPE_NAME_LEN,
 };
 pub use schema_diff::TypeDifference;
 pub(crate) use schema_diff::{diff, Graph};

@@ -44,7 +44,7 @@ fn read<T: Copy>(m: &dyn HeapMem, off: u64) -> T {
 }
 
 fn write<T: Copy>(m: &mut dyn HeapMem, off: u64, v: T) {
-    if !crate::testing::fault::is(crate::testing::fault::Broken::AllocatorOutsideJournal) {
+    if !crate::inject::is(crate::inject::Broken::AllocatorOutsideJournal) {
         m.snapshot(off, size_of::<T>() as u64);
     }
     // SAFETY: as in `read`; the range was journaled just above.

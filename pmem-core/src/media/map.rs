@@ -20,14 +20,16 @@ use std::os::fd::RawFd;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
+use crate::format::ABS_MAX_POOL_SIZE;
+
 /// log2 of the slot size, chosen once per process by the first reservation: 256 GiB of
 /// address space per open pool where the system allows it (no memory is committed),
 /// smaller where address space is limited (for example under valgrind). 0 = not chosen.
 static SLOT_SHIFT: AtomicU32 = AtomicU32::new(0);
 /// Slot sizes tried, largest first.
 const SHIFTS: [u32; 4] = [38, 36, 34, 32];
-/// Largest maximum size a pool header may declare (the largest slot's pool region).
-pub(crate) const ABS_MAX_POOL_SIZE: u64 = 1 << 37;
+// The format's ceiling on a pool's size is the pool half of the largest slot.
+const _: () = assert!(ABS_MAX_POOL_SIZE == 1 << (SHIFTS[0] - 1));
 
 #[inline]
 fn shift() -> u32 {

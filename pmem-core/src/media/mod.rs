@@ -8,6 +8,6 @@ pub mod sim;
 
 pub(crate) use map::{
     control_of, in_live_pool, log_region, max_log_size, max_pool_size, slot_base, thread_token,
-    Slot, ABS_MAX_POOL_SIZE,
+    Slot,
 };
 pub(crate) use medium::{Backing, MappedLog, RealFile};

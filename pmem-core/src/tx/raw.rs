@@ -14,8 +14,8 @@ use std::sync::atomic::Ordering;
 
 use crate::engine::{Shared, State, TxCtx};
 use crate::error::{Error, Result};
+use crate::heap::HeapMem;
 use crate::media::{control_of, in_live_pool, slot_base, thread_token};
-use crate::types::Persistent;
 
 /// The open transaction of the pool containing `addr`.
 ///
@@ -87,14 +87,37 @@ pub(crate) fn free_in(sh: &Shared, st: &mut State, off: u64, size: usize) -> Res
             off,
         ));
     }
-    if crate::testing::fault::is(crate::testing::fault::Broken::FreeBeforeCommit) {
+    if crate::inject::is(crate::inject::Broken::FreeBeforeCommit) {
         let mut heap = std::mem::take(&mut st.heap);
-        let r = crate::testing::fault::free_now(&mut heap, sh, st, off, size as u64);
+        let r = heap.free(&mut Unjournaled(TxCtx { sh, st }), off, size as u64);
         st.heap = heap;
         return r;
     }
     st.journal.frees.push((off, size as u64));
     Ok(())
+}
+
+/// The allocator's view of a transaction with its writes kept out of the journal: the
+/// `FreeBeforeCommit` variant frees at once through it (neither rolled back nor logged).
+struct Unjournaled<'a>(TxCtx<'a>);
+
+impl HeapMem for Unjournaled<'_> {
+    fn base(&self) -> *mut u8 {
+        self.0.base()
+    }
+    fn mapped_len(&self) -> u64 {
+        self.0.mapped_len()
+    }
+    fn max_size(&self) -> u64 {
+        self.0.max_size()
+    }
+    fn snapshot(&mut self, _: u64, _: u64) {}
+    fn record_fresh(&mut self, off: u64, len: u64) {
+        self.0.record_fresh(off, len);
+    }
+    fn ensure_mapped(&mut self, len: u64) -> Result<()> {
+        self.0.ensure_mapped(len)
+    }
 }
 
 /// Allocates `size` bytes aligned to `align` in the pool containing `anchor`, inside
@@ -214,53 +237,4 @@ pub fn random_seed() -> u64 {
             .unwrap_or_default();
         t.as_nanos() as u64 ^ (std::ptr::from_ref(&b) as u64).rotate_left(32)
     }
-}
-
-type FreeFn = unsafe fn(*mut u8) -> Result<()>;
-
-unsafe fn free_erased<T: Persistent>(p: *mut u8) -> Result<()> {
-    // SAFETY: queued by `free_owned_later::<T>` with a valid `T`.
-    unsafe { T::free_owned(p.cast()) }
-}
-
-thread_local! {
-    static FREEING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    static FREE_QUEUE: std::cell::RefCell<Vec<(*mut u8, FreeFn)>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Calls `T::free_owned(ptr)` without growing the stack with the depth of the
-/// structure: nested calls (a list node freeing the next node) are queued and run by the
-/// outermost call, so freeing a million-node list needs no deep recursion.
-///
-/// # Safety
-/// - as for [`Persistent::free_owned`].
-pub unsafe fn free_owned_later<T: Persistent>(ptr: *mut T) -> Result<()> {
-    /// Leaves the thread ready for the next free even when a free panics: without it a
-    /// panic left `FREEING` set, and every later free on the thread was queued forever.
-    struct Done;
-    impl Drop for Done {
-        fn drop(&mut self) {
-            FREE_QUEUE.with(|q| q.borrow_mut().clear());
-            FREEING.with(|f| f.set(false));
-        }
-    }
-    if FREEING.with(std::cell::Cell::get) {
-        FREE_QUEUE.with(|q| {
-            q.borrow_mut()
-                .push((ptr.cast(), free_erased::<T> as FreeFn));
-        });
-        return Ok(());
-    }
-    FREEING.with(|f| f.set(true));
-    let _done = Done;
-    // SAFETY: caller's contract; queued entries carry their own.
-    let mut r = unsafe { T::free_owned(ptr) };
-    while r.is_ok() {
-        let Some((p, f)) = FREE_QUEUE.with(|q| q.borrow_mut().pop()) else {
-            break;
-        };
-        // SAFETY: see above.
-        r = unsafe { f(p) };
-    }
-    r
 }

@@ -3,11 +3,13 @@
 
 mod check;
 pub mod fingerprint;
+mod free;
 mod option_layout;
 mod psafe;
 mod ptr;
 
 pub(crate) use check::check_pool;
 pub use check::{visit_erased, CheckReport, VisitFn, Visitor};
+pub use free::free_owned_later;
 pub use psafe::{plain_view, Invalid, PInit, PSafe, Persistent, Plain};
 pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};

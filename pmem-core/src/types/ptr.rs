@@ -276,7 +276,7 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
         // SAFETY: the target is owned by the box, in the same transaction's pool.
         unsafe {
             raw::free(p.cast(), size_of::<T>().max(1))?;
-            raw::free_owned_later(p)
+            crate::types::free_owned_later(p)
         }
     }
 }
