@@ -10,6 +10,7 @@
 /// A deliberate bug the engine can be switched into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 pub enum Broken {
     /// `Full` commits return without syncing the log.
     SkipLogSync = 1,
@@ -32,22 +33,6 @@ pub enum Broken {
     /// Pool growth is not synced before the commits that use the grown region return
     /// (ARCHITECTURE §7.1).
     SkipGrowthSync = 512,
-}
-
-impl Broken {
-    /// Every variant.
-    pub const ALL: [Broken; 10] = [
-        Broken::SkipLogSync,
-        Broken::SkipGroupChecksum,
-        Broken::CheckpointBeforeLogDurable,
-        Broken::PublishBeforePagesSync,
-        Broken::SkipUndo,
-        Broken::IgnoreSequence,
-        Broken::AllocatorOutsideJournal,
-        Broken::SkipSlotSync,
-        Broken::FreeBeforeCommit,
-        Broken::SkipGrowthSync,
-    ];
 }
 
 #[cfg(feature = "testing")]

@@ -31,6 +31,7 @@ mod inject;
 pub mod inspect;
 mod media;
 mod pool;
+#[cfg(feature = "testing")]
 mod testing;
 mod tx;
 mod types;
@@ -38,9 +39,11 @@ mod types;
 pub use engine::Durability;
 pub use error::{Error, Result, TypeIdentity};
 pub use format::{schema, TypeDifference};
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub use media::sim;
 pub use pool::{Pool, PoolInfo, PoolOptions, Stats, Tx};
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub use testing::{crash, fault};
 pub use tx::ViewTail;

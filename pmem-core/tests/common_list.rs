@@ -303,6 +303,7 @@ pub fn random_tx(pool: &mut Pool<Root>, rng: &mut Rng) {
 }
 
 /// `n` steps of the mixed workload for the crash-state harness, each one transaction.
+#[cfg(feature = "testing")]
 pub fn random_steps(n: usize, seed: u64) -> Vec<pmem_core::crash::Step<Root>> {
     let mut rng = Rng(seed);
     (0..n)

@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::session::{io_err, sync_dir};
+use super::session::sync_dir;
 use super::state::{CreateSpec, Expect};
 use crate::error::{Error, Result};
 use crate::format::{
@@ -152,11 +152,13 @@ pub(crate) fn create_files(path: &Path, spec: &CreateSpec, expect: &Expect) -> R
 
 /// Writes a new pool onto the simulated disk, with the same durability steps as
 /// `create_files` (file synced, then its name).
+#[cfg(feature = "testing")]
 pub(super) fn create_sim(
     disk: &crate::media::sim::SimDisk,
     spec: &CreateSpec,
     expect: &Expect,
 ) -> Result<()> {
+    use super::session::io_err;
     use crate::media::sim::FileId;
     let (img, _) = initial_image(spec, expect)?;
     disk.create(FileId::Pool);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::create::{create_sim, initial_image};
+use super::create::initial_image;
 use super::group_commit::GroupCommit;
 use super::journal::Journal;
 use super::page_set::PageSet;
@@ -72,10 +72,11 @@ impl Shared {
                 let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
                 Self::open_backing(pool, Place::File(path.clone()), path, cfg, expect)
             }
+            #[cfg(feature = "testing")]
             Source::Sim(disk) => {
                 use crate::media::sim::FileId;
                 if let Some(spec) = create {
-                    create_sim(&disk, spec, expect)?;
+                    super::create::create_sim(&disk, spec, expect)?;
                 }
                 if !disk.exists(FileId::Pool) {
                     return Err(Error::io(

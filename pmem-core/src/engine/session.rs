@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::format::{LogHeader, LogState, StateSlot, LOG_HEADER_LEN, PAGE, SECTOR};
+#[cfg(feature = "testing")]
 use crate::media::sim::{FileId, SimDisk};
 use crate::media::Slot;
 use crate::media::{Backing, MappedLog, RealFile};
@@ -63,6 +64,7 @@ pub(crate) enum Place {
     /// Real files: the pool at this path, the log beside it.
     File(PathBuf),
     /// The simulated medium of the crash-state harness.
+    #[cfg(feature = "testing")]
     Sim(SimDisk),
     /// Anonymous memory: no files at all.
     Volatile,
@@ -82,6 +84,7 @@ impl Place {
     pub(crate) fn log_path(&self) -> PathBuf {
         match self {
             Place::File(p) => log_path(p),
+            #[cfg(feature = "testing")]
             Place::Sim(_) => PathBuf::from("sim.pool.log"),
             Place::Volatile => PathBuf::from("<volatile>"),
         }
@@ -96,6 +99,7 @@ impl Place {
     ) -> Result<Option<Box<dyn Backing>>> {
         match self {
             Place::Volatile => Ok(None),
+            #[cfg(feature = "testing")]
             Place::Sim(disk) => Ok(disk.exists(FileId::Log).then(|| disk.backing(FileId::Log))),
             Place::File(p) => {
                 let lp = log_path(p);
@@ -130,6 +134,7 @@ impl Place {
     ) -> Result<Box<dyn Backing>> {
         match self {
             Place::Volatile => unreachable!("volatile pools have no log"),
+            #[cfg(feature = "testing")]
             Place::Sim(disk) => {
                 disk.create(FileId::Log);
                 let log = disk.backing(FileId::Log);
@@ -168,6 +173,7 @@ impl Place {
     pub(crate) fn remove_log(&self) {
         match self {
             Place::Volatile => {}
+            #[cfg(feature = "testing")]
             Place::Sim(disk) => {
                 disk.remove(FileId::Log);
                 let _ = disk.sync_dir();

@@ -20,7 +20,10 @@ use crate::media::Slot;
 
 /// What backs a pool.
 pub(crate) enum Source {
-    File { path: PathBuf },
+    File {
+        path: PathBuf,
+    },
+    #[cfg(feature = "testing")]
     Sim(crate::media::sim::SimDisk),
     Volatile,
 }

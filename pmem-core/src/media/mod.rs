@@ -4,6 +4,7 @@
 
 mod map;
 mod medium;
+#[cfg(feature = "testing")]
 pub mod sim;
 
 pub(crate) use map::{

@@ -209,6 +209,7 @@ impl PoolOptions {
     }
 
     /// Creates a pool on a simulated disk (crash-state harness).
+    #[cfg(feature = "testing")]
     pub fn create_sim<R: Persistent + Default>(
         &self,
         disk: &crate::media::sim::SimDisk,
@@ -224,6 +225,7 @@ impl PoolOptions {
     }
 
     /// Opens (and recovers) a pool on a simulated disk.
+    #[cfg(feature = "testing")]
     pub fn open_sim<R: Persistent>(&self, disk: &crate::media::sim::SimDisk) -> Result<Pool<R>> {
         let ex = expect::<R>(self.layout.as_ref());
         let sh = Shared::open(Source::Sim(disk.clone()), self.config(false), &ex, None)?;

@@ -5,7 +5,22 @@
 pub use crate::inject::Broken;
 
 /// Switches the engine (process-wide) into a broken variant, or back with `None`.
-#[cfg(feature = "testing")]
 pub fn set_broken(v: Option<Broken>) {
     crate::inject::set(v);
+}
+
+impl Broken {
+    /// Every variant.
+    pub const ALL: [Broken; 10] = [
+        Broken::SkipLogSync,
+        Broken::SkipGroupChecksum,
+        Broken::CheckpointBeforeLogDurable,
+        Broken::PublishBeforePagesSync,
+        Broken::SkipUndo,
+        Broken::IgnoreSequence,
+        Broken::AllocatorOutsideJournal,
+        Broken::SkipSlotSync,
+        Broken::FreeBeforeCommit,
+        Broken::SkipGrowthSync,
+    ];
 }
