@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::{Config, Durability, Expect, ReadCtx, Shared, Source};
+use crate::engine::{Config, Durability, Expect, Mode, ReadCtx, Shared, Source};
 use crate::error::{Error, Result, TypeIdentity};
 use crate::heap;
 use crate::pool::{PoolInfo, Stats};
@@ -47,9 +47,9 @@ impl Inspector {
         let path: PathBuf = path.as_ref().to_path_buf();
         let cfg = Config {
             durability: Durability::Process,
+            mode: Mode::new(Durability::Process, false),
             read_only: true,
             checkpoint_bytes: u64::MAX,
-            volatile: false,
             release_pages: false,
             verify: false,
         };

@@ -100,10 +100,10 @@ fn list_child_main(path: &Path, acks: &Path, durability: Durability, seed: u64) 
 fn maybe_child() {
     if let Ok(spec) = std::env::var("PMEM_KILL_CHILD") {
         let parts: Vec<&str> = spec.split('|').collect();
-        let durability = if parts[3] == "full" {
-            Durability::Full
-        } else {
-            Durability::Process
+        let durability = match parts[3] {
+            "Full" => Durability::Full,
+            "Process" => Durability::Process,
+            other => panic!("unknown durability {other}"),
         };
         let seed = parts[4].parse().unwrap();
         if parts[0] == "bank" {
@@ -124,11 +124,7 @@ fn run_child(
 ) -> (PathBuf, Vec<u64>) {
     let pool = dir.join(format!("{kind}.pool"));
     let acks = dir.join(format!("{kind}.acks"));
-    let mode = if durability == Durability::Full {
-        "full"
-    } else {
-        "process"
-    };
+    let mode = format!("{durability:?}"); // parsed back by `maybe_child`
     let _ = std::fs::remove_file(&acks); // this run's acknowledgements only
     let spec = format!("{kind}|{}|{}|{mode}|{seed}", pool.display(), acks.display());
     let mut child = Command::new(std::env::current_exe().unwrap())

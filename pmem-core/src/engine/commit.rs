@@ -87,7 +87,7 @@ impl Shared {
         };
         st.journal.redo_ranges(&mut st.ranges);
         let seq = st.last_seq + 1;
-        if self.cfg.durability.syncs_on_commit() && log.fd().is_some() {
+        if self.cfg.mode.syncs_on_commit() && log.fd().is_some() {
             // A small group landing past the written part of the log would make its
             // fdatasync also convert freshly allocated blocks (a journal commit on ext4,
             // every time). Write zeros ahead once instead; big groups write their own
@@ -122,7 +122,7 @@ impl Shared {
                 return Err(Error::io("writing", log.path(), e));
             }
         };
-        if self.cfg.durability.syncs_on_commit() {
+        if self.cfg.mode.syncs_on_commit() {
             self.flusher
                 .pending
                 .lock()
@@ -141,7 +141,7 @@ impl Shared {
             self.checkpoint_locked(st)?;
             return Ok(None);
         }
-        Ok(self.cfg.durability.syncs_on_commit().then_some(seq))
+        Ok(self.cfg.mode.syncs_on_commit().then_some(seq))
     }
 
     /// Waits until commit `seq` is durable, syncing the log if nobody else is.

@@ -25,4 +25,5 @@ mod state;
 
 pub(crate) use create::{create_files, random_uuid};
 pub use durability::Durability;
+pub(crate) use durability::Mode;
 pub(crate) use state::{Config, CreateSpec, Expect, ReadCtx, Shared, Source, State, TxCtx};

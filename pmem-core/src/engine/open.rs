@@ -199,7 +199,9 @@ impl Shared {
         slot.control().mapped_len.store(mlen, Ordering::Release);
 
         // The log: the one this pool file names, or none (ARCHITECTURE §3.2).
-        let access = cfg.durability.log_access();
+        let Some(access) = cfg.mode.log_access() else {
+            unreachable!("volatile pools open no files");
+        };
         let lp = place.log_path();
         let found = place.open_log(&slot, cfg.read_only, access)?;
         let found_header = match &found {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock};
 
-use super::durability::Durability;
+use super::durability::{Durability, Mode};
 use super::group_commit::GroupCommit;
 use super::journal::Journal;
 use super::page_set::PageSet;
@@ -41,10 +41,12 @@ pub(crate) struct Expect {
 #[derive(Clone, Debug)]
 #[allow(clippy::struct_excessive_bools)] // independent switches, each named at its use
 pub(crate) struct Config {
+    /// The durability the pool was opened with, as reported to the user.
     pub(crate) durability: Durability,
+    /// What the engine decides by.
+    pub(crate) mode: Mode,
     pub(crate) read_only: bool,
     pub(crate) checkpoint_bytes: u64,
-    pub(crate) volatile: bool,
     pub(crate) release_pages: bool,
     /// Run the full check (values included) before `open` returns.
     pub(crate) verify: bool,

@@ -8,7 +8,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::tx::Tx;
-use crate::engine::{self, Config, CreateSpec, Durability, Expect, Shared, Source, State, TxCtx};
+use crate::engine::{
+    self, Config, CreateSpec, Durability, Expect, Mode, Shared, Source, State, TxCtx,
+};
 use crate::error::{Error, Result, TypeIdentity};
 use crate::heap::{self, HeapMem};
 use crate::media::thread_token;
@@ -145,9 +147,9 @@ impl PoolOptions {
     fn config(&self, volatile: bool) -> Config {
         Config {
             durability: self.durability,
+            mode: Mode::new(self.durability, volatile),
             read_only: self.read_only,
             checkpoint_bytes: self.checkpoint_bytes,
-            volatile,
             release_pages: self.release_pages,
             verify: self.verify,
         }
@@ -617,7 +619,10 @@ impl<R: Persistent> Pool<R> {
 
     /// Closes this handle; the last handle checkpoints and reports any error.
     pub fn close(self) -> Result<()> {
-        if Arc::strong_count(&self.sh) == 1 && !self.sh.cfg.read_only && !self.sh.cfg.volatile {
+        if Arc::strong_count(&self.sh) == 1
+            && !self.sh.cfg.read_only
+            && self.sh.cfg.mode.has_files()
+        {
             self.not_reentrant()?;
             self.sh.check_usable()?;
             self.sh.checkpoint()?;
