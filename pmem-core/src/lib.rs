@@ -64,20 +64,3 @@ pub mod __private {
 }
 #[doc(hidden)]
 pub use __private::raw;
-
-impl<R: Persistent + Default> Pool<R> {
-    /// Creates a new pool at `path` with default options and `R::default()` as root.
-    pub fn create(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        PoolOptions::new().create(path)
-    }
-
-    /// Opens the pool at `path`, creating it with default options if it is missing.
-    pub fn open_or_create(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        PoolOptions::new().open_or_create(path)
-    }
-
-    /// A pool in anonymous memory (see [`PoolOptions::volatile`]).
-    pub fn volatile() -> Result<Self> {
-        PoolOptions::new().volatile()
-    }
-}

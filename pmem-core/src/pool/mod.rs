@@ -1,9 +1,13 @@
 //! The public face of a pool: [`Pool`], [`PoolOptions`], [`Tx`], [`PoolInfo`] and
 //! [`Stats`].
 
+mod info;
+mod options;
 #[allow(clippy::module_inception)]
 mod pool;
 mod tx;
 
-pub use pool::{Pool, PoolInfo, PoolOptions, Stats};
+pub use info::{PoolInfo, Stats};
+pub use options::PoolOptions;
+pub use pool::Pool;
 pub use tx::Tx;
