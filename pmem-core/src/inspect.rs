@@ -37,7 +37,7 @@ pub struct Inspector {
 pub struct Allocation {
     /// Pool offset of the first byte.
     pub offset: u64,
-    /// Size in bytes (slot size for small objects, requested size for large ones).
+    /// Size in bytes (region size for small objects, requested size for large ones).
     pub size: u64,
 }
 
@@ -116,7 +116,7 @@ impl Inspector {
 
     /// `len` bytes of pool memory at `off`, bounds-checked.
     pub fn bytes(&self, off: u64, len: u64) -> Result<&[u8]> {
-        let mapped = self.sh.slot.control().mapped_len();
+        let mapped = self.sh.region.control().mapped_len();
         if off < crate::format::PAGE || off.checked_add(len).is_none_or(|e| e > mapped) {
             return Err(Error::corrupted(
                 format!("read of {len} bytes outside the pool"),
@@ -126,7 +126,7 @@ impl Inspector {
         // SAFETY: in bounds of the private mapping, which nothing writes while the
         // inspector (read-only) is open and which lives as long as `self`.
         Ok(unsafe {
-            std::slice::from_raw_parts(self.sh.slot.base().add(off as usize), len as usize)
+            std::slice::from_raw_parts(self.sh.region.base().add(off as usize), len as usize)
         })
     }
 

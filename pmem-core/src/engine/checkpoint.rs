@@ -9,7 +9,7 @@ use crate::format::{LogState, StateSlot, LOG_HEADER_LEN, PAGE};
 use crate::media::Backing;
 
 impl Shared {
-    /// Writes the next state slot (checkpoint at `st.last_seq`, log state `log`) and
+    /// Writes the next state region (checkpoint at `st.last_seq`, log state `log`) and
     /// syncs the pool file.
     pub(super) fn publish_state(pool: &dyn Backing, st: &mut State, log: LogState) -> Result<()> {
         let next = StateSlot {
@@ -43,14 +43,14 @@ impl Shared {
                 self.flush_to(st.last_seq)?;
             }
             // 2. Pages into the file, then sync it.
-            let mapped = self.slot.control().mapped_len();
+            let mapped = self.region.control().mapped_len();
             let runs = st.dirty.runs();
             for &(first, n) in &runs {
                 let off = first * PAGE;
                 let len = (n * PAGE).min(mapped.saturating_sub(off));
                 // SAFETY: below mapped_len.
                 let src = unsafe {
-                    std::slice::from_raw_parts(self.slot.base().add(off as usize), len as usize)
+                    std::slice::from_raw_parts(self.region.base().add(off as usize), len as usize)
                 };
                 pool.write_at(off, src)
                     .map_err(io_err("writing", pool.path()))?;
@@ -58,14 +58,14 @@ impl Shared {
             if !crate::inject::is(crate::inject::Broken::PublishBeforePagesSync) {
                 pool.sync().map_err(io_err("syncing", pool.path()))?;
             }
-            // 3. Publish the new checkpoint in the other state slot, then sync.
+            // 3. Publish the new checkpoint in the other state region, then sync.
             let log_state = st.checkpoint.log;
             Self::publish_state(pool.as_ref(), st, log_state)?;
             st.log_pos = LOG_HEADER_LEN;
             if self.cfg.release_pages && pool.fd().is_some() {
                 for &(first, n) in &runs {
                     let len = (n * PAGE).min(mapped.saturating_sub(first * PAGE));
-                    self.slot
+                    self.region
                         .discard_private(first * PAGE, len.div_ceil(PAGE) * PAGE);
                 }
             }
@@ -109,7 +109,7 @@ impl Drop for Shared {
         if self.checkpoint_locked(&mut g).is_ok()
             && Self::publish_state(pool.as_ref(), &mut g, LogState::Clean).is_ok()
         {
-            self.place.remove_log();
+            self.location.remove_log();
         }
     }
 }

@@ -39,7 +39,7 @@ impl Shared {
     /// Rolls back everything the journal recorded.
     pub(crate) fn abort(&self, st: &mut State) {
         // SAFETY: every journaled range was mapped when written and mappings only grow.
-        unsafe { st.journal.roll_back(self.slot.base()) };
+        unsafe { st.journal.roll_back(self.region.base()) };
         if st.journal.heap_touched {
             match HeapIndex::rebuild(&ReadCtx(self)) {
                 Ok(ix) => st.heap = ix,
@@ -109,7 +109,7 @@ impl Shared {
                 &**log,
                 st.log_pos,
                 &mut st.buf,
-                self.slot.base(),
+                self.region.base(),
                 self.header.salt(),
                 seq,
                 &st.ranges,

@@ -36,7 +36,7 @@ pub(crate) fn random_uuid() -> [u8; 16] {
     u
 }
 
-/// The bytes of a new, empty pool: header, checkpoint slot 0, metadata page, one free
+/// The bytes of a new, empty pool: header, checkpoint state slot 0, metadata page, one free
 /// block spanning the heap. The root is allocated by the first transaction after open.
 pub(super) fn initial_image(spec: &CreateSpec, expect: &Expect) -> Result<(Vec<u8>, StaticHeader)> {
     let size = spec.initial_size.max(HEAP_START + PAGE).div_ceil(PAGE) * PAGE;

@@ -11,7 +11,7 @@ use crate::format::PAGE;
 impl Shared {
     /// Grows the file and the mapping so that `len` bytes are mapped.
     pub(crate) fn ensure_mapped(&self, len: u64) -> Result<()> {
-        let c = self.slot.control();
+        let c = self.region.control();
         let cur = c.mapped_len();
         if len <= cur {
             return Ok(());
@@ -47,17 +47,17 @@ impl Shared {
                 }
                 match f.fd() {
                     Some(fd) => self
-                        .slot
+                        .region
                         .map_private(cur, new - cur, fd, cur)
                         .map_err(io_err("mapping", path))?,
                     None => {
-                        self.slot
+                        self.region
                             .map_anon(cur, new - cur)
                             .map_err(io_err("mapping", path))?;
                         // SAFETY: just mapped.
                         let dst = unsafe {
                             std::slice::from_raw_parts_mut(
-                                self.slot.base().add(cur as usize),
+                                self.region.base().add(cur as usize),
                                 (new - cur) as usize,
                             )
                         };
@@ -66,7 +66,7 @@ impl Shared {
                 }
             }
             None => self
-                .slot
+                .region
                 .map_anon(cur, new - cur)
                 .map_err(io_err("mapping", path))?,
         }

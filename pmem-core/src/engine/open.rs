@@ -13,7 +13,7 @@ use super::create::initial_image;
 use super::group_commit::GroupCommit;
 use super::journal::Journal;
 use super::page_set::PageSet;
-use super::session::{io_err, LogUse, Place, LOG_INITIAL};
+use super::session::{io_err, Location, LogUse, LOG_INITIAL};
 use super::state::{Config, CreateSpec, Expect, Flusher, Shared, Source, State};
 use crate::error::{Error, Result};
 use crate::format::{
@@ -21,7 +21,7 @@ use crate::format::{
     STATE_SLOT_OFF,
 };
 use crate::heap::HeapIndex;
-use crate::media::Slot;
+use crate::media::Region;
 use crate::media::{Backing, RealFile};
 
 fn flock(file: &File, path: &Path, shared: bool) -> Result<()> {
@@ -70,7 +70,7 @@ impl Shared {
                     .map_err(|e| Error::io("opening", &path, e))?;
                 flock(&file, &path, cfg.read_only)?;
                 let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
-                Self::open_backing(pool, Place::File(path.clone()), path, cfg, expect)
+                Self::open_backing(pool, Location::File(path.clone()), path, cfg, expect)
             }
             #[cfg(feature = "testing")]
             Source::Sim(disk) => {
@@ -88,7 +88,7 @@ impl Shared {
                 let pool = disk.backing(FileId::Pool);
                 Self::open_backing(
                     pool,
-                    Place::Sim(disk),
+                    Location::Sim(disk),
                     PathBuf::from("sim.pool"),
                     cfg,
                     expect,
@@ -97,21 +97,23 @@ impl Shared {
             Source::Volatile => {
                 let spec = create.expect("volatile pools are always new");
                 let (img, header) = initial_image(spec, expect)?;
-                let slot = Slot::reserve().map_err(io_err("mapping", Path::new("<volatile>")))?;
+                let region =
+                    Region::reserve().map_err(io_err("mapping", Path::new("<volatile>")))?;
                 let len = img.len() as u64;
-                slot.map_anon(0, len)
+                region
+                    .map_anon(0, len)
                     .map_err(io_err("mapping", Path::new("<volatile>")))?;
-                // SAFETY: `len` bytes were just mapped at the slot base.
-                unsafe { std::ptr::copy_nonoverlapping(img.as_ptr(), slot.base(), img.len()) };
-                slot.control().mapped_len.store(len, Ordering::Release);
+                // SAFETY: `len` bytes were just mapped at the region base.
+                unsafe { std::ptr::copy_nonoverlapping(img.as_ptr(), region.base(), img.len()) };
+                region.control().mapped_len.store(len, Ordering::Release);
                 Self::finish_open(
                     Files {
                         pool: None,
                         log: None,
-                        place: Place::Volatile,
+                        location: Location::Volatile,
                         replay: false,
                     },
-                    slot,
+                    region,
                     header,
                     StateSlot::default(),
                     cfg,
@@ -134,12 +136,12 @@ impl Shared {
         let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
         let mut cfg = cfg;
         cfg.read_only = true;
-        Self::open_backing(pool, Place::File(path.clone()), path, cfg, expect)
+        Self::open_backing(pool, Location::File(path.clone()), path, cfg, expect)
     }
 
     fn open_backing(
         pool: Box<dyn Backing>,
-        place: Place,
+        location: Location,
         path: PathBuf,
         cfg: Config,
         expect: &Expect,
@@ -169,8 +171,8 @@ impl Shared {
                 len,
             ));
         }
-        let slots = STATE_SLOT_OFF.map(|o| StateSlot::decode(&page0[o as usize..]));
-        let checkpoint = slots
+        let state_slots = STATE_SLOT_OFF.map(|o| StateSlot::decode(&page0[o as usize..]));
+        let checkpoint = state_slots
             .iter()
             .flatten()
             .filter(|s| s.offset() == STATE_SLOT_OFF[(s.checkpoint_count % 2) as usize])
@@ -178,32 +180,32 @@ impl Shared {
             .copied()
             .ok_or_else(|| Error::corrupted("no valid checkpoint state slot", SECTOR))?;
 
-        let slot = Slot::reserve().map_err(io_err("mapping", &path))?;
+        let region = Region::reserve().map_err(io_err("mapping", &path))?;
         let mlen = (len - len % PAGE).min(header.max_size);
         if mlen > crate::media::max_pool_size() {
             return Err(Error::InvalidOptions(format!(
-                "pool file of {mlen} bytes does not fit this process's address-space slot"
+                "pool file of {mlen} bytes does not fit this process's address-space region"
             )));
         }
         match pool.fd() {
-            Some(fd) => slot
+            Some(fd) => region
                 .map_private(0, mlen, fd, 0)
                 .map_err(io_err("mapping", &path))?,
             None => {
-                slot.map_anon(0, mlen).map_err(io_err("mapping", &path))?;
-                // SAFETY: `mlen` bytes are mapped at the slot base.
-                let dst = unsafe { std::slice::from_raw_parts_mut(slot.base(), mlen as usize) };
+                region.map_anon(0, mlen).map_err(io_err("mapping", &path))?;
+                // SAFETY: `mlen` bytes are mapped at the region base.
+                let dst = unsafe { std::slice::from_raw_parts_mut(region.base(), mlen as usize) };
                 pool.read_at(0, dst).map_err(io_err("reading", &path))?;
             }
         }
-        slot.control().mapped_len.store(mlen, Ordering::Release);
+        region.control().mapped_len.store(mlen, Ordering::Release);
 
         // The log: the one this pool file names, or none (ARCHITECTURE §3.2).
         let Some(access) = cfg.mode.log_access() else {
             unreachable!("volatile pools open no files");
         };
-        let lp = place.log_path();
-        let found = place.open_log(&slot, cfg.read_only, access)?;
+        let lp = location.log_path();
+        let found = location.open_log(&region, cfg.read_only, access)?;
         let found_header = match &found {
             Some(l) => super::session::read_header(&**l)?,
             None => super::session::Found::Nothing,
@@ -216,14 +218,14 @@ impl Shared {
             (Some(l), false) => Some(l),
             (None, false) => {
                 // The session start below writes the real header; this one only names
-                // the pool, in case of a crash before then (ignored: the slot is clean).
+                // the pool, in case of a crash before then (ignored: the state slot is clean).
                 let h = LogHeader {
                     uuid: header.uuid,
                     log_id: 0,
                     prev_log_id: 0,
                     base_seq: checkpoint.checkpoint_seq,
                 };
-                Some(place.create_log(&slot, &h, access)?)
+                Some(location.create_log(&region, &h, access)?)
             }
         };
         let pool_file = if cfg.read_only { None } else { Some(pool) };
@@ -231,10 +233,10 @@ impl Shared {
             Files {
                 pool: pool_file,
                 log,
-                place,
+                location,
                 replay,
             },
-            slot,
+            region,
             header,
             checkpoint,
             cfg,
@@ -244,7 +246,7 @@ impl Shared {
 
     fn finish_open(
         files: Files,
-        slot: Slot,
+        region: Region,
         header: StaticHeader,
         checkpoint: StateSlot,
         cfg: Config,
@@ -274,14 +276,14 @@ impl Shared {
             cfg,
             poisoned: AtomicBool::new(false),
             path,
-            place: files.place,
-            slot,
+            location: files.location,
+            region,
         });
-        sh.slot.control().tag.store(
+        sh.region.control().tag.store(
             u64::from(u16::from_le_bytes([sh.header.uuid[0], sh.header.uuid[1]])),
             Ordering::Release,
         );
-        sh.slot
+        sh.region
             .control()
             .shared
             .store(Arc::as_ptr(&sh).cast_mut().cast(), Ordering::Release);
@@ -294,7 +296,7 @@ impl Shared {
 struct Files {
     pool: Option<Box<dyn Backing>>,
     log: Option<Box<dyn Backing>>,
-    place: Place,
+    location: Location,
     /// Whether the log holds commits to replay.
     replay: bool,
 }

@@ -18,7 +18,7 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let st = &mut *st;
         if let Some(log) = self.log.as_ref().filter(|_| replay) {
-            let base = self.slot.base();
+            let base = self.region.base();
             let end = super::log::scan(
                 &**log,
                 self.header.salt(),

@@ -16,7 +16,7 @@
 //!    its directory entry synced;
 //! 3. the state slot gets `InUse(new id)` and the pool file is synced.
 //!
-//! A crash between 2 and 3 leaves a slot naming the old id and a header naming the new
+//! A crash between 2 and 3 leaves a state slot naming the old id and a header naming the new
 //! one *as its successor from this very checkpoint*: no commit can have used the new
 //! log yet (commits start after 3), so the log is ignored, not refused.
 
@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::format::{LogHeader, LogState, StateSlot, LOG_HEADER_LEN, PAGE, SECTOR};
 #[cfg(feature = "testing")]
 use crate::media::sim::{FileId, SimDisk};
-use crate::media::Slot;
+use crate::media::Region;
 use crate::media::{Backing, MappedLog, RealFile};
 
 /// Zero bytes a new log is given ahead of its first groups, so that small `Full`
@@ -60,7 +60,7 @@ pub(crate) fn sync_dir(path: &Path) -> Result<()> {
 
 /// Where a pool's files live.
 #[derive(Clone)]
-pub(crate) enum Place {
+pub(crate) enum Location {
     /// Real files: the pool at this path, the log beside it.
     File(PathBuf),
     /// The simulated medium of the crash-state harness.
@@ -79,29 +79,29 @@ pub(crate) enum LogAccess {
     Mapped,
 }
 
-impl Place {
+impl Location {
     /// The log's path (for messages).
     pub(crate) fn log_path(&self) -> PathBuf {
         match self {
-            Place::File(p) => log_path(p),
+            Location::File(p) => log_path(p),
             #[cfg(feature = "testing")]
-            Place::Sim(_) => PathBuf::from("sim.pool.log"),
-            Place::Volatile => PathBuf::from("<volatile>"),
+            Location::Sim(_) => PathBuf::from("sim.pool.log"),
+            Location::Volatile => PathBuf::from("<volatile>"),
         }
     }
 
     /// Opens the log if it exists (`None` when it does not).
     pub(crate) fn open_log(
         &self,
-        slot: &Slot,
+        region: &Region,
         read_only: bool,
         access: LogAccess,
     ) -> Result<Option<Box<dyn Backing>>> {
         match self {
-            Place::Volatile => Ok(None),
+            Location::Volatile => Ok(None),
             #[cfg(feature = "testing")]
-            Place::Sim(disk) => Ok(disk.exists(FileId::Log).then(|| disk.backing(FileId::Log))),
-            Place::File(p) => {
+            Location::Sim(disk) => Ok(disk.exists(FileId::Log).then(|| disk.backing(FileId::Log))),
+            Location::File(p) => {
                 let lp = log_path(p);
                 let f = match OpenOptions::new().read(true).write(!read_only).open(&lp) {
                     Ok(f) => f,
@@ -119,7 +119,7 @@ impl Place {
                         .map_err(io_err("growing", &lp))?;
                     rf.sync().map_err(io_err("syncing", &lp))?;
                 }
-                wrap(rf, slot, access).map(Some)
+                wrap(rf, region, access).map(Some)
             }
         }
     }
@@ -128,14 +128,14 @@ impl Place {
     /// durable with its directory entry.
     pub(crate) fn create_log(
         &self,
-        slot: &Slot,
+        region: &Region,
         header: &LogHeader,
         access: LogAccess,
     ) -> Result<Box<dyn Backing>> {
         match self {
-            Place::Volatile => unreachable!("volatile pools have no log"),
+            Location::Volatile => unreachable!("volatile pools have no log"),
             #[cfg(feature = "testing")]
-            Place::Sim(disk) => {
+            Location::Sim(disk) => {
                 disk.create(FileId::Log);
                 let log = disk.backing(FileId::Log);
                 write_header(&*log, header, LOG_HEADER_LEN)?;
@@ -143,7 +143,7 @@ impl Place {
                     .map_err(io_err("syncing directory", log.path()))?;
                 Ok(log)
             }
-            Place::File(p) => {
+            Location::File(p) => {
                 use std::os::unix::fs::PermissionsExt;
                 let lp = log_path(p);
                 // The log gets the pool file's permissions (`PoolOptions::mode`).
@@ -163,7 +163,7 @@ impl Place {
                 let rf = RealFile::new(f, lp.clone());
                 write_header(&rf, header, LOG_INITIAL)?;
                 sync_dir(&lp)?;
-                wrap(rf, slot, access)
+                wrap(rf, region, access)
             }
         }
     }
@@ -172,13 +172,13 @@ impl Place {
     /// crash here is ignored, since the pool file says it is clean).
     pub(crate) fn remove_log(&self) {
         match self {
-            Place::Volatile => {}
+            Location::Volatile => {}
             #[cfg(feature = "testing")]
-            Place::Sim(disk) => {
+            Location::Sim(disk) => {
                 disk.remove(FileId::Log);
                 let _ = disk.sync_dir();
             }
-            Place::File(p) => {
+            Location::File(p) => {
                 let lp = log_path(p);
                 if std::fs::remove_file(&lp).is_ok() {
                     let _ = sync_dir(&lp);
@@ -188,13 +188,13 @@ impl Place {
     }
 }
 
-fn wrap(rf: RealFile, slot: &Slot, access: LogAccess) -> Result<Box<dyn Backing>> {
+fn wrap(rf: RealFile, region: &Region, access: LogAccess) -> Result<Box<dyn Backing>> {
     match access {
         LogAccess::Pwrite => Ok(Box::new(rf)),
         LogAccess::Mapped => {
             let lp = rf.path().to_path_buf();
             Ok(Box::new(
-                MappedLog::new(rf, slot).map_err(io_err("mapping", &lp))?,
+                MappedLog::new(rf, region).map_err(io_err("mapping", &lp))?,
             ))
         }
     }

@@ -11,12 +11,12 @@ use super::durability::{Durability, Mode};
 use super::group_commit::GroupCommit;
 use super::journal::Journal;
 use super::page_set::PageSet;
-use super::session::Place;
+use super::session::Location;
 use crate::error::{Error, Result, TypeIdentity};
 use crate::format::{StateSlot, StaticHeader};
 use crate::heap::{HeapIndex, HeapMem};
 use crate::media::Backing;
-use crate::media::Slot;
+use crate::media::Region;
 
 /// What backs a pool.
 pub(crate) enum Source {
@@ -92,7 +92,7 @@ pub(crate) struct Flusher {
 
 /// Everything shared by the handles of one open pool.
 pub(crate) struct Shared {
-    // Field order is drop order: the files go before the slot they are mapped into.
+    // Field order is drop order: the files go before the region they are mapped into.
     pub(crate) log: Option<Box<dyn Backing>>,
     pub(crate) pool_file: Option<Box<dyn Backing>>,
     pub(crate) state: RwLock<State>,
@@ -102,8 +102,8 @@ pub(crate) struct Shared {
     pub(crate) poisoned: AtomicBool,
     pub(crate) path: PathBuf,
     /// Where the files live (to create, find and remove the log).
-    pub(crate) place: Place,
-    pub(crate) slot: Slot,
+    pub(crate) location: Location,
+    pub(crate) region: Region,
 }
 
 /// The transaction's view of the engine, for the allocator and the raw API.
@@ -114,17 +114,17 @@ pub(crate) struct TxCtx<'a> {
 
 impl HeapMem for TxCtx<'_> {
     fn base(&self) -> *mut u8 {
-        self.sh.slot.base()
+        self.sh.region.base()
     }
     fn mapped_len(&self) -> u64 {
-        self.sh.slot.control().mapped_len()
+        self.sh.region.control().mapped_len()
     }
     fn max_size(&self) -> u64 {
         self.sh.max_size()
     }
     fn snapshot(&mut self, off: u64, len: u64) {
         // SAFETY: the allocator only names ranges below heap_end <= mapped_len.
-        unsafe { self.st.journal.snapshot(self.sh.slot.base(), off, len) };
+        unsafe { self.st.journal.snapshot(self.sh.region.base(), off, len) };
     }
     fn record_fresh(&mut self, off: u64, len: u64) {
         self.st.journal.record_fresh(off, len);
@@ -139,10 +139,10 @@ pub(crate) struct ReadCtx<'a>(pub(crate) &'a Shared);
 
 impl HeapMem for ReadCtx<'_> {
     fn base(&self) -> *mut u8 {
-        self.0.slot.base()
+        self.0.region.base()
     }
     fn mapped_len(&self) -> u64 {
-        self.0.slot.control().mapped_len()
+        self.0.region.control().mapped_len()
     }
     fn max_size(&self) -> u64 {
         self.0.max_size()
@@ -159,7 +159,7 @@ impl HeapMem for ReadCtx<'_> {
 }
 
 impl Shared {
-    /// The largest the pool may grow: its declared maximum, bounded by the slot.
+    /// The largest the pool may grow: its declared maximum, bounded by the region.
     pub(crate) fn max_size(&self) -> u64 {
         self.header.max_size.min(crate::media::max_pool_size())
     }

@@ -30,7 +30,7 @@ pub(crate) const BLOCK_HEADER: u64 = 64;
 /// Largest alignment an allocation may ask for.
 pub(crate) const MAX_ALIGN: usize = 64;
 /// Largest maximum size a pool header may declare (128 GiB: the pool half of the
-/// largest address-space slot).
+/// largest address-space region).
 pub(crate) const ABS_MAX_POOL_SIZE: u64 = 1 << 37;
 
 /// Log file: header page; groups start after it.
@@ -328,37 +328,37 @@ pub(crate) const MAX_SMALL: u64 = 2048;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RunGeometry {
     pub(crate) block_size: u64,
-    pub(crate) slot_size: u64,
-    pub(crate) slots: u64,
+    pub(crate) cell_size: u64,
+    pub(crate) cells: u64,
     /// Offset of the bitmap from the block start.
     pub(crate) bitmap_off: u64,
     pub(crate) bitmap_words: u64,
-    /// Offset of slot 0 from the block start (a multiple of 64).
+    /// Offset of cell 0 from the block start (a multiple of 64).
     pub(crate) data_off: u64,
 }
 
 pub(crate) const fn run_geometry(class: usize) -> RunGeometry {
-    let slot_size = CLASSES[class] as u64;
-    let block_size = if slot_size <= 256 {
+    let cell_size = CLASSES[class] as u64;
+    let block_size = if cell_size <= 256 {
         16 * 1024
     } else {
         64 * 1024
     };
-    let mut slots = (block_size - BLOCK_HEADER) / slot_size;
+    let mut cells = (block_size - BLOCK_HEADER) / cell_size;
     loop {
-        let words = slots.div_ceil(64);
+        let words = cells.div_ceil(64);
         let data_off = (BLOCK_HEADER + words * 8).div_ceil(64) * 64;
-        if data_off + slots * slot_size <= block_size {
+        if data_off + cells * cell_size <= block_size {
             return RunGeometry {
                 block_size,
-                slot_size,
-                slots,
+                cell_size,
+                cells,
                 bitmap_off: BLOCK_HEADER,
                 bitmap_words: words,
                 data_off,
             };
         }
-        slots -= 1;
+        cells -= 1;
     }
 }
 
@@ -463,15 +463,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_run_geometry_fits_its_block_and_aligns_slot_zero() {
+    fn every_run_geometry_fits_its_block_and_aligns_cell_zero() {
         for c in 0..CLASSES.len() {
             let g = run_geometry(c);
-            assert!(g.slots > 0);
+            assert!(g.cells > 0);
             assert_eq!(g.data_off % 64, 0);
-            assert!(g.data_off + g.slots * g.slot_size <= g.block_size);
+            assert!(g.data_off + g.cells * g.cell_size <= g.block_size);
             assert!(g.bitmap_off + g.bitmap_words * 8 <= g.data_off);
             // Internal waste of the run itself stays small.
-            let used = g.slots * g.slot_size;
+            let used = g.cells * g.cell_size;
             assert!(used * 100 / g.block_size >= 85, "class {c} wastes too much");
         }
     }

@@ -2,12 +2,12 @@
 //!
 //! The heap `HEAP_START..heap_end` is tiled by blocks, each starting with a 64-byte
 //! [`BlockHeader`]: *free* blocks, *large* blocks (one object, payload after the header)
-//! and *runs* (a bitmap and equal slots of one size class). Every change to a header, a
+//! and *runs* (a bitmap and equal cells of one size class). Every change to a header, a
 //! bitmap word or `heap_end` is written through the transaction journal like any user
 //! write, so allocator metadata is exactly as crash-consistent as user data, and a
 //! rollback restores it byte for byte.
 //!
-//! The volatile [`HeapIndex`] (free blocks by size and by offset, runs with free slots
+//! The volatile [`HeapIndex`] (free blocks by size and by offset, runs with free cells
 //! per class) is derived from the headers: rebuilt at open by one walk over the blocks,
 //! kept in step by every operation, and rebuilt again after a rolled-back transaction
 //! that touched it.
@@ -72,8 +72,8 @@ fn class_for(size: u64, align: u64) -> Option<usize> {
 /// Where an allocation lives, as the allocator sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Place {
-    /// A slot of the run starting at `run`.
-    Slot { run: u64, class: usize, index: u64 },
+    /// A cell of the run starting at `run`.
+    Cell { run: u64, class: usize, index: u64 },
     /// The payload of the large block starting at `block`.
     Large { block: u64, requested: u64 },
 }
@@ -85,7 +85,7 @@ pub(crate) struct HeapIndex {
     free_by_size: BTreeSet<(u64, u64)>,
     /// Every run block: start -> class.
     runs: BTreeMap<u64, usize>,
-    /// Runs with at least one free slot, per class.
+    /// Runs with at least one free cell, per class.
     with_space: Vec<BTreeSet<u64>>,
     heap_end: u64,
 }
@@ -145,7 +145,7 @@ impl HeapIndex {
             return Err(Error::UnsupportedLayout { size, align });
         }
         let off = match class_for(size, align) {
-            Some(class) => self.alloc_slot(m, class)?,
+            Some(class) => self.alloc_cell(m, class)?,
             None => {
                 let payload = size.div_ceil(BLOCK_ALIGN) * BLOCK_ALIGN;
                 let block = self.alloc_block(m, payload + BLOCK_HEADER)?;
@@ -158,7 +158,7 @@ impl HeapIndex {
         Ok(off)
     }
 
-    fn alloc_slot(&mut self, m: &mut dyn HeapMem, class: usize) -> Result<u64> {
+    fn alloc_cell(&mut self, m: &mut dyn HeapMem, class: usize) -> Result<u64> {
         let g = run_geometry(class);
         let run = match self.with_space[class].first() {
             Some(&r) => r,
@@ -177,7 +177,7 @@ impl HeapIndex {
         for w in 0..g.bitmap_words {
             let woff = run + g.bitmap_off + w * 8;
             let word: u64 = read(m, woff);
-            let valid = valid_mask(g.slots, w);
+            let valid = valid_mask(g.cells, w);
             let free = !word & valid;
             if free != 0 {
                 let bit = free.trailing_zeros() as u64;
@@ -185,12 +185,12 @@ impl HeapIndex {
                 if (word | (1 << bit)) & valid == valid && !run_has_space(m, run, class) {
                     self.with_space[class].remove(&run);
                 }
-                return Ok(run + g.data_off + (w * 64 + bit) * g.slot_size);
+                return Ok(run + g.data_off + (w * 64 + bit) * g.cell_size);
             }
         }
         // The index said the run had space but its bitmap is full: the index is stale,
         // which is a bug, not a property of the file.
-        unreachable!("run {run:#x} listed with free slots has none");
+        unreachable!("run {run:#x} listed with free cells has none");
     }
 
     /// Finds (or makes, by growing the heap) a block of at least `need` bytes, splits
@@ -264,18 +264,18 @@ impl HeapIndex {
         if let Some((&run, &class)) = self.runs.range(..=off).next_back() {
             let g = run_geometry(class);
             if off < run + g.block_size {
-                if off < run + g.data_off || (off - run - g.data_off) % g.slot_size != 0 {
-                    return bad("pointer into the middle of a slot");
+                if off < run + g.data_off || (off - run - g.data_off) % g.cell_size != 0 {
+                    return bad("pointer into the middle of a cell");
                 }
-                let index = (off - run - g.data_off) / g.slot_size;
-                if index >= g.slots || size > g.slot_size {
-                    return bad("pointer past a run's slots");
+                let index = (off - run - g.data_off) / g.cell_size;
+                if index >= g.cells || size > g.cell_size {
+                    return bad("pointer past a run's cells");
                 }
                 let word: u64 = read(m, run + g.bitmap_off + index / 64 * 8);
                 if word & (1 << (index % 64)) == 0 {
-                    return bad("pointer to a free slot");
+                    return bad("pointer to a free cell");
                 }
-                return Ok(Place::Slot { run, class, index });
+                return Ok(Place::Cell { run, class, index });
             }
         }
         let block = off - BLOCK_HEADER;
@@ -295,7 +295,7 @@ impl HeapIndex {
     /// Frees the allocation at `off` (`size` as allocated). Runs at commit.
     pub(crate) fn free(&mut self, m: &mut dyn HeapMem, off: u64, size: u64) -> Result<()> {
         match self.place(m, off, size)? {
-            Place::Slot { run, class, index } => {
+            Place::Cell { run, class, index } => {
                 let g = run_geometry(class);
                 let woff = run + g.bitmap_off + index / 64 * 8;
                 let word: u64 = read(m, woff);
@@ -339,19 +339,19 @@ impl HeapIndex {
     }
 }
 
-fn valid_mask(slots: u64, word: u64) -> u64 {
+fn valid_mask(cells: u64, word: u64) -> u64 {
     let first = word * 64;
-    if slots >= first + 64 {
+    if cells >= first + 64 {
         u64::MAX
     } else {
-        (1u64 << (slots - first)) - 1
+        (1u64 << (cells - first)) - 1
     }
 }
 
 fn run_has_space(m: &dyn HeapMem, run: u64, class: usize) -> bool {
     let g = run_geometry(class);
     (0..g.bitmap_words)
-        .any(|w| !read::<u64>(m, run + g.bitmap_off + w * 8) & valid_mask(g.slots, w) != 0)
+        .any(|w| !read::<u64>(m, run + g.bitmap_off + w * 8) & valid_mask(g.cells, w) != 0)
 }
 
 fn run_is_empty(m: &dyn HeapMem, run: u64, class: usize) -> bool {
@@ -397,8 +397,8 @@ pub(crate) fn walk(
                 }
                 let last = g.bitmap_words - 1;
                 let word: u64 = read(m, off + g.bitmap_off + last * 8);
-                if word & !valid_mask(g.slots, last) != 0 {
-                    return Err(Error::corrupted("run bitmap marks slots past the end", off));
+                if word & !valid_mask(g.cells, last) != 0 {
+                    return Err(Error::corrupted("run bitmap marks cells past the end", off));
                 }
             }
             KIND_LARGE if h.requested == 0 || h.requested > h.size - BLOCK_HEADER => {
@@ -436,15 +436,15 @@ pub(crate) fn census(m: &dyn HeapMem, mut each: impl FnMut(u64, u64)) -> Result<
                 for w in 0..g.bitmap_words {
                     let word: u64 = read(m, off + g.bitmap_off + w * 8);
                     let used = u64::from(word.count_ones());
-                    c.allocated_bytes += used * g.slot_size;
+                    c.allocated_bytes += used * g.cell_size;
                     c.allocations += used;
                     c.free_bytes +=
-                        (u64::from((!word & valid_mask(g.slots, w)).count_ones())) * g.slot_size;
+                        (u64::from((!word & valid_mask(g.cells, w)).count_ones())) * g.cell_size;
                     let mut bits = word;
                     while bits != 0 {
                         let b = bits.trailing_zeros() as u64;
                         bits &= bits - 1;
-                        each(off + g.data_off + (w * 64 + b) * g.slot_size, g.slot_size);
+                        each(off + g.data_off + (w * 64 + b) * g.cell_size, g.cell_size);
                     }
                 }
             }
@@ -456,7 +456,7 @@ pub(crate) fn census(m: &dyn HeapMem, mut each: impl FnMut(u64, u64)) -> Result<
 }
 
 /// Zeroes the contents of free space in `img` (a copy of the pool from offset `start`):
-/// free blocks past their header and free slots of runs. What remains is the allocator
+/// free blocks past their header and free cells of runs. What remains is the allocator
 /// metadata and every live allocation, which a rollback restores byte for byte.
 pub(crate) fn mask_free_space(m: &dyn HeapMem, img: &mut [u8], start: u64) -> Result<()> {
     let mut zero = |off: u64, len: u64| {
@@ -468,13 +468,13 @@ pub(crate) fn mask_free_space(m: &dyn HeapMem, img: &mut [u8], start: u64) -> Re
             Some(KIND_FREE) => zero(off + BLOCK_HEADER, h.size - BLOCK_HEADER),
             Some(KIND_RUN) => {
                 let g = run_geometry(h.class as usize);
-                for i in 0..g.slots {
+                for i in 0..g.cells {
                     let word: u64 = read(m, off + g.bitmap_off + i / 64 * 8);
                     if word & (1 << (i % 64)) == 0 {
-                        zero(off + g.data_off + i * g.slot_size, g.slot_size);
+                        zero(off + g.data_off + i * g.cell_size, g.cell_size);
                     }
                 }
-                let tail = g.data_off + g.slots * g.slot_size;
+                let tail = g.data_off + g.cells * g.cell_size;
                 zero(off + tail, g.block_size - tail);
             }
             _ => {}

@@ -112,7 +112,7 @@ fn freeing_everything_coalesces_back_into_one_free_block() {
 }
 
 #[test]
-fn a_freed_slot_is_reused_and_a_double_free_is_refused() {
+fn a_freed_cell_is_reused_and_a_double_free_is_refused() {
     let mut m = Buf::new(16 * PAGE, 1 << 20);
     let mut ix = HeapIndex::rebuild(&m).unwrap();
     let a = ix.alloc(&mut m, 40, 8).unwrap();
@@ -173,12 +173,12 @@ fn oversized_alignment_and_zero_size_are_unsupported_layouts() {
 fn internal_fragmentation_of_small_classes_stays_under_a_quarter_or_sixteen_bytes() {
     for size in 1..=MAX_SMALL {
         let class = class_for(size, 8).unwrap();
-        let slot = u64::from(CLASSES[class]);
-        let waste = (slot - size) as f64 / slot as f64;
+        let cell = u64::from(CLASSES[class]);
+        let waste = (cell - size) as f64 / cell as f64;
         // Below 64 bytes the classes are 16 bytes apart: at most 15 bytes are wasted.
         assert!(
-            waste <= 0.25 || slot - size < 16,
-            "size {size} -> slot {slot}: {waste:.2}"
+            waste <= 0.25 || cell - size < 16,
+            "size {size} -> cell {cell}: {waste:.2}"
         );
     }
 }

@@ -1,17 +1,17 @@
-//! Address space for one open pool: a *slot*.
+//! Address space for one open pool: a *region*.
 //!
-//! Every pool reserves one naturally aligned slot of `SLOT_SIZE` bytes of address space
-//! at open. The pool file is mapped copy-on-write at the start of the slot and grows in
+//! Every pool reserves one naturally aligned region of `REGION_SIZE` bytes of address space
+//! at open. The pool file is mapped copy-on-write at the start of the region and grows in
 //! place (references handed out earlier stay valid); the log file is mapped shared in the
 //! second half; the last page holds the volatile [`Control`] block.
 //!
-//! Because slots are aligned to their size, any address inside a pool finds its pool in
-//! one AND: `base = addr & !(SLOT_SIZE - 1)`, and its control block at a fixed offset from
+//! Because regions are aligned to their size, any address inside a pool finds its pool in
+//! one AND: `base = addr & !(REGION_SIZE - 1)`, and its control block at a fixed offset from
 //! there. Persistent pointers (offsets) and views use this to reach the pool and its
 //! active transaction without a registry, a hash lookup or thread-local state.
 //!
 //! ```text
-//! base                      base + LOG_REGION             base + SLOT_SIZE - PAGE
+//! base                      base + REGION_SIZE / 2        base + REGION_SIZE - PAGE
 //! | pool file (MAP_PRIVATE) | log file (MAP_SHARED)  ...  | Control (anonymous) |
 //! ```
 
@@ -22,77 +22,79 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crate::format::ABS_MAX_POOL_SIZE;
 
-/// log2 of the slot size, chosen once per process by the first reservation: 256 GiB of
+/// log2 of the region size, chosen once per process by the first reservation: 256 GiB of
 /// address space per open pool where the system allows it (no memory is committed),
 /// smaller where address space is limited (for example under valgrind). 0 = not chosen.
-static SLOT_SHIFT: AtomicU32 = AtomicU32::new(0);
-/// Slot sizes tried, largest first.
+/// The environment variable `PMEM_SLOT_SHIFT` (32, 34, 36 or 38; its name predates the
+/// word "region") forces one size (ARCHITECTURE §15).
+static REGION_SHIFT: AtomicU32 = AtomicU32::new(0);
+/// Region sizes tried, largest first.
 const SHIFTS: [u32; 4] = [38, 36, 34, 32];
-// The format's ceiling on a pool's size is the pool half of the largest slot.
+// The format's ceiling on a pool's size is the pool half of the largest region.
 const _: () = assert!(ABS_MAX_POOL_SIZE == 1 << (SHIFTS[0] - 1));
 
 #[inline]
 fn shift() -> u32 {
-    SLOT_SHIFT.load(Ordering::Relaxed)
+    REGION_SHIFT.load(Ordering::Relaxed)
 }
-/// Size of a slot.
+/// Size of a region.
 #[inline]
-pub(crate) fn slot_size() -> u64 {
+pub(crate) fn region_size() -> u64 {
     1 << shift()
 }
-/// Start of the log mapping inside the slot.
-pub(crate) fn log_region() -> u64 {
-    slot_size() / 2
+/// Start of the log mapping inside the region.
+pub(crate) fn log_start() -> u64 {
+    region_size() / 2
 }
-/// Largest pool file a slot can hold.
+/// Largest pool file a region can hold.
 pub(crate) fn max_pool_size() -> u64 {
-    slot_size() / 2
+    region_size() / 2
 }
-/// Largest log file a slot can hold.
+/// Largest log file a region can hold.
 pub(crate) fn max_log_size() -> u64 {
-    slot_size() / 2 - 2 * crate::format::PAGE
+    region_size() / 2 - 2 * crate::format::PAGE
 }
 #[inline]
 fn control_off() -> u64 {
-    slot_size() - crate::format::PAGE
+    region_size() - crate::format::PAGE
 }
 const CONTROL_MAGIC: u64 = 0x4c52_544e_4f43_4d50; // "PMCONTRL"
 
-/// Volatile per-pool block at a fixed place in the slot.
+/// Volatile per-pool block at a fixed place in the region.
 #[repr(C)]
 pub(crate) struct Control {
     magic: u64,
-    /// The pool's shared state (`crate::pool::Shared`), for code that only has an address.
+    /// The pool's shared state (`crate::engine::Shared`), for code that only has an address.
     pub(crate) shared: AtomicPtr<()>,
     /// The transaction state while a transaction is open, else null.
     pub(crate) active: AtomicPtr<()>,
     /// Token of the thread that owns `active`.
     pub(crate) owner: AtomicU64,
-    /// Bytes of the pool file currently mapped at the slot base.
+    /// Bytes of the pool file currently mapped at the region base.
     pub(crate) mapped_len: AtomicU64,
     /// 16-bit pool tag (from the UUID) stamped into `PPtr`s made from this pool.
     pub(crate) tag: AtomicU64,
 }
 
-/// A reserved, aligned slot. Unmaps everything in it on drop.
-pub(crate) struct Slot {
+/// A reserved, aligned region of address space. Unmaps everything in it on drop.
+pub(crate) struct Region {
     base: NonNull<u8>,
 }
 
-// SAFETY: the slot is a region of address space; all mutation of its contents is
+// SAFETY: the region is address space; all mutation of its contents is
 // synchronised by the pool's lock, and the `Control` fields are atomics.
-unsafe impl Send for Slot {}
+unsafe impl Send for Region {}
 // SAFETY: as above.
-unsafe impl Sync for Slot {}
+unsafe impl Sync for Region {}
 
 fn last_os_error(what: &str) -> io::Error {
     let e = io::Error::last_os_error();
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
-impl Slot {
-    /// Reserves a fresh aligned slot and sets up its control block.
-    pub(crate) fn reserve() -> io::Result<Slot> {
+impl Region {
+    /// Reserves a fresh aligned region and sets up its control block.
+    pub(crate) fn reserve() -> io::Result<Region> {
         let (p, want) = loop {
             let chosen = shift();
             let candidates: Vec<u32> = if chosen != 0 {
@@ -128,7 +130,7 @@ impl Slot {
             let Some((p, want, s)) = got else {
                 return Err(last_os_error("reserving address space"));
             };
-            match SLOT_SHIFT.compare_exchange(0, s, Ordering::AcqRel, Ordering::Acquire) {
+            match REGION_SHIFT.compare_exchange(0, s, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break (p, want),
                 Err(current) if current == s => break (p, want),
                 Err(_) => {
@@ -138,7 +140,7 @@ impl Slot {
                 }
             }
         };
-        let size = slot_size() as usize;
+        let size = region_size() as usize;
         let start = p as usize;
         let aligned = (start + size - 1) & !(size - 1);
         let head = aligned - start;
@@ -152,18 +154,18 @@ impl Slot {
                 libc::munmap((aligned + size) as *mut libc::c_void, tail);
             }
         }
-        let slot = Slot {
+        let region = Region {
             base: NonNull::new(std::ptr::with_exposed_provenance_mut::<u8>(aligned))
                 .expect("mmap never returns 0"),
         };
         // Keep the provenance of the reservation reachable from integer addresses: pool
-        // pointers are rebuilt from `slot_base(addr) + offset`.
-        let _ = slot.base.as_ptr().expose_provenance();
-        slot.map_anon(control_off(), crate::format::PAGE)?;
+        // pointers are rebuilt from `region_base(addr) + offset`.
+        let _ = region.base.as_ptr().expose_provenance();
+        region.map_anon(control_off(), crate::format::PAGE)?;
         // SAFETY: the control page was just mapped read-write and zeroed; `Control` is
         // smaller than a page and all-zero is a valid value of it.
         unsafe {
-            let c = slot
+            let c = region
                 .base
                 .as_ptr()
                 .add(control_off() as usize)
@@ -171,7 +173,7 @@ impl Slot {
             (*c).magic = CONTROL_MAGIC;
         }
         live_set(aligned, true);
-        Ok(slot)
+        Ok(region)
     }
 
     pub(crate) fn base(&self) -> *mut u8 {
@@ -179,7 +181,7 @@ impl Slot {
     }
 
     pub(crate) fn control(&self) -> &Control {
-        // SAFETY: mapped in `reserve` for the life of the slot.
+        // SAFETY: mapped in `reserve` for the life of the region.
         unsafe {
             &*self
                 .base
@@ -189,12 +191,12 @@ impl Slot {
         }
     }
 
-    /// Maps fresh zero pages read-write at `off..off+len` of the slot.
+    /// Maps fresh zero pages read-write at `off..off+len` of the region.
     pub(crate) fn map_anon(&self, off: u64, len: u64) -> io::Result<()> {
         self.map(off, len, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
     }
 
-    /// Maps `len` bytes of file `fd` from `file_off` copy-on-write at `off` of the slot.
+    /// Maps `len` bytes of file `fd` from `file_off` copy-on-write at `off` of the region.
     pub(crate) fn map_private(
         &self,
         off: u64,
@@ -205,7 +207,7 @@ impl Slot {
         self.map(off, len, libc::MAP_PRIVATE, fd, file_off)
     }
 
-    /// Maps `len` bytes of file `fd` from `file_off` shared at `off` of the slot.
+    /// Maps `len` bytes of file `fd` from `file_off` shared at `off` of the region.
     pub(crate) fn map_shared(
         &self,
         off: u64,
@@ -225,11 +227,11 @@ impl Slot {
         file_off: u64,
     ) -> io::Result<()> {
         assert!(off % crate::format::PAGE == 0 && len % crate::format::PAGE == 0);
-        assert!(off + len <= slot_size());
+        assert!(off + len <= region_size());
         if len == 0 {
             return Ok(());
         }
-        // SAFETY: the target range lies inside this slot, which we own; MAP_FIXED replaces
+        // SAFETY: the target range lies inside this region, which we own; MAP_FIXED replaces
         // only our own reservation or our own earlier mapping of the same range.
         let p = unsafe {
             libc::mmap(
@@ -249,7 +251,7 @@ impl Slot {
 
     /// Drops private copies of pages so they read from the file again.
     pub(crate) fn discard_private(&self, off: u64, len: u64) {
-        // SAFETY: the range is inside this slot; MADV_DONTNEED on a private file mapping
+        // SAFETY: the range is inside this region; MADV_DONTNEED on a private file mapping
         // only re-reads the file, whose bytes equal the private copy after a checkpoint.
         unsafe {
             libc::madvise(
@@ -261,30 +263,30 @@ impl Slot {
     }
 }
 
-impl Drop for Slot {
+impl Drop for Region {
     fn drop(&mut self) {
         live_set(self.base.as_ptr() as usize, false);
-        // SAFETY: the whole slot is ours; nothing refers into it once the pool is gone.
+        // SAFETY: the whole region is ours; nothing refers into it once the pool is gone.
         unsafe {
-            libc::munmap(self.base.as_ptr().cast(), slot_size() as usize);
+            libc::munmap(self.base.as_ptr().cast(), region_size() as usize);
         }
     }
 }
 
-/// The base of the slot containing `addr`.
+/// The base of the region containing `addr`.
 #[inline]
-pub(crate) fn slot_base(addr: usize) -> usize {
-    addr & !(slot_size() as usize - 1)
+pub(crate) fn region_base(addr: usize) -> usize {
+    addr & !(region_size() as usize - 1)
 }
 
 /// The control block of the pool containing `addr`.
 ///
 /// # Safety
-/// - `addr` must lie inside the mapped pool region of an open pool's slot.
+/// - `addr` must lie inside the mapped pool region of an open pool's region.
 #[inline]
 pub(crate) unsafe fn control_of<'a>(addr: usize) -> &'a Control {
-    let c = (slot_base(addr) + control_off() as usize) as *const Control;
-    // SAFETY: by the caller's promise the slot is live, so its control page is mapped.
+    let c = (region_base(addr) + control_off() as usize) as *const Control;
+    // SAFETY: by the caller's promise the region is live, so its control page is mapped.
     let c = unsafe { &*c };
     debug_assert_eq!(c.magic, CONTROL_MAGIC);
     c
@@ -303,7 +305,7 @@ impl Control {
     }
 }
 
-/// One bit per possible slot of a 47-bit address space (at the smallest slot size):
+/// One bit per possible region of a 47-bit address space (at the smallest region size):
 /// is a pool mapped there?
 static LIVE: [AtomicU64; 512] = [const { AtomicU64::new(0) }; 512];
 
@@ -332,9 +334,9 @@ fn live_set(addr: usize, on: bool) {
 pub(crate) fn in_live_pool(addr: usize) -> bool {
     match live_index(addr) {
         Some((w, bit)) if LIVE[w].load(Ordering::Acquire) & bit != 0 => {
-            // SAFETY: the slot is live, so its control page is mapped.
+            // SAFETY: the region is live, so its control page is mapped.
             let c = unsafe { control_of(addr) };
-            (addr - slot_base(addr)) < c.mapped_len() as usize
+            (addr - region_base(addr)) < c.mapped_len() as usize
         }
         _ => false,
     }

@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::media::Slot;
+use crate::media::Region;
 
 /// One file of a pool (the pool file or its log).
 pub(crate) trait Backing: Send + Sync {
@@ -90,27 +90,27 @@ impl Backing for RealFile {
     }
 }
 
-/// The log file, written through a shared mapping in the pool's slot so that a commit in
+/// The log file, written through a shared mapping in the pool's region so that a commit in
 /// `Process` durability costs memory copies and no system call; `sync` is fdatasync,
 /// which on Linux writes back the mapping's dirty pages.
 pub(crate) struct MappedLog {
     inner: RealFile,
-    /// Start of the log region of the slot.
-    region: *mut u8,
+    /// Start of the log mapping in the pool's region.
+    start: *mut u8,
     /// Bytes of the file currently mapped (a page multiple). Changed only under the
     /// pool's write lock.
     mapped: AtomicU64,
 }
 
-// SAFETY: `region` points into a slot that outlives this value (the pool owns both and
+// SAFETY: `start` points into a region that outlives this value (the pool owns both and
 // drops the log first); writes are serialised by the pool's write lock.
 unsafe impl Send for MappedLog {}
 // SAFETY: as above.
 unsafe impl Sync for MappedLog {}
 
 impl MappedLog {
-    /// Maps `inner` (whose length is a page multiple) into `slot`'s log region.
-    pub(crate) fn new(inner: RealFile, slot: &Slot) -> io::Result<Self> {
+    /// Maps `inner` (whose length is a page multiple) into the log half of `region`.
+    pub(crate) fn new(inner: RealFile, region: &Region) -> io::Result<Self> {
         let len = inner.len()?;
         let len = len - len % crate::format::PAGE;
         if len > crate::media::max_log_size() {
@@ -119,12 +119,12 @@ impl MappedLog {
                 "log file larger than the log region",
             ));
         }
-        slot.map_shared(crate::media::log_region(), len, inner.file.as_raw_fd(), 0)?;
-        // SAFETY: the log region is inside the slot.
-        let region = unsafe { slot.base().add(crate::media::log_region() as usize) };
+        region.map_shared(crate::media::log_start(), len, inner.file.as_raw_fd(), 0)?;
+        // SAFETY: the log half lies inside the region.
+        let start = unsafe { region.base().add(crate::media::log_start() as usize) };
         Ok(MappedLog {
             inner,
-            region,
+            start,
             mapped: AtomicU64::new(len),
         })
     }
@@ -150,10 +150,10 @@ impl Backing for MappedLog {
             ));
         }
         self.inner.grow(len)?;
-        let slot_base = crate::media::slot_base(self.region as usize);
-        let p = (slot_base as u64 + crate::media::log_region() + mapped) as *mut libc::c_void;
+        let base = crate::media::region_base(self.start as usize);
+        let p = (base as u64 + crate::media::log_start() + mapped) as *mut libc::c_void;
         // SAFETY: maps the new tail of the file right after the mapped part, inside the
-        // log region of our slot.
+        // log half of our region.
         let r = unsafe {
             libc::mmap(
                 p,
@@ -176,11 +176,11 @@ impl Backing for MappedLog {
         if len < mapped {
             // Put the reservation back over the tail before cutting the file under it,
             // so no mapping ever covers bytes past the end of the file.
-            // SAFETY: the tail lies in the log region of our slot; nothing refers to it
+            // SAFETY: the tail lies in the log half of our region; nothing refers to it
             // (the log is only written under the write lock, which the caller holds).
             let r = unsafe {
                 libc::mmap(
-                    self.region.add(len as usize).cast(),
+                    self.start.add(len as usize).cast(),
                     (mapped - len) as usize,
                     libc::PROT_NONE,
                     libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
@@ -210,10 +210,10 @@ impl Backing for MappedLog {
                     .max(need),
             )?;
         }
-        // SAFETY: the range is inside the mapped part of the log region (checked and grown
+        // SAFETY: the range is inside the mapped part of the log half (checked and grown
         // above); the file blocks behind it are allocated, so the store cannot SIGBUS.
         unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.region.add(off as usize), data.len());
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.start.add(off as usize), data.len());
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ mod medium;
 pub mod sim;
 
 pub(crate) use map::{
-    control_of, in_live_pool, log_region, max_log_size, max_pool_size, slot_base, thread_token,
-    Slot,
+    control_of, in_live_pool, log_start, max_log_size, max_pool_size, region_base, thread_token,
+    Region,
 };
 pub(crate) use medium::{Backing, MappedLog, RealFile};

@@ -55,11 +55,11 @@ pub struct Stats {
     pub file_bytes: u64,
     /// Bytes of heap (file size less header and metadata pages).
     pub heap_bytes: u64,
-    /// Bytes handed out to live allocations (slot sizes for small objects).
+    /// Bytes handed out to live allocations (region sizes for small objects).
     pub allocated_bytes: u64,
     /// Number of live allocations.
     pub allocations: u64,
-    /// Bytes free: free blocks plus free slots in runs.
+    /// Bytes free: free blocks plus free cells in runs.
     pub free_bytes: u64,
     /// The largest free block.
     pub largest_free_block: u64,
@@ -81,7 +81,7 @@ impl Stats {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let c = heap::census(&engine::ReadCtx(sh), |_, _| {})?;
         Ok(Stats {
-            file_bytes: sh.slot.control().mapped_len(),
+            file_bytes: sh.region.control().mapped_len(),
             heap_bytes: c.heap_bytes,
             allocated_bytes: c.allocated_bytes,
             allocations: c.allocations,

@@ -72,7 +72,7 @@ impl Drop for Committer<'_> {
 }
 
 thread_local! {
-    /// Slot bases this thread holds a read lock on.
+    /// Region bases this thread holds a read lock on.
     static READING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -163,13 +163,13 @@ impl<R: Persistent> Pool<R> {
         let end = meta
             .schema_off
             .checked_add(meta.schema_len)
-            .filter(|&e| e <= meta.heap_end && e <= self.sh.slot.control().mapped_len())
+            .filter(|&e| e <= meta.heap_end && e <= self.sh.region.control().mapped_len())
             .ok_or_else(|| bad("outside the heap".into()))?;
         // SAFETY: `schema_off..end` lies inside the mapped heap (checked above); no
         // transaction runs during open, so nothing writes these bytes meanwhile.
         let bytes = unsafe {
             std::slice::from_raw_parts(
-                self.sh.slot.base().add(meta.schema_off as usize),
+                self.sh.region.base().add(meta.schema_off as usize),
                 (end - meta.schema_off) as usize,
             )
         };
@@ -210,7 +210,7 @@ impl<R: Persistent> Pool<R> {
                         unsafe {
                             std::ptr::copy_nonoverlapping(
                                 schema.as_ptr(),
-                                sh.slot.base().add(soff as usize),
+                                sh.region.base().add(soff as usize),
                                 schema.len(),
                             );
                         };
@@ -227,8 +227,8 @@ impl<R: Persistent> Pool<R> {
             // SAFETY: `off` is a fresh allocation of size_of::<R>() bytes aligned for R.
             unsafe {
                 st.journal
-                    .snapshot(sh.slot.base(), off, size_of::<R>() as u64);
-                std::ptr::write(sh.slot.base().add(off as usize).cast::<R>(), init());
+                    .snapshot(sh.region.base(), off, size_of::<R>() as u64);
+                std::ptr::write(sh.region.base().add(off as usize).cast::<R>(), init());
             }
             sh.commit(st)
         })();
@@ -251,7 +251,7 @@ impl<R: Persistent> Pool<R> {
         let off = heap::meta(&engine::ReadCtx(&self.sh)).root_off;
         // SAFETY: the root offset was validated at open (an allocation of size_of::<R>()
         // bytes, aligned) and never changes.
-        unsafe { self.sh.slot.base().add(off as usize).cast::<R>() }
+        unsafe { self.sh.region.base().add(off as usize).cast::<R>() }
     }
 
     /// Runs `f` as one transaction: `Ok` commits (durably, per the pool's durability,
@@ -285,9 +285,9 @@ impl<R: Persistent> Pool<R> {
         E: From<Error>,
     {
         let sh = &*self.sh;
-        let control = sh.slot.control();
+        let control = sh.region.control();
         let me = thread_token();
-        if control.owner.load(Ordering::Acquire) == me || thread_reads(sh.slot.base() as usize) {
+        if control.owner.load(Ordering::Acquire) == me || thread_reads(sh.region.base() as usize) {
             return Err(E::from(Error::WouldDeadlock));
         }
         // Counted as a committer until its group is appended (group commit waits a
@@ -346,10 +346,10 @@ impl<R: Persistent> Pool<R> {
     pub fn read<T>(&self, f: impl FnOnce(&R) -> T) -> Result<T> {
         let sh = &*self.sh;
         sh.check_usable()?;
-        if sh.slot.control().owner.load(Ordering::Acquire) == thread_token() {
+        if sh.region.control().owner.load(Ordering::Acquire) == thread_token() {
             return Err(Error::WouldDeadlock);
         }
-        let base = sh.slot.base() as usize;
+        let base = sh.region.base() as usize;
         if thread_reads(base) {
             // Already holding the read lock on this thread: the root cannot change.
             // SAFETY: see `root_ptr`; shared access while a read lock is held.
@@ -368,8 +368,8 @@ impl<R: Persistent> Pool<R> {
     /// (through any handle): the lock such a call needs is already held up the stack.
     fn not_reentrant(&self) -> Result<()> {
         let sh = &*self.sh;
-        if sh.slot.control().owner.load(Ordering::Acquire) == thread_token()
-            || thread_reads(sh.slot.base() as usize)
+        if sh.region.control().owner.load(Ordering::Acquire) == thread_token()
+            || thread_reads(sh.region.base() as usize)
         {
             return Err(Error::WouldDeadlock);
         }
@@ -466,7 +466,7 @@ impl<R: Persistent> Pool<R> {
         let start = crate::format::META_OFF;
         // SAFETY: META_OFF..heap_end is mapped; the read lock excludes writers.
         let mut img = unsafe {
-            std::slice::from_raw_parts(sh.slot.base().add(start as usize), (end - start) as usize)
+            std::slice::from_raw_parts(sh.region.base().add(start as usize), (end - start) as usize)
                 .to_vec()
         };
         heap::mask_free_space(&ctx, &mut img, start).expect("heap walk of an open pool");

@@ -23,7 +23,7 @@ pub struct Tx<'p, R> {
 
 impl<'p, R: Persistent> Tx<'p, R> {
     pub(crate) fn new(sh: &'p Shared, st: *mut State, root: *mut R) -> Self {
-        let root_off = root as usize - sh.slot.base() as usize;
+        let root_off = root as usize - sh.region.base() as usize;
         Tx {
             sh,
             st,
@@ -34,7 +34,7 @@ impl<'p, R: Persistent> Tx<'p, R> {
 
     fn root_ptr(&self) -> *mut R {
         // SAFETY: the root offset was validated at open; the mapping covers it.
-        unsafe { self.sh.slot.base().add(self.root_off).cast::<R>() }
+        unsafe { self.sh.region.base().add(self.root_off).cast::<R>() }
     }
 
     /// Shared access to the root, uncommitted changes included.
@@ -117,11 +117,11 @@ impl<'p, R: Persistent> Tx<'p, R> {
 
     /// The address of pool offset `off`, checked to lie in the mapped pool.
     pub fn addr_of(&self, off: u64, size: usize) -> Result<*mut u8> {
-        let mapped = self.sh.slot.control().mapped_len();
+        let mapped = self.sh.region.control().mapped_len();
         if off < crate::format::HEAP_START || off.saturating_add(size as u64) > mapped {
             return Err(Error::corrupted("offset outside the pool", off));
         }
         // SAFETY: in bounds of the mapping.
-        Ok(unsafe { self.sh.slot.base().add(off as usize) })
+        Ok(unsafe { self.sh.region.base().add(off as usize) })
     }
 }

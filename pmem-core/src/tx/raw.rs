@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use crate::engine::{Shared, State, TxCtx};
 use crate::error::{Error, Result};
 use crate::heap::HeapMem;
-use crate::media::{control_of, in_live_pool, slot_base, thread_token};
+use crate::media::{control_of, in_live_pool, region_base, thread_token};
 
 /// The open transaction of the pool containing `addr`.
 ///
@@ -30,7 +30,7 @@ unsafe fn active<'a>(addr: usize) -> (&'a Shared, &'a mut State) {
         !st.is_null() && c.owner.load(Ordering::Acquire) == thread_token(),
         "pmem: pool memory changed outside a transaction (a bug in a view implementation)"
     );
-    // SAFETY: `shared` is set at open and outlives the slot; `st` is the state of the
+    // SAFETY: `shared` is set at open and outlives the region; `st` is the state of the
     // transaction this thread holds the write lock for, and no other `&mut State` is
     // live while view code runs.
     unsafe {
@@ -51,12 +51,12 @@ pub unsafe fn snapshot(ptr: *const u8, len: usize) {
     let addr = ptr as usize;
     // SAFETY: forwarded contract.
     let (sh, st) = unsafe { active(addr) };
-    let base = slot_base(addr);
-    debug_assert!((addr - base + len) as u64 <= sh.slot.control().mapped_len());
+    let base = region_base(addr);
+    debug_assert!((addr - base + len) as u64 <= sh.region.control().mapped_len());
     // SAFETY: the range is mapped, by the caller's promise.
     unsafe {
         st.journal
-            .snapshot(sh.slot.base(), (addr - base) as u64, len as u64);
+            .snapshot(sh.region.base(), (addr - base) as u64, len as u64);
     };
 }
 
@@ -137,7 +137,7 @@ pub unsafe fn alloc(anchor: *const u8, size: usize, align: usize) -> Result<*mut
     let (sh, st) = unsafe { active(addr) };
     let off = alloc_in(sh, st, size, align)?;
     // SAFETY: `off` is a fresh allocation inside the mapping.
-    Ok(unsafe { sh.slot.base().add(off as usize) })
+    Ok(unsafe { sh.region.base().add(off as usize) })
 }
 
 /// Frees, when the transaction commits, the allocation of `size` bytes at `ptr`.
@@ -152,21 +152,21 @@ pub unsafe fn free(ptr: *const u8, size: usize) -> Result<()> {
     let addr = ptr as usize;
     // SAFETY: forwarded contract.
     let (sh, st) = unsafe { active(addr) };
-    free_in(sh, st, (addr - slot_base(addr)) as u64, size)
+    free_in(sh, st, (addr - region_base(addr)) as u64, size)
 }
 
 /// The pool offset of `ptr`, or `None` when `ptr` is not inside an open pool.
 #[inline]
 pub fn offset_of(ptr: *const u8) -> Option<u64> {
     let addr = ptr as usize;
-    in_live_pool(addr).then(|| (addr - slot_base(addr)) as u64)
+    in_live_pool(addr).then(|| (addr - region_base(addr)) as u64)
 }
 
 /// Do `a` and `b` lie in the same open pool?
 pub fn same_pool(a: *const u8, b: *const u8) -> bool {
     in_live_pool(a as usize)
         && in_live_pool(b as usize)
-        && slot_base(a as usize) == slot_base(b as usize)
+        && region_base(a as usize) == region_base(b as usize)
 }
 
 /// The address of pool offset `off`, in the pool containing `anchor`, checked: the
@@ -195,7 +195,7 @@ pub fn resolve(anchor: *const u8, off: u64, size: usize, align: usize) -> Result
         return Err(Error::corrupted("misaligned pointer", off));
     }
     Ok(std::ptr::with_exposed_provenance_mut::<u8>(
-        slot_base(addr) + off as usize,
+        region_base(addr) + off as usize,
     ))
 }
 

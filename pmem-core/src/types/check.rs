@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use crate::engine::{ReadCtx, Shared};
 use crate::error::{Error, Result};
 use crate::heap::{self, HeapIndex};
-use crate::media::slot_base;
+use crate::media::region_base;
 use crate::types::Persistent;
 
 /// What [`crate::Pool::check`] found in a healthy pool.
@@ -64,7 +64,7 @@ impl Visitor<'_> {
     /// bytes in this pool, or is owned twice.
     pub fn owned(&mut self, ptr: *const u8, size: usize) -> Result<bool> {
         let addr = ptr as usize;
-        if slot_base(addr) != self.base {
+        if region_base(addr) != self.base {
             return Err(Error::corrupted("owned pointer into another pool", 0));
         }
         let off = (addr - self.base) as u64;
@@ -156,7 +156,7 @@ pub(crate) fn check_pool<R: Persistent>(
         ctx: ReadCtx(sh),
         heap: heap_ix,
         seen: HashSet::new(),
-        base: sh.slot.base() as usize,
+        base: sh.region.base() as usize,
         queue: Vec::new(),
         nodes: vec![(0, String::new())],
         current: 0,
