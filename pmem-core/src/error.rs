@@ -114,8 +114,6 @@ pub enum Error {
     },
     /// A flush failed earlier; the pool refuses all work until it is reopened.
     Poisoned,
-    /// A nested transaction failed, so the enclosing one was rolled back.
-    NestedAborted,
     /// The call would deadlock (a transaction inside a read on the same thread and pool).
     WouldDeadlock,
     /// A pointer into one pool was about to be stored into another.
@@ -210,9 +208,6 @@ impl fmt::Display for Error {
             }
             Error::Poisoned => {
                 f.write_str("pool is poisoned by an earlier flush failure; reopen it")
-            }
-            Error::NestedAborted => {
-                f.write_str("a nested transaction failed; the transaction was rolled back")
             }
             Error::WouldDeadlock => {
                 f.write_str("a transaction cannot start while this thread reads the same pool")

@@ -293,7 +293,9 @@ pub fn random_tx(pool: &mut Pool<Root>, rng: &mut Rng) {
             _ => root.big_mut().clear()?,
         }
         if abort {
-            return Err(pmem_core::Error::NestedAborted);
+            return Err(pmem_core::Error::InvalidOptions(
+                "rolled back on purpose".into(),
+            ));
         }
         Ok(())
     });

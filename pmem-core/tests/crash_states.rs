@@ -102,7 +102,9 @@ fn transactions_with_thousands_of_writes_recover_whole_or_not_at_all() {
                     root.bump_all(k + 1);
                     root.push_front(k)?;
                     if k == 2 {
-                        return Err(pmem_core::Error::NestedAborted);
+                        return Err(pmem_core::Error::InvalidOptions(
+                            "rolled back on purpose".into(),
+                        ));
                     }
                     Ok::<_, pmem_core::Error>(())
                 })

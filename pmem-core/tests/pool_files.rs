@@ -45,7 +45,7 @@ fn committed_state_survives_close_and_reopen_in_both_durability_modes() {
             }
             let _ = pool.tx(|tx| {
                 tx.root_mut().push_front(999)?;
-                Err::<(), _>(Error::NestedAborted)
+                Err::<(), _>(Error::InvalidOptions("rolled back on purpose".into()))
             });
         }
         let pool = Pool::<Root>::open(&path).unwrap();

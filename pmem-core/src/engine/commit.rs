@@ -53,10 +53,6 @@ impl Shared {
     /// Commits the journal: applies deferred frees, appends the redo group. Answers the
     /// sequence number to wait for (`None`: nothing to flush).
     pub(crate) fn commit(&self, st: &mut State) -> Result<Option<u64>> {
-        if st.journal.doomed {
-            self.abort(st);
-            return Err(Error::NestedAborted);
-        }
         if !st.journal.frees.is_empty() {
             let frees = std::mem::take(&mut st.journal.frees);
             st.journal.heap_touched = true;

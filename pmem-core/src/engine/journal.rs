@@ -173,8 +173,6 @@ pub(crate) struct Journal {
     pub(crate) freed: std::collections::HashSet<u64>,
     /// The allocator's volatile index must be rebuilt if this transaction rolls back.
     pub(crate) heap_touched: bool,
-    /// A nested transaction failed: the whole transaction must roll back.
-    pub(crate) doomed: bool,
     /// Hint: the last interval hit, to make repeated writes to one field O(1).
     last: (u64, u64),
     /// The interval hit before `last` (transactions often alternate between two places,
@@ -456,7 +454,6 @@ impl Journal {
             self.lines = Vec::new();
         }
         self.heap_touched = false;
-        self.doomed = false;
         self.last = (0, 0);
         self.prev = (0, 0);
         if self.undo.capacity() > 64 << 20 {

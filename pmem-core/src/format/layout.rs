@@ -5,6 +5,16 @@
 
 use crate::format::crc32c;
 
+// Every integer of the format is little-endian (ARCHITECTURE §3). Headers in sectors are
+// encoded with explicit little-endian access below, but `RootMeta`, `BlockHeader` and
+// run bitmap words are read and written in place through the mapping, in host order:
+// only a little-endian host reads them right.
+#[cfg(not(target_endian = "little"))]
+compile_error!(
+    "pmem's on-media format is little-endian and its in-place headers (RootMeta, \
+     BlockHeader) are accessed in host byte order: big-endian targets are not supported"
+);
+
 /// Size of a page, the unit of mapping, growth and checkpoint writes.
 pub(crate) const PAGE: u64 = 4096;
 /// Size of a sector, the unit a torn write tears at (ARCHITECTURE §6).
@@ -280,7 +290,7 @@ pub(crate) const KIND_LARGE: u8 = 2;
 pub(crate) const KIND_RUN: u8 = 3;
 pub(crate) const BLOCK_MAGIC: u32 = 0xB10C_0000;
 
-/// A heap block header (ARCHITECTURE §3.4); blocks tile the heap with no gaps.
+/// A heap block header (ARCHITECTURE §5); blocks tile the heap with no gaps.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct BlockHeader {

@@ -71,7 +71,7 @@ impl<'p, R: Persistent> Tx<'p, R> {
     /// let r = pool.tx(|tx| {
     ///     let off = tx.alloc_raw(100, 8)?;
     ///     assert!(off > 0);
-    ///     Err::<(), _>(pmem_core::Error::NestedAborted) // roll back: the memory is free again
+    ///     Err::<(), _>(pmem_core::Error::Poisoned) // any error rolls back: the memory is free again
     /// });
     /// assert!(r.is_err());
     /// pool.check().unwrap();
