@@ -3,6 +3,7 @@
 //! and the aligned region of address space each open pool is mapped into.
 
 mod map;
+mod mapped_log;
 mod medium;
 #[cfg(feature = "testing")]
 pub mod sim;
@@ -11,4 +12,5 @@ pub(crate) use map::{
     control_of, in_live_pool, log_start, max_log_size, max_pool_size, region_base, thread_token,
     Region,
 };
-pub(crate) use medium::{Backing, MappedLog, RealFile};
+pub(crate) use mapped_log::MappedLog;
+pub(crate) use medium::{Backing, RealFile};
