@@ -37,7 +37,7 @@ pub struct Inspector {
 pub struct Allocation {
     /// Pool offset of the first byte.
     pub offset: u64,
-    /// Size in bytes (region size for small objects, requested size for large ones).
+    /// Size in bytes (cell size for small objects, requested size for large ones).
     pub size: u64,
 }
 

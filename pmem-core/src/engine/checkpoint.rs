@@ -9,7 +9,7 @@ use crate::format::{LogState, StateSlot, LOG_HEADER_LEN, PAGE};
 use crate::media::Backing;
 
 impl Shared {
-    /// Writes the next state region (checkpoint at `st.last_seq`, log state `log`) and
+    /// Writes the next state slot (checkpoint at `st.last_seq`, log state `log`) and
     /// syncs the pool file.
     pub(super) fn publish_state(pool: &dyn Backing, st: &mut State, log: LogState) -> Result<()> {
         let next = StateSlot {
@@ -58,7 +58,7 @@ impl Shared {
             if !crate::inject::is(crate::inject::Broken::PublishBeforePagesSync) {
                 pool.sync().map_err(io_err("syncing", pool.path()))?;
             }
-            // 3. Publish the new checkpoint in the other state region, then sync.
+            // 3. Publish the new checkpoint in the other state slot, then sync.
             let log_state = st.checkpoint.log;
             Self::publish_state(pool.as_ref(), st, log_state)?;
             st.log_pos = LOG_HEADER_LEN;
