@@ -54,7 +54,7 @@ pub(crate) fn is(v: Broken) -> bool {
 }
 
 #[cfg(not(feature = "testing"))]
-#[inline(always)]
+#[inline]
 pub(crate) const fn is(_: Broken) -> bool {
     false
 }

@@ -39,6 +39,19 @@ fn flock(file: &File, path: &Path, shared: bool) -> Result<()> {
     Ok(())
 }
 
+/// The state slot in force (ARCHITECTURE §3.2): the valid one, at the offset its count
+/// names, with the highest count.
+fn latest_state_slot(page0: &[u8]) -> Result<StateSlot> {
+    let state_slots = STATE_SLOT_OFF.map(|o| StateSlot::decode(&page0[o as usize..]));
+    state_slots
+        .iter()
+        .flatten()
+        .filter(|s| s.offset() == STATE_SLOT_OFF[(s.checkpoint_count % 2) as usize])
+        .max_by_key(|s| s.checkpoint_count)
+        .copied()
+        .ok_or_else(|| Error::corrupted("no valid checkpoint state slot", SECTOR))
+}
+
 fn fault_to_error(f: &HeaderFault, path: &Path) -> Error {
     match f {
         HeaderFault::Magic => Error::NotAPool {
@@ -171,14 +184,7 @@ impl Shared {
                 len,
             ));
         }
-        let state_slots = STATE_SLOT_OFF.map(|o| StateSlot::decode(&page0[o as usize..]));
-        let checkpoint = state_slots
-            .iter()
-            .flatten()
-            .filter(|s| s.offset() == STATE_SLOT_OFF[(s.checkpoint_count % 2) as usize])
-            .max_by_key(|s| s.checkpoint_count)
-            .copied()
-            .ok_or_else(|| Error::corrupted("no valid checkpoint state slot", SECTOR))?;
+        let checkpoint = latest_state_slot(&page0)?;
 
         let region = Region::reserve().map_err(io_err("mapping", &path))?;
         let mlen = (len - len % PAGE).min(header.max_size);
