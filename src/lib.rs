@@ -31,10 +31,16 @@
 
 pub use pmem_collections::*;
 pub use pmem_core::{
-    fingerprint, plain_view, raw, schema, view_cast, CheckReport, Durability, Error, Invalid,
-    OptionPBoxMut, PBox, PBoxMut, PInit, PPtr, PSafe, Persistent, Plain, Pool, PoolInfo,
-    PoolOptions, Result, Stats, Tx, TypeDifference, TypeIdentity, ViewTail, Visitor,
+    schema, CheckReport, Durability, Error, Invalid, OptionPBoxMut, PBox, PBoxMut, PInit, PPtr,
+    PSafe, Persistent, Plain, Pool, PoolInfo, PoolOptions, Result, Stats, Tx, TypeDifference,
+    TypeIdentity,
 };
+// Plumbing for `#[derive(Persistent)]`, hand-written `Persistent` impls and views:
+// reachable at these paths, kept off the front page.
+#[doc(hidden)]
+pub use pmem_collections::PHasher;
+#[doc(hidden)]
+pub use pmem_core::{fingerprint, plain_view, raw, view_cast, ViewTail, Visitor};
 pub use pmem_derive::Persistent;
 
 pub mod migrate;

@@ -46,11 +46,16 @@ pub use pool::{Pool, PoolInfo, PoolOptions, Stats, Tx};
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub use testing::{crash, fault};
-pub use tx::ViewTail;
 pub use types::{
-    fingerprint, plain_view, visit_erased, CheckReport, Invalid, OptionPBoxMut, PBox, PBoxMut,
-    PInit, PPtr, PSafe, Persistent, Plain, VisitFn, Visitor,
+    fingerprint, CheckReport, Invalid, OptionPBoxMut, PBox, PBoxMut, PInit, PPtr, PSafe,
+    Persistent, Plain,
 };
+// Plumbing for views and `Persistent` impls (the derive's and the collections'):
+// reachable, kept off the front page.
+#[doc(hidden)]
+pub use tx::ViewTail;
+#[doc(hidden)]
+pub use types::{plain_view, visit_erased, VisitFn, Visitor};
 
 /// Support for `pmem-collections` and the code `#[derive(Persistent)]` generates; not
 /// part of the public API and not covered by semantic versioning.

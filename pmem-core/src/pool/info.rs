@@ -47,7 +47,7 @@ pub struct PoolInfo {
     pub durability: Durability,
 }
 
-/// Space and log statistics of a pool; see [`Pool::stats`].
+/// Space and log statistics of a pool; see [`crate::Pool::stats`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Stats {

@@ -37,6 +37,7 @@ pub struct ViewTail {
 /// let v: *mut U64Mut = view_cast!(&mut x as *mut u64, u64 => U64Mut);
 /// assert_eq!(std::mem::size_of_val(unsafe { &*v }), 8);
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! view_cast {
     ($ptr:expr, $t:ty => $v:ty) => {
