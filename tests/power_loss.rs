@@ -737,8 +737,8 @@ fn every_power_loss_state_of_a_migration_holds_the_old_pool_or_the_migrated_one(
 }
 
 #[test]
-fn every_power_loss_state_of_a_migration_of_a_crashed_pool_holds_the_old_pool_or_the_migrated_one(
-) {
+fn every_power_loss_state_of_a_migration_of_a_crashed_pool_holds_the_old_pool_or_the_migrated_one()
+{
     check_migration(true);
 }
 

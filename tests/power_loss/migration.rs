@@ -114,7 +114,8 @@ impl MigrateFrom<v1::Bank> for v2::Bank {
             let n = new.accounts_mut().push_mut(v2::Account::default())?;
             n.set_owner(a.owner.as_str())?;
             *n.balance_mut() = i64::from(a.balance);
-            n.history_mut().extend(a.history.iter().map(|&x| i64::from(x)))?;
+            n.history_mut()
+                .extend(a.history.iter().map(|&x| i64::from(x)))?;
             *n.overdrafts_mut() = overdrafts(a.history.iter().map(|&x| i64::from(x)));
         }
         for t in &old.notes {
@@ -504,13 +505,16 @@ impl Checker {
         self.violations.len() >= self.stop_after
     }
 
-    /// Opens `NAME` as v2 (writable), `check()`s it and reads its contents.
-    fn open_v2(&self, path: &Path) -> Result<Result<Contents, Error>, String> {
-        let pool = match retry_locked(|| self.opts.open::<v2::Bank>(path)) {
+    /// Opens `NAME` as v2 (writable, or `read_only`), `check()`s it and reads its
+    /// contents.
+    fn open_v2(&self, path: &Path, read_only: bool) -> Result<Result<Contents, Error>, String> {
+        let opts = self.opts.clone().read_only(read_only);
+        let pool = match retry_locked(|| opts.open::<v2::Bank>(path)) {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
-        pool.check().map_err(|e| format!("check of the v2 pool: {e}"))?;
+        pool.check()
+            .map_err(|e| format!("check of the v2 pool: {e}"))?;
         let c = pool
             .read(Contents::of_v2)
             .map_err(|e| format!("reading the v2 pool: {e}"))?;
@@ -523,7 +527,9 @@ impl Checker {
     fn judge(&mut self, after_return: bool) -> Result<Held, String> {
         let path = self.scratch.join(POOL);
         let n = self.states;
-        match self.open_v2(&path)? {
+        // Every other image is first opened read-only (nothing written, the log
+        // replayed in memory); the others, and every pool migrated again, writable.
+        match self.open_v2(&path, n % 2 == 1)? {
             Ok(c) if c == self.v2 => {
                 if n % 3 == 0 {
                     // Migrating a migrated pool is refused and changes nothing.
@@ -536,7 +542,7 @@ impl Checker {
                             ))
                         }
                     }
-                    match self.open_v2(&path)? {
+                    match self.open_v2(&path, false)? {
                         Ok(c) if c == self.v2 => {}
                         Ok(c) => {
                             return Err(format!(
@@ -562,13 +568,23 @@ impl Checker {
                 if after_return {
                     return Err("still the v1 pool after migrate returned".into());
                 }
-                let old = retry_locked(|| self.opts.clone().read_only(true).open::<v1::Bank>(&path))
+                // Mostly read-only, so that `migrate` runs again on the state exactly as
+                // the crash left it; every fourth writable (recovered, then closed).
+                let writable = n % 4 == 2;
+                let opts = self.opts.clone().read_only(!writable);
+                let old = retry_locked(|| opts.open::<v1::Bank>(&path))
                     .map_err(|e| format!("not v2, and opening as v1 failed: {e} ({e:?})"))?;
-                old.check().map_err(|e| format!("check of the v1 pool: {e}"))?;
+                old.check()
+                    .map_err(|e| format!("check of the v1 pool: {e}"))?;
                 let c = old
                     .read(Contents::of_v1)
                     .map_err(|e| format!("reading the v1 pool: {e}"))?;
-                drop(old);
+                if writable {
+                    old.close()
+                        .map_err(|e| format!("closing the v1 pool: {e}"))?;
+                } else {
+                    drop(old);
+                }
                 if c != self.v1 {
                     return Err(format!(
                         "opens as v1 with other contents: {} instead of {}",
@@ -580,7 +596,7 @@ impl Checker {
                 self.remigrated[0] += 1;
                 retry_locked(|| migrate::<v1::Bank, v2::Bank>(&path, &self.opts))
                     .map_err(|e| format!("migrating the v1 pool again failed: {e} ({e:?})"))?;
-                match self.open_v2(&path)? {
+                match self.open_v2(&path, false)? {
                     Ok(c) if c == self.v2 => Ok(Held::V1),
                     Ok(c) => Err(format!(
                         "migrating the v1 pool again gave {} instead of {}",
@@ -609,10 +625,9 @@ impl Checker {
                 .expect("writing an image");
             self.build_time += t.elapsed();
             let t = Instant::now();
-            let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.judge(after_return)
-            }))
-            .unwrap_or_else(|p| Err(format!("panic: {}", panic_text(&*p))));
+            let verdict =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.judge(after_return)))
+                    .unwrap_or_else(|p| Err(format!("panic: {}", panic_text(&*p))));
             self.open_time += t.elapsed();
             self.states += 1;
             match verdict {
@@ -665,6 +680,61 @@ fn has_returned(e: &Expect) -> bool {
     matches!(e, Expect::Workload(p) if p.last() == "migrate returned")
 }
 
+/// Checks the crash states of `ops` (replayed over `initial`): every mandatory point
+/// with a cap fitted to `target`, then seeded random points until `target` states.
+/// Answers the cap and the states at mandatory points.
+fn check_states(ck: &mut Checker, ops: &[Op], initial: &Image, target: u64) -> (usize, u64) {
+    let start = Expect::Workload(Progress::default());
+    let cap = super::check::fit_cap(
+        ops,
+        initial,
+        &start,
+        SEED,
+        super::MANDATORY,
+        &super::CAPS,
+        target,
+    );
+    let budget = Budget {
+        cap,
+        ..super::MANDATORY
+    };
+    walk(
+        ops,
+        initial,
+        &Points::Mandatory,
+        &start,
+        SEED,
+        &mut |fs, at, e, s| {
+            ck.point(fs, at, has_returned(e), budget, s);
+            !ck.done()
+        },
+    );
+    let mandatory = ck.states;
+
+    // Top up with seeded random crash points.
+    let mut rng = SEED ^ 0x4d16;
+    let mut rounds = 0;
+    while ck.states < target && !ck.done() && rounds < 100 {
+        let want = ((target - ck.states) / 5 + 1) as usize;
+        let set: BTreeSet<usize> = (0..want)
+            .map(|_| (next_rand(&mut rng) % ops.len() as u64) as usize)
+            .collect();
+        walk(
+            ops,
+            initial,
+            &Points::Only(&set),
+            &start,
+            next_rand(&mut rng),
+            &mut |fs, at, e, s| {
+                ck.point(fs, at, has_returned(e), super::RANDOM_POINT, s);
+                !ck.done()
+            },
+        );
+        rounds += 1;
+    }
+    (cap, mandatory)
+}
+
 /// Records a migration and checks its crash states.
 pub(crate) fn run(run: &Run) -> Found {
     let t0 = Instant::now();
@@ -685,9 +755,9 @@ pub(crate) fn run(run: &Run) -> Found {
     let role = format!("migrate:{}", Fault::name(run.fault));
     let (ops, _) = super::run_recorded(&role, &work, &dir.join("trace"));
     let recorded = t0.elapsed();
-    if std::env::var_os("PMEM_PL_SHOW_TRACE").is_some() { for (i, o) in ops.iter().enumerate() { eprintln!("#{i} {o}"); } }
     assert!(
-        ops.iter().any(|o| matches!(o, Op::Rename { to, .. } if to == POOL)),
+        ops.iter()
+            .any(|o| matches!(o, Op::Rename { to, .. } if to == POOL)),
         "the recorded migration renamed nothing over {POOL}"
     );
 
@@ -714,54 +784,7 @@ pub(crate) fn run(run: &Run) -> Found {
         open_time: Duration::ZERO,
     };
 
-    let start = Expect::Workload(Progress::default());
-    let cap = super::check::fit_cap(
-        &ops,
-        &initial,
-        &start,
-        SEED,
-        super::MANDATORY,
-        &super::CAPS,
-        run.target,
-    );
-    let budget = Budget {
-        cap,
-        ..super::MANDATORY
-    };
-    walk(
-        &ops,
-        &initial,
-        &Points::Mandatory,
-        &start,
-        SEED,
-        &mut |fs, at, e, s| {
-            ck.point(fs, at, has_returned(e), budget, s);
-            !ck.done()
-        },
-    );
-    let mandatory = ck.states;
-
-    // Top up with seeded random crash points.
-    let mut rng = SEED ^ 0x4d16;
-    let mut rounds = 0;
-    while ck.states < run.target && !ck.done() && rounds < 100 {
-        let want = ((run.target - ck.states) / 5 + 1) as usize;
-        let set: BTreeSet<usize> = (0..want)
-            .map(|_| (next_rand(&mut rng) % ops.len() as u64) as usize)
-            .collect();
-        walk(
-            &ops,
-            &initial,
-            &Points::Only(&set),
-            &start,
-            next_rand(&mut rng),
-            &mut |fs, at, e, s| {
-                ck.point(fs, at, has_returned(e), super::RANDOM_POINT, s);
-                !ck.done()
-            },
-        );
-        rounds += 1;
-    }
+    let (cap, mandatory) = check_states(&mut ck, &ops, &initial, run.target);
     let _ = std::fs::remove_dir_all(&scratch);
     if ck.violations.is_empty() {
         let _ = std::fs::remove_dir_all(&dir);
