@@ -25,8 +25,13 @@
 //! the whole pipeline against engines switched into broken variants
 //! (`pmem_core::fault`), each of which must be caught.
 //!
-//! `PMEM_POWERLOSS_STATES=N` raises the number of states per mode (default 5,000) for a
-//! soak. Failing images are kept under `target/tmp/power_loss-failures/`, and the report
+//! A typed migration (`pmem::migrate`) is recorded and crashed the same way
+//! (`power_loss/migration.rs`): every state must hold the old pool with its contents or
+//! the migrated one, only the latter once `migrate` returned; two broken migrations must
+//! be caught.
+//!
+//! `PMEM_POWERLOSS_STATES=N` raises the number of states per mode (default 5,000) and
+//! per migration run (default 1,000) for a soak. Failing images are kept under `target/tmp/power_loss-failures/`, and the report
 //! names each violation's crash point, the pending ops with what became of each, and
 //! the error.
 
@@ -750,7 +755,7 @@ fn the_harness_catches_migrations_that_are_not_atomic() {
             let found = migration::run(&migration::Run {
                 crashed_v1,
                 fault: Some(fault),
-                target: 300,
+                target: 100,
                 stop_after: 3,
             });
             print!("{}", migration::describe(&found, 1));

@@ -487,6 +487,8 @@ struct Checker {
     held: [u64; 2],
     /// v1 images migrated again, v2 images migrated again (refused).
     remigrated: [u64; 2],
+    /// v1 images beside a stray `NAME.migrating` (of the interrupted attempt).
+    stray: u64,
     violations: Vec<Violation>,
     stop_after: usize,
     build_time: Duration,
@@ -624,6 +626,7 @@ impl Checker {
             fs.write_image(choices, &self.scratch)
                 .expect("writing an image");
             self.build_time += t.elapsed();
+            let stray = self.scratch.join(format!("{POOL}.migrating")).exists();
             let t = Instant::now();
             let verdict =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.judge(after_return)))
@@ -631,7 +634,10 @@ impl Checker {
             self.open_time += t.elapsed();
             self.states += 1;
             match verdict {
-                Ok(Held::V1) => self.held[0] += 1,
+                Ok(Held::V1) => {
+                    self.held[0] += 1;
+                    self.stray += u64::from(stray);
+                }
                 Ok(Held::V2) => self.held[1] += 1,
                 Err(error) => {
                     let kept = (self.violations.len() < 20).then(|| {
@@ -778,6 +784,7 @@ pub(crate) fn run(run: &Run) -> Found {
         states: 0,
         held: [0; 2],
         remigrated: [0; 2],
+        stray: 0,
         violations: Vec::new(),
         stop_after: run.stop_after,
         build_time: Duration::ZERO,
@@ -793,8 +800,8 @@ pub(crate) fn run(run: &Run) -> Found {
     let line = format!(
         "migration powerloss states: {}, violations: {}  [{tag}: {} ops recorded in {:.1}s \
          ({} syncs, {} directory syncs, {} renames); {mandatory} states at syncs/markers/end \
-         (cap {cap}) + {} at random points; {} held v1 (each migrated again), {} held v2 \
-         ({} migrated again, refused); images written in {:.1}s, opened in {:.1}s; \
+         (cap {cap}) + {} at random points; {} held v1 (each migrated again; {} beside a stray \
+         {POOL}.migrating), {} held v2 ({} migrated again, refused); images written in {:.1}s, opened in {:.1}s; \
          {:.1}s in all]",
         ck.states,
         ck.violations.len(),
@@ -805,6 +812,7 @@ pub(crate) fn run(run: &Run) -> Found {
         count(&|o| matches!(o, Op::Rename { .. })),
         ck.states - mandatory,
         ck.held[0],
+        ck.stray,
         ck.held[1],
         ck.remigrated[1],
         ck.build_time.as_secs_f64(),
