@@ -25,13 +25,20 @@
 //! the whole pipeline against engines switched into broken variants
 //! (`pmem_core::fault`), each of which must be caught.
 //!
-//! `PMEM_POWERLOSS_STATES=N` raises the number of states per mode (default 5,000) for a
-//! soak. Failing images are kept under `target/tmp/power_loss-failures/`, and the report
+//! A typed migration (`pmem::migrate`) is recorded and crashed the same way
+//! (`power_loss/migration.rs`): every state must hold the old pool with its contents or
+//! the migrated one, only the latter once `migrate` returned; two broken migrations must
+//! be caught.
+//!
+//! `PMEM_POWERLOSS_STATES=N` raises the number of states per mode (default 5,000) and
+//! per migration run (default 1,000) for a soak. Failing images are kept under `target/tmp/power_loss-failures/`, and the report
 //! names each violation's crash point, the pending ops with what became of each, and
 //! the error.
 
 #[path = "power_loss/check.rs"]
 mod check;
+#[path = "power_loss/migration.rs"]
+mod migration;
 #[path = "power_loss/states.rs"]
 mod states;
 #[path = "power_loss/trace.rs"]
@@ -202,6 +209,12 @@ fn harness_child_process_does_nothing_unless_the_harness_starts_it() {
     if parts[0] == "probe" {
         return child_probe(&dir);
     }
+    if parts[0] == "probe-rename" {
+        return child_probe_rename(&dir);
+    }
+    if parts[0] == "migrate" {
+        return migration::child(&dir, parts[1]);
+    }
     let mode = mode_of(parts[1]);
     let commits: usize = parts[2].parse().unwrap();
     let broken: u32 = parts[3].parse().unwrap();
@@ -318,6 +331,48 @@ fn child_probe(dir: &Path) {
     marker("probe done");
 }
 
+/// Writes through descriptors and a shared mapping across renames, for the shim's test.
+fn child_probe_rename(dir: &Path) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileExt;
+    let open = |name: &str| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join(name))
+            .unwrap()
+    };
+    let x = open("x");
+    x.set_len(4096).unwrap();
+    let old = open("old");
+    // SAFETY: a fresh shared mapping of the 4 KiB file; unmapped below.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            x.as_raw_fd(),
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED);
+    std::fs::rename(dir.join("x"), dir.join("y")).unwrap();
+    x.write_all_at(b"via fd", 0).unwrap();
+    // SAFETY: within the mapping.
+    unsafe { std::ptr::write_bytes(p.cast::<u8>().add(1024), 7, 10) };
+    marker("stored");
+    // `old` is replaced: what is written through it reaches no name.
+    std::fs::rename(dir.join("y"), dir.join("old")).unwrap();
+    old.write_all_at(b"lost", 0).unwrap();
+    x.sync_data().unwrap();
+    // SAFETY: unmapping the mapping made above.
+    unsafe { assert_eq!(libc::munmap(p, 4096), 0) };
+    marker("probe done");
+}
+
 // ---------------------------------------------------------------------------------------
 // The runs
 
@@ -424,7 +479,7 @@ fn power_loss(run: &Run) -> Found {
     );
     ck.stop_after = run.stop_after;
     let start = Expect::Workload(Progress::default());
-    let cap = check::fit_cap(&ops, &start, SEED, MANDATORY, &CAPS, run.target);
+    let cap = check::fit_cap(&ops, &[], &start, SEED, MANDATORY, &CAPS, run.target);
     let budget = Budget { cap, ..MANDATORY };
     walk(
         &ops,
@@ -658,6 +713,65 @@ fn the_harness_catches_engines_that_break_durability() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Migrations (`power_loss/migration.rs`)
+
+/// States per migration run: the default, or `PMEM_POWERLOSS_STATES`.
+fn migration_target() -> u64 {
+    std::env::var("PMEM_POWERLOSS_STATES")
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(migration::DEFAULT_STATES)
+}
+
+fn check_migration(crashed_v1: bool) {
+    let target = migration_target();
+    let found = migration::run(&migration::Run {
+        crashed_v1,
+        fault: None,
+        target,
+        stop_after: usize::MAX,
+    });
+    print!("{}", migration::describe(&found, 12));
+    assert!(found.violations.is_empty(), "{}", found.line);
+    assert!(found.states >= target, "{}", found.line);
+}
+
+#[test]
+fn every_power_loss_state_of_a_migration_holds_the_old_pool_or_the_migrated_one() {
+    check_migration(false);
+}
+
+#[test]
+fn every_power_loss_state_of_a_migration_of_a_crashed_pool_holds_the_old_pool_or_the_migrated_one()
+{
+    check_migration(true);
+}
+
+#[test]
+fn the_harness_catches_migrations_that_are_not_atomic() {
+    use migration::Fault;
+    for fault in [Fault::RenameBeforeClose, Fault::NoDirSyncAfterRename] {
+        for crashed_v1 in [false, true] {
+            let found = migration::run(&migration::Run {
+                crashed_v1,
+                fault: Some(fault),
+                target: 100,
+                stop_after: 3,
+            });
+            print!("{}", migration::describe(&found, 1));
+            assert!(
+                !found.violations.is_empty(),
+                "{fault:?} went unnoticed: {}",
+                found.line
+            );
+            for d in &found.dirs {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // The recorder and the rules themselves
 
 #[test]
@@ -685,6 +799,32 @@ fn the_shim_records_what_std_and_libc_do_to_files() {
         "marker \"stored\"",
         "msync a @0x0+0x2000",
         "write a @0x1200+0x200",
+        "marker \"probe done\"",
+    ];
+    assert_eq!(shown, want);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_shim_follows_a_file_it_writes_across_a_rename() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("power_loss-probe-rename-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("d")).unwrap();
+    let d = dir.join("d").canonicalize().unwrap();
+    let (ops, _) = run_recorded("probe-rename", &d, &dir.join("trace"));
+    let shown: Vec<String> = ops.iter().map(ToString::to_string).collect();
+    let want = [
+        "create x",
+        "set_len x 0x1000",
+        "create old",
+        "rename x -> y",
+        "write y @0x0+0x6",
+        "write y @0x0+0x200", // the same bytes, seen again through the mapping
+        "write y @0x400+0x200",
+        "marker \"stored\"",
+        "rename y -> old",
+        "fdatasync old",
         "marker \"probe done\"",
     ];
     assert_eq!(shown, want);

@@ -49,6 +49,11 @@ impl Progress {
         }
         m.clone_into(&mut self.last);
     }
+
+    /// The last marker seen.
+    pub(crate) fn last(&self) -> &str {
+        &self.last
+    }
 }
 
 /// What an image must recover to.
@@ -129,7 +134,7 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 /// start children; a child forked while this thread held a pool open keeps the pool's
 /// lock (an `flock` on the shared open file) until it execs, so a close followed by a
 /// reopen can briefly see its own pool as locked.
-fn retry_locked<T>(mut open: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+pub(crate) fn retry_locked<T>(mut open: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
     let mut tries = 0;
     loop {
         match open() {
@@ -454,10 +459,11 @@ pub(crate) fn walk(
     }
 }
 
-/// The largest per-point cap from `caps` whose mandatory points yield at most `target`
-/// images (the smallest cap when none does).
+/// The largest per-point cap from `caps` whose mandatory points of `ops` (replayed over
+/// the files `initial`) yield at most `target` images (the smallest cap when none does).
 pub(crate) fn fit_cap(
     ops: &[Op],
+    initial: &[(String, Vec<u8>)],
     base: &Expect,
     seed: u64,
     budget: Budget,
@@ -470,7 +476,7 @@ pub(crate) fn fit_cap(
         let mut n = 0u64;
         walk(
             ops,
-            &[],
+            initial,
             &Points::Mandatory,
             base,
             seed,

@@ -54,6 +54,10 @@ enum {
     K_SYNCALL = 14, /* sync(), syncfs() */
 };
 
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
 #define MAX_FDS 4096
 #define MAX_MAPS 256
 #define SECTOR 512
@@ -795,6 +799,35 @@ int linkat(int ofd, const char *from, int nfd, const char *to, int flags) {
     return do_link(ofd, from, nfd, to, flags, 1);
 }
 
+/* After rename(a, b) (absolute paths): descriptors and shared mappings of the file that
+   was at `a` now name `b` (a migration renames a pool it still writes); those of the file
+   `b` replaced name no file any more, so nothing they write can be in a crash state, and
+   they are forgotten. */
+static void moved(const char *a, const char *b) {
+    if (strcmp(a, b) == 0)
+        return;
+    const char *na = rel(a), *nb = rel(b);
+    for (int fd = 0; fd < MAX_FDS; fd++) {
+        if (!fds[fd].path[0])
+            continue;
+        if (strcmp(fds[fd].path, b) == 0)
+            fds[fd].path[0] = 0;
+        else if (strcmp(fds[fd].path, a) == 0)
+            strcpy(fds[fd].path, b);
+    }
+    for (int i = 0; i < nmaps; i++) {
+        struct mapping *m = &maps[i];
+        int replaced = nb && strcmp(m->name, nb) == 0;
+        int renamed = na && strcmp(m->name, na) == 0;
+        if (renamed && nb && *nb && strlen(nb) < sizeof m->name) {
+            strcpy(m->name, nb);
+        } else if (replaced || renamed) {
+            maps[i] = maps[--nmaps];
+            i--;
+        }
+    }
+}
+
 static int do_rename(int ofd, const char *from, int nfd, const char *to, unsigned flags, int which) {
     char a[PATH_MAX], b[PATH_MAX];
     const char *n1 = resolve(ofd, from, a) ? rel(a) : NULL;
@@ -810,6 +843,8 @@ static int do_rename(int ofd, const char *from, int nfd, const char *to, unsigne
     int saved = errno;
     if (r == 0 && (n1 || n2))
         emit(K_RENAME, n1 ? n1 : "?outside", n2 ? n2 : "?outside", flags, 0, 0, NULL, 0);
+    if (r == 0 && n1 && n2 && !(flags & RENAME_EXCHANGE))
+        moved(a, b);
     unlock();
     errno = saved;
     return r;
