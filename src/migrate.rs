@@ -10,7 +10,11 @@
 //! 2. creates the new pool beside it as `NAME.migrating` and builds the new root from
 //!    the old one in one transaction;
 //! 3. closes the new pool cleanly (one file, every commit in it, synced);
-//! 4. renames it over `NAME` and syncs the directory; removes the old `NAME.log`.
+//! 4. renames it over `NAME` and syncs the directory — still holding the old pool's
+//!    lock, so no writer can commit to the old file meanwhile (openers lock the file
+//!    the path names *after* locking, so none holds the replaced one);
+//! 5. opens the new pool once and closes it, which takes over and removes the old
+//!    pool's `NAME.log` under the new pool's own lock.
 //!
 //! A crash before the rename is durable leaves the old pool exactly as it was (and a
 //! stray `NAME.migrating`, replaced by the next attempt); after it, the new pool is
@@ -192,21 +196,26 @@ where
         // log: the file alone holds the migrated pool, synced.
         new.close()
     })();
-    drop(old);
     if let Err(e) = built {
+        drop(old);
         let _ = std::fs::remove_file(&tmp);
         let _ = std::fs::remove_file(log_path(&tmp));
         return Err(e);
     }
-    // The atomic step: after the rename is durable the pool is the new one.
+    // The atomic step: after the rename is durable the pool is the new one. The old
+    // pool stays locked until then, so no writer commits to the file being replaced.
     std::fs::rename(&tmp, path).map_err(io("renaming", path))?;
     sync_dir(path)?;
-    // The old pool's log (present if it was left by a crash) names another pool now;
-    // the new pool is clean and would ignore it, but it is garbage.
-    if std::fs::remove_file(log_path(path)).is_ok() {
-        sync_dir(path)?;
+    drop(old);
+    // The old pool's log (present if it was left by a crash) names another pool now.
+    // The new pool is clean and ignores it; one open and close under the new pool's
+    // lock takes it over and removes it. If a program opened the new pool first, that
+    // program has already taken it over.
+    match options.clone().read_only(false).open::<New>(path) {
+        Ok(p) => p.close(),
+        Err(Error::Locked { .. }) => Ok(()),
+        Err(e) => Err(e),
     }
-    Ok(())
 }
 
 type Step = Box<dyn Fn(&Path, &PoolOptions) -> Result<bool>>;

@@ -129,7 +129,7 @@ fn the_small_node_steps_grow_and_shrink_the_root() {
 fn small_run(durability: Durability, seed: u64) {
     // Process mode syncs only at checkpoints, so many writes are pending at each point:
     // fewer pairs and random images keep the run within a few seconds of the Full one.
-    let (max_pairs, random_images) = if durability == Durability::Process {
+    let (max_pairs, random_images) = if !durability.survives_power_loss() {
         (4, 2)
     } else {
         (24, 8)

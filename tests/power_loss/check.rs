@@ -352,7 +352,7 @@ impl<'a> Checker<'a> {
                 if m > p.begun {
                     return Err(format!("holds {m} commits but only {} had begun", p.begun));
                 }
-                let durable_needed = process_crash || self.mode == Durability::Full;
+                let durable_needed = process_crash || self.mode.survives_power_loss();
                 if durable_needed && m < p.acked {
                     return Err(format!(
                         "holds {m} commits but {} were acknowledged before the {}",

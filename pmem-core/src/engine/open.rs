@@ -39,6 +39,32 @@ fn flock(file: &File, path: &Path, shared: bool) -> Result<()> {
     Ok(())
 }
 
+/// Opens `path` and locks it (shared or exclusive), making sure the lock is on the
+/// file `path` names *after* locking: a file renamed over `path` between the open and
+/// the lock (a migration or a restore replacing the pool) would otherwise leave this
+/// opener holding a lock on the replaced file while another process writes the new
+/// one. Retries a few times, then answers `Locked`.
+fn open_locked(path: &Path, write: bool, shared: bool) -> Result<File> {
+    use std::os::unix::fs::MetadataExt;
+    for _ in 0..8 {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(write)
+            .open(path)
+            .map_err(|e| Error::io("opening", path, e))?;
+        flock(&file, path, shared)?;
+        let held = file.metadata().map_err(|e| Error::io("reading", path, e))?;
+        match std::fs::metadata(path) {
+            Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => return Ok(file),
+            Ok(_) => continue, // replaced: lock the file the path names now
+            Err(e) => return Err(Error::io("opening", path, e)),
+        }
+    }
+    Err(Error::Locked {
+        path: path.to_path_buf(),
+    })
+}
+
 /// The state slot in force (ARCHITECTURE §3.2): the valid one, at the offset its count
 /// names, with the highest count.
 fn latest_state_slot(page0: &[u8]) -> Result<StateSlot> {
@@ -76,12 +102,7 @@ impl Shared {
     ) -> Result<Arc<Shared>> {
         match src {
             Source::File { path } => {
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(!cfg.read_only)
-                    .open(&path)
-                    .map_err(|e| Error::io("opening", &path, e))?;
-                flock(&file, &path, cfg.read_only)?;
+                let file = open_locked(&path, !cfg.read_only, cfg.read_only)?;
                 let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
                 Self::open_backing(pool, Location::File(path.clone()), path, cfg, expect)
             }
@@ -141,11 +162,7 @@ impl Shared {
         let Source::File { path } = src else {
             unreachable!("tools open files")
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .open(&path)
-            .map_err(|e| Error::io("opening", &path, e))?;
-        flock(&file, &path, true)?;
+        let file = open_locked(&path, false, true)?;
         let pool: Box<dyn Backing> = Box::new(RealFile::new(file, path.clone()));
         let mut cfg = cfg;
         cfg.read_only = true;
