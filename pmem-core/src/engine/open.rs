@@ -54,9 +54,10 @@ fn open_locked(path: &Path, write: bool, shared: bool) -> Result<File> {
             .map_err(|e| Error::io("opening", path, e))?;
         flock(&file, path, shared)?;
         let held = file.metadata().map_err(|e| Error::io("reading", path, e))?;
+        // Replaced meanwhile: drop this file and lock the one the path names now.
         match std::fs::metadata(path) {
             Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => return Ok(file),
-            Ok(_) => continue, // replaced: lock the file the path names now
+            Ok(_) => {}
             Err(e) => return Err(Error::io("opening", path, e)),
         }
     }
