@@ -129,10 +129,10 @@ fn the_small_node_steps_grow_and_shrink_the_root() {
 fn small_run(durability: Durability, seed: u64) {
     // Process mode syncs only at checkpoints, so many writes are pending at each point:
     // fewer pairs and random images keep the run within a few seconds of the Full one.
-    let (max_pairs, random_images) = if !durability.survives_power_loss() {
-        (4, 2)
-    } else {
+    let (max_pairs, random_images) = if durability.survives_power_loss() {
         (24, 8)
+    } else {
+        (4, 2)
     };
     let cfg = CrashConfig {
         durability,
