@@ -31,9 +31,9 @@
 
 pub use pmem_collections::*;
 pub use pmem_core::{
-    schema, CheckReport, Durability, Error, Invalid, OptionPBoxMut, PBox, PBoxMut, PInit, PPtr,
-    PSafe, Persistent, Plain, Pool, PoolInfo, PoolOptions, Result, Stats, Tx, TypeDifference,
-    TypeIdentity,
+    schema, BackupReport, CheckReport, Durability, Error, Invalid, OptionPBoxMut, PBox, PBoxMut,
+    PInit, PPtr, PSafe, Persistent, Plain, Pool, PoolInfo, PoolOptions, Result, Stats, Tx,
+    TypeDifference, TypeIdentity,
 };
 // Plumbing for `#[derive(Persistent)]`, hand-written `Persistent` impls and views:
 // reachable at these paths, kept off the front page.

@@ -100,6 +100,19 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A self-contained copy of the pool in one new file (the log's commits included).
+    ///
+    /// The pool must not be open for writing elsewhere (a program should call
+    /// `Pool::backup_to` itself). The copy appears complete or not at all; DEST must not
+    /// exist.
+    #[command(after_help = EXIT_STATUS)]
+    Backup {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The new file.
+        #[arg(value_name = "DEST")]
+        dest: PathBuf,
+    },
     /// A shell completion script, on stdout
     ///
     /// Install it with, for example:

@@ -119,6 +119,20 @@ fn run(command: Command) -> Result<u8, Failure> {
             compact,
             max_depth as usize,
         ),
+        Command::Backup { pool, dest } => {
+            let ins = Inspector::open(&pool.pool).map_err(|e| Failure::open(&pool.pool, &e))?;
+            let started = std::time::Instant::now();
+            let bytes = ins.backup_to(&dest).map_err(|e| Failure::open(&dest, &e))?;
+            let secs = started.elapsed().as_secs_f64().max(1e-6);
+            out(&format!(
+                "backed up {} to {}: {bytes} bytes in {:.3} s ({:.0} MB/s)\n",
+                pool.pool.display(),
+                dest.display(),
+                secs,
+                bytes as f64 / secs / 1e6
+            ))
+            .map(|()| 0)
+        }
         Command::Schema { pool, json } => {
             let ins = Inspector::open(&pool.pool).map_err(|e| Failure::open(&pool.pool, &e))?;
             let text = ins

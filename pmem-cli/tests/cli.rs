@@ -1216,3 +1216,27 @@ fn a_pool_killed_mid_commit_reads_healthy_and_unchanged() {
         "reading a killed pool (its log replayed in private memory) wrote to it"
     );
 }
+
+#[test]
+fn backup_writes_a_self_contained_copy_that_checks_healthy_and_never_overwrites() {
+    let _serial = serial();
+    let d = Dir::new("backup");
+    let p = d.file("e.pool");
+    everything(&p);
+    let dest = d.file("copy.pool");
+    let r = on("backup", &p, &[dest.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out.starts_with("backed up ") && r.out.contains("MB/s"),
+        "{}",
+        r.out
+    );
+    assert!(!d.file("copy.pool.log").exists(), "a backup is one file");
+    let c = on("check", &dest, &[]);
+    assert_eq!(c.code, 0, "{}{}", c.out, c.err);
+    // The copy's dump equals the original's.
+    assert_eq!(on("dump", &dest, &[]).out, on("dump", &p, &[]).out);
+    let again = on("backup", &p, &[dest.to_str().unwrap()]);
+    assert_eq!(again.code, 2, "{}{}", again.out, again.err);
+    assert!(again.err.contains("already exists"), "{}", again.err);
+}

@@ -76,6 +76,34 @@ impl Inspector {
         Stats::from_shared(&self.sh)
     }
 
+    /// Writes a self-contained single-file copy of the pool (its last committed state,
+    /// the log's commits included) to `dest`, a new file; see [`crate::Pool::backup_to`].
+    /// Answers the bytes written.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] when `dest` exists; I/O errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{inspect::Inspector, Pool};
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-ins-backup-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// drop(Pool::<u64>::create(dir.join("p.pool")).unwrap());
+    /// let bytes = Inspector::open(dir.join("p.pool")).unwrap().backup_to(dir.join("b.pool")).unwrap();
+    /// assert!(bytes > 0);
+    /// assert_eq!(Pool::<u64>::open(dir.join("b.pool")).unwrap().read(|n| *n).unwrap(), 0);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<u64> {
+        let g = self
+            .sh
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        crate::engine::write_backup(&self.sh, &g, dest.as_ref())
+    }
+
     /// The allocator's own check: headers tile the heap, bitmaps fit their runs.
     pub fn check_heap(&self) -> Result<Vec<Allocation>> {
         let mut out = Vec::new();

@@ -9,6 +9,7 @@
 //! then publishes a new checkpoint state slot, after which the log restarts. Recovery
 //! replays every complete group past the checkpoint; replay is idempotent.
 
+mod backup;
 mod checkpoint;
 mod commit;
 mod create;
@@ -23,6 +24,7 @@ mod recovery;
 mod session;
 mod state;
 
+pub(crate) use backup::write_backup;
 pub(crate) use create::{create_files, random_uuid};
 pub use durability::Durability;
 pub(crate) use durability::Mode;

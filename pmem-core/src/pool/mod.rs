@@ -1,12 +1,14 @@
 //! The public face of a pool: [`Pool`], [`PoolOptions`], [`Tx`], [`PoolInfo`] and
 //! [`Stats`].
 
+mod backup;
 mod info;
 mod options;
 #[allow(clippy::module_inception)]
 mod pool;
 mod tx;
 
+pub use backup::BackupReport;
 pub use info::{PoolInfo, Stats};
 pub use options::PoolOptions;
 pub use pool::Pool;

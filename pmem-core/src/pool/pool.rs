@@ -366,7 +366,12 @@ impl<R: Persistent> Pool<R> {
 
     /// `WouldDeadlock` when this thread is inside a transaction or a read of this pool
     /// (through any handle): the lock such a call needs is already held up the stack.
-    fn not_reentrant(&self) -> Result<()> {
+    /// The engine state shared by this pool's handles.
+    pub(super) fn shared(&self) -> &Shared {
+        &self.sh
+    }
+
+    pub(super) fn not_reentrant(&self) -> Result<()> {
         let sh = &*self.sh;
         if sh.region.control().owner.load(Ordering::Acquire) == thread_token()
             || thread_reads(sh.region.base() as usize)

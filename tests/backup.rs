@@ -1,0 +1,134 @@
+//! Online backup (issue 12 item 6): `Pool::backup_to` writes a consistent,
+//! self-contained single-file pool while other threads keep committing; the copy opens,
+//! passes `check()`, and holds exactly the commits up to one point.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use pmem::{Error, PString, PVec, Persistent, Pool, PoolOptions};
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Journal {
+    entries: PVec<u64>,
+    names: PVec<PString>,
+    last: u64,
+}
+
+struct Dir(PathBuf);
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("pmem-backup-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn commit(p: &mut Pool<Journal>, i: u64) {
+    p.tx(|tx| {
+        let j = tx.root_mut();
+        j.entries_mut().push(i)?;
+        j.names_mut().push(format!("entry {i}").as_str())?;
+        *j.last_mut() = i;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+/// The copy holds commits 0..k for some k, each whole.
+fn prefix_of(path: &std::path::Path) -> u64 {
+    let copy = PoolOptions::new()
+        .verify(true)
+        .open::<Journal>(path)
+        .unwrap();
+    copy.check().unwrap();
+    copy.read(|j| {
+        let k = j.entries.len() as u64;
+        assert!(j.entries.iter().copied().eq(0..k), "not a prefix");
+        assert_eq!(j.names.len() as u64, k, "a commit split in two");
+        assert_eq!(j.last, k.saturating_sub(1));
+        k
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_backup_taken_while_another_thread_commits_holds_a_whole_prefix() {
+    let d = Dir::new("online");
+    let mut pool = PoolOptions::new()
+        .durability(pmem::Durability::Process)
+        .checkpoint_threshold(256 << 10)
+        .create::<Journal>(d.path("p.pool"))
+        .unwrap();
+    for i in 0..100 {
+        commit(&mut pool, i);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (mut pool, stop) = (pool.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 100;
+            while !stop.load(Ordering::Relaxed) {
+                commit(&mut pool, i);
+                i += 1;
+            }
+            i
+        })
+    };
+    let mut seen = Vec::new();
+    for b in 0..5 {
+        let dest = d.path(&format!("copy{b}.pool"));
+        let report = pool.backup_to(&dest).unwrap();
+        assert!(report.bytes > 0);
+        seen.push(prefix_of(&dest));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let total = writer.join().unwrap();
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(
+        seen[0] >= 100 && *seen.last().unwrap() <= total,
+        "{seen:?} of {total}"
+    );
+}
+
+#[test]
+fn a_backup_holds_commits_that_are_only_in_the_log_and_needs_no_log() {
+    let d = Dir::new("log");
+    let mut pool = PoolOptions::new()
+        .checkpoint_threshold(64 << 20)
+        .create::<Journal>(d.path("p.pool"))
+        .unwrap();
+    for i in 0..300 {
+        commit(&mut pool, i);
+    }
+    pool.backup_to(d.path("copy.pool")).unwrap();
+    assert!(!d.path("copy.pool.log").exists(), "a backup is one file");
+    assert_eq!(prefix_of(&d.path("copy.pool")), 300);
+}
+
+#[test]
+fn a_backup_never_replaces_a_file_and_is_refused_inside_a_read() {
+    let d = Dir::new("refused");
+    let pool = Pool::<Journal>::create(d.path("p.pool")).unwrap();
+    std::fs::write(d.path("taken"), b"mine").unwrap();
+    assert!(matches!(
+        pool.backup_to(d.path("taken")),
+        Err(Error::AlreadyExists { .. })
+    ));
+    assert_eq!(std::fs::read(d.path("taken")).unwrap(), b"mine");
+    let r = pool
+        .read(|_| pool.backup_to(d.path("inside.pool")))
+        .unwrap();
+    assert!(matches!(r, Err(Error::WouldDeadlock)));
+    assert!(!d.path("inside.pool").exists());
+}
