@@ -76,7 +76,12 @@ pub(crate) struct Control {
     pub(crate) tag: AtomicU64,
 }
 
-/// A reserved, aligned region of address space. Unmaps everything in it on drop.
+/// Regions of closed pools, kept reserved for the next pool (see `Drop for Region`).
+static RETIRED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+/// A reserved, aligned region of address space. On drop everything in it but the
+/// control page goes back to an inaccessible reservation, and the region is kept for
+/// the next pool of this process.
 pub(crate) struct Region {
     base: NonNull<u8>,
 }
@@ -95,6 +100,24 @@ fn last_os_error(what: &str) -> io::Error {
 impl Region {
     /// Reserves a fresh aligned region and sets up its control block.
     pub(crate) fn reserve() -> io::Result<Region> {
+        let retired = RETIRED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        if let Some(base) = retired {
+            let region = Region {
+                base: NonNull::new(std::ptr::with_exposed_provenance_mut::<u8>(base))
+                    .expect("regions are never at 0"),
+            };
+            let c = region.control();
+            c.shared.store(std::ptr::null_mut(), Ordering::Release);
+            c.active.store(std::ptr::null_mut(), Ordering::Release);
+            c.owner.store(0, Ordering::Release);
+            c.tag.store(0, Ordering::Release);
+            c.mapped_len.store(0, Ordering::Release);
+            live_set(base, true);
+            return Ok(region);
+        }
         let (p, want) = loop {
             let chosen = shift();
             let candidates: Vec<u32> = if chosen != 0 {
@@ -264,12 +287,40 @@ impl Region {
 }
 
 impl Drop for Region {
+    /// The control page stays mapped (and the region reserved, for the next pool): a
+    /// thread that saw the region live in `in_live_pool` an instant before this drop
+    /// then reads a control block that says "nothing mapped" (or the next pool's),
+    /// never an unmapped page. Everything else becomes an inaccessible reservation.
     fn drop(&mut self) {
-        live_set(self.base.as_ptr() as usize, false);
-        // SAFETY: the whole region is ours; nothing refers into it once the pool is gone.
-        unsafe {
-            libc::munmap(self.base.as_ptr().cast(), region_size() as usize);
+        let base = self.base.as_ptr() as usize;
+        live_set(base, false);
+        let c = self.control();
+        c.mapped_len.store(0, Ordering::Release);
+        c.shared.store(std::ptr::null_mut(), Ordering::Release);
+        c.active.store(std::ptr::null_mut(), Ordering::Release);
+        // SAFETY: replaces our own mappings below the control page (the pool's pages
+        // and its log's) with a fresh PROT_NONE reservation at the same addresses;
+        // nothing refers into them once the pool is gone, and MAP_FIXED over our own
+        // range touches no other mapping.
+        let r = unsafe {
+            libc::mmap(
+                self.base.as_ptr().cast(),
+                control_off() as usize,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        if r == libc::MAP_FAILED {
+            // Could not reset the pages: leave the region mapped and never reuse it (its
+            // control page says nothing is mapped), rather than hand its pages out.
+            return;
         }
+        RETIRED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(base);
     }
 }
 
@@ -334,7 +385,11 @@ fn live_set(addr: usize, on: bool) {
 pub(crate) fn in_live_pool(addr: usize) -> bool {
     match live_index(addr) {
         Some((w, bit)) if LIVE[w].load(Ordering::Acquire) & bit != 0 => {
-            // SAFETY: the region is live, so its control page is mapped.
+            // SAFETY: the region was live an instant ago, so its control page was mapped;
+            // and a region's control page is never unmapped once mapped (a closed pool's
+            // region is kept, its control page saying nothing is mapped: `Drop for
+            // Region`), so the read is sound even if the pool is closed meanwhile on
+            // another thread — it then answers `false`, or the next pool's length.
             let c = unsafe { control_of(addr) };
             (addr - region_base(addr)) < c.mapped_len() as usize
         }
