@@ -42,6 +42,31 @@ impl fmt::Display for TypeIdentity {
 #[non_exhaustive]
 pub enum Error {
     /// An I/O operation on a pool or log file failed.
+    ///
+    /// The message names the file once and reads on its own, so print it as it is (a
+    /// caller that puts the path in front of it names the file twice):
+    /// `opening missing.pool: No such file or directory (os error 2)`. A pool file
+    /// that may not be written (its mode, or a read-only file system) fails with the
+    /// operation `"opening for writing"`, and the message says how to read it anyway:
+    /// open it with [`PoolOptions::read_only(true)`](crate::PoolOptions::read_only).
+    /// `path` is always the file the caller named (or its log), never a temporary name
+    /// pmem used on the way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Error, Pool};
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-io-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("missing.pool");
+    /// let e = Pool::<u64>::open(&path).unwrap_err();
+    /// assert!(matches!(&e, Error::Io { op: "opening", path: p, .. } if *p == path));
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     format!("opening {}: No such file or directory (os error 2)", path.display())
+    /// );
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     Io {
         /// What pmem was doing.
         op: &'static str,
@@ -98,7 +123,8 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
-    /// The pool reached its maximum size; the transaction was rolled back.
+    /// The pool reached its maximum size, or one request is larger than the maximum
+    /// size; the transaction was rolled back.
     OutOfSpace {
         /// Bytes asked for.
         requested: u64,
@@ -159,10 +185,25 @@ impl Error {
     }
 }
 
+/// Whether `e` refuses writing the file (its mode, its flags, or a read-only file
+/// system) rather than reaching it at all.
+pub(crate) fn is_write_refusal(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::PermissionDenied
+        || matches!(e.raw_os_error(), Some(libc::EROFS | libc::EACCES | libc::EPERM))
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io { op, path, source } => write!(f, "{op} {}: {source}", path.display()),
+            Error::Io { op, path, source } => {
+                write!(f, "{op} {}: {source}", path.display())?;
+                if *op == "opening for writing" && is_write_refusal(source) {
+                    f.write_str(
+                        "; to read it without writing, open it with PoolOptions::read_only(true)",
+                    )?;
+                }
+                Ok(())
+            }
             Error::NotAPool { path } => write!(f, "{} is not a pmem pool", path.display()),
             Error::WrongLayout { expected, found } => {
                 write!(f, "pool layout is {found:?}, expected {expected:?}")

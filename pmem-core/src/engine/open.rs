@@ -51,7 +51,7 @@ fn open_locked(path: &Path, write: bool, shared: bool) -> Result<File> {
             .read(true)
             .write(write)
             .open(path)
-            .map_err(|e| Error::io("opening", path, e))?;
+            .map_err(|e| open_error(path, write, e))?;
         flock(&file, path, shared)?;
         let held = file.metadata().map_err(|e| Error::io("reading", path, e))?;
         // Replaced meanwhile: drop this file and lock the one the path names now.
@@ -64,6 +64,17 @@ fn open_locked(path: &Path, write: bool, shared: bool) -> Result<File> {
     Err(Error::Locked {
         path: path.to_path_buf(),
     })
+}
+
+/// The error of opening the pool file. A writable open refused by the file's mode or a
+/// read-only file system says so (`"opening for writing"`), and its message points to
+/// `PoolOptions::read_only(true)` (see `Error::Io`'s `Display`).
+pub(crate) fn open_error(path: &Path, write: bool, e: io::Error) -> Error {
+    if write && crate::error::is_write_refusal(&e) {
+        Error::io("opening for writing", path, e)
+    } else {
+        Error::io("opening", path, e)
+    }
 }
 
 /// The state slot in force (ARCHITECTURE §3.2): the valid one, at the offset its count

@@ -51,6 +51,19 @@ impl Shared {
         if meta.magic != META_MAGIC {
             return Err(Error::corrupted("metadata page magic", META_OFF));
         }
+        // A heap that ends past the file (but within the pool's maximum size) is a
+        // truncated file, and says so instead of failing the heap walk.
+        let mapped = self.region.control().mapped_len();
+        if meta.heap_end > mapped && meta.heap_end <= self.max_size() {
+            let file_len = self.file_len().unwrap_or(mapped);
+            return Err(Error::corrupted(
+                format!(
+                    "pool file truncated: {file_len} bytes, the heap needs {}; the file ends",
+                    meta.heap_end
+                ),
+                file_len,
+            ));
+        }
         st.heap = HeapIndex::rebuild(&ctx)?;
         if meta.root_off != 0 {
             st.heap
@@ -67,6 +80,17 @@ impl Shared {
             self.start_log_session(st)?;
         }
         Ok(())
+    }
+
+    /// The pool file's length, where there is a file (for messages).
+    fn file_len(&self) -> Option<u64> {
+        if let Some(f) = &self.pool_file {
+            return f.len().ok();
+        }
+        match &self.location {
+            super::session::Location::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            _ => None,
+        }
     }
 
     /// Gives the log a fresh id and publishes it in the pool file (ARCHITECTURE §3.2):

@@ -140,9 +140,15 @@ impl HeapIndex {
 
     /// Allocates `size` bytes aligned to `align`; answers the pool offset.
     pub(crate) fn alloc(&mut self, m: &mut dyn HeapMem, size: u64, align: u64) -> Result<u64> {
-        if size == 0 || !align.is_power_of_two() || align > MAX_ALIGN as u64 || size > m.max_size()
-        {
+        if size == 0 || !align.is_power_of_two() || align > MAX_ALIGN as u64 {
             return Err(Error::UnsupportedLayout { size, align });
+        }
+        // More than the pool can ever hold is a matter of space, not of layout.
+        if size > m.max_size() {
+            return Err(Error::OutOfSpace {
+                requested: size,
+                max_size: m.max_size(),
+            });
         }
         let off = match class_for(size, align) {
             Some(class) => self.alloc_cell(m, class)?,
