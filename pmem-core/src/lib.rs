@@ -42,7 +42,7 @@ pub use format::{schema, TypeDifference};
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub use media::sim;
-pub use pool::{BackupReport, Pool, PoolInfo, PoolOptions, Stats, Tx};
+pub use pool::{BackupReport, Pool, PoolInfo, PoolOptions, Stats, Tx, Untyped};
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub use testing::{crash, fault};

@@ -10,6 +10,6 @@ mod tx;
 
 pub use backup::BackupReport;
 pub use info::{PoolInfo, Stats};
-pub use options::PoolOptions;
+pub use options::{PoolOptions, Untyped};
 pub use pool::Pool;
 pub use tx::Tx;

@@ -1,5 +1,7 @@
 //! [`PoolOptions`]: how a pool is opened or created.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::path::Path;
 
 use super::pool::Pool;
@@ -9,24 +11,37 @@ use crate::types::Persistent;
 
 /// Options for opening or creating a pool.
 ///
+/// Two ways in, one set of options:
+///
+/// - [`Pool::<R>::options()`](Pool::options) answers options already tied to the root
+///   type `R`, so `open`, `create`, `open_or_create` and `volatile` need no turbofish
+///   and the result's type is known: `Pool::<Big>::options().open_or_create(path)?`.
+/// - [`PoolOptions::new()`](PoolOptions::new) answers untyped options (the default
+///   type parameter, [`Untyped`]); name the root at the call:
+///   `PoolOptions::new().open_or_create::<Big>(path)?`. Functions that take options
+///   for any root type (such as `pmem::migrate`) take these.
+///
 /// # Examples
 ///
 /// ```
-/// use pmem_core::{Durability, PoolOptions};
+/// use pmem_core::{Durability, Pool, PoolOptions};
 /// let dir = std::env::temp_dir().join(format!("pmem-doc-opts-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
-/// let mut pool = PoolOptions::new()
+/// // Typed: the root type comes from `Pool::<u64>`.
+/// let mut pool = Pool::<u64>::options()
 ///     .layout("counter")
 ///     .max_size(64 << 20)
 ///     .durability(Durability::Process)
-///     .open_or_create::<u64>(dir.join("counter.pool"))
+///     .open_or_create(dir.join("counter.pool"))
 ///     .unwrap();
 /// pool.tx(|tx| { *tx.root_mut() += 1; Ok::<_, pmem_core::Error>(()) }).unwrap();
+/// drop(pool);
+/// // Untyped: the root type is named at the call.
+/// let pool = PoolOptions::new().layout("counter").open::<u64>(dir.join("counter.pool")).unwrap();
 /// assert_eq!(pool.read(|n| *n).unwrap(), 1);
 /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
 /// ```
-#[derive(Clone, Debug)]
-pub struct PoolOptions {
+pub struct PoolOptions<R = Untyped> {
     layout: Option<String>,
     initial_size: u64,
     max_size: u64,
@@ -36,6 +51,47 @@ pub struct PoolOptions {
     read_only: bool,
     release_pages: bool,
     verify: bool,
+    _root: PhantomData<fn() -> R>,
+}
+
+/// The type parameter of [`PoolOptions`] that are not tied to a root type: their
+/// `open`, `create`, `open_or_create` and `volatile` take the root type as a type
+/// argument. [`Pool::options`] answers options tied to a root type instead.
+///
+/// # Examples
+///
+/// ```
+/// use pmem_core::{PoolOptions, Untyped};
+/// let opts: PoolOptions<Untyped> = PoolOptions::new();
+/// let pool = opts.volatile::<u32>().unwrap();
+/// assert_eq!(pool.read(|n| *n).unwrap(), 0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Untyped;
+
+impl<R> Clone for PoolOptions<R> {
+    fn clone(&self) -> Self {
+        PoolOptions {
+            layout: self.layout.clone(),
+            _root: PhantomData,
+            ..*self
+        }
+    }
+}
+
+impl<R> fmt::Debug for PoolOptions<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolOptions")
+            .field("layout", &self.layout)
+            .field("initial_size", &self.initial_size)
+            .field("max_size", &self.max_size)
+            .field("durability", &self.durability)
+            .field("mode", &format_args!("{:#o}", self.mode))
+            .field("checkpoint_bytes", &self.checkpoint_bytes)
+            .field("read_only", &self.read_only)
+            .field("verify", &self.verify)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for PoolOptions {
@@ -50,17 +106,208 @@ impl Default for PoolOptions {
             read_only: false,
             release_pages: true,
             verify: false,
+            _root: PhantomData,
         }
     }
 }
 
 impl PoolOptions {
-    /// Default options: `Full` durability, 1 MiB initial size, 64 GiB maximum, mode 0600.
+    /// Default options: `Full` durability, 1 MiB initial size, 64 GiB maximum, mode 0600,
+    /// not tied to a root type (see [`Pool::options`] for options that are).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::PoolOptions;
+    /// let mut pool = PoolOptions::new().volatile::<u64>().unwrap();
+    /// pool.tx(|tx| { *tx.root_mut() = 7; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    /// assert_eq!(pool.read(|n| *n).unwrap(), 7);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Opens an existing pool whose root has type `R`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be opened (missing, or not writable: see
+    /// [`read_only`](Self::read_only)); [`Error::NotAPool`], [`Error::WrongLayout`],
+    /// [`Error::TypeMismatch`], [`Error::UnsupportedVersion`]; [`Error::Corrupted`] for a
+    /// damaged pool (checked before the type); [`Error::Locked`] when another handle has
+    /// it open; [`Error::LogMissing`] and [`Error::LogMismatch`] when its log is not the
+    /// right one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Error, Pool, PoolOptions};
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-open-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// assert!(matches!(PoolOptions::new().open::<u64>(&path), Err(Error::Io { .. })));
+    /// drop(Pool::<u64>::create(&path).unwrap());
+    /// let pool = PoolOptions::new().open::<u64>(&path).unwrap();
+    /// assert_eq!(pool.read(|n| *n).unwrap(), 0);
+    /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn open<R: Persistent>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
+        self.open_as(path.as_ref())
+    }
+
+    /// Creates a new pool with `R::default()` as its root.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] if the file exists; [`Error::InvalidOptions`] for a
+    /// maximum size below the initial size (or above 128 GiB) or a bad layout name;
+    /// [`Error::Io`] naming `path` when the file cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Error, PoolOptions};
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-create-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// let pool = PoolOptions::new().layout("demo").create::<(u8, u8)>(&path).unwrap();
+    /// assert_eq!(pool.info().layout, "demo");
+    /// drop(pool);
+    /// let again = PoolOptions::new().create::<(u8, u8)>(&path);
+    /// assert!(matches!(again, Err(Error::AlreadyExists { .. })));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn create<R: Persistent + Default>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
+        self.create_as(path.as_ref())
+    }
+
+    /// Opens the pool at `path`, creating it (with `R::default()` as root) if missing.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open) and [`create`](Self::create).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::PoolOptions;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-ooc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// for expected in 1..=2u64 {
+    ///     let mut pool = PoolOptions::new().open_or_create::<u64>(&path).unwrap();
+    ///     pool.tx(|tx| { *tx.root_mut() += 1; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    ///     assert_eq!(pool.read(|n| *n).unwrap(), expected);
+    /// }
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn open_or_create<R: Persistent + Default>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<Pool<R>> {
+        self.open_or_create_as(path.as_ref())
+    }
+
+    /// A pool in anonymous memory: transactional, never written to disk. For tests and
+    /// scratch work.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOptions`] as for [`create`](Self::create); [`Error::Io`] when
+    /// the memory cannot be mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::PoolOptions;
+    /// let pool = PoolOptions::new().initial_size(1 << 16).volatile::<[u8; 3]>().unwrap();
+    /// assert_eq!(pool.read(|r| *r).unwrap(), [0; 3]);
+    /// assert!(pool.path().to_string_lossy().contains("volatile"));
+    /// ```
+    pub fn volatile<R: Persistent + Default>(&self) -> Result<Pool<R>> {
+        self.volatile_as()
+    }
+
+    /// Creates a pool on a simulated disk (crash-state harness).
+    ///
+    /// # Errors
+    /// As [`create`](Self::create).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let disk = pmem_core::sim::SimDisk::new();
+    /// let pool = pmem_core::PoolOptions::new().create_sim::<u64>(&disk).unwrap();
+    /// assert_eq!(pool.read(|n| *n).unwrap(), 0);
+    /// ```
+    #[cfg(feature = "testing")]
+    pub fn create_sim<R: Persistent + Default>(
+        &self,
+        disk: &crate::media::sim::SimDisk,
+    ) -> Result<Pool<R>> {
+        let ex = expect::<R>(self.layout.as_ref());
+        let sh = Shared::open(
+            Source::Sim(disk.clone()),
+            self.config(false),
+            &ex,
+            Some(&self.spec()),
+        )?;
+        Pool::from_shared(sh, Some(R::default))
+    }
+
+    /// Opens (and recovers) a pool on a simulated disk.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::PoolOptions;
+    /// let disk = pmem_core::sim::SimDisk::new();
+    /// let mut pool = PoolOptions::new().create_sim::<u64>(&disk).unwrap();
+    /// pool.tx(|tx| { *tx.root_mut() = 9; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    /// drop(pool);
+    /// let pool = PoolOptions::new().open_sim::<u64>(&disk).unwrap();
+    /// assert_eq!(pool.read(|n| *n).unwrap(), 9);
+    /// ```
+    #[cfg(feature = "testing")]
+    pub fn open_sim<R: Persistent>(&self, disk: &crate::media::sim::SimDisk) -> Result<Pool<R>> {
+        let ex = expect::<R>(self.layout.as_ref());
+        let sh = Shared::open(Source::Sim(disk.clone()), self.config(false), &ex, None)?;
+        Pool::from_shared(sh, None)
+    }
+}
+
+impl<R> PoolOptions<R> {
+    /// The same options for root type `S` (how [`Pool::options`] ties them).
+    pub(crate) fn retype<S>(self) -> PoolOptions<S> {
+        PoolOptions {
+            layout: self.layout,
+            initial_size: self.initial_size,
+            max_size: self.max_size,
+            durability: self.durability,
+            mode: self.mode,
+            checkpoint_bytes: self.checkpoint_bytes,
+            read_only: self.read_only,
+            release_pages: self.release_pages,
+            verify: self.verify,
+            _root: PhantomData,
+        }
+    }
+
     /// The layout name: stored at creation, and required to match at open when set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Error, Pool};
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-layout-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// drop(Pool::<u64>::options().layout("inventory").create(&path).unwrap());
+    /// let wrong = Pool::<u64>::options().layout("payroll").open(&path);
+    /// assert!(matches!(wrong, Err(Error::WrongLayout { .. })));
+    /// let pool = Pool::<u64>::options().layout("inventory").open(&path).unwrap();
+    /// assert_eq!(pool.info().layout, "inventory");
+    /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     #[must_use]
     pub fn layout(mut self, name: impl Into<String>) -> Self {
         self.layout = Some(name.into());
@@ -68,20 +315,53 @@ impl PoolOptions {
     }
 
     /// Size of a new pool file (rounded up to a page; at least 12 KiB).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-init-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// drop(Pool::<u64>::options().initial_size(100_000).create(&path).unwrap());
+    /// let len = std::fs::metadata(&path).unwrap().len();
+    /// assert_eq!(len % 4096, 0);
+    /// assert!(len >= 100_000);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     #[must_use]
     pub fn initial_size(mut self, bytes: u64) -> Self {
         self.initial_size = bytes;
         self
     }
 
-    /// Largest size the pool may grow to (at most 128 GiB). Fixed at creation.
+    /// Largest size the pool may grow to (at most 128 GiB). Fixed at creation; a
+    /// transaction that needs more fails with [`Error::OutOfSpace`] and rolls back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Error, Pool};
+    /// let mut pool = Pool::<u64>::options().max_size(1 << 20).volatile().unwrap();
+    /// assert_eq!(pool.info().max_size, 1 << 20);
+    /// let r = pool.tx(|tx| tx.alloc_raw(2 << 20, 8));
+    /// assert!(matches!(r, Err(Error::OutOfSpace { .. })));
+    /// ```
     #[must_use]
     pub fn max_size(mut self, bytes: u64) -> Self {
         self.max_size = bytes;
         self
     }
 
-    /// Durability of commits (see [`Durability`]).
+    /// Durability of commits (see [`Durability`]; the default is `Full`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Durability, Pool};
+    /// let pool = Pool::<u64>::options().durability(Durability::Process).volatile().unwrap();
+    /// assert_eq!(pool.durability(), Durability::Process);
+    /// ```
     #[must_use]
     pub fn durability(mut self, d: Durability) -> Self {
         self.durability = d;
@@ -89,13 +369,45 @@ impl PoolOptions {
     }
 
     /// File mode of new pool and log files (default 0600).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-mode-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// drop(Pool::<u64>::options().mode(0o640).create(&path).unwrap());
+    /// let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    /// assert_eq!(mode & 0o777 & !0o640, 0); // no bit beyond those asked for (the umask may clear some)
+    /// assert_eq!(mode & 0o600, 0o600);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     #[must_use]
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode;
         self
     }
 
-    /// Log size that triggers a checkpoint (default 64 MiB).
+    /// Log size that triggers a checkpoint (default 64 MiB; at least 1 byte).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-ckpt-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// // A tiny threshold checkpoints after every commit.
+    /// let mut pool = Pool::<u64>::options()
+    ///     .checkpoint_threshold(1)
+    ///     .create(dir.join("p.pool"))
+    ///     .unwrap();
+    /// let before = pool.stats().unwrap().checkpoints;
+    /// pool.tx(|tx| { *tx.root_mut() = 1; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    /// assert!(pool.stats().unwrap().checkpoints > before);
+    /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     #[must_use]
     pub fn checkpoint_threshold(mut self, bytes: u64) -> Self {
         self.checkpoint_bytes = bytes.max(1);
@@ -104,6 +416,24 @@ impl PoolOptions {
 
     /// Opens without writing anything: recovery replays into memory only, and
     /// transactions fail with [`Error::ReadOnly`]. Other read-only openers may share it.
+    /// This is also how to read a pool file you may not write (a file of another user,
+    /// or on a read-only file system).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Error, Pool};
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-ro-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// drop(Pool::<u64>::create(&path).unwrap());
+    /// let mut a = Pool::<u64>::options().read_only(true).open(&path).unwrap();
+    /// let b = Pool::<u64>::options().read_only(true).open(&path).unwrap(); // shared
+    /// assert_eq!(b.read(|n| *n).unwrap(), 0);
+    /// let r = a.tx(|tx| { *tx.root_mut() = 1; Ok::<_, Error>(()) });
+    /// assert!(matches!(r, Err(Error::ReadOnly)));
+    /// # drop((a, b)); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     #[must_use]
     pub fn read_only(mut self, yes: bool) -> Self {
         self.read_only = yes;
@@ -155,74 +485,151 @@ impl PoolOptions {
         }
     }
 
-    /// Opens an existing pool.
-    pub fn open<R: Persistent>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
-        let path = path.as_ref().to_path_buf();
+    fn open_as<T: Persistent>(&self, path: &Path) -> Result<Pool<T>> {
         let sh = Shared::open(
-            Source::File { path },
+            Source::File {
+                path: path.to_path_buf(),
+            },
             self.config(false),
-            &expect::<R>(self.layout.as_ref()),
+            &expect::<T>(self.layout.as_ref()),
             None,
         )?;
         Pool::from_shared(sh, None)
     }
 
-    /// Creates a new pool; fails with [`Error::AlreadyExists`] if the file exists.
-    pub fn create<R: Persistent + Default>(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
-        let path = path.as_ref().to_path_buf();
-        let ex = expect::<R>(self.layout.as_ref());
-        engine::create_files(&path, &self.spec(), &ex)?;
-        let sh = Shared::open(Source::File { path }, self.config(false), &ex, None)?;
-        Pool::from_shared(sh, Some(R::default))
+    fn create_as<T: Persistent + Default>(&self, path: &Path) -> Result<Pool<T>> {
+        let ex = expect::<T>(self.layout.as_ref());
+        engine::create_files(path, &self.spec(), &ex)?;
+        let src = Source::File {
+            path: path.to_path_buf(),
+        };
+        let sh = Shared::open(src, self.config(false), &ex, None)?;
+        Pool::from_shared(sh, Some(T::default))
     }
 
-    /// Opens the pool at `path`, creating it (with `R::default()` as root) if missing.
-    pub fn open_or_create<R: Persistent + Default>(
-        &self,
-        path: impl AsRef<Path>,
-    ) -> Result<Pool<R>> {
-        let path = path.as_ref().to_path_buf();
-        let ex = expect::<R>(self.layout.as_ref());
+    fn open_or_create_as<T: Persistent + Default>(&self, path: &Path) -> Result<Pool<T>> {
+        let ex = expect::<T>(self.layout.as_ref());
         if !path.exists() {
-            match engine::create_files(&path, &self.spec(), &ex) {
+            match engine::create_files(path, &self.spec(), &ex) {
                 Ok(()) | Err(Error::AlreadyExists { .. }) => {}
                 Err(e) => return Err(e),
             }
         }
-        let sh = Shared::open(Source::File { path }, self.config(false), &ex, None)?;
-        Pool::from_shared(sh, Some(R::default))
+        let src = Source::File {
+            path: path.to_path_buf(),
+        };
+        let sh = Shared::open(src, self.config(false), &ex, None)?;
+        Pool::from_shared(sh, Some(T::default))
     }
 
-    /// A pool in anonymous memory: transactional, never written to disk. For tests and
-    /// scratch work.
-    pub fn volatile<R: Persistent + Default>(&self) -> Result<Pool<R>> {
-        let ex = expect::<R>(self.layout.as_ref());
+    fn volatile_as<T: Persistent + Default>(&self) -> Result<Pool<T>> {
+        let ex = expect::<T>(self.layout.as_ref());
         let sh = Shared::open(Source::Volatile, self.config(true), &ex, Some(&self.spec()))?;
-        Pool::from_shared(sh, Some(R::default))
+        Pool::from_shared(sh, Some(T::default))
+    }
+}
+
+impl<R: Persistent> PoolOptions<R> {
+    /// Opens an existing pool of the root type these options were made for
+    /// ([`Pool::<R>::options()`](Pool::options)).
+    ///
+    /// # Errors
+    /// As [`PoolOptions::open`](PoolOptions::<Untyped>::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-topen-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// drop(Pool::<u64>::create(&path).unwrap());
+    /// let pool = Pool::<u64>::options().verify(true).open(&path).unwrap();
+    /// assert_eq!(pool.read(|n| *n).unwrap(), 0);
+    /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
+        self.open_as(path.as_ref())
+    }
+}
+
+impl<R: Persistent + Default> PoolOptions<R> {
+    /// Creates a new pool with `R::default()` as its root.
+    ///
+    /// # Errors
+    /// As [`PoolOptions::create`](PoolOptions::<Untyped>::create).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-tcreate-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let pool = Pool::<[u16; 4]>::options().create(dir.join("p.pool")).unwrap();
+    /// assert_eq!(pool.read(|r| *r).unwrap(), [0; 4]);
+    /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn create(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
+        self.create_as(path.as_ref())
     }
 
-    /// Creates a pool on a simulated disk (crash-state harness).
-    #[cfg(feature = "testing")]
-    pub fn create_sim<R: Persistent + Default>(
-        &self,
-        disk: &crate::media::sim::SimDisk,
-    ) -> Result<Pool<R>> {
-        let ex = expect::<R>(self.layout.as_ref());
-        let sh = Shared::open(
-            Source::Sim(disk.clone()),
-            self.config(false),
-            &ex,
-            Some(&self.spec()),
-        )?;
-        Pool::from_shared(sh, Some(R::default))
+    /// Opens the pool at `path`, creating it (with `R::default()` as root) if missing.
+    ///
+    /// # Errors
+    /// As [`PoolOptions::open_or_create`](PoolOptions::<Untyped>::open_or_create).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Durability, Pool};
+    /// #[derive(Default, Clone, Copy)]
+    /// # #[repr(C)]
+    /// struct Big([u64; 64]);
+    /// # // SAFETY: plain integers.
+    /// # unsafe impl pmem_core::PSafe for Big {}
+    /// # // SAFETY: plain data without invalid bit patterns or owned memory.
+    /// # unsafe impl pmem_core::Persistent for Big {
+    /// #     type View = Self;
+    /// #     const TYPE_NAME: &'static str = "Big";
+    /// #     const FINGERPRINT: u64 = 0xb16;
+    /// #     const SCHEMA: &'static pmem_core::schema::TypeSchema = <[u64; 64]>::SCHEMA;
+    /// #     unsafe fn view_mut<'a>(p: *mut Self) -> &'a mut Self {
+    /// #         // SAFETY: forwarded contract.
+    /// #         unsafe { pmem_core::plain_view(p) }
+    /// #     }
+    /// # }
+    /// # // SAFETY: owns nothing.
+    /// # unsafe impl pmem_core::Plain for Big {}
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-tooc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// // The root type comes from `Pool::<Big>`: no annotation is needed.
+    /// let mut pool = Pool::<Big>::options()
+    ///     .durability(Durability::Process)
+    ///     .open_or_create(dir.join("big.pool"))
+    ///     .unwrap();
+    /// pool.tx(|tx| { tx.root_mut().0[63] = 5; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    /// assert_eq!(pool.read(|b| b.0[63]).unwrap(), 5);
+    /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn open_or_create(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {
+        self.open_or_create_as(path.as_ref())
     }
 
-    /// Opens (and recovers) a pool on a simulated disk.
-    #[cfg(feature = "testing")]
-    pub fn open_sim<R: Persistent>(&self, disk: &crate::media::sim::SimDisk) -> Result<Pool<R>> {
-        let ex = expect::<R>(self.layout.as_ref());
-        let sh = Shared::open(Source::Sim(disk.clone()), self.config(false), &ex, None)?;
-        Pool::from_shared(sh, None)
+    /// A pool in anonymous memory: transactional, never written to disk.
+    ///
+    /// # Errors
+    /// As [`PoolOptions::volatile`](PoolOptions::<Untyped>::volatile).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let mut pool = Pool::<(u32, u32)>::options().volatile().unwrap();
+    /// pool.tx(|tx| { tx.root_mut().1 = 2; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    /// assert_eq!(pool.read(|r| *r).unwrap(), (0, 2));
+    /// ```
+    pub fn volatile(&self) -> Result<Pool<R>> {
+        self.volatile_as()
     }
 }
 

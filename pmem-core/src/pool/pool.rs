@@ -104,9 +104,26 @@ impl<R: Persistent> Pool<R> {
         PoolOptions::new().open(path)
     }
 
-    /// Options for opening or creating a pool.
-    pub fn options() -> PoolOptions {
-        PoolOptions::new()
+    /// Options for opening or creating a pool with root type `R`: their `open`,
+    /// `create`, `open_or_create` and `volatile` answer a `Pool<R>` without a type
+    /// annotation. (`PoolOptions::new()` answers options for any root type, named at
+    /// the call: `PoolOptions::new().open::<R>(path)`.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-options-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let pool = Pool::<u64>::options()
+    ///     .max_size(1 << 30)
+    ///     .open_or_create(dir.join("p.pool"))?; // a `Pool<u64>`, inferred
+    /// assert_eq!(pool.info().max_size, 1 << 30);
+    /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
+    pub fn options() -> PoolOptions<R> {
+        PoolOptions::new().retype()
     }
 
     pub(super) fn from_shared(sh: Arc<Shared>, init: Option<fn() -> R>) -> Result<Self> {
