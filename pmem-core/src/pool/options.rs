@@ -584,7 +584,7 @@ impl<R: Persistent + Default> PoolOptions<R> {
     /// use pmem_core::{Durability, Pool};
     /// #[derive(Default, Clone, Copy)]
     /// # #[repr(C)]
-    /// struct Big([u64; 64]);
+    /// struct Big([u64; 32]);
     /// # // SAFETY: plain integers.
     /// # unsafe impl pmem_core::PSafe for Big {}
     /// # // SAFETY: plain data without invalid bit patterns or owned memory.
@@ -592,7 +592,7 @@ impl<R: Persistent + Default> PoolOptions<R> {
     /// #     type View = Self;
     /// #     const TYPE_NAME: &'static str = "Big";
     /// #     const FINGERPRINT: u64 = 0xb16;
-    /// #     const SCHEMA: &'static pmem_core::schema::TypeSchema = <[u64; 64]>::SCHEMA;
+    /// #     const SCHEMA: &'static pmem_core::schema::TypeSchema = <[u64; 32] as pmem_core::Persistent>::SCHEMA;
     /// #     unsafe fn view_mut<'a>(p: *mut Self) -> &'a mut Self {
     /// #         // SAFETY: forwarded contract.
     /// #         unsafe { pmem_core::plain_view(p) }
@@ -607,8 +607,8 @@ impl<R: Persistent + Default> PoolOptions<R> {
     ///     .durability(Durability::Process)
     ///     .open_or_create(dir.join("big.pool"))
     ///     .unwrap();
-    /// pool.tx(|tx| { tx.root_mut().0[63] = 5; Ok::<_, pmem_core::Error>(()) }).unwrap();
-    /// assert_eq!(pool.read(|b| b.0[63]).unwrap(), 5);
+    /// pool.tx(|tx| { tx.root_mut().0[31] = 5; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    /// assert_eq!(pool.read(|b| b.0[31]).unwrap(), 5);
     /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn open_or_create(&self, path: impl AsRef<Path>) -> Result<Pool<R>> {

@@ -100,6 +100,30 @@ fn thread_reads(base: usize) -> bool {
 
 impl<R: Persistent> Pool<R> {
     /// Opens an existing pool with default options.
+    ///
+    /// # Errors
+    /// As [`PoolOptions::open`]: [`Error::Io`] for a missing or unwritable file (its
+    /// message names the file once), [`Error::TypeMismatch`] for another root type,
+    /// [`Error::Corrupted`] for a damaged pool, [`Error::Locked`] while another handle
+    /// has it open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Error, Pool};
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-pool-open-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// drop(Pool::<u64>::create(&path).unwrap());
+    /// let pool = Pool::<u64>::open(&path).unwrap();
+    /// assert_eq!(pool.read(|n| *n).unwrap(), 0);
+    /// // While `pool` lives, other handles are refused rather than kept waiting.
+    /// assert!(matches!(Pool::<u64>::open(&path), Err(Error::Locked { .. })));
+    /// // Another root type is refused, naming both.
+    /// drop(pool);
+    /// assert!(matches!(Pool::<u32>::open(&path), Err(Error::TypeMismatch { .. })));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         PoolOptions::new().open(path)
     }
@@ -403,12 +427,47 @@ impl<R: Persistent> Pool<R> {
     /// # Errors
     /// [`Error::WouldDeadlock`] inside a transaction or read of this pool on this
     /// thread; I/O errors (which poison the pool).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-pool-ckpt-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let mut pool = Pool::<u64>::create(dir.join("p.pool")).unwrap();
+    /// pool.tx(|tx| { *tx.root_mut() = 3; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    /// let before = pool.stats().unwrap().checkpoints;
+    /// pool.checkpoint().unwrap();
+    /// assert_eq!(pool.stats().unwrap().checkpoints, before + 1);
+    /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn checkpoint(&self) -> Result<()> {
         self.not_reentrant()?;
         self.sh.checkpoint()
     }
 
-    /// Closes this handle; the last handle checkpoints and reports any error.
+    /// Closes this handle; the last handle checkpoints and reports any error (dropping
+    /// a handle does the same, but cannot report).
+    ///
+    /// # Errors
+    /// [`Error::WouldDeadlock`] inside a transaction or read of this pool on this
+    /// thread; [`Error::Poisoned`] after a flush failure; I/O errors of the checkpoint.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-pool-close-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// let mut pool = Pool::<u64>::create(&path).unwrap();
+    /// pool.tx(|tx| { *tx.root_mut() = 8; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    /// pool.close().unwrap();
+    /// // Closed cleanly: the pool file holds every commit, and no log is left.
+    /// assert!(!dir.join("p.pool.log").exists());
+    /// assert_eq!(Pool::<u64>::open(&path).unwrap().read(|n| *n).unwrap(), 8);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn close(self) -> Result<()> {
         if Arc::strong_count(&self.sh) == 1
             && !self.sh.cfg.read_only
@@ -422,11 +481,31 @@ impl<R: Persistent> Pool<R> {
     }
 
     /// The pool file's path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-pool-path-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// let pool = Pool::<u64>::create(&path).unwrap();
+    /// assert_eq!(pool.path(), path);
+    /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn path(&self) -> &Path {
         &self.sh.path
     }
 
-    /// The durability commits get.
+    /// The durability commits get (set with [`PoolOptions::durability`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Durability, Pool};
+    /// let pool = Pool::<u64>::volatile().unwrap();
+    /// assert_eq!(pool.durability(), Durability::Full); // the default
+    /// ```
     pub fn durability(&self) -> Durability {
         self.sh.cfg.durability
     }
@@ -476,6 +555,21 @@ impl<R: Persistent> Pool<R> {
     /// allocator metadata and every live allocation. A rolled-back transaction leaves
     /// this byte for byte as it was (free space holds whatever it held; its contents
     /// are not state).
+    ///
+    /// # Panics
+    /// If the heap walk of the open pool fails (an engine bug).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<u64>::volatile().unwrap();
+    /// let before = pool.heap_image();
+    /// let _ = pool.tx(|tx| {
+    ///     tx.alloc_raw(4096, 8)?;
+    ///     Err::<(), _>(pmem_core::Error::ReadOnly) // roll back
+    /// });
+    /// assert!(pool.heap_image() == before);
+    /// ```
     #[doc(hidden)]
     pub fn heap_image(&self) -> Vec<u8> {
         let sh = &*self.sh;
@@ -495,12 +589,34 @@ impl<R: Persistent> Pool<R> {
         img
     }
 
-    /// A stable identity of this pool (its UUID).
+    /// A stable identity of this pool (its UUID), kept across opens.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-pool-uuid-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// let uuid = Pool::<u64>::create(&path).unwrap().uuid();
+    /// assert_eq!(Pool::<u64>::open(&path).unwrap().uuid(), uuid);
+    /// assert_ne!(Pool::<u64>::volatile().unwrap().uuid(), uuid);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn uuid(&self) -> [u8; 16] {
         self.sh.header.uuid
     }
 
     /// Information from the pool header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = pmem_core::Pool::<u64>::options().layout("demo").volatile().unwrap();
+    /// let info = pool.info();
+    /// assert_eq!(info.layout, "demo");
+    /// assert_eq!(info.root_type.name, "u64");
+    /// ```
     pub fn info(&self) -> PoolInfo {
         PoolInfo::from_shared(&self.sh)
     }
@@ -508,16 +624,64 @@ impl<R: Persistent> Pool<R> {
 
 impl<R: Persistent + Default> Pool<R> {
     /// Creates a new pool at `path` with default options and `R::default()` as root.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] if the file exists; [`Error::Io`] naming `path` when it
+    /// cannot be made (a missing directory, say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Error, Pool};
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-pool-create-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("p.pool");
+    /// let pool = Pool::<(u32, bool)>::create(&path).unwrap();
+    /// assert_eq!(pool.read(|r| *r).unwrap(), (0, false));
+    /// drop(pool);
+    /// assert!(matches!(Pool::<(u32, bool)>::create(&path), Err(Error::AlreadyExists { .. })));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn create(path: impl AsRef<std::path::Path>) -> Result<Self> {
         PoolOptions::new().create(path)
     }
 
     /// Opens the pool at `path`, creating it with default options if it is missing.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open) and [`create`](Self::create).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Pool;
+    /// let dir = std::env::temp_dir().join(format!("pmem-doc-pool-ooc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("visits.pool");
+    /// for visit in 1..=3u64 {
+    ///     let mut pool = Pool::<u64>::open_or_create(&path).unwrap();
+    ///     pool.tx(|tx| { *tx.root_mut() += 1; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    ///     assert_eq!(pool.read(|n| *n).unwrap(), visit);
+    /// }
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn open_or_create(path: impl AsRef<std::path::Path>) -> Result<Self> {
         PoolOptions::new().open_or_create(path)
     }
 
-    /// A pool in anonymous memory (see [`PoolOptions::volatile`]).
+    /// A pool in anonymous memory (see [`PoolOptions::volatile`]): transactional,
+    /// never written to disk.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the memory cannot be mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<[u8; 2]>::volatile().unwrap();
+    /// pool.tx(|tx| { tx.root_mut()[1] = 9; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    /// assert_eq!(pool.read(|r| *r).unwrap(), [0, 9]);
+    /// ```
     pub fn volatile() -> Result<Self> {
         PoolOptions::new().volatile()
     }

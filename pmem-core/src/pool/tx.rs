@@ -54,7 +54,21 @@ impl<'p, R: Persistent> Tx<'p, R> {
         unsafe { &*self.root_ptr() }
     }
 
-    /// The root's mutable view. For plain data this snapshots the whole root.
+    /// The root's mutable view. For plain data this snapshots the whole root (its old
+    /// bytes are what a rollback restores).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<(u64, u64)>::volatile().unwrap();
+    /// pool.tx(|tx| {
+    ///     let root = tx.root_mut();
+    ///     root.0 = 1;
+    ///     root.1 = 2;
+    ///     Ok::<_, pmem_core::Error>(())
+    /// }).unwrap();
+    /// assert_eq!(pool.read(|r| *r).unwrap(), (1, 2));
+    /// ```
     pub fn root_mut(&mut self) -> &mut R::View {
         // SAFETY: the transaction is active on this thread; `&mut self` makes the view
         // exclusive and bounds it by the transaction.
@@ -63,6 +77,11 @@ impl<'p, R: Persistent> Tx<'p, R> {
 
     /// Allocates `size` bytes aligned to `align` (at most 64) in this pool; the memory
     /// is freed again if the transaction rolls back. Answers the pool offset.
+    ///
+    /// # Errors
+    /// [`Error::OutOfSpace`] when the pool cannot grow enough (or `size` exceeds its
+    /// maximum size); [`Error::UnsupportedLayout`] for `size == 0`, or an `align` that is
+    /// not a power of two or is above 64.
     ///
     /// # Examples
     ///
@@ -116,6 +135,22 @@ impl<'p, R: Persistent> Tx<'p, R> {
     }
 
     /// The address of pool offset `off`, checked to lie in the mapped pool.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] when `off..off + size` is not inside the pool's heap.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = pmem_core::Pool::<u64>::volatile().unwrap();
+    /// pool.tx(|tx| {
+    ///     let off = tx.alloc_raw(16, 8)?;
+    ///     let p = tx.addr_of(off, 16)?;
+    ///     assert!(!p.is_null());
+    ///     assert!(tx.addr_of(0, 8).is_err()); // the header is not heap
+    ///     Ok::<_, pmem_core::Error>(())
+    /// }).unwrap();
+    /// ```
     pub fn addr_of(&self, off: u64, size: usize) -> Result<*mut u8> {
         let mapped = self.sh.region.control().mapped_len();
         if off < crate::format::HEAP_START || off.saturating_add(size as u64) > mapped {

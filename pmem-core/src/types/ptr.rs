@@ -83,7 +83,16 @@ impl<T> fmt::Debug for PPtr<T> {
 }
 
 impl<T: Persistent> PPtr<T> {
-    /// The null pointer.
+    /// The null pointer (also `PPtr::default()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::PPtr;
+    /// let p = PPtr::<u64>::null();
+    /// assert!(p.is_null());
+    /// assert_eq!(p, PPtr::default());
+    /// ```
     pub const fn null() -> Self {
         PPtr {
             raw: 0,
@@ -92,16 +101,47 @@ impl<T: Persistent> PPtr<T> {
     }
 
     /// Is this null?
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Pool, PPtr};
+    /// let pool = Pool::<u64>::volatile().unwrap();
+    /// assert!(PPtr::<u64>::null().is_null());
+    /// pool.read(|n| assert!(!PPtr::from_ref(n).unwrap().is_null())).unwrap();
+    /// ```
     pub fn is_null(&self) -> bool {
         self.raw == 0
     }
 
-    /// The pool offset (without the tag).
+    /// The pool offset (without the tag); 0 for null.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Pool, PPtr};
+    /// let pool = Pool::<(u64, u64)>::volatile().unwrap();
+    /// pool.read(|r| {
+    ///     let a = PPtr::from_ref(&r.0).unwrap();
+    ///     let b = PPtr::from_ref(&r.1).unwrap();
+    ///     assert_eq!(b.offset() - a.offset(), 8);
+    /// }).unwrap();
+    /// assert_eq!(PPtr::<u64>::null().offset(), 0);
+    /// ```
     pub fn offset(&self) -> u64 {
         self.raw & OFF_MASK
     }
 
     /// A pointer to `r`, which must live in an open pool (else `None`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Pool, PPtr};
+    /// let pool = Pool::<u64>::volatile().unwrap();
+    /// assert!(pool.read(|n| PPtr::from_ref(n).is_some()).unwrap());
+    /// assert!(PPtr::from_ref(&5u64).is_none()); // on the stack, not in a pool
+    /// ```
     pub fn from_ref(r: &T) -> Option<Self> {
         let p = std::ptr::from_ref(r).cast::<u8>();
         let off = raw::offset_of(p)?;
@@ -120,6 +160,28 @@ impl<T: Persistent> PPtr<T> {
     ///
     /// # Safety
     /// - the target must still be allocated (a `PPtr` does not keep it alive).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{Error, Pool, PPtr};
+    /// let mut a = Pool::<(u64, PPtr<u64>)>::volatile().unwrap();
+    /// let b = Pool::<u64>::volatile().unwrap();
+    /// a.tx(|tx| {
+    ///     tx.root_mut().0 = 42;
+    ///     tx.root_mut().1 = PPtr::from_ref(&tx.root().0).unwrap();
+    ///     Ok::<_, Error>(())
+    /// }).unwrap();
+    /// a.read(|r| {
+    ///     // SAFETY: the target is part of the root, which is never freed.
+    ///     assert_eq!(unsafe { r.1.as_ref_in(r) }.unwrap(), Some(&42));
+    ///     // SAFETY: as above; the anchor is in another pool, which is refused.
+    ///     b.read(|other| assert!(matches!(unsafe { r.1.as_ref_in(other) }, Err(Error::CrossPool))))
+    ///         .unwrap();
+    ///     // SAFETY: null has no target.
+    ///     assert_eq!(unsafe { PPtr::<u64>::null().as_ref_in(r) }.unwrap(), None);
+    /// }).unwrap();
+    /// ```
     pub unsafe fn as_ref_in<'a, A>(&self, anchor: &'a A) -> Result<Option<&'a T>> {
         if self.is_null() {
             return Ok(None);
@@ -195,6 +257,18 @@ impl<T: Persistent> PBox<T> {
     }
 
     /// The pool offset of the target.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{PBox, Pool, PPtr};
+    /// let mut pool = Pool::<Option<PBox<u64>>>::volatile().unwrap();
+    /// pool.tx(|tx| tx.root_mut().insert(1).map(drop)).unwrap();
+    /// pool.read(|r| {
+    ///     let b = r.as_ref().unwrap();
+    ///     assert_eq!(b.offset(), PPtr::from_ref(&**b).unwrap().offset());
+    /// }).unwrap();
+    /// ```
     pub fn offset(&self) -> u64 {
         self.off.get()
     }
@@ -297,6 +371,37 @@ impl<T: Persistent> PBoxMut<T> {
     ///
     /// # Panics
     /// If the box's offset is corrupted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_core::{PBox, Pool, Tx};
+    /// # type Root = Option<PBox<PBox<u64>>>;
+    /// # // A `PBoxMut` is the view of a `PBox` field (of a derived struct, say); here a
+    /// # // box is made by hand and put inside another.
+    /// # fn new_box(tx: &mut Tx<'_, Root>, v: u64) -> pmem_core::Result<PBox<u64>> {
+    /// #     let off = tx.alloc_raw(8, 8)?;
+    /// #     let p = tx.addr_of(off, 8)?;
+    /// #     // SAFETY: a fresh, aligned allocation of 8 bytes in this transaction's pool,
+    /// #     // declared before it is written; the box made from it is its only owner.
+    /// #     unsafe {
+    /// #         pmem_core::raw::snapshot(p, 8);
+    /// #         p.cast::<u64>().write(v);
+    /// #         Ok(std::mem::transmute::<std::num::NonZeroU64, PBox<u64>>(
+    /// #             std::num::NonZeroU64::new(off).unwrap(),
+    /// #         ))
+    /// #     }
+    /// # }
+    /// let mut pool = Pool::<Root>::volatile().unwrap();
+    /// pool.tx(|tx| {
+    /// #   let b = new_box(tx, 1)?;
+    /// #   tx.root_mut().insert(b)?;
+    ///     let boxed: &mut pmem_core::PBoxMut<u64> = tx.root_mut().as_mut().unwrap();
+    ///     *boxed.get_mut() += 41;
+    ///     Ok::<_, pmem_core::Error>(())
+    /// }).unwrap();
+    /// assert_eq!(pool.read(|r| r.as_ref().map(|b| ***b)).unwrap(), Some(42));
+    /// ```
     pub fn get_mut(&mut self) -> &mut T::View {
         let p = raw::resolve_or_panic(
             std::ptr::from_ref(self).cast(),
@@ -309,6 +414,43 @@ impl<T: Persistent> PBoxMut<T> {
     }
 
     /// Replaces the target's value, freeing what the old value owned.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] if the box's offset is corrupted, or freeing the old value
+    /// fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_core::{PBox, Pool, Tx};
+    /// # type Root = Option<PBox<PBox<u64>>>;
+    /// # // A `PBoxMut` is the view of a `PBox` field (of a derived struct, say); here a
+    /// # // box is made by hand and put inside another.
+    /// # fn new_box(tx: &mut Tx<'_, Root>, v: u64) -> pmem_core::Result<PBox<u64>> {
+    /// #     let off = tx.alloc_raw(8, 8)?;
+    /// #     let p = tx.addr_of(off, 8)?;
+    /// #     // SAFETY: a fresh, aligned allocation of 8 bytes in this transaction's pool,
+    /// #     // declared before it is written; the box made from it is its only owner.
+    /// #     unsafe {
+    /// #         pmem_core::raw::snapshot(p, 8);
+    /// #         p.cast::<u64>().write(v);
+    /// #         Ok(std::mem::transmute::<std::num::NonZeroU64, PBox<u64>>(
+    /// #             std::num::NonZeroU64::new(off).unwrap(),
+    /// #         ))
+    /// #     }
+    /// # }
+    /// let mut pool = Pool::<Root>::volatile().unwrap();
+    /// pool.tx(|tx| {
+    /// #   let b = new_box(tx, 1)?;
+    /// #   tx.root_mut().insert(b)?;
+    ///     let boxed: &mut pmem_core::PBoxMut<u64> = tx.root_mut().as_mut().unwrap();
+    ///     boxed.set(7)?;
+    ///     assert_eq!(**boxed, 7);
+    ///     Ok::<_, pmem_core::Error>(())
+    /// }).unwrap();
+    /// assert_eq!(pool.read(|r| r.as_ref().map(|b| ***b)).unwrap(), Some(7));
+    /// assert_eq!(pool.check().unwrap().allocations, 3); // the root and two boxes
+    /// ```
     pub fn set(&mut self, value: T) -> Result<()> {
         let p = self.boxed().target()?;
         // SAFETY: the target is owned by the box and exclusively borrowed through `self`.
@@ -382,6 +524,20 @@ impl<T: Persistent> OptionPBoxMut<T> {
     }
 
     /// The target's view, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{PBox, Pool};
+    /// let mut pool = Pool::<Option<PBox<u64>>>::volatile().unwrap();
+    /// pool.tx(|tx| {
+    ///     assert!(tx.root_mut().as_mut().is_none());
+    ///     tx.root_mut().insert(1)?;
+    ///     *tx.root_mut().as_mut().unwrap() += 1;
+    ///     Ok::<_, pmem_core::Error>(())
+    /// }).unwrap();
+    /// assert_eq!(pool.read(|r| r.as_deref().copied()).unwrap(), Some(2));
+    /// ```
     pub fn as_mut(&mut self) -> Option<&mut T::View> {
         let p = self.ptr();
         // SAFETY: the view lies over a valid option; a `Some` box is exclusively ours.
@@ -394,8 +550,23 @@ impl<T: Persistent> OptionPBoxMut<T> {
     /// Allocates a new box holding `value` (freeing the old one and what it owned) and
     /// answers the new target's view.
     ///
+    /// # Errors
+    /// [`Error::OutOfSpace`] when the pool is full (the option is unchanged); errors of
+    /// freeing the old box.
+    ///
     /// # Panics
     /// Only on an engine bug (the new allocation not lying in this pool).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{PBox, Pool};
+    /// let mut pool = Pool::<Option<PBox<u64>>>::volatile().unwrap();
+    /// pool.tx(|tx| { *tx.root_mut().insert(3)? *= 2; Ok::<_, pmem_core::Error>(()) }).unwrap();
+    /// pool.tx(|tx| tx.root_mut().insert(10).map(drop)).unwrap(); // frees the box holding 6
+    /// assert_eq!(pool.read(|r| r.as_deref().copied()).unwrap(), Some(10));
+    /// assert_eq!(pool.check().unwrap().allocations, 2); // the root and one box
+    /// ```
     pub fn insert(&mut self, value: T) -> Result<&mut T::View> {
         let p = self.ptr();
         // SAFETY: the view lies over a valid option in a pool with an open transaction.
@@ -418,6 +589,20 @@ impl<T: Persistent> OptionPBoxMut<T> {
     }
 
     /// Frees the box (and what its value owned) and sets `None`.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] if the box's offset is corrupted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::{PBox, Pool};
+    /// let mut pool = Pool::<Option<PBox<u64>>>::volatile().unwrap();
+    /// pool.tx(|tx| tx.root_mut().insert(1).map(drop)).unwrap();
+    /// pool.tx(|tx| tx.root_mut().clear()).unwrap();
+    /// assert!(pool.read(|r| r.is_none()).unwrap());
+    /// assert_eq!(pool.check().unwrap().allocations, 1); // only the root
+    /// ```
     pub fn clear(&mut self) -> Result<()> {
         let p = self.ptr();
         // SAFETY: as in `insert`.
