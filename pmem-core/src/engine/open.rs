@@ -335,3 +335,36 @@ struct Files {
     /// Whether the log holds commits to replay.
     replay: bool,
 }
+
+#[cfg(test)]
+mod message_tests {
+    use super::open_error;
+    use std::io;
+    use std::path::Path;
+
+    #[test]
+    fn a_writable_open_refused_by_mode_or_file_system_points_to_read_only() {
+        let p = Path::new("data.pool");
+        for errno in [libc::EACCES, libc::EROFS, libc::EPERM] {
+            let e = open_error(p, true, io::Error::from_raw_os_error(errno));
+            let text = e.to_string();
+            assert!(text.starts_with("opening for writing data.pool: "), "{text}");
+            assert!(text.contains("PoolOptions::read_only(true)"), "{text}");
+        }
+    }
+
+    #[test]
+    fn other_open_failures_name_the_file_once_without_advice() {
+        let p = Path::new("data.pool");
+        let e = open_error(p, true, io::Error::from_raw_os_error(libc::ENOENT));
+        assert_eq!(
+            e.to_string(),
+            "opening data.pool: No such file or directory (os error 2)"
+        );
+        let e = open_error(p, false, io::Error::from_raw_os_error(libc::EACCES));
+        assert_eq!(
+            e.to_string(),
+            "opening data.pool: Permission denied (os error 13)"
+        );
+    }
+}
