@@ -6,12 +6,18 @@
 //! cargo run --example bank                # run it twice: the balances carry over
 //! cargo run --example bank -- 1000000     # a long run: kill it half-way (Ctrl-C, kill -9),
 //! cargo run --example bank                #   run again: the total is intact
-//! pmem check bank.pool                    # the pool inspector agrees (cargo install --path .)
+//! pmem check bank.pool                    # the pool inspector agrees (cargo install --path pmem-cli)
 //! ```
 //!
-//! The pool is `bank.pool` in the current directory (`BANK_POOL=path` to choose).
+//! The pool is `bank.pool` in the current directory (`BANK_POOL=path` to choose). A long
+//! run shows its progress: a counter on stderr when that is a terminal (redrawn a few
+//! times a second), and a line on stdout at every tenth of a run of 10,000 transfers or
+//! more. Each transfer is a durable commit (one `fdatasync`), so a million of them take
+//! a while on an ordinary disk.
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use pmem::{Error, PHashMap, PString, PVec, Persistent, Pool};
 
@@ -104,6 +110,61 @@ fn show(list: &[(String, i64)]) -> String {
         .join(", ")
 }
 
+/// The counter a long run redraws on stderr (when it is a terminal).
+struct Progress {
+    total: u64,
+    started: Instant,
+    drawn: Option<Instant>,
+    tty: bool,
+}
+
+impl Progress {
+    fn new(total: u64) -> Progress {
+        Progress {
+            total,
+            started: Instant::now(),
+            drawn: None,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// `done` of the run's transfers are finished.
+    fn tick(&mut self, done: u64) {
+        if !self.tty || self.drawn.is_some_and(|t| t.elapsed() < Duration::from_millis(200)) {
+            return;
+        }
+        self.drawn = Some(Instant::now());
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let rate = done as f64 / secs;
+        let left = (self.total - done) as f64 / rate.max(1e-9);
+        let mut e = std::io::stderr().lock();
+        let _ = write!(
+            e,
+            "\r  {done} of {} transfers ({:.1}%), {rate:.0}/s, about {} left   ",
+            self.total,
+            done as f64 * 100.0 / self.total.max(1) as f64,
+            eta(left)
+        );
+        let _ = e.flush();
+    }
+
+    /// Erases the counter.
+    fn finish(&self) {
+        if self.tty && self.drawn.is_some() {
+            eprint!("\r{:78}\r", "");
+        }
+    }
+}
+
+fn eta(secs: f64) -> String {
+    let s = secs.round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
@@ -161,7 +222,8 @@ fn run() -> Result<ExitCode, Error> {
     })?;
     let mut seed = (done + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let (mut made, mut refused) = (0u64, 0u64);
-    let started = std::time::Instant::now();
+    let started = Instant::now();
+    let mut progress = Progress::new(transfers);
     for i in 0..transfers {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -176,9 +238,12 @@ fn run() -> Result<ExitCode, Error> {
             Err(Refused::Pool(e)) => return Err(e),
         }
         if transfers >= 10_000 && (i + 1) % (transfers / 10) == 0 {
+            progress.finish();
             println!("  ... {} transfers", i + 1);
         }
+        progress.tick(i + 1);
     }
+    progress.finish();
     let (list, total) = balances(&pool)?;
     let done = pool.read(|b| b.transfers)?;
     let secs = started.elapsed().as_secs_f64();
