@@ -23,6 +23,14 @@ pub enum Durability {
 impl Durability {
     /// Whether every acknowledged commit survives power loss (otherwise a power loss
     /// may roll the pool back to any consistent prefix of its commits).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::Durability;
+    /// assert!(Durability::Full.survives_power_loss());
+    /// assert!(!Durability::Process.survives_power_loss());
+    /// ```
     pub fn survives_power_loss(self) -> bool {
         match self {
             Durability::Full => true,
