@@ -8,6 +8,7 @@ use std::path::Path;
 /// The files that define those types.
 const FILES: &[&str] = &[
     "src/pool/pool.rs",
+    "src/pool/backup.rs",
     "src/pool/options.rs",
     "src/pool/tx.rs",
     "src/types/ptr.rs",
