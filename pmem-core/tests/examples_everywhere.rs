@@ -39,10 +39,8 @@ fn methods_without_examples(file: &str, text: &str) -> (usize, Vec<String>) {
             let a = above.trim_start();
             if let Some(d) = a.strip_prefix("///") {
                 doc.push(d);
-            } else if a.starts_with("#[") {
-                continue;
-            } else {
-                break;
+            } else if !a.starts_with("#[") {
+                break; // attributes are skipped; anything else ends the block
             }
         }
         doc.reverse();
