@@ -130,7 +130,11 @@ impl Progress {
 
     /// `done` of the run's transfers are finished.
     fn tick(&mut self, done: u64) {
-        if !self.tty || self.drawn.is_some_and(|t| t.elapsed() < Duration::from_millis(200)) {
+        if !self.tty
+            || self
+                .drawn
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
+        {
             return;
         }
         self.drawn = Some(Instant::now());

@@ -189,7 +189,10 @@ impl Error {
 /// system) rather than reaching it at all.
 pub(crate) fn is_write_refusal(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::PermissionDenied
-        || matches!(e.raw_os_error(), Some(libc::EROFS | libc::EACCES | libc::EPERM))
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::EROFS | libc::EACCES | libc::EPERM)
+        )
 }
 
 impl fmt::Display for Error {

@@ -64,7 +64,10 @@ fn every_public_method_of_the_front_page_types_has_an_example_that_asserts() {
         public += n;
         missing.extend(m);
     }
-    assert!(public > 40, "found only {public} public methods: is the scan broken?");
+    assert!(
+        public > 40,
+        "found only {public} public methods: is the scan broken?"
+    );
     assert!(
         missing.is_empty(),
         "{} of {public} public methods have no `# Examples` section that asserts:\n  {}",

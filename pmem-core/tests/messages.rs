@@ -78,7 +78,10 @@ fn a_refused_writable_open_suggests_opening_read_only() {
             source: std::io::Error::from_raw_os_error(errno),
         };
         let text = e.to_string();
-        assert!(text.starts_with("opening for writing /pools/shared.pool: "), "{text}");
+        assert!(
+            text.starts_with("opening for writing /pools/shared.pool: "),
+            "{text}"
+        );
         assert!(
             text.ends_with(
                 "; to read it without writing, open it with PoolOptions::read_only(true)"
@@ -108,7 +111,13 @@ fn a_read_only_file_opened_for_writing_suggests_opening_read_only() {
         Ok(pool) => drop(pool),
         Err(e) => {
             assert!(
-                matches!(&e, Error::Io { op: "opening for writing", .. }),
+                matches!(
+                    &e,
+                    Error::Io {
+                        op: "opening for writing",
+                        ..
+                    }
+                ),
                 "{e:?}"
             );
             let text = e.to_string();

@@ -348,7 +348,10 @@ mod message_tests {
         for errno in [libc::EACCES, libc::EROFS, libc::EPERM] {
             let e = open_error(p, true, io::Error::from_raw_os_error(errno));
             let text = e.to_string();
-            assert!(text.starts_with("opening for writing data.pool: "), "{text}");
+            assert!(
+                text.starts_with("opening for writing data.pool: "),
+                "{text}"
+            );
             assert!(text.contains("PoolOptions::read_only(true)"), "{text}");
         }
     }
