@@ -10,8 +10,10 @@
 //! owns *itself* ([`Buffer`]s: a vector's buffer, a hash table, B-tree nodes) and where
 //! each element, key and value lies, so the caller can walk into them with their types.
 //!
-//! The layouts read here are the collections' own (see each module's docs and
-//! `pmem-collections/DESIGN-NOTES-*.md`); the tests at the end of this file build real
+//! The layouts read here are the collections' own (`docs/ARCHITECTURE.md` §3.5, "Collection
+//! layouts"): every size, offset and constant is taken from the collection's own
+//! definition (`size_of`/`offset_of!` of its header, the node and table constants), never
+//! copied; the tests at the end of this file build real
 //! collections and compare what this module reads with what the typed API reports, so a
 //! layout change that is not mirrored here fails them.
 //!
@@ -42,8 +44,16 @@
 //! ```
 
 use std::collections::HashSet;
+use std::mem::offset_of;
 
 use pmem_core::{Error, Result};
+
+use crate::btree::{
+    BTreeHeader, Elems, Geo, CHILD_SIZE, INNER_HDR, LEAF_HDR, MAX_HEIGHT, OFF_LEN, OFF_LEVEL,
+    OFF_NEXT, OFF_PREV,
+};
+use crate::hash_map::{bucket_capacity, BucketLayout, HashHeader, DELETED, EMPTY, GROUP};
+use crate::vec::RawVec;
 
 /// The read-only, type-agnostic pool handle this module reads through (re-exported from
 /// `pmem_core::inspect`, so that `pmem::inspect` has all a tool needs).
@@ -133,8 +143,9 @@ impl CollectionKind {
     /// Bytes of the header (the collection value itself).
     pub const fn header_size(self) -> u64 {
         match self {
-            Self::Vec | Self::String | Self::BTreeMap | Self::BTreeSet => 24,
-            Self::HashMap | Self::HashSet => 48,
+            Self::Vec | Self::String => size_of::<RawVec>() as u64,
+            Self::BTreeMap | Self::BTreeSet => size_of::<BTreeHeader>() as u64,
+            Self::HashMap | Self::HashSet => size_of::<HashHeader>() as u64,
         }
     }
 
@@ -366,6 +377,10 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
 fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
@@ -374,7 +389,13 @@ const fn align_up(x: u64, a: u64) -> u64 {
     x.div_ceil(a) * a
 }
 
-/// `PVec`/`PString` header (`vec/raw.rs`): `off`, `len`, `cap`.
+/// `x` as a pool-sized quantity (every offset and size fits a `usize` on the 64-bit
+/// targets pmem builds for).
+fn to_u64(x: usize) -> u64 {
+    x as u64
+}
+
+/// `PVec`/`PString` header (`vec/raw.rs::RawVec`): `off`, `len`, `cap`.
 fn vec<M: PoolBytes + ?Sized>(
     mem: &M,
     kind: CollectionKind,
@@ -382,7 +403,11 @@ fn vec<M: PoolBytes + ?Sized>(
     header: u64,
     el: ElemLayout,
 ) -> Result<Contents> {
-    let (off, len, cap) = (u64_at(h, 0), u64_at(h, 8), u64_at(h, 16));
+    let (off, len, cap) = (
+        u64_at(h, offset_of!(RawVec, off)),
+        u64_at(h, offset_of!(RawVec, len)),
+        u64_at(h, offset_of!(RawVec, cap)),
+    );
     let empty = Contents {
         kind,
         len: 0,
@@ -430,9 +455,6 @@ fn vec<M: PoolBytes + ?Sized>(
     })
 }
 
-/// Control bytes per group of a hash table (`hash_map/raw.rs`).
-const GROUP: u64 = 8;
-
 /// `PHashMap`/`PHashSet` header (`hash_map/raw.rs::Header`) and its table: `buckets`
 /// control bytes, padding to the bucket alignment, then `buckets` buckets
 /// `{ key, value }`.
@@ -444,8 +466,12 @@ fn hash<M: PoolBytes + ?Sized>(
     k: ElemLayout,
     v: ElemLayout,
 ) -> Result<Contents> {
-    let (table, mask, items, growth_left) =
-        (u64_at(h, 0), u64_at(h, 8), u64_at(h, 16), u64_at(h, 24));
+    let (table, mask, items, growth_left) = (
+        u64_at(h, offset_of!(HashHeader, table)),
+        u64_at(h, offset_of!(HashHeader, bucket_mask)),
+        u64_at(h, offset_of!(HashHeader, items)),
+        u64_at(h, offset_of!(HashHeader, growth_left)),
+    );
     if table == 0 {
         if mask != 0 || items != 0 || growth_left != 0 {
             return Err(corrupted("hash map without a table has entries", header));
@@ -468,18 +494,24 @@ fn hash<M: PoolBytes + ?Sized>(
         ));
     }
     let buckets = mask.wrapping_add(1);
-    if !buckets.is_power_of_two() || buckets < GROUP {
+    if !buckets.is_power_of_two() || buckets < to_u64(GROUP) {
         return Err(corrupted(
             "hash map bucket count is not a power of two",
             table,
         ));
     }
-    let slots = align_up(buckets, align);
-    let bytes = buckets
-        .checked_mul(size)
-        .and_then(|b| b.checked_add(slots))
-        .ok_or_else(|| corrupted("hash map table size overflows", table))?;
-    if table % align.max(GROUP) != 0 {
+    let lay = BucketLayout {
+        size: usize::try_from(size).map_err(|_| corrupted("hash map bucket too large", table))?,
+        align: usize::try_from(align).expect("alignment checked to be at most 64"),
+    };
+    let nb =
+        usize::try_from(buckets).map_err(|_| corrupted("hash map table size overflows", table))?;
+    let slots = to_u64(lay.slots_offset(nb));
+    let bytes = to_u64(
+        lay.alloc_size(nb)
+            .ok_or_else(|| corrupted("hash map table size overflows", table))?,
+    );
+    if table % to_u64(lay.alloc_align()) != 0 {
         return Err(corrupted("hash map table is misaligned", table));
     }
     let ctrl = mem.bytes(table, buckets)?;
@@ -488,9 +520,9 @@ fn hash<M: PoolBytes + ?Sized>(
     let mut entries = Vec::new();
     for (i, &c) in (0u64..).zip(ctrl) {
         match c {
-            0xFF => {}
-            0x80 => deleted += 1,
-            c if c < 0x80 => {
+            EMPTY => {}
+            DELETED => deleted += 1,
+            c if c < DELETED => {
                 full += 1;
                 let at = table + slots + i * size;
                 entries.push(Entry {
@@ -512,7 +544,7 @@ fn hash<M: PoolBytes + ?Sized>(
     if growth_left
         .checked_add(items)
         .and_then(|n| n.checked_add(deleted))
-        != Some(buckets / GROUP * 7)
+        != Some(to_u64(bucket_capacity(nb - 1)))
     {
         return Err(corrupted(
             "hash map growth counter disagrees with its table",
@@ -530,48 +562,20 @@ fn hash<M: PoolBytes + ?Sized>(
     })
 }
 
-/// B-tree node geometry (`btree/node.rs::Geo`).
-struct Geo {
-    k: ElemLayout,
-    leaf_cap: u64,
-    inner_cap: u64,
-    leaf_keys: u64,
-    leaf_vals: u64,
-    leaf_size: u64,
-    inner_keys: u64,
-    inner_size: u64,
-    align: u64,
-    v: ElemLayout,
-}
-
-const LEAF_HDR: u64 = 24;
-const INNER_HDR: u64 = 8;
-const MIN_CAP: u64 = 4;
-const MAX_CAP: u64 = 4096;
-const MAX_HEIGHT: u32 = 32;
-
-impl Geo {
-    fn new(k: ElemLayout, v: ElemLayout, leaf_cap: u64, inner_cap: u64) -> Option<Geo> {
-        if !(MIN_CAP..=MAX_CAP).contains(&leaf_cap) || !(MIN_CAP..=MAX_CAP).contains(&inner_cap) {
-            return None;
-        }
-        let align = 8.max(k.align).max(v.align);
-        let leaf_keys = align_up(LEAF_HDR, k.align);
-        let leaf_vals = align_up(leaf_keys + leaf_cap * k.size, v.align);
-        let inner_keys = align_up(INNER_HDR + (inner_cap + 1) * 8, k.align);
-        Some(Geo {
-            k,
-            v,
-            leaf_cap,
-            inner_cap,
-            leaf_keys,
-            leaf_vals,
-            leaf_size: align_up(leaf_vals + leaf_cap * v.size, align),
-            inner_keys,
-            inner_size: align_up(inner_keys + inner_cap * k.size, align),
-            align,
-        })
-    }
+/// The node geometry of a tree with these parameters and stored capacities (the
+/// collection's own `btree/node.rs::Geo`), or `None` when the capacities are out of range.
+fn geo(k: ElemLayout, v: ElemLayout, leaf_cap: u64, inner_cap: u64) -> Option<Geo> {
+    let e = Elems {
+        ks: usize::try_from(k.size).ok()?,
+        ka: usize::try_from(k.align).ok()?,
+        vs: usize::try_from(v.size).ok()?,
+        va: usize::try_from(v.align).ok()?,
+    };
+    Geo::new(
+        e,
+        usize::try_from(leaf_cap).ok()?,
+        usize::try_from(inner_cap).ok()?,
+    )
 }
 
 struct TreeWalk<'m, M: ?Sized> {
@@ -594,11 +598,17 @@ fn btree<M: PoolBytes + ?Sized>(
     k: ElemLayout,
     v: ElemLayout,
 ) -> Result<Contents> {
-    let (root, len) = (u64_at(h, 0), u64_at(h, 8));
-    let height = u32::from_le_bytes(h[16..20].try_into().expect("4 bytes"));
-    let (leaf_cap, inner_cap) = (u64::from(u16_at(h, 20)), u64::from(u16_at(h, 22)));
-    let geo = match Geo::new(k, v, leaf_cap, inner_cap) {
-        Some(g) if height < MAX_HEIGHT => g,
+    let (root, len) = (
+        u64_at(h, offset_of!(BTreeHeader, root)),
+        u64_at(h, offset_of!(BTreeHeader, len)),
+    );
+    let height = u32_at(h, offset_of!(BTreeHeader, height));
+    let (leaf_cap, inner_cap) = (
+        u64::from(u16_at(h, offset_of!(BTreeHeader, leaf_cap))),
+        u64::from(u16_at(h, offset_of!(BTreeHeader, inner_cap))),
+    );
+    let geo = match geo(k, v, leaf_cap, inner_cap) {
+        Some(g) if (height as usize) < MAX_HEIGHT => g,
         _ => {
             return Err(corrupted(
                 "PBTreeMap header with impossible capacities or height",
@@ -631,7 +641,7 @@ fn btree<M: PoolBytes + ?Sized>(
     };
     w.node(root, height, true)?;
     let last = w.prev_leaf;
-    if u64_at(mem.bytes(last, LEAF_HDR)?, 16) != 0 {
+    if u64_at(mem.bytes(last, to_u64(LEAF_HDR))?, OFF_NEXT) != 0 {
         return Err(corrupted(
             "PBTreeMap: the last leaf links to a next one",
             last,
@@ -657,19 +667,19 @@ impl<M: PoolBytes + ?Sized> TreeWalk<'_, M> {
     fn node(&mut self, off: u64, level: u32, root: bool) -> Result<u64> {
         let g = &self.geo;
         let (size, cap) = if level == 0 {
-            (g.leaf_size, g.leaf_cap)
+            (to_u64(g.leaf_size), to_u64(g.leaf_cap))
         } else {
-            (g.inner_size, g.inner_cap)
+            (to_u64(g.inner_size), to_u64(g.inner_cap))
         };
-        if off % g.align != 0 {
+        if off % to_u64(g.align) != 0 {
             return Err(corrupted("PBTreeMap node is misaligned", off));
         }
         if !self.seen.insert(off) {
             return Err(corrupted("PBTreeMap node reached twice", off));
         }
         let n = self.mem.bytes(off, size)?;
-        let len = u64::from(u16_at(n, 0));
-        if u32::from(u16_at(n, 2)) != level || len > cap {
+        let len = u64::from(u16_at(n, OFF_LEN));
+        if u32::from(u16_at(n, OFF_LEVEL)) != level || len > cap {
             return Err(corrupted(
                 "PBTreeMap node with a wrong level or length",
                 off,
@@ -677,11 +687,11 @@ impl<M: PoolBytes + ?Sized> TreeWalk<'_, M> {
         }
         self.buffers.push(Buffer { offset: off, size });
         if level == 0 {
-            let (prev, next) = (u64_at(n, 8), u64_at(n, 16));
+            let (prev, next) = (u64_at(n, OFF_PREV), u64_at(n, OFF_NEXT));
             let min_ok = if root {
                 len >= 1
             } else {
-                len >= g.leaf_cap / 2 || (len >= 1 && next == 0)
+                len >= to_u64(g.leaf_min()) || (len >= 1 && next == 0)
             };
             if !min_ok {
                 return Err(corrupted("PBTreeMap leaf below its minimum occupancy", off));
@@ -689,13 +699,20 @@ impl<M: PoolBytes + ?Sized> TreeWalk<'_, M> {
             if prev != self.prev_leaf {
                 return Err(corrupted("PBTreeMap leaf chain out of key order", off));
             }
-            if self.prev_leaf != 0 && u64_at(self.mem.bytes(self.prev_leaf, LEAF_HDR)?, 16) != off {
+            if self.prev_leaf != 0
+                && u64_at(self.mem.bytes(self.prev_leaf, to_u64(LEAF_HDR))?, OFF_NEXT) != off
+            {
                 return Err(corrupted(
                     "PBTreeMap leaf chain out of key order",
                     self.prev_leaf,
                 ));
             }
-            let (keys, vals, ks, vs) = (g.leaf_keys, g.leaf_vals, g.k.size, g.v.size);
+            let (keys, vals, ks, vs) = (
+                to_u64(g.leaf_keys),
+                to_u64(g.leaf_vals),
+                to_u64(g.ks),
+                to_u64(g.vs),
+            );
             for i in 0..len {
                 self.entries.push(Entry {
                     key: off + keys + i * ks,
@@ -705,15 +722,15 @@ impl<M: PoolBytes + ?Sized> TreeWalk<'_, M> {
             self.prev_leaf = off;
             return Ok(off + keys);
         }
-        if len < if root { 1 } else { g.inner_cap / 2 } {
+        if len < if root { 1 } else { to_u64(g.inner_min()) } {
             return Err(corrupted(
                 "PBTreeMap inner node below its minimum occupancy",
                 off,
             ));
         }
-        let (seps, ks) = (g.inner_keys, g.k.size);
+        let (seps, ks) = (to_u64(g.inner_keys), to_u64(g.ks));
         let children: Vec<u64> = (0..=len)
-            .map(|i| u64_at(n, (INNER_HDR + i * 8) as usize))
+            .map(|i| u64_at(n, INNER_HDR + i as usize * CHILD_SIZE))
             .collect();
         let first = self.node(children[0], level - 1, false)?;
         for (i, &child) in children.iter().enumerate().skip(1) {

@@ -23,7 +23,11 @@ mod tree;
 
 pub use map::PBTreeMap;
 pub use map_mut::PBTreeMapMut;
+pub(crate) use node::{
+    Elems, Geo, CHILD_SIZE, INNER_HDR, LEAF_HDR, MAX_HEIGHT, OFF_LEN, OFF_LEVEL, OFF_NEXT, OFF_PREV,
+};
 pub use set::{PBTreeSet, PBTreeSetMut};
+pub(crate) use tree::Header as BTreeHeader;
 
 /// Iterator and entry types of [`PBTreeMap`], named as in `std::collections::btree_map`.
 pub mod btree_map {

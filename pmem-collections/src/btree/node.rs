@@ -24,11 +24,18 @@ use pmem_core::{raw, Error, Result};
 
 /// Bytes of a leaf header.
 pub(crate) const LEAF_HDR: usize = 24;
-/// Bytes of an inner-node header.
+/// Bytes of an inner-node header; the child array starts here.
 pub(crate) const INNER_HDR: usize = 8;
-const OFF_LEVEL: usize = 2;
-const OFF_PREV: usize = 8;
-const OFF_NEXT: usize = 16;
+/// Offset of a node's `len` (`u16`).
+pub(crate) const OFF_LEN: usize = 0;
+/// Offset of a node's `level` (`u16`, 0 = leaf).
+pub(crate) const OFF_LEVEL: usize = 2;
+/// Offset of a leaf's `prev` link (`u64` pool offset).
+pub(crate) const OFF_PREV: usize = 8;
+/// Offset of a leaf's `next` link (`u64` pool offset).
+pub(crate) const OFF_NEXT: usize = 16;
+/// Bytes of one child slot of an inner node (a `u64` pool offset).
+pub(crate) const CHILD_SIZE: usize = 8;
 /// Default node budget: a 4 KiB heap block less the allocator's 64-byte block header.
 pub(crate) const NODE_BUDGET: usize = 4096 - 64;
 /// Smallest node capacity: keeps every non-root leaf at two entries or more.
@@ -88,7 +95,7 @@ impl Elems {
     }
 
     const fn inner_size(self, cap: usize) -> usize {
-        let keys = align_up(INNER_HDR + (cap + 1) * 8, self.ka);
+        let keys = align_up(INNER_HDR + (cap + 1) * CHILD_SIZE, self.ka);
         align_up(keys + cap * self.ks, self.align())
     }
 
@@ -136,7 +143,7 @@ impl Geo {
             leaf_keys,
             leaf_vals: align_up(leaf_keys + leaf_cap * e.ks, e.va),
             leaf_size: e.leaf_size(leaf_cap),
-            inner_keys: align_up(INNER_HDR + (inner_cap + 1) * 8, e.ka),
+            inner_keys: align_up(INNER_HDR + (inner_cap + 1) * CHILD_SIZE, e.ka),
             inner_size: e.inner_size(inner_cap),
             align: e.align(),
         })
@@ -189,7 +196,7 @@ impl Geo {
     #[inline]
     pub(crate) unsafe fn child_slot(node: *mut u8, i: usize) -> *mut u8 {
         // SAFETY: inside (or one past) the child array, by the caller's promise.
-        unsafe { node.add(INNER_HDR + i * 8) }
+        unsafe { node.add(INNER_HDR + i * CHILD_SIZE) }
     }
 
     /// Child `i` of an inner node (a pool offset).
@@ -199,7 +206,7 @@ impl Geo {
     #[inline]
     pub(crate) unsafe fn child(node: *const u8, i: usize) -> u64 {
         // SAFETY: aligned and in bounds, by the caller's promise.
-        unsafe { node.add(INNER_HDR + i * 8).cast::<u64>().read() }
+        unsafe { node.add(INNER_HDR + i * CHILD_SIZE).cast::<u64>().read() }
     }
 
     /// Resolves a node offset found in the tree, checking bounds, alignment, level and
@@ -345,7 +352,7 @@ pub(crate) fn off(p: *const u8) -> u64 {
 #[inline]
 pub(crate) unsafe fn len(n: *const u8) -> usize {
     // SAFETY: caller's contract.
-    unsafe { n.cast::<u16>().read() as usize }
+    unsafe { n.add(OFF_LEN).cast::<u16>().read() as usize }
 }
 
 /// The level a node claims (0 = leaf).
@@ -367,8 +374,8 @@ pub(crate) unsafe fn set_len(n: *mut u8, v: usize) {
     debug_assert!(v <= MAX_CAP);
     // SAFETY: caller's contract; the two bytes are snapshotted before the write.
     unsafe {
-        raw::snapshot(n, 2);
-        n.cast::<u16>().write(v as u16);
+        raw::snapshot(n.add(OFF_LEN), 2);
+        n.add(OFF_LEN).cast::<u16>().write(v as u16);
     }
 }
 

@@ -16,7 +16,10 @@ pub use hasher::{PBuildHasher, PHasher};
 pub use iter::{HashMapIter, HashMapIterMut, HashMapKeys, HashMapValues, HashMapValuesMut};
 pub use key::PKey;
 pub(crate) use map::Bucket;
-pub(crate) use raw::{FullBuckets, Table};
+pub(crate) use raw::{
+    bucket_capacity, FullBuckets, Header as HashHeader, Layout as BucketLayout, Table, DELETED,
+    EMPTY, GROUP,
+};
 pub(crate) use view::erase_bucket;
 
 /// The full buckets of `t` (for the set's iterators).

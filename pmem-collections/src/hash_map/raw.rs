@@ -189,7 +189,7 @@ pub(crate) struct Layout {
 
 impl Layout {
     /// Offset of bucket 0: the control bytes, padded to the bucket alignment.
-    const fn slots_offset(self, buckets: usize) -> usize {
+    pub(crate) const fn slots_offset(self, buckets: usize) -> usize {
         buckets.next_multiple_of(self.align)
     }
 
