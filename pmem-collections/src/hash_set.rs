@@ -11,14 +11,11 @@ use std::ptr;
 use pmem_core::schema::{Shape, TypeSchema};
 use pmem_core::{view_cast, PInit, PSafe, Persistent, Result, ViewTail, Visitor};
 
-use crate::{CopyOut, HashMapKeys, PHashMap, PHashMapMut, PKey};
+use crate::{CopyOut, PHashMap, PHashMapMut, PKey};
 
 mod ops;
 
-pub use ops::{
-    HashSetDifference, HashSetDrain, HashSetExtractIf, HashSetIntersection,
-    HashSetSymmetricDifference, HashSetUnion,
-};
+pub use ops::{Difference, Drain, ExtractIf, Intersection, SymmetricDifference, Union};
 
 /// A hash set stored in a pool: the persistent counterpart of
 /// [`HashSet<T>`](std::collections::HashSet).
@@ -112,8 +109,8 @@ impl<T> PHashSet<T> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     #[track_caller]
-    pub fn iter(&self) -> HashSetIter<'_, T> {
-        HashSetIter {
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter {
             inner: self.map.keys(),
         }
     }
@@ -180,8 +177,8 @@ impl<T: Hash + Eq> Eq for PHashSet<T> {}
 
 impl<'a, T> IntoIterator for &'a PHashSet<T> {
     type Item = &'a T;
-    type IntoIter = HashSetIter<'a, T>;
-    fn into_iter(self) -> HashSetIter<'a, T> {
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
         self.iter()
     }
 }
@@ -189,11 +186,11 @@ impl<'a, T> IntoIterator for &'a PHashSet<T> {
 /// An iterator over the elements of a [`PHashSet`].
 ///
 /// This `struct` is created by the [`iter`](PHashSet::iter) method on [`PHashSet`].
-pub struct HashSetIter<'a, T> {
-    inner: HashMapKeys<'a, T, ()>,
+pub struct Iter<'a, T> {
+    inner: crate::hash_map::Keys<'a, T, ()>,
 }
 
-impl<'a, T> Iterator for HashSetIter<'a, T> {
+impl<'a, T> Iterator for Iter<'a, T> {
     type Item = &'a T;
     fn next(&mut self) -> Option<&'a T> {
         self.inner.next()
@@ -202,15 +199,15 @@ impl<'a, T> Iterator for HashSetIter<'a, T> {
         self.inner.size_hint()
     }
 }
-impl<T> ExactSizeIterator for HashSetIter<'_, T> {}
-impl<T> Clone for HashSetIter<'_, T> {
+impl<T> ExactSizeIterator for Iter<'_, T> {}
+impl<T> Clone for Iter<'_, T> {
     fn clone(&self) -> Self {
-        HashSetIter {
+        Iter {
             inner: self.inner.clone(),
         }
     }
 }
-impl<T> FusedIterator for HashSetIter<'_, T> {}
+impl<T> FusedIterator for Iter<'_, T> {}
 
 // SAFETY: a `PHashMap<T, ()>` header.
 unsafe impl<T: PSafe> PSafe for PHashSet<T> {}

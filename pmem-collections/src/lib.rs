@@ -33,15 +33,15 @@ pub use pmem_core::{OptionPBoxMut, PBox, PBoxMut};
 
 mod btree;
 mod copy_out;
-mod hash_map;
-mod hash_set;
+pub mod hash_map;
+pub mod hash_set;
 pub mod inspect;
-mod string;
-mod vec;
+pub mod string;
+pub mod vec;
 
-pub use btree::*;
+pub use btree::{btree_map, btree_set, PBTreeMap, PBTreeMapMut, PBTreeSet, PBTreeSetMut};
 pub use copy_out::CopyOut;
-pub use hash_map::*;
-pub use hash_set::*;
-pub use string::*;
-pub use vec::*;
+pub use hash_map::{PBuildHasher, PHashMap, PHashMapMut, PHasher, PKey};
+pub use hash_set::{PHashSet, PHashSetMut};
+pub use string::{PString, PStringMut};
+pub use vec::{PVec, PVecMut};

@@ -22,7 +22,7 @@ use crate::vec::{Elem, PVec, RawVec};
 
 mod edit;
 
-pub use edit::StringDrain;
+pub use edit::Drain;
 
 const EL: Elem = Elem::of::<u8>();
 

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pmem_collections::{HashMapEntry, PHashMap, PHashSet, PString, PVec};
+use pmem_collections::{hash_map, PHashMap, PHashSet, PString, PVec};
 use pmem_core::{Error, Pool};
 
 mod crash_common;
@@ -39,16 +39,16 @@ fn every_crash_image_of_every_phashmap_u64_method_recovers_to_an_allowed_state()
             Ok(())
         },
         |m| match m.entry(101) {
-            HashMapEntry::Occupied(mut o) => o.insert(7).map(drop),
-            HashMapEntry::Vacant(_) => Err(Error::ReadOnly),
+            hash_map::Entry::Occupied(mut o) => o.insert(7).map(drop),
+            hash_map::Entry::Vacant(_) => Err(Error::ReadOnly),
         },
         |m| match m.entry(100) {
-            HashMapEntry::Occupied(o) => o.remove().map(drop),
-            HashMapEntry::Vacant(_) => Err(Error::ReadOnly),
+            hash_map::Entry::Occupied(o) => o.remove().map(drop),
+            hash_map::Entry::Vacant(_) => Err(Error::ReadOnly),
         },
         |m| match m.entry(102) {
-            HashMapEntry::Vacant(v) => v.insert(3).map(drop),
-            HashMapEntry::Occupied(_) => Err(Error::ReadOnly),
+            hash_map::Entry::Vacant(v) => v.insert(3).map(drop),
+            hash_map::Entry::Occupied(_) => Err(Error::ReadOnly),
         },
         |m| {
             m.iter_mut().for_each(|(_, v)| *v += 1);
@@ -124,12 +124,12 @@ fn every_crash_image_of_a_nested_phashmap_recovers_to_an_allowed_state_and_leaks
         |m| m.extend((0..8).map(|i| (format!("k{i}"), vec![i]))), // rebuild
         |m| m.remove_with("bob", |_, _| ()).map(drop), // frees key and vector
         |m| match m.entry("k1") {
-            HashMapEntry::Occupied(mut o) => o.set(vec![5, 5]),
-            HashMapEntry::Vacant(_) => Err(Error::ReadOnly),
+            hash_map::Entry::Occupied(mut o) => o.set(vec![5, 5]),
+            hash_map::Entry::Vacant(_) => Err(Error::ReadOnly),
         },
         |m| match m.entry("k2") {
-            HashMapEntry::Occupied(o) => o.remove_with(|_, _| ()),
-            HashMapEntry::Vacant(_) => Err(Error::ReadOnly),
+            hash_map::Entry::Occupied(o) => o.remove_with(|_, _| ()),
+            hash_map::Entry::Vacant(_) => Err(Error::ReadOnly),
         },
         |m| {
             let [Some(a), Some(b)] = m.get_disjoint_mut(["k3", "k4"]) else {

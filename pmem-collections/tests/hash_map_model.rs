@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use pmem_collections::{HashMapEntry, PHashMap, PString, PVec};
+use pmem_collections::{hash_map, PHashMap, PString, PVec};
 use pmem_core::Pool;
 
 mod model_common;
@@ -109,7 +109,7 @@ fn phashmap_of_u64_matches_hashmap_under_random_ops_and_aborts() {
                         *m.entry(k).and_modify(|v| *v ^= x).or_insert(x) += 1;
                     }
                     12 => match map.entry(k) {
-                        HashMapEntry::Occupied(mut o) => {
+                        hash_map::Entry::Occupied(mut o) => {
                             assert_eq!(*o.key(), k);
                             if x % 2 == 0 {
                                 assert_eq!(o.insert(x)?, m.insert(k, x).unwrap());
@@ -117,7 +117,7 @@ fn phashmap_of_u64_matches_hashmap_under_random_ops_and_aborts() {
                                 assert_eq!(o.remove()?, m.remove(&k).unwrap());
                             }
                         }
-                        HashMapEntry::Vacant(v) => {
+                        hash_map::Entry::Vacant(v) => {
                             assert!(!m.contains_key(&k));
                             *v.insert(x)? += 0;
                             m.insert(k, x);
@@ -257,7 +257,7 @@ fn nested_phashmap_of_pstring_to_pvec_matches_hashmap_and_frees_what_it_drops() 
                         m.clear();
                     }
                     10 => {
-                        if let HashMapEntry::Occupied(mut o) = map.entry(k.clone()) {
+                        if let hash_map::Entry::Occupied(mut o) = map.entry(k.clone()) {
                             o.set(xs.clone())?;
                             m.insert(k, xs);
                         }

@@ -1,6 +1,6 @@
 //! The rest of `HashMap`'s write methods on [`PHashMapMut`]: `drain`, `extract_if`,
 //! `get_disjoint_mut`, `shrink_to`, `try_reserve`, and the `Extend` trait; with the
-//! iterators [`HashMapDrain`] and [`HashMapExtractIf`].
+//! iterators [`Drain`] and [`ExtractIf`].
 
 use std::borrow::Borrow;
 use std::hash::Hash;
@@ -38,7 +38,7 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// assert!(pool.read(|m| m.is_empty() && m.capacity() > 0)?);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn drain(&mut self) -> HashMapDrain<'_, K, V>
+    pub fn drain(&mut self) -> Drain<'_, K, V>
     where
         K: CopyOut,
         V: CopyOut,
@@ -51,7 +51,7 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
                 unsafe { raw::clear_no_drop(self.hdr(), t) };
             }
         }
-        HashMapDrain {
+        Drain {
             items: items.into_iter(),
             _m: PhantomData,
         }
@@ -76,16 +76,13 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// assert_eq!(pool.read(|m| m.len())?, 4);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn extract_if<F: FnMut(&K, &mut V) -> bool>(
-        &mut self,
-        pred: F,
-    ) -> HashMapExtractIf<'_, K, V, F>
+    pub fn extract_if<F: FnMut(&K, &mut V) -> bool>(&mut self, pred: F) -> ExtractIf<'_, K, V, F>
     where
         K: CopyOut,
         V: CopyOut,
     {
         let table = self.table();
-        HashMapExtractIf {
+        ExtractIf {
             buckets: table.map(Table::full_buckets),
             table,
             map: self,
@@ -260,12 +257,12 @@ where
 ///
 /// This `struct` is created by the [`drain`](PHashMapMut::drain) method on
 /// [`PHashMapMut`].
-pub struct HashMapDrain<'a, K, V> {
+pub struct Drain<'a, K, V> {
     items: std::vec::IntoIter<(K, V)>,
     _m: PhantomData<&'a mut PHashMapMut<K, V>>,
 }
 
-impl<K, V> Iterator for HashMapDrain<'_, K, V> {
+impl<K, V> Iterator for Drain<'_, K, V> {
     type Item = (K, V);
     fn next(&mut self) -> Option<(K, V)> {
         self.items.next()
@@ -274,22 +271,22 @@ impl<K, V> Iterator for HashMapDrain<'_, K, V> {
         self.items.size_hint()
     }
 }
-impl<K, V> ExactSizeIterator for HashMapDrain<'_, K, V> {}
-impl<K, V> FusedIterator for HashMapDrain<'_, K, V> {}
+impl<K, V> ExactSizeIterator for Drain<'_, K, V> {}
+impl<K, V> FusedIterator for Drain<'_, K, V> {}
 
 /// An iterator that removes the entries for which a predicate answers `true`, and
 /// yields them.
 ///
 /// This `struct` is created by the [`extract_if`](PHashMapMut::extract_if) method on
 /// [`PHashMapMut`].
-pub struct HashMapExtractIf<'a, K, V, F> {
+pub struct ExtractIf<'a, K, V, F> {
     map: &'a mut PHashMapMut<K, V>,
     table: Option<Table>,
     buckets: Option<FullBuckets>,
     pred: F,
 }
 
-impl<K, V, F> Iterator for HashMapExtractIf<'_, K, V, F>
+impl<K, V, F> Iterator for ExtractIf<'_, K, V, F>
 where
     K: Persistent + Hash + Eq + CopyOut,
     V: Persistent + CopyOut,
@@ -324,7 +321,7 @@ where
     }
 }
 
-impl<K, V, F> FusedIterator for HashMapExtractIf<'_, K, V, F>
+impl<K, V, F> FusedIterator for ExtractIf<'_, K, V, F>
 where
     K: Persistent + Hash + Eq + CopyOut,
     V: Persistent + CopyOut,

@@ -18,26 +18,26 @@ use crate::CopyOut;
 /// This `enum` is created by the [`entry`](PHashMapMut::entry) method on [`PHashMapMut`].
 /// `L` is what the key was given as (a `&str` for a `PString` key); it is written into
 /// the pool only if the entry is vacant and a value is inserted.
-pub enum HashMapEntry<'a, K, V, L = K> {
+pub enum Entry<'a, K, V, L = K> {
     /// The key is present.
-    Occupied(HashMapOccupiedEntry<'a, K, V>),
+    Occupied(OccupiedEntry<'a, K, V>),
     /// The key is absent.
-    Vacant(HashMapVacantEntry<'a, K, V, L>),
+    Vacant(VacantEntry<'a, K, V, L>),
 }
 
-/// A present entry of a map; part of [`HashMapEntry`].
-pub struct HashMapOccupiedEntry<'a, K, V> {
+/// A present entry of a map; part of [`Entry`].
+pub struct OccupiedEntry<'a, K, V> {
     pub(crate) map: &'a mut PHashMapMut<K, V>,
     pub(crate) index: usize,
 }
 
-/// An absent entry of a map; part of [`HashMapEntry`].
-pub struct HashMapVacantEntry<'a, K, V, L> {
+/// An absent entry of a map; part of [`Entry`].
+pub struct VacantEntry<'a, K, V, L> {
     pub(crate) map: &'a mut PHashMapMut<K, V>,
     pub(crate) key: L,
 }
 
-impl<'a, K, V, L> HashMapEntry<'a, K, V, L>
+impl<'a, K, V, L> Entry<'a, K, V, L>
 where
     K: Persistent + Hash + Eq + Borrow<L::Key>,
     V: Persistent,
@@ -61,8 +61,8 @@ where
     /// ```
     pub fn or_insert(self, default: impl PInit<V>) -> Result<&'a mut V::View> {
         match self {
-            HashMapEntry::Occupied(o) => Ok(o.into_mut()),
-            HashMapEntry::Vacant(v) => v.insert(default),
+            Entry::Occupied(o) => Ok(o.into_mut()),
+            Entry::Vacant(v) => v.insert(default),
         }
     }
 
@@ -79,8 +79,8 @@ where
     /// ```
     pub fn or_insert_with<W: PInit<V>>(self, f: impl FnOnce() -> W) -> Result<&'a mut V::View> {
         match self {
-            HashMapEntry::Occupied(o) => Ok(o.into_mut()),
-            HashMapEntry::Vacant(v) => v.insert(f()),
+            Entry::Occupied(o) => Ok(o.into_mut()),
+            Entry::Vacant(v) => v.insert(f()),
         }
     }
 
@@ -121,11 +121,11 @@ where
     #[must_use]
     pub fn and_modify(self, f: impl FnOnce(&mut V::View)) -> Self {
         match self {
-            HashMapEntry::Occupied(mut o) => {
+            Entry::Occupied(mut o) => {
                 f(o.get_mut());
-                HashMapEntry::Occupied(o)
+                Entry::Occupied(o)
             }
-            v @ HashMapEntry::Vacant(_) => v,
+            v @ Entry::Vacant(_) => v,
         }
     }
 
@@ -144,13 +144,13 @@ where
     /// ```
     pub fn key(&self) -> &L::Key {
         match self {
-            HashMapEntry::Occupied(o) => o.key().borrow(),
-            HashMapEntry::Vacant(v) => v.key.key(),
+            Entry::Occupied(o) => o.key().borrow(),
+            Entry::Vacant(v) => v.key.key(),
         }
     }
 }
 
-impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V> {
+impl<'a, K: Persistent + Hash + Eq, V: Persistent> OccupiedEntry<'a, K, V> {
     fn table(&self) -> Table {
         self.map
             .table()
@@ -166,11 +166,11 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::HashMapEntry;
+    /// use pmem_collections::hash_map::Entry;
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u64, u64>>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().insert(5, 50)?;
-    ///     let HashMapEntry::Occupied(o) = tx.root_mut().entry(5) else { unreachable!() };
+    ///     let Entry::Occupied(o) = tx.root_mut().entry(5) else { unreachable!() };
     ///     assert_eq!(*o.key(), 5);
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
@@ -186,11 +186,11 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::HashMapEntry;
+    /// use pmem_collections::hash_map::Entry;
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u64, u64>>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().insert(5, 50)?;
-    ///     let HashMapEntry::Occupied(o) = tx.root_mut().entry(5) else { unreachable!() };
+    ///     let Entry::Occupied(o) = tx.root_mut().entry(5) else { unreachable!() };
     ///     assert_eq!(*o.get(), 50);
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
@@ -206,11 +206,11 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::HashMapEntry;
+    /// use pmem_collections::hash_map::Entry;
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u64, u64>>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().insert(5, 50)?;
-    ///     let HashMapEntry::Occupied(mut o) = tx.root_mut().entry(5) else { unreachable!() };
+    ///     let Entry::Occupied(mut o) = tx.root_mut().entry(5) else { unreachable!() };
     ///     *o.get_mut() += 1;
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
@@ -227,11 +227,11 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::HashMapEntry;
+    /// use pmem_collections::hash_map::Entry;
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u64, u64>>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().insert(5, 50)?;
-    ///     let HashMapEntry::Occupied(o) = tx.root_mut().entry(5) else { unreachable!() };
+    ///     let Entry::Occupied(o) = tx.root_mut().entry(5) else { unreachable!() };
     ///     *o.into_mut() = 0;
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
@@ -251,11 +251,11 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::HashMapEntry;
+    /// use pmem_collections::hash_map::Entry;
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u64, u64>>::volatile()?;
     /// let old = pool.tx(|tx| {
     ///     tx.root_mut().insert(5, 50)?;
-    ///     let HashMapEntry::Occupied(mut o) = tx.root_mut().entry(5) else { unreachable!() };
+    ///     let Entry::Occupied(mut o) = tx.root_mut().entry(5) else { unreachable!() };
     ///     o.insert(6)
     /// })?;
     /// assert_eq!(old, 50);
@@ -284,11 +284,11 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::{HashMapEntry, PHashMap, PString};
+    /// use pmem_collections::{hash_map::Entry, PHashMap, PString};
     /// let mut pool = pmem_core::Pool::<PHashMap<u64, PString>>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().set(5, "old")?;
-    ///     let HashMapEntry::Occupied(mut o) = tx.root_mut().entry(5) else { unreachable!() };
+    ///     let Entry::Occupied(mut o) = tx.root_mut().entry(5) else { unreachable!() };
     ///     o.set("new")
     /// })?;
     /// assert_eq!(pool.read(|m| m[&5].to_string())?, "new");
@@ -307,11 +307,11 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::HashMapEntry;
+    /// use pmem_collections::hash_map::Entry;
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u64, u64>>::volatile()?;
     /// let v = pool.tx(|tx| {
     ///     tx.root_mut().insert(5, 50)?;
-    ///     let HashMapEntry::Occupied(o) = tx.root_mut().entry(5) else { unreachable!() };
+    ///     let Entry::Occupied(o) = tx.root_mut().entry(5) else { unreachable!() };
     ///     o.remove()
     /// })?;
     /// assert_eq!(v, 50);
@@ -334,11 +334,11 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::{HashMapEntry, PHashMap, PString};
+    /// use pmem_collections::{hash_map::Entry, PHashMap, PString};
     /// let mut pool = pmem_core::Pool::<PHashMap<PString, PString>>::volatile()?;
     /// let s = pool.tx(|tx| {
     ///     tx.root_mut().set("k", "v")?;
-    ///     let HashMapEntry::Occupied(o) = tx.root_mut().entry("k") else { unreachable!() };
+    ///     let Entry::Occupied(o) = tx.root_mut().entry("k") else { unreachable!() };
     ///     o.remove_with(|k, v| format!("{k}={v}"))
     /// })?;
     /// assert_eq!(s, "k=v");
@@ -352,7 +352,7 @@ impl<'a, K: Persistent + Hash + Eq, V: Persistent> HashMapOccupiedEntry<'a, K, V
     }
 }
 
-impl<'a, K, V, L> HashMapVacantEntry<'a, K, V, L>
+impl<'a, K, V, L> VacantEntry<'a, K, V, L>
 where
     K: Persistent + Hash + Eq + Borrow<L::Key>,
     V: Persistent,
@@ -364,10 +364,10 @@ where
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::{HashMapEntry, PHashMap, PString};
+    /// use pmem_collections::{hash_map::Entry, PHashMap, PString};
     /// let mut pool = pmem_core::Pool::<PHashMap<PString, u64>>::volatile()?;
     /// pool.tx(|tx| {
-    ///     let HashMapEntry::Vacant(v) = tx.root_mut().entry("ada") else { unreachable!() };
+    ///     let Entry::Vacant(v) = tx.root_mut().entry("ada") else { unreachable!() };
     ///     assert_eq!(*v.key(), "ada");
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
@@ -382,10 +382,10 @@ where
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::{HashMapEntry, PHashMap, PString};
+    /// use pmem_collections::{hash_map::Entry, PHashMap, PString};
     /// let mut pool = pmem_core::Pool::<PHashMap<PString, u64>>::volatile()?;
     /// pool.tx(|tx| {
-    ///     let HashMapEntry::Vacant(v) = tx.root_mut().entry(String::from("ada")) else { unreachable!() };
+    ///     let Entry::Vacant(v) = tx.root_mut().entry(String::from("ada")) else { unreachable!() };
     ///     assert_eq!(v.into_key(), "ada");
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
@@ -400,10 +400,10 @@ where
     /// # Examples
     ///
     /// ```
-    /// use pmem_collections::{HashMapEntry, PHashMap, PString};
+    /// use pmem_collections::{hash_map::Entry, PHashMap, PString};
     /// let mut pool = pmem_core::Pool::<PHashMap<PString, u64>>::volatile()?;
     /// pool.tx(|tx| {
-    ///     let HashMapEntry::Vacant(v) = tx.root_mut().entry("ada") else { unreachable!() };
+    ///     let Entry::Vacant(v) = tx.root_mut().entry("ada") else { unreachable!() };
     ///     *v.insert(1)? += 1;
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;

@@ -12,15 +12,15 @@ use super::raw::{FullBuckets, Table};
 ///
 /// This `struct` is created by the [`iter`](crate::PHashMap::iter) method on
 /// [`PHashMap`](crate::PHashMap).
-pub struct HashMapIter<'a, K, V> {
+pub struct Iter<'a, K, V> {
     table: Option<(Table, FullBuckets)>,
     left: usize,
     _m: PhantomData<&'a (K, V)>,
 }
 
-impl<K, V> HashMapIter<'_, K, V> {
+impl<K, V> Iter<'_, K, V> {
     pub(crate) fn new(table: Option<Table>, len: usize) -> Self {
-        HashMapIter {
+        Iter {
             table: table.map(|t| (t, t.full_buckets())),
             left: len,
             _m: PhantomData,
@@ -35,9 +35,9 @@ impl<K, V> HashMapIter<'_, K, V> {
     }
 }
 
-impl<K, V> Clone for HashMapIter<'_, K, V> {
+impl<K, V> Clone for Iter<'_, K, V> {
     fn clone(&self) -> Self {
-        HashMapIter {
+        Iter {
             table: self.table.clone(),
             left: self.left,
             _m: PhantomData,
@@ -45,7 +45,7 @@ impl<K, V> Clone for HashMapIter<'_, K, V> {
     }
 }
 
-impl<'a, K, V> Iterator for HashMapIter<'a, K, V> {
+impl<'a, K, V> Iterator for Iter<'a, K, V> {
     type Item = (&'a K, &'a V);
     fn next(&mut self) -> Option<(&'a K, &'a V)> {
         // SAFETY: a full bucket holds an initialised entry, unchanged for `'a` (the map
@@ -57,18 +57,18 @@ impl<'a, K, V> Iterator for HashMapIter<'a, K, V> {
         (self.left, Some(self.left))
     }
 }
-impl<K, V> ExactSizeIterator for HashMapIter<'_, K, V> {}
-impl<K, V> FusedIterator for HashMapIter<'_, K, V> {}
+impl<K, V> ExactSizeIterator for Iter<'_, K, V> {}
+impl<K, V> FusedIterator for Iter<'_, K, V> {}
 
 /// An iterator over the keys of a [`PHashMap`](crate::PHashMap).
 ///
 /// This `struct` is created by the [`keys`](crate::PHashMap::keys) method on
 /// [`PHashMap`](crate::PHashMap).
-pub struct HashMapKeys<'a, K, V> {
-    pub(crate) inner: HashMapIter<'a, K, V>,
+pub struct Keys<'a, K, V> {
+    pub(crate) inner: Iter<'a, K, V>,
 }
 
-impl<'a, K, V> Iterator for HashMapKeys<'a, K, V> {
+impl<'a, K, V> Iterator for Keys<'a, K, V> {
     type Item = &'a K;
     fn next(&mut self) -> Option<&'a K> {
         self.inner.next().map(|(k, _)| k)
@@ -77,25 +77,25 @@ impl<'a, K, V> Iterator for HashMapKeys<'a, K, V> {
         self.inner.size_hint()
     }
 }
-impl<K, V> ExactSizeIterator for HashMapKeys<'_, K, V> {}
-impl<K, V> Clone for HashMapKeys<'_, K, V> {
+impl<K, V> ExactSizeIterator for Keys<'_, K, V> {}
+impl<K, V> Clone for Keys<'_, K, V> {
     fn clone(&self) -> Self {
-        HashMapKeys {
+        Keys {
             inner: self.inner.clone(),
         }
     }
 }
-impl<K, V> FusedIterator for HashMapKeys<'_, K, V> {}
+impl<K, V> FusedIterator for Keys<'_, K, V> {}
 
 /// An iterator over the values of a [`PHashMap`](crate::PHashMap).
 ///
 /// This `struct` is created by the [`values`](crate::PHashMap::values) method on
 /// [`PHashMap`](crate::PHashMap).
-pub struct HashMapValues<'a, K, V> {
-    pub(crate) inner: HashMapIter<'a, K, V>,
+pub struct Values<'a, K, V> {
+    pub(crate) inner: Iter<'a, K, V>,
 }
 
-impl<'a, K, V> Iterator for HashMapValues<'a, K, V> {
+impl<'a, K, V> Iterator for Values<'a, K, V> {
     type Item = &'a V;
     fn next(&mut self) -> Option<&'a V> {
         self.inner.next().map(|(_, v)| v)
@@ -104,20 +104,20 @@ impl<'a, K, V> Iterator for HashMapValues<'a, K, V> {
         self.inner.size_hint()
     }
 }
-impl<K, V> ExactSizeIterator for HashMapValues<'_, K, V> {}
-impl<K, V> FusedIterator for HashMapValues<'_, K, V> {}
+impl<K, V> ExactSizeIterator for Values<'_, K, V> {}
+impl<K, V> FusedIterator for Values<'_, K, V> {}
 
 /// An iterator over the entries of a [`PHashMap`](crate::PHashMap) inside a transaction,
 /// as `(&K, &mut V::View)`.
 ///
 /// This `struct` is created by the [`iter_mut`](crate::PHashMapMut::iter_mut) method on
 /// [`PHashMapMut`](crate::PHashMapMut).
-pub struct HashMapIterMut<'a, K, V: Persistent> {
-    pub(crate) inner: HashMapIter<'a, K, V>,
+pub struct IterMut<'a, K, V: Persistent> {
+    pub(crate) inner: Iter<'a, K, V>,
     pub(crate) _m: PhantomData<&'a mut V::View>,
 }
 
-impl<'a, K, V: Persistent> Iterator for HashMapIterMut<'a, K, V> {
+impl<'a, K, V: Persistent> Iterator for IterMut<'a, K, V> {
     type Item = (&'a K, &'a mut V::View);
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.inner.next_bucket()?;
@@ -129,19 +129,19 @@ impl<'a, K, V: Persistent> Iterator for HashMapIterMut<'a, K, V> {
         self.inner.size_hint()
     }
 }
-impl<K, V: Persistent> ExactSizeIterator for HashMapIterMut<'_, K, V> {}
-impl<K, V: Persistent> FusedIterator for HashMapIterMut<'_, K, V> {}
+impl<K, V: Persistent> ExactSizeIterator for IterMut<'_, K, V> {}
+impl<K, V: Persistent> FusedIterator for IterMut<'_, K, V> {}
 
 /// An iterator over the value views of a [`PHashMap`](crate::PHashMap) inside a
 /// transaction.
 ///
 /// This `struct` is created by the [`values_mut`](crate::PHashMapMut::values_mut) method
 /// on [`PHashMapMut`](crate::PHashMapMut).
-pub struct HashMapValuesMut<'a, K, V: Persistent> {
-    pub(crate) inner: HashMapIterMut<'a, K, V>,
+pub struct ValuesMut<'a, K, V: Persistent> {
+    pub(crate) inner: IterMut<'a, K, V>,
 }
 
-impl<'a, K, V: Persistent> Iterator for HashMapValuesMut<'a, K, V> {
+impl<'a, K, V: Persistent> Iterator for ValuesMut<'a, K, V> {
     type Item = &'a mut V::View;
     fn next(&mut self) -> Option<Self::Item> {
         self.inner.next().map(|(_, v)| v)
@@ -150,5 +150,5 @@ impl<'a, K, V: Persistent> Iterator for HashMapValuesMut<'a, K, V> {
         self.inner.size_hint()
     }
 }
-impl<K, V: Persistent> ExactSizeIterator for HashMapValuesMut<'_, K, V> {}
-impl<K, V: Persistent> FusedIterator for HashMapValuesMut<'_, K, V> {}
+impl<K, V: Persistent> ExactSizeIterator for ValuesMut<'_, K, V> {}
+impl<K, V: Persistent> FusedIterator for ValuesMut<'_, K, V> {}

@@ -10,7 +10,7 @@ use pmem_core::schema::{Shape, TypeSchema};
 use pmem_core::{view_cast, Error, PSafe, Persistent, Result, Visitor};
 
 use super::hasher::{canary, make_hash};
-use super::iter::{HashMapIter, HashMapKeys, HashMapValues};
+use super::iter::{Iter, Keys, Values};
 use super::raw::{bucket_capacity, Header, Layout, Table};
 use super::view::PHashMapMut;
 use crate::vec::collection_fp;
@@ -172,8 +172,8 @@ impl<K, V> PHashMap<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     #[track_caller]
-    pub fn iter(&self) -> HashMapIter<'_, K, V> {
-        HashMapIter::new(self.table(), self.len())
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter::new(self.table(), self.len())
     }
 
     /// An iterator over the keys, in no particular order.
@@ -187,8 +187,8 @@ impl<K, V> PHashMap<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     #[track_caller]
-    pub fn keys(&self) -> HashMapKeys<'_, K, V> {
-        HashMapKeys { inner: self.iter() }
+    pub fn keys(&self) -> Keys<'_, K, V> {
+        Keys { inner: self.iter() }
     }
 
     /// An iterator over the values, in no particular order.
@@ -202,8 +202,8 @@ impl<K, V> PHashMap<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     #[track_caller]
-    pub fn values(&self) -> HashMapValues<'_, K, V> {
-        HashMapValues { inner: self.iter() }
+    pub fn values(&self) -> Values<'_, K, V> {
+        Values { inner: self.iter() }
     }
 }
 
@@ -339,8 +339,8 @@ impl<K: Hash + Eq + Borrow<Q>, Q: Hash + Eq + ?Sized, V> std::ops::Index<&Q> for
 
 impl<'a, K, V> IntoIterator for &'a PHashMap<K, V> {
     type Item = (&'a K, &'a V);
-    type IntoIter = HashMapIter<'a, K, V>;
-    fn into_iter(self) -> HashMapIter<'a, K, V> {
+    type IntoIter = Iter<'a, K, V>;
+    fn into_iter(self) -> Iter<'a, K, V> {
         self.iter()
     }
 }

@@ -10,10 +10,10 @@ mod map;
 mod raw;
 mod view;
 
-pub use edit::{HashMapDrain, HashMapExtractIf};
-pub use entry::{HashMapEntry, HashMapOccupiedEntry, HashMapVacantEntry};
+pub use edit::{Drain, ExtractIf};
+pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use hasher::{PBuildHasher, PHasher};
-pub use iter::{HashMapIter, HashMapIterMut, HashMapKeys, HashMapValues, HashMapValuesMut};
+pub use iter::{Iter, IterMut, Keys, Values, ValuesMut};
 pub use key::PKey;
 pub(crate) use map::Bucket;
 pub(crate) use raw::{

@@ -9,9 +9,9 @@ use std::ptr;
 
 use pmem_core::{PInit, Persistent, Result, ViewTail};
 
-use super::entry::{HashMapEntry, HashMapOccupiedEntry, HashMapVacantEntry};
+use super::entry::{Entry, OccupiedEntry, VacantEntry};
 use super::hasher::{canary, make_hash};
-use super::iter::{HashMapIterMut, HashMapValuesMut};
+use super::iter::{IterMut, ValuesMut};
 use super::key::PKey;
 use super::map::{Bucket, PHashMap};
 use super::raw::{self, bucket_capacity, h2, Header, Table, EMPTY};
@@ -67,8 +67,8 @@ pub(crate) unsafe fn erase_bucket<K: Persistent + Hash + Eq, V: Persistent>(
 
 impl<'a, K: Persistent + Hash + Eq, V: Persistent> IntoIterator for &'a mut PHashMapMut<K, V> {
     type Item = (&'a K, &'a mut V::View);
-    type IntoIter = HashMapIterMut<'a, K, V>;
-    fn into_iter(self) -> HashMapIterMut<'a, K, V> {
+    type IntoIter = IterMut<'a, K, V>;
+    fn into_iter(self) -> IterMut<'a, K, V> {
         self.iter_mut()
     }
 }
@@ -403,14 +403,14 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     #[track_caller]
-    pub fn entry<L: PKey<K>>(&mut self, key: L) -> HashMapEntry<'_, K, V, L>
+    pub fn entry<L: PKey<K>>(&mut self, key: L) -> Entry<'_, K, V, L>
     where
         K: Borrow<L::Key>,
         L::Key: Hash + Eq,
     {
         match self.find(key.key()) {
-            Some((_, index)) => HashMapEntry::Occupied(HashMapOccupiedEntry { map: self, index }),
-            None => HashMapEntry::Vacant(HashMapVacantEntry { map: self, key }),
+            Some((_, index)) => Entry::Occupied(OccupiedEntry { map: self, index }),
+            None => Entry::Vacant(VacantEntry { map: self, key }),
         }
     }
 
@@ -614,8 +614,8 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// assert_eq!(pool.read(|m| (m[&1], m[&2]))?, (11, 22));
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn iter_mut(&mut self) -> HashMapIterMut<'_, K, V> {
-        HashMapIterMut {
+    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
+        IterMut {
             inner: self.iter(),
             _m: PhantomData,
         }
@@ -635,8 +635,8 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// assert_eq!(pool.read(|m| m.values().sum::<u32>())?, 0);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn values_mut(&mut self) -> HashMapValuesMut<'_, K, V> {
-        HashMapValuesMut {
+    pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
+        ValuesMut {
             inner: self.iter_mut(),
         }
     }

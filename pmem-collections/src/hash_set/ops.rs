@@ -11,7 +11,7 @@ use std::ptr;
 
 use pmem_core::{raw, Persistent, Result};
 
-use super::{HashSetIter, PHashSet, PHashSetMut};
+use super::{Iter, PHashSet, PHashSetMut};
 use crate::hash_map::{erase_bucket, full_buckets, Bucket, FullBuckets, Table};
 use crate::{CopyOut, PBuildHasher, PKey};
 
@@ -45,8 +45,8 @@ impl<T: Hash + Eq> PHashSet<T> {
     /// assert_eq!(d, [1]);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn difference<'a>(&'a self, other: &'a PHashSet<T>) -> HashSetDifference<'a, T> {
-        HashSetDifference {
+    pub fn difference<'a>(&'a self, other: &'a PHashSet<T>) -> Difference<'a, T> {
+        Difference {
             iter: self.iter(),
             other,
         }
@@ -67,8 +67,8 @@ impl<T: Hash + Eq> PHashSet<T> {
     pub fn symmetric_difference<'a>(
         &'a self,
         other: &'a PHashSet<T>,
-    ) -> HashSetSymmetricDifference<'a, T> {
-        HashSetSymmetricDifference {
+    ) -> SymmetricDifference<'a, T> {
+        SymmetricDifference {
             iter: self.difference(other).chain(other.difference(self)),
         }
     }
@@ -85,13 +85,13 @@ impl<T: Hash + Eq> PHashSet<T> {
     /// assert_eq!(d, [2, 3]);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn intersection<'a>(&'a self, other: &'a PHashSet<T>) -> HashSetIntersection<'a, T> {
+    pub fn intersection<'a>(&'a self, other: &'a PHashSet<T>) -> Intersection<'a, T> {
         let (small, large) = if self.len() <= other.len() {
             (self, other)
         } else {
             (other, self)
         };
-        HashSetIntersection {
+        Intersection {
             iter: small.iter(),
             other: large,
         }
@@ -109,13 +109,13 @@ impl<T: Hash + Eq> PHashSet<T> {
     /// assert_eq!(d, [1, 2, 3, 4]);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn union<'a>(&'a self, other: &'a PHashSet<T>) -> HashSetUnion<'a, T> {
+    pub fn union<'a>(&'a self, other: &'a PHashSet<T>) -> Union<'a, T> {
         let (small, large) = if self.len() <= other.len() {
             (self, other)
         } else {
             (other, self)
         };
-        HashSetUnion {
+        Union {
             iter: large.iter().chain(small.difference(large)),
         }
     }
@@ -180,12 +180,12 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
     /// assert!(pool.read(|s| s.is_empty())?);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn drain(&mut self) -> HashSetDrain<'_, T>
+    pub fn drain(&mut self) -> Drain<'_, T>
     where
         T: CopyOut,
     {
         let items: Vec<T> = self.map().drain().map(|(k, ())| k).collect();
-        HashSetDrain {
+        Drain {
             items: items.into_iter(),
             _m: PhantomData,
         }
@@ -208,12 +208,12 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
     /// assert_eq!(pool.read(|s| s.len())?, 4);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn extract_if<F: FnMut(&T) -> bool>(&mut self, pred: F) -> HashSetExtractIf<'_, T, F>
+    pub fn extract_if<F: FnMut(&T) -> bool>(&mut self, pred: F) -> ExtractIf<'_, T, F>
     where
         T: CopyOut,
     {
         let table = self.map.table();
-        HashSetExtractIf {
+        ExtractIf {
             buckets: table.map(full_buckets),
             table,
             set: self,
@@ -345,7 +345,7 @@ set_iter!(
     ///
     /// This `struct` is created by the [`difference`](PHashSet::difference) method on
     /// [`PHashSet`].
-    HashSetDifference { iter: HashSetIter<'a, T>, other: &'a PHashSet<T> }
+    Difference { iter: Iter<'a, T>, other: &'a PHashSet<T> }
     |s| s.iter.by_ref().find(|x| !s.other.contains(*x)),
     (0, s.iter.size_hint().1)
 );
@@ -355,7 +355,7 @@ set_iter!(
     ///
     /// This `struct` is created by the [`intersection`](PHashSet::intersection) method
     /// on [`PHashSet`].
-    HashSetIntersection { iter: HashSetIter<'a, T>, other: &'a PHashSet<T> }
+    Intersection { iter: Iter<'a, T>, other: &'a PHashSet<T> }
     |s| s.iter.by_ref().find(|x| s.other.contains(*x)),
     (0, s.iter.size_hint().1)
 );
@@ -365,8 +365,8 @@ set_iter!(
     ///
     /// This `struct` is created by the
     /// [`symmetric_difference`](PHashSet::symmetric_difference) method on [`PHashSet`].
-    HashSetSymmetricDifference {
-        iter: Chain<HashSetDifference<'a, T>, HashSetDifference<'a, T>>
+    SymmetricDifference {
+        iter: Chain<Difference<'a, T>, Difference<'a, T>>
     }
     |s| s.iter.next(),
     s.iter.size_hint()
@@ -377,7 +377,7 @@ set_iter!(
     ///
     /// This `struct` is created by the [`union`](PHashSet::union) method on
     /// [`PHashSet`].
-    HashSetUnion { iter: Chain<HashSetIter<'a, T>, HashSetDifference<'a, T>> }
+    Union { iter: Chain<Iter<'a, T>, Difference<'a, T>> }
     |s| s.iter.next(),
     s.iter.size_hint()
 );
@@ -386,12 +386,12 @@ set_iter!(
 ///
 /// This `struct` is created by the [`drain`](PHashSetMut::drain) method on
 /// [`PHashSetMut`].
-pub struct HashSetDrain<'a, T> {
+pub struct Drain<'a, T> {
     items: std::vec::IntoIter<T>,
     _m: PhantomData<&'a mut PHashSetMut<T>>,
 }
 
-impl<T> Iterator for HashSetDrain<'_, T> {
+impl<T> Iterator for Drain<'_, T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
         self.items.next()
@@ -400,22 +400,22 @@ impl<T> Iterator for HashSetDrain<'_, T> {
         self.items.size_hint()
     }
 }
-impl<T> ExactSizeIterator for HashSetDrain<'_, T> {}
-impl<T> FusedIterator for HashSetDrain<'_, T> {}
+impl<T> ExactSizeIterator for Drain<'_, T> {}
+impl<T> FusedIterator for Drain<'_, T> {}
 
 /// An iterator that removes the elements for which a predicate answers `true`, and
 /// yields them.
 ///
 /// This `struct` is created by the [`extract_if`](PHashSetMut::extract_if) method on
 /// [`PHashSetMut`].
-pub struct HashSetExtractIf<'a, T, F> {
+pub struct ExtractIf<'a, T, F> {
     set: &'a mut PHashSetMut<T>,
     table: Option<Table>,
     buckets: Option<FullBuckets>,
     pred: F,
 }
 
-impl<T, F> Iterator for HashSetExtractIf<'_, T, F>
+impl<T, F> Iterator for ExtractIf<'_, T, F>
 where
     T: Persistent + Hash + Eq + CopyOut,
     F: FnMut(&T) -> bool,
@@ -443,7 +443,7 @@ where
     }
 }
 
-impl<T, F> FusedIterator for HashSetExtractIf<'_, T, F>
+impl<T, F> FusedIterator for ExtractIf<'_, T, F>
 where
     T: Persistent + Hash + Eq + CopyOut,
     F: FnMut(&T) -> bool,

@@ -195,11 +195,11 @@ impl PStringMut {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     #[track_caller]
-    pub fn drain(&mut self, range: impl RangeBounds<usize>) -> StringDrain<'_> {
+    pub fn drain(&mut self, range: impl RangeBounds<usize>) -> Drain<'_> {
         let (start, end) = bounds(range, self.len());
         let gone = self[start..end].to_owned();
         self.shrink_bytes(start, end, b"");
-        StringDrain {
+        Drain {
             front: 0,
             back: gone.len(),
             string: gone,
@@ -530,14 +530,14 @@ extend! {
 ///
 /// This `struct` is created by the [`drain`](PStringMut::drain) method on
 /// [`PStringMut`].
-pub struct StringDrain<'a> {
+pub struct Drain<'a> {
     string: String,
     front: usize,
     back: usize,
     _m: PhantomData<&'a mut PStringMut>,
 }
 
-impl StringDrain<'_> {
+impl Drain<'_> {
     /// The chars not yet yielded, as a `str`.
     ///
     /// # Examples
@@ -558,7 +558,7 @@ impl StringDrain<'_> {
     }
 }
 
-impl Iterator for StringDrain<'_> {
+impl Iterator for Drain<'_> {
     type Item = char;
     fn next(&mut self) -> Option<char> {
         let c = self.as_str().chars().next()?;
@@ -571,7 +571,7 @@ impl Iterator for StringDrain<'_> {
     }
 }
 
-impl DoubleEndedIterator for StringDrain<'_> {
+impl DoubleEndedIterator for Drain<'_> {
     fn next_back(&mut self) -> Option<char> {
         let c = self.as_str().chars().next_back()?;
         self.back -= c.len_utf8();
@@ -579,4 +579,4 @@ impl DoubleEndedIterator for StringDrain<'_> {
     }
 }
 
-impl FusedIterator for StringDrain<'_> {}
+impl FusedIterator for Drain<'_> {}

@@ -11,7 +11,7 @@ use std::slice::SliceIndex;
 use pmem_core::{raw, Error, PInit, Persistent, Plain, Result};
 
 use super::compact::Compact;
-use super::iter::{VecDrain, VecExtractIf, VecSplice};
+use super::iter::{Drain, ExtractIf, Splice};
 use super::raw::RawVec;
 use super::view::PVecMut;
 use crate::CopyOut;
@@ -471,14 +471,14 @@ impl<T: Persistent> PVecMut<T> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     #[track_caller]
-    pub fn drain(&mut self, range: impl RangeBounds<usize>) -> VecDrain<'_, T>
+    pub fn drain(&mut self, range: impl RangeBounds<usize>) -> Drain<'_, T>
     where
         T: CopyOut,
     {
         let (start, end) = bounds(range, self.len_now());
         let items = self[start..end].to_vec();
         self.remove_range(start, end);
-        VecDrain {
+        Drain {
             items: items.into_iter(),
             _m: PhantomData,
         }
@@ -570,7 +570,7 @@ impl<T: Persistent> PVecMut<T> {
         &mut self,
         range: impl RangeBounds<usize>,
         replace_with: impl IntoIterator<Item = T>,
-    ) -> Result<VecSplice<'_, T>>
+    ) -> Result<Splice<'_, T>>
     where
         T: CopyOut,
     {
@@ -592,7 +592,7 @@ impl<T: Persistent> PVecMut<T> {
             ptr::copy_nonoverlapping(new.as_ptr(), base.add(start), new.len());
             RawVec::set_len(h, new_len);
         }
-        Ok(VecSplice {
+        Ok(Splice {
             items: removed.into_iter(),
             _m: PhantomData,
         })
@@ -624,7 +624,7 @@ impl<T: Persistent> PVecMut<T> {
         &mut self,
         range: impl RangeBounds<usize>,
         filter: F,
-    ) -> VecExtractIf<'_, T, F>
+    ) -> ExtractIf<'_, T, F>
     where
         T: CopyOut,
     {
@@ -632,7 +632,7 @@ impl<T: Persistent> PVecMut<T> {
         let (start, end) = bounds(range, len);
         let base = self.elem_ptr(0);
         let hdr = self.hdr();
-        VecExtractIf {
+        ExtractIf {
             // SAFETY: this view's header and buffer, borrowed exclusively by the
             // iterator for its whole life.
             pass: unsafe { Compact::detached(hdr, base, len, start) },

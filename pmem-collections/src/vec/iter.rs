@@ -1,5 +1,5 @@
-//! The iterators that `PVecMut`'s removing methods answer: [`VecDrain`], [`VecSplice`]
-//! and [`VecExtractIf`].
+//! The iterators that `PVecMut`'s removing methods answer: [`Drain`], [`Splice`]
+//! and [`ExtractIf`].
 
 use std::iter::FusedIterator;
 use std::marker::PhantomData;
@@ -16,12 +16,12 @@ use crate::CopyOut;
 /// are plain data), so dropping the iterator early, or leaking it, changes nothing more.
 ///
 /// This `struct` is created by the [`drain`](PVecMut::drain) method on [`PVecMut`].
-pub struct VecDrain<'a, T> {
+pub struct Drain<'a, T> {
     pub(crate) items: std::vec::IntoIter<T>,
     pub(crate) _m: PhantomData<&'a mut T>,
 }
 
-impl<T> Iterator for VecDrain<'_, T> {
+impl<T> Iterator for Drain<'_, T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
         self.items.next()
@@ -30,13 +30,13 @@ impl<T> Iterator for VecDrain<'_, T> {
         self.items.size_hint()
     }
 }
-impl<T> DoubleEndedIterator for VecDrain<'_, T> {
+impl<T> DoubleEndedIterator for Drain<'_, T> {
     fn next_back(&mut self) -> Option<T> {
         self.items.next_back()
     }
 }
-impl<T> ExactSizeIterator for VecDrain<'_, T> {}
-impl<T> FusedIterator for VecDrain<'_, T> {}
+impl<T> ExactSizeIterator for Drain<'_, T> {}
+impl<T> FusedIterator for Drain<'_, T> {}
 
 /// An iterator over the elements that [`PVecMut::splice`] replaced, front to back.
 ///
@@ -44,12 +44,12 @@ impl<T> FusedIterator for VecDrain<'_, T> {}
 /// when the iterator is dropped), so dropping or leaking the iterator changes nothing.
 ///
 /// This `struct` is created by the [`splice`](PVecMut::splice) method on [`PVecMut`].
-pub struct VecSplice<'a, T> {
+pub struct Splice<'a, T> {
     pub(crate) items: std::vec::IntoIter<T>,
     pub(crate) _m: PhantomData<&'a mut T>,
 }
 
-impl<T> Iterator for VecSplice<'_, T> {
+impl<T> Iterator for Splice<'_, T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
         self.items.next()
@@ -58,13 +58,13 @@ impl<T> Iterator for VecSplice<'_, T> {
         self.items.size_hint()
     }
 }
-impl<T> DoubleEndedIterator for VecSplice<'_, T> {
+impl<T> DoubleEndedIterator for Splice<'_, T> {
     fn next_back(&mut self) -> Option<T> {
         self.items.next_back()
     }
 }
-impl<T> ExactSizeIterator for VecSplice<'_, T> {}
-impl<T> FusedIterator for VecSplice<'_, T> {}
+impl<T> ExactSizeIterator for Splice<'_, T> {}
+impl<T> FusedIterator for Splice<'_, T> {}
 
 /// An iterator that removes the elements of a range for which a predicate answers
 /// `true`, and yields them.
@@ -77,14 +77,14 @@ impl<T> FusedIterator for VecSplice<'_, T> {}
 ///
 /// This `struct` is created by the [`extract_if`](PVecMut::extract_if) method on
 /// [`PVecMut`].
-pub struct VecExtractIf<'a, T: Persistent, F> {
+pub struct ExtractIf<'a, T: Persistent, F> {
     pub(crate) pass: Compact<T>,
     pub(crate) end: usize,
     pub(crate) pred: F,
     pub(crate) _m: PhantomData<&'a mut PVecMut<T>>,
 }
 
-impl<T: CopyOut, F: FnMut(&mut T) -> bool> Iterator for VecExtractIf<'_, T, F> {
+impl<T: CopyOut, F: FnMut(&mut T) -> bool> Iterator for ExtractIf<'_, T, F> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
         while let Some(p) = self.pass.current(self.end) {
@@ -106,4 +106,4 @@ impl<T: CopyOut, F: FnMut(&mut T) -> bool> Iterator for VecExtractIf<'_, T, F> {
     }
 }
 
-impl<T: CopyOut, F: FnMut(&mut T) -> bool> FusedIterator for VecExtractIf<'_, T, F> {}
+impl<T: CopyOut, F: FnMut(&mut T) -> bool> FusedIterator for ExtractIf<'_, T, F> {}

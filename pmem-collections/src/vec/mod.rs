@@ -8,8 +8,8 @@ mod raw;
 mod view;
 
 pub(crate) use edit::{bounds, too_large};
-pub use iter::{VecDrain, VecExtractIf, VecSplice};
+pub use iter::{Drain, ExtractIf, Splice};
 pub(crate) use pvec::collection_fp;
 pub use pvec::PVec;
 pub(crate) use raw::{capacity_overflow, replace_in_place, Elem, RawVec};
-pub use view::{PVecMut, VecIterMut};
+pub use view::{IterMut, PVecMut};

@@ -43,8 +43,8 @@ impl<T: Persistent> Deref for PVecMut<T> {
 
 impl<'a, T: Persistent> IntoIterator for &'a mut PVecMut<T> {
     type Item = &'a mut T::View;
-    type IntoIter = VecIterMut<'a, T>;
-    fn into_iter(self) -> VecIterMut<'a, T> {
+    type IntoIter = IterMut<'a, T>;
+    fn into_iter(self) -> IterMut<'a, T> {
         self.iter_mut()
     }
 }
@@ -667,8 +667,8 @@ impl<T: Persistent> PVecMut<T> {
     /// assert_eq!(pool.read(|v| v.to_vec())?, [10, 20]);
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
-    pub fn iter_mut(&mut self) -> VecIterMut<'_, T> {
-        VecIterMut {
+    pub fn iter_mut(&mut self) -> IterMut<'_, T> {
+        IterMut {
             base: self.elem_ptr(0),
             next: 0,
             end: self.len_now(),
@@ -744,14 +744,14 @@ impl<T: Persistent> PVecMut<T> {
 ///
 /// This `struct` is created by the [`iter_mut`](PVecMut::iter_mut) method on
 /// [`PVecMut`].
-pub struct VecIterMut<'a, T: Persistent> {
+pub struct IterMut<'a, T: Persistent> {
     base: *mut T,
     next: usize,
     end: usize,
     _m: PhantomData<&'a mut PVecMut<T>>,
 }
 
-impl<'a, T: Persistent> Iterator for VecIterMut<'a, T> {
+impl<'a, T: Persistent> Iterator for IterMut<'a, T> {
     type Item = &'a mut T::View;
     fn next(&mut self) -> Option<&'a mut T::View> {
         if self.next == self.end {
@@ -767,7 +767,7 @@ impl<'a, T: Persistent> Iterator for VecIterMut<'a, T> {
     }
 }
 
-impl<T: Persistent> DoubleEndedIterator for VecIterMut<'_, T> {
+impl<T: Persistent> DoubleEndedIterator for IterMut<'_, T> {
     fn next_back(&mut self) -> Option<Self::Item> {
         if self.next == self.end {
             return None;
@@ -778,5 +778,5 @@ impl<T: Persistent> DoubleEndedIterator for VecIterMut<'_, T> {
     }
 }
 
-impl<T: Persistent> ExactSizeIterator for VecIterMut<'_, T> {}
-impl<T: Persistent> std::iter::FusedIterator for VecIterMut<'_, T> {}
+impl<T: Persistent> ExactSizeIterator for IterMut<'_, T> {}
+impl<T: Persistent> std::iter::FusedIterator for IterMut<'_, T> {}
