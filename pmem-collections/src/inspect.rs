@@ -46,7 +46,9 @@
 use std::collections::HashSet;
 use std::mem::offset_of;
 
-use pmem_core::{Error, Result};
+use pmem_core::Result;
+
+use crate::corrupted::corrupted;
 
 use crate::btree::{
     BTreeHeader, Elems, Geo, CHILD_SIZE, INNER_HDR, LEAF_HDR, MAX_HEIGHT, OFF_LEN, OFF_LEVEL,
@@ -64,7 +66,7 @@ pub trait PoolBytes {
     /// `len` bytes at pool offset `off`.
     ///
     /// # Errors
-    /// [`Error::Corrupted`] (or another error) when the range is not inside the pool.
+    /// [`Error::Corrupted`](pmem_core::Error::Corrupted) (or another error) when the range is not inside the pool.
     fn bytes(&self, off: u64, len: u64) -> Result<&[u8]>;
 }
 
@@ -312,7 +314,7 @@ pub fn pptr_target(word: u64, pool_uuid: &[u8; 16]) -> PPtrTarget {
 /// entry count, no node reached twice).
 ///
 /// # Errors
-/// [`Error::Corrupted`] naming the first violation and its offset; also when `params`
+/// [`Error::Corrupted`](pmem_core::Error::Corrupted) naming the first violation and its offset; also when `params`
 /// has the wrong length or an element layout no collection can have (zero-sized
 /// elements, alignment above 64).
 pub fn inspect<M: PoolBytes + ?Sized>(
@@ -363,13 +365,6 @@ pub fn inspect<M: PoolBytes + ?Sized>(
         CollectionKind::HashSet => hash(mem, kind, h, header, params[0], ElemLayout::UNIT),
         CollectionKind::BTreeMap => btree(mem, kind, h, header, params[0], params[1]),
         CollectionKind::BTreeSet => btree(mem, kind, h, header, params[0], ElemLayout::UNIT),
-    }
-}
-
-fn corrupted(what: impl Into<String>, offset: u64) -> Error {
-    Error::Corrupted {
-        what: what.into(),
-        offset,
     }
 }
 

@@ -33,6 +33,7 @@ pub use pmem_core::{OptionPBoxMut, PBox, PBoxMut};
 
 mod btree;
 mod copy_out;
+mod corrupted;
 pub mod hash_map;
 pub mod hash_set;
 pub mod inspect;

@@ -20,7 +20,7 @@
 //! Every write goes through [`write_bytes`] or another helper that calls
 //! [`raw::snapshot`] on exactly the bytes it changes.
 
-use pmem_core::{raw, Error, Result};
+use pmem_core::{raw, Result};
 
 /// Bytes of a leaf header.
 pub(crate) const LEAF_HDR: usize = 24;
@@ -213,7 +213,7 @@ impl Geo {
     /// length, so that no later access can leave the node.
     ///
     /// # Errors
-    /// [`Error::Corrupted`] when any check fails.
+    /// [`Error::Corrupted`](pmem_core::Error::Corrupted) when any check fails.
     #[inline]
     pub(crate) fn node_at(&self, anchor: *const u8, off: u64, level: usize) -> Result<*mut u8> {
         self.resolve_node(anchor, off, level, false)
@@ -332,13 +332,7 @@ fn prefetch(p: *const u8, from: usize, to: usize) {
     let _ = (p, from, to);
 }
 
-/// A corruption error naming the B-tree.
-pub(crate) fn corrupted(what: &str, offset: u64) -> Error {
-    Error::Corrupted {
-        what: what.to_string(),
-        offset,
-    }
-}
+pub(crate) use crate::corrupted::corrupted;
 
 /// The pool offset of a node.
 pub(crate) fn off(p: *const u8) -> u64 {

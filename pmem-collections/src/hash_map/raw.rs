@@ -47,7 +47,9 @@
 
 use std::ptr;
 
-use pmem_core::{raw, Error, Result};
+use pmem_core::{raw, Result};
+
+use crate::corrupted::corrupted;
 
 use super::hasher::canary;
 
@@ -64,13 +66,6 @@ const HI: u64 = 0x8080_8080_8080_8080;
 #[inline]
 pub(crate) fn h2(hash: u64) -> u8 {
     (hash >> 57) as u8
-}
-
-fn corrupted(what: &str, off: u64) -> Error {
-    Error::Corrupted {
-        what: what.to_string(),
-        offset: off,
-    }
 }
 
 /// Eight control bytes, read as one little-endian word (byte `i` is bits `8i..8i+8`).
@@ -343,7 +338,7 @@ impl Table {
     /// The first `EMPTY` or `DELETED` bucket on `hash`'s probe path.
     ///
     /// # Errors
-    /// [`Error::Corrupted`] when there is none (the header promised room).
+    /// [`Error::Corrupted`](pmem_core::Error::Corrupted) when there is none (the header promised room).
     pub(crate) fn find_insert_slot(self, hash: u64) -> Result<usize> {
         let gmask = self.mask / GROUP;
         let mut g = hash as usize & gmask;

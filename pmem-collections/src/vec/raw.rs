@@ -17,7 +17,9 @@
 
 use std::ptr;
 
-use pmem_core::{raw, Error, Result};
+use pmem_core::{raw, Result};
+
+use crate::corrupted::corrupted;
 
 /// The in-pool header of a `PVec<T>` or `PString`.
 #[repr(C)]
@@ -64,13 +66,6 @@ impl Elem {
             2..=1024 => 4,
             _ => 1,
         }
-    }
-}
-
-fn corrupted(what: &str, off: u64) -> Error {
-    Error::Corrupted {
-        what: what.to_string(),
-        offset: off,
     }
 }
 
