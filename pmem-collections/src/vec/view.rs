@@ -243,14 +243,10 @@ impl<T: Persistent> PVecMut<T> {
     where
         T: CopyOut,
     {
-        let len = self.len_now();
-        assert!(
-            index < len,
-            "removal index (is {index}) should be < len (is {len})"
-        );
+        let (p, len) = self.elem_to_remove(index, "removal");
         // SAFETY: the element is plain data, so a bytewise copy owns nothing; `close_gap`
         // then overwrites it.
-        let v = unsafe { self.elem_ptr(index).read() };
+        let v = unsafe { p.read() };
         self.close_gap(index, len);
         v
     }
@@ -277,20 +273,24 @@ impl<T: Persistent> PVecMut<T> {
     /// ```
     #[track_caller]
     pub fn remove_with<R>(&mut self, index: usize, f: impl FnOnce(&T) -> R) -> Result<R> {
+        let (p, len) = self.elem_to_remove(index, "removal");
+        // SAFETY: `elem_to_remove` checked `index < len`, so `p` is an initialised
+        // element; `close_gap` overwrites it next.
+        let r = unsafe { drop_seen(p, f)? };
+        self.close_gap(index, len);
+        Ok(r)
+    }
+
+    /// Element `index` and the length, checking that `index < len` (the panic message
+    /// names `op`, as std's does).
+    #[track_caller]
+    fn elem_to_remove(&self, index: usize, op: &str) -> (*mut T, usize) {
         let len = self.len_now();
         assert!(
             index < len,
-            "removal index (is {index}) should be < len (is {len})"
+            "{op} index (is {index}) should be < len (is {len})"
         );
-        let p = self.elem_ptr(index);
-        // SAFETY: element `index` is initialised; it is dropped, then overwritten.
-        let r = unsafe {
-            let r = f(&*p);
-            T::free_owned(p)?;
-            r
-        };
-        self.close_gap(index, len);
-        Ok(r)
+        (self.elem_ptr(index), len)
     }
 
     /// Shifts `index + 1..len` one slot left over the (already dropped) element at
@@ -331,13 +331,9 @@ impl<T: Persistent> PVecMut<T> {
     where
         T: CopyOut,
     {
-        let len = self.len_now();
-        assert!(
-            index < len,
-            "swap_remove index (is {index}) should be < len (is {len})"
-        );
+        let (p, len) = self.elem_to_remove(index, "swap_remove");
         // SAFETY: plain data: the copy owns nothing; `fill_from_last` overwrites it.
-        let v = unsafe { self.elem_ptr(index).read() };
+        let v = unsafe { p.read() };
         self.fill_from_last(index, len);
         v
     }
@@ -363,18 +359,10 @@ impl<T: Persistent> PVecMut<T> {
     /// ```
     #[track_caller]
     pub fn swap_remove_with<R>(&mut self, index: usize, f: impl FnOnce(&T) -> R) -> Result<R> {
-        let len = self.len_now();
-        assert!(
-            index < len,
-            "swap_remove index (is {index}) should be < len (is {len})"
-        );
-        let p = self.elem_ptr(index);
-        // SAFETY: element `index` is initialised; it is dropped, then overwritten.
-        let r = unsafe {
-            let r = f(&*p);
-            T::free_owned(p)?;
-            r
-        };
+        let (p, len) = self.elem_to_remove(index, "swap_remove");
+        // SAFETY: `elem_to_remove` checked `index < len`, so `p` is an initialised
+        // element; `fill_from_last` overwrites it next.
+        let r = unsafe { drop_seen(p, f)? };
         self.fill_from_last(index, len);
         Ok(r)
     }
@@ -780,3 +768,18 @@ impl<T: Persistent> DoubleEndedIterator for IterMut<'_, T> {
 
 impl<T: Persistent> ExactSizeIterator for IterMut<'_, T> {}
 impl<T: Persistent> std::iter::FusedIterator for IterMut<'_, T> {}
+
+/// Shows the element at `p` to `f`, then drops it in place (freeing what it owns);
+/// answers `f`'s result.
+///
+/// # Safety
+/// - `p` points to an initialised element in a pool whose transaction is open on this
+///   thread; the caller overwrites or forgets the slot afterwards.
+unsafe fn drop_seen<T: Persistent, R>(p: *mut T, f: impl FnOnce(&T) -> R) -> Result<R> {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let r = f(&*p);
+        T::free_owned(p)?;
+        Ok(r)
+    }
+}
