@@ -6,6 +6,7 @@ mod checksum;
 mod layout;
 pub mod schema;
 mod schema_diff;
+mod schema_json;
 
 pub(crate) use checksum::{crc32c, crc32c_append};
 pub(crate) use layout::{
