@@ -273,10 +273,7 @@ pub enum PPtrTarget {
     Foreign,
 }
 
-/// Bits of a `PPtr` word above the offset, which hold the tag of the pool it was made
-/// in (`pmem_core`'s `ptr` module keeps these private; the test
-/// `pptrs_decode_as_the_typed_api_reads_them` pins this copy to them).
-const PPTR_TAG_SHIFT: u32 = 48;
+use pmem_core::raw::{pool_tag_of, PPTR_TAG_SHIFT};
 
 /// Decodes the 8-byte word of a [`PPtr`](pmem_core::PPtr) stored in the pool whose
 /// UUID is `pool_uuid` ([`PoolInfo::uuid`](pmem_core::PoolInfo::uuid)).
@@ -293,7 +290,7 @@ const PPTR_TAG_SHIFT: u32 = 48;
 /// assert_eq!(pptr_target(0x9999_0000_0000_2040, &uuid), PPtrTarget::Foreign);
 /// ```
 pub fn pptr_target(word: u64, pool_uuid: &[u8; 16]) -> PPtrTarget {
-    let tag = u64::from(u16::from_le_bytes([pool_uuid[0], pool_uuid[1]]));
+    let tag = pool_tag_of(pool_uuid);
     if word == 0 {
         PPtrTarget::Null
     } else if word >> PPTR_TAG_SHIFT != tag {

@@ -63,6 +63,7 @@ pub use types::{plain_view, visit_erased, VisitFn, Visitor};
 pub mod __private {
     /// The write path of an open transaction, reached from any address in its pool.
     pub mod raw {
+        pub use crate::format::{pool_tag_of, PPTR_TAG_SHIFT};
         pub use crate::tx::raw::*;
         pub use crate::types::free_owned_later;
     }

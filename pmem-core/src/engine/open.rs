@@ -315,7 +315,7 @@ impl Shared {
             region,
         });
         sh.region.control().tag.store(
-            u64::from(u16::from_le_bytes([sh.header.uuid[0], sh.header.uuid[1]])),
+            crate::format::pool_tag_of(&sh.header.uuid),
             Ordering::Release,
         );
         sh.region

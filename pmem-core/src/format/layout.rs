@@ -57,6 +57,16 @@ pub(crate) const LAYOUT_LEN: usize = 64;
 /// Length of the root type name field.
 pub(crate) const TYPE_NAME_LEN: usize = 160;
 
+/// Bits of a stored `PPtr` word below the pool tag: the target's offset (ARCHITECTURE
+/// §12).
+pub const PPTR_TAG_SHIFT: u32 = 48;
+
+/// The 16-bit tag a pool with this UUID stamps into its `PPtr`s (the UUID's first two
+/// bytes, little-endian): the one rule, for the engine and for tools that decode words.
+pub fn pool_tag_of(uuid: &[u8; 16]) -> u64 {
+    u64::from(u16::from_le_bytes([uuid[0], uuid[1]]))
+}
+
 /// Little-endian field access on a byte buffer; the format never relies on host order.
 pub(crate) fn get_u32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))

@@ -16,5 +16,6 @@ pub(crate) use layout::{
     KIND_RUN, LAYOUT_LEN, LOG_HEADER_LEN, MAX_ALIGN, MAX_SMALL, META_MAGIC, META_OFF, PAGE,
     RECORD_HEADER_LEN, SECTOR, STATE_SLOT_OFF, TYPE_NAME_LEN,
 };
+pub use layout::{pool_tag_of, PPTR_TAG_SHIFT};
 pub use schema_diff::TypeDifference;
 pub(crate) use schema_diff::{diff, Graph};

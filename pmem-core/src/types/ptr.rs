@@ -17,7 +17,7 @@ use crate::types::fingerprint::{fp_str, fp_u64, FP_START};
 use crate::types::Visitor;
 use crate::types::{plain_view, PSafe, Persistent, Plain};
 
-const TAG_SHIFT: u32 = 48;
+const TAG_SHIFT: u32 = crate::format::PPTR_TAG_SHIFT;
 const OFF_MASK: u64 = (1 << TAG_SHIFT) - 1;
 
 fn pool_tag(anchor: *const u8) -> Option<u64> {
