@@ -16,6 +16,7 @@
 //! repetition holding every engine, their turns interleaved inside it.
 //! Reported values are medians over repetitions.
 
+mod fair;
 mod floor;
 mod pobj;
 mod report;
@@ -303,6 +304,7 @@ fn child_main(a: &[String]) {
                 },
             );
         }
+        "fair" => fair::run(engine, &dir, num("n"), num("m"), num("rounds")),
         _ => panic!("unknown child kind {kind}"),
     }
     if std::env::var_os("PMEM_BENCH_KEEP").is_none() {
