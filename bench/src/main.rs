@@ -12,17 +12,21 @@
 //! page cache in its address space. Workload 1, the fdatasync floor and workload 2 run
 //! one child per engine per repetition, repetitions interleaved across engines (with
 //! `--quick`, workload 2 runs one child per engine and durability class and repeats each
-//! timed loop inside it, to save the setup).
+//! timed loop inside it, to save the setup). Workload 3 (threads) runs one child per
+//! repetition holding every engine, their turns interleaved inside it.
 //! Reported values are medians over repetitions.
 
+mod fair;
 mod floor;
 mod pobj;
 mod report;
+mod syncs;
 mod util;
 mod w1;
 mod w1_pmem;
 mod w2;
 mod w2_pmem;
+mod w3;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -52,6 +56,13 @@ pub struct Config {
     pub seed: u64,
     /// Time cap per repetition of a workload-2 loop (see `w2::Plan::max_secs`).
     pub w2_max_secs: f64,
+    /// Workload 3: entries of the map; seconds per (engine, thread count) of the commit
+    /// rows and per (engine, phase) of the reader/writer rows, in `w3_slices` turns;
+    /// long transactions per engine.
+    pub w3_keys: u64,
+    pub w3_secs: f64,
+    pub w3_slices: u64,
+    pub w3_cycles: u64,
     pub rows: Vec<String>,
     pub dir: PathBuf,
     pub update_docs: Option<PathBuf>,
@@ -123,6 +134,10 @@ impl Config {
                 lookups: 200_000,
                 seed: 3,
                 w2_max_secs: 0.5,
+                w3_keys: 10_000,
+                w3_secs: 0.1,
+                w3_slices: 4,
+                w3_cycles: 2,
                 rows,
                 dir: dir.unwrap_or_else(default_dir),
                 update_docs,
@@ -147,6 +162,10 @@ impl Config {
                 lookups: 1_000_000,
                 seed: 3,
                 w2_max_secs: 5.0,
+                w3_keys: 100_000,
+                w3_secs: 2.0,
+                w3_slices: 40,
+                w3_cycles: 10,
                 rows,
                 dir: dir.unwrap_or_else(default_dir),
                 update_docs,
@@ -268,6 +287,24 @@ fn child_main(a: &[String]) {
                 &groups,
             );
         }
+        "w3" => {
+            let groups: Vec<&str> = kv["groups"].split(',').collect();
+            w3::run(
+                &dir,
+                &w3::Plan {
+                    keys: num("keys"),
+                    secs: kv["secs"].parse().unwrap(),
+                    slices: num("slices"),
+                    cycles: num("cycles"),
+                    seed: num("seed"),
+                    rep: num("rep"),
+                    commits: groups.contains(&"commits"),
+                    readers: groups.contains(&"readers"),
+                    only: kv.get("engines").map(|v| v.split(',').map(str::to_string).collect()),
+                },
+            );
+        }
+        "fair" => fair::run(engine, &dir, num("n"), num("m"), num("rounds")),
         _ => panic!("unknown child kind {kind}"),
     }
     if std::env::var_os("PMEM_BENCH_KEEP").is_none() {
@@ -290,6 +327,8 @@ fn ingest(res: &mut Results, engine: &str, line: &str) {
             ns_per_op: ns / ops.max(1.0),
             hwm_kib: f.get("hwm_kib").copied().unwrap_or(0.0) as u64,
             file_bytes: f.get("file_bytes").map(|&b| b as u64),
+            ops,
+            syncs: f.get("syncs").copied(),
         });
     } else if line.starts_with("pending ") {
         res.pending.insert(engine.to_string());
@@ -314,7 +353,7 @@ fn parent_main(cfg: &Config) -> i32 {
     let w1rr = want(&|r| r.name == "w1.commit_vs_floor" || r.name == "w1.individual_commits_rr");
     // The floor is measured whenever a row of single durable commits is (for ÷floor).
     let floor = want(&|r| {
-        r.name.starts_with("floor")
+        (r.name.starts_with("floor") && !r.name.starts_with("floor.w3"))
             || r.name.starts_with("w1.individual_commits")
             || r.name == "w1.commit_vs_floor"
             || (r.name.starts_with("w2.") && r.name.ends_with(".full") && !r.name.contains("lookup"))
@@ -398,6 +437,29 @@ fn parent_main(cfg: &Config) -> i32 {
         }
     }
 
+    // Workload 3: one child per repetition, every engine inside it.
+    let w3_commits = want(&|r| r.name.starts_with("w3.durable_commits_threads"));
+    let w3_readers = want(&|r| r.name.starts_with("w3.") && !r.name.starts_with("w3.durable"));
+    if w3_commits || w3_readers {
+        let groups: Vec<&str> = [("commits", w3_commits), ("readers", w3_readers)].iter().filter(|g| g.1).map(|g| g.0).collect();
+        for rep in 0..cfg.reps {
+            jobs.push(Job {
+                label: format!("w3 {} rep {}", groups.join("+"), rep + 1),
+                args: vec![
+                    "w3".into(),
+                    "all".into(),
+                    format!("groups={}", groups.join(",")),
+                    format!("keys={}", cfg.w3_keys),
+                    format!("secs={}", cfg.w3_secs),
+                    format!("slices={}", cfg.w3_slices),
+                    format!("cycles={}", cfg.w3_cycles),
+                    format!("seed={seed}"),
+                    format!("rep={rep}"),
+                ],
+            });
+        }
+    }
+
     let mut res = Results::default();
     let mut failed = Vec::new();
     // Every child's result lines, prefixed with the engine: `--save-raw` keeps them and
@@ -446,13 +508,13 @@ fn parent_main(cfg: &Config) -> i32 {
         std::fs::write(path, text).expect("write --save-raw file");
     }
     let table = report::build(cfg, &selected, &res);
-    print!("{}", report::text(cfg, &table));
+    print!("{}", report::text(cfg, &table, &res));
     for line in report::machine_lines(&table) {
         println!("{line}");
     }
     eprintln!("total {:.1}s", elapsed.as_secs_f64());
     if let Some(path) = &cfg.update_docs {
-        report::update_docs(cfg, &table, path, elapsed);
+        report::update_docs(cfg, &table, &res, path, elapsed);
     }
     if failed.is_empty() {
         0

@@ -17,6 +17,10 @@ pub struct Sample {
     pub ns_per_op: f64,
     pub hwm_kib: u64,
     pub file_bytes: Option<u64>,
+    /// Operations the sample's phase did.
+    pub ops: f64,
+    /// fdatasync + fsync calls during the phase, where the child counted them.
+    pub syncs: Option<f64>,
 }
 
 #[derive(Default)]
@@ -28,6 +32,10 @@ pub struct Results {
 impl Results {
     pub fn add(&mut self, phase: &str, engine: &str, s: Sample) {
         self.samples.entry((phase.to_string(), engine.to_string())).or_default().push(s);
+    }
+    /// Every repetition's sample of one phase and engine.
+    pub fn samples(&self, phase: &str, engine: &str) -> &[Sample] {
+        self.samples.get(&(phase.to_string(), engine.to_string())).map_or(&[], Vec::as_slice)
     }
     /// Median over repetitions of each quantity.
     fn median(&self, phase: &str, engine: &str) -> Option<Med> {
@@ -75,6 +83,8 @@ pub enum Target {
     Floor(f64),
     /// Absolute time per operation at or below this many ns.
     AbsNs(f64),
+    /// A `.tN` row of N threads: pmem's rate at least this × N × its 1-thread rate.
+    Scaling(f64),
     None,
 }
 
@@ -119,6 +129,15 @@ pub fn rows() -> Vec<RowDef> {
         r("w2.alloc_link.process", "w2.alloc_link.process", "w2.alloc_link.process", NsPerOp, AbsNs(1000.0), "tx: alloc 56-byte node, link at head"),
         r("w2.hash_insert.process", "w2.hash_insert.process", "w2.hash_insert.process", NsPerOp, AbsNs(1000.0), "tx: one u64→u64 insert"),
         r("w2.hash_lookup.process", "w2.hash_lookup.process", "w2.hash_lookup.process", NsPerOp, AbsNs(40.0), "lookup of a present key"),
+        r("floor.w3.fdatasync", "floor.w3.fdatasync", "floor.w3.fdatasync", NsPerOp, None, "floor again, before each w3 thread count"),
+        r("w3.durable_commits_threads.t1", "w3.durable_commits_threads.t1", "w3.durable_commits_threads.t1", NsPerOp, Scaling(0.8), "durable +1 to one u64, 1 thread (time ÷ commits)"),
+        r("w3.durable_commits_threads.t2", "w3.durable_commits_threads.t2", "w3.durable_commits_threads.t2", NsPerOp, Scaling(0.8), "same, 2 threads at once"),
+        r("w3.durable_commits_threads.t4", "w3.durable_commits_threads.t4", "w3.durable_commits_threads.t4", NsPerOp, Scaling(0.8), "same, 4 threads at once"),
+        r("w3.durable_commits_threads.t8", "w3.durable_commits_threads.t8", "w3.durable_commits_threads.t8", NsPerOp, Scaling(0.8), "same, 8 threads at once"),
+        r("w3.read_during_long_tx.p50", "w3.read_during_long_tx.p50", "w3.read_during_long_tx.p50", NsPerOp, None, "point read while a write tx is open 100 ms: p50"),
+        r("w3.read_during_long_tx.p99", "w3.read_during_long_tx.p99", "w3.read_during_long_tx.p99", NsPerOp, None, "same: p99"),
+        r("w3.readers_while_writing", "w3.readers_while_writing", "w3.readers_while_writing", NsPerOp, None, "point read, 2 readers + 1 Full writer (time ÷ reads)"),
+        r("w3.writer_with_readers", "w3.writer_with_readers", "w3.writer_with_readers", NsPerOp, None, "Full commit, 1 writer + 2 readers"),
     ]
 }
 
@@ -183,6 +202,11 @@ pub fn build<'a>(_cfg: &Config, selected: &[&'a RowDef], res: &Results) -> Vec<T
             ),
             Target::Floor(t) => (format!("≤ {t} × floor"), ratio.map(|r| r <= t)),
             Target::AbsNs(t) => (format!("≤ {}", fmt_ns(t)), pmem.map(|p| p.value <= t)),
+            Target::Scaling(f) => {
+                let n: f64 = def.name.rsplit_once(".t").and_then(|(_, n)| n.parse().ok()).expect("a .tN row");
+                let one = res.median("w3.durable_commits_threads.t1", "pmem");
+                (format!("≥ {f} × N × 1 thread"), pmem.zip(one).map(|(p, o)| 1.0 / p.value >= f * n / o.value))
+            }
             Target::None => ("—".into(), None),
         };
         let status = match (pmem, met) {
@@ -192,10 +216,13 @@ pub fn build<'a>(_cfg: &Config, selected: &[&'a RowDef], res: &Results) -> Vec<T
             (Some(_), None) => "—",
         };
         let single_commit = def.name.starts_with("w1.individual_commits")
+            || def.name.starts_with("w3.durable_commits_threads")
             || (def.name.starts_with("w2.") && def.name.ends_with(".full") && !def.name.contains("lookup"));
-        // w2 Full rows compare with the floor measured right before them.
+        // w2 and w3 rows compare with the floor measured right before them.
         let floor = if def.name.starts_with("w2.") {
             res.median("floor.w2.fdatasync", "floor").or(floor)
+        } else if def.name.starts_with("w3.") {
+            res.median("floor.w3.fdatasync", "floor").or(floor)
         } else if def.name == "w1.individual_commits_rr" {
             res.median("floor.rr.fdatasync", "floor").or(floor)
         } else {
@@ -336,8 +363,8 @@ fn grids(table: &[TableRow]) -> [(Vec<String>, Vec<Vec<String>>); 3] {
         c2.extend([fmt_ratio(r.ratio), fmt_ratio(r.floor_ratio), r.target.clone(), r.status.into()]);
         g1.push(c1);
         g2.push(c2);
-        // The interleaved row runs every engine in one process: no RSS or size of its own.
-        if r.def.unit == Unit::NsPerOp && !r.def.name.ends_with("_rr") {
+        // The interleaved rows run every engine in one process: no RSS or size of their own.
+        if r.def.unit == Unit::NsPerOp && !r.def.name.ends_with("_rr") && !r.def.name.starts_with("w3.") {
             g3.push(c3);
         }
     }
@@ -370,10 +397,122 @@ const TITLES: [&str; 3] = [
     "Peak RSS / disk usage after the phase (medians)",
 ];
 
+/// Workload 3's own tables (rates with their spread over repetitions, commits per sync,
+/// the reader rows side by side), when the run measured it.
+fn w3_grids(res: &Results) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
+    let engines = crate::w3::ENGINES;
+    // Rate (ops/s): median and range over repetitions.
+    let rates = |phase: &str, e: &str| -> Option<(f64, f64, f64)> {
+        let v: Vec<f64> = res.samples(phase, e).iter().map(|s| 1e9 / s.ns_per_op).collect();
+        if v.is_empty() {
+            return None;
+        }
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(0.0, f64::max);
+        Some((median(v), lo, hi))
+    };
+    let fmt_rates = |r: Option<(f64, f64, f64)>| match r {
+        None => "—".to_string(),
+        Some((m, lo, hi)) => format!("{} [{}–{}]", fmt_rate(m), fmt_rate(lo).trim_end_matches("/s"), fmt_rate(hi)),
+    };
+    let reps = res.samples("w3.durable_commits_threads.t1", "pmem").len();
+    let mut out = Vec::new();
+    let pmem1 = rates("w3.durable_commits_threads.t1", "pmem").map(|r| r.0);
+    if pmem1.is_some() {
+        let mut head = vec!["threads".to_string()];
+        for e in engines {
+            head.push(format!("{e} commits/s"));
+            head.push("÷ pmem 1 thread".into());
+        }
+        head.push("floor fdatasync/s (1 thread, same slices)".into());
+        let mut rows = Vec::new();
+        let mut sync_rows = Vec::new();
+        for &n in crate::w3::THREADS {
+            let phase = format!("w3.durable_commits_threads.t{n}");
+            let mut row = vec![n.to_string()];
+            let mut srow = vec![n.to_string()];
+            for e in engines {
+                let r = rates(&phase, e);
+                row.push(fmt_rates(r));
+                row.push(fmt_ratio(r.zip(pmem1).map(|(r, p)| r.0 / p)));
+                // Commits per sync call: median over repetitions, and the range.
+                let v: Vec<f64> = res.samples(&phase, e).iter().filter_map(|s| Some(s.ops / s.syncs?.max(1.0))).collect();
+                srow.push(if v.is_empty() {
+                    "—".into()
+                } else {
+                    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                    let hi = v.iter().copied().fold(0.0, f64::max);
+                    format!("{:.2} [{lo:.2}–{hi:.2}]", median(v))
+                });
+            }
+            row.push(fmt_rates(rates(&format!("floor.w3.t{n}"), "floor")));
+            rows.push(row);
+            sync_rows.push(srow);
+        }
+        out.push((
+            format!("Workload 3: durable commits from N threads at once — commits/s, median [min–max] over {reps} reps; ÷ pmem 1 thread: the rate over pmem's 1-thread rate (pmem's target: ≥ 0.8 × N)"),
+            head,
+            rows,
+        ));
+        let mut head = vec!["threads".to_string()];
+        head.extend(engines.iter().map(|e| format!("{e} commits per sync")));
+        out.push((
+            "Workload 3: commits per fdatasync/fsync call (counted in-process; LMDB also writes its meta page through an O_DSYNC descriptor, not counted) — median [min–max]".to_string(),
+            head,
+            sync_rows,
+        ));
+    }
+    if !res.samples("w3.reader_alone", "pmem").is_empty() || !res.samples("w3.read_during_long_tx.p50", "pmem").is_empty() {
+        let mut head = vec!["measure".to_string()];
+        head.extend(engines.iter().map(|e| e.to_string()));
+        let mut rows = Vec::new();
+        for (label, phase) in [
+            ("point read while a write tx is open 100 ms: p50", "w3.read_during_long_tx.p50"),
+            ("same: p99", "w3.read_during_long_tx.p99"),
+            ("same: max", "w3.read_during_long_tx.max"),
+        ] {
+            let mut row = vec![label.to_string()];
+            row.extend(engines.iter().map(|e| res.median(phase, e).map_or("—".into(), |m| fmt_ns(m.value))));
+            rows.push(row);
+        }
+        let rel = |phase: &str, base: &str, e: &str| -> String {
+            let r = rates(phase, e);
+            match (r, rates(base, e)) {
+                (Some(r), Some(b)) => format!("{} (× {:.2})", fmt_rates(Some(r)), r.0 / b.0),
+                _ => fmt_rates(r),
+            }
+        };
+        for (label, phase, base) in [
+            ("reads/s, 1 reader alone", "w3.reader_alone", None),
+            ("reads/s, 2 readers alone (× 1 reader)", "w3.two_readers_alone", Some("w3.reader_alone")),
+            ("reads/s, 2 readers + 1 writer (× 1 reader alone)", "w3.readers_while_writing", Some("w3.reader_alone")),
+            ("commits/s, writer alone", "w3.writer_alone", None),
+            ("commits/s, writer + 2 readers (× alone)", "w3.writer_with_readers", Some("w3.writer_alone")),
+        ] {
+            let mut row = vec![label.to_string()];
+            row.extend(engines.iter().map(|e| match base {
+                Some(b) => rel(phase, b, e),
+                None => fmt_rates(rates(phase, e)),
+            }));
+            rows.push(row);
+        }
+        let reps = res.samples("w3.reader_alone", "pmem").len().max(res.samples("w3.read_during_long_tx.p50", "pmem").len());
+        out.push((
+            format!("Workload 3: readers and a writer — one read transaction per point read; rates median [min–max] over {reps} reps"),
+            head,
+            rows,
+        ));
+    }
+    out
+}
+
 fn plan_line(cfg: &Config) -> String {
     format!(
         "N = {} entries, {} reps (medians), {} individual commits, {} × {} batch commits, {} range reads; workload 2: {} records, {} tx per rep in Full, {} in Process (a rep stops after {} s), {} lookups",
         cfg.n, cfg.reps, cfg.individual, cfg.batches, cfg.batch_size, cfg.ranges, cfg.records, cfg.w2_full_ops, cfg.w2_process_ops, cfg.w2_max_secs, cfg.lookups
+    ) + &format!(
+        "; workload 3: {} keys, {} s per engine and thread count (and per reader/writer phase) in {} interleaved slices, {} long transactions",
+        cfg.w3_keys, cfg.w3_secs, cfg.w3_slices, cfg.w3_cycles
     )
 }
 
@@ -382,9 +521,12 @@ const LEGEND: &str = "Process rows: pmem Durability::Process, sqlite synchronous
 process crash). Full rows: pmem Durability::Full, redb Immediate, SQLite synchronous=FULL, LMDB default sync. \
 std is in memory, never durable.";
 
-pub fn text(cfg: &Config, table: &[TableRow]) -> String {
+pub fn text(cfg: &Config, table: &[TableRow], res: &Results) -> String {
     let mut s = format!("\n== pmem benchmarks: {} ==\n", plan_line(cfg));
     for (t, (h, g)) in TITLES.iter().zip(grids(table)) {
+        let _ = write!(s, "\n{t}\n{}", text_grid(&h, &g));
+    }
+    for (t, h, g) in w3_grids(res) {
         let _ = write!(s, "\n{t}\n{}", text_grid(&h, &g));
     }
     let _ = writeln!(s, "\n{LEGEND}");
@@ -499,7 +641,7 @@ pub const END: &str = "<!-- END GENERATED -->";
 
 /// Rewrites the generated part of `path` (between [`BEGIN`] and [`END`]) and writes
 /// `benchmarks.svg` beside it.
-pub fn update_docs(cfg: &Config, table: &[TableRow], path: &Path, elapsed: Duration) {
+pub fn update_docs(cfg: &Config, table: &[TableRow], res: &Results, path: &Path, elapsed: Duration) {
     let svg_path = path.with_file_name("benchmarks.svg");
     std::fs::write(&svg_path, svg(table, &format!("pmem vs best peer — {}", cfg.command_line()))).expect("write svg");
     let mut g = String::new();
@@ -514,6 +656,9 @@ pub fn update_docs(cfg: &Config, table: &[TableRow], path: &Path, elapsed: Durat
     let _ = writeln!(g, "```\n");
     let _ = writeln!(g, "![pmem ÷ best peer per row](benchmarks.svg)\n");
     for (t, (h, rows)) in TITLES.iter().zip(grids(table)) {
+        let _ = writeln!(g, "**{t}**\n\n{}", md_grid(&h, &rows));
+    }
+    for (t, h, rows) in w3_grids(res) {
         let _ = writeln!(g, "**{t}**\n\n{}", md_grid(&h, &rows));
     }
     let _ = writeln!(g, "{LEGEND}\n\nMachine-readable lines:\n\n```text\n{}\n```\n\n{END}", machine_lines(table).join("\n"));

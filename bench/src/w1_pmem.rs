@@ -5,8 +5,8 @@ use std::path::Path;
 
 use pmem::{PBTreeMap, Pool, PoolOptions};
 
-use crate::util::{Data, Key, Val};
-use crate::w1::{sum_bytes, Kv};
+use crate::util::{Key, Val};
+use crate::w1::{use_value, Kv};
 
 type Map = PBTreeMap<Key, Val>;
 
@@ -21,29 +21,27 @@ struct PmemKv {
 }
 
 impl Kv for PmemKv {
-    fn insert(&mut self, data: &Data, from: u64, to: u64) {
+    fn insert(&mut self, entries: &[(Key, Val)]) {
         self.pool
             .tx(|tx| {
                 let m = tx.root_mut();
-                for i in from..to {
-                    m.set(data.key(i), data.value(i))?;
+                for (k, v) in entries {
+                    m.set(*k, *v)?;
                 }
                 Ok::<_, pmem::Error>(())
             })
             .expect("insert");
     }
-    fn get_many(&mut self, data: &Data, idx: &mut dyn Iterator<Item = u64>, count: u64) -> u64 {
-        self.pool
-            .read(|m| idx.take(count as usize).map(|i| sum_bytes(m.get(&data.key(i)).expect("present"))).sum())
-            .expect("read")
+    fn get_many(&mut self, keys: &[Key]) -> u64 {
+        self.pool.read(|m| keys.iter().map(|k| use_value(m.get(k).expect("present"))).sum()).expect("read")
     }
-    fn ranges(&mut self, data: &Data, idx: &mut dyn Iterator<Item = u64>, count: u64) -> (u64, u64) {
+    fn ranges(&mut self, keys: &[Key]) -> (u64, u64) {
         self.pool
             .read(|m| {
                 let (mut s, mut seen) = (0, 0);
-                for i in idx.take(count as usize) {
-                    for (_, v) in m.range(data.key(i)..).take(10) {
-                        s += sum_bytes(v);
+                for k in keys {
+                    for (_, v) in m.range::<Key, _>(k..).take(10) {
+                        s += use_value(v);
                         seen += 1;
                     }
                 }
@@ -51,12 +49,12 @@ impl Kv for PmemKv {
             })
             .expect("read")
     }
-    fn remove(&mut self, data: &Data, from: u64, to: u64) {
+    fn remove(&mut self, keys: &[Key]) {
         self.pool
             .tx(|tx| {
                 let m = tx.root_mut();
-                for i in from..to {
-                    assert!(m.remove_with(&data.key(i), |_, _| ())?.is_some(), "present");
+                for k in keys {
+                    assert!(m.remove_with(k, |_, _| ())?.is_some(), "present");
                 }
                 Ok::<_, pmem::Error>(())
             })

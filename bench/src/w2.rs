@@ -235,7 +235,7 @@ struct RedbObj {
 
 impl RedbObj {
     fn open(dir: &Path, dur: Dur) -> Self {
-        let db = redb::Database::create(dir.join("redb.db")).expect("redb create");
+        let db = crate::w1::redb_create(&dir.join("redb.db"));
         let dur = match dur {
             Dur::Full => redb::Durability::Immediate,
             Dur::Process => redb::Durability::None,
