@@ -2,7 +2,8 @@
 //! self-contained single-file pool while other threads keep committing; the copy opens,
 //! passes `check()`, and holds exactly the commits up to one point.
 
-use std::path::PathBuf;
+mod common;
+use common::Dir;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -16,22 +17,8 @@ struct Journal {
     last: u64,
 }
 
-struct Dir(PathBuf);
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("pmem-backup-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn dir(name: &str) -> Dir {
+    Dir::new("backup", name)
 }
 
 fn commit(p: &mut Pool<Journal>, i: u64) {
@@ -64,7 +51,7 @@ fn prefix_of(path: &std::path::Path) -> u64 {
 
 #[test]
 fn a_backup_taken_while_another_thread_commits_holds_a_whole_prefix() {
-    let d = Dir::new("online");
+    let d = dir("online");
     let mut pool = PoolOptions::new()
         .durability(pmem::Durability::Process)
         .checkpoint_threshold(256 << 10)
@@ -103,7 +90,7 @@ fn a_backup_taken_while_another_thread_commits_holds_a_whole_prefix() {
 
 #[test]
 fn a_backup_holds_commits_that_are_only_in_the_log_and_needs_no_log() {
-    let d = Dir::new("log");
+    let d = dir("log");
     let mut pool = PoolOptions::new()
         .checkpoint_threshold(64 << 20)
         .create::<Journal>(d.path("p.pool"))
@@ -118,7 +105,7 @@ fn a_backup_holds_commits_that_are_only_in_the_log_and_needs_no_log() {
 
 #[test]
 fn a_backup_never_replaces_a_file_and_is_refused_inside_a_read() {
-    let d = Dir::new("refused");
+    let d = dir("refused");
     let pool = Pool::<Journal>::create(d.path("p.pool")).unwrap();
     std::fs::write(d.path("taken"), b"mine").unwrap();
     assert!(matches!(

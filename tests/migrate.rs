@@ -2,7 +2,8 @@
 //! failure, a crashed old pool's log is honoured, a stray file of an interrupted
 //! attempt is replaced, and a chain resumes at whatever version the pool is.
 
-use std::path::PathBuf;
+mod common;
+use common::Dir;
 
 use pmem::migrate::{migrate, migrate_with, MigrateFrom, Migration};
 use pmem::{Error, PString, PVec, Persistent, Pool, PoolOptions};
@@ -54,22 +55,8 @@ impl MigrateFrom<v1::Ledger> for Ledger {
     }
 }
 
-struct Dir(PathBuf);
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("pmem-migrate-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn dir(name: &str) -> Dir {
+    Dir::new("migrate", name)
 }
 
 fn v1_pool(path: &std::path::Path, n: i32) -> Pool<v1::Ledger> {
@@ -108,7 +95,7 @@ fn check_v2(path: &std::path::Path, n: i64) {
 
 #[test]
 fn a_migrated_pool_holds_the_converted_data_and_is_one_file() {
-    let d = Dir::new("basic");
+    let d = dir("basic");
     let path = d.path("l.pool");
     drop(v1_pool(&path, 50));
     migrate::<v1::Ledger, Ledger>(&path, &PoolOptions::new()).unwrap();
@@ -119,7 +106,7 @@ fn a_migrated_pool_holds_the_converted_data_and_is_one_file() {
 
 #[test]
 fn a_crashed_old_pool_is_migrated_with_the_commits_in_its_log() {
-    let d = Dir::new("crashed");
+    let d = dir("crashed");
     let live = d.path("live.pool");
     let p = v1_pool(&live, 40);
     let path = d.path("l.pool");
@@ -133,7 +120,7 @@ fn a_crashed_old_pool_is_migrated_with_the_commits_in_its_log() {
 
 #[test]
 fn a_failing_conversion_leaves_the_old_pool_as_it_was() {
-    let d = Dir::new("fails");
+    let d = dir("fails");
     let path = d.path("l.pool");
     drop(v1_pool(&path, 10));
     let before = std::fs::read(&path).unwrap();
@@ -150,7 +137,7 @@ fn a_failing_conversion_leaves_the_old_pool_as_it_was() {
 
 #[test]
 fn migrating_from_the_wrong_old_type_changes_nothing() {
-    let d = Dir::new("wrong");
+    let d = dir("wrong");
     let path = d.path("l.pool");
     drop(Pool::<u64>::create(&path).unwrap());
     let before = std::fs::read(&path).unwrap();
@@ -163,7 +150,7 @@ fn migrating_from_the_wrong_old_type_changes_nothing() {
 
 #[test]
 fn a_stray_file_of_an_interrupted_attempt_is_replaced() {
-    let d = Dir::new("stray");
+    let d = dir("stray");
     let path = d.path("l.pool");
     drop(v1_pool(&path, 10));
     std::fs::write(d.path("l.pool.migrating"), b"half a pool").unwrap();
@@ -180,7 +167,7 @@ struct V3 {
 
 #[test]
 fn a_chain_resumes_at_whatever_version_the_pool_is() {
-    let d = Dir::new("chain");
+    let d = dir("chain");
     let chain = || {
         Migration::new()
             .step::<v1::Ledger, Ledger>()
@@ -232,7 +219,7 @@ impl Ledger {
 
 #[test]
 fn a_pool_open_elsewhere_is_not_migrated() {
-    let d = Dir::new("locked");
+    let d = dir("locked");
     let path = d.path("l.pool");
     let open = v1_pool(&path, 5);
     assert!(matches!(
@@ -250,7 +237,7 @@ fn a_pool_open_elsewhere_is_not_migrated() {
 fn no_commit_acknowledged_on_the_old_pool_is_lost_to_a_concurrent_migration() {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Arc;
-    let d = Dir::new("race");
+    let d = dir("race");
     let mut lost = 0;
     for round in 0..60 {
         let path = d.path(&format!("p{round}.pool"));
