@@ -17,7 +17,11 @@
 //!   a sum of all 150 bytes;
 //! - SQLite: the same point reads through a second connection with `mmap_size` 4 GiB;
 //! - `gen key` / `gen entry`: generating a key (with its random index) or a 174-byte
-//!   entry alone, which is what the old rule added to every timed operation.
+//!   entry alone, which is what the old rule added to every timed operation;
+//! - `bulk_load` (first), 500 durable single-insert commits (`commit1`) and
+//!   `remove_half` (last), timed once, for comparing engine
+//!   settings across runs: engines `lmdb+writemap` (`MDB_WRITEMAP`) and
+//!   `lmdb+nordahead` (`MDB_NORDAHEAD`) besides the four of workload 1.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -69,6 +73,7 @@ impl Entries<'_> {
 /// One engine under test.
 trait Engine {
     fn insert(&mut self, src: &mut Entries, m: u64);
+    fn remove(&mut self, src: &mut Keys, m: u64);
     fn reads(&mut self, src: &mut Keys, m: u64, c: Consume) -> u64;
     fn ranges(&mut self, src: &mut Keys, m: u64, c: Consume) -> u64;
     /// Extra read variants of this engine (name, run).
@@ -82,16 +87,20 @@ pub fn run(engine: &str, dir: &Path, n: u64, m: u64, rounds: u64) {
     let mut e: Box<dyn Engine> = match engine {
         "pmem" => Box::new(Pmem::open(dir)),
         "redb" => Box::new(Redb(crate::w1::redb_create(&dir.join("redb.db")))),
-        "lmdb" => Box::new(Lmdb::open(dir)),
+        "lmdb" => Box::new(Lmdb::open(dir, heed::EnvFlags::empty())),
+        "lmdb+writemap" => Box::new(Lmdb::open(dir, heed::EnvFlags::WRITE_MAP)),
+        "lmdb+nordahead" => Box::new(Lmdb::open(dir, heed::EnvFlags::NO_READ_AHEAD)),
         "sqlite-wal" => Box::new(Sqlite::open(dir)),
         _ => panic!("fair: unknown engine {engine}"),
     };
-    let load = data.entries(0, n);
-    e.insert(&mut Entries(load.iter()), n);
-    drop(load);
     let out = |phase: &str, variant: &str, t: Instant, ops: u64| {
         println!("fair {phase} {variant} ns_per_op={:.1} engine={engine}", t.elapsed().as_nanos() as f64 / ops as f64);
     };
+    let load = data.entries(0, n);
+    let t = Instant::now();
+    e.insert(&mut Entries(load.iter()), n);
+    out("bulk_load", "pre", t, n);
+    drop(load);
     let mut rng = Rng::new(0x5eed);
     for round in 0..rounds {
         for (phase, count) in [("reads", m), ("ranges", m / 2)] {
@@ -136,6 +145,17 @@ pub fn run(engine: &str, dir: &Path, n: u64, m: u64, rounds: u64) {
         }
         out("gen", "entry", t, m);
     }
+    // Durable single-insert commits, to compare engine settings on small commits.
+    let extra = data.entries(n, n + 500);
+    let t = Instant::now();
+    for one in extra.chunks(1) {
+        e.insert(&mut Entries(one.iter()), 1);
+    }
+    out("commit1", "pre", t, 500);
+    let keys = data.keys(0..n / 2);
+    let t = Instant::now();
+    e.remove(&mut Keys::Pre(keys.iter()), n / 2);
+    out("remove_half", "pre", t, n / 2);
 }
 
 // ---------------------------------------------------------------- engines
@@ -160,6 +180,17 @@ impl Engine for Pmem {
                 Ok::<_, pmem::Error>(())
             })
             .expect("insert");
+    }
+    fn remove(&mut self, src: &mut Keys, m: u64) {
+        self.0
+            .tx(|tx| {
+                let map = tx.root_mut();
+                for _ in 0..m {
+                    assert!(map.remove_with(&src.next(), |_, _| ())?.is_some());
+                }
+                Ok::<_, pmem::Error>(())
+            })
+            .expect("remove");
     }
     fn reads(&mut self, src: &mut Keys, m: u64, c: Consume) -> u64 {
         self.0.read(|map| (0..m).map(|_| c(map.get(&src.next()).expect("present"))).sum()).expect("read")
@@ -195,6 +226,16 @@ impl Engine for Redb {
         }
         tx.commit().unwrap();
     }
+    fn remove(&mut self, src: &mut Keys, m: u64) {
+        let tx = self.0.begin_write().unwrap();
+        {
+            let mut t = tx.open_table(RT).unwrap();
+            for _ in 0..m {
+                t.remove(&src.next()[..]).unwrap().expect("present");
+            }
+        }
+        tx.commit().unwrap();
+    }
     fn reads(&mut self, src: &mut Keys, m: u64, c: Consume) -> u64 {
         use redb::ReadableDatabase;
         let tx = self.0.begin_read().unwrap();
@@ -222,8 +263,8 @@ struct Lmdb {
 }
 
 impl Lmdb {
-    fn open(dir: &Path) -> Self {
-        let env = crate::w1::lmdb_open(dir, heed::EnvFlags::empty());
+    fn open(dir: &Path, flags: heed::EnvFlags) -> Self {
+        let env = crate::w1::lmdb_open(dir, flags);
         Lmdb { env, db: crate::w1::lmdb_db(env, "kv") }
     }
 }
@@ -234,6 +275,13 @@ impl Engine for Lmdb {
         for _ in 0..m {
             let (k, v) = src.next();
             self.db.put(&mut tx, &k, &v).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    fn remove(&mut self, src: &mut Keys, m: u64) {
+        let mut tx = self.env.write_txn().unwrap();
+        for _ in 0..m {
+            assert!(self.db.delete(&mut tx, &src.next()).unwrap());
         }
         tx.commit().unwrap();
     }
@@ -265,8 +313,10 @@ impl Sqlite {
         let path = dir.join("sqlite.db");
         let c = crate::w1::sqlite_open(&path, true, "FULL");
         c.execute_batch("CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;").unwrap();
+        // `sqlite_open` turns memory-mapped reads on; the first connection turns them off
+        // again, so that both sides of the comparison are there.
+        c.execute_batch("PRAGMA mmap_size=0;").unwrap();
         let mmap = crate::w1::sqlite_open(&path, true, "FULL");
-        mmap.execute_batch("PRAGMA mmap_size=4294967296;").unwrap();
         Sqlite { c, mmap }
     }
     fn reads_on(c: &mut rusqlite::Connection, src: &mut Keys, m: u64, f: Consume) -> u64 {
@@ -291,6 +341,16 @@ impl Engine for Sqlite {
             for _ in 0..m {
                 let (k, v) = src.next();
                 st.execute((&k[..], &v[..])).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    fn remove(&mut self, src: &mut Keys, m: u64) {
+        let tx = self.c.transaction().unwrap();
+        {
+            let mut st = tx.prepare_cached("DELETE FROM kv WHERE k = ?1").unwrap();
+            for _ in 0..m {
+                assert_eq!(st.execute([&src.next()[..]]).unwrap(), 1);
             }
         }
         tx.commit().unwrap();
