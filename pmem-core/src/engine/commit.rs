@@ -9,13 +9,17 @@ use crate::format::LOG_HEADER_LEN;
 use crate::heap::HeapIndex;
 
 impl Shared {
-    /// A leader's short wait for transactions already under way (`committers`): up to
-    /// 100 µs, yielding, while any is still before its append — so that one sync
-    /// covers them (like `commit_delay` with `commit_siblings` in `PostgreSQL`). A lone
-    /// committer never waits: its own count is gone before it flushes.
+    /// A leader's short wait, so that one sync covers more commits: up to 100 µs,
+    /// yielding, while a transaction is still before its append (`committers`) or fewer
+    /// commits are waiting than the last sync covered (the threads it released are
+    /// coming back; `GroupCommit::gather_target`) — like `commit_delay` with
+    /// `commit_siblings` in `PostgreSQL`. A lone committer never waits: its own count is
+    /// gone before it flushes, and its last batch was itself.
     fn gather_committers(&self) {
+        let gc = &self.flusher.gc;
+        let want = gc.gather_target();
         let start = std::time::Instant::now();
-        while self.flusher.committers.load(Ordering::Acquire) > 0
+        while (self.flusher.committers.load(Ordering::Acquire) > 0 || gc.unsynced() < want)
             && start.elapsed() < std::time::Duration::from_micros(100)
         {
             std::thread::yield_now();

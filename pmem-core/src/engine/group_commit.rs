@@ -40,6 +40,9 @@ pub(crate) struct GroupCommit {
     done: Condvar,
     durable: AtomicU64,
     appended: AtomicU64,
+    /// How many commits the last completed sync covered: the committers a leader can
+    /// expect back (see `gather_target`).
+    last_batch: AtomicU64,
 }
 
 impl GroupCommit {
@@ -49,6 +52,7 @@ impl GroupCommit {
             done: Condvar::new(),
             durable: AtomicU64::new(seq),
             appended: AtomicU64::new(seq),
+            last_batch: AtomicU64::new(1),
         }
     }
 
@@ -66,6 +70,22 @@ impl GroupCommit {
     /// The last durable sequence number.
     pub(crate) fn durable(&self) -> u64 {
         self.durable.load(Ordering::Acquire)
+    }
+
+    /// Commits appended but not yet durable.
+    pub(crate) fn unsynced(&self) -> u64 {
+        self.appended
+            .load(Ordering::Acquire)
+            .saturating_sub(self.durable.load(Ordering::Acquire))
+    }
+
+    /// How many unsynced commits a leader may wait for before it syncs: as many as the
+    /// last sync covered. The threads that sync released are typically already running
+    /// their next transaction, or about to (woken, not yet scheduled): counting only
+    /// transactions under way missed them, and at 4–8 threads every other sync covered
+    /// half the threads (ARCHITECTURE §7).
+    pub(crate) fn gather_target(&self) -> u64 {
+        self.last_batch.load(Ordering::Relaxed)
     }
 
     /// Returns once `seq` is durable, running `sync` (as the leader) when no sync in
@@ -109,7 +129,9 @@ impl GroupCommit {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if r.is_ok() {
-            self.durable.fetch_max(target, Ordering::AcqRel);
+            let before = self.durable.fetch_max(target, Ordering::AcqRel);
+            self.last_batch
+                .store(target.saturating_sub(before).max(1), Ordering::Relaxed);
         }
         *syncing = false;
         drop(syncing);
