@@ -314,6 +314,7 @@ pub use pmem_collections::PHasher;
 pub use pmem_core::{fingerprint, plain_view, raw, view_cast, ViewTail, Visitor};
 pub use pmem_derive::Persistent;
 
+pub mod compact;
 pub mod migrate;
 
 /// The README's Rust blocks, compiled by `cargo test --doc` so that they stay true.

@@ -213,8 +213,13 @@ fn field_offset(
 
 /// A pattern binding every field of `v` as `__pmem_0`, `__pmem_1`...
 fn pattern(v: &Variant<'_>) -> TokenStream {
+    pattern_with(v, "__pmem_")
+}
+
+/// A pattern binding every field of `v` as `{prefix}0`, `{prefix}1`...
+fn pattern_with(v: &Variant<'_>, prefix: &str) -> TokenStream {
     let vid = v.ident;
-    let binds = (0..v.fields.len()).map(|k| format_ident!("__pmem_{}", k));
+    let binds = (0..v.fields.len()).map(|k| format_ident!("{}{}", prefix, k));
     match v.style {
         Style::Unit => quote!(Self::#vid),
         Style::Tuple => quote!(Self::#vid(#(#binds),*)),
@@ -332,10 +337,39 @@ fn owned_fns(variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) 
             unsafe { #(#frees)* }
         })
     });
+    let copy_arms = variants.iter().zip(typed).map(|(v, fields)| {
+        let src = pattern(v);
+        let dst = pattern_with(v, "__pmem_dst_");
+        let copies = fields.iter().enumerate().map(|(k, (marker, ty))| {
+            let pt = as_field(ty, marker);
+            let (a, b) = (
+                format_ident!("__pmem_{}", k),
+                format_ident!("__pmem_dst_{}", k),
+            );
+            quote!(#pt::clone_into_pool(#a, ::core::ptr::from_mut(#b))?;)
+        });
+        quote!((#src, #dst) => { #(#copies)* })
+    });
     quote! {
         fn visit_owned(&self, v: &mut ::pmem::Visitor<'_>) -> ::pmem::Result<()> {
             match self {
                 #(#visit_arms)*
+            }
+            ::core::result::Result::Ok(())
+        }
+        #[allow(unused_unsafe, unreachable_patterns)]
+        unsafe fn clone_into_pool(&self, dst: *mut Self) -> ::pmem::Result<()> {
+            // SAFETY: `dst` is writable and lies in the destination's open transaction
+            // (caller's contract). The bitwise copy makes `*dst` a valid value of the
+            // same variant (its pointers still name the source pool, but are only
+            // overwritten, never followed); each field is then overwritten by its own
+            // relocating copy, under the same contract.
+            unsafe {
+                ::core::ptr::copy_nonoverlapping(self, dst, 1);
+                match (self, &mut *dst) {
+                    #(#copy_arms)*
+                    _ => {}
+                }
             }
             ::core::result::Result::Ok(())
         }

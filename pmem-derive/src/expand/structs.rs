@@ -121,9 +121,26 @@ fn persistent_impl(
             let m = &f.member;
             quote!(#pt::free_owned(::core::ptr::addr_of_mut!((*ptr).#m))?;)
         });
+        let copies = fields.iter().zip(typed).map(|(f, (marker, ty))| {
+            let pt = as_field(ty, marker);
+            let m = &f.member;
+            quote!(#pt::clone_into_pool(&self.#m, ::core::ptr::addr_of_mut!((*dst).#m))?;)
+        });
         quote! {
             fn visit_owned(&self, v: &mut ::pmem::Visitor<'_>) -> ::pmem::Result<()> {
                 #(#visits)*
+                ::core::result::Result::Ok(())
+            }
+            #[allow(unused_unsafe)]
+            unsafe fn clone_into_pool(&self, dst: *mut Self) -> ::pmem::Result<()> {
+                // SAFETY: `dst` is writable and lies in the destination's open
+                // transaction (caller's contract): the bitwise copy sets every byte,
+                // then each field is overwritten by its own relocating copy, under the
+                // same contract.
+                unsafe {
+                    ::core::ptr::copy_nonoverlapping(self, dst, 1);
+                    #(#copies)*
+                }
                 ::core::result::Result::Ok(())
             }
             #[allow(unused_unsafe)]
