@@ -372,6 +372,14 @@ pub mod __private {
         /// # Safety
         /// As `Persistent::validate`.
         unsafe fn validate(ptr: *const Self) -> core::result::Result<(), crate::Invalid>;
+        /// `Persistent::clone_into_pool`.
+        ///
+        /// # Errors
+        /// As `Persistent::clone_into_pool`.
+        ///
+        /// # Safety
+        /// As `Persistent::clone_into_pool`.
+        unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()>;
     }
 
     impl<T: Persistent, Field> PersistentField<Field> for T {
@@ -394,6 +402,11 @@ pub mod __private {
         unsafe fn validate(ptr: *const Self) -> core::result::Result<(), crate::Invalid> {
             // SAFETY: forwarded contract.
             unsafe { T::validate(ptr) }
+        }
+        #[inline]
+        unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+            // SAFETY: forwarded contract.
+            unsafe { Persistent::clone_into_pool(self, dst) }
         }
     }
 
