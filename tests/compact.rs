@@ -165,9 +165,11 @@ enum Shape {
     #[default]
     Empty,
     Named(PString),
-    Pair { a: u64, b: PVec<u16> },
+    Pair {
+        a: u64,
+        b: PVec<u16>,
+    },
 }
-
 
 #[derive(Persistent, Default)]
 #[repr(C)]
