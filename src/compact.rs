@@ -1,5 +1,5 @@
 //! Compaction: a pool's live graph rewritten into a fresh file that replaces the old one
-//! in **one atomic step on disk** (`docs/ARCHITECTURE.md` §15, "Compaction").
+//! in **one atomic step on disk** (`docs/ARCHITECTURE.md` §15.5).
 //!
 //! A pool's file only grows: freed space is reused, never returned. [`compact`] copies
 //! the root and everything it owns into a new pool — each collection rebuilt tight (a

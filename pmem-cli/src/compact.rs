@@ -3,7 +3,7 @@
 //! strings. Compaction rebuilds hash tables, which means hashing keys with their type's
 //! `Hash`: code the pool's schema does not carry for application types, so a pool whose
 //! root is an application type is refused with the one-line call that compacts it from
-//! the application (`docs/ARCHITECTURE.md` §15, "Compaction").
+//! the application (`docs/ARCHITECTURE.md` §15.5).
 
 use std::path::Path;
 
