@@ -17,6 +17,10 @@ use pmem_core::{Error, Persistent, Pool, PoolOptions, Result};
 
 use crate::migrate::replace_with;
 
+/// Stack of the thread that copies the graph: 1 GiB of address space, enough for chains
+/// of millions of boxes.
+const COPY_STACK: usize = 1 << 30;
+
 /// What a compaction did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -73,16 +77,34 @@ where
             })
     };
     let bytes_before = size(path)?;
-    replace_with::<R, R>(path, options, ".compacting", |old, tx| {
-        let dst = std::ptr::from_mut(tx.root_mut()).cast::<R>();
-        // SAFETY: `dst` is the new pool's root, in the transaction open on this thread,
-        // snapshotted before it is written; it holds `R::default()`, built outside the
-        // pool, which owns no pool memory. `old` is the old pool's root, readable for
-        // the whole read this runs in.
-        unsafe {
-            pmem_core::raw::snapshot_value(dst);
-            old.clone_into_pool(dst)
-        }
+    let run = || {
+        replace_with::<R, R>(path, options, ".compacting", |old, tx| {
+            let dst = std::ptr::from_mut(tx.root_mut()).cast::<R>();
+            // SAFETY: `dst` is the new pool's root, in the transaction open on this
+            // thread, snapshotted before it is written; it holds `R::default()`, built
+            // outside the pool, which owns no pool memory. `old` is the old pool's
+            // root, readable for the whole read this runs in.
+            unsafe {
+                pmem_core::raw::snapshot_value(dst);
+                old.clone_into_pool(dst)
+            }
+        })
+    };
+    // The copy recurses once per `PBox` on a chain (a list of boxes nests as deep as it
+    // is long), so it runs on a thread with room: the stack is reserved address space,
+    // touched only as deep as the graph goes.
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("pmem-compact".into())
+            .stack_size(COPY_STACK)
+            .spawn_scoped(s, run)
+            .map_err(|source| Error::Io {
+                op: "starting the compaction thread for",
+                path: path.to_path_buf(),
+                source,
+            })?
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
     })?;
     Ok(CompactReport {
         bytes_before,

@@ -358,3 +358,37 @@ fn compacting_as_the_wrong_type_changes_nothing() {
     assert!(matches!(e, Error::TypeMismatch { .. }), "{e:?}");
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
 }
+
+#[test]
+fn a_list_of_100k_boxes_is_compacted_without_running_out_of_stack() {
+    let d = dir("deep");
+    let path = d.path("l.pool");
+    let mut pool = Pool::<Node>::create(&path).unwrap();
+    pool.tx(|tx| {
+        let mut at = tx.root_mut().next_mut().insert(Node::default())?;
+        for v in 1..100_000 {
+            at = at.next_mut().insert(Node {
+                value: v,
+                next: None,
+            })?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    pool.close().unwrap();
+    compact::<Node>(&path, &PoolOptions::new()).unwrap();
+    let pool = Pool::<Node>::open(&path).unwrap();
+    pool.check().unwrap();
+    let (count, last) = pool
+        .read(|n| {
+            let (mut count, mut last, mut at) = (0u32, 0, n.next.as_deref());
+            while let Some(n) = at {
+                count += 1;
+                last = n.value;
+                at = n.next.as_deref();
+            }
+            (count, last)
+        })
+        .unwrap();
+    assert_eq!((count, last), (100_000, 99_999));
+}
