@@ -120,8 +120,8 @@ pub unsafe trait Persistent: PSafe {
     ///
     /// # Errors
     /// [`Error::NotRelocatable`] for a type holding a [`crate::PPtr`]; allocation errors
-    /// such as [`Error::OutOfSpace`]. On an error `*dst` owns nothing the copy allocated
-    /// (the transaction is meant to be rolled back).
+    /// such as [`Error::OutOfSpace`]. On an error `*dst` may hold a partial copy, and
+    /// the caller must roll the transaction back (which frees what the copy allocated).
     ///
     /// # Safety
     /// - as for [`PInit::init`]: `dst` is valid for writes of a `Self`, lies in a pool
