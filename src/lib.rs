@@ -314,6 +314,7 @@ pub use pmem_collections::PHasher;
 pub use pmem_core::{fingerprint, plain_view, raw, view_cast, ViewTail, Visitor};
 pub use pmem_derive::Persistent;
 
+pub mod compact;
 pub mod migrate;
 
 /// The README's Rust blocks, compiled by `cargo test --doc` so that they stay true.
@@ -371,6 +372,14 @@ pub mod __private {
         /// # Safety
         /// As `Persistent::validate`.
         unsafe fn validate(ptr: *const Self) -> core::result::Result<(), crate::Invalid>;
+        /// `Persistent::clone_into_pool`.
+        ///
+        /// # Errors
+        /// As `Persistent::clone_into_pool`.
+        ///
+        /// # Safety
+        /// As `Persistent::clone_into_pool`.
+        unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()>;
     }
 
     impl<T: Persistent, Field> PersistentField<Field> for T {
@@ -393,6 +402,11 @@ pub mod __private {
         unsafe fn validate(ptr: *const Self) -> core::result::Result<(), crate::Invalid> {
             // SAFETY: forwarded contract.
             unsafe { T::validate(ptr) }
+        }
+        #[inline]
+        unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+            // SAFETY: forwarded contract.
+            unsafe { Persistent::clone_into_pool(self, dst) }
         }
     }
 

@@ -23,7 +23,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pmem_core::{Error, Persistent, PoolOptions, Result};
+use pmem_core::{Error, Persistent, PoolOptions, Result, Tx};
 
 /// How to build a root of type `Self` from a root of type `Old`: one step of a typed
 /// migration.
@@ -59,10 +59,10 @@ pub trait MigrateFrom<Old: Persistent>: Persistent + Default {
     fn migrate(old: &Old, new: &mut Self::View) -> Result<()>;
 }
 
-/// The temporary file a migration of `path` builds.
-fn migrating_path(path: &Path) -> PathBuf {
+/// The temporary file a migration (or compaction) of `path` builds.
+fn temp_path(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
-    s.push(".migrating");
+    s.push(suffix);
     PathBuf::from(s)
 }
 
@@ -177,9 +177,30 @@ where
     Old: Persistent,
     New: Persistent + Default,
 {
-    let path = path.as_ref();
+    replace_with::<Old, New>(path.as_ref(), options, MIGRATING, |old, tx| {
+        convert(old, tx.root_mut())
+    })
+}
+
+/// The suffix of the temporary file a migration builds.
+const MIGRATING: &str = ".migrating";
+
+/// The atomic replacement both migration and compaction are made of (see the module
+/// docs): opens `path` read-only as `Old`, builds a new pool of `New` at `path` +
+/// `suffix` in one transaction with `fill`, closes it, renames it over `path` and syncs
+/// the directory, then takes over the old log.
+pub(crate) fn replace_with<Old, New>(
+    path: &Path,
+    options: &PoolOptions,
+    suffix: &str,
+    fill: impl FnOnce(&Old, &mut Tx<'_, New>) -> Result<()>,
+) -> Result<()>
+where
+    Old: Persistent,
+    New: Persistent + Default,
+{
     let old = options.clone().read_only(true).open::<Old>(path)?;
-    let tmp = migrating_path(path);
+    let tmp = temp_path(path, suffix);
     // A stray file of an earlier, interrupted attempt (and its log) is not a pool anyone
     // relies on: the rename that would have published it never happened.
     for stale in [tmp.clone(), log_path(&tmp)] {
@@ -191,9 +212,9 @@ where
     }
     let built = (|| {
         let mut new = options.clone().read_only(false).create::<New>(&tmp)?;
-        old.read(|o| new.tx(|tx| convert(o, tx.root_mut())))??;
+        old.read(|o| new.tx(|tx| fill(o, tx)))??;
         // Closing the last handle checkpoints, marks the pool clean and removes its
-        // log: the file alone holds the migrated pool, synced.
+        // log: the file alone holds the new pool, synced.
         new.close()
     })();
     if let Err(e) = built {

@@ -28,7 +28,8 @@
 //! A typed migration (`pmem::migrate`) is recorded and crashed the same way
 //! (`power_loss/migration.rs`): every state must hold the old pool with its contents or
 //! the migrated one, only the latter once `migrate` returned; two broken migrations must
-//! be caught.
+//! be caught. A compaction (`pmem::compact`, the same atomic replacement) is crashed
+//! the same way: the old pool or the compacted one, with the same contents.
 //!
 //! `PMEM_POWERLOSS_STATES=N` raises the number of states per mode (default 5,000) and
 //! per migration run (default 1,000) for a soak. Failing images are kept under `target/tmp/power_loss-failures/`, and the report
@@ -214,6 +215,9 @@ fn harness_child_process_does_nothing_unless_the_harness_starts_it() {
     }
     if parts[0] == "migrate" {
         return migration::child(&dir, parts[1]);
+    }
+    if parts[0] == "compact" {
+        return migration::child_compact(&dir);
     }
     let mode = mode_of(parts[1]);
     let commits: usize = parts[2].parse().unwrap();
@@ -724,8 +728,13 @@ fn migration_target() -> u64 {
 }
 
 fn check_migration(crashed_v1: bool) {
+    check_replacement(false, crashed_v1);
+}
+
+fn check_replacement(compact: bool, crashed_v1: bool) {
     let target = migration_target();
     let found = migration::run(&migration::Run {
+        compact,
         crashed_v1,
         fault: None,
         target,
@@ -748,11 +757,23 @@ fn every_power_loss_state_of_a_migration_of_a_crashed_pool_holds_the_old_pool_or
 }
 
 #[test]
+fn every_power_loss_state_of_a_compaction_holds_the_old_pool_or_the_compacted_one() {
+    check_replacement(true, false);
+}
+
+#[test]
+fn every_power_loss_state_of_a_compaction_of_a_crashed_pool_holds_the_old_pool_or_the_compacted_one(
+) {
+    check_replacement(true, true);
+}
+
+#[test]
 fn the_harness_catches_migrations_that_are_not_atomic() {
     use migration::Fault;
     for fault in [Fault::RenameBeforeClose, Fault::NoDirSyncAfterRename] {
         for crashed_v1 in [false, true] {
             let found = migration::run(&migration::Run {
+                compact: false,
                 crashed_v1,
                 fault: Some(fault),
                 target: 100,

@@ -18,6 +18,7 @@
 
 mod fair;
 mod floor;
+mod maint;
 mod pobj;
 mod report;
 mod syncs;
@@ -305,6 +306,7 @@ fn child_main(a: &[String]) {
             );
         }
         "fair" => fair::run(engine, &dir, num("n"), num("m"), num("rounds")),
+        "maint" => maint::run(&dir, num("n")),
         _ => panic!("unknown child kind {kind}"),
     }
     if std::env::var_os("PMEM_BENCH_KEEP").is_none() {
@@ -456,6 +458,16 @@ fn parent_main(cfg: &Config) -> i32 {
                     format!("seed={seed}"),
                     format!("rep={rep}"),
                 ],
+            });
+        }
+    }
+
+    // Maintenance (compaction, migration): one child per repetition.
+    if want(&|r| r.name.starts_with("maint.")) {
+        for rep in 0..cfg.reps {
+            jobs.push(Job {
+                label: format!("maint rep {}", rep + 1),
+                args: vec!["maint".into(), "pmem".into(), format!("n={}", cfg.n)],
             });
         }
     }

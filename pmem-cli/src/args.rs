@@ -113,6 +113,18 @@ pub(crate) enum Command {
         #[arg(value_name = "DEST")]
         dest: PathBuf,
     },
+    /// Rewrites the pool's live data into a fresh file that replaces it atomically
+    ///
+    /// Vectors are cut to their length, hash tables to the smallest that holds their
+    /// entries, B-trees refilled; a crash leaves the old pool or the compacted one. The
+    /// pool must not be open anywhere. Works for roots the CLI knows (integers, strings,
+    /// vectors, maps and sets of them); a root of an application type is compacted from
+    /// the application with `pmem::compact::compact`.
+    #[command(after_help = EXIT_STATUS)]
+    Compact {
+        #[command(flatten)]
+        pool: PoolArg,
+    },
     /// A shell completion script, on stdout
     ///
     /// Install it with, for example:

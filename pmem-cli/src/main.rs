@@ -6,10 +6,12 @@
 //! pmem dump   POOL [--path PATH] [--compact] [--max-depth N]   the object graph as JSON
 //! pmem stats  POOL [--json] [--progress]       space by type
 //! pmem schema POOL [--json]                    the stored schema as Rust declarations
+//! pmem backup POOL DEST                        a self-contained copy in one new file
+//! pmem compact POOL                            live data rewritten into a fresh file, atomically
 //! pmem completions bash|zsh|fish|elvish|powershell
 //! ```
 //!
-//! Every command opens the pool read-only with a shared lock
+//! Every command but `compact` opens the pool read-only with a shared lock
 //! (`pmem_core::inspect::Inspector`): it never writes to the pool or its log, recovery
 //! replays into private memory, and a pool that a program has open for writing is
 //! reported as open elsewhere. The walk is driven by the schema the pool stored at
@@ -26,6 +28,7 @@
 //! `progress` (the bar).
 
 mod args;
+mod compact;
 mod decl;
 mod dump;
 mod fail;
@@ -147,6 +150,7 @@ fn run(command: Command) -> Result<u8, Failure> {
             let schema = Schema::parse(&text).map_err(|e| Failure::damaged(&pool.pool, e))?;
             out(&decl::declarations(&schema)).map(|()| 0)
         }
+        Command::Compact { pool } => out(&compact::run(&pool.pool)?).map(|()| 0),
         Command::Completions { shell } => {
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "pmem", &mut text);

@@ -722,6 +722,52 @@ fn no_command_changes_the_pool_or_its_log() {
 }
 
 #[test]
+fn compact_shrinks_a_pool_of_a_known_root_and_refuses_an_application_type() {
+    let _serial = serial();
+    let d = Dir::new("compact");
+    let p = d.file("m.pool");
+    let mut pool = pmem::PoolOptions::new()
+        .initial_size(64 << 10)
+        .create::<PHashMap<u64, PString>>(&p)
+        .unwrap();
+    pool.tx(|tx| (0..20_000u64).try_for_each(|i| tx.root_mut().set(i, format!("v{i}")).map(drop)))
+        .unwrap();
+    pool.tx(|tx| tx.root_mut().retain(|k, _| k % 100 == 0))
+        .unwrap();
+    pool.close().unwrap();
+    let before = std::fs::metadata(&p).unwrap().len();
+    let r = on("compact", &p, &[]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("PHashMap<u64, PString>"), "{}", r.out);
+    let after = std::fs::metadata(&p).unwrap().len();
+    assert!(after < before / 2, "{before} -> {after}");
+    let pool = Pool::<PHashMap<u64, PString>>::open(&p).unwrap();
+    pool.check().unwrap();
+    pool.read(|m| {
+        assert_eq!(m.len(), 200);
+        assert_eq!(m.get(&300).map(PString::as_str), Some("v300"));
+    })
+    .unwrap();
+    drop(pool);
+
+    // An application type: refused with status 2, naming the call that compacts it.
+    let e = d.file("e.pool");
+    everything(&e);
+    let before = fingerprint(&e);
+    let r = on("compact", &e, &[]);
+    assert_eq!(r.code, 2, "{}", r.out);
+    assert!(
+        r.err.contains("pmem::compact::compact::<Everything>"),
+        "{}",
+        r.err
+    );
+    assert!(
+        fingerprint(&e) == before,
+        "a refused compaction changed the pool"
+    );
+}
+
+#[test]
 fn progress_goes_to_stderr_only_when_asked() {
     let _serial = serial();
     let d = Dir::new("progress");

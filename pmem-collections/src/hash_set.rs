@@ -246,6 +246,11 @@ unsafe impl<T: Persistent + Hash + Eq> Persistent for PHashSet<T> {
         // SAFETY: a set is its map (`repr(transparent)`); caller's contract.
         unsafe { PHashMap::<T, ()>::free_owned(ptr.cast()) }
     }
+
+    unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+        // SAFETY: a set is its map (`repr(transparent)`); forwarded contract.
+        unsafe { self.map.clone_into_pool(dst.cast()) }
+    }
 }
 
 /// The view of a [`PHashSet<T>`] inside a transaction: `std::collections::HashSet`'s

@@ -264,6 +264,11 @@ unsafe impl Persistent for PString {
         // SAFETY: caller's contract; the bytes own nothing.
         unsafe { RawVec::free_buffer(ptr.cast::<RawVec>(), EL) }
     }
+
+    unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+        // SAFETY: forwarded contract.
+        unsafe { init_str(self.as_str(), dst) }
+    }
 }
 
 /// Writes `s` as a new string at `dst` (an exact-size buffer, or none when empty).

@@ -144,6 +144,14 @@ pub enum Error {
     WouldDeadlock,
     /// A pointer into one pool was about to be stored into another.
     CrossPool,
+    /// A value cannot be copied into another pool (by compaction or an automatic
+    /// migration): its type holds a non-owning [`crate::PPtr`], whose target would have
+    /// to be found again in the copy, or implements `Persistent` by hand without saying
+    /// how to copy what it owns.
+    NotRelocatable {
+        /// The type that cannot be copied.
+        type_name: &'static str,
+    },
     /// The options are not usable (for example a maximum size below the initial size).
     InvalidOptions(String),
     /// The pool was opened read-only.
@@ -257,6 +265,11 @@ impl fmt::Display for Error {
                 f.write_str("a transaction cannot start while this thread reads the same pool")
             }
             Error::CrossPool => f.write_str("a pointer into one pool cannot be stored in another"),
+            Error::NotRelocatable { type_name } => write!(
+                f,
+                "a {type_name} cannot be copied into another pool (it holds a non-owning \
+                 PPtr, or its Persistent impl has no clone_into_pool); use a typed migration"
+            ),
             Error::InvalidOptions(why) => write!(f, "invalid pool options: {why}"),
             Error::ReadOnly => f.write_str("the pool is open read-only"),
             Error::LogMissing { pool, log } => write!(

@@ -66,6 +66,7 @@ pub mod __private {
         pub use crate::format::{pool_tag_of, PPTR_TAG_SHIFT};
         pub use crate::tx::raw::*;
         pub use crate::types::free_owned_later;
+        pub use crate::types::{owns_nothing, CopyOf};
     }
 }
 #[doc(hidden)]

@@ -22,12 +22,20 @@
 //!
 //! The checker is tested with two broken migrations, copies of `migrate_with`'s steps
 //! with one fault each ([`Fault`]); both must be caught.
+//!
+//! A compaction (`pmem::compact::compact`, the same atomic replacement as a migration)
+//! is recorded and judged the same way, from `compact begin` to `compact returned`:
+//! each image must hold at `NAME` a v1 pool with exactly v1's contents, either the old
+//! file or the compacted one (told apart by its sample vector: only a compacted one has
+//! capacity equal to length), and only the compacted one after `compact returned`; an
+//! old one compacts again to the same contents.
 
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use pmem::compact::compact;
 use pmem::migrate::{migrate, MigrateFrom};
 use pmem::{Error, PoolOptions};
 
@@ -443,6 +451,13 @@ fn broken_migrate(path: &Path, opts: &PoolOptions, fault: Fault) -> Result<(), S
     Ok(())
 }
 
+/// The recorded child of a compaction run: compacts the pool in `dir`.
+pub(crate) fn child_compact(dir: &Path) {
+    super::marker("compact begin");
+    compact::<v1::Bank>(dir.join(POOL), &options()).expect("compacting");
+    super::marker("compact returned");
+}
+
 /// The recorded child: migrates the pool in `dir`, with `fault` (`none`: the real
 /// `pmem::migrate::migrate`).
 pub(crate) fn child(dir: &Path, fault: &str) {
@@ -469,7 +484,8 @@ pub(crate) struct Violation {
     pub(crate) kept: Option<PathBuf>,
 }
 
-/// What one image held at `NAME`.
+/// What one image held at `NAME`: for a compaction run, `V1` is the old file and `V2`
+/// the compacted one.
 enum Held {
     V1,
     V2,
@@ -477,6 +493,8 @@ enum Held {
 
 /// Opens images and judges them against v1's and the migrated contents.
 struct Checker {
+    /// A compaction run: the pool stays v1, compacted or not.
+    compact: bool,
     opts: PoolOptions,
     v1: Contents,
     v2: Contents,
@@ -525,8 +543,55 @@ impl Checker {
         Ok(Ok(c))
     }
 
+    /// Opens `NAME` as v1 (writable, or `read_only`), `check()`s it, and answers its
+    /// contents and whether it is compacted (its samples' capacity is their length).
+    fn open_v1(&self, path: &Path, read_only: bool) -> Result<(Contents, bool), String> {
+        let opts = self.opts.clone().read_only(read_only);
+        let pool = retry_locked(|| opts.open::<v1::Bank>(path))
+            .map_err(|e| format!("opening as v1 failed: {e} ({e:?})"))?;
+        pool.check()
+            .map_err(|e| format!("check of the v1 pool: {e}"))?;
+        let c = pool
+            .read(|b| (Contents::of_v1(b), b.samples.capacity() == b.samples.len()))
+            .map_err(|e| format!("reading the v1 pool: {e}"))?;
+        pool.close()
+            .map_err(|e| format!("closing the v1 pool: {e}"))?;
+        if c.0 != self.v1 {
+            return Err(format!(
+                "opens as v1 with other contents: {} instead of {}",
+                c.0.digest(),
+                self.v1.digest()
+            ));
+        }
+        Ok(c)
+    }
+
+    /// Judges an image of a compaction run.
+    fn judge_compact(&mut self, after_return: bool) -> Result<Held, String> {
+        let path = self.scratch.join(POOL);
+        let n = self.states;
+        let (_, compacted) = self.open_v1(&path, n % 2 == 1)?;
+        if compacted {
+            return Ok(Held::V2);
+        }
+        if after_return {
+            return Err("still the uncompacted pool after compact returned".into());
+        }
+        // Whatever stray files the crash left, compacting again succeeds.
+        self.remigrated[0] += 1;
+        retry_locked(|| compact::<v1::Bank>(&path, &self.opts))
+            .map_err(|e| format!("compacting the old pool again failed: {e} ({e:?})"))?;
+        match self.open_v1(&path, false)? {
+            (_, true) => Ok(Held::V1),
+            (_, false) => Err("compacting the old pool again left it uncompacted".into()),
+        }
+    }
+
     /// Judges the image in the scratch directory; answers what it held.
     fn judge(&mut self, after_return: bool) -> Result<Held, String> {
+        if self.compact {
+            return self.judge_compact(after_return);
+        }
         let path = self.scratch.join(POOL);
         let n = self.states;
         // Every other image is first opened read-only (nothing written, the log
@@ -626,7 +691,8 @@ impl Checker {
             fs.write_image(choices, &self.scratch)
                 .expect("writing an image");
             self.build_time += t.elapsed();
-            let stray = self.scratch.join(format!("{POOL}.migrating")).exists();
+            let stray = self.scratch.join(format!("{POOL}.migrating")).exists()
+                || self.scratch.join(format!("{POOL}.compacting")).exists();
             let t = Instant::now();
             let verdict =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.judge(after_return)))
@@ -667,6 +733,8 @@ impl Checker {
 
 /// One recorded migration and the checks of its crash states.
 pub(crate) struct Run {
+    /// Compact the v1 pool instead of migrating it.
+    pub(crate) compact: bool,
     /// The v1 pool was left crashed (its log holds the commits).
     pub(crate) crashed_v1: bool,
     pub(crate) fault: Option<Fault>,
@@ -683,7 +751,7 @@ pub(crate) struct Found {
 }
 
 fn has_returned(e: &Expect) -> bool {
-    matches!(e, Expect::Workload(p) if p.last() == "migrate returned")
+    matches!(e, Expect::Workload(p) if p.last() == "migrate returned" || p.last() == "compact returned")
 }
 
 /// Checks the crash states of `ops` (replayed over `initial`): every mandatory point
@@ -746,25 +814,34 @@ pub(crate) fn run(run: &Run) -> Found {
     let t0 = Instant::now();
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let tag = format!(
-        "{}-{}",
+        "{}{}-{}",
+        if run.compact { "compact-" } else { "" },
         if run.crashed_v1 { "crashed" } else { "clean" },
         Fault::name(run.fault)
     );
     let dir = tmp.join(format!("power_loss-migrate-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (initial, v1) = build_v1(&dir.join("v1"), run.crashed_v1);
-    let v2 = v1.migrated();
+    let v2 = if run.compact {
+        v1.clone()
+    } else {
+        v1.migrated()
+    };
 
     let work = dir.join("work");
     write_image(&work, &initial);
     let work = work.canonicalize().expect("the work directory");
-    let role = format!("migrate:{}", Fault::name(run.fault));
+    let role = if run.compact {
+        "compact:none".to_owned()
+    } else {
+        format!("migrate:{}", Fault::name(run.fault))
+    };
     let (ops, _) = super::run_recorded(&role, &work, &dir.join("trace"));
     let recorded = t0.elapsed();
     assert!(
         ops.iter()
             .any(|o| matches!(o, Op::Rename { to, .. } if to == POOL)),
-        "the recorded migration renamed nothing over {POOL}"
+        "the recorded run renamed nothing over {POOL}"
     );
 
     let keep = tmp
@@ -776,6 +853,7 @@ pub(crate) fn run(run: &Run) -> Found {
         std::process::id()
     ));
     let mut ck = Checker {
+        compact: run.compact,
         opts: options(),
         v1,
         v2,
@@ -797,12 +875,22 @@ pub(crate) fn run(run: &Run) -> Found {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let count = |f: &dyn Fn(&Op) -> bool| ops.iter().filter(|o| f(o)).count();
+    let (what, old, new, again) = if run.compact {
+        (
+            "compaction",
+            "the old pool",
+            "the compacted one",
+            "compacted",
+        )
+    } else {
+        ("migration", "v1", "v2", "migrated")
+    };
     let line = format!(
-        "migration powerloss states: {}, violations: {}  [{tag}: {} ops recorded in {:.1}s \
+        "{what} powerloss states: {}, violations: {}  [{tag}: {} ops recorded in {:.1}s \
          ({} syncs, {} directory syncs, {} renames); {mandatory} states at syncs/markers/end \
-         (cap {cap}) + {} at random points; {} held v1 (each migrated again; {} beside a stray \
-         {POOL}.migrating), {} held v2 ({} migrated again, refused); images written in {:.1}s, opened in {:.1}s; \
-         {:.1}s in all]",
+         (cap {cap}) + {} at random points; {} held {old} (each {again} again; {} beside a \
+         stray temporary file), {} held {new} ({} migrated again, refused); images written \
+         in {:.1}s, opened in {:.1}s; {:.1}s in all]",
         ck.states,
         ck.violations.len(),
         ops.len(),

@@ -626,6 +626,20 @@ unsafe impl<K: Persistent + Ord, V: Persistent> Persistent for PBTreeMap<K, V> {
             free_all::<K, V>(&t)
         }
     }
+
+    /// Entries copied in key order into an empty tree.
+    unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+        // SAFETY: caller's contract: `dst` is writable, logged, in the destination's
+        // open transaction; an empty map owns nothing, and its view lends `dst`.
+        unsafe {
+            std::ptr::write(dst, PBTreeMap::new());
+            let view = Self::view_mut(dst);
+            for (k, v) in self {
+                view.set(pmem_core::raw::CopyOf(k), pmem_core::raw::CopyOf(v))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Frees every node of `t` and everything its entries own (the header is left as is).

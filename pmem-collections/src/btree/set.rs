@@ -357,6 +357,11 @@ unsafe impl<T: Persistent + Ord> Persistent for PBTreeSet<T> {
         // SAFETY: the same bytes are a map (`repr(transparent)`); caller's contract.
         unsafe { PBTreeMap::<T, ()>::free_owned(ptr.cast()) }
     }
+
+    unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+        // SAFETY: the same bytes are a map (`repr(transparent)`); forwarded contract.
+        unsafe { self.map.clone_into_pool(dst.cast()) }
+    }
 }
 
 /// The view of a [`PBTreeSet`] inside a transaction. Reads are available through

@@ -1,5 +1,6 @@
 //! [`PKey`]: what an insert takes as a key.
 
+use pmem_core::raw::CopyOf;
 use pmem_core::{PInit, Persistent, Plain};
 
 use crate::{PString, PVec};
@@ -34,6 +35,14 @@ impl<T: Persistent> PKey<T> for T {
     type Key = T;
     fn key(&self) -> &T {
         self
+    }
+}
+
+/// A key of another pool, copied in by `clone_into_pool` (compaction).
+impl<T: Persistent> PKey<T> for CopyOf<'_, T> {
+    type Key = T;
+    fn key(&self) -> &T {
+        self.0
     }
 }
 

@@ -6,6 +6,7 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 use std::ptr;
 
+use pmem_core::raw::CopyOf;
 use pmem_core::schema::{Shape, TypeSchema};
 use pmem_core::{view_cast, Error, PSafe, Persistent, Result, Visitor};
 
@@ -449,6 +450,22 @@ unsafe impl<K: Persistent + Hash + Eq, V: Persistent> Persistent for PHashMap<K,
                     V::free_owned(ptr::addr_of_mut!((*b).value))?;
                 }
                 pmem_core::raw::free(t.start(), Self::LAYOUT.alloc_size(t.buckets()).unwrap_or(0))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A table sized for exactly the entries (the smallest that holds them), each
+    /// entry copied and rehashed under the new table's seed.
+    unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+        // SAFETY: caller's contract: `dst` is writable, logged, in the destination's
+        // open transaction; an empty map owns nothing, and its view lends `dst`.
+        unsafe {
+            ptr::write(dst, PHashMap::new());
+            let view = Self::view_mut(dst);
+            view.reserve(self.len())?;
+            for (k, v) in self {
+                view.insert_new(CopyOf(k), CopyOf(v))?;
             }
         }
         Ok(())

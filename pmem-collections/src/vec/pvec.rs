@@ -289,6 +289,26 @@ unsafe impl<T: Persistent> Persistent for PVec<T> {
             RawVec::free_buffer(raw, Elem::of::<T>())
         }
     }
+
+    /// A buffer of exactly `len` elements; elements that own nothing are copied in one
+    /// go, others one by one.
+    unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+        let len = self.len();
+        if raw::owns_nothing(T::SCHEMA) && len > 0 {
+            // SAFETY: caller's contract; `build` hands out slot 0 of a fresh, logged
+            // buffer of `len` elements, and the source holds `len` initialised ones.
+            return unsafe {
+                build(dst, len, |i, p| {
+                    if i == 0 {
+                        ptr::copy_nonoverlapping(self.as_ptr(), p, len);
+                    }
+                    Ok(())
+                })
+            };
+        }
+        // SAFETY: caller's contract; `p` is a logged slot of the new buffer.
+        unsafe { build(dst, len, |i, p| self[i].clone_into_pool(p)) }
+    }
 }
 
 /// Builds a vector of `len` elements at `dst`, writing element `i` with `write(i, p)`.

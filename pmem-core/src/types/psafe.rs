@@ -9,7 +9,7 @@
 //! - [`Plain`]: plain data that owns nothing in the pool, so it may be copied bytewise
 //!   and changed through a plain `&mut` once its bytes are snapshotted.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::schema::{FieldSchema, Shape, TypeSchema};
 use crate::types::fingerprint::{fp_leaf, fp_str, fp_u64, FP_START};
 use crate::types::Visitor;
@@ -106,6 +106,72 @@ pub unsafe trait Persistent: PSafe {
     /// `Self::SCHEMA`, as a function (for [`crate::format::schema::SchemaFn`]).
     fn schema() -> &'static TypeSchema {
         Self::SCHEMA
+    }
+
+    /// Writes a copy of `self` — a value of another pool, or of this one — into `dst`,
+    /// allocating what the copy owns in the pool `dst` lies in, inside its open
+    /// transaction: the relocating deep copy that compaction is built on. Collections
+    /// are rebuilt tight (a vector's capacity is its length, a hash table is sized for
+    /// its entries).
+    ///
+    /// The default copies bytewise when the type owns nothing and holds no pointer (its
+    /// schema says so); otherwise it refuses with [`Error::NotRelocatable`]. Every type
+    /// that owns allocations overrides it (the derive does, for each field).
+    ///
+    /// # Errors
+    /// [`Error::NotRelocatable`] for a type holding a [`crate::PPtr`]; allocation errors
+    /// such as [`Error::OutOfSpace`]. On an error `*dst` may hold a partial copy, and
+    /// the caller must roll the transaction back (which frees what the copy allocated).
+    ///
+    /// # Safety
+    /// - as for [`PInit::init`]: `dst` is valid for writes of a `Self`, lies in a pool
+    ///   whose transaction is open on this thread, and was snapshotted (or freshly
+    ///   allocated); the old value at `dst` owns nothing;
+    /// - `self` is a valid value, readable for the whole call.
+    #[doc(hidden)]
+    unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+        if !owns_nothing(Self::SCHEMA) {
+            return Err(Error::NotRelocatable {
+                type_name: Self::TYPE_NAME,
+            });
+        }
+        // SAFETY: `dst` is writable (caller's contract); a type that owns nothing and
+        // holds no pointer means the same bytes in any pool.
+        unsafe { std::ptr::copy_nonoverlapping(self, dst, 1) };
+        Ok(())
+    }
+}
+
+/// Whether values of the type `s` describes own nothing and hold no pool offset, so that
+/// their bytes mean the same in any pool. Terminates: a type can only contain itself
+/// through a pointer or a collection, where the walk stops.
+#[doc(hidden)]
+pub fn owns_nothing(s: &'static TypeSchema) -> bool {
+    match &s.shape {
+        Shape::Primitive => true,
+        Shape::Struct(fields) | Shape::Tuple(fields) => {
+            fields.iter().all(|f| owns_nothing((f.ty)()))
+        }
+        Shape::Enum { variants, .. } => variants
+            .iter()
+            .all(|v| v.fields.iter().all(|f| owns_nothing((f.ty)()))),
+        Shape::Array { elem, .. } | Shape::Option(elem) => owns_nothing(elem()),
+        Shape::Pointer { .. } | Shape::Collection { .. } => false,
+    }
+}
+
+/// A value of another pool (or of this one), written into the destination by
+/// [`Persistent::clone_into_pool`]: how collections hand a deep copy of an element to
+/// their insert paths.
+#[doc(hidden)]
+pub struct CopyOf<'a, T>(pub &'a T);
+
+// SAFETY: `clone_into_pool` has `init`'s contract and initialises `*dst` fully.
+unsafe impl<T: Persistent> PInit<T> for CopyOf<'_, T> {
+    #[inline]
+    unsafe fn init(self, dst: *mut T) -> Result<()> {
+        // SAFETY: forwarded contract; `self.0` is a live reference.
+        unsafe { self.0.clone_into_pool(dst) }
     }
 }
 

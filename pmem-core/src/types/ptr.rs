@@ -353,6 +353,28 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
             crate::types::free_owned_later(p)
         }
     }
+    unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+        let size = size_of::<T>().max(1);
+        // SAFETY: `dst` lies in a pool whose transaction is open on this thread
+        // (caller's contract); the fresh allocation is declared before it is written,
+        // and freed again if the target's copy fails.
+        unsafe {
+            let p = raw::alloc(dst.cast(), size, align_of::<T>())?;
+            raw::snapshot(p, size);
+            if let Err(e) = (**self).clone_into_pool(p.cast()) {
+                raw::free(p, size)?;
+                return Err(e);
+            }
+            let off = raw::offset_of(p)
+                .and_then(NonZeroU64::new)
+                .ok_or(Error::CrossPool)?;
+            dst.write(PBox {
+                off,
+                _t: PhantomData,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The view of a [`PBox<T>`] inside a transaction.
@@ -505,6 +527,19 @@ unsafe impl<T: Persistent> Persistent for Option<PBox<T>> {
             match &mut *ptr {
                 Some(b) => PBox::free_owned(b),
                 None => Ok(()),
+            }
+        }
+    }
+    unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
+        // SAFETY: caller's contract; `Some(b)` is stored as `b`'s bytes (the niche), so
+        // a box written at `dst` is `Some` of it.
+        unsafe {
+            match self {
+                Some(b) => b.clone_into_pool(dst.cast::<PBox<T>>()),
+                None => {
+                    dst.write(None);
+                    Ok(())
+                }
             }
         }
     }

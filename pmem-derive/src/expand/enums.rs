@@ -13,9 +13,10 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use super::persistent::{self, Parts};
 use super::{
-    as_field, field_schema, field_type, fingerprint_end, fingerprint_field, marker_path, markers,
-    plain_checks, update_method, view_deref, view_struct, Params,
+    as_field, field_schema, field_type, fingerprint_field, marker_path, markers, plain_checks,
+    update_method, view_deref, view_struct, Params,
 };
 use crate::ast::{Container, Style, Variant};
 
@@ -212,8 +213,13 @@ fn field_offset(
 
 /// A pattern binding every field of `v` as `__pmem_0`, `__pmem_1`...
 fn pattern(v: &Variant<'_>) -> TokenStream {
+    pattern_with(v, "__pmem_")
+}
+
+/// A pattern binding every field of `v` as `{prefix}0`, `{prefix}1`...
+fn pattern_with(v: &Variant<'_>, prefix: &str) -> TokenStream {
     let vid = v.ident;
-    let binds = (0..v.fields.len()).map(|k| format_ident!("__pmem_{}", k));
+    let binds = (0..v.fields.len()).map(|k| format_ident!("{}{}", prefix, k));
     match v.style {
         Style::Unit => quote!(Self::#vid),
         Style::Tuple => quote!(Self::#vid(#(#binds),*)),
@@ -231,15 +237,7 @@ fn persistent_impl(
     variants: &[Variant<'_>],
     typed: &[Vec<(TokenStream, syn::Type)>],
 ) -> TokenStream {
-    let ident = cont.ident;
-    let name = ident.to_string();
-    let Params {
-        impl_generics,
-        ty_generics,
-        where_clause,
-        ..
-    } = g;
-    let this = quote!(#ident #ty_generics);
+    let name = cont.ident.to_string();
     let plain = cont.attrs.plain.is_some();
     let int = cont
         .attrs
@@ -277,7 +275,6 @@ fn persistent_impl(
                     #(#fs)*
                 }
             });
-    let fp_end = fingerprint_end(&name);
 
     let schema_variants = variants.iter().zip(typed).zip(&discs).zip(&offsets).map(|(((v, fields), d), offs)| {
         let vname = v.ident.to_string();
@@ -287,62 +284,27 @@ fn persistent_impl(
         }
     });
 
-    let (view_ty, view_mut) = if plain {
-        (
-            quote!(Self),
-            quote! {
-                // SAFETY: forwarded contract; a plain value is its own view.
-                unsafe { ::pmem::plain_view(ptr) }
-            },
-        )
-    } else {
-        let view = cont.view_ident();
-        (
-            quote!(#view #ty_generics),
-            quote! {
-                // SAFETY: the view type ends in a `ViewTail`; the fat pointer covers the
-                // `size_of::<Self>()` bytes of the valid value at `ptr`, which the caller
-                // lends exclusively for `'a`.
-                unsafe { &mut *::pmem::view_cast!(ptr, Self => #view #ty_generics) }
-            },
-        )
-    };
-
-    let owned = (!plain).then(|| owned_fns(variants, typed));
-    let validate = validate_fn(&name, int, variants, typed, &discs, &offsets);
-
-    quote! {
-        // SAFETY: `view_mut` answers a view whose every write path snapshots first (`set`
-        // and `update` snapshot the whole value); `visit_owned` and `free_owned` cover
-        // every field of the live variant; the fingerprint mixes the repr, every variant's
-        // name and discriminant, and every field's name, fingerprint and offset with the
-        // enum's size and alignment.
-        #[automatically_derived]
-        unsafe impl #impl_generics ::pmem::Persistent for #this #where_clause {
-            type View = #view_ty;
-            const TYPE_NAME: &'static str = #name;
-            const FINGERPRINT: u64 = {
-                let h = ::pmem::__private::fp_str(::pmem::__private::FP_START, "enum");
-                let h = ::pmem::__private::fp_str(h, #name);
+    // SAFETY (of the generated impl): `view_mut` answers a view whose every write path
+    // snapshots first (`set` and `update` snapshot the whole value); `visit_owned` and
+    // `free_owned` cover every field of the live variant; the fingerprint mixes the repr,
+    // every variant's name and discriminant, and every field's name, fingerprint and
+    // offset with the enum's size and alignment.
+    persistent::persistent_impl(
+        cont,
+        g,
+        Parts {
+            kind: "enum",
+            fingerprint_mix: quote! {
                 let h = ::pmem::__private::fp_str(h, #repr);
                 #(#fp_variants)*
-                #fp_end
-            };
-            const SCHEMA: &'static ::pmem::__private::TypeSchema = &::pmem::__private::TypeSchema {
-                name: #name,
-                size: ::core::mem::size_of::<Self>(),
-                align: ::core::mem::align_of::<Self>(),
-                fingerprint: <Self as ::pmem::Persistent>::FINGERPRINT,
-                shape: ::pmem::__private::Shape::Enum { repr: #repr, variants: &[#(#schema_variants),*] },
-            };
-            #[inline]
-            unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self::View {
-                #view_mut
-            }
-            #validate
-            #owned
-        }
-    }
+            },
+            shape: quote! {
+                ::pmem::__private::Shape::Enum { repr: #repr, variants: &[#(#schema_variants),*] }
+            },
+            validate: validate_fn(&name, int, variants, typed, &discs, &offsets),
+            owned: (!plain).then(|| owned_fns(variants, typed)),
+        },
+    )
 }
 
 /// `visit_owned` and `free_owned`: a `match` over the variants, each field of the live
@@ -375,10 +337,39 @@ fn owned_fns(variants: &[Variant<'_>], typed: &[Vec<(TokenStream, syn::Type)>]) 
             unsafe { #(#frees)* }
         })
     });
+    let copy_arms = variants.iter().zip(typed).map(|(v, fields)| {
+        let src = pattern(v);
+        let dst = pattern_with(v, "__pmem_dst_");
+        let copies = fields.iter().enumerate().map(|(k, (marker, ty))| {
+            let pt = as_field(ty, marker);
+            let (a, b) = (
+                format_ident!("__pmem_{}", k),
+                format_ident!("__pmem_dst_{}", k),
+            );
+            quote!(#pt::clone_into_pool(#a, ::core::ptr::from_mut(#b))?;)
+        });
+        quote!((#src, #dst) => { #(#copies)* })
+    });
     quote! {
         fn visit_owned(&self, v: &mut ::pmem::Visitor<'_>) -> ::pmem::Result<()> {
             match self {
                 #(#visit_arms)*
+            }
+            ::core::result::Result::Ok(())
+        }
+        #[allow(unused_unsafe, unreachable_patterns)]
+        unsafe fn clone_into_pool(&self, dst: *mut Self) -> ::pmem::Result<()> {
+            // SAFETY: `dst` is writable and lies in the destination's open transaction
+            // (caller's contract). The bitwise copy makes `*dst` a valid value of the
+            // same variant (its pointers still name the source pool, but are only
+            // overwritten, never followed); each field is then overwritten by its own
+            // relocating copy, under the same contract.
+            unsafe {
+                ::core::ptr::copy_nonoverlapping(self, dst, 1);
+                match (self, &mut *dst) {
+                    #(#copy_arms)*
+                    _ => {}
+                }
             }
             ::core::result::Result::Ok(())
         }

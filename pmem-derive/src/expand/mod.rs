@@ -4,6 +4,7 @@
 //! compiler has to say about a field points at it.
 
 mod enums;
+mod persistent;
 mod structs;
 
 use proc_macro2::TokenStream;

@@ -5,9 +5,10 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use super::persistent::{self, Parts};
 use super::{
-    as_field, as_persistent, field_schema, field_type, fingerprint_end, fingerprint_field,
-    marker_path, markers, plain_checks, update_method, view_deref, view_struct, Params,
+    as_field, as_persistent, field_schema, field_type, fingerprint_field, marker_path, markers,
+    plain_checks, update_method, view_deref, view_struct, Params,
 };
 use crate::ast::{Container, Field};
 
@@ -89,15 +90,6 @@ fn persistent_impl(
     fields: &[Field<'_>],
     typed: &[(TokenStream, syn::Type)],
 ) -> TokenStream {
-    let ident = cont.ident;
-    let name = ident.to_string();
-    let Params {
-        impl_generics,
-        ty_generics,
-        where_clause,
-        ..
-    } = g;
-    let this = quote!(#ident #ty_generics);
     let plain = cont.attrs.plain.is_some();
 
     let offset = |f: &Field<'_>| {
@@ -108,32 +100,10 @@ fn persistent_impl(
         .iter()
         .zip(typed)
         .map(|(f, (marker, ty))| fingerprint_field(&f.name(), ty, marker, &offset(f)));
-    let fp_end = fingerprint_end(&name);
     let schemas = fields
         .iter()
         .zip(typed)
         .map(|(f, (marker, ty))| field_schema(&f.name(), ty, marker, &offset(f)));
-
-    let (view_ty, view_mut) = if plain {
-        (
-            quote!(Self),
-            quote! {
-                // SAFETY: forwarded contract; a plain value is its own view.
-                unsafe { ::pmem::plain_view(ptr) }
-            },
-        )
-    } else {
-        let view = cont.view_ident();
-        (
-            quote!(#view #ty_generics),
-            quote! {
-                // SAFETY: the view type ends in a `ViewTail`; the fat pointer covers the
-                // `size_of::<Self>()` bytes of the valid value at `ptr`, which the caller
-                // lends exclusively for `'a`.
-                unsafe { &mut *::pmem::view_cast!(ptr, Self => #view #ty_generics) }
-            },
-        )
-    };
 
     let owned = (!plain).then(|| {
         let visits = fields.iter().zip(typed).map(|(f, (marker, ty))| {
@@ -151,9 +121,26 @@ fn persistent_impl(
             let m = &f.member;
             quote!(#pt::free_owned(::core::ptr::addr_of_mut!((*ptr).#m))?;)
         });
+        let copies = fields.iter().zip(typed).map(|(f, (marker, ty))| {
+            let pt = as_field(ty, marker);
+            let m = &f.member;
+            quote!(#pt::clone_into_pool(&self.#m, ::core::ptr::addr_of_mut!((*dst).#m))?;)
+        });
         quote! {
             fn visit_owned(&self, v: &mut ::pmem::Visitor<'_>) -> ::pmem::Result<()> {
                 #(#visits)*
+                ::core::result::Result::Ok(())
+            }
+            #[allow(unused_unsafe)]
+            unsafe fn clone_into_pool(&self, dst: *mut Self) -> ::pmem::Result<()> {
+                // SAFETY: `dst` is writable and lies in the destination's open
+                // transaction (caller's contract): the bitwise copy sets every byte,
+                // then each field is overwritten by its own relocating copy, under the
+                // same contract.
+                unsafe {
+                    ::core::ptr::copy_nonoverlapping(self, dst, 1);
+                    #(#copies)*
+                }
                 ::core::result::Result::Ok(())
             }
             #[allow(unused_unsafe)]
@@ -168,39 +155,23 @@ fn persistent_impl(
         }
     });
 
-    let validate = validate_fn(fields, typed);
-    quote! {
-        // SAFETY: `view_mut` answers a view whose every write path snapshots first
-        // (field accessors go through each field's own view, `set_` and `update`
-        // snapshot before writing); `visit_owned` and `free_owned` cover every field;
-        // `validate` checks every field that can hold an invalid pattern;
-        // the fingerprint mixes every field's name, fingerprint and offset with the
-        // struct's size and alignment.
-        #[automatically_derived]
-        unsafe impl #impl_generics ::pmem::Persistent for #this #where_clause {
-            type View = #view_ty;
-            const TYPE_NAME: &'static str = #name;
-            const FINGERPRINT: u64 = {
-                let h = ::pmem::__private::fp_str(::pmem::__private::FP_START, "struct");
-                let h = ::pmem::__private::fp_str(h, #name);
-                #(#fp_fields)*
-                #fp_end
-            };
-            const SCHEMA: &'static ::pmem::__private::TypeSchema = &::pmem::__private::TypeSchema {
-                name: #name,
-                size: ::core::mem::size_of::<Self>(),
-                align: ::core::mem::align_of::<Self>(),
-                fingerprint: <Self as ::pmem::Persistent>::FINGERPRINT,
-                shape: ::pmem::__private::Shape::Struct(&[#(#schemas),*]),
-            };
-            #[inline]
-            unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self::View {
-                #view_mut
-            }
-            #validate
-            #owned
-        }
-    }
+    // SAFETY (of the generated impl): `view_mut` answers a view whose every write path
+    // snapshots first (field accessors go through each field's own view, `set_` and
+    // `update` snapshot before writing); `visit_owned` and `free_owned` cover every
+    // field; `validate` checks every field that can hold an invalid pattern; the
+    // fingerprint mixes every field's name, fingerprint and offset with the struct's size
+    // and alignment.
+    persistent::persistent_impl(
+        cont,
+        g,
+        Parts {
+            kind: "struct",
+            fingerprint_mix: quote!(#(#fp_fields)*),
+            shape: quote!(::pmem::__private::Shape::Struct(&[#(#schemas),*])),
+            validate: validate_fn(fields, typed),
+            owned,
+        },
+    )
 }
 
 /// `f_mut` and `set_f` for one field.
