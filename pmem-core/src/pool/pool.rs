@@ -269,7 +269,10 @@ impl<R: Persistent> Pool<R> {
             unsafe {
                 st.journal
                     .snapshot(sh.region.base(), off, size_of::<R>() as u64);
-                std::ptr::write(sh.region.base().add(off as usize).cast::<R>(), init());
+                let root = sh.region.base().add(off as usize).cast::<R>();
+                std::ptr::write(root, init());
+                // The commit reads every byte: no uninitialised padding (§12.1).
+                crate::types::padding::zero_padding(R::SCHEMA, root.cast());
             }
             sh.commit(st)
         })();

@@ -5,6 +5,7 @@ mod check;
 pub mod fingerprint;
 mod free;
 mod option_layout;
+pub(crate) mod padding;
 mod psafe;
 mod ptr;
 

@@ -396,8 +396,12 @@ pub unsafe trait PInit<T: Persistent> {
 unsafe impl<T: Persistent> PInit<T> for T {
     #[inline]
     unsafe fn init(self, dst: *mut T) -> Result<()> {
-        // SAFETY: caller's contract.
-        unsafe { std::ptr::write(dst, self) };
+        // SAFETY: caller's contract; then the padding the typed write left
+        // uninitialised is zeroed (the commit reads every byte).
+        unsafe {
+            std::ptr::write(dst, self);
+            super::padding::zero_padding(T::SCHEMA, dst.cast());
+        }
         Ok(())
     }
 }
