@@ -32,3 +32,8 @@ mod hostile_files;
 /// a pointer of one could be stored into the other.
 #[path = "probes/copied_pools.rs"]
 mod copied_pools;
+
+/// Write values with padding (structs, options, enums, elements) through every path
+/// and let the commit read them (valgrind reports a byte left uninitialised).
+#[path = "probes/padding.rs"]
+mod padding;

@@ -13,9 +13,8 @@ use crate::format::schema::{FieldSchema, Shape, TypeSchema};
 
 /// Writes 0 into the padding of the value of type `s` at `p`.
 ///
-/// Not covered (left as the write left them): the bytes of an `Option<T>` that its
-/// active variant does not use — the schema does not say where rustc keeps the tag
-/// (see §12.1).
+/// An `Option<T>` is zeroed by the typed function its `Persistent::schema` registered
+/// (`register`): the schema does not say where rustc keeps the tag.
 ///
 /// # Safety
 /// - `p` points to an initialised (apart from padding) value of the type `s` describes,
@@ -60,9 +59,94 @@ pub(crate) unsafe fn zero_padding(s: &'static TypeSchema, p: *mut u8) {
                 unsafe { zero_between(v.fields, width, s.size, p) }
             }
         }
-        // Scalars, pointers and collection headers have no padding; options: above.
+        Shape::Option(_) => {
+            if let Some(f) = typed(s) {
+                // SAFETY: `f` was registered for this schema by its own type.
+                unsafe { f(p) }
+            }
+        }
+        // Scalars, pointers and collection headers have no padding.
         _ => {}
     }
+}
+
+thread_local! {
+    /// Values handed out as `&mut` (plain views) in the transactions open on this
+    /// thread, with their zeroers: run just before the commit reads the bytes.
+    static PENDING: std::cell::RefCell<Vec<(usize, Zero)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+unsafe fn zero_typed<T: crate::types::Persistent>(p: *mut u8) {
+    // SAFETY: forwarded contract of `Zero`.
+    unsafe { zero_padding(T::schema(), p) }
+}
+
+/// Remembers that the `T` at `p` (snapshotted, in the transaction open on this thread)
+/// is handed out as `&mut T`: its padding is zeroed at commit ([`before_commit`]).
+pub(crate) fn zero_before_commit<T: crate::types::Persistent>(p: *mut u8) {
+    if matches!(T::SCHEMA.shape, Shape::Primitive | Shape::Pointer { .. }) {
+        return;
+    }
+    PENDING.with(|v| {
+        v.borrow_mut()
+            .push((p.expose_provenance(), zero_typed::<T>));
+    });
+}
+
+/// Zeroes the padding of every value of the pool at `base` handed out as `&mut` in the
+/// transaction that is about to commit (`commit == true`), or forgets them (abort).
+///
+/// # Safety
+/// - with `commit`, the transaction of the pool at `base` on this thread has ended
+///   successfully and not yet committed: no view is live, and every remembered value
+///   is still snapshotted, allocated and holds a valid value of its type (frees take
+///   effect at commit, and memory freed in a transaction is not reused by it).
+pub(crate) unsafe fn before_commit(base: usize, commit: bool) {
+    let mine = |a: usize| crate::media::region_base(a) == base;
+    let due: Vec<(usize, Zero)> = PENDING.with(|v| {
+        let mut v = v.borrow_mut();
+        let (due, rest) = v.drain(..).partition(|&(a, _)| mine(a));
+        *v = rest;
+        due
+    });
+    if commit {
+        for (a, f) in due {
+            // SAFETY: caller's contract.
+            unsafe { f(std::ptr::with_exposed_provenance_mut(a)) };
+        }
+    }
+}
+
+/// A typed padding zeroer: `zero_padding` for one type, written with its layout.
+pub(crate) type Zero = unsafe fn(*mut u8);
+
+/// Typed zeroers by schema address, for shapes the schema cannot describe (`Option`).
+static TYPED: std::sync::RwLock<Vec<(usize, Zero)>> = std::sync::RwLock::new(Vec::new());
+
+fn typed(s: &'static TypeSchema) -> Option<Zero> {
+    let key = std::ptr::from_ref(s) as usize;
+    TYPED
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|&(_, f)| f)
+}
+
+/// Registers `f` as the zeroer of values described by `s` (called by the type's
+/// `Persistent::schema`, which every schema walk goes through).
+pub(crate) fn register(s: &'static TypeSchema, f: Zero) -> &'static TypeSchema {
+    if typed(s).is_none() {
+        let mut t = TYPED
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = std::ptr::from_ref(s) as usize;
+        if !t.iter().any(|(k, _)| *k == key) {
+            t.push((key, f));
+        }
+    }
+    s
 }
 
 /// Zeroes the bytes of `[start, end)` at `p` that no field covers, and the fields'
@@ -105,7 +189,7 @@ mod tests {
         unsafe {
             p.write_bytes(0xAA, size_of::<T>());
             p.cast::<T>().write(v);
-            zero_padding(T::SCHEMA, p);
+            zero_padding(T::schema(), p);
             (0..size_of::<T>())
                 .map(|i| p.add(i).read_volatile())
                 .collect()

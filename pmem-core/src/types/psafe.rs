@@ -122,10 +122,13 @@ pub unsafe trait Plain: Persistent<View = Self> + Copy {}
 /// # Safety
 /// - as for [`Persistent::view_mut`].
 #[inline]
-pub unsafe fn plain_view<'a, T>(ptr: *mut T) -> &'a mut T {
+pub unsafe fn plain_view<'a, T: Persistent>(ptr: *mut T) -> &'a mut T {
     // SAFETY: the caller promises `ptr` is in an open pool with an active transaction.
     unsafe {
         crate::tx::raw::snapshot(ptr.cast::<u8>(), size_of::<T>());
+        // Whatever safe code assigns through the `&mut` leaves padding uninitialised:
+        // zeroed before the commit reads the bytes (ARCHITECTURE §12.1, "Padding").
+        super::padding::zero_before_commit::<T>(ptr.cast());
         &mut *ptr
     }
 }
@@ -313,6 +316,10 @@ unsafe impl<T: Plain> Persistent for Option<T> {
         fingerprint: Self::FINGERPRINT,
         shape: Shape::Option(T::schema),
     };
+    // Registers the typed padding zeroer the schema walk needs for an option.
+    fn schema() -> &'static TypeSchema {
+        super::padding::register(Self::SCHEMA, super::option_layout::zero_padding::<T>)
+    }
     // The tag (or niche) of an `Option` can itself be invalid.
     const MAY_BE_INVALID: bool = true;
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
@@ -400,7 +407,7 @@ unsafe impl<T: Persistent> PInit<T> for T {
         // uninitialised is zeroed (the commit reads every byte).
         unsafe {
             std::ptr::write(dst, self);
-            super::padding::zero_padding(T::SCHEMA, dst.cast());
+            super::padding::zero_padding(T::schema(), dst.cast());
         }
         Ok(())
     }
