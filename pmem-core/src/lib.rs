@@ -65,7 +65,7 @@ pub mod __private {
     pub mod raw {
         pub use crate::format::{pool_tag_of, PPTR_TAG_SHIFT};
         pub use crate::tx::raw::*;
-        pub use crate::types::free_owned_later;
+        pub use crate::types::{free_owned_later, snapshot_plain};
     }
 }
 #[doc(hidden)]

@@ -12,5 +12,5 @@ mod ptr;
 pub(crate) use check::check_pool;
 pub use check::{visit_erased, CheckReport, VisitFn, Visitor};
 pub use free::free_owned_later;
-pub use psafe::{plain_view, Invalid, PInit, PSafe, Persistent, Plain};
+pub use psafe::{plain_view, snapshot_plain, Invalid, PInit, PSafe, Persistent, Plain};
 pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};

@@ -109,6 +109,21 @@ pub unsafe trait Persistent: PSafe {
     }
 }
 
+/// [`snapshot_value`](crate::raw::snapshot_value) of a value about to be handed out as
+/// `&mut T` (safe code may assign it whole): its padding is also zeroed just before the
+/// commit reads it (ARCHITECTURE §12.1, "Padding"). What [`plain_view`] does; for
+/// generated code that hands out `&mut Self` itself (a derived `update`).
+///
+/// # Safety
+/// - as for [`snapshot`](crate::raw::snapshot); the value keeps its address and type
+///   until the commit.
+#[inline]
+pub unsafe fn snapshot_plain<T: Persistent>(ptr: *mut T) {
+    // SAFETY: forwarded contract.
+    unsafe { crate::tx::raw::snapshot(ptr.cast(), size_of::<T>()) };
+    super::padding::zero_before_commit::<T>(ptr.cast());
+}
+
 /// Plain data: owns nothing in the pool; copied bytewise and changed through `&mut` once
 /// snapshotted whole.
 ///
