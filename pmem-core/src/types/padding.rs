@@ -106,6 +106,12 @@ pub(crate) unsafe fn before_commit(base: usize, commit: bool) {
     let mine = |a: usize| crate::media::region_base(a) == base;
     let due: Vec<(usize, Zero)> = PENDING.with(|v| {
         let mut v = v.borrow_mut();
+        if v.is_empty() {
+            return Vec::new(); // no allocation: the common case
+        }
+        if v.iter().all(|&(a, _)| mine(a)) {
+            return std::mem::take(&mut *v);
+        }
         let (due, rest) = v.drain(..).partition(|&(a, _)| mine(a));
         *v = rest;
         due
@@ -155,11 +161,30 @@ pub(crate) fn register(s: &'static TypeSchema, f: Zero) -> &'static TypeSchema {
 /// # Safety
 /// - as for [`zero_padding`]; the fields lie inside `[start, end)`.
 unsafe fn zero_between(fields: &'static [FieldSchema], start: usize, end: usize, p: *mut u8) {
-    let mut order: Vec<(usize, &'static TypeSchema)> =
-        fields.iter().map(|f| (f.offset, (f.ty)())).collect();
-    order.sort_unstable_by_key(|&(off, _)| off);
+    // Fields usually come in offset order (`repr(C)`, tuples); otherwise sort a copy.
+    if !fields.is_sorted_by_key(|f| f.offset) {
+        let mut order: Vec<&'static FieldSchema> = fields.iter().collect();
+        order.sort_unstable_by_key(|f| f.offset);
+        // SAFETY: forwarded contract.
+        return unsafe { zero_fields(order.into_iter(), start, end, p) };
+    }
+    // SAFETY: forwarded contract.
+    unsafe { zero_fields(fields.iter(), start, end, p) }
+}
+
+/// [`zero_between`] over fields in offset order.
+///
+/// # Safety
+/// - as for [`zero_padding`]; the fields lie inside `[start, end)`.
+unsafe fn zero_fields<'f>(
+    fields: impl Iterator<Item = &'f FieldSchema>,
+    start: usize,
+    end: usize,
+    p: *mut u8,
+) {
     let mut at = start;
-    for (off, ty) in order {
+    for f in fields {
+        let (off, ty) = (f.offset, (f.ty)());
         if off > at {
             // SAFETY: `[at, off)` lies inside the value and belongs to no field.
             unsafe { p.add(at).write_bytes(0, off - at) };
