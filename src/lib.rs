@@ -386,7 +386,7 @@ pub mod __private {
         const FINGERPRINT: u64 = T::FINGERPRINT;
         #[inline]
         fn schema() -> &'static TypeSchema {
-            T::SCHEMA
+            T::schema()
         }
         #[inline]
         fn visit_owned(&self, v: &mut Visitor<'_>) -> Result<()> {

@@ -11,6 +11,9 @@
 //! loss is `tests/power_loss.rs`.
 #![forbid(unsafe_code)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 /// Open a pool as another type anywhere in its graph (through boxes, options,
 /// arrays, tuples, enums, collections, recursive types).
 #[path = "probes/type_confusion.rs"]
@@ -24,3 +27,13 @@ mod hostile_bytes;
 /// Hand pmem files that are truncated, swapped, stale or foreign.
 #[path = "probes/hostile_files.rs"]
 mod hostile_files;
+
+/// Open a byte copy of a pool (or a pool whose pointer tag collides) beside it, so that
+/// a pointer of one could be stored into the other.
+#[path = "probes/copied_pools.rs"]
+mod copied_pools;
+
+/// Write values with padding (structs, options, enums, elements) through every path
+/// and let the commit read them (valgrind reports a byte left uninitialised).
+#[path = "probes/padding.rs"]
+mod padding;

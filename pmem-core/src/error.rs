@@ -152,6 +152,17 @@ pub enum Error {
         /// The type that cannot be copied.
         type_name: &'static str,
     },
+    /// Another pool open in this process stamps the same 16-bit tag into its pointers —
+    /// it is a byte copy of this one (`cp`, [`backup_to`](crate::Pool::backup_to), a
+    /// restored backup) or, for distinct pools, a 1-in-65,536 collision — and one of
+    /// the two would be writable: a `PPtr` taken from one could then be stored into the
+    /// other and followed there. Open only one of them, or both read-only.
+    SameTag {
+        /// The pool being opened.
+        pool: PathBuf,
+        /// The pool already open with the same tag.
+        other: PathBuf,
+    },
     /// The options are not usable (for example a maximum size below the initial size).
     InvalidOptions(String),
     /// The pool was opened read-only.
@@ -269,6 +280,13 @@ impl fmt::Display for Error {
                 f,
                 "a {type_name} cannot be copied into another pool (it holds a non-owning \
                  PPtr, or its Persistent impl has no clone_into_pool); use a typed migration"
+            ),
+            Error::SameTag { pool, other } => write!(
+                f,
+                "pool {} stamps the same pointer tag as {}, which is open in this process \
+                 (a copy of it, or a tag collision): open one of them only, or both read-only",
+                pool.display(),
+                other.display()
             ),
             Error::InvalidOptions(why) => write!(f, "invalid pool options: {why}"),
             Error::ReadOnly => f.write_str("the pool is open read-only"),

@@ -65,8 +65,7 @@ pub mod __private {
     pub mod raw {
         pub use crate::format::{pool_tag_of, PPTR_TAG_SHIFT};
         pub use crate::tx::raw::*;
-        pub use crate::types::free_owned_later;
-        pub use crate::types::{owns_nothing, CopyOf};
+        pub use crate::types::{free_owned_later, owns_nothing, snapshot_plain, CopyOf};
     }
 }
 #[doc(hidden)]

@@ -20,6 +20,17 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// A UUID whose pointer tag no pool open in this process uses (so a new pool can be open
+/// beside every other; ARCHITECTURE §12).
+fn fresh_pool_uuid() -> [u8; 16] {
+    loop {
+        let u = random_uuid();
+        if !crate::media::tag_in_use(crate::format::pool_tag_of(&u)) {
+            return u;
+        }
+    }
+}
+
 pub(crate) fn random_uuid() -> [u8; 16] {
     let mut u = [0u8; 16];
     // SAFETY: getrandom writes at most the given length into our buffer.
@@ -52,7 +63,7 @@ pub(super) fn initial_image(spec: &CreateSpec, expect: &Expect) -> Result<(Vec<u
         ));
     }
     let header = StaticHeader {
-        uuid: random_uuid(),
+        uuid: fresh_pool_uuid(),
         layout: spec.layout.clone(),
         root_fingerprint: expect.root.fingerprint,
         root_size: expect.root_size,

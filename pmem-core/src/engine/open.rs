@@ -314,10 +314,16 @@ impl Shared {
             location: files.location,
             region,
         });
-        sh.region.control().tag.store(
-            crate::format::pool_tag_of(&sh.header.uuid),
-            Ordering::Release,
-        );
+        let tag = crate::format::pool_tag_of(&sh.header.uuid);
+        // One tag per writable pool in the process (ARCHITECTURE §12): a copy beside its
+        // original could otherwise receive the original's pointers.
+        crate::media::claim_tag(&sh.region, tag, &sh.path, !sh.cfg.read_only).map_err(|other| {
+            Error::SameTag {
+                pool: sh.path.clone(),
+                other,
+            }
+        })?;
+        sh.region.control().tag.store(tag, Ordering::Release);
         sh.region
             .control()
             .shared

@@ -76,6 +76,58 @@ pub(crate) struct Control {
     pub(crate) tag: AtomicU64,
 }
 
+/// One open pool's claim on its pointer tag (see [`claim_tag`]).
+struct TagClaim {
+    base: usize,
+    tag: u64,
+    path: std::path::PathBuf,
+    writable: bool,
+}
+
+/// The pointer tags of the pools open in this process (ARCHITECTURE §12, "Copies and
+/// tag collisions"). A stored `PPtr` word names its pool by a 16-bit tag only, so two
+/// open pools with one tag — a byte copy and its original, or a 1-in-65,536 collision —
+/// could receive each other's pointers; while either of them is writable, the second
+/// open is refused instead.
+static TAGS: std::sync::Mutex<Vec<TagClaim>> = std::sync::Mutex::new(Vec::new());
+
+fn tags() -> std::sync::MutexGuard<'static, Vec<TagClaim>> {
+    TAGS.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Records that the pool mapped at `region` (from `path`) stamps `tag` into its pointers,
+/// unless a pool already open in this process has the same tag and either of the two is
+/// writable: then answers the other pool's path. The claim ends when the region is
+/// dropped.
+pub(crate) fn claim_tag(
+    region: &Region,
+    tag: u64,
+    path: &std::path::Path,
+    writable: bool,
+) -> Result<(), std::path::PathBuf> {
+    let mut t = tags();
+    let base = region.base() as usize;
+    if let Some(other) = t
+        .iter()
+        .find(|c| c.tag == tag && c.base != base && (c.writable || writable))
+    {
+        return Err(other.path.clone());
+    }
+    t.push(TagClaim {
+        base,
+        tag,
+        path: path.to_path_buf(),
+        writable,
+    });
+    Ok(())
+}
+
+/// Whether a pool open in this process stamps `tag` (a new pool's UUID avoids these).
+pub(crate) fn tag_in_use(tag: u64) -> bool {
+    tags().iter().any(|c| c.tag == tag)
+}
+
 /// Regions of closed pools, kept reserved for the next pool (see `Drop for Region`).
 static RETIRED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
 
@@ -294,6 +346,7 @@ impl Drop for Region {
     fn drop(&mut self) {
         let base = self.base.as_ptr() as usize;
         live_set(base, false);
+        tags().retain(|c| c.base != base);
         let c = self.control();
         c.mapped_len.store(0, Ordering::Release);
         c.shared.store(std::ptr::null_mut(), Ordering::Release);

@@ -9,8 +9,8 @@ mod medium;
 pub mod sim;
 
 pub(crate) use map::{
-    control_of, in_live_pool, log_start, max_log_size, max_pool_size, region_base, thread_token,
-    Region,
+    claim_tag, control_of, in_live_pool, log_start, max_log_size, max_pool_size, region_base,
+    tag_in_use, thread_token, Region,
 };
 pub(crate) use mapped_log::MappedLog;
 pub(crate) use medium::{Backing, RealFile};

@@ -24,6 +24,10 @@ impl<R: Persistent> Pool<R> {
     /// meanwhile; writers wait for the copy (its time is in the report). `dest`
     /// appears complete or not at all.
     ///
+    /// The copy keeps the pool's UUID, hence its pointer tag: it cannot be open in this
+    /// process while the pool is (unless both are read-only), see
+    /// [`Error::SameTag`](crate::Error::SameTag).
+    ///
     /// # Errors
     /// [`crate::Error::AlreadyExists`] when `dest` exists; [`crate::Error::WouldDeadlock`]
     /// inside a transaction or read of this pool on this thread; I/O errors.
@@ -38,9 +42,15 @@ impl<R: Persistent> Pool<R> {
     /// pool.tx(|tx| { *tx.root_mut() = 7; Ok::<_, pmem_core::Error>(()) })?;
     /// let report = pool.backup_to(dir.join("copy.pool"))?;
     /// assert!(report.bytes > 0);
+    /// // The copy has the pool's identity: beside the open (writable) pool it is refused.
+    /// assert!(matches!(
+    ///     Pool::<u64>::open(dir.join("copy.pool")),
+    ///     Err(pmem_core::Error::SameTag { .. })
+    /// ));
+    /// drop(pool);
     /// let copy = Pool::<u64>::open(dir.join("copy.pool"))?;
     /// assert_eq!(copy.read(|n| *n)?, 7);
-    /// # drop((pool, copy)); std::fs::remove_dir_all(&dir).unwrap();
+    /// # drop(copy); std::fs::remove_dir_all(&dir).unwrap();
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<BackupReport> {

@@ -269,7 +269,10 @@ impl<R: Persistent> Pool<R> {
             unsafe {
                 st.journal
                     .snapshot(sh.region.base(), off, size_of::<R>() as u64);
-                std::ptr::write(sh.region.base().add(off as usize).cast::<R>(), init());
+                let root = sh.region.base().add(off as usize).cast::<R>();
+                std::ptr::write(root, init());
+                // The commit reads every byte: no uninitialised padding (§12.1).
+                crate::types::padding::zero_padding(R::schema(), root.cast());
             }
             sh.commit(st)
         })();
@@ -347,6 +350,13 @@ impl<R: Persistent> Pool<R> {
             .store(std::ptr::null_mut(), Ordering::Release);
         // SAFETY: the transaction and every view into it are gone; the guard is ours.
         let st = unsafe { &mut *st };
+        // SAFETY: the transaction ended, nothing is committed yet (see the function).
+        unsafe {
+            crate::types::padding::before_commit(
+                sh.region.base() as usize,
+                matches!(out, Ok(Ok(_))),
+            );
+        }
         match out {
             Ok(Ok(v)) => match sh.commit(st) {
                 Ok(seq) => {

@@ -5,11 +5,14 @@ mod check;
 pub mod fingerprint;
 mod free;
 mod option_layout;
+pub(crate) mod padding;
 mod psafe;
 mod ptr;
 
 pub(crate) use check::check_pool;
 pub use check::{visit_erased, CheckReport, VisitFn, Visitor};
 pub use free::free_owned_later;
-pub use psafe::{owns_nothing, plain_view, CopyOf, Invalid, PInit, PSafe, Persistent, Plain};
+pub use psafe::{
+    owns_nothing, plain_view, snapshot_plain, CopyOf, Invalid, PInit, PSafe, Persistent, Plain,
+};
 pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};

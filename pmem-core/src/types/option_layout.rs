@@ -14,8 +14,12 @@ use std::mem::{size_of, MaybeUninit};
 
 use crate::types::{Invalid, Persistent};
 
-/// The bytes (offset, value) that writing `v()` determines in an `Option<T>`.
-fn signature<T>(v: impl Fn() -> Option<T>) -> Vec<(usize, u8)> {
+/// The bytes (offset, value) below `upto` that writing `v()` determines in an
+/// `Option<T>`. Only bytes the value initialises may be read: for a tagged layout,
+/// the tag before the payload (`upto` = the payload's offset); for a niche layout's
+/// `None`, every byte but the niche is uninitialised (valgrind reports these reads; see
+/// ARCHITECTURE §12.1).
+fn signature<T>(upto: usize, v: impl Fn() -> Option<T>) -> Vec<(usize, u8)> {
     let size = size_of::<Option<T>>();
     let mut probes = [0x00u8, 0xFF].map(|fill| {
         let mut buf = MaybeUninit::<Option<T>>::uninit();
@@ -26,7 +30,7 @@ fn signature<T>(v: impl Fn() -> Option<T>) -> Vec<(usize, u8)> {
             p.cast::<u8>().write_bytes(fill, size);
             p.write(v());
         }
-        (0..size)
+        (0..upto.min(size))
             // SAFETY: in bounds of the buffer; a volatile byte read keeps the compiler
             // from assuming anything about bytes the typed write left alone (they
             // still hold the fill at the machine level).
@@ -72,6 +76,32 @@ unsafe fn holds(ptr: *const u8, sig: &[(usize, u8)]) -> bool {
     sig.iter().all(|&(i, b)| unsafe { ptr.add(i).read() } == b)
 }
 
+/// Zeroes the bytes of the `Option<T>` at `p` that its value leaves uninitialised.
+/// Tagged layout (the payload at the end): a `None` uses only the tag, so the payload's
+/// bytes are zeroed; a `Some`, the payload's own padding. The bytes before the payload
+/// are the tag (rustc widens the tag to the payload's alignment) and are left alone.
+/// Niche layout: a `Some` gets the payload's padding zeroed; a `None` is left as it is
+/// — only its niche scalar is initialised, and where that is cannot be learnt without
+/// reading the bytes `None` leaves uninitialised (ARCHITECTURE §12.1).
+///
+/// # Safety
+/// - `p` points to a valid `Option<T>`, writable, that nothing else refers to.
+pub(crate) unsafe fn zero_padding<T: Persistent>(p: *mut u8) {
+    let size = size_of::<Option<T>>();
+    let payload = size - size_of::<T>();
+    // SAFETY: a valid option (caller); reading its discriminant reads no padding.
+    match unsafe { &mut *p.cast::<Option<T>>() } {
+        // SAFETY: the payload bytes lie inside the option; a `None` does not use them.
+        None if payload > 0 => unsafe { p.add(payload).write_bytes(0, size - payload) },
+        None => {}
+        Some(v) => {
+            let v = std::ptr::from_mut(v).cast::<u8>();
+            // SAFETY: the payload is a valid `T` inside the option.
+            unsafe { super::padding::zero_padding(T::schema(), v) };
+        }
+    }
+}
+
 /// Validates the `Option<T>` at `ptr`.
 ///
 /// # Safety
@@ -89,7 +119,7 @@ pub(crate) unsafe fn validate<T: Persistent>(ptr: *const Option<T>) -> Result<()
         if some.is_ok() {
             return Ok(());
         }
-        let none = signature::<T>(|| None);
+        let none = signature::<T>(size_of::<T>(), || None);
         let niche = niche_of::<T>(&none);
         let mark: Vec<(usize, u8)> = none
             .into_iter()
@@ -106,7 +136,7 @@ pub(crate) unsafe fn validate<T: Persistent>(ptr: *const Option<T>) -> Result<()
     let tag_of = |sig: Vec<(usize, u8)>| -> Vec<(usize, u8)> {
         sig.into_iter().filter(|&(i, _)| i < payload).collect()
     };
-    let none = tag_of(signature::<T>(|| None));
+    let none = tag_of(signature::<T>(payload, || None));
     // SAFETY: the tag bytes lie inside the `Option<T>`.
     if unsafe { holds(bytes, &none) } {
         return Ok(());
@@ -114,7 +144,7 @@ pub(crate) unsafe fn validate<T: Persistent>(ptr: *const Option<T>) -> Result<()
     if !T::MAY_BE_INVALID {
         // Every bit pattern of `T` is valid: `Some` of zeroes is a valid value to learn
         // `Some`'s tag from, and the payload needs no check.
-        let some = tag_of(signature::<T>(|| {
+        let some = tag_of(signature::<T>(payload, || {
             // SAFETY: `T` accepts every bit pattern (`MAY_BE_INVALID` is false), zero too.
             Some(unsafe { MaybeUninit::<T>::zeroed().assume_init() })
         }));
@@ -180,7 +210,7 @@ mod tests {
         check::<u32>(&bytes_of(&None::<u32>)).unwrap();
         check::<u32>(&bytes_of(&Some(7u32))).unwrap();
         let mut bad = bytes_of(&Some(7u32));
-        let tag_at = signature::<u32>(|| None)[0].0;
+        let tag_at = signature::<u32>(4, || None)[0].0;
         bad[tag_at] = 9;
         assert!(check::<u32>(&bad).is_err());
     }

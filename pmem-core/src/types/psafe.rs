@@ -175,6 +175,21 @@ unsafe impl<T: Persistent> PInit<T> for CopyOf<'_, T> {
     }
 }
 
+/// [`snapshot_value`](crate::raw::snapshot_value) of a value about to be handed out as
+/// `&mut T` (safe code may assign it whole): its padding is also zeroed just before the
+/// commit reads it (ARCHITECTURE §12.1, "Padding"). What [`plain_view`] does; for
+/// generated code that hands out `&mut Self` itself (a derived `update`).
+///
+/// # Safety
+/// - as for [`snapshot`](crate::raw::snapshot); the value keeps its address and type
+///   until the commit.
+#[inline]
+pub unsafe fn snapshot_plain<T: Persistent>(ptr: *mut T) {
+    // SAFETY: forwarded contract.
+    unsafe { crate::tx::raw::snapshot(ptr.cast(), size_of::<T>()) };
+    super::padding::zero_before_commit::<T>(ptr.cast());
+}
+
 /// Plain data: owns nothing in the pool; copied bytewise and changed through `&mut` once
 /// snapshotted whole.
 ///
@@ -188,10 +203,13 @@ pub unsafe trait Plain: Persistent<View = Self> + Copy {}
 /// # Safety
 /// - as for [`Persistent::view_mut`].
 #[inline]
-pub unsafe fn plain_view<'a, T>(ptr: *mut T) -> &'a mut T {
+pub unsafe fn plain_view<'a, T: Persistent>(ptr: *mut T) -> &'a mut T {
     // SAFETY: the caller promises `ptr` is in an open pool with an active transaction.
     unsafe {
         crate::tx::raw::snapshot(ptr.cast::<u8>(), size_of::<T>());
+        // Whatever safe code assigns through the `&mut` leaves padding uninitialised:
+        // zeroed before the commit reads the bytes (ARCHITECTURE §12.1, "Padding").
+        super::padding::zero_before_commit::<T>(ptr.cast());
         &mut *ptr
     }
 }
@@ -379,6 +397,10 @@ unsafe impl<T: Plain> Persistent for Option<T> {
         fingerprint: Self::FINGERPRINT,
         shape: Shape::Option(T::schema),
     };
+    // Registers the typed padding zeroer the schema walk needs for an option.
+    fn schema() -> &'static TypeSchema {
+        super::padding::register(Self::SCHEMA, super::option_layout::zero_padding::<T>)
+    }
     // The tag (or niche) of an `Option` can itself be invalid.
     const MAY_BE_INVALID: bool = true;
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
@@ -462,8 +484,12 @@ pub unsafe trait PInit<T: Persistent> {
 unsafe impl<T: Persistent> PInit<T> for T {
     #[inline]
     unsafe fn init(self, dst: *mut T) -> Result<()> {
-        // SAFETY: caller's contract.
-        unsafe { std::ptr::write(dst, self) };
+        // SAFETY: caller's contract; then the padding the typed write left
+        // uninitialised is zeroed (the commit reads every byte).
+        unsafe {
+            std::ptr::write(dst, self);
+            super::padding::zero_padding(T::schema(), dst.cast());
+        }
         Ok(())
     }
 }

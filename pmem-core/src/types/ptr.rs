@@ -480,6 +480,7 @@ impl<T: Persistent> PBoxMut<T> {
             T::free_owned(p)?;
             raw::snapshot_value(p);
             std::ptr::write(p, value);
+            crate::types::padding::zero_padding(T::schema(), p.cast());
         }
         Ok(())
     }
@@ -609,6 +610,7 @@ impl<T: Persistent> OptionPBoxMut<T> {
             let t = raw::alloc(p.cast(), size_of::<T>().max(1), align_of::<T>())?.cast::<T>();
             raw::snapshot_value(t);
             std::ptr::write(t, value);
+            crate::types::padding::zero_padding(T::schema(), t.cast());
             Self::free_old(p)?;
             raw::snapshot_value(p);
             let off = raw::offset_of(t.cast()).expect("allocated in this pool");
