@@ -250,29 +250,16 @@ where
     }
 }
 
-/// An iterator over the entries removed by [`PHashMapMut::drain`].
-///
-/// The map is cleared when `drain` is called, so dropping the iterator early, or
-/// leaking it, changes nothing more.
-///
-/// This `struct` is created by the [`drain`](PHashMapMut::drain) method on
-/// [`PHashMapMut`].
-pub struct Drain<'a, K, V> {
-    items: std::vec::IntoIter<(K, V)>,
-    _m: PhantomData<&'a mut PHashMapMut<K, V>>,
-}
-
-impl<K, V> Iterator for Drain<'_, K, V> {
-    type Item = (K, V);
-    fn next(&mut self) -> Option<(K, V)> {
-        self.items.next()
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.items.size_hint()
-    }
-}
-impl<K, V> ExactSizeIterator for Drain<'_, K, V> {}
-impl<K, V> FusedIterator for Drain<'_, K, V> {}
+copied_out_iter!(
+    /// An iterator over the entries removed by [`PHashMapMut::drain`].
+    ///
+    /// The map is cleared when `drain` is called, so dropping the iterator early, or
+    /// leaking it, changes nothing more.
+    ///
+    /// This `struct` is created by the [`drain`](PHashMapMut::drain) method on
+    /// [`PHashMapMut`].
+    Drain<K, V> => (K, V), borrows PHashMapMut<K, V>
+);
 
 /// An iterator that removes the entries for which a predicate answers `true`, and
 /// yields them.
