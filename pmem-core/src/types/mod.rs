@@ -7,9 +7,11 @@ mod free;
 mod option_layout;
 mod psafe;
 mod ptr;
+mod visitor;
 
 pub(crate) use check::check_pool;
-pub use check::{visit_erased, CheckReport, VisitFn, Visitor};
+pub use check::{visit_erased, CheckReport};
 pub use free::free_owned_later;
 pub use psafe::{plain_view, Invalid, PInit, PSafe, Persistent, Plain};
 pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};
+pub use visitor::{VisitFn, Visitor};

@@ -12,7 +12,7 @@
 use crate::error::Result;
 use crate::format::schema::{FieldSchema, Shape, TypeSchema};
 use crate::types::fingerprint::{fp_leaf, fp_str, fp_u64, FP_START};
-use crate::types::Visitor;
+use crate::types::visitor::Visitor;
 
 /// Marks a type whose bytes are meaningful in another process: it may live in a pool.
 ///
@@ -294,38 +294,6 @@ unsafe impl<T: Plain, const N: usize> Persistent for [T; N] {
 }
 // SAFETY: elements are plain.
 unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
-
-// SAFETY: `Option` of plain data has a fixed layout (the fingerprint records its size)
-// and no addresses.
-unsafe impl<T: Plain> PSafe for Option<T> {}
-// SAFETY: view snapshots all bytes; owns nothing.
-unsafe impl<T: Plain> Persistent for Option<T> {
-    type View = Option<T>;
-    const TYPE_NAME: &'static str = "Option";
-    const FINGERPRINT: u64 = fp_u64(
-        fp_u64(fp_str(FP_START, "Option"), T::FINGERPRINT),
-        size_of::<Option<T>>() as u64,
-    );
-    const SCHEMA: &'static TypeSchema = &TypeSchema {
-        name: "Option",
-        size: size_of::<Option<T>>(),
-        align: align_of::<Option<T>>(),
-        fingerprint: Self::FINGERPRINT,
-        shape: Shape::Option(T::schema),
-    };
-    // The tag (or niche) of an `Option` can itself be invalid.
-    const MAY_BE_INVALID: bool = true;
-    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
-        // SAFETY: forwarded contract.
-        unsafe { plain_view(ptr) }
-    }
-    unsafe fn validate(ptr: *const Self) -> std::result::Result<(), Invalid> {
-        // SAFETY: caller's contract.
-        unsafe { super::option_layout::validate(ptr) }
-    }
-}
-// SAFETY: plain payload.
-unsafe impl<T: Plain> Plain for Option<T> {}
 
 macro_rules! tuple {
     ($(($($n:tt $t:ident),+)),*) => {$(
