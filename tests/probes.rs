@@ -11,6 +11,8 @@
 //! loss is `tests/power_loss.rs`.
 #![forbid(unsafe_code)]
 
+mod common;
+
 /// Open a pool as another type anywhere in its graph (through boxes, options,
 /// arrays, tuples, enums, collections, recursive types).
 #[path = "probes/type_confusion.rs"]
