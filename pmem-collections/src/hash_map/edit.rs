@@ -198,9 +198,14 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         Ok(())
     }
 
-    /// [`reserve`](Self::reserve) that never panics: a capacity that overflows is
-    /// [`Error::UnsupportedLayout`](pmem_core::Error::UnsupportedLayout), what the pool
-    /// answers for a request larger than it can ever hold.
+    /// [`reserve`](Self::reserve) that never panics.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedLayout`](pmem_core::Error::UnsupportedLayout) when the
+    /// capacity overflows (the table's size does not fit a `usize`);
+    /// [`Error::OutOfSpace`](pmem_core::Error::OutOfSpace) when the table fits but is
+    /// larger than the pool's maximum size, as for any allocation. Either way the map is
+    /// unchanged.
     ///
     /// # Examples
     ///
@@ -208,7 +213,10 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u64, u64>>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().try_reserve(100)?;
-    ///     assert!(tx.root_mut().try_reserve(usize::MAX).is_err());
+    ///     let e = tx.root_mut().try_reserve(usize::MAX).unwrap_err();
+    ///     assert!(matches!(e, pmem_core::Error::UnsupportedLayout { .. }));
+    ///     let e = tx.root_mut().try_reserve(1 << 40).unwrap_err();
+    ///     assert!(matches!(e, pmem_core::Error::OutOfSpace { .. }));
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
     /// assert!(pool.read(|m| m.capacity())? >= 100);
