@@ -274,11 +274,57 @@ pub struct Migration {
 
 impl Migration {
     /// An empty chain.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem::{migrate::Migration, Pool, PoolOptions};
+    /// # let dir = std::env::temp_dir().join(format!("pmem-doc-chain-new-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("n.pool");
+    /// drop(Pool::<u8>::create(&path)?);
+    /// // No steps: nothing to run, and nothing to check the pool against.
+    /// assert_eq!(Migration::new().run(&path, &PoolOptions::new())?, 0);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), pmem::Error>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Appends the step `Old → New` given by `New`'s [`MigrateFrom`] impl.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem::{migrate::{MigrateFrom, Migration}, Persistent, Pool, PoolOptions};
+    ///
+    /// #[derive(Persistent, Default)]
+    /// #[repr(C)]
+    /// struct V1 { count: u32 }
+    /// #[derive(Persistent, Default)]
+    /// #[repr(C)]
+    /// struct V2 { count: u64, limit: u64 }
+    ///
+    /// impl MigrateFrom<V1> for V2 {
+    ///     fn migrate(old: &V1, new: &mut V2Mut) -> pmem::Result<()> {
+    ///         *new.count_mut() = u64::from(old.count);
+    ///         *new.limit_mut() = 100;
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("pmem-doc-chain-step-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("s.pool");
+    /// let mut p = Pool::<V1>::create(&path)?;
+    /// p.tx(|tx| { *tx.root_mut().count_mut() = 3; Ok::<_, pmem::Error>(()) })?;
+    /// drop(p);
+    /// assert_eq!(Migration::new().step::<V1, V2>().run(&path, &PoolOptions::new())?, 1);
+    /// assert_eq!(Pool::<V2>::open(&path)?.read(|r| (r.count, r.limit))?, (3, 100));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), pmem::Error>(())
+    /// ```
     #[must_use]
     pub fn step<Old, New>(self) -> Self
     where
@@ -289,6 +335,26 @@ impl Migration {
     }
 
     /// Appends the step `Old → New` done by `convert`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem::{migrate::Migration, Pool, PoolOptions};
+    /// # let dir = std::env::temp_dir().join(format!("pmem-doc-chain-with-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("w.pool");
+    /// let mut p = Pool::<u16>::create(&path)?;
+    /// p.tx(|tx| { *tx.root_mut() = 5; Ok::<_, pmem::Error>(()) })?;
+    /// drop(p);
+    /// let chain = Migration::new().step_with::<u16, u64>(|old, new| {
+    ///     *new = u64::from(*old) << 32;
+    ///     Ok(())
+    /// });
+    /// assert_eq!(chain.run(&path, &PoolOptions::new())?, 1);
+    /// assert_eq!(Pool::<u64>::open(&path)?.read(|r| *r)?, 5 << 32);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), pmem::Error>(())
+    /// ```
     #[must_use]
     pub fn step_with<Old, New>(
         mut self,
@@ -318,6 +384,28 @@ impl Migration {
     /// As [`migrate`]. A step whose old type is not the pool's is skipped; when no step
     /// ran, the pool must already be at the last version, else its
     /// [`Error::TypeMismatch`] against that version is returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem::{migrate::Migration, Error, Pool, PoolOptions};
+    /// # let dir = std::env::temp_dir().join(format!("pmem-doc-chain-run-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let (path, other) = (dir.join("r.pool"), dir.join("o.pool"));
+    /// drop(Pool::<u8>::create(&path)?);
+    /// let chain = Migration::new().step_with::<u8, u32>(|old, new| {
+    ///     *new = u32::from(*old);
+    ///     Ok(())
+    /// });
+    /// assert_eq!(chain.run(&path, &PoolOptions::new())?, 1); // u8 → u32
+    /// assert_eq!(chain.run(&path, &PoolOptions::new())?, 0); // already u32
+    /// // A pool of neither version is refused, and left as it was.
+    /// drop(Pool::<i64>::create(&other)?);
+    /// let e = chain.run(&other, &PoolOptions::new()).unwrap_err();
+    /// assert!(matches!(e, Error::TypeMismatch { .. }));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), pmem::Error>(())
+    /// ```
     pub fn run(&self, path: impl AsRef<Path>, options: &PoolOptions) -> Result<usize> {
         let path = path.as_ref();
         let mut ran = 0;

@@ -2,35 +2,10 @@
 //! opened with another root type, or with a changed layout of the same type, fails with
 //! `Error::TypeMismatch` naming both fingerprints.
 
-use std::path::PathBuf;
+mod common;
+use common::Dir;
 
 use pmem::{Error, PBox, Persistent, Pool};
-
-/// A directory removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("pmem-derive-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 mod v1 {
     use pmem::Persistent;
@@ -63,7 +38,7 @@ struct Bank {
 
 #[test]
 fn derived_values_survive_closing_and_reopening_the_pool_file() {
-    let dir = TempDir::new("reopen");
+    let dir = Dir::new("derive", "reopen");
     let path = dir.path("bank.pool");
     {
         let mut pool = Pool::<Bank>::create(&path).unwrap();
@@ -96,7 +71,7 @@ fn derived_values_survive_closing_and_reopening_the_pool_file() {
 
 #[test]
 fn a_changed_struct_layout_fails_to_open_with_both_fingerprints() {
-    let dir = TempDir::new("layout");
+    let dir = Dir::new("derive", "layout");
     let path = dir.path("account.pool");
     Pool::<v1::Account>::create(&path).unwrap().close().unwrap();
     match Pool::<v2::Account>::open(&path) {
@@ -138,7 +113,7 @@ fn a_changed_struct_layout_fails_to_open_with_both_fingerprints() {
 
 #[test]
 fn a_different_root_type_fails_to_open_with_type_mismatch() {
-    let dir = TempDir::new("root");
+    let dir = Dir::new("derive", "root");
     let path = dir.path("bank.pool");
     Pool::<Bank>::create(&path).unwrap().close().unwrap();
     match Pool::<v1::Account>::open(&path) {

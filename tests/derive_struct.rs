@@ -4,6 +4,9 @@
 //! `update` changes a plain struct in one go; a field accessor logs only its field;
 //! generic and tuple structs work the same way.
 
+mod common;
+use common::Dir;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pmem::{Durability, Error, PBox, PInit, PPtr, Persistent, Pool, PoolOptions};
@@ -232,11 +235,10 @@ fn log_growth(pool: &mut Pool<Wide>, f: impl FnOnce(&mut WideMut)) -> u64 {
 
 #[test]
 fn a_field_accessor_logs_only_its_field_and_update_logs_the_whole_struct() {
-    let dir = std::env::temp_dir().join(format!("pmem-derive-log-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Dir::new("derive", "log");
     let mut pool = PoolOptions::new()
         .durability(Durability::Process)
-        .create::<Wide>(dir.join("wide.pool"))
+        .create::<Wide>(dir.path("wide.pool"))
         .unwrap();
     let field = log_growth(&mut pool, |w| *w.counter_mut() += 1);
     let whole = log_growth(&mut pool, |w| w.update(|w| w.counter += 1));
@@ -246,7 +248,6 @@ fn a_field_accessor_logs_only_its_field_and_update_logs_the_whole_struct() {
         "the whole struct logged only {whole} bytes"
     );
     drop(pool);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[derive(Persistent, Default)]

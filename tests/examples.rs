@@ -8,6 +8,9 @@
 //! example (a no-op when `cargo test` already did) with this test's features, and runs
 //! the executable cargo names.
 
+mod common;
+use common::Dir;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -72,26 +75,6 @@ fn example(name: &str) -> PathBuf {
     exe
 }
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("pmem-examples-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn run(name: &str, env: (&str, &Path), args: &[&str]) -> (bool, String) {
     let o: Output = Command::new(example(name))
         .args(args)
@@ -129,8 +112,8 @@ fn number_in(out: &str, line: &str, what: &str) -> u64 {
 #[test]
 fn bank_carries_its_balances_over_between_runs() {
     let _serial = serial();
-    let d = Dir::new("bank");
-    let pool = d.file("bank.pool");
+    let d = Dir::new("examples", "bank");
+    let pool = d.path("bank.pool");
     let (ok, first) = run("bank", ("BANK_POOL", &pool), &["50"]);
     assert!(ok, "{first}");
     assert!(first.contains("opened 8 accounts of 1000"), "{first}");
@@ -166,8 +149,8 @@ fn bank_carries_its_balances_over_between_runs() {
 #[test]
 fn bank_keeps_its_total_through_a_kill_in_the_middle_of_a_run() {
     let _serial = serial();
-    let d = Dir::new("bank-kill");
-    let pool = d.file("bank.pool");
+    let d = Dir::new("examples", "bank-kill");
+    let pool = d.path("bank.pool");
     let mut child = Command::new(example("bank"))
         .arg("100000000")
         .env("BANK_POOL", &pool)
@@ -202,8 +185,8 @@ fn bank_keeps_its_total_through_a_kill_in_the_middle_of_a_run() {
 #[test]
 fn todo_adds_marks_and_removes_items_across_invocations() {
     let _serial = serial();
-    let d = Dir::new("todo");
-    let pool = d.file("todo.pool");
+    let d = Dir::new("examples", "todo");
+    let pool = d.path("todo.pool");
     let todo = |args: &[&str]| run("todo", ("TODO_POOL", &pool), args);
     assert!(todo(&["add", "buy", "milk"])
         .1
@@ -239,8 +222,8 @@ fn todo_adds_marks_and_removes_items_across_invocations() {
 #[test]
 fn leaderboard_ranks_players_with_range_queries() {
     let _serial = serial();
-    let d = Dir::new("leaderboard");
-    let pool = d.file("lb.pool");
+    let d = Dir::new("examples", "leaderboard");
+    let pool = d.path("lb.pool");
     let (ok, out) = run("leaderboard", ("LEADERBOARD_POOL", &pool), &["300"]);
     assert!(ok, "{out}");
     assert!(out.starts_with("300 games played by 40 players"), "{out}");
@@ -282,7 +265,7 @@ fn leaderboard_ranks_players_with_range_queries() {
 #[test]
 fn crash_demo_rolls_back_every_interrupted_transaction() {
     let _serial = serial();
-    let d = Dir::new("crash");
+    let d = Dir::new("examples", "crash");
     let (ok, out) = run("crash_demo", ("CRASH_DEMO_DIR", &d.0), &[]);
     assert!(ok, "{out}");
     for part in [
@@ -301,8 +284,8 @@ fn crash_demo_rolls_back_every_interrupted_transaction() {
 #[test]
 fn migrate_turns_a_version_1_bank_into_version_2_once() {
     let _serial = serial();
-    let d = Dir::new("migrate");
-    let pool = d.file("bank.pool");
+    let d = Dir::new("examples", "migrate");
+    let pool = d.path("bank.pool");
     let (ok, first) = run("migrate", ("MIGRATE_POOL", &pool), &[]);
     assert!(ok, "{first}");
     assert!(first.contains("wrote a version-1 bank"), "{first}");

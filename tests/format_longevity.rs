@@ -6,7 +6,10 @@
 //! `PMEM_WRITE_FORMAT_DATA=1 cargo test --test format_longevity` rewrites the files of
 //! the *current* version's folder (only when deliberately starting a new version).
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::Dir;
+
+use std::path::Path;
 
 use pmem::{
     Durability, Error, PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PString, PVec, Persistent,
@@ -145,26 +148,14 @@ fn write_all(dir: &Path) {
     std::fs::remove_file(&path).unwrap();
 }
 
-struct Copy(PathBuf);
-impl Copy {
-    /// The data files copied to a scratch folder (opening writes: recovery, sessions).
-    fn new() -> Copy {
-        let dir = std::env::temp_dir().join(format!("pmem-format-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        for e in std::fs::read_dir(DATA).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-        }
-        Copy(dir)
+/// The data files copied to a scratch folder (opening writes: recovery, sessions).
+fn copy_of_data() -> Dir {
+    let dir = Dir::new("format", "v1");
+    for e in std::fs::read_dir(DATA).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path(&e.file_name().to_string_lossy())).unwrap();
     }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-impl Drop for Copy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    dir
 }
 
 #[test]
@@ -174,7 +165,7 @@ fn every_kept_format_v1_pool_opens_recovers_and_checks() {
         std::fs::create_dir_all(DATA).unwrap();
         write_all(Path::new(DATA));
     }
-    let c = Copy::new();
+    let c = copy_of_data();
     // The mid-log pool's commits are only in its log: without it, it must refuse.
     std::fs::copy(c.path("mid_log.crashed.pool"), c.path("alone.pool")).unwrap();
     assert!(matches!(

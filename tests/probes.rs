@@ -11,7 +11,6 @@
 //! loss is `tests/power_loss.rs`.
 #![forbid(unsafe_code)]
 
-#[path = "common/mod.rs"]
 mod common;
 
 /// Open a pool as another type anywhere in its graph (through boxes, options,

@@ -1,10 +1,11 @@
-//! The schema a pool stored at creation (`pmem_core::schema::to_json`), parsed and
-//! checked so that the walk can trust it: every type index in range, every field inside
+//! The schema a pool stored at creation (`pmem_core::schema::to_json`), read by core's
+//! bounded reader (`pmem_core::inspect::StoredSchema`, the one `open` uses) and checked
+//! further so that the walk can trust it: every type index in range, every field inside
 //! its container, no type containing itself inline. A pool's schema is data from a
 //! file like any other, so each of these is an error, never a panic.
 
 use pmem_collections::inspect::CollectionKind;
-use serde_json::Value;
+use pmem_core::inspect::{StoredSchema, StoredShape};
 
 /// The type table, with what the walk derives from it.
 pub(crate) struct Schema {
@@ -33,19 +34,10 @@ pub(crate) struct Ty {
     pub(crate) shape: Shape,
 }
 
-/// A named or numbered field.
-pub(crate) struct Field {
-    pub(crate) name: String,
-    pub(crate) offset: u64,
-    pub(crate) ty: usize,
-}
-
-/// An enum variant.
-pub(crate) struct Variant {
-    pub(crate) name: String,
-    pub(crate) discriminant: i128,
-    pub(crate) fields: Vec<Field>,
-}
+/// A named or numbered field, as core's reader gives it (`name`, `offset`, `ty`).
+pub(crate) use pmem_core::inspect::StoredField as Field;
+/// An enum variant, as core's reader gives it (`name`, `discriminant`, `fields`).
+pub(crate) use pmem_core::inspect::StoredVariant as Variant;
 
 /// The shapes of `pmem_core::schema::Shape`.
 pub(crate) enum Shape {
@@ -78,48 +70,6 @@ pub(crate) enum Shape {
 
 type R<T> = Result<T, String>;
 
-fn get<'a>(v: &'a Value, key: &str, at: &str) -> R<&'a Value> {
-    v.get(key).ok_or_else(|| format!("{at} has no \"{key}\""))
-}
-
-fn num(v: &Value, key: &str, at: &str) -> R<u64> {
-    get(v, key, at)?
-        .as_u64()
-        .ok_or_else(|| format!("{at}: \"{key}\" is not a number"))
-}
-
-fn text(v: &Value, key: &str, at: &str) -> R<String> {
-    Ok(get(v, key, at)?
-        .as_str()
-        .ok_or_else(|| format!("{at}: \"{key}\" is not a string"))?
-        .to_string())
-}
-
-fn index(v: &Value, key: &str, at: &str, n: usize) -> R<usize> {
-    let i = num(v, key, at)?;
-    usize::try_from(i)
-        .ok()
-        .filter(|&i| i < n)
-        .ok_or_else(|| format!("{at}: type index {i} out of range"))
-}
-
-fn fields(v: &Value, at: &str, n: usize) -> R<Vec<Field>> {
-    let list = get(v, "fields", at)?
-        .as_array()
-        .ok_or_else(|| format!("{at}: \"fields\" is not a list"))?;
-    list.iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let at = format!("{at} field {i}");
-            Ok(Field {
-                name: text(f, "name", &at)?,
-                offset: num(f, "offset", &at)?,
-                ty: index(f, "type", &at, n)?,
-            })
-        })
-        .collect()
-}
-
 /// `"u8"`, `"C, u32"`, ...: the tag's size and signedness.
 fn tag_of(repr: &str) -> Option<(u64, bool)> {
     let int = repr.rsplit(',').next()?.trim();
@@ -135,37 +85,15 @@ fn tag_of(repr: &str) -> Option<(u64, bool)> {
     (int.starts_with('u') || signed).then_some((size, signed))
 }
 
-fn shape(v: &Value, at: &str, n: usize) -> R<Shape> {
-    let kind = text(v, "kind", at)?;
-    Ok(match kind.as_str() {
-        "primitive" => Shape::Primitive,
-        "struct" => Shape::Struct(fields(v, at, n)?),
-        "tuple" => Shape::Tuple(fields(v, at, n)?),
-        "enum" => {
-            let repr = text(v, "repr", at)?;
+/// The walk's view of a stored shape: enum tags decoded, collections known by kind.
+fn shape(stored: StoredShape, at: &str) -> R<Shape> {
+    Ok(match stored {
+        StoredShape::Primitive => Shape::Primitive,
+        StoredShape::Struct(f) => Shape::Struct(f),
+        StoredShape::Tuple(f) => Shape::Tuple(f),
+        StoredShape::Enum { repr, variants } => {
             let (tag_size, signed) =
                 tag_of(&repr).ok_or_else(|| format!("{at}: unknown enum repr {repr:?}"))?;
-            let list = get(v, "variants", at)?
-                .as_array()
-                .ok_or_else(|| format!("{at}: \"variants\" is not a list"))?;
-            let variants = list
-                .iter()
-                .enumerate()
-                .map(|(i, var)| {
-                    let at = format!("{at} variant {i}");
-                    let d = get(var, "discriminant", &at)?;
-                    let discriminant = d
-                        .as_i64()
-                        .map(i128::from)
-                        .or_else(|| d.as_u64().map(i128::from))
-                        .ok_or_else(|| format!("{at}: bad discriminant"))?;
-                    Ok(Variant {
-                        name: text(var, "name", &at)?,
-                        discriminant,
-                        fields: fields(var, &at, n)?,
-                    })
-                })
-                .collect::<R<Vec<_>>>()?;
             Shape::Enum {
                 repr,
                 tag_size,
@@ -173,74 +101,46 @@ fn shape(v: &Value, at: &str, n: usize) -> R<Shape> {
                 variants,
             }
         }
-        "array" => Shape::Array {
-            elem: index(v, "elem", at, n)?,
-            len: num(v, "len", at)?,
-        },
-        "option" => Shape::Option(index(v, "inner", at, n)?),
-        "pointer" => Shape::Pointer {
-            owned: get(v, "owned", at)?
-                .as_bool()
-                .ok_or_else(|| format!("{at}: \"owned\" is not a bool"))?,
-            target: index(v, "target", at, n)?,
-        },
-        "collection" => {
-            let name = text(v, "collection", at)?;
-            let list = get(v, "params", at)?
-                .as_array()
-                .ok_or_else(|| format!("{at}: \"params\" is not a list"))?;
-            let params = list
-                .iter()
-                .map(|p| {
-                    p.as_u64()
-                        .and_then(|i| usize::try_from(i).ok())
-                        .filter(|&i| i < n)
-                        .ok_or_else(|| format!("{at}: bad type parameter"))
-                })
-                .collect::<R<Vec<_>>>()?;
-            match CollectionKind::from_name(&name) {
-                Some(kind) if kind.param_count() == params.len() => {
-                    Shape::Collection { kind, params }
-                }
-                Some(_) => {
-                    return Err(format!(
-                        "{at}: {name} with {} type parameters",
-                        params.len()
-                    ))
-                }
-                None => Shape::Unknown(format!("collection {name}")),
+        StoredShape::Array { elem, len } => Shape::Array { elem, len },
+        StoredShape::Option(inner) => Shape::Option(inner),
+        StoredShape::Pointer { owned, target } => Shape::Pointer { owned, target },
+        StoredShape::Collection { kind: name, params } => match CollectionKind::from_name(&name) {
+            Some(kind) if kind.param_count() == params.len() => Shape::Collection { kind, params },
+            Some(_) => {
+                return Err(format!(
+                    "{at}: {name} with {} type parameters",
+                    params.len()
+                ))
             }
-        }
-        other => Shape::Unknown(format!("shape {other}")),
+            None => Shape::Unknown(format!("collection {name}")),
+        },
+        StoredShape::Unknown(kind) => Shape::Unknown(format!("shape {kind}")),
+        other => Shape::Unknown(format!("shape {other:?}")),
     })
 }
 
 impl Schema {
-    /// Parses and checks the stored schema.
+    /// Parses (with core's reader, [`StoredSchema::parse`]) and checks the stored
+    /// schema.
     pub(crate) fn parse(json: &str) -> R<Schema> {
-        let v: Value =
-            serde_json::from_str(json).map_err(|e| format!("stored schema is not JSON: {e}"))?;
-        let list = get(&v, "types", "schema")?
-            .as_array()
-            .ok_or("schema: \"types\" is not a list")?;
-        let n = list.len();
-        let root = index(&v, "root", "schema", n)?;
-        let types = list
-            .iter()
+        let stored = StoredSchema::parse(json)?;
+        let n = stored.types.len();
+        let root = stored.root;
+        let types = stored
+            .types
+            .into_iter()
             .enumerate()
             .map(|(i, t)| {
                 let at = format!("schema type {i}");
-                let (size, align) = (num(t, "size", &at)?, num(t, "align", &at)?);
-                if !align.is_power_of_two() || align > 4096 {
-                    return Err(format!("{at}: alignment {align}"));
+                if !t.align.is_power_of_two() || t.align > 4096 {
+                    return Err(format!("{at}: alignment {}", t.align));
                 }
-                let fingerprint = text(t, "fingerprint", &at).unwrap_or_default();
                 Ok(Ty {
-                    name: text(t, "name", &at)?,
-                    size,
-                    align,
-                    fingerprint,
-                    shape: shape(get(t, "shape", &at)?, &at, n)?,
+                    shape: shape(t.shape, &at)?,
+                    name: t.name,
+                    size: t.size,
+                    align: t.align,
+                    fingerprint: t.fingerprint,
                 })
             })
             .collect::<R<Vec<_>>>()?;

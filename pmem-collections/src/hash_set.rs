@@ -11,6 +11,7 @@ use std::ptr;
 use pmem_core::schema::{Shape, TypeSchema};
 use pmem_core::{view_cast, PInit, PSafe, Persistent, Result, ViewTail, Visitor};
 
+use crate::build::build_in;
 use crate::{CopyOut, PHashMap, PHashMapMut, PKey};
 
 mod ops;
@@ -429,12 +430,7 @@ impl<T: Persistent + Hash + Eq> PHashSetMut<T> {
         L::Key: Hash + Eq,
     {
         let iter = iter.into_iter();
-        let hint = iter.size_hint().0;
-        self.reserve(if self.is_empty() {
-            hint
-        } else {
-            hint.div_ceil(2)
-        })?;
+        self.map().reserve_for_extend(iter.size_hint().0)?;
         for x in iter {
             self.insert(x)?;
         }
@@ -487,17 +483,8 @@ where
     L: PKey<T>,
     L::Key: Hash + Eq,
 {
-    // SAFETY: `dst` is writable and logged (the `PInit` contract); the set is built
-    // through its own view, which logs what it writes.
-    unsafe {
-        ptr::write(dst, PHashSet::new());
-        if let Err(e) = PHashSet::view_mut(dst).extend(items) {
-            let _ = PHashSet::free_owned(dst);
-            ptr::write(dst, PHashSet::new());
-            return Err(e);
-        }
-    }
-    Ok(())
+    // SAFETY: forwarded contract.
+    unsafe { build_in(dst, PHashSet::new, |s| s.extend(items)) }
 }
 
 // SAFETY: `build_set` initialises `*dst` fully, allocating only in `dst`'s pool.

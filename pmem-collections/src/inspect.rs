@@ -113,6 +113,8 @@ impl CollectionKind {
     /// The kind named `name` in a schema (`Shape::Collection`'s `kind`: `"PVec"`,
     /// `"PString"`, `"PHashMap"`, `"PHashSet"`, `"PBTreeMap"`, `"PBTreeSet"`).
     ///
+    /// # Examples
+    ///
     /// ```
     /// use pmem_collections::inspect::CollectionKind;
     /// assert_eq!(CollectionKind::from_name("PHashMap"), Some(CollectionKind::HashMap));
@@ -131,6 +133,14 @@ impl CollectionKind {
     }
 
     /// The name a schema uses for this kind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::inspect::CollectionKind;
+    /// assert_eq!(CollectionKind::BTreeSet.name(), "PBTreeSet");
+    /// assert_eq!(CollectionKind::from_name(CollectionKind::Vec.name()), Some(CollectionKind::Vec));
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             Self::Vec => "PVec",
@@ -143,6 +153,14 @@ impl CollectionKind {
     }
 
     /// Bytes of the header (the collection value itself).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{inspect::CollectionKind, PHashMap, PVec};
+    /// assert_eq!(CollectionKind::Vec.header_size(), size_of::<PVec<u8>>() as u64);
+    /// assert_eq!(CollectionKind::HashMap.header_size(), size_of::<PHashMap<u8, u8>>() as u64);
+    /// ```
     pub const fn header_size(self) -> u64 {
         match self {
             Self::Vec | Self::String => size_of::<RawVec>() as u64,
@@ -152,6 +170,15 @@ impl CollectionKind {
     }
 
     /// How many type parameters [`inspect`] expects layouts for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::inspect::CollectionKind;
+    /// assert_eq!(CollectionKind::String.param_count(), 0);
+    /// assert_eq!(CollectionKind::Vec.param_count(), 1);
+    /// assert_eq!(CollectionKind::BTreeMap.param_count(), 2);
+    /// ```
     pub const fn param_count(self) -> usize {
         match self {
             Self::String => 0,
@@ -161,6 +188,14 @@ impl CollectionKind {
     }
 
     /// Whether entries have values (maps) or are single elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::inspect::CollectionKind;
+    /// assert!(CollectionKind::HashMap.is_map());
+    /// assert!(!CollectionKind::HashSet.is_map());
+    /// ```
     pub const fn is_map(self) -> bool {
         matches!(self, Self::HashMap | Self::BTreeMap)
     }
@@ -177,6 +212,13 @@ pub struct ElemLayout {
 
 impl ElemLayout {
     /// The layout of `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::inspect::ElemLayout;
+    /// assert_eq!(ElemLayout::of::<(u8, u32)>(), ElemLayout { size: 8, align: 4 });
+    /// ```
     pub const fn of<T>() -> Self {
         ElemLayout {
             size: size_of::<T>() as u64,
@@ -240,6 +282,27 @@ pub struct Contents {
 
 impl Contents {
     /// Every element or entry, in iteration order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::inspect::{inspect, CollectionKind, ElemLayout, Inspector};
+    /// use pmem_collections::PBTreeMap;
+    /// # let dir = std::env::temp_dir().join(format!("pmem-doc-coll-entries-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("m.pool");
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u16, u32>>::create(&path)?;
+    /// pool.tx(|tx| tx.root_mut().extend([(2, 20), (1, 10)]))?;
+    /// drop(pool);
+    /// let ins = Inspector::open(&path)?;
+    /// let (k, v) = (ElemLayout::of::<u16>(), ElemLayout::of::<u32>());
+    /// let c = inspect(&ins, CollectionKind::BTreeMap, ins.root_offset(), &[k, v])?;
+    /// let first = c.entries().next().unwrap(); // key order
+    /// assert_eq!(ins.bytes(first.key, 2)?, &1u16.to_le_bytes());
+    /// assert_eq!(ins.bytes(first.value.unwrap(), 4)?, &10u32.to_le_bytes());
+    /// # drop(ins); std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
     pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
         let (contiguous, scattered) = match &self.elements {
             Elements::Contiguous {
@@ -282,6 +345,8 @@ use pmem_core::raw::{pool_tag_of, PPTR_TAG_SHIFT};
 /// pool it was made in (the UUID's first two bytes, little-endian) in the top 16, so
 /// that one stored in another pool is refused instead of followed.
 ///
+/// # Examples
+///
 /// ```
 /// use pmem_collections::inspect::{pptr_target, PPtrTarget};
 /// let uuid = [0x34, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -314,6 +379,29 @@ pub fn pptr_target(word: u64, pool_uuid: &[u8; 16]) -> PPtrTarget {
 /// [`Error::Corrupted`](pmem_core::Error::Corrupted) naming the first violation and its offset; also when `params`
 /// has the wrong length or an element layout no collection can have (zero-sized
 /// elements, alignment above 64).
+///
+/// # Examples
+///
+/// An in-memory image works as well as a file ([`PoolBytes`] for `[u8]`):
+///
+/// ```
+/// use pmem_collections::inspect::{inspect, CollectionKind, ElemLayout, Inspector};
+/// use pmem_collections::PString;
+/// # let dir = std::env::temp_dir().join(format!("pmem-doc-coll-image-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # let path = dir.join("s.pool");
+/// let mut pool = pmem_core::Pool::<PString>::create(&path)?;
+/// pool.tx(|tx| tx.root_mut().push_str("héllo"))?;
+/// drop(pool); // closed cleanly: the file holds every commit
+/// let root = Inspector::open(&path)?.root_offset();
+/// let image = std::fs::read(&path).unwrap();
+/// let c = inspect(&image[..], CollectionKind::String, root, &[])?;
+/// assert_eq!(c.len, 6); // bytes
+/// assert!(inspect(&image[..], CollectionKind::Vec, root, &[]).is_err()); // wants 1 layout
+/// # let _ = ElemLayout::of::<u8>();
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), pmem_core::Error>(())
+/// ```
 pub fn inspect<M: PoolBytes + ?Sized>(
     mem: &M,
     kind: CollectionKind,

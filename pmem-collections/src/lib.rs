@@ -31,7 +31,11 @@
 
 pub use pmem_core::{OptionPBoxMut, PBox, PBoxMut};
 
+#[macro_use]
+mod iter_macros;
+
 mod btree;
+mod build;
 mod copy_out;
 mod corrupted;
 pub mod hash_map;

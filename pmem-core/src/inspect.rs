@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use crate::format::{StoredField, StoredSchema, StoredShape, StoredType, StoredVariant};
+
 use crate::engine::{Config, Durability, Expect, Mode, ReadCtx, Shared, Source};
 use crate::error::{Error, Result, TypeIdentity};
 use crate::heap;

@@ -141,6 +141,23 @@ REAL(int, dup3, (int, int, int))
 REAL(int, fcntl, (int, int, ...))
 REAL(int, fcntl64, (int, int, ...))
 
+/* The real function, resolved first if it was not yet: CALL(pwrite64, (fd, buf, n, off)). */
+#define CALL(name, args) (load_##name(), real_##name args)
+
+/* The first variadic argument of the calling function, whose last fixed parameter is
+   `last`, as a `type` (a GNU statement expression, so va_start sees the caller's frame). */
+#define NEXT_ARG(last, type)                                                            \
+    ({                                                                                 \
+        va_list ap_;                                                                   \
+        va_start(ap_, last);                                                           \
+        type v_ = va_arg(ap_, type);                                                   \
+        va_end(ap_);                                                                   \
+        v_;                                                                            \
+    })
+
+/* The mode of an open-style call, passed only with O_CREAT or O_TMPFILE. */
+#define MODE_ARG(flags) ((flags) & (O_CREAT | __O_TMPFILE) ? (mode_t)NEXT_ARG(flags, int) : 0)
+
 /* Resolves every real function up front, so that no dlsym runs under the lock. */
 static void load_all(void) {
     load_open(); load_open64(); load_openat(); load_openat64();
@@ -365,10 +382,10 @@ static int do_open(int dirfd, const char *path, int flags, mode_t mode, int whic
         existed = syscall(SYS_faccessat, AT_FDCWD, abs, F_OK, 0) == 0;
     int fd;
     switch (which) {
-    case 0: load_open(); fd = real_open(path, flags, mode); break;
-    case 1: load_open64(); fd = real_open64(path, flags, mode); break;
-    case 2: load_openat(); fd = real_openat(dirfd, path, flags, mode); break;
-    default: load_openat64(); fd = real_openat64(dirfd, path, flags, mode); break;
+    case 0: fd = CALL(open, (path, flags, mode)); break;
+    case 1: fd = CALL(open64, (path, flags, mode)); break;
+    case 2: fd = CALL(openat, (dirfd, path, flags, mode)); break;
+    default: fd = CALL(openat64, (dirfd, path, flags, mode)); break;
     }
     int saved = errno;
     if (fd >= 0 && fd < MAX_FDS) {
@@ -388,39 +405,17 @@ static int do_open(int dirfd, const char *path, int flags, mode_t mode, int whic
     return fd;
 }
 
-static mode_t mode_arg(int flags, va_list ap) {
-    if (flags & (O_CREAT | __O_TMPFILE))
-        return (mode_t)va_arg(ap, int);
-    return 0;
-}
-
 int open(const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return do_open(AT_FDCWD, path, flags, mode, 0);
+    return do_open(AT_FDCWD, path, flags, MODE_ARG(flags), 0);
 }
 int open64(const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return do_open(AT_FDCWD, path, flags, mode, 1);
+    return do_open(AT_FDCWD, path, flags, MODE_ARG(flags), 1);
 }
 int openat(int dirfd, const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return do_open(dirfd, path, flags, mode, 2);
+    return do_open(dirfd, path, flags, MODE_ARG(flags), 2);
 }
 int openat64(int dirfd, const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return do_open(dirfd, path, flags, mode, 3);
+    return do_open(dirfd, path, flags, MODE_ARG(flags), 3);
 }
 int creat(const char *path, mode_t mode) {
     return do_open(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, 0);
@@ -489,14 +484,7 @@ int dup3(int fd, int to, int flags) {
 
 static int do_fcntl(int fd, int cmd, long arg, int wide) {
     lock();
-    int r;
-    if (wide) {
-        load_fcntl64();
-        r = real_fcntl64(fd, cmd, arg);
-    } else {
-        load_fcntl();
-        r = real_fcntl(fd, cmd, arg);
-    }
+    int r = wide ? CALL(fcntl64, (fd, cmd, arg)) : CALL(fcntl, (fd, cmd, arg));
     int saved = errno;
     if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
         copied(fd, r);
@@ -506,20 +494,8 @@ static int do_fcntl(int fd, int cmd, long arg, int wide) {
     errno = saved;
     return r;
 }
-int fcntl(int fd, int cmd, ...) {
-    va_list ap;
-    va_start(ap, cmd);
-    long arg = va_arg(ap, long);
-    va_end(ap);
-    return do_fcntl(fd, cmd, arg, 0);
-}
-int fcntl64(int fd, int cmd, ...) {
-    va_list ap;
-    va_start(ap, cmd);
-    long arg = va_arg(ap, long);
-    va_end(ap);
-    return do_fcntl(fd, cmd, arg, 1);
-}
+int fcntl(int fd, int cmd, ...) { return do_fcntl(fd, cmd, NEXT_ARG(cmd, long), 0); }
+int fcntl64(int fd, int cmd, ...) { return do_fcntl(fd, cmd, NEXT_ARG(cmd, long), 1); }
 
 /* ---- writes ---------------------------------------------------------------------------- */
 
@@ -559,14 +535,7 @@ ssize_t write(int fd, const void *buf, size_t n) {
 static ssize_t do_pwrite(int fd, const void *buf, size_t n, off_t off, int wide) {
     lock();
     scan_all();
-    ssize_t r;
-    if (wide) {
-        load_pwrite64();
-        r = real_pwrite64(fd, buf, n, off);
-    } else {
-        load_pwrite();
-        r = real_pwrite(fd, buf, n, off);
-    }
+    ssize_t r = wide ? CALL(pwrite64, (fd, buf, n, off)) : CALL(pwrite, (fd, buf, n, off));
     int saved = errno;
     const char *name = fd_name(fd);
     if (name && *name && r > 0)
@@ -602,9 +571,9 @@ static ssize_t do_pwritev(int fd, const struct iovec *iov, int n, off_t off, int
         at = cur_off(fd);
     ssize_t r;
     switch (which) {
-    case 0: load_pwritev(); r = real_pwritev(fd, iov, n, off); break;
-    case 1: load_pwritev64(); r = real_pwritev64(fd, iov, n, off); break;
-    default: load_pwritev2(); r = real_pwritev2(fd, iov, n, off, flags); break;
+    case 0: r = CALL(pwritev, (fd, iov, n, off)); break;
+    case 1: r = CALL(pwritev64, (fd, iov, n, off)); break;
+    default: r = CALL(pwritev2, (fd, iov, n, off, flags)); break;
     }
     int saved = errno;
     if (name && *name && r > 0)
@@ -624,14 +593,7 @@ ssize_t pwritev2(int fd, const struct iovec *iov, int n, off_t off, int flags) {
 static int do_ftruncate(int fd, off_t len, int wide) {
     lock();
     scan_all();
-    int r;
-    if (wide) {
-        load_ftruncate64();
-        r = real_ftruncate64(fd, len);
-    } else {
-        load_ftruncate();
-        r = real_ftruncate(fd, len);
-    }
+    int r = wide ? CALL(ftruncate64, (fd, len)) : CALL(ftruncate, (fd, len));
     int saved = errno;
     const char *name = fd_name(fd);
     if (name && *name && r == 0)
@@ -648,14 +610,7 @@ static int do_truncate(const char *path, off_t len, int wide) {
     const char *name = resolve(AT_FDCWD, path, abs) ? rel(abs) : NULL;
     lock();
     scan_all();
-    int r;
-    if (wide) {
-        load_truncate64();
-        r = real_truncate64(path, len);
-    } else {
-        load_truncate();
-        r = real_truncate(path, len);
-    }
+    int r = wide ? CALL(truncate64, (path, len)) : CALL(truncate, (path, len));
     int saved = errno;
     if (name && *name && r == 0)
         emit(K_SETSIZE, name, NULL, 0, (uint64_t)len, 0, NULL, 0);
@@ -671,10 +626,10 @@ static int do_fallocate(int fd, int mode, off_t off, off_t len, int which) {
     scan_all();
     int r, ok;
     switch (which) {
-    case 0: load_fallocate(); r = real_fallocate(fd, mode, off, len); ok = r == 0; break;
-    case 1: load_fallocate64(); r = real_fallocate64(fd, mode, off, len); ok = r == 0; break;
-    case 2: load_posix_fallocate(); r = real_posix_fallocate(fd, off, len); ok = r == 0; break;
-    default: load_posix_fallocate64(); r = real_posix_fallocate64(fd, off, len); ok = r == 0; break;
+    case 0: r = CALL(fallocate, (fd, mode, off, len)); ok = r == 0; break;
+    case 1: r = CALL(fallocate64, (fd, mode, off, len)); ok = r == 0; break;
+    case 2: r = CALL(posix_fallocate, (fd, off, len)); ok = r == 0; break;
+    default: r = CALL(posix_fallocate64, (fd, off, len)); ok = r == 0; break;
     }
     int saved = errno;
     const char *name = fd_name(fd);
@@ -694,14 +649,7 @@ int posix_fallocate64(int fd, off_t off, off_t len) { return do_fallocate(fd, 0,
 static int do_fsync(int fd, int data_only) {
     lock();
     scan_all();
-    int r;
-    if (data_only) {
-        load_fdatasync();
-        r = real_fdatasync(fd);
-    } else {
-        load_fsync();
-        r = real_fsync(fd);
-    }
+    int r = data_only ? CALL(fdatasync, (fd)) : CALL(fsync, (fd));
     int saved = errno;
     const char *name = fd_name(fd);
     if (name && r == 0) {
@@ -784,8 +732,8 @@ static int do_link(int ofd, const char *from, int nfd, const char *to, int flags
     scan_all();
     int r;
     switch (which) {
-    case 0: load_link(); r = real_link(from, to); break;
-    default: load_linkat(); r = real_linkat(ofd, from, nfd, to, flags); break;
+    case 0: r = CALL(link, (from, to)); break;
+    default: r = CALL(linkat, (ofd, from, nfd, to, flags)); break;
     }
     int saved = errno;
     if (r == 0 && (n1 || n2))
@@ -836,9 +784,9 @@ static int do_rename(int ofd, const char *from, int nfd, const char *to, unsigne
     scan_all();
     int r;
     switch (which) {
-    case 0: load_rename(); r = real_rename(from, to); break;
-    case 1: load_renameat(); r = real_renameat(ofd, from, nfd, to); break;
-    default: load_renameat2(); r = real_renameat2(ofd, from, nfd, to, flags); break;
+    case 0: r = CALL(rename, (from, to)); break;
+    case 1: r = CALL(renameat, (ofd, from, nfd, to)); break;
+    default: r = CALL(renameat2, (ofd, from, nfd, to, flags)); break;
     }
     int saved = errno;
     if (r == 0 && (n1 || n2))
@@ -862,14 +810,7 @@ static int do_unlink(int dirfd, const char *path, int flags, int which) {
     const char *name = resolve(dirfd, path, a) ? rel(a) : NULL;
     lock();
     scan_all();
-    int r;
-    if (which == 0) {
-        load_unlink();
-        r = real_unlink(path);
-    } else {
-        load_unlinkat();
-        r = real_unlinkat(dirfd, path, flags);
-    }
+    int r = which == 0 ? CALL(unlink, (path)) : CALL(unlinkat, (dirfd, path, flags));
     int saved = errno;
     if (r == 0 && name && *name)
         emit(K_UNLINK, name, NULL, (uint32_t)flags, 0, 0, NULL, 0);
@@ -887,14 +828,8 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
     scan_all();
     if (flags & MAP_FIXED)
         untrack(addr, len);
-    void *r;
-    if (wide) {
-        load_mmap64();
-        r = real_mmap64(addr, len, prot, flags, fd, off);
-    } else {
-        load_mmap();
-        r = real_mmap(addr, len, prot, flags, fd, off);
-    }
+    void *r = wide ? CALL(mmap64, (addr, len, prot, flags, fd, off))
+                   : CALL(mmap, (addr, len, prot, flags, fd, off));
     int saved = errno;
     if (r != MAP_FAILED && (flags & MAP_SHARED) && (prot & PROT_WRITE) && !(flags & MAP_ANONYMOUS))
         track(r, len, fd, off);
@@ -924,13 +859,7 @@ int munmap(void *addr, size_t len) {
 void *mremap(void *old, size_t olen, size_t nlen, int flags, ...) {
     /* Not used by pmem; a moved shared mapping would escape the shadow, so refuse to
        guess: scan, stop tracking, and let the test notice missing writes. */
-    void *target = NULL;
-    if (flags & MREMAP_FIXED) {
-        va_list ap;
-        va_start(ap, flags);
-        target = va_arg(ap, void *);
-        va_end(ap);
-    }
+    void *target = flags & MREMAP_FIXED ? NEXT_ARG(flags, void *) : NULL;
     load_mremap();
     lock();
     scan_all();

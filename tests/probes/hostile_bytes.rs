@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::common::Dir;
 use pmem::{raw, Error, PBTreeMap, PBox, PHashMap, PVec, Persistent, Pool, PoolOptions};
 
 #[derive(Persistent, Default, Clone, Copy, PartialEq, Debug)]
@@ -38,29 +39,8 @@ struct Root {
     by_char: PBTreeMap<char, u8>,
 }
 
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "pmem-validate-{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A closed pool with one of everything, and the file offset `locate` picks in it.
-fn pool_with(dir: &TempDir, locate: fn(&Root) -> *const u8) -> (PathBuf, u64) {
+fn pool_with(dir: &Dir, locate: fn(&Root) -> *const u8) -> (PathBuf, u64) {
     let path = dir.0.join("p.pool");
     let mut pool = Pool::<Root>::create(&path).unwrap();
     pool.tx(|tx| {
@@ -95,7 +75,7 @@ fn poke(path: &Path, off: u64, bytes: &[u8]) {
 /// Damages the value `locate` finds with `bytes`; `check()` and a verifying open must
 /// both name `path`.
 fn damaged(name: &str, locate: fn(&Root) -> *const u8, bytes: &[u8], path_in_msg: &str) {
-    let dir = TempDir::new(name);
+    let dir = Dir::new("validate", name);
     let (file, off) = pool_with(&dir, locate);
     poke(&file, off, bytes);
     let pool = Pool::<Root>::open(&file).expect("a default open trusts plain data");
@@ -115,7 +95,7 @@ fn damaged(name: &str, locate: fn(&Root) -> *const u8, bytes: &[u8], path_in_msg
 
 #[test]
 fn a_healthy_pool_passes_check_and_a_verifying_open() {
-    let dir = TempDir::new("healthy");
+    let dir = Dir::new("validate", "healthy");
     let (file, _) = pool_with(&dir, |r| std::ptr::from_ref(&r.flag).cast());
     PoolOptions::new()
         .verify(true)

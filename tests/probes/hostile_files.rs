@@ -3,31 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::common::Dir;
 use pmem::{Error, PVec, Pool, PoolOptions};
-
-struct Dir(PathBuf);
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!(
-            "pmem-probe-files-{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        ));
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A pool with 200 commits in its log (not yet checkpointed), copied while open.
 fn crashed_pool(d: &Dir, name: &str) -> PathBuf {
@@ -58,7 +35,7 @@ fn log_of(p: &std::path::Path) -> PathBuf {
 
 #[test]
 fn a_pool_truncated_to_any_length_is_refused_with_a_typed_error() {
-    let d = Dir::new("truncated");
+    let d = Dir::new("probe-files", "truncated");
     let good = d.path("good.pool");
     drop(Pool::<PVec<u64>>::create(&good).unwrap());
     let bytes = std::fs::read(&good).unwrap();
@@ -75,7 +52,7 @@ fn a_pool_truncated_to_any_length_is_refused_with_a_typed_error() {
 
 #[test]
 fn swapping_the_logs_of_two_crashed_pools_is_refused() {
-    let d = Dir::new("swap");
+    let d = Dir::new("probe-files", "swap");
     let a = crashed_pool(&d, "a.pool");
     let b = crashed_pool(&d, "b.pool");
     let (la, lb) = (
@@ -103,7 +80,7 @@ fn swapping_the_logs_of_two_crashed_pools_is_refused() {
 
 #[test]
 fn a_crashed_pool_without_its_log_or_with_an_empty_one_is_refused() {
-    let d = Dir::new("nolog");
+    let d = Dir::new("probe-files", "nolog");
     let a = crashed_pool(&d, "a.pool");
     let log = std::fs::read(log_of(&a)).unwrap();
     std::fs::remove_file(log_of(&a)).unwrap();
@@ -128,7 +105,7 @@ fn a_crashed_pool_without_its_log_or_with_an_empty_one_is_refused() {
 
 #[test]
 fn a_second_opener_is_refused_at_once_and_a_read_only_one_cannot_write() {
-    let d = Dir::new("locked");
+    let d = Dir::new("probe-files", "locked");
     let p = d.path("p.pool");
     let pool = Pool::<PVec<u64>>::create(&p).unwrap();
     assert!(matches!(

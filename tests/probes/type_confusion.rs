@@ -4,39 +4,12 @@
 //! type. Now the whole stored type graph must equal the program's, and a mismatch names
 //! each difference by path.
 
-use std::path::PathBuf;
-
+use crate::common::Dir;
 use pmem::{Error, PBox, PHashMap, PVec, Persistent, Pool};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "pmem-identity-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Creates a pool of `A`, then opens it as `B`: answers the differences reported.
 fn reopen_as<A: Persistent + Default, B: Persistent + Default>(name: &str) -> Vec<String> {
-    let d = TempDir::new(name);
+    let d = Dir::new("identity", name);
     let path = d.path("p.pool");
     Pool::<A>::create(&path).unwrap().close().unwrap();
     let r = Pool::<B>::open(&path);
@@ -174,7 +147,7 @@ mod other {
 
 #[test]
 fn identical_recursive_types_open_and_changed_ones_do_not() {
-    let d = TempDir::new("recursive");
+    let d = Dir::new("identity", "recursive");
     let path = d.path("p.pool");
     let mut pool = Pool::<Node>::create(&path).unwrap();
     pool.tx(|tx| {

@@ -10,7 +10,7 @@ use std::ops::{Bound, RangeBounds};
 
 use pmem_core::{raw, Error, PInit, Persistent, Result};
 
-use super::iter::RawIter;
+use super::iter::view_iterator;
 use super::map_mut::PBTreeMapMut;
 use super::node::{self, corrupted};
 use super::tree::{Dir, Tree};
@@ -336,40 +336,13 @@ impl<'a, K: Persistent + Ord, V: Persistent> Pass<'a, K, V> {
     }
 }
 
-/// An iterator over the entries of a key range of a map, with each value's view.
-///
-/// This `struct` is created by the [`range_mut`](PBTreeMapMut::range_mut) method on
-/// [`PBTreeMapMut`].
-pub struct RangeMut<'a, K, V: Persistent> {
-    pub(crate) raw: RawIter,
-    pub(crate) _m: PhantomData<(&'a K, &'a mut V::View)>,
-}
-
-impl<'a, K: 'a, V: Persistent> Iterator for RangeMut<'a, K, V> {
-    type Item = (&'a K, &'a mut V::View);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        // SAFETY: each entry is yielded once, from a map borrowed exclusively for 'a.
-        self.raw
-            .next()
-            .map(|(k, v)| unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.raw.len_hint()
-    }
-}
-
-impl<'a, K: 'a, V: Persistent> DoubleEndedIterator for RangeMut<'a, K, V> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        // SAFETY: as in `next`.
-        self.raw
-            .next_back()
-            .map(|(k, v)| unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
-    }
-}
-
-impl<'a, K: 'a, V: Persistent> FusedIterator for RangeMut<'a, K, V> {}
+view_iterator!(
+    /// An iterator over the entries of a key range of a map, with each value's view.
+    ///
+    /// This `struct` is created by the [`range_mut`](PBTreeMapMut::range_mut) method on
+    /// [`PBTreeMapMut`].
+    RangeMut, exact: false
+);
 
 /// An iterator that removes the entries of a key range for which a predicate answers
 /// `true`, and yields them in key order.

@@ -221,17 +221,7 @@ impl Tree {
         let (leaf, p) = (path.leaf, path.pos);
         // SAFETY: checked nodes of this tree; `j <= len(parent)`.
         unsafe {
-            let pn = node::len(parent);
-            let left = if j > 0 {
-                Some(g.node_at(parent, Geo::child(parent, j - 1), 0)?)
-            } else {
-                None
-            };
-            let right = if j < pn {
-                Some(g.node_at(parent, Geo::child(parent, j + 1), 0)?)
-            } else {
-                None
-            };
+            let (left, right) = g.leaf_siblings(parent, j)?;
             // (free slots, left node, right node, separator index, new entry's position
             // in the two nodes' concatenation)
             let mut options = [

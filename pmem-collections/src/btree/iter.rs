@@ -304,41 +304,57 @@ impl<K, V: fmt::Debug> fmt::Debug for Values<'_, K, V> {
     }
 }
 
-/// An iterator over the entries of a map with each value's view, in key order.
-///
-/// This `struct` is created by the [`iter_mut`](super::PBTreeMapMut::iter_mut) method
-/// on [`PBTreeMapMut`](super::PBTreeMapMut).
-pub struct IterMut<'a, K, V: Persistent> {
-    pub(crate) raw: RawIter,
-    pub(crate) _m: PhantomData<(&'a K, &'a mut V::View)>,
+/// The iterators that hand out each value's view ([`IterMut`] and
+/// [`RangeMut`](super::btree_map::RangeMut)): one definition, so their safety argument is
+/// written once.
+macro_rules! view_iterator {
+    ($(#[$m:meta])* $name:ident, exact: $exact:tt) => {
+        $(#[$m])*
+        pub struct $name<'a, K, V: Persistent> {
+            pub(crate) raw: $crate::btree::iter::RawIter,
+            pub(crate) _m: PhantomData<(&'a K, &'a mut V::View)>,
+        }
+
+        impl<'a, K: 'a, V: Persistent> Iterator for $name<'a, K, V> {
+            type Item = (&'a K, &'a mut V::View);
+
+            fn next(&mut self) -> Option<Self::Item> {
+                let (k, v) = self.raw.next()?;
+                // SAFETY: each entry is yielded once, from a map borrowed exclusively for 'a.
+                Some(unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
+            }
+
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                self.raw.len_hint()
+            }
+        }
+
+        impl<'a, K: 'a, V: Persistent> DoubleEndedIterator for $name<'a, K, V> {
+            fn next_back(&mut self) -> Option<Self::Item> {
+                let (k, v) = self.raw.next_back()?;
+                // SAFETY: as in `next`.
+                Some(unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
+            }
+        }
+
+        impl<'a, K: 'a, V: Persistent> FusedIterator for $name<'a, K, V> {}
+
+        view_iterator!(@exact $exact $name);
+    };
+    (@exact true $name:ident) => {
+        impl<'a, K: 'a, V: Persistent> ExactSizeIterator for $name<'a, K, V> {}
+    };
+    (@exact false $name:ident) => {};
 }
+pub(crate) use view_iterator;
 
-impl<'a, K: 'a, V: Persistent> Iterator for IterMut<'a, K, V> {
-    type Item = (&'a K, &'a mut V::View);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        // SAFETY: each entry is yielded once, from a map borrowed exclusively for 'a.
-        self.raw
-            .next()
-            .map(|(k, v)| unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.raw.len_hint()
-    }
-}
-
-impl<'a, K: 'a, V: Persistent> DoubleEndedIterator for IterMut<'a, K, V> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        // SAFETY: as in `next`.
-        self.raw
-            .next_back()
-            .map(|(k, v)| unsafe { (&*k.cast::<K>(), V::view_mut(v.cast())) })
-    }
-}
-
-impl<'a, K: 'a, V: Persistent> ExactSizeIterator for IterMut<'a, K, V> {}
-impl<'a, K: 'a, V: Persistent> FusedIterator for IterMut<'a, K, V> {}
+view_iterator!(
+    /// An iterator over the entries of a map with each value's view, in key order.
+    ///
+    /// This `struct` is created by the [`iter_mut`](super::PBTreeMapMut::iter_mut) method
+    /// on [`PBTreeMapMut`](super::PBTreeMapMut).
+    IterMut, exact: true
+);
 
 /// An iterator over the views of a map's values, in key order.
 ///

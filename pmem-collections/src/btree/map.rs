@@ -79,6 +79,19 @@ impl<K, V> PBTreeMap<K, V> {
     ///
     /// # Panics
     /// When a capacity is outside `4..=4096`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{PBTreeMap, PVec};
+    /// let mut pool = pmem_core::Pool::<PVec<PBTreeMap<u32, u32>>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().push(PBTreeMap::with_node_capacity(4, 4))?;
+    ///     tx.root_mut().last_mut().unwrap().extend((0..100).map(|k| (k, k)))
+    /// })?;
+    /// assert!(pool.read(|v| v[0].height())? >= 3); // 100 keys, at most 4 per node
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
     #[doc(hidden)]
     pub fn with_node_capacity(leaf: usize, inner: usize) -> Self {
         assert!(
@@ -93,6 +106,17 @@ impl<K, V> PBTreeMap<K, V> {
 
     /// Levels of inner nodes above the leaves (0 when the root is a leaf): a test
     /// hook for checking that tests reach deep trees.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use pmem_collections::PBTreeMap;
+    /// let mut pool = pmem_core::Pool::<PBTreeMap<u64, u64>>::volatile()?;
+    /// assert_eq!(pool.read(|m| m.height())?, 0);
+    /// pool.tx(|tx| tx.root_mut().extend((0..10_000).map(|k| (k, k))))?;
+    /// assert!(pool.read(|m| m.height())? >= 1);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
     #[doc(hidden)]
     pub fn height(&self) -> usize {
         self.hdr.height as usize

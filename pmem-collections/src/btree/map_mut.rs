@@ -472,14 +472,28 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         let Some((mut t, path)) = self.find_path(key)? else {
             return Ok(None);
         };
-        // SAFETY: the path points at an initialised entry, read by `f` and then dropped.
+        // SAFETY: the path was just found in `t`, which nothing changed since.
+        unsafe { Self::read_then_erase(&mut t, &path, f).map(Some) }
+    }
+
+    /// Lets `f` read the entry at `path`, then frees what it owns and removes it.
+    ///
+    /// # Safety
+    /// - as for [`erase_at`](Self::erase_at).
+    unsafe fn read_then_erase<R>(
+        t: &mut Tree,
+        path: &Path,
+        f: impl FnOnce(&K, &V) -> R,
+    ) -> Result<R> {
+        // SAFETY: the path points at an initialised entry (caller's contract), read by
+        // `f` before it is dropped.
         unsafe {
             let r = f(
                 &*t.geo.key(path.leaf, path.pos).cast::<K>(),
                 &*t.geo.val(path.leaf, path.pos).cast::<V>(),
             );
-            Self::erase_at(&mut t, &path)?;
-            Ok(Some(r))
+            Self::erase_at(t, path)?;
+            Ok(r)
         }
     }
 
@@ -684,15 +698,8 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         let Some(path) = t.descend_end(dir)? else {
             return Ok(None);
         };
-        // SAFETY: the path points at an initialised entry, read by `f`, then dropped.
-        unsafe {
-            let r = f(
-                &*t.geo.key(path.leaf, path.pos).cast::<K>(),
-                &*t.geo.val(path.leaf, path.pos).cast::<V>(),
-            );
-            Self::erase_at(&mut t, &path)?;
-            Ok(Some(r))
-        }
+        // SAFETY: the path was just found in `t`, which nothing changed since.
+        unsafe { Self::read_then_erase(&mut t, &path, f).map(Some) }
     }
 
     fn pop(&mut self, dir: Dir) -> Result<Option<(K, V)>>

@@ -209,6 +209,36 @@ impl Geo {
         unsafe { node.add(INNER_HDR + i * CHILD_SIZE).cast::<u64>().read() }
     }
 
+    /// The leaves left and right of child `j` of the inner node `parent` (`None` past
+    /// either end), resolved and checked.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`](pmem_core::Error::Corrupted) for a bad leaf.
+    ///
+    /// # Safety
+    /// - `parent` is a checked inner node of this geometry whose children are leaves,
+    ///   and `j <= len(parent)`.
+    pub(crate) unsafe fn leaf_siblings(
+        &self,
+        parent: *mut u8,
+        j: usize,
+    ) -> Result<(Option<*mut u8>, Option<*mut u8>)> {
+        // SAFETY: caller's contract: `j - 1` and `j + 1` are children when in range.
+        unsafe {
+            let left = if j > 0 {
+                Some(self.node_at(parent, Geo::child(parent, j - 1), 0)?)
+            } else {
+                None
+            };
+            let right = if j < len(parent) {
+                Some(self.node_at(parent, Geo::child(parent, j + 1), 0)?)
+            } else {
+                None
+            };
+            Ok((left, right))
+        }
+    }
+
     /// Resolves a node offset found in the tree, checking bounds, alignment, level and
     /// length, so that no later access can leave the node.
     ///

@@ -66,17 +66,7 @@ impl Tree {
                 return Ok((leaf, i));
             }
             let (parent, j) = path.inner[path.height - 1];
-            let pn = node::len(parent);
-            let left = if j > 0 {
-                Some(g.node_at(parent, Geo::child(parent, j - 1), 0)?)
-            } else {
-                None
-            };
-            let right = if j < pn {
-                Some(g.node_at(parent, Geo::child(parent, j + 1), 0)?)
-            } else {
-                None
-            };
+            let (left, right) = g.leaf_siblings(parent, j)?;
             let at = match (left, right) {
                 (Some(s), _) if n > 0 && node::len(s) > min => {
                     let sn = node::len(s);

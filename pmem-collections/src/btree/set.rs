@@ -50,6 +50,19 @@ impl<T> PBTreeSet<T> {
     }
 
     /// An empty set with small nodes: a test hook (see `PBTreeMap::with_node_capacity`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_collections::{PBTreeSet, PVec};
+    /// let mut pool = pmem_core::Pool::<PVec<PBTreeSet<u32>>>::volatile()?;
+    /// pool.tx(|tx| {
+    ///     tx.root_mut().push(PBTreeSet::with_node_capacity(4, 4))?;
+    ///     tx.root_mut().last_mut().unwrap().extend(0..100)
+    /// })?;
+    /// assert_eq!(pool.read(|v| v[0].len())?, 100);
+    /// # Ok::<(), pmem_core::Error>(())
+    /// ```
     #[doc(hidden)]
     pub fn with_node_capacity(leaf: usize, inner: usize) -> Self {
         PBTreeSet {

@@ -9,13 +9,13 @@ use std::collections::BTreeSet;
 use std::iter::{FusedIterator, Peekable};
 use std::marker::PhantomData;
 use std::ops::RangeBounds;
-use std::ptr;
 
 use pmem_core::{raw, PInit, Persistent, Result};
 
 use super::edit::Pass;
 use super::node;
 use super::set::{Iter, PBTreeSet, PBTreeSetMut};
+use crate::build::build_in;
 use crate::{CopyOut, PKey};
 
 impl<T: Ord> PBTreeSet<T> {
@@ -31,7 +31,9 @@ impl<T: Ord> PBTreeSet<T> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn difference<'a>(&'a self, other: &'a PBTreeSet<T>) -> Difference<'a, T> {
-        Difference(Merge::new(self, other))
+        Difference {
+            merge: Merge::new(self, other),
+        }
     }
 
     /// The elements in `self` or in `other` but not in both, in order, lazily.
@@ -52,7 +54,9 @@ impl<T: Ord> PBTreeSet<T> {
         &'a self,
         other: &'a PBTreeSet<T>,
     ) -> SymmetricDifference<'a, T> {
-        SymmetricDifference(Merge::new(self, other))
+        SymmetricDifference {
+            merge: Merge::new(self, other),
+        }
     }
 
     /// The elements in both `self` and `other`, in order, lazily.
@@ -67,7 +71,9 @@ impl<T: Ord> PBTreeSet<T> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn intersection<'a>(&'a self, other: &'a PBTreeSet<T>) -> Intersection<'a, T> {
-        Intersection(Merge::new(self, other))
+        Intersection {
+            merge: Merge::new(self, other),
+        }
     }
 
     /// The elements in `self` or `other` (each once), in order, lazily.
@@ -82,7 +88,9 @@ impl<T: Ord> PBTreeSet<T> {
     /// # Ok::<(), pmem_core::Error>(())
     /// ```
     pub fn union<'a>(&'a self, other: &'a PBTreeSet<T>) -> Union<'a, T> {
-        Union(Merge::new(self, other))
+        Union {
+            merge: Merge::new(self, other),
+        }
     }
 
     /// Whether `self` and `other` have no element in common.
@@ -282,17 +290,8 @@ where
     L: PKey<T>,
     L::Key: Ord,
 {
-    // SAFETY: `dst` is writable and logged (the `PInit` contract); the set is built
-    // through its own view, which logs what it writes.
-    unsafe {
-        ptr::write(dst, PBTreeSet::new());
-        if let Err(e) = PBTreeSet::view_mut(dst).extend(items) {
-            let _ = PBTreeSet::free_owned(dst);
-            ptr::write(dst, PBTreeSet::new());
-            return Err(e);
-        }
-    }
-    Ok(())
+    // SAFETY: forwarded contract.
+    unsafe { build_in(dst, PBTreeSet::new, |s| s.extend(items)) }
 }
 
 // SAFETY: `build_set` initialises `*dst` fully, allocating only in `dst`'s pool.
@@ -365,80 +364,61 @@ impl<T> Clone for Merge<'_, T> {
     }
 }
 
-macro_rules! set_op {
-    ($(#[$m:meta])* $name:ident, |$merge:ident| $next:expr) => {
-        $(#[$m])*
-        pub struct $name<'a, T>(Merge<'a, T>);
-
-        impl<'a, T: Ord> Iterator for $name<'a, T> {
-            type Item = &'a T;
-            fn next(&mut self) -> Option<&'a T> {
-                let $merge = &mut self.0;
-                $next
-            }
-        }
-
-        impl<T: Ord> FusedIterator for $name<'_, T> {}
-
-        impl<T> Clone for $name<'_, T> {
-            fn clone(&self) -> Self {
-                $name(self.0.clone())
-            }
-        }
-    };
-}
-
-set_op!(
+set_iter!(
     /// The elements of one [`PBTreeSet`] that are not in another, in order.
     ///
     /// This `struct` is created by the [`difference`](PBTreeSet::difference) method on
     /// [`PBTreeSet`].
-    Difference,
-    |m| loop {
+    Difference<T: Ord> { merge: Merge<'a, T> }
+    next: |s| loop {
         // Only `a`'s own elements, and stop when `a` ends.
-        m.a.peek()?;
-        if let (x, Ordering::Less) = m.step()? {
+        s.merge.a.peek()?;
+        if let (x, Ordering::Less) = s.merge.step()? {
             return Some(x);
         }
-    }
+    },
+    size_hint: |_s| (0, None)
 );
 
-set_op!(
+set_iter!(
     /// The elements in both of two [`PBTreeSet`]s, in order.
     ///
     /// This `struct` is created by the [`intersection`](PBTreeSet::intersection) method
     /// on [`PBTreeSet`].
-    Intersection,
-    |m| loop {
-        m.a.peek()?;
-        m.b.peek()?;
-        if let (x, Ordering::Equal) = m.step()? {
+    Intersection<T: Ord> { merge: Merge<'a, T> }
+    next: |s| loop {
+        s.merge.a.peek()?;
+        s.merge.b.peek()?;
+        if let (x, Ordering::Equal) = s.merge.step()? {
             return Some(x);
         }
-    }
+    },
+    size_hint: |_s| (0, None)
 );
 
-set_op!(
+set_iter!(
     /// The elements in one of two [`PBTreeSet`]s but not both, in order.
     ///
     /// This `struct` is created by the
     /// [`symmetric_difference`](PBTreeSet::symmetric_difference) method on [`PBTreeSet`].
-    SymmetricDifference,
-    |m| loop {
-        match m.step()? {
+    SymmetricDifference<T: Ord> { merge: Merge<'a, T> }
+    next: |s| loop {
+        match s.merge.step()? {
             (_, Ordering::Equal) => {}
             (x, _) => return Some(x),
         }
-    }
+    },
+    size_hint: |_s| (0, None)
 );
 
-set_op!(
+set_iter!(
     /// The elements in either of two [`PBTreeSet`]s, in order.
     ///
     /// This `struct` is created by the [`union`](PBTreeSet::union) method on
     /// [`PBTreeSet`].
-    Union,
-    |m| m.step().map(|(x, _)| x)
+    Union<T: Ord> { merge: Merge<'a, T> }
+    next: |s| s.merge.step().map(|(x, _)| x),
+    size_hint: |_s| (0, None)
 );
 
 /// An iterator that removes the elements of a range for which a predicate answers

@@ -83,17 +83,11 @@ pub(crate) unsafe fn search_inner<K>(
 ) -> (usize, bool) {
     // SAFETY: caller's contract.
     let n = unsafe { node::len(node) };
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        // SAFETY: `mid < len`, a separator holding a valid key.
-        match cmp(unsafe { &*geo.sep(node, mid).cast::<K>() }) {
-            Ordering::Greater => hi = mid,
-            Ordering::Less => lo = mid + 1,
-            Ordering::Equal => return (mid + 1, true),
-        }
+    // SAFETY: `i < len`, a separator holding a valid key.
+    match bisect(n, |i| cmp(unsafe { &*geo.sep(node, i).cast::<K>() })) {
+        Ok(i) => (i + 1, true),
+        Err(i) => (i, false),
     }
-    (lo, false)
 }
 
 /// Binary search in a leaf: `Ok(i)` when key `i` matches, else `Err(insertion point)`.
@@ -108,11 +102,19 @@ pub(crate) unsafe fn search_leaf<K>(
 ) -> Result<usize, usize> {
     // SAFETY: caller's contract.
     let n = unsafe { node::len(leaf) };
+    // SAFETY: `i < len`, an initialised key.
+    bisect(n, |i| cmp(unsafe { &*geo.key(leaf, i).cast::<K>() }))
+}
+
+/// Binary search over `n` sorted items, `probe(i)` comparing item `i` with the
+/// target: `Ok(i)` for an item equal to it, else `Err(insertion point)`. Only indices
+/// `< n` are probed.
+#[inline]
+fn bisect(n: usize, mut probe: impl FnMut(usize) -> Ordering) -> Result<usize, usize> {
     let (mut lo, mut hi) = (0, n);
     while lo < hi {
         let mid = (lo + hi) / 2;
-        // SAFETY: `mid < len`, an initialised key.
-        match cmp(unsafe { &*geo.key(leaf, mid).cast::<K>() }) {
+        match probe(mid) {
             Ordering::Greater => hi = mid,
             Ordering::Less => lo = mid + 1,
             Ordering::Equal => return Ok(mid),
@@ -140,6 +142,19 @@ pub(crate) struct Path {
     pub(crate) pos: usize,
     /// The separator equal to the key found, if any: `(inner node, key index)`.
     pub(crate) sep: Option<(*mut u8, usize)>,
+}
+
+impl Path {
+    /// A path not walked yet, through a tree of `height` inner levels.
+    fn start(height: usize) -> Path {
+        Path {
+            inner: [(std::ptr::null_mut(), 0); MAX_HEIGHT],
+            height,
+            leaf: std::ptr::null_mut(),
+            pos: 0,
+            sep: None,
+        }
+    }
 }
 
 /// A write handle on a tree: the header in the pool and its geometry.
@@ -195,13 +210,7 @@ impl Tree {
         if h.root == 0 {
             return Ok(None);
         }
-        let mut path = Path {
-            inner: [(std::ptr::null_mut(), 0); MAX_HEIGHT],
-            height: h.height as usize,
-            leaf: std::ptr::null_mut(),
-            pos: 0,
-            sep: None,
-        };
+        let mut path = Path::start(h.height as usize);
         let mut off = h.root;
         for d in 0..path.height {
             let n = self
@@ -233,13 +242,7 @@ impl Tree {
         if h.root == 0 {
             return Ok(None);
         }
-        let mut path = Path {
-            inner: [(std::ptr::null_mut(), 0); MAX_HEIGHT],
-            height: h.height as usize,
-            leaf: std::ptr::null_mut(),
-            pos: 0,
-            sep: None,
-        };
+        let mut path = Path::start(h.height as usize);
         let mut off = h.root;
         for d in 0..path.height {
             let n = self.geo.node_at(self.anchor(), off, path.height - d)?;

@@ -198,9 +198,14 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         Ok(())
     }
 
-    /// [`reserve`](Self::reserve) that never panics: a capacity that overflows is
-    /// [`Error::UnsupportedLayout`](pmem_core::Error::UnsupportedLayout), what the pool
-    /// answers for a request larger than it can ever hold.
+    /// [`reserve`](Self::reserve) that never panics.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedLayout`](pmem_core::Error::UnsupportedLayout) when the
+    /// capacity overflows (the table's size does not fit a `usize`);
+    /// [`Error::OutOfSpace`](pmem_core::Error::OutOfSpace) when the table fits but is
+    /// larger than the pool's maximum size, as for any allocation. Either way the map is
+    /// unchanged.
     ///
     /// # Examples
     ///
@@ -208,7 +213,10 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
     /// let mut pool = pmem_core::Pool::<pmem_collections::PHashMap<u64, u64>>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().try_reserve(100)?;
-    ///     assert!(tx.root_mut().try_reserve(usize::MAX).is_err());
+    ///     let e = tx.root_mut().try_reserve(usize::MAX).unwrap_err();
+    ///     assert!(matches!(e, pmem_core::Error::UnsupportedLayout { .. }));
+    ///     let e = tx.root_mut().try_reserve(1 << 40).unwrap_err();
+    ///     assert!(matches!(e, pmem_core::Error::OutOfSpace { .. }));
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
     /// assert!(pool.read(|m| m.capacity())? >= 100);
@@ -250,29 +258,16 @@ where
     }
 }
 
-/// An iterator over the entries removed by [`PHashMapMut::drain`].
-///
-/// The map is cleared when `drain` is called, so dropping the iterator early, or
-/// leaking it, changes nothing more.
-///
-/// This `struct` is created by the [`drain`](PHashMapMut::drain) method on
-/// [`PHashMapMut`].
-pub struct Drain<'a, K, V> {
-    items: std::vec::IntoIter<(K, V)>,
-    _m: PhantomData<&'a mut PHashMapMut<K, V>>,
-}
-
-impl<K, V> Iterator for Drain<'_, K, V> {
-    type Item = (K, V);
-    fn next(&mut self) -> Option<(K, V)> {
-        self.items.next()
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.items.size_hint()
-    }
-}
-impl<K, V> ExactSizeIterator for Drain<'_, K, V> {}
-impl<K, V> FusedIterator for Drain<'_, K, V> {}
+copied_out_iter!(
+    /// An iterator over the entries removed by [`PHashMapMut::drain`].
+    ///
+    /// The map is cleared when `drain` is called, so dropping the iterator early, or
+    /// leaking it, changes nothing more.
+    ///
+    /// This `struct` is created by the [`drain`](PHashMapMut::drain) method on
+    /// [`PHashMapMut`].
+    Drain<K, V> => (K, V), borrows PHashMapMut<K, V>
+);
 
 /// An iterator that removes the entries for which a predicate answers `true`, and
 /// yields them.

@@ -530,16 +530,21 @@ impl<K: Persistent + Hash + Eq, V: Persistent> PHashMapMut<K, V> {
         L::Key: Hash + Eq,
     {
         let iter = iter.into_iter();
-        let hint = iter.size_hint().0;
-        self.reserve(if self.is_empty() {
-            hint
-        } else {
-            hint.div_ceil(2)
-        })?;
+        self.reserve_for_extend(iter.size_hint().0)?;
         for (k, v) in iter {
             self.set(k, v)?;
         }
         Ok(())
+    }
+
+    /// Before `extend` adds about `hint` items: room for all of them into an empty map,
+    /// else for half (some may already be present), as hashbrown does.
+    pub(crate) fn reserve_for_extend(&mut self, hint: usize) -> Result<()> {
+        self.reserve(if self.is_empty() {
+            hint
+        } else {
+            hint.div_ceil(2)
+        })
     }
 
     /// Makes room for at least `additional` more entries without another rebuild.

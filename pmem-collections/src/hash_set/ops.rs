@@ -311,43 +311,14 @@ where
     }
 }
 
-macro_rules! set_iter {
-    ($(#[$m:meta])* $name:ident { $($field:ident: $ty:ty),* } |$s:ident| $next:expr, $hint:expr) => {
-        $(#[$m])*
-        pub struct $name<'a, T> {
-            $($field: $ty,)*
-        }
-
-        impl<'a, T: Hash + Eq> Iterator for $name<'a, T> {
-            type Item = &'a T;
-            fn next(&mut self) -> Option<&'a T> {
-                let $s = self;
-                $next
-            }
-            fn size_hint(&self) -> (usize, Option<usize>) {
-                let $s = self;
-                $hint
-            }
-        }
-
-        impl<T: Hash + Eq> FusedIterator for $name<'_, T> {}
-
-        impl<T> Clone for $name<'_, T> {
-            fn clone(&self) -> Self {
-                $name { $($field: self.$field.clone(),)* }
-            }
-        }
-    };
-}
-
 set_iter!(
     /// The elements of one [`PHashSet`] that are not in another.
     ///
     /// This `struct` is created by the [`difference`](PHashSet::difference) method on
     /// [`PHashSet`].
-    Difference { iter: Iter<'a, T>, other: &'a PHashSet<T> }
-    |s| s.iter.by_ref().find(|x| !s.other.contains(*x)),
-    (0, s.iter.size_hint().1)
+    Difference<T: Hash + Eq> { iter: Iter<'a, T>, other: &'a PHashSet<T> }
+    next: |s| s.iter.by_ref().find(|x| !s.other.contains(*x)),
+    size_hint: |s| (0, s.iter.size_hint().1)
 );
 
 set_iter!(
@@ -355,9 +326,9 @@ set_iter!(
     ///
     /// This `struct` is created by the [`intersection`](PHashSet::intersection) method
     /// on [`PHashSet`].
-    Intersection { iter: Iter<'a, T>, other: &'a PHashSet<T> }
-    |s| s.iter.by_ref().find(|x| s.other.contains(*x)),
-    (0, s.iter.size_hint().1)
+    Intersection<T: Hash + Eq> { iter: Iter<'a, T>, other: &'a PHashSet<T> }
+    next: |s| s.iter.by_ref().find(|x| s.other.contains(*x)),
+    size_hint: |s| (0, s.iter.size_hint().1)
 );
 
 set_iter!(
@@ -365,11 +336,11 @@ set_iter!(
     ///
     /// This `struct` is created by the
     /// [`symmetric_difference`](PHashSet::symmetric_difference) method on [`PHashSet`].
-    SymmetricDifference {
+    SymmetricDifference<T: Hash + Eq> {
         iter: Chain<Difference<'a, T>, Difference<'a, T>>
     }
-    |s| s.iter.next(),
-    s.iter.size_hint()
+    next: |s| s.iter.next(),
+    size_hint: |s| s.iter.size_hint()
 );
 
 set_iter!(
@@ -377,31 +348,18 @@ set_iter!(
     ///
     /// This `struct` is created by the [`union`](PHashSet::union) method on
     /// [`PHashSet`].
-    Union { iter: Chain<Iter<'a, T>, Difference<'a, T>> }
-    |s| s.iter.next(),
-    s.iter.size_hint()
+    Union<T: Hash + Eq> { iter: Chain<Iter<'a, T>, Difference<'a, T>> }
+    next: |s| s.iter.next(),
+    size_hint: |s| s.iter.size_hint()
 );
 
-/// An iterator over the elements removed by [`PHashSetMut::drain`].
-///
-/// This `struct` is created by the [`drain`](PHashSetMut::drain) method on
-/// [`PHashSetMut`].
-pub struct Drain<'a, T> {
-    items: std::vec::IntoIter<T>,
-    _m: PhantomData<&'a mut PHashSetMut<T>>,
-}
-
-impl<T> Iterator for Drain<'_, T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.items.next()
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.items.size_hint()
-    }
-}
-impl<T> ExactSizeIterator for Drain<'_, T> {}
-impl<T> FusedIterator for Drain<'_, T> {}
+copied_out_iter!(
+    /// An iterator over the elements removed by [`PHashSetMut::drain`].
+    ///
+    /// This `struct` is created by the [`drain`](PHashSetMut::drain) method on
+    /// [`PHashSetMut`].
+    Drain<T> => T, borrows PHashSetMut<T>
+);
 
 /// An iterator that removes the elements for which a predicate answers `true`, and
 /// yields them.

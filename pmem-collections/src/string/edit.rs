@@ -334,9 +334,14 @@ impl PStringMut {
         unsafe { RawVec::realloc(h, target, EL) }
     }
 
-    /// [`reserve`](Self::reserve) that never panics: a capacity that overflows is
-    /// [`Error::UnsupportedLayout`](pmem_core::Error::UnsupportedLayout), what the pool
-    /// answers for a request larger than it can ever hold.
+    /// [`reserve`](Self::reserve) that never panics.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedLayout`](pmem_core::Error::UnsupportedLayout) when the
+    /// capacity overflows `isize::MAX` bytes;
+    /// [`Error::OutOfSpace`](pmem_core::Error::OutOfSpace) when it fits but is larger
+    /// than the pool's maximum size, as for any allocation. Either way the string is
+    /// unchanged.
     ///
     /// # Examples
     ///
@@ -344,7 +349,10 @@ impl PStringMut {
     /// let mut pool = pmem_core::Pool::<pmem_collections::PString>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().try_reserve(10)?;
-    ///     assert!(tx.root_mut().try_reserve(usize::MAX).is_err());
+    ///     let e = tx.root_mut().try_reserve(usize::MAX).unwrap_err();
+    ///     assert!(matches!(e, pmem_core::Error::UnsupportedLayout { .. }));
+    ///     let e = tx.root_mut().try_reserve(1 << 40).unwrap_err(); // 1 TiB
+    ///     assert!(matches!(e, pmem_core::Error::OutOfSpace { .. }));
     ///     Ok::<_, pmem_core::Error>(())
     /// })?;
     /// assert!(pool.read(|s| s.capacity())? >= 10);

@@ -44,8 +44,10 @@ pub(crate) fn bounds(range: impl RangeBounds<usize>, len: usize) -> (usize, usiz
     (start, end)
 }
 
-/// The error of the `try_reserve` methods whose capacity overflows: what the pool
-/// answers for a request larger than it can ever hold.
+/// The error of the `try_reserve` methods whose capacity overflows (`usize`, or
+/// `isize::MAX` bytes): a size no allocation can describe, as the allocator answers a
+/// layout it cannot serve. A size that fits but exceeds the pool's maximum is the
+/// allocator's own [`Error::OutOfSpace`].
 pub(crate) fn too_large(align: usize) -> Error {
     Error::UnsupportedLayout {
         size: u64::MAX,
@@ -201,19 +203,26 @@ impl<T: Persistent> PVecMut<T> {
         unsafe { RawVec::realloc(h, target, Self::EL) }
     }
 
-    /// [`reserve`](Self::reserve) that never panics: a capacity that overflows is
-    /// [`Error::UnsupportedLayout`], what the pool answers for a request larger than it
-    /// can ever hold (`reserve` already answers allocation failures as errors).
+    /// [`reserve`](Self::reserve) that never panics.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedLayout`] when the capacity overflows (`usize`, or
+    /// `isize::MAX` bytes); [`Error::OutOfSpace`] when it fits but the buffer would be
+    /// larger than the pool's maximum size, as for any allocation (`reserve` answers
+    /// that too). Either way the vector is unchanged.
     ///
     /// # Examples
     ///
     /// ```
+    /// use pmem_core::Error;
     /// let mut pool = pmem_core::Pool::<pmem_collections::PVec<u64>>::volatile()?;
     /// pool.tx(|tx| {
     ///     tx.root_mut().try_reserve(10)?;
     ///     let e = tx.root_mut().try_reserve(usize::MAX).unwrap_err();
-    ///     assert!(matches!(e, pmem_core::Error::UnsupportedLayout { .. }));
-    ///     Ok::<_, pmem_core::Error>(())
+    ///     assert!(matches!(e, Error::UnsupportedLayout { .. }));
+    ///     let e = tx.root_mut().try_reserve(1 << 40).unwrap_err(); // 8 TiB
+    ///     assert!(matches!(e, Error::OutOfSpace { .. }));
+    ///     Ok::<_, Error>(())
     /// })?;
     /// assert!(pool.read(|v| v.capacity())? >= 10);
     /// # Ok::<(), pmem_core::Error>(())

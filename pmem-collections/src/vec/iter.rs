@@ -10,61 +10,25 @@ use super::compact::Compact;
 use super::view::PVecMut;
 use crate::CopyOut;
 
-/// An iterator over the elements removed by [`PVecMut::drain`], front to back.
-///
-/// The range is removed when `drain` is called (its elements are copied out first: they
-/// are plain data), so dropping the iterator early, or leaking it, changes nothing more.
-///
-/// This `struct` is created by the [`drain`](PVecMut::drain) method on [`PVecMut`].
-pub struct Drain<'a, T> {
-    pub(crate) items: std::vec::IntoIter<T>,
-    pub(crate) _m: PhantomData<&'a mut T>,
-}
+copied_out_iter!(
+    /// An iterator over the elements removed by [`PVecMut::drain`], front to back.
+    ///
+    /// The range is removed when `drain` is called (its elements are copied out first: they
+    /// are plain data), so dropping the iterator early, or leaking it, changes nothing more.
+    ///
+    /// This `struct` is created by the [`drain`](PVecMut::drain) method on [`PVecMut`].
+    Drain<T> => T, borrows T, double_ended
+);
 
-impl<T> Iterator for Drain<'_, T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.items.next()
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.items.size_hint()
-    }
-}
-impl<T> DoubleEndedIterator for Drain<'_, T> {
-    fn next_back(&mut self) -> Option<T> {
-        self.items.next_back()
-    }
-}
-impl<T> ExactSizeIterator for Drain<'_, T> {}
-impl<T> FusedIterator for Drain<'_, T> {}
-
-/// An iterator over the elements that [`PVecMut::splice`] replaced, front to back.
-///
-/// The replacement is done when `splice` is called (unlike std's, which finishes it
-/// when the iterator is dropped), so dropping or leaking the iterator changes nothing.
-///
-/// This `struct` is created by the [`splice`](PVecMut::splice) method on [`PVecMut`].
-pub struct Splice<'a, T> {
-    pub(crate) items: std::vec::IntoIter<T>,
-    pub(crate) _m: PhantomData<&'a mut T>,
-}
-
-impl<T> Iterator for Splice<'_, T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.items.next()
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.items.size_hint()
-    }
-}
-impl<T> DoubleEndedIterator for Splice<'_, T> {
-    fn next_back(&mut self) -> Option<T> {
-        self.items.next_back()
-    }
-}
-impl<T> ExactSizeIterator for Splice<'_, T> {}
-impl<T> FusedIterator for Splice<'_, T> {}
+copied_out_iter!(
+    /// An iterator over the elements that [`PVecMut::splice`] replaced, front to back.
+    ///
+    /// The replacement is done when `splice` is called (unlike std's, which finishes it
+    /// when the iterator is dropped), so dropping or leaking the iterator changes nothing.
+    ///
+    /// This `struct` is created by the [`splice`](PVecMut::splice) method on [`PVecMut`].
+    Splice<T> => T, borrows T, double_ended
+);
 
 /// An iterator that removes the elements of a range for which a predicate answers
 /// `true`, and yields them.

@@ -6,6 +6,7 @@ mod checksum;
 mod layout;
 pub mod schema;
 mod schema_diff;
+mod schema_graph;
 mod schema_json;
 
 pub(crate) use checksum::{crc32c, crc32c_append};
@@ -17,5 +18,7 @@ pub(crate) use layout::{
     RECORD_HEADER_LEN, SECTOR, STATE_SLOT_OFF, TYPE_NAME_LEN,
 };
 pub use layout::{pool_tag_of, PPTR_TAG_SHIFT};
+pub(crate) use schema_diff::diff;
 pub use schema_diff::TypeDifference;
-pub(crate) use schema_diff::{diff, Graph};
+pub(crate) use schema_graph::Graph;
+pub use schema_graph::{StoredField, StoredSchema, StoredShape, StoredType, StoredVariant};

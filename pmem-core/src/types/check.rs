@@ -7,11 +7,11 @@
 
 use std::collections::HashSet;
 
+use super::psafe::Persistent;
+use super::visitor::Visitor;
 use crate::engine::{ReadCtx, Shared};
 use crate::error::{Error, Result};
 use crate::heap::{self, HeapIndex};
-use crate::media::region_base;
-use crate::types::Persistent;
 
 /// What [`crate::Pool::check`] found in a healthy pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,26 +23,7 @@ pub struct CheckReport {
     pub allocated_bytes: u64,
 }
 
-/// Walks owned pointers for the integrity check; handed to
-/// [`Persistent::visit_owned`].
-pub struct Visitor<'a> {
-    ctx: ReadCtx<'a>,
-    heap: &'a HeapIndex,
-    seen: HashSet<u64>,
-    base: usize,
-    /// Values still to visit, each with the path node that reached it.
-    queue: Vec<(*const u8, VisitFn, u32)>,
-    /// Path nodes: (parent node, the path from the parent's value to this one).
-    nodes: Vec<(u32, String)>,
-    /// The node of the value being visited, and the path inside it so far.
-    current: u32,
-    inside: Vec<&'static str>,
-}
-
-/// Visits the value at a type-erased address; see [`Visitor::visit_later`].
-pub type VisitFn = unsafe fn(*const u8, &mut Visitor<'_>) -> Result<()>;
-
-/// [`VisitFn`] for a `T`.
+/// [`VisitFn`](crate::VisitFn) for a `T`.
 ///
 /// # Safety
 /// - `p` must point to a valid `T`.
@@ -55,26 +36,6 @@ pub unsafe fn visit_erased<T: Persistent>(p: *const u8, v: &mut Visitor<'_>) -> 
 }
 
 impl Visitor<'_> {
-    /// Reports that the value being visited owns the allocation of `size` bytes at
-    /// `ptr`. Answers `true` the first time, when the caller should visit the
-    /// allocation's contents.
-    ///
-    /// # Errors
-    /// [`Error::Corrupted`] when `ptr` is not a live allocation of at least `size`
-    /// bytes in this pool, or is owned twice.
-    pub fn owned(&mut self, ptr: *const u8, size: usize) -> Result<bool> {
-        let addr = ptr as usize;
-        if region_base(addr) != self.base {
-            return Err(Error::corrupted("owned pointer into another pool", 0));
-        }
-        let off = (addr - self.base) as u64;
-        self.heap.place(&self.ctx, off, size as u64)?;
-        if !self.seen.insert(off) {
-            return Err(Error::corrupted("allocation owned twice", off));
-        }
-        Ok(true)
-    }
-
     /// Queues the value of type `T` at `ptr` (an allocation just reported with
     /// [`Visitor::owned`]) to be visited after the current value, so that long chains
     /// (lists, deep trees) are walked without recursion.
@@ -85,35 +46,6 @@ impl Visitor<'_> {
         let node = self.nodes.len() as u32;
         self.nodes.push((self.current, self.inside.concat()));
         self.queue.push((ptr.cast(), visit_erased::<T>, node));
-    }
-
-    /// Says that what is visited next lies at `part` inside the current value (`.name`
-    /// for a field, `[]` for a collection element); undone by [`Visitor::leave`]. Only
-    /// the paths in messages depend on it.
-    pub fn enter(&mut self, part: &'static str) {
-        self.inside.push(part);
-    }
-
-    /// Undoes the last [`Visitor::enter`].
-    pub fn leave(&mut self) {
-        self.inside.pop();
-    }
-
-    /// The path from the root to what is being visited.
-    fn path(&self) -> String {
-        let mut parts = vec![self.inside.concat()];
-        let mut n = self.current;
-        while n != 0 && parts.len() < 32 {
-            let (parent, part) = &self.nodes[n as usize];
-            parts.push(part.clone());
-            n = *parent;
-        }
-        if n != 0 {
-            parts.push("…".into());
-        }
-        parts.push("root".into());
-        parts.reverse();
-        parts.concat()
     }
 
     /// Checks that the bytes at `ptr` are a valid `T` ([`Persistent::validate`]) before

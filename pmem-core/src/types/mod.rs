@@ -6,13 +6,17 @@ pub mod fingerprint;
 mod free;
 mod option_layout;
 pub(crate) mod padding;
+#[cfg(test)]
+mod padding_tests;
 mod psafe;
 mod ptr;
+mod visitor;
 
 pub(crate) use check::check_pool;
-pub use check::{visit_erased, CheckReport, VisitFn, Visitor};
+pub use check::{visit_erased, CheckReport};
 pub use free::free_owned_later;
 pub use psafe::{
     owns_nothing, plain_view, snapshot_plain, CopyOf, Invalid, PInit, PSafe, Persistent, Plain,
 };
 pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};
+pub use visitor::{VisitFn, Visitor};

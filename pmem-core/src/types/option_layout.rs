@@ -1,4 +1,5 @@
-//! Validating a stored `Option<T>` without reading it as one.
+//! `Option<T>` as a storable type (`PSafe`, `Persistent`, `Plain`), and validating a
+//! stored one without reading it as one.
 //!
 //! Rust does not specify where `Option<T>` keeps its discriminant, so this module asks
 //! the compiler: it writes `None` (and, when the layout has a separate tag, a `Some`)
@@ -12,7 +13,46 @@
 
 use std::mem::{size_of, MaybeUninit};
 
-use crate::types::{Invalid, Persistent};
+use crate::format::schema::{Shape, TypeSchema};
+use crate::types::fingerprint::{fp_str, fp_u64, FP_START};
+use crate::types::{plain_view, Invalid, PSafe, Persistent, Plain};
+
+// `Option<T>` is storable here, beside the validation its tag needs.
+// SAFETY: `Option` of plain data has a fixed layout (the fingerprint records its size)
+// and no addresses.
+unsafe impl<T: Plain> PSafe for Option<T> {}
+// SAFETY: view snapshots all bytes; owns nothing.
+unsafe impl<T: Plain> Persistent for Option<T> {
+    type View = Option<T>;
+    const TYPE_NAME: &'static str = "Option";
+    const FINGERPRINT: u64 = fp_u64(
+        fp_u64(fp_str(FP_START, "Option"), T::FINGERPRINT),
+        size_of::<Option<T>>() as u64,
+    );
+    const SCHEMA: &'static TypeSchema = &TypeSchema {
+        name: "Option",
+        size: size_of::<Option<T>>(),
+        align: align_of::<Option<T>>(),
+        fingerprint: Self::FINGERPRINT,
+        shape: Shape::Option(T::schema),
+    };
+    // Registers the typed padding zeroer the schema walk needs for an option.
+    fn schema() -> &'static TypeSchema {
+        super::padding::register(Self::SCHEMA, zero_padding::<T>)
+    }
+    // The tag (or niche) of an `Option` can itself be invalid.
+    const MAY_BE_INVALID: bool = true;
+    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
+        // SAFETY: forwarded contract.
+        unsafe { plain_view(ptr) }
+    }
+    unsafe fn validate(ptr: *const Self) -> std::result::Result<(), Invalid> {
+        // SAFETY: caller's contract.
+        unsafe { validate(ptr) }
+    }
+}
+// SAFETY: plain payload.
+unsafe impl<T: Plain> Plain for Option<T> {}
 
 /// The bytes (offset, value) below `upto` that writing `v()` determines in an
 /// `Option<T>`. Only bytes the value initialises may be read: for a tagged layout,

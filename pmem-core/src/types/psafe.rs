@@ -12,7 +12,7 @@
 use crate::error::{Error, Result};
 use crate::format::schema::{FieldSchema, Shape, TypeSchema};
 use crate::types::fingerprint::{fp_leaf, fp_str, fp_u64, FP_START};
-use crate::types::Visitor;
+use crate::types::visitor::Visitor;
 
 /// Marks a type whose bytes are meaningful in another process: it may live in a pool.
 ///
@@ -187,7 +187,7 @@ unsafe impl<T: Persistent> PInit<T> for CopyOf<'_, T> {
 pub unsafe fn snapshot_plain<T: Persistent>(ptr: *mut T) {
     // SAFETY: forwarded contract.
     unsafe { crate::tx::raw::snapshot(ptr.cast(), size_of::<T>()) };
-    super::padding::zero_before_commit::<T>(ptr.cast());
+    zero_before_commit::<T>(ptr.cast());
 }
 
 /// Plain data: owns nothing in the pool; copied bytewise and changed through `&mut` once
@@ -209,8 +209,26 @@ pub unsafe fn plain_view<'a, T: Persistent>(ptr: *mut T) -> &'a mut T {
         crate::tx::raw::snapshot(ptr.cast::<u8>(), size_of::<T>());
         // Whatever safe code assigns through the `&mut` leaves padding uninitialised:
         // zeroed before the commit reads the bytes (ARCHITECTURE §12.1, "Padding").
-        super::padding::zero_before_commit::<T>(ptr.cast());
+        zero_before_commit::<T>(ptr.cast());
         &mut *ptr
+    }
+}
+
+/// Zeroes the padding of the `T` at `p` (the typed zeroer `padding::remember` keeps).
+///
+/// # Safety
+/// As `padding::Zero`: `p` holds a valid `T`, writable.
+unsafe fn zero_typed<T: Persistent>(p: *mut u8) {
+    // SAFETY: forwarded contract.
+    unsafe { super::padding::zero_padding(T::schema(), p) }
+}
+
+/// Remembers that the `T` at `p` (snapshotted, in the transaction open on this thread)
+/// is handed out as `&mut T`: its padding is zeroed at commit. Scalars and pointers
+/// have none.
+fn zero_before_commit<T: Persistent>(p: *mut u8) {
+    if !matches!(T::SCHEMA.shape, Shape::Primitive | Shape::Pointer { .. }) {
+        super::padding::remember(p, zero_typed::<T>);
     }
 }
 
@@ -378,42 +396,6 @@ unsafe impl<T: Plain, const N: usize> Persistent for [T; N] {
 }
 // SAFETY: elements are plain.
 unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
-
-// SAFETY: `Option` of plain data has a fixed layout (the fingerprint records its size)
-// and no addresses.
-unsafe impl<T: Plain> PSafe for Option<T> {}
-// SAFETY: view snapshots all bytes; owns nothing.
-unsafe impl<T: Plain> Persistent for Option<T> {
-    type View = Option<T>;
-    const TYPE_NAME: &'static str = "Option";
-    const FINGERPRINT: u64 = fp_u64(
-        fp_u64(fp_str(FP_START, "Option"), T::FINGERPRINT),
-        size_of::<Option<T>>() as u64,
-    );
-    const SCHEMA: &'static TypeSchema = &TypeSchema {
-        name: "Option",
-        size: size_of::<Option<T>>(),
-        align: align_of::<Option<T>>(),
-        fingerprint: Self::FINGERPRINT,
-        shape: Shape::Option(T::schema),
-    };
-    // Registers the typed padding zeroer the schema walk needs for an option.
-    fn schema() -> &'static TypeSchema {
-        super::padding::register(Self::SCHEMA, super::option_layout::zero_padding::<T>)
-    }
-    // The tag (or niche) of an `Option` can itself be invalid.
-    const MAY_BE_INVALID: bool = true;
-    unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
-        // SAFETY: forwarded contract.
-        unsafe { plain_view(ptr) }
-    }
-    unsafe fn validate(ptr: *const Self) -> std::result::Result<(), Invalid> {
-        // SAFETY: caller's contract.
-        unsafe { super::option_layout::validate(ptr) }
-    }
-}
-// SAFETY: plain payload.
-unsafe impl<T: Plain> Plain for Option<T> {}
 
 macro_rules! tuple {
     ($(($($n:tt $t:ident),+)),*) => {$(
