@@ -99,7 +99,9 @@ impl Versions {
         self.commits += 1;
         for m in &mut self.meta {
             if let Missing::Ranges(r) = &mut m.missing {
-                if r.len() + ranges.len() > MAX_MISSING {
+                // A version missing only this commit copies exactly its ranges, however
+                // many; one lagging further is rebuilt past the bound.
+                if !r.is_empty() && r.len() + ranges.len() > MAX_MISSING {
                     m.missing = Missing::Rebuild;
                 } else {
                     r.extend_from_slice(ranges);
