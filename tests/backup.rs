@@ -109,7 +109,7 @@ fn a_backup_holds_commits_that_are_only_in_the_log_and_needs_no_log() {
 }
 
 #[test]
-fn a_backup_never_replaces_a_file_and_is_refused_inside_a_read() {
+fn a_backup_never_replaces_a_file_and_works_inside_a_read() {
     let d = dir("refused");
     let pool = Pool::<Journal>::create(d.path("p.pool")).unwrap();
     std::fs::write(d.path("taken"), b"mine").unwrap();
@@ -118,9 +118,10 @@ fn a_backup_never_replaces_a_file_and_is_refused_inside_a_read() {
         Err(Error::AlreadyExists { .. })
     ));
     assert_eq!(std::fs::read(d.path("taken")).unwrap(), b"mine");
+    // A read holds no lock (it runs on a snapshot): a backup inside one works.
     let r = pool
         .read(|_| pool.backup_to(d.path("inside.pool")))
         .unwrap();
-    assert!(matches!(r, Err(Error::WouldDeadlock)));
-    assert!(!d.path("inside.pool").exists());
+    assert!(r.is_ok(), "{r:?}");
+    assert!(d.path("inside.pool").exists());
 }

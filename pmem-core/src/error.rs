@@ -140,7 +140,8 @@ pub enum Error {
     },
     /// A flush failed earlier; the pool refuses all work until it is reopened.
     Poisoned,
-    /// The call would deadlock (a transaction inside a read on the same thread and pool).
+    /// The call would deadlock: this thread is inside a transaction of the same pool
+    /// (through another handle), whose lock the call needs.
     WouldDeadlock,
     /// A pointer into one pool was about to be stored into another.
     CrossPool,
@@ -272,9 +273,9 @@ impl fmt::Display for Error {
             Error::Poisoned => {
                 f.write_str("pool is poisoned by an earlier flush failure; reopen it")
             }
-            Error::WouldDeadlock => {
-                f.write_str("a transaction cannot start while this thread reads the same pool")
-            }
+            Error::WouldDeadlock => f.write_str(
+                "this thread is inside a transaction of the same pool (through another handle)",
+            ),
             Error::CrossPool => f.write_str("a pointer into one pool cannot be stored in another"),
             Error::NotRelocatable { type_name } => write!(
                 f,

@@ -42,9 +42,15 @@ impl Shared {
             if !crate::inject::is(crate::inject::Broken::CheckpointBeforeLogDurable) {
                 self.flush_to(st.last_seq)?;
             }
-            // 2. Pages into the file, then sync it.
+            // 2. Pages into the file, then sync it. Readers' versions that differ from
+            //    what is written get their own copies of these pages first (§7.2); if
+            //    the kernel cannot do that while a lagging reader needs it, the
+            //    checkpoint waits for a later commit (the log keeps every commit).
             let mapped = self.region.control().mapped_len();
             let runs = st.dirty.runs();
+            if !self.protect_versions(st, &runs)? {
+                return Ok(());
+            }
             for &(first, n) in &runs {
                 let off = first * PAGE;
                 let len = (n * PAGE).min(mapped.saturating_sub(off));
@@ -70,6 +76,7 @@ impl Shared {
                 }
             }
             st.dirty.clear();
+            self.after_checkpoint(st);
             // A log far larger than the threshold (after a bulk transaction) gives its
             // space back; its contents are all in the pool file now.
             let keep = self.cfg.checkpoint_bytes.max(LOG_INITIAL);

@@ -81,11 +81,13 @@ impl Shared {
             st.journal.clear();
             return Ok(None);
         }
+        st.journal.redo_ranges(&mut st.ranges);
         let Some(log) = &self.log else {
             st.journal.clear();
+            st.versions.note_commit(&st.ranges);
+            self.publish(st)?;
             return Ok(None);
         };
-        st.journal.redo_ranges(&mut st.ranges);
         let seq = st.last_seq + 1;
         if self.cfg.mode.syncs_on_commit() && log.fd().is_some() {
             // A small group landing past the written part of the log would make its
@@ -137,10 +139,20 @@ impl Shared {
             st.dirty.mark(s, l);
         }
         st.journal.clear();
+        // Readers see the commit from here on (ARCHITECTURE §7.2): before `tx` returns,
+        // and before the durability wait, which readers never wait for.
+        st.versions.note_commit(&st.ranges);
         if st.log_pos - LOG_HEADER_LEN >= self.cfg.checkpoint_bytes {
+            // Checkpoint first, protecting the current version's pages it would change;
+            // then publishing needs no copy (the file holds the commit).
+            if super::snapshot::publish_before_checkpoint() {
+                self.publish(st)?;
+            }
             self.checkpoint_locked(st)?;
+            self.publish(st)?;
             return Ok(None);
         }
+        self.publish(st)?;
         Ok(self.cfg.mode.syncs_on_commit().then_some(seq))
     }
 

@@ -20,8 +20,10 @@ mod journal;
 mod log;
 mod open;
 mod page_set;
+mod pin;
 mod recovery;
 mod session;
+mod snapshot;
 mod state;
 
 pub(crate) use backup::write_backup;

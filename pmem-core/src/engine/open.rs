@@ -13,7 +13,9 @@ use super::create::initial_image;
 use super::group_commit::GroupCommit;
 use super::journal::Journal;
 use super::page_set::PageSet;
+use super::pin::Board;
 use super::session::{io_err, Location, LogUse, LOG_INITIAL};
+use super::snapshot::Versions;
 use super::state::{Config, CreateSpec, Expect, Flusher, Shared, Source, State};
 use crate::error::{Error, Result};
 use crate::format::{
@@ -297,6 +299,7 @@ impl Shared {
             log_written: LOG_INITIAL,
             buf: Vec::new(),
             ranges: Vec::new(),
+            versions: Versions::default(),
         };
         let sh = Arc::new(Shared {
             log: files.log,
@@ -310,6 +313,7 @@ impl Shared {
             header,
             cfg,
             poisoned: AtomicBool::new(false),
+            snap: Board::new(),
             path,
             location: files.location,
             region,
@@ -329,6 +333,13 @@ impl Shared {
             .shared
             .store(Arc::as_ptr(&sh).cast_mut().cast(), Ordering::Release);
         sh.recover(files.replay)?;
+        {
+            let mut st = sh
+                .state
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            sh.start_versions(&mut st)?;
+        }
         Ok(sh)
     }
 }

@@ -11,7 +11,9 @@ use super::durability::{Durability, Mode};
 use super::group_commit::GroupCommit;
 use super::journal::Journal;
 use super::page_set::PageSet;
+use super::pin::Board;
 use super::session::Location;
+use super::snapshot::{Version, Versions};
 use crate::error::{Error, Result, TypeIdentity};
 use crate::format::{StateSlot, StaticHeader};
 use crate::heap::{HeapIndex, HeapMem};
@@ -77,6 +79,8 @@ pub(crate) struct State {
     pub(super) log_written: u64,
     pub(super) buf: Vec<u8>,
     pub(super) ranges: Vec<(u64, u64)>,
+    /// Snapshot versions for readers (ARCHITECTURE §7.2).
+    pub(crate) versions: Versions,
 }
 
 /// Group commit (see `group_commit`), plus where each not-yet-durable group starts so
@@ -100,6 +104,8 @@ pub(crate) struct Shared {
     pub(crate) header: StaticHeader,
     pub(crate) cfg: Config,
     pub(crate) poisoned: AtomicBool,
+    /// Which snapshot version readers enter (the versions live in `State::versions`).
+    pub(crate) snap: Board<Version>,
     pub(crate) path: PathBuf,
     /// Where the files live (to create, find and remove the log).
     pub(crate) location: Location,

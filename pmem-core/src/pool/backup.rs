@@ -30,7 +30,7 @@ impl<R: Persistent> Pool<R> {
     ///
     /// # Errors
     /// [`crate::Error::AlreadyExists`] when `dest` exists; [`crate::Error::WouldDeadlock`]
-    /// inside a transaction or read of this pool on this thread; I/O errors.
+    /// inside a transaction of this pool on this thread; I/O errors.
     ///
     /// # Examples
     ///

@@ -1,6 +1,5 @@
 //! [`Pool`]: a handle on an open pool, and its transactions and reads.
 
-use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -69,33 +68,6 @@ impl Drop for Committer<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
-}
-
-thread_local! {
-    /// Region bases this thread holds a read lock on.
-    static READING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-}
-
-struct ReadMark(usize);
-impl ReadMark {
-    fn new(base: usize) -> Self {
-        READING.with(|r| r.borrow_mut().push(base));
-        ReadMark(base)
-    }
-}
-impl Drop for ReadMark {
-    fn drop(&mut self) {
-        READING.with(|r| {
-            let mut r = r.borrow_mut();
-            if let Some(i) = r.iter().rposition(|&b| b == self.0) {
-                r.swap_remove(i);
-            }
-        });
-    }
-}
-
-fn thread_reads(base: usize) -> bool {
-    READING.with(|r| r.borrow().contains(&base))
 }
 
 impl<R: Persistent> Pool<R> {
@@ -305,8 +277,9 @@ impl<R: Persistent> Pool<R> {
     /// # Errors
     /// `f`'s own error; or, converted into `E`: [`Error::Poisoned`] after an earlier
     /// flush failure, [`Error::ReadOnly`], [`Error::WouldDeadlock`] when this thread
-    /// already reads or writes the pool through another handle, and I/O errors from the
-    /// commit.
+    /// already runs a transaction of the pool through another handle, and I/O errors
+    /// from the commit. (Inside a `read` a transaction through another handle works:
+    /// the read keeps its snapshot.)
     ///
     /// # Examples
     ///
@@ -331,7 +304,7 @@ impl<R: Persistent> Pool<R> {
         let sh = &*self.sh;
         let control = sh.region.control();
         let me = thread_token();
-        if control.owner.load(Ordering::Acquire) == me || thread_reads(sh.region.base() as usize) {
+        if control.owner.load(Ordering::Acquire) == me {
             return Err(E::from(Error::WouldDeadlock));
         }
         // Counted as a committer until its group is appended (group commit waits a
@@ -381,18 +354,30 @@ impl<R: Persistent> Pool<R> {
         }
     }
 
-    /// Runs `f` with shared access to the root. Many reads run at once; a read never
-    /// sees a transaction's uncommitted bytes.
+    /// Runs `f` with shared access to the root, as of the last committed transaction.
+    /// Many reads run at once; a read never waits for a transaction (it reads a
+    /// snapshot: ARCHITECTURE §7.2), never sees a transaction's uncommitted bytes, and
+    /// sees every transaction whose `tx` returned before the read began. The snapshot
+    /// stays unchanged while `f` runs, whatever commits meanwhile.
     ///
     /// # Errors
     /// [`Error::Poisoned`] after a flush failure; [`Error::WouldDeadlock`] inside a
-    /// transaction on the same pool on this thread.
+    /// transaction on the same pool on this thread (the transaction's own view is the
+    /// one to read there).
     ///
     /// # Examples
     ///
     /// ```
-    /// let pool = pmem_core::Pool::<[u8; 4]>::volatile().unwrap();
-    /// assert_eq!(pool.read(|r| r.len()).unwrap(), 4);
+    /// let mut pool = pmem_core::Pool::<u64>::volatile().unwrap();
+    /// let reader = pool.clone();
+    /// pool.tx(|tx| {
+    ///     *tx.root_mut() = 5;
+    ///     // Inside the transaction, another handle still reads the committed state.
+    ///     let seen = std::thread::scope(|s| s.spawn(|| reader.read(|n| *n)).join().unwrap());
+    ///     assert_eq!(seen.unwrap(), 0);
+    ///     Ok::<_, pmem_core::Error>(())
+    /// }).unwrap();
+    /// assert_eq!(pool.read(|n| *n).unwrap(), 5);
     /// ```
     pub fn read<T>(&self, f: impl FnOnce(&R) -> T) -> Result<T> {
         let sh = &*self.sh;
@@ -400,33 +385,29 @@ impl<R: Persistent> Pool<R> {
         if sh.region.control().owner.load(Ordering::Acquire) == thread_token() {
             return Err(Error::WouldDeadlock);
         }
-        let base = sh.region.base() as usize;
-        if thread_reads(base) {
-            // Already holding the read lock on this thread: the root cannot change.
-            // SAFETY: see `root_ptr`; shared access while a read lock is held.
+        if !sh.has_versions() {
+            // Read-only pools have no writer: the working mapping never changes.
+            // SAFETY: see `root_ptr`; nothing writes a read-only pool's mapping.
             return Ok(f(unsafe { &*self.root_ptr() }));
         }
-        let _g = sh
-            .state
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let _mark = ReadMark::new(base);
-        // SAFETY: see `root_ptr`; the read lock excludes writers for the borrow.
-        Ok(f(unsafe { &*self.root_ptr() }))
+        let version = sh.pin_version()?;
+        // SAFETY: the version holds the committed state, root included (validated at
+        // open: an allocation of size_of::<R>() bytes, aligned); while pinned nothing
+        // writes it (`engine::pin`), and the pin lasts until after `f` returns.
+        Ok(f(unsafe { &*version.root_ptr().cast::<R>() }))
     }
 
-    /// `WouldDeadlock` when this thread is inside a transaction or a read of this pool
-    /// (through any handle): the lock such a call needs is already held up the stack.
     /// The engine state shared by this pool's handles.
     pub(super) fn shared(&self) -> &Shared {
         &self.sh
     }
 
+    /// `WouldDeadlock` when this thread is inside a transaction of this pool (through
+    /// any handle): the lock such a call needs is already held up the stack. (A read
+    /// holds no lock: anything may run inside one.)
     pub(super) fn not_reentrant(&self) -> Result<()> {
         let sh = &*self.sh;
-        if sh.region.control().owner.load(Ordering::Acquire) == thread_token()
-            || thread_reads(sh.region.base() as usize)
-        {
+        if sh.region.control().owner.load(Ordering::Acquire) == thread_token() {
             return Err(Error::WouldDeadlock);
         }
         Ok(())
@@ -435,8 +416,8 @@ impl<R: Persistent> Pool<R> {
     /// Writes all committed changes into the pool file and restarts the log.
     ///
     /// # Errors
-    /// [`Error::WouldDeadlock`] inside a transaction or read of this pool on this
-    /// thread; I/O errors (which poison the pool).
+    /// [`Error::WouldDeadlock`] inside a transaction of this pool on this thread; I/O
+    /// errors (which poison the pool).
     ///
     /// # Examples
     ///
@@ -460,8 +441,8 @@ impl<R: Persistent> Pool<R> {
     /// a handle does the same, but cannot report).
     ///
     /// # Errors
-    /// [`Error::WouldDeadlock`] inside a transaction or read of this pool on this
-    /// thread; [`Error::Poisoned`] after a flush failure; I/O errors of the checkpoint.
+    /// [`Error::WouldDeadlock`] inside a transaction of this pool on this thread;
+    /// [`Error::Poisoned`] after a flush failure; I/O errors of the checkpoint.
     ///
     /// # Examples
     ///
