@@ -116,3 +116,35 @@ fn padded_fields_options_enums_and_elements_commit_only_initialised_bytes() {
     .unwrap();
     pool.check().unwrap();
 }
+
+/// A derived (non-plain) struct whose fields are all plain: its view's `update` hands
+/// out `&mut Self`.
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Account {
+    frozen: bool,
+    balance: u64,
+    // Three fields: a (bool, u64) pair would be moved field by field, not as bytes.
+    branch: u16,
+}
+
+/// Built at run time and moved whole (see `padded`).
+fn account(balance: u64) -> Account {
+    std::hint::black_box(Account {
+        frozen: std::hint::black_box(balance) > 1,
+        balance,
+        branch: 3,
+    })
+}
+
+#[test]
+fn a_whole_struct_assigned_inside_update_commits_only_initialised_bytes() {
+    let d = Dir::new("probe-padding", "update");
+    let mut pool = Pool::<Account>::create(d.path("p.pool")).unwrap();
+    pool.tx(|tx| {
+        tx.root_mut().update(|a| *a = account(7));
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(pool.read(|r| (r.frozen, r.balance)).unwrap(), (true, 7));
+}

@@ -145,7 +145,7 @@ impl Shared {
         if st.log_pos - LOG_HEADER_LEN >= self.cfg.checkpoint_bytes {
             // Checkpoint first, protecting the current version's pages it would change;
             // then publishing needs no copy (the file holds the commit).
-            if super::snapshot::publish_before_checkpoint() {
+            if super::versions::publish_before_checkpoint() {
                 self.publish(st)?;
             }
             self.checkpoint_locked(st)?;

@@ -24,27 +24,11 @@ fn unix_now() -> u64 {
 /// beside every other; ARCHITECTURE §12).
 fn fresh_pool_uuid() -> [u8; 16] {
     loop {
-        let u = random_uuid();
+        let u = super::session::random_uuid();
         if !crate::media::tag_in_use(crate::format::pool_tag_of(&u)) {
             return u;
         }
     }
-}
-
-pub(crate) fn random_uuid() -> [u8; 16] {
-    let mut u = [0u8; 16];
-    // SAFETY: getrandom writes at most the given length into our buffer.
-    let n = unsafe { libc::getrandom(u.as_mut_ptr().cast(), u.len(), 0) };
-    if n != 16 {
-        // Fall back to time and address entropy; uniqueness, not secrecy, is needed.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        u[..8].copy_from_slice(&(t.as_nanos() as u64).to_le_bytes());
-        let addr = std::ptr::from_ref(&t) as u64;
-        u[8..].copy_from_slice(&(addr ^ u64::from(std::process::id())).to_le_bytes());
-    }
-    u
 }
 
 /// The bytes of a new, empty pool: header, checkpoint state slot 0, metadata page, one free

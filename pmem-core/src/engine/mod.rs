@@ -25,9 +25,10 @@ mod recovery;
 mod session;
 mod snapshot;
 mod state;
+mod versions;
 
 pub(crate) use backup::write_backup;
-pub(crate) use create::{create_files, random_uuid};
+pub(crate) use create::create_files;
 pub use durability::Durability;
 pub(crate) use durability::Mode;
 pub(crate) use state::{Config, CreateSpec, Expect, ReadCtx, Shared, Source, State, TxCtx};

@@ -15,8 +15,8 @@ use super::journal::Journal;
 use super::page_set::PageSet;
 use super::pin::Board;
 use super::session::{io_err, Location, LogUse, LOG_INITIAL};
-use super::snapshot::Versions;
 use super::state::{Config, CreateSpec, Expect, Flusher, Shared, Source, State};
+use super::versions::Versions;
 use crate::error::{Error, Result};
 use crate::format::{
     HeaderFault, LogHeader, StateSlot, StaticHeader, HEAP_START, LOG_HEADER_LEN, PAGE, SECTOR,

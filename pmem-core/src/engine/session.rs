@@ -292,13 +292,26 @@ pub(crate) fn read_header(log: &dyn Backing) -> Result<Found> {
 /// A fresh, nonzero log id.
 pub(crate) fn new_log_id() -> u64 {
     loop {
-        let id = u64::from_le_bytes(
-            crate::engine::random_uuid()[..8]
-                .try_into()
-                .expect("8 bytes"),
-        );
+        let id = u64::from_le_bytes(random_uuid()[..8].try_into().expect("8 bytes"));
         if id != 0 {
             return id;
         }
     }
+}
+
+/// Sixteen random bytes: a new pool's UUID, a log session's id.
+pub(crate) fn random_uuid() -> [u8; 16] {
+    let mut u = [0u8; 16];
+    // SAFETY: getrandom writes at most the given length into our buffer.
+    let n = unsafe { libc::getrandom(u.as_mut_ptr().cast(), u.len(), 0) };
+    if n != 16 {
+        // Fall back to time and address entropy; uniqueness, not secrecy, is needed.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        u[..8].copy_from_slice(&(t.as_nanos() as u64).to_le_bytes());
+        let addr = std::ptr::from_ref(&t) as u64;
+        u[8..].copy_from_slice(&(addr ^ u64::from(std::process::id())).to_le_bytes());
+    }
+    u
 }

@@ -13,7 +13,7 @@ use super::journal::Journal;
 use super::page_set::PageSet;
 use super::pin::Board;
 use super::session::Location;
-use super::snapshot::{Version, Versions};
+use super::versions::{Version, Versions};
 use crate::error::{Error, Result, TypeIdentity};
 use crate::format::{StateSlot, StaticHeader};
 use crate::heap::{HeapIndex, HeapMem};

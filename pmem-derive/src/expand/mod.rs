@@ -350,7 +350,7 @@ fn update_method(
             // (the bounds), so no byte pattern `f` writes through `&mut` can leak or
             // dangle. The borrow of `f`'s argument ends before `self`'s.
             unsafe {
-                ::pmem::__private::raw::snapshot_value(p);
+                ::pmem::__private::raw::snapshot_plain(p);
                 f(&mut *p)
             }
         }
