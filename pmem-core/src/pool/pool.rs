@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::info::{PoolInfo, Stats};
-use super::options::PoolOptions;
 use super::tx::Tx;
 use crate::engine::{self, Durability, Shared, State, TxCtx};
 use crate::error::{Error, Result, TypeIdentity};
@@ -71,57 +70,6 @@ impl Drop for Committer<'_> {
 }
 
 impl<R: Persistent> Pool<R> {
-    /// Opens an existing pool with default options.
-    ///
-    /// # Errors
-    /// As [`PoolOptions::open`]: [`Error::Io`] for a missing or unwritable file (its
-    /// message names the file once), [`Error::TypeMismatch`] for another root type,
-    /// [`Error::Corrupted`] for a damaged pool, [`Error::Locked`] while another handle
-    /// has it open.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use pmem_core::{Error, Pool};
-    /// let dir = std::env::temp_dir().join(format!("pmem-doc-pool-open-{}", std::process::id()));
-    /// std::fs::create_dir_all(&dir).unwrap();
-    /// let path = dir.join("p.pool");
-    /// drop(Pool::<u64>::create(&path).unwrap());
-    /// let pool = Pool::<u64>::open(&path).unwrap();
-    /// assert_eq!(pool.read(|n| *n).unwrap(), 0);
-    /// // While `pool` lives, other handles are refused rather than kept waiting.
-    /// assert!(matches!(Pool::<u64>::open(&path), Err(Error::Locked { .. })));
-    /// // Another root type is refused, naming both.
-    /// drop(pool);
-    /// assert!(matches!(Pool::<u32>::open(&path), Err(Error::TypeMismatch { .. })));
-    /// # std::fs::remove_dir_all(&dir).unwrap();
-    /// ```
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        PoolOptions::new().open(path)
-    }
-
-    /// Options for opening or creating a pool with root type `R`: their `open`,
-    /// `create`, `open_or_create` and `volatile` answer a `Pool<R>` without a type
-    /// annotation. (`PoolOptions::new()` answers options for any root type, named at
-    /// the call: `PoolOptions::new().open::<R>(path)`.)
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use pmem_core::Pool;
-    /// let dir = std::env::temp_dir().join(format!("pmem-doc-options-{}", std::process::id()));
-    /// std::fs::create_dir_all(&dir).unwrap();
-    /// let pool = Pool::<u64>::options()
-    ///     .max_size(1 << 30)
-    ///     .open_or_create(dir.join("p.pool"))?; // a `Pool<u64>`, inferred
-    /// assert_eq!(pool.info().max_size, 1 << 30);
-    /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
-    /// # Ok::<(), pmem_core::Error>(())
-    /// ```
-    pub fn options() -> PoolOptions<R> {
-        PoolOptions::new().retype()
-    }
-
     pub(super) fn from_shared(sh: Arc<Shared>, init: Option<fn() -> R>) -> Result<Self> {
         let mut pool = Pool {
             sh,
@@ -488,7 +436,7 @@ impl<R: Persistent> Pool<R> {
         &self.sh.path
     }
 
-    /// The durability commits get (set with [`PoolOptions::durability`]).
+    /// The durability commits get (set with [`PoolOptions::durability`](crate::PoolOptions::durability)).
     ///
     /// # Examples
     ///
@@ -610,70 +558,5 @@ impl<R: Persistent> Pool<R> {
     /// ```
     pub fn info(&self) -> PoolInfo {
         PoolInfo::from_shared(&self.sh)
-    }
-}
-
-impl<R: Persistent + Default> Pool<R> {
-    /// Creates a new pool at `path` with default options and `R::default()` as root.
-    ///
-    /// # Errors
-    /// [`Error::AlreadyExists`] if the file exists; [`Error::Io`] naming `path` when it
-    /// cannot be made (a missing directory, say).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use pmem_core::{Error, Pool};
-    /// let dir = std::env::temp_dir().join(format!("pmem-doc-pool-create-{}", std::process::id()));
-    /// std::fs::create_dir_all(&dir).unwrap();
-    /// let path = dir.join("p.pool");
-    /// let pool = Pool::<(u32, bool)>::create(&path).unwrap();
-    /// assert_eq!(pool.read(|r| *r).unwrap(), (0, false));
-    /// drop(pool);
-    /// assert!(matches!(Pool::<(u32, bool)>::create(&path), Err(Error::AlreadyExists { .. })));
-    /// # std::fs::remove_dir_all(&dir).unwrap();
-    /// ```
-    pub fn create(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        PoolOptions::new().create(path)
-    }
-
-    /// Opens the pool at `path`, creating it with default options if it is missing.
-    ///
-    /// # Errors
-    /// As [`open`](Self::open) and [`create`](Self::create).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use pmem_core::Pool;
-    /// let dir = std::env::temp_dir().join(format!("pmem-doc-pool-ooc-{}", std::process::id()));
-    /// std::fs::create_dir_all(&dir).unwrap();
-    /// let path = dir.join("visits.pool");
-    /// for visit in 1..=3u64 {
-    ///     let mut pool = Pool::<u64>::open_or_create(&path).unwrap();
-    ///     pool.tx(|tx| { *tx.root_mut() += 1; Ok::<_, pmem_core::Error>(()) }).unwrap();
-    ///     assert_eq!(pool.read(|n| *n).unwrap(), visit);
-    /// }
-    /// # std::fs::remove_dir_all(&dir).unwrap();
-    /// ```
-    pub fn open_or_create(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        PoolOptions::new().open_or_create(path)
-    }
-
-    /// A pool in anonymous memory (see [`PoolOptions::volatile`]): transactional,
-    /// never written to disk.
-    ///
-    /// # Errors
-    /// [`Error::Io`] when the memory cannot be mapped.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut pool = pmem_core::Pool::<[u8; 2]>::volatile().unwrap();
-    /// pool.tx(|tx| { tx.root_mut()[1] = 9; Ok::<_, pmem_core::Error>(()) }).unwrap();
-    /// assert_eq!(pool.read(|r| *r).unwrap(), [0, 9]);
-    /// ```
-    pub fn volatile() -> Result<Self> {
-        PoolOptions::new().volatile()
     }
 }
