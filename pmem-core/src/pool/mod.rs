@@ -3,6 +3,7 @@
 
 mod backup;
 mod info;
+mod open;
 mod options;
 #[allow(clippy::module_inception)]
 mod pool;
