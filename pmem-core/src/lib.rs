@@ -38,6 +38,7 @@ mod types;
 
 pub use engine::Durability;
 pub use error::{Error, Result, TypeIdentity};
+pub use format::auto::AutoMigrate;
 pub use format::{schema, TypeDifference};
 #[cfg(feature = "testing")]
 #[doc(hidden)]
@@ -67,6 +68,10 @@ pub mod __private {
         pub use crate::tx::raw::*;
         pub use crate::types::free_owned_later;
         pub use crate::types::{owns_nothing, CopyOf};
+    }
+    /// The stored graph an automatic migration reads old values by.
+    pub mod auto {
+        pub use crate::format::auto::{widen, within, FieldMatcher, OldGraph, OldType};
     }
 }
 #[doc(hidden)]

@@ -22,29 +22,29 @@ use crate::format::schema::{Shape, TypeSchema};
 
 /// One type of a graph; children are indices into [`Graph::types`].
 #[derive(Clone, Debug, PartialEq)]
-struct Node {
-    name: String,
-    size: u64,
-    align: u64,
-    shape: NodeShape,
+pub(super) struct Node {
+    pub(super) name: String,
+    pub(super) size: u64,
+    pub(super) align: u64,
+    pub(super) shape: NodeShape,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-struct Field {
-    name: String,
-    offset: u64,
-    ty: usize,
+pub(super) struct Field {
+    pub(super) name: String,
+    pub(super) offset: u64,
+    pub(super) ty: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-struct Variant {
-    name: String,
-    discriminant: i128,
-    fields: Vec<Field>,
+pub(super) struct Variant {
+    pub(super) name: String,
+    pub(super) discriminant: i128,
+    pub(super) fields: Vec<Field>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-enum NodeShape {
+pub(super) enum NodeShape {
     Primitive,
     Struct(Vec<Field>),
     Tuple(Vec<Field>),
@@ -70,8 +70,8 @@ enum NodeShape {
 /// A type graph: the root is `types[root]`.
 #[derive(Clone, Debug)]
 pub(crate) struct Graph {
-    root: usize,
-    types: Vec<Node>,
+    pub(super) root: usize,
+    pub(super) types: Vec<Node>,
 }
 
 /// One way a stored type differs from the type a program opens it as.
@@ -309,6 +309,18 @@ pub(crate) fn diff(old: &Graph, new: &Graph) -> Vec<TypeDifference> {
         out: Vec::new(),
     };
     cx.pair("root".to_string(), old.root, new.root);
+    cx.out
+}
+
+/// The differences between stored type `a` of `old` and the root of `new`.
+pub(super) fn diff_at(old: &Graph, a: usize, new: &Graph) -> Vec<TypeDifference> {
+    let mut cx = Diff {
+        old,
+        new,
+        seen: HashSet::new(),
+        out: Vec::new(),
+    };
+    cx.pair(String::new(), a, new.root);
     cx.out
 }
 
