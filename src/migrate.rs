@@ -184,6 +184,11 @@ where
     })
 }
 
+/// The Rust blocks of `docs/MIGRATIONS.md` run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/MIGRATIONS.md")]
+struct MigrationsDoc;
+
 /// The suffix of the temporary file a migration builds.
 const MIGRATING: &str = ".migrating";
 

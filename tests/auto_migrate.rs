@@ -356,3 +356,22 @@ fn a_scalar_root_widens() {
     let e = auto::<u64>(&path, &PoolOptions::new(), AutoMigrate::new()).unwrap_err();
     assert!(matches!(e, Error::NotAutoMigratable { .. }), "{e:?}");
 }
+
+#[test]
+fn type_mismatch_says_when_an_automatic_migration_can_handle_every_difference() {
+    let d = Dir::new("auto", "hint");
+    let path = d.path("p.pool");
+    drop(Pool::<PVec<narrow::Rec>>::create(&path).unwrap());
+    let e = Pool::<PVec<wide::Rec>>::open(&path).err().unwrap();
+    assert!(matches!(e, Error::TypeMismatch { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .ends_with("automatic migration can handle these: pmem::migrate::auto"),
+        "{e}"
+    );
+    // Narrowing: no such hint.
+    drop(std::fs::remove_file(&path));
+    drop(Pool::<PVec<wide::Rec>>::create(&path).unwrap());
+    let e = Pool::<PVec<narrow::Rec>>::open(&path).err().unwrap();
+    assert!(!e.to_string().contains("pmem::migrate::auto"), "{e}");
+}

@@ -239,6 +239,16 @@ impl fmt::Display for Error {
                 for d in differences {
                     write!(f, "\n  {d}")?;
                 }
+                if !differences.is_empty()
+                    && differences
+                        .iter()
+                        .all(crate::TypeDifference::looks_automatic)
+                {
+                    write!(
+                        f,
+                        "\n  automatic migration can handle these: pmem::migrate::auto"
+                    )?;
+                }
                 Ok(())
             }
             Error::NotAutoMigratable { path, change } => write!(
