@@ -846,6 +846,17 @@ fn check_states(ck: &mut Checker, ops: &[Op], initial: &Image, target: u64) -> (
 }
 
 /// Records a migration and checks its crash states.
+/// What the run's pool must hold once replaced, and the child's role.
+fn plan(run: &Run, v1: &Contents) -> (Contents, String) {
+    if run.compact {
+        (v1.clone(), "compact:none".to_owned())
+    } else if run.auto {
+        (v1.auto_migrated(), "migrate:auto".to_owned())
+    } else {
+        (v1.migrated(), format!("migrate:{}", Fault::name(run.fault)))
+    }
+}
+
 pub(crate) fn run(run: &Run) -> Found {
     let t0 = Instant::now();
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -859,24 +870,11 @@ pub(crate) fn run(run: &Run) -> Found {
     let dir = tmp.join(format!("power_loss-migrate-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (initial, v1) = build_v1(&dir.join("v1"), run.crashed_v1);
-    let v2 = if run.compact {
-        v1.clone()
-    } else if run.auto {
-        v1.auto_migrated()
-    } else {
-        v1.migrated()
-    };
+    let (v2, role) = plan(run, &v1);
 
     let work = dir.join("work");
     write_image(&work, &initial);
     let work = work.canonicalize().expect("the work directory");
-    let role = if run.compact {
-        "compact:none".to_owned()
-    } else if run.auto {
-        "migrate:auto".to_owned()
-    } else {
-        format!("migrate:{}", Fault::name(run.fault))
-    };
     let (ops, _) = super::run_recorded(&role, &work, &dir.join("trace"));
     let recorded = t0.elapsed();
     assert!(
