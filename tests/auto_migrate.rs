@@ -375,3 +375,55 @@ fn type_mismatch_says_when_an_automatic_migration_can_handle_every_difference() 
     let e = Pool::<PVec<narrow::Rec>>::open(&path).err().unwrap();
     assert!(!e.to_string().contains("pmem::migrate::auto"), "{e}");
 }
+
+mod no_default {
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct Holder {
+        pub(crate) n: u64,
+    }
+}
+
+mod with_box {
+    use pmem::PBox;
+
+    #[derive(pmem::Persistent)]
+    #[repr(C)]
+    pub(crate) struct Holder {
+        pub(crate) n: u64,
+        pub(crate) b: PBox<u64>,
+    }
+
+    impl Default for Holder {
+        fn default() -> Self {
+            unreachable!("never the root of a created pool in this test")
+        }
+    }
+}
+
+#[test]
+fn an_added_field_without_a_default_is_refused_by_path() {
+    let d = Dir::new("auto", "nodefault");
+    let path = d.path("p.pool");
+    drop(Pool::<PVec<no_default::Holder>>::create(&path).unwrap());
+    let mut p = Pool::<PVec<no_default::Holder>>::open(&path).unwrap();
+    p.tx(|tx| tx.root_mut().push(no_default::Holder { n: 1 }))
+        .unwrap();
+    drop(p);
+    let e =
+        auto::<PVec<with_box::Holder>>(&path, &PoolOptions::new(), AutoMigrate::new()).unwrap_err();
+    match &e {
+        Error::NotAutoMigratable { path, change } => {
+            assert_eq!(path, "root[].b");
+            assert!(change.contains("no Default"), "{change}");
+        }
+        other => panic!("expected NotAutoMigratable, got {other:?}"),
+    }
+    assert_eq!(
+        Pool::<PVec<no_default::Holder>>::open(&path)
+            .unwrap()
+            .read(|v| v[0].n)
+            .unwrap(),
+        1
+    );
+}

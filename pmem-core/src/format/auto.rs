@@ -180,11 +180,15 @@ impl<'a> OldType<'a> {
     /// [`Error::NotAutoMigratable`] when the stored type is not a struct of that name.
     pub fn struct_fields(&self, new: &'static TypeSchema) -> Result<FieldMatcher<'a>> {
         match &self.node().shape {
-            NodeShape::Struct(fields) if self.name() == new.name => Ok(FieldMatcher {
-                ty: *self,
-                fields,
-                used: vec![false; fields.len()],
-            }),
+            NodeShape::Struct(fields) if self.name() == new.name => {
+                let m = FieldMatcher {
+                    ty: *self,
+                    fields,
+                    used: vec![false; fields.len()],
+                };
+                m.check_bounds()?;
+                Ok(m)
+            }
             _ => Err(self.mismatch(new)),
         }
     }
@@ -246,6 +250,21 @@ impl<'a> OldType<'a> {
         if self.name() != new.name {
             return Err(self.mismatch(new));
         }
+        let tag_size = match repr.as_str() {
+            "u8" | "i8" => 1,
+            "u16" | "i16" => 2,
+            "u32" | "i32" => 4,
+            _ => 8,
+        };
+        if self.node().size < tag_size || self.node().align < tag_size {
+            return Err(Error::corrupted(
+                format!(
+                    "schema record: enum {} smaller than its {repr} tag",
+                    self.name()
+                ),
+                0,
+            ));
+        }
         // SAFETY: the tag starts the value (every `repr(Int)` and `repr(C, Int)` enum),
         // which is readable (caller's contract) and aligned for its repr.
         let tag: i128 = unsafe {
@@ -299,6 +318,33 @@ impl<'a> FieldMatcher<'a> {
         self.used[i] = true;
         let f = &self.fields[i];
         Some((usize::try_from(f.offset).ok()?, self.ty.at(f.ty)))
+    }
+
+    /// Checks that every stored field lies inside the stored struct (the record comes
+    /// from file bytes): what makes `old + offset` a readable field for [`Self::take`]'s
+    /// callers.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] naming the field.
+    pub fn check_bounds(&self) -> Result<()> {
+        let size = self.ty.node().size;
+        for f in self.fields {
+            let t = self.ty.at(f.ty);
+            let end = f.offset.checked_add(t.node().size);
+            let aligned = t.node().align.is_power_of_two() && f.offset % t.node().align == 0;
+            if end.is_none_or(|e| e > size) || !aligned {
+                return Err(Error::corrupted(
+                    format!(
+                        "schema record: field {}.{} at offset {} does not fit its struct",
+                        self.ty.name(),
+                        f.name,
+                        f.offset
+                    ),
+                    0,
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a stored field no new field took, unless removed fields may be dropped.
