@@ -266,17 +266,19 @@ impl<'a> OldType<'a> {
             ));
         }
         // SAFETY: the tag starts the value (every `repr(Int)` and `repr(C, Int)` enum),
-        // which is readable (caller's contract) and aligned for its repr.
+        // which is readable (caller's contract) and at least as large as the tag
+        // (checked above); read unaligned, so a damaged record's alignment cannot
+        // make the read undefined.
         let tag: i128 = unsafe {
             match repr.as_str() {
-                "u8" => i128::from(old.read()),
-                "i8" => i128::from(old.cast::<i8>().read()),
-                "u16" => i128::from(old.cast::<u16>().read()),
-                "i16" => i128::from(old.cast::<i16>().read()),
-                "u32" => i128::from(old.cast::<u32>().read()),
-                "i32" => i128::from(old.cast::<i32>().read()),
-                "u64" | "usize" => i128::from(old.cast::<u64>().read()),
-                "i64" | "isize" => i128::from(old.cast::<i64>().read()),
+                "u8" => i128::from(old.read_unaligned()),
+                "i8" => i128::from(old.cast::<i8>().read_unaligned()),
+                "u16" => i128::from(old.cast::<u16>().read_unaligned()),
+                "i16" => i128::from(old.cast::<i16>().read_unaligned()),
+                "u32" => i128::from(old.cast::<u32>().read_unaligned()),
+                "i32" => i128::from(old.cast::<i32>().read_unaligned()),
+                "u64" | "usize" => i128::from(old.cast::<u64>().read_unaligned()),
+                "i64" | "isize" => i128::from(old.cast::<i64>().read_unaligned()),
                 other => return Err(refuse(format!("enum repr {other} is not supported"))),
             }
         };
@@ -412,14 +414,23 @@ pub unsafe fn widen(
         unsafe { std::ptr::copy_nonoverlapping(old, dst, to.size) };
         return Ok(());
     }
-    if from == "f32" && to.name == "f64" {
-        // SAFETY: an aligned `f32` at `old`, an `f64` slot at `dst` (caller's contract).
-        unsafe { dst.cast::<f64>().write(f64::from(old.cast::<f32>().read())) };
+    if from == "f32" && to.name == "f64" && old_ty.size() == 4 {
+        // SAFETY: four readable bytes of an `f32` at `old` (its stored size, checked),
+        // read unaligned; an `f64` slot at `dst` (caller's contract).
+        let v = unsafe { old.cast::<f32>().read_unaligned() };
+        // SAFETY: `dst` takes an `f64` (caller's contract).
+        unsafe { dst.cast::<f64>().write(f64::from(v)) };
         return Ok(());
     }
     let (Some((fs, fb)), Some((ts, tb))) = (int_class(from), int_class(to.name)) else {
         return Err(old_ty.mismatch(to));
     };
+    if old_ty.size() != (fb / 8) as usize {
+        return Err(Error::corrupted(
+            format!("schema record: {from} of {} bytes", old_ty.size()),
+            0,
+        ));
+    }
     let widening = tb > fb && (ts || !fs);
     if !widening {
         return Err(refuse(format!(
@@ -427,19 +438,19 @@ pub unsafe fn widen(
             to.name
         )));
     }
-    // SAFETY: `old` holds an aligned integer of the class `from` names (caller's
-    // contract), read as that width; `dst` takes an integer of the class `to` names.
+    // SAFETY: `old` holds an integer of the class `from` names (caller's contract),
+    // read unaligned as that width (the stored size was checked to be the old node's); `dst` takes an integer of the class `to` names.
     // The value fits: the target is wider, and signed when the source is.
     unsafe {
         let v: i128 = match (fs, fb) {
-            (false, 8) => i128::from(old.read()),
-            (false, 16) => i128::from(old.cast::<u16>().read()),
-            (false, 32) => i128::from(old.cast::<u32>().read()),
-            (false, _) => i128::from(old.cast::<u64>().read()),
-            (true, 8) => i128::from(old.cast::<i8>().read()),
-            (true, 16) => i128::from(old.cast::<i16>().read()),
-            (true, 32) => i128::from(old.cast::<i32>().read()),
-            (true, _) => i128::from(old.cast::<i64>().read()),
+            (false, 8) => i128::from(old.read_unaligned()),
+            (false, 16) => i128::from(old.cast::<u16>().read_unaligned()),
+            (false, 32) => i128::from(old.cast::<u32>().read_unaligned()),
+            (false, _) => i128::from(old.cast::<u64>().read_unaligned()),
+            (true, 8) => i128::from(old.cast::<i8>().read_unaligned()),
+            (true, 16) => i128::from(old.cast::<i16>().read_unaligned()),
+            (true, 32) => i128::from(old.cast::<i32>().read_unaligned()),
+            (true, _) => i128::from(old.cast::<i64>().read_unaligned()),
         };
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         match (ts, tb) {
