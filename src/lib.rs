@@ -302,9 +302,9 @@
 
 pub use pmem_collections::*;
 pub use pmem_core::{
-    schema, BackupReport, CheckReport, Durability, Error, Invalid, OptionPBoxMut, PBox, PBoxMut,
-    PInit, PPtr, PSafe, Persistent, Plain, Pool, PoolInfo, PoolOptions, Result, Stats, Tx,
-    TypeDifference, TypeIdentity,
+    schema, AutoMigrate, BackupReport, CheckReport, Durability, Error, Invalid, OptionPBoxMut,
+    PBox, PBoxMut, PInit, PPtr, PSafe, Persistent, Plain, Pool, PoolInfo, PoolOptions, Result,
+    Stats, Tx, TypeDifference, TypeIdentity,
 };
 // Plumbing for `#[derive(Persistent)]`, hand-written `Persistent` impls and views:
 // reachable at these paths, kept off the front page.
@@ -380,6 +380,18 @@ pub mod __private {
         /// # Safety
         /// As `Persistent::clone_into_pool`.
         unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()>;
+        /// `Persistent::migrate_into_pool`.
+        ///
+        /// # Errors
+        /// As `Persistent::migrate_into_pool`.
+        ///
+        /// # Safety
+        /// As `Persistent::migrate_into_pool`.
+        unsafe fn migrate_into_pool(
+            old: *const u8,
+            old_ty: auto::OldType<'_>,
+            dst: *mut Self,
+        ) -> Result<()>;
     }
 
     impl<T: Persistent, Field> PersistentField<Field> for T {
@@ -407,6 +419,55 @@ pub mod __private {
         unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
             // SAFETY: forwarded contract.
             unsafe { Persistent::clone_into_pool(self, dst) }
+        }
+        #[inline]
+        unsafe fn migrate_into_pool(
+            old: *const u8,
+            old_ty: auto::OldType<'_>,
+            dst: *mut Self,
+        ) -> Result<()> {
+            // SAFETY: forwarded contract.
+            unsafe { T::migrate_into_pool(old, old_ty, dst) }
+        }
+    }
+
+    pub use pmem_core::__private::auto;
+
+    /// The default of a field an automatic migration adds, when its type has one:
+    /// `(&DefaultProbe::<T>::new()).probe()` is `Some(T::default())` for `T: Default`
+    /// and `None` otherwise (method resolution tries `ViaDefault` on the value before
+    /// `NoDefault` on its reference).
+    pub struct DefaultProbe<T>(core::marker::PhantomData<T>);
+
+    impl<T> DefaultProbe<T> {
+        /// The probe.
+        #[allow(clippy::new_without_default)]
+        pub fn new() -> Self {
+            DefaultProbe(core::marker::PhantomData)
+        }
+    }
+
+    /// The probe's answer for types with a `Default`.
+    pub trait ViaDefault<T> {
+        /// `Some(T::default())`.
+        fn probe(&self) -> Option<T>;
+    }
+
+    impl<T: Default> ViaDefault<T> for DefaultProbe<T> {
+        fn probe(&self) -> Option<T> {
+            Some(T::default())
+        }
+    }
+
+    /// The probe's answer for types without one.
+    pub trait NoDefault<T> {
+        /// `None`.
+        fn probe(&self) -> Option<T>;
+    }
+
+    impl<T> NoDefault<T> for &DefaultProbe<T> {
+        fn probe(&self) -> Option<T> {
+            None
         }
     }
 

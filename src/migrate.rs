@@ -23,7 +23,9 @@
 
 use std::path::{Path, PathBuf};
 
-use pmem_core::{Error, Persistent, PoolOptions, Result, Tx};
+use pmem_core::__private::auto::OldGraph;
+use pmem_core::inspect::Inspector;
+use pmem_core::{AutoMigrate, Error, Persistent, Pool, PoolOptions, Result, Tx};
 
 /// How to build a root of type `Self` from a root of type `Old`: one step of a typed
 /// migration.
@@ -182,6 +184,11 @@ where
     })
 }
 
+/// The Rust blocks of `docs/MIGRATIONS.md` run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/MIGRATIONS.md")]
+struct MigrationsDoc;
+
 /// The suffix of the temporary file a migration builds.
 const MIGRATING: &str = ".migrating";
 
@@ -200,6 +207,25 @@ where
     New: Persistent + Default,
 {
     let old = options.clone().read_only(true).open::<Old>(path)?;
+    replace_from(path, options, suffix, old, |old, new| {
+        old.read(|o| new.tx(|tx| fill(o, tx)))?
+    })
+}
+
+/// The body of [`replace_with`] once the old pool is open (`old`, held — and so
+/// locked — until the rename is durable): builds the new pool at `path` + `suffix`
+/// with `fill`, closes it, renames it over `path`, syncs the directory and takes over
+/// the old log.
+fn replace_from<O, New>(
+    path: &Path,
+    options: &PoolOptions,
+    suffix: &str,
+    old: O,
+    fill: impl FnOnce(&O, &mut Pool<New>) -> Result<()>,
+) -> Result<()>
+where
+    New: Persistent + Default,
+{
     let tmp = temp_path(path, suffix);
     // A stray file of an earlier, interrupted attempt (and its log) is not a pool anyone
     // relies on: the rename that would have published it never happened.
@@ -212,7 +238,7 @@ where
     }
     let built = (|| {
         let mut new = options.clone().read_only(false).create::<New>(&tmp)?;
-        old.read(|o| new.tx(|tx| fill(o, tx)))??;
+        fill(&old, &mut new)?;
         // Closing the last handle checkpoints, marks the pool clean and removes its
         // log: the file alone holds the new pool, synced.
         new.close()
@@ -237,6 +263,126 @@ where
         Err(Error::Locked { .. }) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Stack of the thread an automatic migration runs on: 1 GiB of address space, enough
+/// for chains of millions of boxes (the conversion recurses once per box).
+const MIGRATE_STACK: usize = 1 << 30;
+
+/// Migrates the pool at `path` to root type `New` **automatically**, for changes that
+/// lose nothing, anywhere in the graph (inside boxes, `Option<PBox>`, vectors,
+/// recursive types); the new pool is created with `options`. The pool must not be
+/// open anywhere. Answers `false` when the pool already is a `New` (nothing is
+/// written), `true` when it was migrated.
+///
+/// What is automatic (see `docs/MIGRATIONS.md`):
+/// - a field added: filled with `Default::default()` of its type, or with the function
+///   its `#[pmem(default = "path::to::fn")]` names;
+/// - fields reordered; a field renamed with `#[pmem(renamed_from = "old")]`;
+/// - integers widened (`u8 → u16 → u32 → u64 → u128`, `i8 → … → i128`, unsigned to a
+///   wider signed), `f32 → f64`;
+/// - variants appended to a fieldless enum (matched by name, so old tags keep their
+///   meaning);
+/// - a field removed, only with [`AutoMigrate::drop_removed_fields`].
+///
+/// Maps, sets, B-trees and strings migrate only when their element types are
+/// unchanged; an enum with fields only when unchanged.
+///
+/// # Errors
+/// [`Error::NotAutoMigratable`] naming the path and the change for anything else (a
+/// narrowing, a removed field, a retyped field, a changed map key...): write a typed
+/// migration ([`migrate_with`]) for it. [`Error::Locked`] while the pool is open;
+/// I/O errors. On every error the old pool is left as it was.
+///
+/// # Examples
+///
+/// ```
+/// use pmem::{migrate, AutoMigrate, PVec, Persistent, Pool, PoolOptions};
+///
+/// mod v1 {
+///     #[derive(pmem::Persistent, Default)]
+///     #[repr(C)]
+///     pub struct Account { pub id: u32, pub balance: i32 }
+/// }
+///
+/// #[derive(Persistent, Default)]
+/// #[repr(C)]
+/// struct Account {
+///     #[pmem(default = "default_currency")]
+///     currency: [u8; 3],
+///     balance: i64,          // widened from i32
+///     #[pmem(renamed_from = "id")]
+///     number: u64,           // renamed and widened
+/// }
+/// fn default_currency() -> [u8; 3] { *b"EUR" }
+///
+/// let dir = std::env::temp_dir().join(format!("pmem-doc-auto-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("bank.pool");
+/// let mut old = Pool::<PVec<v1::Account>>::create(&path)?;
+/// old.tx(|tx| tx.root_mut().push(v1::Account { id: 7, balance: -5 }))?;
+/// drop(old);
+///
+/// assert!(migrate::auto::<PVec<Account>>(&path, &PoolOptions::new(), AutoMigrate::new())?);
+/// let pool = Pool::<PVec<Account>>::open(&path)?;
+/// assert_eq!(pool.read(|v| (v[0].number, v[0].balance, v[0].currency))?, (7, -5, *b"EUR"));
+/// pool.check()?;
+/// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), pmem::Error>(())
+/// ```
+pub fn auto<New>(path: impl AsRef<Path>, options: &PoolOptions, how: AutoMigrate) -> Result<bool>
+where
+    New: Persistent + Default,
+{
+    let path = path.as_ref();
+    let run = || -> Result<bool> {
+        // Read-only and type-agnostic: recovery replays the old log in memory only, and the
+        // shared lock keeps writers out until the rename is durable.
+        let old = Inspector::open(path)?;
+        let graph = OldGraph::parse(&old.schema_json()?, how)?;
+        if graph.same_as(New::SCHEMA) {
+            return Ok(false);
+        }
+        let root_off = old.root_offset();
+        let root = old.bytes(root_off, graph.root().size() as u64)?.as_ptr();
+        if root.align_offset(graph.root().align().max(1)) != 0 {
+            return Err(Error::Corrupted {
+                what: "stored root is missing or misaligned".into(),
+                offset: root_off,
+            });
+        }
+        replace_from::<_, New>(path, options, MIGRATING, old, |_, new| {
+            new.tx(|tx| {
+                let dst = std::ptr::from_mut(tx.root_mut()).cast::<New>();
+                // SAFETY: `dst` is the new pool's root, in the transaction open on
+                // this thread, snapshotted before it is written; it holds
+                // `New::default()`, built outside the pool, which owns no pool memory.
+                // `root` is the old root, a valid value of the stored root type
+                // (the pool wrote it under that schema), aligned (checked above), in
+                // the inspector's mapping, which nothing writes and which lives until
+                // `replace_from` drops it after this transaction.
+                unsafe {
+                    pmem_core::raw::snapshot_value(dst);
+                    New::migrate_into_pool(root, graph.root(), dst)
+                }
+                .map_err(|e| pmem_core::__private::auto::within(e, "root"))
+            })
+        })?;
+        Ok(true)
+    };
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("pmem-migrate".into())
+            .stack_size(MIGRATE_STACK)
+            .spawn_scoped(s, run)
+            .map_err(|source| Error::Io {
+                op: "starting the migration thread for",
+                path: path.to_path_buf(),
+                source,
+            })?
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
 }
 
 type Step = Box<dyn Fn(&Path, &PoolOptions) -> Result<bool>>;

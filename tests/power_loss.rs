@@ -732,9 +732,14 @@ fn check_migration(crashed_v1: bool) {
 }
 
 fn check_replacement(compact: bool, crashed_v1: bool) {
+    check_run(compact, false, crashed_v1);
+}
+
+fn check_run(compact: bool, auto: bool, crashed_v1: bool) {
     let target = migration_target();
     let found = migration::run(&migration::Run {
         compact,
+        auto,
         crashed_v1,
         fault: None,
         target,
@@ -757,6 +762,17 @@ fn every_power_loss_state_of_a_migration_of_a_crashed_pool_holds_the_old_pool_or
 }
 
 #[test]
+fn every_power_loss_state_of_an_automatic_migration_holds_the_old_pool_or_the_migrated_one() {
+    check_run(false, true, false);
+}
+
+#[test]
+fn every_power_loss_state_of_an_automatic_migration_of_a_crashed_pool_holds_the_old_pool_or_the_migrated_one(
+) {
+    check_run(false, true, true);
+}
+
+#[test]
 fn every_power_loss_state_of_a_compaction_holds_the_old_pool_or_the_compacted_one() {
     check_replacement(true, false);
 }
@@ -774,6 +790,7 @@ fn the_harness_catches_migrations_that_are_not_atomic() {
         for crashed_v1 in [false, true] {
             let found = migration::run(&migration::Run {
                 compact: false,
+                auto: false,
                 crashed_v1,
                 fault: Some(fault),
                 target: 100,

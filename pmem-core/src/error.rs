@@ -99,6 +99,17 @@ pub enum Error {
         /// schema record to compare, and only the root's fingerprint differs).
         differences: Vec<crate::TypeDifference>,
     },
+    /// An automatic migration (`pmem::migrate::auto`) met a change that would lose data
+    /// or that it cannot make (a narrowed integer, a removed field without
+    /// `drop_removed_fields`, a retyped field, a changed collection element type it
+    /// cannot convert). Nothing was changed; write a typed migration
+    /// (`pmem::migrate::migrate_with`) for it.
+    NotAutoMigratable {
+        /// Where, from the root: `root.accounts[].balance`.
+        path: String,
+        /// What changed, in words: `u64 → u32 (narrowing)`.
+        change: String,
+    },
     /// The pool was written by a format version this build does not read.
     UnsupportedVersion {
         /// The version in the file.
@@ -240,8 +251,23 @@ impl fmt::Display for Error {
                 for d in differences {
                     write!(f, "\n  {d}")?;
                 }
+                if !differences.is_empty()
+                    && differences
+                        .iter()
+                        .all(crate::TypeDifference::looks_automatic)
+                {
+                    write!(
+                        f,
+                        "\n  automatic migration can handle these: pmem::migrate::auto"
+                    )?;
+                }
                 Ok(())
             }
+            Error::NotAutoMigratable { path, change } => write!(
+                f,
+                "automatic migration refused at {path}: {change}; write a typed migration \
+                 for it (pmem::migrate::migrate_with)"
+            ),
             Error::UnsupportedVersion { found, supported } => {
                 write!(
                     f,

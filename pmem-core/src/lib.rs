@@ -38,6 +38,7 @@ mod types;
 
 pub use engine::Durability;
 pub use error::{Error, Result, TypeIdentity};
+pub use format::auto::AutoMigrate;
 pub use format::{schema, TypeDifference};
 #[cfg(feature = "testing")]
 #[doc(hidden)]
@@ -66,6 +67,10 @@ pub mod __private {
         pub use crate::format::{pool_tag_of, PPTR_TAG_SHIFT};
         pub use crate::tx::raw::*;
         pub use crate::types::{free_owned_later, owns_nothing, snapshot_plain, CopyOf};
+    }
+    /// The stored graph an automatic migration reads old values by.
+    pub mod auto {
+        pub use crate::format::auto::{widen, within, FieldMatcher, OldGraph, OldType};
     }
 }
 #[doc(hidden)]

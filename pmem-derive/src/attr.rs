@@ -9,7 +9,11 @@
 //!
 //! Field options:
 //! - `#[pmem(name = ident)]`: accessors are `ident_mut` and `set_ident` instead of being
-//!   named after the field (tuple fields default to `field_0_mut` / `set_field_0`).
+//!   named after the field (tuple fields default to `field_0_mut` / `set_field_0`);
+//! - `#[pmem(renamed_from = "old")]` (repeatable): an automatic migration fills the
+//!   field from a stored field of that name when none has the field's own name;
+//! - `#[pmem(default = "path::to::fn")]`: an automatic migration fills the field, when
+//!   the stored type lacks it, with `path::to::fn()` instead of `Default::default()`.
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -152,20 +156,62 @@ impl Container {
 pub(crate) struct Field {
     /// `#[pmem(name = ident)]`.
     pub(crate) name: Option<syn::Ident>,
+    /// `#[pmem(renamed_from = "old")]`, each given name.
+    pub(crate) renamed_from: Vec<String>,
+    /// `#[pmem(default = "path::to::fn")]`.
+    pub(crate) default: Option<syn::ExprPath>,
 }
 
 impl Field {
     pub(crate) fn parse(cx: &Ctxt, field: &syn::Field) -> Field {
         let mut name = Once::new("name");
+        let mut default = Once::new("default");
+        let mut renamed_from = Vec::new();
         for attr in field.attrs.iter().filter(|a| a.path().is_ident("pmem")) {
             let r = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("name") {
                     let id: syn::Ident = meta.value()?.parse()?;
                     name.set(cx, meta.path.span(), id);
                     Ok(())
+                } else if meta.path.is_ident("renamed_from") {
+                    let lit: syn::LitStr = meta.value()?.parse().map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            "expected `renamed_from = \"old_name\"` (a string literal)",
+                        )
+                    })?;
+                    let old = lit.value();
+                    if syn::parse_str::<syn::Ident>(&old).is_err() && old.parse::<usize>().is_err()
+                    {
+                        return Err(syn::Error::new(
+                            lit.span(),
+                            format!("`renamed_from` names a field; {old:?} is not a field name"),
+                        ));
+                    }
+                    renamed_from.push(old);
+                    Ok(())
+                } else if meta.path.is_ident("default") {
+                    let lit: syn::LitStr = meta.value()?.parse().map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            "expected `default = \"path::to::fn\"` (a string literal)",
+                        )
+                    })?;
+                    let path: syn::ExprPath = lit.parse().map_err(|_| {
+                        syn::Error::new(
+                            lit.span(),
+                            format!(
+                                "`default` takes the path of a function; {:?} is not a path",
+                                lit.value()
+                            ),
+                        )
+                    })?;
+                    default.set(cx, meta.path.span(), path);
+                    Ok(())
                 } else {
                     Err(meta.error(format!(
-                        "unknown pmem field option `{}`; expected `name = ident`",
+                        "unknown pmem field option `{}`; expected `name = ident`, \
+                         `renamed_from = \"old\"` or `default = \"path::to::fn\"`",
                         meta.path.to_token_stream_string()
                     )))
                 }
@@ -176,6 +222,8 @@ impl Field {
         }
         Field {
             name: name.get().map(|(_, n)| n),
+            renamed_from,
+            default: default.get().map(|(_, d)| d),
         }
     }
 }

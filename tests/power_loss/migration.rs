@@ -29,6 +29,11 @@
 //! file or the compacted one (told apart by its sample vector: only a compacted one has
 //! capacity equal to length), and only the compacted one after `compact returned`; an
 //! old one compacts again to the same contents.
+//!
+//! An automatic migration (`pmem::migrate::auto`, the same atomic replacement) of the
+//! same v1 pool to v2 is judged like the typed one, against the contents it must give:
+//! every number widened, the added fields at their defaults (`overdrafts` and
+//! `version` 0); migrating a v2 pool again answers `Ok(false)` and changes nothing.
 
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
@@ -37,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use pmem::compact::compact;
 use pmem::migrate::{migrate, MigrateFrom};
-use pmem::{Error, PoolOptions};
+use pmem::{AutoMigrate, Error, PoolOptions};
 
 use super::check::{next_rand, retry_locked, walk, write_image, Expect, Points, Progress};
 use super::states::{choice_sets, Budget, Choice, Fs, Image};
@@ -221,6 +226,17 @@ impl Contents {
         c.version = 2;
         for a in &mut c.accounts {
             a.overdrafts = overdrafts(a.history.iter().copied());
+        }
+        c
+    }
+
+    /// What an automatic migration of these v1 contents must give: the added fields
+    /// at their defaults.
+    fn auto_migrated(&self) -> Contents {
+        let mut c = self.clone();
+        c.version = 0;
+        for a in &mut c.accounts {
+            a.overdrafts = 0;
         }
         c
     }
@@ -464,6 +480,11 @@ pub(crate) fn child(dir: &Path, fault: &str) {
     let path = dir.join(POOL);
     super::marker("migrate begin");
     match Fault::parse(fault) {
+        None if fault == "auto" => {
+            let migrated = pmem::migrate::auto::<v2::Bank>(&path, &options(), AutoMigrate::new())
+                .expect("migrating automatically");
+            assert!(migrated, "the v1 pool was already v2");
+        }
         None => {
             assert_eq!(fault, "none", "unknown fault");
             migrate::<v1::Bank, v2::Bank>(&path, &options()).expect("migrating");
@@ -495,6 +516,8 @@ enum Held {
 struct Checker {
     /// A compaction run: the pool stays v1, compacted or not.
     compact: bool,
+    /// An automatic migration run.
+    auto: bool,
     opts: PoolOptions,
     v1: Contents,
     v2: Contents,
@@ -521,6 +544,16 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl Checker {
+    /// Migrates the pool at `path` again, the way the run did; `Ok(false)` when it was
+    /// already v2 (the typed migration answers `TypeMismatch` then).
+    fn migrate_again(&self, path: &Path) -> Result<bool, Error> {
+        if self.auto {
+            retry_locked(|| pmem::migrate::auto::<v2::Bank>(path, &self.opts, AutoMigrate::new()))
+        } else {
+            retry_locked(|| migrate::<v1::Bank, v2::Bank>(path, &self.opts)).map(|()| true)
+        }
+    }
+
     fn done(&self) -> bool {
         self.violations.len() >= self.stop_after
     }
@@ -601,8 +634,9 @@ impl Checker {
                 if n % 3 == 0 {
                     // Migrating a migrated pool is refused and changes nothing.
                     self.remigrated[1] += 1;
-                    match retry_locked(|| migrate::<v1::Bank, v2::Bank>(&path, &self.opts)) {
-                        Err(Error::TypeMismatch { .. }) => {}
+                    match self.migrate_again(&path) {
+                        Err(Error::TypeMismatch { .. }) if !self.auto => {}
+                        Ok(false) if self.auto => {}
                         other => {
                             return Err(format!(
                                 "migrating the v2 pool again answered {other:?}, not TypeMismatch"
@@ -661,7 +695,7 @@ impl Checker {
                 }
                 // Whatever stray files the crash left, migrating again succeeds.
                 self.remigrated[0] += 1;
-                retry_locked(|| migrate::<v1::Bank, v2::Bank>(&path, &self.opts))
+                self.migrate_again(&path)
                     .map_err(|e| format!("migrating the v1 pool again failed: {e} ({e:?})"))?;
                 match self.open_v2(&path, false)? {
                     Ok(c) if c == self.v2 => Ok(Held::V1),
@@ -735,6 +769,8 @@ impl Checker {
 pub(crate) struct Run {
     /// Compact the v1 pool instead of migrating it.
     pub(crate) compact: bool,
+    /// Migrate it with `pmem::migrate::auto` instead of the typed migration.
+    pub(crate) auto: bool,
     /// The v1 pool was left crashed (its log holds the commits).
     pub(crate) crashed_v1: bool,
     pub(crate) fault: Option<Fault>,
@@ -810,32 +846,35 @@ fn check_states(ck: &mut Checker, ops: &[Op], initial: &Image, target: u64) -> (
 }
 
 /// Records a migration and checks its crash states.
+/// What the run's pool must hold once replaced, and the child's role.
+fn plan(run: &Run, v1: &Contents) -> (Contents, String) {
+    if run.compact {
+        (v1.clone(), "compact:none".to_owned())
+    } else if run.auto {
+        (v1.auto_migrated(), "migrate:auto".to_owned())
+    } else {
+        (v1.migrated(), format!("migrate:{}", Fault::name(run.fault)))
+    }
+}
+
 pub(crate) fn run(run: &Run) -> Found {
     let t0 = Instant::now();
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let tag = format!(
-        "{}{}-{}",
+        "{}{}{}-{}",
         if run.compact { "compact-" } else { "" },
+        if run.auto { "auto-" } else { "" },
         if run.crashed_v1 { "crashed" } else { "clean" },
         Fault::name(run.fault)
     );
     let dir = tmp.join(format!("power_loss-migrate-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (initial, v1) = build_v1(&dir.join("v1"), run.crashed_v1);
-    let v2 = if run.compact {
-        v1.clone()
-    } else {
-        v1.migrated()
-    };
+    let (v2, role) = plan(run, &v1);
 
     let work = dir.join("work");
     write_image(&work, &initial);
     let work = work.canonicalize().expect("the work directory");
-    let role = if run.compact {
-        "compact:none".to_owned()
-    } else {
-        format!("migrate:{}", Fault::name(run.fault))
-    };
     let (ops, _) = super::run_recorded(&role, &work, &dir.join("trace"));
     let recorded = t0.elapsed();
     assert!(
@@ -854,6 +893,7 @@ pub(crate) fn run(run: &Run) -> Found {
     ));
     let mut ck = Checker {
         compact: run.compact,
+        auto: run.auto,
         opts: options(),
         v1,
         v2,
@@ -883,7 +923,12 @@ pub(crate) fn run(run: &Run) -> Found {
             "compacted",
         )
     } else {
-        ("migration", "v1", "v2", "migrated")
+        let what = if run.auto {
+            "automatic migration"
+        } else {
+            "migration"
+        };
+        (what, "v1", "v2", "migrated")
     };
     let line = format!(
         "{what} powerloss states: {}, violations: {}  [{tag}: {} ops recorded in {:.1}s \

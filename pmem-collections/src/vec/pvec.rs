@@ -309,6 +309,48 @@ unsafe impl<T: Persistent> Persistent for PVec<T> {
         // SAFETY: caller's contract; `p` is a logged slot of the new buffer.
         unsafe { build(dst, len, |i, p| self[i].clone_into_pool(p)) }
     }
+
+    /// A buffer of exactly the old length, each element migrated from the old buffer,
+    /// read with the stored element's size and alignment.
+    unsafe fn migrate_into_pool(
+        old: *const u8,
+        old_ty: pmem_core::__private::auto::OldType<'_>,
+        dst: *mut Self,
+    ) -> Result<()> {
+        if old_ty.identical_to(Self::SCHEMA) {
+            // SAFETY: identical graphs: the old vector is a valid `Self` (caller's
+            // contract).
+            return unsafe { (*old.cast::<Self>()).clone_into_pool(dst) };
+        }
+        let elem = old_ty.collection_param(Self::SCHEMA, 0)?;
+        let el = Elem {
+            size: elem.size(),
+            align: elem.align(),
+        };
+        if el.size == 0 || !el.align.is_power_of_two() {
+            return Err(Error::NotAutoMigratable {
+                path: "[]".into(),
+                change: format!("stored element {} has no size", elem.name()),
+            });
+        }
+        // SAFETY: (caller) `old` is an aligned, readable vector header of the old pool;
+        // the header is the same `RawVec` for every element type.
+        let (buf, len) = unsafe { (*old.cast::<RawVec>()).buffer(el)? };
+        let Some(buf) = buf else {
+            // SAFETY: `dst` as `init` requires (caller's contract).
+            return unsafe { build(dst, 0, |_, _| Ok(())) };
+        };
+        // SAFETY: caller's contract for `dst`; `p` is a logged slot of the new buffer;
+        // element `i < len` of the old buffer lies at `i * size`, inside the checked
+        // buffer, aligned (the buffer is, and `size` is a multiple of the alignment), a
+        // valid value of the stored element type.
+        unsafe {
+            build(dst, len, |i, p| {
+                T::migrate_into_pool(buf.add(i * el.size).cast_const(), elem, p)
+                    .map_err(|e| pmem_core::__private::auto::within(e, "[]"))
+            })
+        }
+    }
 }
 
 /// Builds a vector of `len` elements at `dst`, writing element `i` with `write(i, p)`.

@@ -2,6 +2,7 @@
 //! (ARCHITECTURE §3–§5), the checksum every record carries, and the schema record a
 //! pool stores to describe itself (§3.4).
 
+pub(crate) mod auto;
 mod checksum;
 mod layout;
 pub mod schema;

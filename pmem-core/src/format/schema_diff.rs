@@ -49,6 +49,48 @@ impl fmt::Display for TypeDifference {
     }
 }
 
+impl TypeDifference {
+    /// Whether this is a change of a kind an automatic migration makes
+    /// (`pmem::migrate::auto`): a field added or moved, a size that follows from those,
+    /// an enum variant added, an integer or float widened. It may still refuse one
+    /// (inside a map, or a field type without `Default`); it says so by path.
+    pub fn looks_automatic(&self) -> bool {
+        let c = self.change.as_str();
+        if self.path.contains("{key}") {
+            return false;
+        }
+        if c.starts_with("field added")
+            || c.starts_with("field moved")
+            || c.starts_with("size/alignment")
+            || c.starts_with("variant added")
+        {
+            return true;
+        }
+        let Some((from, to)) = c.split_once(" → ") else {
+            return false;
+        };
+        let class = |n: &str| -> Option<(bool, u32)> {
+            Some(match n {
+                "u8" => (false, 8),
+                "u16" => (false, 16),
+                "u32" => (false, 32),
+                "u64" | "usize" => (false, 64),
+                "u128" => (false, 128),
+                "i8" => (true, 8),
+                "i16" => (true, 16),
+                "i32" => (true, 32),
+                "i64" | "isize" => (true, 64),
+                "i128" => (true, 128),
+                _ => return None,
+            })
+        };
+        match (class(from), class(to)) {
+            (Some((fs, fb)), Some((ts, tb))) => tb > fb && (ts || !fs),
+            _ => from == "f32" && to == "f64",
+        }
+    }
+}
+
 /// Every difference between the stored graph `old` and the compiled graph `new`, by
 /// path from the root; empty when a program may read the pool as `new`.
 pub(crate) fn diff(old: &Graph, new: &Graph) -> Vec<TypeDifference> {
@@ -59,6 +101,18 @@ pub(crate) fn diff(old: &Graph, new: &Graph) -> Vec<TypeDifference> {
         out: Vec::new(),
     };
     cx.pair("root".to_string(), old.root, new.root);
+    cx.out
+}
+
+/// The differences between stored type `a` of `old` and the root of `new`.
+pub(super) fn diff_at(old: &Graph, a: usize, new: &Graph) -> Vec<TypeDifference> {
+    let mut cx = Diff {
+        old,
+        new,
+        seen: HashSet::new(),
+        out: Vec::new(),
+    };
+    cx.pair(String::new(), a, new.root);
     cx.out
 }
 
@@ -285,6 +339,17 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].path, "root[]");
         assert_eq!(d[0].change, "u8 → bool");
+    }
+
+    #[test]
+    fn widening_and_added_fields_look_automatic_narrowing_does_not() {
+        let d = diff(&stored::<(u8, i16)>(), &Graph::of(<(u16, i64)>::SCHEMA));
+        assert!(
+            !d.is_empty() && d.iter().all(TypeDifference::looks_automatic),
+            "{d:?}"
+        );
+        let d = diff(&stored::<(u64, u8)>(), &Graph::of(<(u32, u8)>::SCHEMA));
+        assert!(d.iter().any(|x| !x.looks_automatic()), "{d:?}");
     }
 
     #[test]

@@ -140,6 +140,38 @@ pub unsafe trait Persistent: PSafe {
         unsafe { std::ptr::copy_nonoverlapping(self, dst, 1) };
         Ok(())
     }
+
+    /// Reads the value at `old`, laid out as the *stored* type `old_ty` of the pool
+    /// being migrated, and writes the corresponding `Self` into `dst`, allocating what
+    /// it owns in the pool `dst` lies in: the step of an automatic migration
+    /// (ARCHITECTURE §15.6). The default copies with [`Persistent::clone_into_pool`]
+    /// when the stored graph from `old_ty` on equals `Self`'s, and refuses otherwise;
+    /// primitives widen, derived structs and fieldless enums, boxes and vectors convert.
+    ///
+    /// # Errors
+    /// [`Error::NotAutoMigratable`] for a change that is not automatic (its path is
+    /// relative to this value); as [`Persistent::clone_into_pool`]. On an error the
+    /// caller must roll the transaction back.
+    ///
+    /// # Safety
+    /// - as for [`Persistent::clone_into_pool`] for `dst`;
+    /// - `old` points to a valid value of the stored type `old_ty` describes, aligned
+    ///   for it, in an open pool, readable for the whole call.
+    #[doc(hidden)]
+    unsafe fn migrate_into_pool(
+        old: *const u8,
+        old_ty: crate::format::auto::OldType<'_>,
+        dst: *mut Self,
+    ) -> Result<()> {
+        if old_ty.identical_to(Self::SCHEMA) {
+            // SAFETY: the stored graph from `old_ty` on equals `Self`'s, so the valid,
+            // aligned value at `old` (caller's contract) is a valid `Self`; `dst` as
+            // `clone_into_pool` requires (caller's contract).
+            unsafe { (*old.cast::<Self>()).clone_into_pool(dst) }
+        } else {
+            Err(old_ty.mismatch(Self::SCHEMA))
+        }
+    }
 }
 
 /// Whether values of the type `s` describes own nothing and hold no pool offset, so that
@@ -318,6 +350,15 @@ macro_rules! primitive {
             unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
                 // SAFETY: forwarded contract.
                 unsafe { plain_view(ptr) }
+            }
+            unsafe fn migrate_into_pool(
+                old: *const u8,
+                old_ty: crate::format::auto::OldType<'_>,
+                dst: *mut Self,
+            ) -> Result<()> {
+                // SAFETY: forwarded contract: `old` is a readable, aligned value of
+                // `old_ty`; `dst` takes a `$t`, which `Self::SCHEMA` names.
+                unsafe { crate::format::auto::widen(old, old_ty, Self::SCHEMA, dst.cast()) }
             }
             $(
             const MAY_BE_INVALID: bool = true;

@@ -375,6 +375,42 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
         }
         Ok(())
     }
+    unsafe fn migrate_into_pool(
+        old: *const u8,
+        old_ty: crate::format::auto::OldType<'_>,
+        dst: *mut Self,
+    ) -> Result<()> {
+        if old_ty.identical_to(Self::SCHEMA) {
+            // SAFETY: identical graphs: the old box is a valid `Self` (caller's contract).
+            return unsafe { (*old.cast::<Self>()).clone_into_pool(dst) };
+        }
+        let target = old_ty.owned_target(Self::SCHEMA)?;
+        // SAFETY: (caller) `old` is an aligned, readable box of the old pool: its eight
+        // bytes are the target's offset.
+        let off = unsafe { old.cast::<u64>().read() };
+        let src = raw::resolve(old, off, target.size().max(1), target.align())?;
+        let size = size_of::<T>().max(1);
+        // SAFETY: `dst` lies in a pool whose transaction is open on this thread (caller's
+        // contract); the fresh allocation is declared before it is written and freed
+        // again if the target's migration fails. `src` is the old target, resolved and
+        // bounds-checked in the old pool, a valid value of `target` (the old box owns it).
+        unsafe {
+            let p = raw::alloc(dst.cast(), size, align_of::<T>())?;
+            raw::snapshot(p, size);
+            if let Err(e) = T::migrate_into_pool(src, target, p.cast()) {
+                raw::free(p, size)?;
+                return Err(e);
+            }
+            let off = raw::offset_of(p)
+                .and_then(NonZeroU64::new)
+                .ok_or(Error::CrossPool)?;
+            dst.write(PBox {
+                off,
+                _t: PhantomData,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The view of a [`PBox<T>`] inside a transaction.
@@ -543,6 +579,27 @@ unsafe impl<T: Persistent> Persistent for Option<PBox<T>> {
                 }
             }
         }
+    }
+    unsafe fn migrate_into_pool(
+        old: *const u8,
+        old_ty: crate::format::auto::OldType<'_>,
+        dst: *mut Self,
+    ) -> Result<()> {
+        if old_ty.identical_to(Self::SCHEMA) {
+            // SAFETY: identical graphs: the old value is a valid `Self` (caller's contract).
+            return unsafe { (*old.cast::<Self>()).clone_into_pool(dst) };
+        }
+        let inner = old_ty.option_inner(Self::SCHEMA)?;
+        // SAFETY: (caller) an aligned, readable `Option<PBox<_>>` of the old pool: eight
+        // bytes, zero for `None` (the niche), else a box's offset.
+        if unsafe { old.cast::<u64>().read() } == 0 {
+            // SAFETY: `dst` is writable (caller's contract).
+            unsafe { dst.write(None) };
+            return Ok(());
+        }
+        // SAFETY: a `Some` is stored as its box's bytes, and a box written at `dst` is
+        // `Some` of it; the rest is the caller's contract.
+        unsafe { PBox::<T>::migrate_into_pool(old, inner, dst.cast::<PBox<T>>()) }
     }
 }
 

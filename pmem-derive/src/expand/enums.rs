@@ -302,9 +302,59 @@ fn persistent_impl(
                 ::pmem::__private::Shape::Enum { repr: #repr, variants: &[#(#schema_variants),*] }
             },
             validate: validate_fn(&name, int, variants, typed, &discs, &offsets),
-            owned: (!plain).then(|| owned_fns(variants, typed)),
+            owned: {
+                let owned = (!plain).then(|| owned_fns(variants, typed));
+                let migrate = migrate_fn(variants);
+                Some(quote!(#owned #migrate))
+            },
         },
     )
+}
+
+/// `migrate_into_pool` for a fieldless enum: the stored tag's variant, found by name
+/// in `Self` (appended variants are new names; old tags keep their meaning because the
+/// variant is matched by name, not by number). An enum with fields keeps the default
+/// (migrates only unchanged).
+fn migrate_fn(variants: &[Variant<'_>]) -> Option<TokenStream> {
+    if variants.iter().any(|v| !v.fields.is_empty()) {
+        return None;
+    }
+    let arms = variants.iter().map(|v| {
+        let id = v.ident;
+        let name = id.to_string();
+        quote!(#name => Self::#id,)
+    });
+    Some(quote! {
+        unsafe fn migrate_into_pool(
+            old: *const u8,
+            old_ty: ::pmem::__private::auto::OldType<'_>,
+            dst: *mut Self,
+        ) -> ::pmem::Result<()> {
+            let __pmem_schema = <Self as ::pmem::Persistent>::SCHEMA;
+            if old_ty.identical_to(__pmem_schema) {
+                // SAFETY: the stored graph from `old_ty` on equals `Self`'s, so the
+                // valid, aligned value at `old` is a valid `Self` (caller's contract).
+                return unsafe {
+                    <Self as ::pmem::Persistent>::clone_into_pool(&*old.cast::<Self>(), dst)
+                };
+            }
+            // SAFETY: `old` is a readable value of the stored type (caller's contract).
+            let __pmem_name = unsafe { old_ty.enum_variant(old, __pmem_schema)? };
+            let __pmem_v = match __pmem_name {
+                #(#arms)*
+                other => {
+                    return ::core::result::Result::Err(::pmem::Error::NotAutoMigratable {
+                        path: ::std::format!("::{other}"),
+                        change: ::core::convert::Into::into("variant removed"),
+                    });
+                }
+            };
+            // SAFETY: `dst` is writable (caller's contract); a fieldless variant owns
+            // nothing.
+            unsafe { ::core::ptr::write(dst, __pmem_v) };
+            ::core::result::Result::Ok(())
+        }
+    })
 }
 
 /// `visit_owned` and `free_owned`: a `match` over the variants, each field of the live

@@ -155,6 +155,8 @@ fn persistent_impl(
         }
     });
 
+    let migrate = migrate_fn(fields, typed);
+
     // SAFETY (of the generated impl): `view_mut` answers a view whose every write path
     // snapshots first (field accessors go through each field's own view, `set_` and
     // `update` snapshot before writing); `visit_owned` and `free_owned` cover every
@@ -169,9 +171,78 @@ fn persistent_impl(
             fingerprint_mix: quote!(#(#fp_fields)*),
             shape: quote!(::pmem::__private::Shape::Struct(&[#(#schemas),*])),
             validate: validate_fn(fields, typed),
-            owned,
+            owned: Some(quote!(#owned #migrate)),
         },
     )
+}
+
+/// `migrate_into_pool`: each field found among the stored struct's fields (by its name,
+/// then by its `renamed_from` names) is migrated from there; the others are filled with
+/// their `default` function or `Default`; a stored field nobody took was removed.
+fn migrate_fn(fields: &[Field<'_>], typed: &[(TokenStream, syn::Type)]) -> TokenStream {
+    let steps = fields.iter().zip(typed).map(|(f, (marker, ty))| {
+        let pt = as_field(ty, marker);
+        let m = &f.member;
+        let name = f.name();
+        let part = format!(".{name}");
+        let olds = &f.attrs.renamed_from;
+        let default = match &f.attrs.default {
+            Some(path) => quote!(::core::option::Option::Some(#path())),
+            None => quote! {{
+                #[allow(unused_imports)]
+                use ::pmem::__private::{NoDefault as _, ViaDefault as _};
+                (&::pmem::__private::DefaultProbe::<#ty>::new()).probe()
+            }},
+        };
+        quote! {
+            let __pmem_dst = ::core::ptr::addr_of_mut!((*dst).#m);
+            match __pmem_old.take(#name, &[#(#olds),*]) {
+                ::core::option::Option::Some((__pmem_off, __pmem_ty)) => {
+                    #pt::migrate_into_pool(old.add(__pmem_off), __pmem_ty, __pmem_dst)
+                        .map_err(|e| ::pmem::__private::auto::within(e, #part))?;
+                }
+                ::core::option::Option::None => match #default {
+                    ::core::option::Option::Some(v) => ::core::ptr::write(__pmem_dst, v),
+                    ::core::option::Option::None => {
+                        return ::core::result::Result::Err(::pmem::Error::NotAutoMigratable {
+                            path: ::core::convert::Into::into(#part),
+                            change: ::core::convert::Into::into(
+                                "field added, and its type has no Default; give the field \
+                                 #[pmem(default = \"path::to::fn\")]",
+                            ),
+                        });
+                    }
+                },
+            }
+        }
+    });
+    quote! {
+        #[allow(unused_unsafe, unused_variables)]
+        unsafe fn migrate_into_pool(
+            old: *const u8,
+            old_ty: ::pmem::__private::auto::OldType<'_>,
+            dst: *mut Self,
+        ) -> ::pmem::Result<()> {
+            let __pmem_schema = <Self as ::pmem::Persistent>::SCHEMA;
+            if old_ty.identical_to(__pmem_schema) {
+                // SAFETY: the stored graph from `old_ty` on equals `Self`'s, so the
+                // valid, aligned value at `old` is a valid `Self` (caller's contract).
+                return unsafe {
+                    <Self as ::pmem::Persistent>::clone_into_pool(&*old.cast::<Self>(), dst)
+                };
+            }
+            let mut __pmem_old = old_ty.struct_fields(__pmem_schema)?;
+            // SAFETY: `dst` is writable and lies in the destination's open transaction
+            // (caller's contract): each field is written once, by its own migration
+            // (whose `old` is the stored field, at its stored offset inside the valid
+            // old value) or by a default built outside the pool, which owns no pool
+            // memory.
+            unsafe {
+                #(#steps)*
+            }
+            __pmem_old.finish()
+        }
+    }
 }
 
 /// `f_mut` and `set_f` for one field.
