@@ -246,23 +246,7 @@ impl fmt::Display for Error {
                 expected,
                 found,
                 differences,
-            } => {
-                write!(f, "pool root type is {found}, expected {expected}")?;
-                for d in differences {
-                    write!(f, "\n  {d}")?;
-                }
-                if !differences.is_empty()
-                    && differences
-                        .iter()
-                        .all(crate::TypeDifference::looks_automatic)
-                {
-                    write!(
-                        f,
-                        "\n  automatic migration can handle these: pmem::migrate::auto"
-                    )?;
-                }
-                Ok(())
-            }
+            } => type_mismatch(f, expected, found, differences),
             Error::NotAutoMigratable { path, change } => write!(
                 f,
                 "automatic migration refused at {path}: {change}; write a typed migration \
@@ -332,6 +316,31 @@ impl fmt::Display for Error {
             ),
         }
     }
+}
+
+/// `TypeMismatch`'s message: the two types, each difference on its own line, and a hint
+/// when an automatic migration would handle all of them.
+fn type_mismatch(
+    f: &mut fmt::Formatter<'_>,
+    expected: &TypeIdentity,
+    found: &TypeIdentity,
+    differences: &[crate::TypeDifference],
+) -> fmt::Result {
+    write!(f, "pool root type is {found}, expected {expected}")?;
+    for d in differences {
+        write!(f, "\n  {d}")?;
+    }
+    if !differences.is_empty()
+        && differences
+            .iter()
+            .all(crate::TypeDifference::looks_automatic)
+    {
+        write!(
+            f,
+            "\n  automatic migration can handle these: pmem::migrate::auto"
+        )?;
+    }
+    Ok(())
 }
 
 impl std::error::Error for Error {
