@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::schema_diff::diff_at;
+use super::schema_diff::{diff_at, int_class, widens};
 use super::schema_graph::{Graph, StoredField as Field, StoredShape as NodeShape, StoredType};
 use crate::error::{Error, Result};
 use crate::format::schema::TypeSchema;
@@ -371,23 +371,6 @@ impl<'a> FieldMatcher<'a> {
     }
 }
 
-/// The width class of a primitive: (signed, bits) for integers, `None` otherwise.
-fn int_class(name: &str) -> Option<(bool, u32)> {
-    Some(match name {
-        "u8" => (false, 8),
-        "u16" => (false, 16),
-        "u32" => (false, 32),
-        "u64" | "usize" => (false, 64),
-        "u128" => (false, 128),
-        "i8" => (true, 8),
-        "i16" => (true, 16),
-        "i32" => (true, 32),
-        "i64" | "isize" => (true, 64),
-        "i128" => (true, 128),
-        _ => return None,
-    })
-}
-
 /// Migrates the primitive at `old` (of the stored type `old_ty`) into the primitive
 /// `to` at `dst`: equal types are copied, integers widen (unsigned to a wider unsigned
 /// or signed, signed to a wider signed), `f32` widens to `f64`; anything else is
@@ -432,8 +415,7 @@ pub unsafe fn widen(
             0,
         ));
     }
-    let widening = tb > fb && (ts || !fs);
-    if !widening {
+    if !widens(from, to.name) {
         return Err(refuse(format!(
             "{from} → {} (narrowing or sign change)",
             to.name

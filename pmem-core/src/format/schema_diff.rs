@@ -69,26 +69,34 @@ impl TypeDifference {
         let Some((from, to)) = c.split_once(" → ") else {
             return false;
         };
-        let class = |n: &str| -> Option<(bool, u32)> {
-            Some(match n {
-                "u8" => (false, 8),
-                "u16" => (false, 16),
-                "u32" => (false, 32),
-                "u64" | "usize" => (false, 64),
-                "u128" => (false, 128),
-                "i8" => (true, 8),
-                "i16" => (true, 16),
-                "i32" => (true, 32),
-                "i64" | "isize" => (true, 64),
-                "i128" => (true, 128),
-                _ => return None,
-            })
-        };
-        match (class(from), class(to)) {
-            (Some((fs, fb)), Some((ts, tb))) => tb > fb && (ts || !fs),
-            _ => from == "f32" && to == "f64",
-        }
+        widens(from, to)
     }
+}
+
+/// Whether the primitive named `from` widens losslessly into `to`: an integer into a
+/// wider unsigned or signed one (unsigned into wider signed too), `f32` into `f64`.
+pub(super) fn widens(from: &str, to: &str) -> bool {
+    match (int_class(from), int_class(to)) {
+        (Some((fs, fb)), Some((ts, tb))) => tb > fb && (ts || !fs),
+        _ => from == "f32" && to == "f64",
+    }
+}
+
+/// The width class of a primitive: (signed, bits) for integers, `None` otherwise.
+pub(super) fn int_class(name: &str) -> Option<(bool, u32)> {
+    Some(match name {
+        "u8" => (false, 8),
+        "u16" => (false, 16),
+        "u32" => (false, 32),
+        "u64" | "usize" => (false, 64),
+        "u128" => (false, 128),
+        "i8" => (true, 8),
+        "i16" => (true, 16),
+        "i32" => (true, 32),
+        "i64" | "isize" => (true, 64),
+        "i128" => (true, 128),
+        _ => return None,
+    })
 }
 
 /// Every difference between the stored graph `old` and the compiled graph `new`, by
