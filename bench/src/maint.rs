@@ -11,6 +11,9 @@
 //!   (an `i64`, a short `PString`, a `u32`) in one transaction, close it.
 //! - `maint.migrate`: `pmem::migrate::migrate` of a closed v1 pool of N records (`i32`
 //!   balance, no flags) into v2 through a `MigrateFrom` impl.
+//! - `maint.backup`: `Pool::backup_to` of the open records pool (a consistent copy, synced,
+//!   linked into place, directory synced), per MiB of the pool file; `maint.cp`: the same
+//!   file copied with `std::fs::copy` (what `cp` does) and synced, per MiB.
 
 use std::path::Path;
 use std::time::Instant;
@@ -116,6 +119,19 @@ pub fn run(dir: &Path, n: u64) {
         .unwrap();
         p.close().unwrap();
     });
+    let mib = (std::fs::metadata(&bulk).map(|m| m.len()).unwrap_or(0) >> 20).max(1);
+    let copy = dir.join("records.cp");
+    timed("maint.cp", mib, &copy, || {
+        std::fs::copy(&bulk, &copy).unwrap();
+        std::fs::File::open(&copy).unwrap().sync_all().unwrap();
+    });
+    let pool = opts.open::<Records>(&bulk).unwrap();
+    let backup = dir.join("records.backup");
+    timed("maint.backup", mib, &backup, || {
+        pool.backup_to(&backup).unwrap();
+    });
+    pool.close().unwrap();
+
     let old = dir.join("v1.pool");
     let mut p = opts.create::<v1::Records>(&old).unwrap();
     p.tx(|tx| {

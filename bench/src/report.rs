@@ -87,7 +87,19 @@ pub enum Target {
     Scaling(f64),
     /// Ratio to pmem's own `peer_phase` (a bulk load of the same records) at or below this.
     BulkLoad(f64),
+    /// Ratio to `peer_phase` run by pmem's side of the harness (not an engine: a tool such
+    /// as `cp`, named by the label) at or below this.
+    Own(&'static str, f64),
     None,
+}
+
+/// The label of a row measured against another phase of pmem's own side.
+fn own_baseline(t: Target) -> Option<&'static str> {
+    match t {
+        Target::BulkLoad(_) => Some("bulk load"),
+        Target::Own(label, _) => Some(label),
+        _ => None,
+    }
 }
 
 pub struct RowDef {
@@ -142,6 +154,7 @@ pub fn rows() -> Vec<RowDef> {
         r("w3.writer_with_readers", "w3.writer_with_readers", "w3.writer_with_readers", NsPerOp, None, "Full commit, 1 writer + 2 readers"),
         r("maint.compact", "maint.compact", "maint.bulk_load_map", NsPerOp, BulkLoad(1.5), "compact N-entry u64→u64 map (per entry)"),
         r("maint.migrate", "maint.migrate", "maint.bulk_load_records", NsPerOp, BulkLoad(2.0), "typed migrate of N records (per record)"),
+        r("maint.backup", "maint.backup", "maint.cp", NsPerOp, Own("cp + sync", 1.0), "backup_to of the open records pool (per MiB)"),
     ]
 }
 
@@ -185,8 +198,8 @@ pub fn build<'a>(_cfg: &Config, selected: &[&'a RowDef], res: &Results) -> Vec<T
         let pmem = res.median(def.pmem_phase, "pmem");
         let (others, candidates): (Vec<(&'static str, Option<Med>)>, Vec<&'static str>) = if def.name == "w1.commit_vs_floor" {
             (vec![("fdatasync", res.median(def.peer_phase, "floor"))], vec!["fdatasync"])
-        } else if matches!(def.target, Target::BulkLoad(_)) {
-            (vec![("bulk load", res.median(def.peer_phase, "pmem"))], vec!["bulk load"])
+        } else if let Some(label) = own_baseline(def.target) {
+            (vec![(label, res.median(def.peer_phase, "pmem"))], vec![label])
         } else {
             (crate::ENGINES[1..].iter().map(|&e| (e, res.median(def.peer_phase, e))).collect(), PEERS.to_vec())
         };
@@ -209,6 +222,7 @@ pub fn build<'a>(_cfg: &Config, selected: &[&'a RowDef], res: &Results) -> Vec<T
             Target::Floor(t) => (format!("≤ {t} × floor"), ratio.map(|r| r <= t)),
             Target::AbsNs(t) => (format!("≤ {}", fmt_ns(t)), pmem.map(|p| p.value <= t)),
             Target::BulkLoad(t) => (format!("≤ {t} × bulk load"), ratio.map(|r| r <= t)),
+            Target::Own(label, t) => (format!("≤ {t} × {label}"), ratio.map(|r| r <= t)),
             Target::Scaling(f) => {
                 let n: f64 = def.name.rsplit_once(".t").and_then(|(_, n)| n.parse().ok()).expect("a .tN row");
                 let one = res.median("w3.durable_commits_threads.t1", "pmem");
@@ -334,19 +348,20 @@ fn grids(table: &[TableRow]) -> [(Vec<String>, Vec<Vec<String>>); 3] {
                 r.others.iter().find(|(o, _)| *o == e).and_then(|(_, m)| *m)
             }
         };
-        let bulk = matches!(r.def.target, Target::BulkLoad(_));
+        let own = own_baseline(r.def.target);
+        let bulk = own.is_some();
         if r.is_floor() || r.def.name == "w1.commit_vs_floor" || bulk {
             let f = r.others[0].1;
             let mut c1 = vec![r.def.name.to_string(), r.def.op.to_string()];
             c1.push(if r.is_floor() { "—".into() } else { fmt_value(r.def.unit, r.pmem) });
-            let label = if bulk { "bulk load" } else { "floor" };
+            let label = own.unwrap_or("floor");
             c1.push(format!("{label}: {}", fmt_value(r.def.unit, f)));
             c1.extend(std::iter::repeat_n(String::new(), engines.len() - 2));
             g1.push(c1);
             if !r.is_floor() {
                 let mut c2 = vec![r.def.name.to_string()];
                 c2.extend(std::iter::repeat_n(String::new(), engines.len() - 1));
-                let (peer, floor_ratio) = if bulk { ("bulk load", None) } else { ("fdatasync", r.ratio) };
+                let (peer, floor_ratio) = if let Some(label) = own { (label, None) } else { ("fdatasync", r.ratio) };
                 c2.extend([peer.into(), fmt_ratio(r.ratio), fmt_ratio(floor_ratio), r.target.clone(), r.status.into()]);
                 g2.push(c2);
             }
