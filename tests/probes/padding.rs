@@ -148,3 +148,56 @@ fn a_whole_struct_assigned_inside_update_commits_only_initialised_bytes() {
     .unwrap();
     assert_eq!(pool.read(|r| (r.frozen, r.balance)).unwrap(), (true, 7));
 }
+
+/// A niche-layout option (`Option<T>` no larger than `T`: rustc keeps `None` in an
+/// invalid value of one of `T`'s scalars, here the `bool`): `None` initialises only
+/// that scalar, so a `None` moved into the pool carries every other byte uninitialised.
+#[derive(Persistent, Default, Clone, Copy, PartialEq, Debug)]
+#[repr(C)]
+#[pmem(plain)]
+struct Flagged {
+    on: bool,
+    count: u64,
+}
+
+/// A `None` built at run time in a fresh frame (a constant `None` is copied from the
+/// binary, whose unused bytes are zeroes valgrind counts as initialised).
+#[inline(never)]
+fn made_at_run_time(some: bool) -> Option<Flagged> {
+    if some {
+        Some(Flagged { on: true, count: 1 })
+    } else {
+        None
+    }
+}
+
+#[test]
+fn a_niche_none_pushed_or_assigned_commits_only_initialised_bytes() {
+    assert_eq!(
+        std::mem::size_of::<Option<Flagged>>(),
+        std::mem::size_of::<Flagged>(),
+        "the probe needs a niche layout"
+    );
+    let d = Dir::new("probe-padding", "niche");
+    let mut pool = Pool::<PVec<Option<Flagged>>>::create(d.path("p.pool")).unwrap();
+    let none = || made_at_run_time(std::hint::black_box(false));
+    pool.tx(|tx| {
+        let v = tx.root_mut();
+        v.push(none())?;
+        v.push(Some(Flagged {
+            on: std::hint::black_box(true),
+            count: 3,
+        }))?;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    pool.tx(|tx| {
+        if let Some(slot) = tx.root_mut().get_mut(1) {
+            *slot = none();
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(pool.read(|v| v.to_vec()).unwrap(), vec![None, None]);
+    pool.check().unwrap();
+}

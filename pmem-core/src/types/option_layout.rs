@@ -120,9 +120,8 @@ unsafe fn holds(ptr: *const u8, sig: &[(usize, u8)]) -> bool {
 /// Tagged layout (the payload at the end): a `None` uses only the tag, so the payload's
 /// bytes are zeroed; a `Some`, the payload's own padding. The bytes before the payload
 /// are the tag (rustc widens the tag to the payload's alignment) and are left alone.
-/// Niche layout: a `Some` gets the payload's padding zeroed; a `None` is left as it is
-/// — only its niche scalar is initialised, and where that is cannot be learnt without
-/// reading the bytes `None` leaves uninitialised (ARCHITECTURE §12.1).
+/// Niche layout: a `Some` gets the payload's padding zeroed; a `None` initialises only
+/// its niche, so every byte but the nonzero bytes of `None`'s [`signature`] is zeroed.
 ///
 /// # Safety
 /// - `p` points to a valid `Option<T>`, writable, that nothing else refers to.
@@ -133,7 +132,22 @@ pub(crate) unsafe fn zero_padding<T: Persistent>(p: *mut u8) {
     match unsafe { &mut *p.cast::<Option<T>>() } {
         // SAFETY: the payload bytes lie inside the option; a `None` does not use them.
         None if payload > 0 => unsafe { p.add(payload).write_bytes(0, size - payload) },
-        None => {}
+        None => {
+            // The bytes a `None` write determines (its signature) include the niche;
+            // the compiler may also write others (a whole constant, zeroes for the
+            // unused bytes), so the niche cannot be told apart from them. Writing 0
+            // where the signature is absent or 0 leaves every niche byte as `None`
+            // has it, and initialises the rest (ARCHITECTURE §12.1).
+            let none = signature::<T>(size, || None);
+            let keep = |i: usize| none.iter().any(|&(n, b)| n == i && b != 0);
+            for i in (0..size).filter(|&i| !keep(i)) {
+                // SAFETY: `i` is inside the option; it is not a niche byte, or the
+                // niche byte is 0 in `None` already, so the value stays a valid
+                // `None` (the compiler reads only the niche to tell it from `Some`);
+                // nothing else refers to it (caller).
+                unsafe { p.add(i).write(0) };
+            }
+        }
         Some(v) => {
             let v = std::ptr::from_mut(v).cast::<u8>();
             // SAFETY: the payload is a valid `T` inside the option.
@@ -283,5 +297,36 @@ mod tests {
         let w = Some([1u8, 2, 3]);
         let at = std::ptr::from_ref(w.as_ref().unwrap()) as usize - std::ptr::from_ref(&w) as usize;
         assert_eq!(at, size_of::<Option<[u8; 3]>>() - 3);
+    }
+
+    /// A `None` of a niche layout left over other bytes (as a move from a fresh stack
+    /// frame leaves them) comes out of the zeroer still `None`, with every byte but
+    /// its niche zero.
+    fn zeroed_none_of<T: Persistent>() -> Vec<u8> {
+        let size = size_of::<Option<T>>();
+        assert_eq!(size, size_of::<T>(), "a niche layout");
+        let mut buf = vec![0u64; size.div_ceil(8)];
+        let p = buf.as_mut_ptr().cast::<u8>();
+        // SAFETY: `buf` holds `size` bytes, 8-aligned (enough for these types); the
+        // typed `None` is written over initialised bytes and then zeroed around its
+        // niche; the result is read back as an `Option<T>` only after validation.
+        unsafe {
+            p.write_bytes(0xA5, size);
+            p.cast::<Option<T>>().write(None);
+            zero_padding::<T>(p);
+            validate::<T>(p.cast()).unwrap();
+            assert!((*p.cast::<Option<T>>()).is_none());
+            std::slice::from_raw_parts(p, size).to_vec()
+        }
+    }
+
+    #[test]
+    fn a_niche_none_is_zeroed_around_its_niche_and_stays_none() {
+        assert_eq!(zeroed_none_of::<(bool, u64)>()[1..], [0; 15]);
+        assert_eq!(zeroed_none_of::<(u64, bool)>()[..8], [0; 8]);
+        let c = zeroed_none_of::<(u32, char)>();
+        assert_eq!(c[..4], [0; 4]);
+        assert_eq!(u32::from_le_bytes(c[4..].try_into().unwrap()), 0x11_0000);
+        assert_eq!(zeroed_none_of::<[bool; 3]>(), [2, 0, 0]);
     }
 }
