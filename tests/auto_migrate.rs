@@ -1,6 +1,7 @@
 //! Automatic migration (`pmem::migrate::auto`): changes that lose nothing — fields
 //! added, reordered, renamed by attribute, integers and floats widened, enum variants
-//! appended — at the root and inside `Option<PBox>`, `PVec` and recursive types; a
+//! appended — at the root and inside `Option<PBox>`, `PVec`, hash maps and sets,
+//! B-tree maps and sets (keys and values) and recursive types; a
 //! removed field only when asked; everything else refused with a typed error that
 //! names the path, leaving the old pool exactly as it was.
 
@@ -8,7 +9,10 @@ mod common;
 use common::Dir;
 
 use pmem::migrate::auto;
-use pmem::{AutoMigrate, Error, PBox, PHashMap, PString, PVec, Persistent, Pool, PoolOptions};
+use pmem::{
+    AutoMigrate, Error, PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PString, PVec, Persistent,
+    Pool, PoolOptions,
+};
 
 mod v1 {
     use pmem::{PBox, PHashMap, PString, PVec, Persistent};
@@ -319,27 +323,6 @@ fn narrowing_is_refused_with_a_typed_error_and_the_pool_is_left_as_it_was() {
 }
 
 #[test]
-fn a_changed_map_value_type_is_refused() {
-    let d = Dir::new("auto", "map");
-    let path = d.path("p.pool");
-    let mut p = Pool::<PHashMap<u64, u32>>::create(&path).unwrap();
-    p.tx(|tx| tx.root_mut().insert(1, 2).map(drop)).unwrap();
-    drop(p);
-    let e = auto::<PHashMap<u64, u64>>(&path, &PoolOptions::new(), AutoMigrate::new()).unwrap_err();
-    assert!(
-        matches!(&e, Error::NotAutoMigratable { path, .. } if path.starts_with("root")),
-        "{e:?}"
-    );
-    assert_eq!(
-        Pool::<PHashMap<u64, u32>>::open(&path)
-            .unwrap()
-            .read(|m| m.get(&1).copied())
-            .unwrap(),
-        Some(2)
-    );
-}
-
-#[test]
 fn a_scalar_root_widens() {
     let d = Dir::new("auto", "scalar");
     let path = d.path("p.pool");
@@ -426,4 +409,515 @@ fn an_added_field_without_a_default_is_refused_by_path() {
             .unwrap(),
         1
     );
+}
+
+// ---- maps and sets whose key or value type changed ----
+
+mod acct1 {
+    #[derive(pmem::Persistent, Default, Clone, Copy)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Acct {
+        pub(crate) balance: i32,
+        pub(crate) id: u32,
+    }
+}
+
+#[derive(Persistent, Default, Clone, Copy, PartialEq, Debug)]
+#[pmem(plain)]
+#[repr(C)]
+struct Acct {
+    id: u64,
+    balance: i64,
+    #[pmem(default = "eur")]
+    currency: [u8; 3],
+}
+
+fn eur() -> [u8; 3] {
+    *b"EUR"
+}
+
+fn acct1(i: u32) -> acct1::Acct {
+    acct1::Acct {
+        balance: -(i as i32) * 3,
+        id: i + 1_000,
+    }
+}
+
+fn acct(i: u32) -> Acct {
+    Acct {
+        id: u64::from(i) + 1_000,
+        balance: -i64::from(i) * 3,
+        currency: eur(),
+    }
+}
+
+/// Migrates the pool at `path` to `New` and asserts it rewrote it.
+fn migrate_to<New: Persistent + Default>(path: &std::path::Path) {
+    assert!(auto::<New>(path, &PoolOptions::new(), AutoMigrate::new()).unwrap());
+}
+
+#[test]
+fn a_hash_map_value_struct_that_gained_a_field_and_widened_migrates() {
+    let d = Dir::new("auto", "hmap-value");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PHashMap<u64, acct1::Acct>>::create(&path).unwrap();
+    p.tx(|tx| {
+        for i in 0..300 {
+            tx.root_mut().set(u64::from(i) * 7, acct1(i))?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    drop(p);
+    migrate_to::<PHashMap<u64, Acct>>(&path);
+    let mut p = Pool::<PHashMap<u64, Acct>>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|m| {
+        assert_eq!(m.len(), 300);
+        for i in 0..300 {
+            assert_eq!(m.get(&(u64::from(i) * 7)), Some(&acct(i)), "key {}", i * 7);
+        }
+        assert_eq!(m.get(&1), None);
+    })
+    .unwrap();
+    // Usable for writes afterwards.
+    p.tx(|tx| tx.root_mut().set(1, acct(9)).map(drop)).unwrap();
+    assert_eq!(p.read(|m| m.get(&1).copied()).unwrap(), Some(acct(9)));
+    p.check().unwrap();
+}
+
+#[test]
+fn a_widened_hash_map_key_is_rehashed_and_every_entry_found() {
+    let d = Dir::new("auto", "hmap-key");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PHashMap<u32, PString>>::create(&path).unwrap();
+    p.tx(|tx| {
+        for i in 0..500u32 {
+            tx.root_mut().set(i * 31 + 1, format!("n{i}"))?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    drop(p);
+    migrate_to::<PHashMap<u64, PString>>(&path);
+    let p = Pool::<PHashMap<u64, PString>>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|m| {
+        assert_eq!(m.len(), 500);
+        for i in 0..500u32 {
+            let k = u64::from(i * 31 + 1);
+            assert_eq!(m.get(&k).map(PString::as_str), Some(&*format!("n{i}")));
+        }
+        assert!(!m.contains_key(&0));
+    })
+    .unwrap();
+}
+
+mod key1 {
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Key {
+        pub(crate) a: u32,
+        pub(crate) b: u16,
+    }
+}
+
+#[derive(Persistent, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[pmem(plain)]
+#[repr(C)]
+struct Key {
+    a: u64,
+    b: u16,
+    #[pmem(default = "one")]
+    c: u8,
+}
+
+fn one() -> u8 {
+    1
+}
+
+#[test]
+fn a_hash_map_key_struct_that_gained_a_field_migrates() {
+    let d = Dir::new("auto", "hmap-struct-key");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PHashMap<key1::Key, u32>>::create(&path).unwrap();
+    p.tx(|tx| {
+        for i in 0..50u16 {
+            let k = key1::Key {
+                a: u32::from(i) << 20,
+                b: i,
+            };
+            tx.root_mut().set(k, u32::from(i) * 2)?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    drop(p);
+    migrate_to::<PHashMap<Key, u64>>(&path);
+    let p = Pool::<PHashMap<Key, u64>>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|m| {
+        assert_eq!(m.len(), 50);
+        for i in 0..50u16 {
+            let k = Key {
+                a: u64::from(i) << 20,
+                b: i,
+                c: 1,
+            };
+            assert_eq!(m.get(&k), Some(&(u64::from(i) * 2)));
+        }
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_hash_set_whose_element_widened_migrates() {
+    let d = Dir::new("auto", "hset");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PHashSet<i16>>::create(&path).unwrap();
+    p.tx(|tx| tx.root_mut().extend((-100..100).map(|i| i * 3)))
+        .unwrap();
+    drop(p);
+    migrate_to::<PHashSet<i64>>(&path);
+    let p = Pool::<PHashSet<i64>>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|s| {
+        assert_eq!(s.len(), 200);
+        for i in -100..100i64 {
+            assert!(s.contains(&(i * 3)));
+            assert!(!s.contains(&(i * 3 + 1)));
+        }
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_btree_map_whose_key_widened_and_value_changed_stays_ordered() {
+    const N: u32 = 4_000;
+    let d = Dir::new("auto", "btree-map");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PBTreeMap<i32, acct1::Acct>>::create(&path).unwrap();
+    // Enough entries for a tree of many leaves under an inner node.
+    p.tx(|tx| {
+        // Inserted out of order, negative keys included.
+        for i in 0..N {
+            let k = ((i * 7919) % N) as i32 - 2_000;
+            tx.root_mut().set(k, acct1(i))?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    let expect: Vec<(i64, Acct)> = {
+        let mut v: Vec<_> = (0..N)
+            .map(|i| ((((i * 7919) % N) as i32 - 2_000).into(), acct(i)))
+            .collect();
+        v.sort_by_key(|e| e.0);
+        v
+    };
+    drop(p);
+    migrate_to::<PBTreeMap<i64, Acct>>(&path);
+    let mut p = Pool::<PBTreeMap<i64, Acct>>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|m| {
+        assert_eq!(m.len(), N as usize);
+        let all: Vec<(i64, Acct)> = m.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(all, expect);
+        let r: Vec<i64> = m.range(-3i64..4).map(|(k, _)| *k).collect();
+        assert_eq!(r, [-3, -2, -1, 0, 1, 2, 3]);
+        assert_eq!(m.range(1_990i64..).count(), 10);
+        assert_eq!(m.first_key_value().map(|(k, _)| *k), Some(-2_000));
+        assert_eq!(m.get(&-5), Some(&expect[1_995].1));
+    })
+    .unwrap();
+    p.tx(|tx| tx.root_mut().set(1_000, acct(1)).map(drop))
+        .unwrap();
+    p.check().unwrap();
+}
+
+#[test]
+fn a_btree_set_whose_element_widened_migrates_in_order() {
+    let d = Dir::new("auto", "btree-set");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PBTreeSet<u16>>::create(&path).unwrap();
+    p.tx(|tx| tx.root_mut().extend((0..1000u16).rev().map(|i| i * 5)))
+        .unwrap();
+    drop(p);
+    migrate_to::<PBTreeSet<u64>>(&path);
+    let p = Pool::<PBTreeSet<u64>>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|s| {
+        assert_eq!(s.len(), 1000);
+        assert!(s.iter().copied().eq((0..1000u64).map(|i| i * 5)));
+        assert_eq!(
+            s.range(12u64..=25).copied().collect::<Vec<_>>(),
+            [15, 20, 25]
+        );
+    })
+    .unwrap();
+}
+
+mod nest1 {
+    use pmem::{PBTreeMap, PHashMap, PString, PVec};
+
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct Holder {
+        pub(crate) n: u32,
+        pub(crate) recs: PVec<super::v1::Rec>,
+    }
+
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct Root {
+        pub(crate) by_name: PHashMap<PString, Holder>,
+        pub(crate) by_id: PBTreeMap<u32, Holder>,
+    }
+}
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct Holder {
+    recs: PVec<Rec>,
+    n: u64,
+}
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct NestRoot {
+    by_id: PBTreeMap<u64, Holder>,
+    by_name: PHashMap<PString, Holder>,
+}
+
+#[test]
+fn a_map_of_structs_holding_a_vector_of_changed_structs_migrates() {
+    let d = Dir::new("auto", "nested");
+    let path = d.path("p.pool");
+    let mut p = Pool::<nest1::Root>::create(&path).unwrap();
+    p.tx(|tx| {
+        let r = tx.root_mut();
+        for i in 0..20u8 {
+            let recs: Vec<v1::Rec> = (0..i % 4).map(|j| old_rec(i + j)).collect();
+            r.by_name_mut().set(
+                format!("h{i}"),
+                nest1::Holder {
+                    n: u32::from(i),
+                    recs: PVec::new(),
+                },
+            )?;
+            r.by_name_mut()
+                .get_mut(&*format!("h{i}"))
+                .unwrap()
+                .recs_mut()
+                .extend(recs.iter().copied())?;
+            r.by_id_mut().set(
+                u32::from(i) * 10,
+                nest1::Holder {
+                    n: u32::from(i),
+                    recs: PVec::new(),
+                },
+            )?;
+            r.by_id_mut()
+                .get_mut(&(u32::from(i) * 10))
+                .unwrap()
+                .recs_mut()
+                .extend(recs)?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    drop(p);
+    migrate_to::<NestRoot>(&path);
+    let p = Pool::<NestRoot>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|r| {
+        assert_eq!((r.by_name.len(), r.by_id.len()), (20, 20));
+        for i in 0..20u8 {
+            let want: Vec<Rec> = (0..i % 4).map(|j| new_rec(i + j)).collect();
+            let h = r.by_name.get(&*format!("h{i}")).unwrap();
+            assert_eq!(h.n, u64::from(i));
+            assert_eq!(h.recs.iter().copied().collect::<Vec<_>>(), want);
+            let h = r.by_id.get(&(u64::from(i) * 10)).unwrap();
+            assert_eq!(h.n, u64::from(i));
+            assert_eq!(h.recs.iter().copied().collect::<Vec<_>>(), want);
+        }
+    })
+    .unwrap();
+}
+
+mod nwide {
+    use pmem::{PBTreeMap, PHashMap};
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct Root {
+        pub(crate) m: PHashMap<u64, super::wide::Rec>,
+        pub(crate) t: PBTreeMap<u64, u8>,
+    }
+}
+
+mod nnarrow_value {
+    use pmem::{PBTreeMap, PHashMap};
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct Root {
+        pub(crate) m: PHashMap<u64, super::narrow::Rec>,
+        pub(crate) t: PBTreeMap<u64, u8>,
+    }
+}
+
+mod nnarrow_key {
+    use pmem::{PBTreeMap, PHashMap};
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct Root {
+        pub(crate) m: PHashMap<u64, super::wide::Rec>,
+        pub(crate) t: PBTreeMap<u32, u8>,
+    }
+}
+
+#[test]
+fn a_narrowing_inside_a_map_is_refused_by_path_and_the_pool_is_byte_identical() {
+    let d = Dir::new("auto", "map-narrow");
+    let path = d.path("p.pool");
+    let mut p = Pool::<nwide::Root>::create(&path).unwrap();
+    p.tx(|tx| {
+        for i in 0..10 {
+            tx.root_mut().m_mut().set(i, wide::Rec { n: i * 2 })?;
+            tx.root_mut().t_mut().set(i, 1)?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    drop(p);
+    let before = std::fs::read(&path).unwrap();
+    let e = auto::<nnarrow_value::Root>(&path, &PoolOptions::new(), AutoMigrate::new())
+        .unwrap_err();
+    match &e {
+        Error::NotAutoMigratable { path, change } => {
+            assert_eq!(path, "root.m[].n");
+            assert!(change.contains("u64 → u32"), "{change}");
+        }
+        other => panic!("expected NotAutoMigratable, got {other:?}"),
+    }
+    let e =
+        auto::<nnarrow_key::Root>(&path, &PoolOptions::new(), AutoMigrate::new()).unwrap_err();
+    match &e {
+        Error::NotAutoMigratable { path, change } => {
+            assert_eq!(path, "root.t{key}");
+            assert!(change.contains("u64 → u32"), "{change}");
+        }
+        other => panic!("expected NotAutoMigratable, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert!(!d.path("p.pool.migrating").exists());
+    let p = Pool::<nwide::Root>::open(&path).unwrap();
+    assert_eq!(p.read(|r| r.m.get(&3).unwrap().n).unwrap(), 6);
+    p.check().unwrap();
+}
+
+mod dup1 {
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Key {
+        pub(crate) a: u32,
+        pub(crate) gone: u32,
+    }
+}
+
+mod dup2 {
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Key {
+        pub(crate) a: u32,
+    }
+}
+
+#[test]
+fn keys_made_equal_by_a_dropped_field_are_refused() {
+    let d = Dir::new("auto", "dup");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PHashMap<dup1::Key, u8>>::create(&path).unwrap();
+    p.tx(|tx| {
+        tx.root_mut().set(dup1::Key { a: 1, gone: 1 }, 1)?;
+        tx.root_mut().set(dup1::Key { a: 1, gone: 2 }, 2)?;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    drop(p);
+    let before = std::fs::read(&path).unwrap();
+    let lossy = AutoMigrate::new().drop_removed_fields(true);
+    let e = auto::<PHashMap<dup2::Key, u8>>(&path, &PoolOptions::new(), lossy).unwrap_err();
+    match &e {
+        Error::NotAutoMigratable { path, change } => {
+            assert_eq!(path, "root{key}");
+            assert!(change.contains("equal"), "{change}");
+        }
+        other => panic!("expected NotAutoMigratable, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    // Without duplicates the same change goes through.
+    let mut p = Pool::<PBTreeMap<dup1::Key, u8>>::create(d.path("q.pool")).unwrap();
+    p.tx(|tx| tx.root_mut().set(dup1::Key { a: 1, gone: 9 }, 1).map(drop))
+        .unwrap();
+    drop(p);
+    assert!(auto::<PBTreeMap<dup2::Key, u8>>(d.path("q.pool"), &PoolOptions::new(), lossy).unwrap());
+    let p = Pool::<PBTreeMap<dup2::Key, u8>>::open(d.path("q.pool")).unwrap();
+    assert_eq!(p.read(|m| m.get(&dup2::Key { a: 1 }).copied()).unwrap(), Some(1));
+    p.check().unwrap();
+}
+
+mod same1 {
+    use pmem::{PBTreeSet, PHashMap, PString};
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct Root {
+        pub(crate) n: u32,
+        pub(crate) names: PHashMap<PString, PString>,
+        pub(crate) words: PBTreeSet<PString>,
+        pub(crate) note: PString,
+    }
+}
+
+mod same2 {
+    use pmem::{PBTreeSet, PHashMap, PString};
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct Root {
+        pub(crate) n: u64,
+        pub(crate) names: PHashMap<PString, PString>,
+        pub(crate) words: PBTreeSet<PString>,
+        pub(crate) note: PString,
+    }
+}
+
+#[test]
+fn unchanged_maps_sets_and_strings_beside_a_change_are_copied() {
+    let d = Dir::new("auto", "same-map");
+    let path = d.path("p.pool");
+    let mut p = Pool::<same1::Root>::create(&path).unwrap();
+    p.tx(|tx| {
+        let r = tx.root_mut();
+        *r.n_mut() = 5;
+        r.names_mut().set("ada", "lovelace")?;
+        r.names_mut().set("grace", "hopper")?;
+        r.words_mut().extend(["b", "a", "c"])?;
+        r.note_mut().push_str("hello")?;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    drop(p);
+    migrate_to::<same2::Root>(&path);
+    let p = Pool::<same2::Root>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|r| {
+        assert_eq!(r.n, 5);
+        assert_eq!(r.names.get("grace").map(PString::as_str), Some("hopper"));
+        assert_eq!(r.names.len(), 2);
+        assert!(r.words.iter().map(PString::as_str).eq(["a", "b", "c"]));
+        assert_eq!(r.note.as_str(), "hello");
+    })
+    .unwrap();
 }
