@@ -683,11 +683,14 @@ struct Holder {
     n: u64,
 }
 
-#[derive(Persistent, Default)]
-#[repr(C)]
-struct NestRoot {
-    by_id: PBTreeMap<u64, Holder>,
-    by_name: PHashMap<PString, Holder>,
+mod nest2 {
+    use pmem::{PBTreeMap, PHashMap, PString};
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct Root {
+        pub(crate) by_id: PBTreeMap<u64, super::Holder>,
+        pub(crate) by_name: PHashMap<PString, super::Holder>,
+    }
 }
 
 #[test]
@@ -728,8 +731,8 @@ fn a_map_of_structs_holding_a_vector_of_changed_structs_migrates() {
     })
     .unwrap();
     drop(p);
-    migrate_to::<NestRoot>(&path);
-    let p = Pool::<NestRoot>::open(&path).unwrap();
+    migrate_to::<nest2::Root>(&path);
+    let p = Pool::<nest2::Root>::open(&path).unwrap();
     p.check().unwrap();
     p.read(|r| {
         assert_eq!((r.by_name.len(), r.by_id.len()), (20, 20));
@@ -791,8 +794,8 @@ fn a_narrowing_inside_a_map_is_refused_by_path_and_the_pool_is_byte_identical() 
     .unwrap();
     drop(p);
     let before = std::fs::read(&path).unwrap();
-    let e = auto::<nnarrow_value::Root>(&path, &PoolOptions::new(), AutoMigrate::new())
-        .unwrap_err();
+    let e =
+        auto::<nnarrow_value::Root>(&path, &PoolOptions::new(), AutoMigrate::new()).unwrap_err();
     match &e {
         Error::NotAutoMigratable { path, change } => {
             assert_eq!(path, "root.m[].n");
@@ -800,8 +803,7 @@ fn a_narrowing_inside_a_map_is_refused_by_path_and_the_pool_is_byte_identical() 
         }
         other => panic!("expected NotAutoMigratable, got {other:?}"),
     }
-    let e =
-        auto::<nnarrow_key::Root>(&path, &PoolOptions::new(), AutoMigrate::new()).unwrap_err();
+    let e = auto::<nnarrow_key::Root>(&path, &PoolOptions::new(), AutoMigrate::new()).unwrap_err();
     match &e {
         Error::NotAutoMigratable { path, change } => {
             assert_eq!(path, "root.t{key}");
@@ -863,9 +865,14 @@ fn keys_made_equal_by_a_dropped_field_are_refused() {
     p.tx(|tx| tx.root_mut().set(dup1::Key { a: 1, gone: 9 }, 1).map(drop))
         .unwrap();
     drop(p);
-    assert!(auto::<PBTreeMap<dup2::Key, u8>>(d.path("q.pool"), &PoolOptions::new(), lossy).unwrap());
+    assert!(
+        auto::<PBTreeMap<dup2::Key, u8>>(d.path("q.pool"), &PoolOptions::new(), lossy).unwrap()
+    );
     let p = Pool::<PBTreeMap<dup2::Key, u8>>::open(d.path("q.pool")).unwrap();
-    assert_eq!(p.read(|m| m.get(&dup2::Key { a: 1 }).copied()).unwrap(), Some(1));
+    assert_eq!(
+        p.read(|m| m.get(&dup2::Key { a: 1 }).copied()).unwrap(),
+        Some(1)
+    );
     p.check().unwrap();
 }
 

@@ -252,6 +252,37 @@ unsafe impl<T: Persistent + Hash + Eq> Persistent for PHashSet<T> {
         // SAFETY: a set is its map (`repr(transparent)`); forwarded contract.
         unsafe { self.map.clone_into_pool(dst.cast()) }
     }
+
+    /// Unchanged: [`clone_into_pool`](Persistent::clone_into_pool). Otherwise each old
+    /// element, read by its stored size, is migrated and inserted into a fresh table,
+    /// hashed by the new element's bytes.
+    unsafe fn migrate_into_pool(
+        old: *const u8,
+        old_ty: pmem_core::__private::auto::OldType<'_>,
+        dst: *mut Self,
+    ) -> Result<()> {
+        if old_ty.identical_to(Self::SCHEMA) {
+            // SAFETY: identical graphs: the old set is a valid `Self` (caller's contract).
+            return unsafe { (*old.cast::<Self>()).clone_into_pool(dst) };
+        }
+        let elem = old_ty.collection_param(Self::SCHEMA, 0)?;
+        // SAFETY: a set is a `PHashMap<T, ()>` (`repr(transparent)`), stored the same
+        // way, its buckets the elements; caller's contract for `old` and `dst`; `p` is
+        // a value slot of the new map, written with the unit value.
+        unsafe {
+            crate::hash_map::migrate_table::<T, ()>(
+                old,
+                elem,
+                "[]",
+                crate::migrate::OldElem::UNIT,
+                dst.cast(),
+                |_, p| {
+                    p.write(());
+                    Ok(())
+                },
+            )
+        }
+    }
 }
 
 /// The view of a [`PHashSet<T>`] inside a transaction: `std::collections::HashSet`'s

@@ -41,6 +41,7 @@ mod corrupted;
 pub mod hash_map;
 pub mod hash_set;
 pub mod inspect;
+mod migrate;
 pub mod string;
 pub mod vec;
 

@@ -664,6 +664,39 @@ unsafe impl<K: Persistent + Ord, V: Persistent> Persistent for PBTreeMap<K, V> {
         }
         Ok(())
     }
+
+    /// Unchanged: [`clone_into_pool`](Persistent::clone_into_pool). Otherwise the old
+    /// leaves are walked by the stored key and value layout, and each entry's key and
+    /// value are migrated and inserted into an empty tree, ordered by the new key's
+    /// `Ord`.
+    unsafe fn migrate_into_pool(
+        old: *const u8,
+        old_ty: pmem_core::__private::auto::OldType<'_>,
+        dst: *mut Self,
+    ) -> Result<()> {
+        if old_ty.identical_to(Self::SCHEMA) {
+            // SAFETY: identical graphs: the old map is a valid `Self` (caller's contract).
+            return unsafe { (*old.cast::<Self>()).clone_into_pool(dst) };
+        }
+        let key = old_ty.collection_param(Self::SCHEMA, 0)?;
+        let val = old_ty.collection_param(Self::SCHEMA, 1)?;
+        // SAFETY: caller's contract: `old` is a valid old tree header whose entries are
+        // stored keys of `key` and values of `val`; each old value handed to the
+        // closure is one of them, aligned, and `p` a logged value slot of the new tree.
+        unsafe {
+            super::migrate::migrate_tree::<K, V>(
+                old,
+                key,
+                "{key}",
+                crate::migrate::OldElem::of(val)?,
+                dst,
+                |v, p| {
+                    V::migrate_into_pool(v, val, p)
+                        .map_err(|e| pmem_core::__private::auto::within(e, "[]"))
+                },
+            )
+        }
+    }
 }
 
 /// Frees every node of `t` and everything its entries own (the header is left as is).

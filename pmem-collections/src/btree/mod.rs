@@ -14,6 +14,7 @@ mod insert;
 mod iter;
 mod map;
 mod map_mut;
+mod migrate;
 mod node;
 mod remove;
 mod set;

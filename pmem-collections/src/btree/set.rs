@@ -375,6 +375,37 @@ unsafe impl<T: Persistent + Ord> Persistent for PBTreeSet<T> {
         // SAFETY: the same bytes are a map (`repr(transparent)`); forwarded contract.
         unsafe { self.map.clone_into_pool(dst.cast()) }
     }
+
+    /// Unchanged: [`clone_into_pool`](Persistent::clone_into_pool). Otherwise each old
+    /// element, read by its stored size, is migrated and inserted into an empty tree,
+    /// ordered by the new element's `Ord`.
+    unsafe fn migrate_into_pool(
+        old: *const u8,
+        old_ty: pmem_core::__private::auto::OldType<'_>,
+        dst: *mut Self,
+    ) -> Result<()> {
+        if old_ty.identical_to(Self::SCHEMA) {
+            // SAFETY: identical graphs: the old set is a valid `Self` (caller's contract).
+            return unsafe { (*old.cast::<Self>()).clone_into_pool(dst) };
+        }
+        let elem = old_ty.collection_param(Self::SCHEMA, 0)?;
+        // SAFETY: a set is a `PBTreeMap<T, ()>` (`repr(transparent)`), stored the same
+        // way with unit values; caller's contract for `old` and `dst`; `p` is a value
+        // slot of the new tree, written with the unit value.
+        unsafe {
+            super::migrate::migrate_tree::<T, ()>(
+                old,
+                elem,
+                "[]",
+                crate::migrate::OldElem::UNIT,
+                dst.cast(),
+                |_, p| {
+                    p.write(());
+                    Ok(())
+                },
+            )
+        }
+    }
 }
 
 /// The view of a [`PBTreeSet`] inside a transaction. Reads are available through

@@ -470,6 +470,38 @@ unsafe impl<K: Persistent + Hash + Eq, V: Persistent> Persistent for PHashMap<K,
         }
         Ok(())
     }
+
+    /// Unchanged: [`clone_into_pool`](Persistent::clone_into_pool). Otherwise the old
+    /// table is read by the stored bucket layout and each entry's key and value are
+    /// migrated and inserted into a fresh table, rehashed by the new key's bytes.
+    unsafe fn migrate_into_pool(
+        old: *const u8,
+        old_ty: pmem_core::__private::auto::OldType<'_>,
+        dst: *mut Self,
+    ) -> Result<()> {
+        if old_ty.identical_to(Self::SCHEMA) {
+            // SAFETY: identical graphs: the old map is a valid `Self` (caller's contract).
+            return unsafe { (*old.cast::<Self>()).clone_into_pool(dst) };
+        }
+        let key = old_ty.collection_param(Self::SCHEMA, 0)?;
+        let val = old_ty.collection_param(Self::SCHEMA, 1)?;
+        // SAFETY: caller's contract: `old` is a valid old map header whose buckets hold
+        // stored keys of `key` and values of `val`; each old value handed to the
+        // closure is one of them, aligned, and `p` a logged value slot of the new map.
+        unsafe {
+            super::migrate_table::<K, V>(
+                old,
+                key,
+                "{key}",
+                crate::migrate::OldElem::of(val)?,
+                dst,
+                |v, p| {
+                    V::migrate_into_pool(v, val, p)
+                        .map_err(|e| pmem_core::__private::auto::within(e, "[]"))
+                },
+            )
+        }
+    }
 }
 
 /// Serialises as a map (in the table's order), as serde does for `HashMap<K, V>`.

@@ -7,6 +7,7 @@ mod hasher;
 mod iter;
 mod key;
 mod map;
+mod migrate;
 mod raw;
 mod view;
 
@@ -16,6 +17,7 @@ pub use hasher::{PBuildHasher, PHasher};
 pub use iter::{Iter, IterMut, Keys, Values, ValuesMut};
 pub use key::PKey;
 pub(crate) use map::Bucket;
+pub(crate) use migrate::migrate_table;
 pub(crate) use raw::{
     bucket_capacity, FullBuckets, Header as HashHeader, Layout as BucketLayout, Table, DELETED,
     EMPTY, GROUP,
