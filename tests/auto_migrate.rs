@@ -928,3 +928,94 @@ fn unchanged_maps_sets_and_strings_beside_a_change_are_copied() {
     })
     .unwrap();
 }
+
+// ---- plain compound shapes: Option of a primitive, arrays, tuples ----
+
+mod shapes1 {
+    #[derive(pmem::Persistent, Default, Clone, Copy)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Shapes {
+        pub(crate) some: Option<u32>,
+        pub(crate) none: Option<i16>,
+        pub(crate) arr: [u32; 4],
+        pub(crate) pair: (u8, i16),
+        pub(crate) recs: [super::v1::Rec; 2],
+    }
+}
+
+mod shapes2 {
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Debug)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Shapes {
+        pub(crate) some: Option<u64>,
+        pub(crate) none: Option<i64>,
+        pub(crate) arr: [u64; 4],
+        pub(crate) pair: (u16, i32),
+        pub(crate) recs: [super::Rec; 2],
+    }
+}
+
+mod shapes_bad {
+    #[derive(pmem::Persistent, Default, Clone, Copy)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Shapes {
+        pub(crate) some: Option<u64>,
+        pub(crate) none: Option<i64>,
+        pub(crate) arr: [u64; 5],
+        pub(crate) pair: (u16, i32),
+        pub(crate) recs: [super::Rec; 2],
+    }
+}
+
+#[test]
+fn options_of_primitives_arrays_and_tuples_widen_element_wise() {
+    let d = Dir::new("auto", "shapes");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PVec<shapes1::Shapes>>::create(&path).unwrap();
+    p.tx(|tx| {
+        tx.root_mut().push(shapes1::Shapes {
+            some: Some(4_000_000_000),
+            none: None,
+            arr: [1, 2, 3, u32::MAX],
+            pair: (250, -7),
+            recs: [old_rec(1), old_rec(2)],
+        })?;
+        tx.root_mut().push(shapes1::Shapes {
+            some: None,
+            none: Some(-3),
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    drop(p);
+    let before = std::fs::read(&path).unwrap();
+    // An array whose length changed is refused.
+    let e = auto::<PVec<shapes_bad::Shapes>>(&path, &PoolOptions::new(), AutoMigrate::new())
+        .unwrap_err();
+    match &e {
+        Error::NotAutoMigratable { path, .. } => assert_eq!(path, "root[].arr"),
+        other => panic!("expected NotAutoMigratable, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    migrate_to::<PVec<shapes2::Shapes>>(&path);
+    let p = Pool::<PVec<shapes2::Shapes>>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|v| {
+        assert_eq!(
+            v[0],
+            shapes2::Shapes {
+                some: Some(4_000_000_000),
+                none: None,
+                arr: [1, 2, 3, u64::from(u32::MAX)],
+                pair: (250, -7),
+                recs: [new_rec(1), new_rec(2)],
+            }
+        );
+        assert_eq!((v[1].some, v[1].none), (None, Some(-3)));
+        assert_eq!(v[1].arr, [0; 4]);
+    })
+    .unwrap();
+}

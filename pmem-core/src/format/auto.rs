@@ -208,6 +208,63 @@ impl<'a> OldType<'a> {
         }
     }
 
+    /// The element type of a stored array of `len` elements (the length of `new`).
+    ///
+    /// # Errors
+    /// [`Error::NotAutoMigratable`] when the stored type is not an array or has another
+    /// length; [`Error::Corrupted`] when its elements do not fit its size.
+    pub fn array_elem(&self, new: &'static TypeSchema, len: usize) -> Result<OldType<'a>> {
+        match &self.node().shape {
+            NodeShape::Array { elem, len: n } if *n == len as u64 => {
+                let e = self.at(*elem);
+                let fits = e
+                    .node()
+                    .size
+                    .checked_mul(*n)
+                    .is_some_and(|b| b <= self.node().size);
+                if !fits || !e.align().is_power_of_two() || e.size() % e.align() != 0 {
+                    return Err(Error::corrupted(
+                        format!("schema record: array of {n} {} does not fit", e.name()),
+                        0,
+                    ));
+                }
+                Ok(e)
+            }
+            NodeShape::Array { len: n, .. } => Err(refuse(format!(
+                "array of {n} elements → {len} (only the element type may change)"
+            ))),
+            _ => Err(self.mismatch(new)),
+        }
+    }
+
+    /// The fields of a stored tuple with as many fields as `new` (named `"0"`, `"1"`...).
+    ///
+    /// # Errors
+    /// [`Error::NotAutoMigratable`] when the stored type is not a tuple or has another
+    /// number of fields; [`Error::Corrupted`] for a field outside the tuple.
+    pub fn tuple_fields(&self, new: &'static TypeSchema) -> Result<FieldMatcher<'a>> {
+        let crate::format::schema::Shape::Tuple(nf) = &new.shape else {
+            return Err(self.mismatch(new));
+        };
+        match &self.node().shape {
+            NodeShape::Tuple(fields) if fields.len() == nf.len() => {
+                let m = FieldMatcher {
+                    ty: *self,
+                    fields,
+                    used: vec![false; fields.len()],
+                };
+                m.check_bounds()?;
+                Ok(m)
+            }
+            NodeShape::Tuple(fields) => Err(refuse(format!(
+                "tuple of {} fields → {} (only the field types may change)",
+                fields.len(),
+                nf.len()
+            ))),
+            _ => Err(self.mismatch(new)),
+        }
+    }
+
     /// The inner type of a stored `Option`.
     ///
     /// # Errors

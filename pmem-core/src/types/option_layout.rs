@@ -50,6 +50,88 @@ unsafe impl<T: Plain> Persistent for Option<T> {
         // SAFETY: caller's contract.
         unsafe { validate(ptr) }
     }
+    /// Unchanged: copied. Otherwise only an `Option` of a primitive (whose layout this
+    /// build knows: the one it opens such a pool with) migrates: `None` stays `None`, a
+    /// `Some` migrates its payload (`Option<u32> → Option<u64>`).
+    unsafe fn migrate_into_pool(
+        old: *const u8,
+        old_ty: crate::format::auto::OldType<'_>,
+        dst: *mut Self,
+    ) -> crate::Result<()> {
+        if old_ty.identical_to(Self::SCHEMA) {
+            // SAFETY: identical graphs: the old value is a valid `Self`, aligned
+            // (caller's contract); `dst` is writable.
+            unsafe { std::ptr::copy_nonoverlapping(old.cast::<Self>(), dst, 1) };
+            return Ok(());
+        }
+        let inner = old_ty.option_inner(Self::SCHEMA)?;
+        // SAFETY: (caller) `old` is a valid, aligned stored `Option` of `inner`.
+        let payload = unsafe { old_payload(old, inner, old_ty.size()) }
+            .ok_or_else(|| old_ty.mismatch(Self::SCHEMA))?;
+        let Some(p) = payload else {
+            // SAFETY: `dst` is writable (caller's contract).
+            unsafe { dst.write(None) };
+            return Ok(());
+        };
+        let mut v = MaybeUninit::<T>::uninit();
+        // SAFETY: `p` is the old payload, a valid aligned value of `inner`; `v` is a
+        // writable `T` slot. `T` is plain: its migration allocates nothing and writes
+        // only `*v` (so the slot need not lie in the pool), and it initialises it fully.
+        unsafe { T::migrate_into_pool(p, inner, v.as_mut_ptr()) }?;
+        // SAFETY: initialised just above; `dst` is writable (caller's contract).
+        unsafe { dst.write(Some(v.assume_init())) };
+        Ok(())
+    }
+}
+
+/// The payload of the stored `Option` at `old` whose inner type is the primitive
+/// `inner` and whose size is `size`: `Some(None)` for `None`, `Some(Some(payload))`,
+/// or `None` when the inner type is not a primitive this build knows at that size.
+///
+/// # Safety
+/// - `old` is a valid, aligned stored `Option` of `inner`, `size` bytes.
+unsafe fn old_payload(
+    old: *const u8,
+    inner: crate::format::auto::OldType<'_>,
+    size: usize,
+) -> Option<Option<*const u8>> {
+    /// Reads `old` as this build's `Option<P>` when the sizes agree.
+    ///
+    /// # Safety
+    /// - as for `old_payload`, the stored type being `Option<P>`.
+    unsafe fn read<P>(old: *const u8, size: usize, inner: usize) -> Option<Option<*const u8>> {
+        if size != size_of::<Option<P>>() || inner != size_of::<P>() {
+            return None;
+        }
+        // SAFETY: the stored value is an `Option<P>` written by a build whose layout
+        // of it has this size — the layout this build reads such a pool with when it
+        // opens it as `Option<P>` (the fingerprint records the size); aligned and valid
+        // (caller's contract).
+        Some(unsafe { (*old.cast::<Option<P>>()).as_ref() }.map(|p| std::ptr::from_ref(p).cast()))
+    }
+    let n = inner.size();
+    // SAFETY: forwarded contract, each arm reading the primitive the stored type names.
+    unsafe {
+        match inner.name() {
+            "u8" => read::<u8>(old, size, n),
+            "u16" => read::<u16>(old, size, n),
+            "u32" => read::<u32>(old, size, n),
+            "u64" => read::<u64>(old, size, n),
+            "u128" => read::<u128>(old, size, n),
+            "usize" => read::<usize>(old, size, n),
+            "i8" => read::<i8>(old, size, n),
+            "i16" => read::<i16>(old, size, n),
+            "i32" => read::<i32>(old, size, n),
+            "i64" => read::<i64>(old, size, n),
+            "i128" => read::<i128>(old, size, n),
+            "isize" => read::<isize>(old, size, n),
+            "f32" => read::<f32>(old, size, n),
+            "f64" => read::<f64>(old, size, n),
+            "bool" => read::<bool>(old, size, n),
+            "char" => read::<char>(old, size, n),
+            _ => None,
+        }
+    }
 }
 // SAFETY: plain payload.
 unsafe impl<T: Plain> Plain for Option<T> {}

@@ -424,6 +424,29 @@ unsafe impl<T: Plain, const N: usize> Persistent for [T; N] {
         // SAFETY: forwarded contract.
         unsafe { plain_view(ptr) }
     }
+    /// Element by element, read with the stored element size (same length only).
+    unsafe fn migrate_into_pool(
+        old: *const u8,
+        old_ty: crate::format::auto::OldType<'_>,
+        dst: *mut Self,
+    ) -> Result<()> {
+        if old_ty.identical_to(Self::SCHEMA) {
+            // SAFETY: identical graphs: the old value is a valid `Self`, aligned
+            // (caller's contract); `dst` is writable.
+            unsafe { std::ptr::copy_nonoverlapping(old.cast::<Self>(), dst, 1) };
+            return Ok(());
+        }
+        let elem = old_ty.array_elem(Self::SCHEMA, N)?;
+        for i in 0..N {
+            // SAFETY: `array_elem` checked that `N` stored elements of `elem.size()`
+            // bytes fit the old array, so element `i` lies inside it, aligned (the
+            // array is, and the size is a multiple of the alignment); `dst` holds `N`
+            // writable `T` slots (caller's contract).
+            unsafe { T::migrate_into_pool(old.add(i * elem.size()), elem, dst.cast::<T>().add(i)) }
+                .map_err(|e| crate::format::auto::within(e, "[]"))?;
+        }
+        Ok(())
+    }
     unsafe fn validate(ptr: *const Self) -> std::result::Result<(), Invalid> {
         if T::MAY_BE_INVALID {
             for i in 0..N {
@@ -464,6 +487,31 @@ macro_rules! tuple {
                 }),+]),
             };
             const MAY_BE_INVALID: bool = false $(|| $t::MAY_BE_INVALID)+;
+            /// Field by field, each read at its stored offset (same arity only).
+            unsafe fn migrate_into_pool(
+                old: *const u8,
+                old_ty: crate::format::auto::OldType<'_>,
+                dst: *mut Self,
+            ) -> Result<()> {
+                if old_ty.identical_to(Self::SCHEMA) {
+                    // SAFETY: identical graphs: the old value is a valid `Self`,
+                    // aligned (caller's contract); `dst` is writable.
+                    unsafe { std::ptr::copy_nonoverlapping(old.cast::<Self>(), dst, 1) };
+                    return Ok(());
+                }
+                let mut m = old_ty.tuple_fields(Self::SCHEMA)?;
+                $(
+                let (off, ty) = m
+                    .take(stringify!($n), &[])
+                    .ok_or_else(|| old_ty.mismatch(Self::SCHEMA))?;
+                // SAFETY: `tuple_fields` checked that the stored field lies inside the
+                // old tuple at `off`, aligned for its stored type; field `$n` of `dst`
+                // is writable (caller's contract).
+                unsafe { $t::migrate_into_pool(old.add(off), ty, std::ptr::addr_of_mut!((*dst).$n)) }
+                    .map_err(|e| crate::format::auto::within(e, concat!(".", stringify!($n))))?;
+                )+
+                m.finish()
+            }
             unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut Self {
                 // SAFETY: forwarded contract.
                 unsafe { plain_view(ptr) }
