@@ -385,6 +385,72 @@ where
     })
 }
 
+/// Opens the pool at `path` as `New`, first migrating it automatically ([`auto`]) when
+/// its stored type differs from `New` in lossless ways: the opt-in "migrate on open".
+///
+/// The stored type is compared first, read-only (the type-agnostic reader [`auto`]
+/// uses, which writes nothing); a pool that already is a `New` is then opened in place,
+/// never rewritten, at the cost of that one extra read-only look at its schema record.
+/// A pool that differs is migrated first (one atomic replacement of the file, exactly
+/// as [`auto`] does), then opened. `options` serve both the open and the pool the
+/// migration builds.
+///
+/// # Errors
+/// As [`auto`] (a missing file, a lock held elsewhere, a damaged pool; in particular
+/// [`Error::NotAutoMigratable`] for a change that is not lossless — the file is then
+/// left byte for byte as it was and still opens as its old type); then as
+/// [`PoolOptions::open`].
+///
+/// # Examples
+///
+/// ```
+/// use pmem::{migrate, AutoMigrate, PHashMap, Persistent, Pool, PoolOptions};
+///
+/// mod v1 {
+///     #[derive(pmem::Persistent, Default, Clone, Copy)]
+///     #[pmem(plain)]
+///     #[repr(C)]
+///     pub struct Account { pub balance: i32 }
+/// }
+///
+/// #[derive(Persistent, Default, Clone, Copy)]
+/// #[pmem(plain)]
+/// #[repr(C)]
+/// struct Account { balance: i64, overdraft: u32 } // widened, and a field added
+///
+/// let dir = std::env::temp_dir().join(format!("pmem-doc-open-auto-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("bank.pool");
+/// let mut old = Pool::<PHashMap<u32, v1::Account>>::create(&path)?;
+/// old.tx(|tx| tx.root_mut().set(7, v1::Account { balance: -5 }).map(drop))?;
+/// drop(old);
+///
+/// // Keys widened too: u32 → u64. Migrated on the first open, opened as is afterwards.
+/// let opts = PoolOptions::new();
+/// let pool = migrate::open_auto::<PHashMap<u64, Account>>(&path, &opts, AutoMigrate::new())?;
+/// assert_eq!(pool.read(|m| m.get(&7).map(|a| (a.balance, a.overdraft)))?, Some((-5, 0)));
+/// drop(pool);
+/// let pool = migrate::open_auto::<PHashMap<u64, Account>>(&path, &opts, AutoMigrate::new())?;
+/// pool.check()?;
+/// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), pmem::Error>(())
+/// ```
+pub fn open_auto<New>(
+    path: impl AsRef<Path>,
+    options: &PoolOptions,
+    how: AutoMigrate,
+) -> Result<Pool<New>>
+where
+    New: Persistent + Default,
+{
+    let path = path.as_ref();
+    // Decided on the read-only inspector, not on a failed open: an open writes to the
+    // file (recovery, the header's open state) even when it then refuses the type, and
+    // a refused migration must leave the file exactly as it was.
+    auto::<New>(path, options, how)?;
+    options.open::<New>(path)
+}
+
 type Step = Box<dyn Fn(&Path, &PoolOptions) -> Result<bool>>;
 type Check = Box<dyn Fn(&Path, &PoolOptions) -> Result<()>>;
 

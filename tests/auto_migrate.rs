@@ -1019,3 +1019,87 @@ fn options_of_primitives_arrays_and_tuples_widen_element_wise() {
     })
     .unwrap();
 }
+
+// ---- opt-in migration on open ----
+
+fn inode(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().ino()
+}
+
+#[test]
+fn open_auto_migrates_an_old_pool_then_opens_a_current_one_without_rewriting_it() {
+    let d = Dir::new("auto", "open-auto");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PBTreeMap<u32, acct1::Acct>>::create(&path).unwrap();
+    p.tx(|tx| {
+        for i in 0..50 {
+            tx.root_mut().set(i, acct1(i))?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    drop(p);
+    let old_inode = inode(&path);
+    let opts = PoolOptions::new();
+    let p =
+        pmem::migrate::open_auto::<PBTreeMap<u64, Acct>>(&path, &opts, AutoMigrate::new()).unwrap();
+    p.check().unwrap();
+    assert_eq!(p.read(|m| m.get(&49).copied()).unwrap(), Some(acct(49)));
+    assert_eq!(p.read(|m| m.len()).unwrap(), 50);
+    drop(p);
+    // The migration replaced the file (a new one renamed over the old).
+    let migrated_inode = inode(&path);
+    assert_ne!(migrated_inode, old_inode);
+    // Current now: opened in place, not rewritten.
+    let before = std::fs::read(&path).unwrap();
+    let p =
+        pmem::migrate::open_auto::<PBTreeMap<u64, Acct>>(&path, &opts, AutoMigrate::new()).unwrap();
+    assert_eq!(p.read(|m| m.get(&0).copied()).unwrap(), Some(acct(0)));
+    drop(p);
+    // Same file (not replaced), same length, and past the header page — whose open
+    // bookkeeping every open updates — not a byte changed.
+    assert_eq!(inode(&path), migrated_inode);
+    let after = std::fs::read(&path).unwrap();
+    assert_eq!(after.len(), before.len());
+    assert!(after[4096..] == before[4096..], "pool contents changed");
+    assert!(!d.path("p.pool.migrating").exists());
+}
+
+#[test]
+fn open_auto_refuses_a_lossy_change_and_leaves_the_file_untouched() {
+    let d = Dir::new("auto", "open-auto-lossy");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PHashSet<u64>>::create(&path).unwrap();
+    p.tx(|tx| tx.root_mut().extend([1u64, 2, 3])).unwrap();
+    drop(p);
+    let before = std::fs::read(&path).unwrap();
+    let old_inode = inode(&path);
+    let e =
+        pmem::migrate::open_auto::<PHashSet<u32>>(&path, &PoolOptions::new(), AutoMigrate::new())
+            .err()
+            .unwrap();
+    match &e {
+        Error::NotAutoMigratable { path, change } => {
+            assert_eq!(path, "root[]");
+            assert!(change.contains("u64 → u32"), "{change}");
+        }
+        other => panic!("expected NotAutoMigratable, got {other:?}"),
+    }
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "file bytes changed"
+    );
+    assert_eq!(inode(&path), old_inode);
+    let p = Pool::<PHashSet<u64>>::open(&path).unwrap();
+    assert!(p.read(|s| s.contains(&3)).unwrap());
+    // A missing file is the open's own error, not a migration's.
+    let e = pmem::migrate::open_auto::<PHashSet<u64>>(
+        d.path("none.pool"),
+        &PoolOptions::new(),
+        AutoMigrate::new(),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+}
