@@ -270,8 +270,10 @@ where
 const MIGRATE_STACK: usize = 1 << 30;
 
 /// Migrates the pool at `path` to root type `New` **automatically**, for changes that
-/// lose nothing, anywhere in the graph (inside boxes, `Option<PBox>`, vectors,
-/// recursive types); the new pool is created with `options`. The pool must not be
+/// lose nothing, anywhere in the graph (inside boxes, `Option<PBox>`, vectors, hash
+/// and B-tree maps and sets — keys and values —, arrays, tuples, `Option`s of
+/// primitives, recursive types); the new pool is created with `options`. To migrate
+/// when needed and then open, use [`open_auto`]. The pool must not be
 /// open anywhere. Answers `false` when the pool already is a `New` (nothing is
 /// written), `true` when it was migrated.
 ///
@@ -285,12 +287,16 @@ const MIGRATE_STACK: usize = 1 << 30;
 ///   meaning);
 /// - a field removed, only with [`AutoMigrate::drop_removed_fields`].
 ///
-/// Maps, sets, B-trees and strings migrate only when their element types are
-/// unchanged; an enum with fields only when unchanged.
+/// The element types of a `PVec`, of hash and B-tree maps (key and value) and sets,
+/// of an array (same length) and of a tuple (same arity) may change in any of these
+/// ways: maps and sets are rebuilt, rehashed by the new key or ordered by its `Ord`.
+/// An `Option` of a primitive widens its payload; an `Option` of anything else, an
+/// enum with fields and a string migrate only unchanged.
 ///
 /// # Errors
 /// [`Error::NotAutoMigratable`] naming the path and the change for anything else (a
-/// narrowing, a removed field, a retyped field, a changed map key...): write a typed
+/// narrowing, a removed field, a retyped field, map keys made equal by a dropped
+/// field, an array whose length changed...): write a typed
 /// migration ([`migrate_with`]) for it. [`Error::Locked`] while the pool is open;
 /// I/O errors. On every error the old pool is left as it was.
 ///
