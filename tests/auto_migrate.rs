@@ -352,6 +352,11 @@ fn type_mismatch_says_when_an_automatic_migration_can_handle_every_difference() 
             .ends_with("automatic migration can handle these: pmem::migrate::auto"),
         "{e}"
     );
+    // A widened map key is automatic too now.
+    let kpath = d.path("k.pool");
+    drop(Pool::<PHashMap<u32, u8>>::create(&kpath).unwrap());
+    let e = Pool::<PHashMap<u64, u8>>::open(&kpath).err().unwrap();
+    assert!(e.to_string().ends_with("pmem::migrate::auto"), "{e}");
     // Narrowing: no such hint.
     drop(std::fs::remove_file(&path));
     drop(Pool::<PVec<wide::Rec>>::create(&path).unwrap());

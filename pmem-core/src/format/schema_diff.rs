@@ -52,13 +52,11 @@ impl fmt::Display for TypeDifference {
 impl TypeDifference {
     /// Whether this is a change of a kind an automatic migration makes
     /// (`pmem::migrate::auto`): a field added or moved, a size that follows from those,
-    /// an enum variant added, an integer or float widened. It may still refuse one
-    /// (inside a map, or a field type without `Default`); it says so by path.
+    /// an enum variant added, an integer or float widened — anywhere, map keys
+    /// included. It may still refuse one (a field type without `Default`, map keys
+    /// made equal); it says so by path.
     pub fn looks_automatic(&self) -> bool {
         let c = self.change.as_str();
-        if self.path.contains("{key}") {
-            return false;
-        }
         if c.starts_with("field added")
             || c.starts_with("field moved")
             || c.starts_with("size/alignment")
