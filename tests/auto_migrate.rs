@@ -1051,7 +1051,7 @@ fn open_auto_migrates_an_old_pool_then_opens_a_current_one_without_rewriting_it(
         pmem::migrate::open_auto::<PBTreeMap<u64, Acct>>(&path, &opts, AutoMigrate::new()).unwrap();
     p.check().unwrap();
     assert_eq!(p.read(|m| m.get(&49).copied()).unwrap(), Some(acct(49)));
-    assert_eq!(p.read(|m| m.len()).unwrap(), 50);
+    assert_eq!(p.read(PBTreeMap::len).unwrap(), 50);
     drop(p);
     // The migration replaced the file (a new one renamed over the old).
     let migrated_inode = inode(&path);

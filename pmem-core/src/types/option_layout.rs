@@ -66,12 +66,14 @@ unsafe impl<T: Plain> Persistent for Option<T> {
         }
         let inner = old_ty.option_inner(Self::SCHEMA)?;
         // SAFETY: (caller) `old` is a valid, aligned stored `Option` of `inner`.
-        let payload = unsafe { old_payload(old, inner, old_ty.size()) }
-            .ok_or_else(|| old_ty.mismatch(Self::SCHEMA))?;
-        let Some(p) = payload else {
-            // SAFETY: `dst` is writable (caller's contract).
-            unsafe { dst.write(None) };
-            return Ok(());
+        let p = match unsafe { old_payload(old, inner, old_ty.size()) } {
+            OldOption::Unknown => return Err(old_ty.mismatch(Self::SCHEMA)),
+            OldOption::None => {
+                // SAFETY: `dst` is writable (caller's contract).
+                unsafe { dst.write(None) };
+                return Ok(());
+            }
+            OldOption::Some(p) => p,
         };
         let mut v = MaybeUninit::<T>::uninit();
         // SAFETY: `p` is the old payload, a valid aligned value of `inner`; `v` is a
@@ -84,9 +86,18 @@ unsafe impl<T: Plain> Persistent for Option<T> {
     }
 }
 
-/// The payload of the stored `Option` at `old` whose inner type is the primitive
-/// `inner` and whose size is `size`: `Some(None)` for `None`, `Some(Some(payload))`,
-/// or `None` when the inner type is not a primitive this build knows at that size.
+/// A stored `Option` as read by [`old_payload`].
+enum OldOption {
+    /// Its inner type is not a primitive this build knows at that size.
+    Unknown,
+    /// `None`.
+    None,
+    /// `Some`, the payload's address.
+    Some(*const u8),
+}
+
+/// The stored `Option` at `old` whose inner type is the primitive `inner` and whose
+/// size is `size`.
 ///
 /// # Safety
 /// - `old` is a valid, aligned stored `Option` of `inner`, `size` bytes.
@@ -94,20 +105,23 @@ unsafe fn old_payload(
     old: *const u8,
     inner: crate::format::auto::OldType<'_>,
     size: usize,
-) -> Option<Option<*const u8>> {
+) -> OldOption {
     /// Reads `old` as this build's `Option<P>` when the sizes agree.
     ///
     /// # Safety
     /// - as for `old_payload`, the stored type being `Option<P>`.
-    unsafe fn read<P>(old: *const u8, size: usize, inner: usize) -> Option<Option<*const u8>> {
+    unsafe fn read<P>(old: *const u8, size: usize, inner: usize) -> OldOption {
         if size != size_of::<Option<P>>() || inner != size_of::<P>() {
-            return None;
+            return OldOption::Unknown;
         }
         // SAFETY: the stored value is an `Option<P>` written by a build whose layout
         // of it has this size — the layout this build reads such a pool with when it
         // opens it as `Option<P>` (the fingerprint records the size); aligned and valid
         // (caller's contract).
-        Some(unsafe { (*old.cast::<Option<P>>()).as_ref() }.map(|p| std::ptr::from_ref(p).cast()))
+        match unsafe { (*old.cast::<Option<P>>()).as_ref() } {
+            Some(p) => OldOption::Some(std::ptr::from_ref(p).cast()),
+            None => OldOption::None,
+        }
     }
     let n = inner.size();
     // SAFETY: forwarded contract, each arm reading the primitive the stored type names.
@@ -129,7 +143,7 @@ unsafe fn old_payload(
             "f64" => read::<f64>(old, size, n),
             "bool" => read::<bool>(old, size, n),
             "char" => read::<char>(old, size, n),
-            _ => None,
+            _ => OldOption::Unknown,
         }
     }
 }
