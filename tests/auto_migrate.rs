@@ -1108,3 +1108,357 @@ fn open_auto_refuses_a_lossy_change_and_leaves_the_file_untouched() {
     .unwrap();
     assert!(matches!(e, Error::Io { .. }), "{e:?}");
 }
+
+// ---- enums whose variants hold fields ----
+
+mod ev1 {
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Debug)]
+    #[pmem(plain)]
+    #[repr(u8)]
+    pub(crate) enum Event {
+        #[default]
+        Idle,
+        Wide {
+            to: u32,
+            amount: i16,
+        },
+        Pair(u8, u16),
+    }
+
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct EvRoot {
+        pub(crate) ev: Event,
+        pub(crate) evs: pmem::PVec<Event>,
+    }
+}
+
+fn memo() -> u16 {
+    0xBEEF
+}
+
+#[derive(Persistent, Default, Clone, Copy, PartialEq, Debug)]
+#[pmem(plain)]
+#[repr(u8)]
+enum Event {
+    #[default]
+    Idle,
+    Wide {
+        to: u64,
+        #[pmem(renamed_from = "amount")]
+        sum: i32,
+        #[pmem(default = "memo")]
+        memo: u16,
+    },
+    Pair(u16, u32),
+    Later {
+        n: u8,
+    },
+}
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct EvRoot {
+    evs: PVec<Event>,
+    ev: Event,
+}
+
+#[test]
+fn an_enum_whose_variants_hold_fields_migrates_by_variant_and_field_name() {
+    let d = Dir::new("auto", "enum-fields");
+    let path = d.path("p.pool");
+    let mut p = Pool::<ev1::EvRoot>::create(&path).unwrap();
+    p.tx(|tx| {
+        let r = tx.root_mut();
+        r.set_ev(ev1::Event::Wide {
+            to: u32::MAX,
+            amount: -5,
+        })?;
+        r.evs_mut().push(ev1::Event::Pair(200, 60_000))?;
+        r.evs_mut().push(ev1::Event::Idle)?;
+        r.evs_mut().push(ev1::Event::Wide { to: 7, amount: 300 })
+    })
+    .unwrap();
+    drop(p);
+    migrate_to::<EvRoot>(&path);
+    let mut p = Pool::<EvRoot>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|r| {
+        assert_eq!(
+            r.ev,
+            Event::Wide {
+                to: u64::from(u32::MAX),
+                sum: -5,
+                memo: 0xBEEF
+            }
+        );
+        assert_eq!(
+            r.evs.iter().copied().collect::<Vec<_>>(),
+            [
+                Event::Pair(200, 60_000),
+                Event::Idle,
+                Event::Wide {
+                    to: 7,
+                    sum: 300,
+                    memo: 0xBEEF
+                }
+            ]
+        );
+    })
+    .unwrap();
+    p.tx(|tx| tx.root_mut().evs_mut().push(Event::Later { n: 3 }))
+        .unwrap();
+    assert_eq!(p.read(|r| r.evs[3]).unwrap(), Event::Later { n: 3 });
+    p.check().unwrap();
+}
+
+mod ev_dropped {
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Debug)]
+    #[pmem(plain)]
+    #[repr(u8)]
+    pub(crate) enum Event {
+        #[default]
+        Idle,
+        Wide {
+            to: u32,
+        },
+        Pair(u8, u16),
+    }
+}
+
+mod ev_no_pair {
+    #[allow(dead_code)] // only the migration's refusal is tested
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Debug)]
+    #[pmem(plain)]
+    #[repr(u8)]
+    pub(crate) enum Event {
+        #[default]
+        Idle,
+        Wide {
+            to: u32,
+            amount: i16,
+        },
+    }
+}
+
+#[test]
+fn a_removed_variant_field_is_refused_unless_dropping_is_asked_for_and_a_removed_variant_always() {
+    let d = Dir::new("auto", "enum-removed");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PVec<ev1::Event>>::create(&path).unwrap();
+    p.tx(|tx| {
+        tx.root_mut().push(ev1::Event::Wide { to: 9, amount: 4 })?;
+        tx.root_mut().push(ev1::Event::Pair(1, 2))
+    })
+    .unwrap();
+    drop(p);
+    let before = std::fs::read(&path).unwrap();
+    let e = auto::<PVec<ev_dropped::Event>>(&path, &PoolOptions::new(), AutoMigrate::new())
+        .unwrap_err();
+    match &e {
+        Error::NotAutoMigratable { path, change } => {
+            assert_eq!(path, "root[]::Wide.amount");
+            assert!(change.contains("field removed"), "{change}");
+        }
+        other => panic!("expected NotAutoMigratable, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    // A removed variant is refused, even when dropping fields is allowed.
+    let lossy = AutoMigrate::new().drop_removed_fields(true);
+    let e = auto::<PVec<ev_no_pair::Event>>(&path, &PoolOptions::new(), lossy).unwrap_err();
+    match &e {
+        Error::NotAutoMigratable { path, change } => {
+            assert_eq!(path, "root[]::Pair");
+            assert!(change.contains("variant removed"), "{change}");
+        }
+        other => panic!("expected NotAutoMigratable, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(
+        Pool::<PVec<ev1::Event>>::open(&path)
+            .unwrap()
+            .read(|v| v[0])
+            .unwrap(),
+        ev1::Event::Wide { to: 9, amount: 4 }
+    );
+
+    assert!(auto::<PVec<ev_dropped::Event>>(&path, &PoolOptions::new(), lossy).unwrap());
+    let p = Pool::<PVec<ev_dropped::Event>>::open(&path).unwrap();
+    p.check().unwrap();
+    assert_eq!(
+        p.read(|v| (v[0], v[1])).unwrap(),
+        (ev_dropped::Event::Wide { to: 9 }, ev_dropped::Event::Pair(1, 2))
+    );
+}
+
+mod doc1 {
+    #[derive(pmem::Persistent, Default)]
+    #[repr(u8)]
+    pub(crate) enum Doc {
+        #[default]
+        Empty,
+        Note(pmem::PVec<super::v1::Rec>),
+    }
+}
+
+#[allow(dead_code)] // only built by the migration
+#[derive(Persistent, Default)]
+#[repr(u8)]
+enum Doc {
+    #[default]
+    Empty,
+    Note(PVec<Rec>),
+}
+
+/// Builds `doc1::Doc::Note` holding `recs` in the pool: the variant with an empty
+/// vector first, then the vector's own `PInit` over it.
+struct NoteOf(Vec<v1::Rec>);
+
+// SAFETY: `init` writes a whole valid `Doc::Note` with an empty vector (owning
+// nothing), then initialises the vector in place with its own `PInit`, under the
+// same contract for `dst`.
+unsafe impl pmem::PInit<doc1::Doc> for NoteOf {
+    unsafe fn init(self, dst: *mut doc1::Doc) -> pmem::Result<()> {
+        // SAFETY: forwarded contract; the vector slot lies inside `*dst`.
+        unsafe {
+            pmem::PInit::init(doc1::Doc::Note(PVec::default()), dst)?;
+            match &mut *dst {
+                doc1::Doc::Note(v) => pmem::PInit::init(self.0, std::ptr::from_mut(v)),
+                doc1::Doc::Empty => unreachable!(),
+            }
+        }
+    }
+}
+
+#[test]
+fn an_enum_variant_owning_a_vector_of_changed_structs_migrates() {
+    let d = Dir::new("auto", "enum-owning");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PVec<doc1::Doc>>::create(&path).unwrap();
+    p.tx(|tx| {
+        tx.root_mut().push(NoteOf(vec![old_rec(1), old_rec(2)]))?;
+        tx.root_mut().push(doc1::Doc::Empty)?;
+        tx.root_mut().push(NoteOf(vec![old_rec(3)]))
+    })
+    .unwrap();
+    drop(p);
+    migrate_to::<PVec<Doc>>(&path);
+    let p = Pool::<PVec<Doc>>::open(&path).unwrap();
+    p.check().unwrap();
+    p.read(|v| {
+        let recs = |d: &Doc| match d {
+            Doc::Note(r) => Some(r.iter().copied().collect::<Vec<_>>()),
+            Doc::Empty => None,
+        };
+        assert_eq!(recs(&v[0]), Some(vec![new_rec(1), new_rec(2)]));
+        assert_eq!(recs(&v[1]), None);
+        assert_eq!(recs(&v[2]), Some(vec![new_rec(3)]));
+    })
+    .unwrap();
+}
+
+// ---- Option of a struct that changed ----
+
+mod opt1 {
+    /// `Option<Flagged>` has a niche (the bool).
+    #[derive(pmem::Persistent, Default, Clone, Copy)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Flagged {
+        pub(crate) on: bool,
+        pub(crate) n: u32,
+    }
+
+    /// `Option<Ints>` is tagged (every bit pattern of the integers is valid).
+    #[derive(pmem::Persistent, Default, Clone, Copy)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Ints {
+        pub(crate) a: u32,
+        pub(crate) b: u16,
+    }
+
+    #[derive(pmem::Persistent, Default, Clone, Copy)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Opts {
+        pub(crate) f: Option<Flagged>,
+        pub(crate) i: Option<Ints>,
+    }
+}
+
+mod opt2 {
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Debug)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Flagged {
+        pub(crate) n: u64,
+        pub(crate) on: bool,
+        pub(crate) extra: u16,
+    }
+
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Debug)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Ints {
+        pub(crate) a: u64,
+        pub(crate) b: u32,
+        pub(crate) c: u8,
+    }
+
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Debug)]
+    #[pmem(plain)]
+    #[repr(C)]
+    pub(crate) struct Opts {
+        pub(crate) f: Option<Flagged>,
+        pub(crate) i: Option<Ints>,
+    }
+}
+
+#[test]
+fn an_option_of_a_changed_struct_migrates_with_a_niche_or_a_tag() {
+    use std::mem::size_of;
+    assert_eq!(size_of::<Option<opt1::Flagged>>(), size_of::<opt1::Flagged>());
+    assert!(size_of::<Option<opt1::Ints>>() > size_of::<opt1::Ints>());
+    let d = Dir::new("auto", "option-struct");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PVec<opt1::Opts>>::create(&path).unwrap();
+    p.tx(|tx| {
+        tx.root_mut().push(opt1::Opts {
+            f: Some(opt1::Flagged { on: true, n: 41 }),
+            i: None,
+        })?;
+        tx.root_mut().push(opt1::Opts {
+            f: None,
+            i: Some(opt1::Ints { a: u32::MAX, b: 9 }),
+        })?;
+        tx.root_mut().push(opt1::Opts {
+            f: Some(opt1::Flagged { on: false, n: 0 }),
+            i: Some(opt1::Ints { a: 0, b: 0 }),
+        })
+    })
+    .unwrap();
+    drop(p);
+    migrate_to::<PVec<opt2::Opts>>(&path);
+    let p = Pool::<PVec<opt2::Opts>>::open(&path).unwrap();
+    p.check().unwrap();
+    let f = |n, on| opt2::Flagged { n, on, extra: 0 };
+    let i = |a, b| opt2::Ints { a, b, c: 0 };
+    assert_eq!(
+        p.read(|v| v.iter().copied().collect::<Vec<_>>()).unwrap(),
+        [
+            opt2::Opts {
+                f: Some(f(41, true)),
+                i: None
+            },
+            opt2::Opts {
+                f: None,
+                i: Some(i(u64::from(u32::MAX), 9))
+            },
+            opt2::Opts {
+                f: Some(f(0, false)),
+                i: Some(i(0, 0))
+            },
+        ]
+    );
+}

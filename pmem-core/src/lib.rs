@@ -70,7 +70,9 @@ pub mod __private {
     }
     /// The stored graph an automatic migration reads old values by.
     pub mod auto {
-        pub use crate::format::auto::{widen, within, FieldMatcher, OldGraph, OldType};
+        pub use crate::format::auto::{
+            widen, within, zero_padding_of, FieldMatcher, OldGraph, OldType,
+        };
     }
 }
 #[doc(hidden)]

@@ -20,32 +20,6 @@ pub(crate) fn check(cx: &Ctxt, cont: &Container<'_>) {
     field_types_can_persist(cx, cont);
     options_fit_the_item(cx, cont);
     accessor_names_are_unique(cx, cont);
-    migration_options_on_struct_fields(cx, cont);
-}
-
-/// `renamed_from` and `default` steer the automatic migration of a struct's fields;
-/// enum variants' fields are not migrated field by field (an enum with fields migrates
-/// only unchanged), so there the options would silently do nothing.
-fn migration_options_on_struct_fields(cx: &Ctxt, cont: &Container<'_>) {
-    if !matches!(cont.data, Data::Enum(..)) {
-        return;
-    }
-    for f in cont.all_fields() {
-        if let Some(d) = &f.attrs.default {
-            cx.error_spanned_by(
-                d,
-                "`#[pmem(default = ...)]` has no effect on an enum variant's field: automatic \
-                 migration fills added fields of structs only",
-            );
-        }
-        if !f.attrs.renamed_from.is_empty() {
-            cx.error_spanned_by(
-                f.original,
-                "`#[pmem(renamed_from = ...)]` has no effect on an enum variant's field: \
-                 automatic migration matches fields of structs only",
-            );
-        }
-    }
 }
 
 /// A union does not say which field is live, so the derive could not know what to

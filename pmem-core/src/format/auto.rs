@@ -293,22 +293,50 @@ impl<'a> OldType<'a> {
         }
     }
 
-    /// The name of the variant of the stored fieldless enum whose value is at `old`.
+    /// The variant of the stored enum whose value is at `old`: its name, and its stored
+    /// fields to be matched by the fields of the new variant of that name (offsets from
+    /// the start of the enum, each checked to lie inside the stored enum).
     ///
     /// # Errors
-    /// [`Error::NotAutoMigratable`] when the stored type is not an enum named as `new`
-    /// or the variant holds fields; [`Error::Corrupted`] for an undeclared tag.
+    /// [`Error::NotAutoMigratable`] when the stored type is not an enum named as `new`;
+    /// [`Error::Corrupted`] for an undeclared tag or a field outside the enum.
     ///
     /// # Safety
     /// - `old` points to a readable value of the stored type.
-    pub unsafe fn enum_variant(&self, old: *const u8, new: &'static TypeSchema) -> Result<&'a str> {
+    pub unsafe fn enum_variant_fields(
+        &self,
+        old: *const u8,
+        new: &'static TypeSchema,
+    ) -> Result<(&'a str, FieldMatcher<'a>)> {
+        // SAFETY: forwarded contract.
+        let v = unsafe { self.stored_variant(old, new)? };
+        let m = FieldMatcher {
+            ty: *self,
+            fields: &v.fields,
+            used: vec![false; v.fields.len()],
+        };
+        m.check_bounds()?;
+        Ok((&v.name, m))
+    }
+
+    /// The stored variant whose tag the enum value at `old` holds.
+    ///
+    /// # Safety
+    /// - `old` points to a readable value of the stored type.
+    unsafe fn stored_variant(
+        &self,
+        old: *const u8,
+        new: &'static TypeSchema,
+    ) -> Result<&'a super::schema_graph::StoredVariant> {
         let NodeShape::Enum { repr, variants } = &self.node().shape else {
             return Err(self.mismatch(new));
         };
+        // `repr(C, Int)` keeps its tag where `repr(Int)` does: first, as that integer.
+        let repr = repr.strip_prefix("C, ").unwrap_or(repr);
         if self.name() != new.name {
             return Err(self.mismatch(new));
         }
-        let tag_size = match repr.as_str() {
+        let tag_size = match repr {
             "u8" | "i8" => 1,
             "u16" | "i16" => 2,
             "u32" | "i32" => 4,
@@ -328,7 +356,7 @@ impl<'a> OldType<'a> {
         // (checked above); read unaligned, so a damaged record's alignment cannot
         // make the read undefined.
         let tag: i128 = unsafe {
-            match repr.as_str() {
+            match repr {
                 "u8" => i128::from(old.read_unaligned()),
                 "i8" => i128::from(old.cast::<i8>().read_unaligned()),
                 "u16" => i128::from(old.cast::<u16>().read_unaligned()),
@@ -340,17 +368,10 @@ impl<'a> OldType<'a> {
                 other => return Err(refuse(format!("enum repr {other} is not supported"))),
             }
         };
-        let v = variants
+        variants
             .iter()
             .find(|v| v.discriminant == tag)
-            .ok_or_else(|| Error::corrupted(format!("undeclared {} tag {tag}", self.name()), 0))?;
-        if !v.fields.is_empty() {
-            return Err(within(
-                refuse("variant with fields changed (only fieldless enums migrate)"),
-                &format!("::{}", v.name),
-            ));
-        }
-        Ok(&v.name)
+            .ok_or_else(|| Error::corrupted(format!("undeclared {} tag {tag}", self.name()), 0))
     }
 }
 
@@ -395,7 +416,7 @@ impl<'a> FieldMatcher<'a> {
             if end.is_none_or(|e| e > size) || !aligned {
                 return Err(Error::corrupted(
                     format!(
-                        "schema record: field {}.{} at offset {} does not fit its struct",
+                        "schema record: field {}.{} at offset {} does not fit its type",
                         self.ty.name(),
                         f.name,
                         f.offset
@@ -426,6 +447,20 @@ impl<'a> FieldMatcher<'a> {
             )),
         }
     }
+}
+
+/// Writes 0 into the padding of the value at `p` (the bytes its typed writes left
+/// uninitialised), as every typed write into a pool must be followed by (the commit
+/// reads every byte).
+///
+/// # Safety
+/// - `p` points to a valid `T` (apart from its padding), writable, that nothing else
+///   refers to.
+#[doc(hidden)]
+pub unsafe fn zero_padding_of<T: crate::types::Persistent>(p: *mut T) {
+    // SAFETY: caller's contract; `T::schema()` describes `T` (and registers the typed
+    // zeroer of any `Option` inside it).
+    unsafe { crate::types::padding::zero_padding(T::schema(), p.cast()) }
 }
 
 /// Migrates the primitive at `old` (of the stored type `old_ty`) into the primitive

@@ -304,27 +304,91 @@ fn persistent_impl(
             validate: validate_fn(&name, int, variants, typed, &discs, &offsets),
             owned: {
                 let owned = (!plain).then(|| owned_fns(variants, typed));
-                let migrate = migrate_fn(variants);
+                let migrate = migrate_fn(int, variants, typed, &discs, &offsets);
                 Some(quote!(#owned #migrate))
             },
         },
     )
 }
 
-/// `migrate_into_pool` for a fieldless enum: the stored tag's variant, found by name
-/// in `Self` (appended variants are new names; old tags keep their meaning because the
-/// variant is matched by name, not by number). An enum with fields keeps the default
-/// (migrates only unchanged).
-fn migrate_fn(variants: &[Variant<'_>]) -> Option<TokenStream> {
-    if variants.iter().any(|v| !v.fields.is_empty()) {
-        return None;
-    }
-    let arms = variants.iter().map(|v| {
-        let id = v.ident;
-        let name = id.to_string();
-        quote!(#name => Self::#id,)
-    });
-    Some(quote! {
+/// `migrate_into_pool`: the stored tag's variant is found by name in `Self` (appended
+/// variants are new names; old tags keep their meaning because the variant is matched
+/// by name, not by number; a removed variant is refused). Then, exactly as for a
+/// struct, each field of the new variant is migrated from the stored variant's field of
+/// its name (or a `renamed_from` name), in place at its offset inside `dst`; the others
+/// get their `default` function or `Default`; a stored field nobody took was removed.
+/// The tag is written as the `repr` integer at offset 0, the layout the `repr`
+/// guarantees (see the module docs).
+fn migrate_fn(
+    int: &syn::Ident,
+    variants: &[Variant<'_>],
+    typed: &[Vec<(TokenStream, syn::Type)>],
+    discs: &[TokenStream],
+    offsets: &[Vec<TokenStream>],
+) -> TokenStream {
+    let arms = variants
+        .iter()
+        .zip(typed)
+        .zip(discs)
+        .zip(offsets)
+        .map(|(((v, fields), d), offs)| {
+            let vname = v.ident.to_string();
+            let vpart = format!("::{vname}");
+            let steps = v.fields.iter().zip(fields).zip(offs).map(|((f, (marker, ty)), off)| {
+                let pt = as_field(ty, marker);
+                let name = f.name();
+                let part = format!("::{vname}.{name}");
+                let olds = &f.attrs.renamed_from;
+                let default = match &f.attrs.default {
+                    Some(path) => quote!(::core::option::Option::Some(#path())),
+                    None => quote! {{
+                        #[allow(unused_imports)]
+                        use ::pmem::__private::{NoDefault as _, ViaDefault as _};
+                        (&::pmem::__private::DefaultProbe::<#ty>::new()).probe()
+                    }},
+                };
+                quote! {
+                    let __pmem_dst = dst.cast::<u8>().add(#off).cast::<#ty>();
+                    match __pmem_old.take(#name, &[#(#olds),*]) {
+                        ::core::option::Option::Some((__pmem_off, __pmem_ty)) => {
+                            #pt::migrate_into_pool(old.add(__pmem_off), __pmem_ty, __pmem_dst)
+                                .map_err(|e| ::pmem::__private::auto::within(e, #part))?;
+                        }
+                        ::core::option::Option::None => match #default {
+                            ::core::option::Option::Some(v) => ::core::ptr::write(__pmem_dst, v),
+                            ::core::option::Option::None => {
+                                return ::core::result::Result::Err(::pmem::Error::NotAutoMigratable {
+                                    path: ::core::convert::Into::into(#part),
+                                    change: ::core::convert::Into::into(
+                                        "field added, and its type has no Default; give the field \
+                                         #[pmem(default = \"path::to::fn\")]",
+                                    ),
+                                });
+                            }
+                        },
+                    }
+                }
+            });
+            quote! {
+                #vname => {
+                    dst.cast::<#int>().write((#d) as #int);
+                    #(#steps)*
+                    __pmem_old
+                        .finish()
+                        .map_err(|e| ::pmem::__private::auto::within(e, #vpart))?;
+                }
+            }
+        });
+    quote! {
+        #[allow(
+            unused_unsafe,
+            unused_variables,
+            unused_mut,
+            clippy::cast_possible_truncation,
+            clippy::cast_possible_wrap,
+            clippy::cast_sign_loss,
+            clippy::unnecessary_cast
+        )]
         unsafe fn migrate_into_pool(
             old: *const u8,
             old_ty: ::pmem::__private::auto::OldType<'_>,
@@ -339,22 +403,38 @@ fn migrate_fn(variants: &[Variant<'_>]) -> Option<TokenStream> {
                 };
             }
             // SAFETY: `old` is a readable value of the stored type (caller's contract).
-            let __pmem_name = unsafe { old_ty.enum_variant(old, __pmem_schema)? };
-            let __pmem_v = match __pmem_name {
-                #(#arms)*
-                other => {
-                    return ::core::result::Result::Err(::pmem::Error::NotAutoMigratable {
-                        path: ::std::format!("::{other}"),
-                        change: ::core::convert::Into::into("variant removed"),
-                    });
+            let (__pmem_name, mut __pmem_old) =
+                unsafe { old_ty.enum_variant_fields(old, __pmem_schema)? };
+            // SAFETY: `dst` is valid for writes of a `Self`, lies in the destination's
+            // open transaction and owns nothing (caller's contract). Its bytes are
+            // zeroed first, so the bytes no write below covers (padding, the unused
+            // tail of a shorter variant) are initialised. The layout is the one the
+            // integer `repr` guarantees: the tag, of the `repr` integer, at offset 0,
+            // written as the new variant's discriminant; each field at the offset the
+            // schema records for it (taken from the variant's `#[repr(C)]` shadow
+            // struct), aligned for its type, written once: by its own migration (whose
+            // `old` is the stored field, at its stored offset, checked by
+            // `enum_variant_fields` to lie inside the valid old value; whose `dst` is in
+            // the pool, as owning fields need) or by a default built outside the pool,
+            // which owns no pool memory. With the tag and every field of the variant
+            // written, `*dst` is a valid `Self`; `zero_padding_of` then zeroes what the
+            // typed writes left uninitialised inside the fields.
+            unsafe {
+                ::core::ptr::write_bytes(dst.cast::<u8>(), 0, ::core::mem::size_of::<Self>());
+                match __pmem_name {
+                    #(#arms)*
+                    other => {
+                        return ::core::result::Result::Err(::pmem::Error::NotAutoMigratable {
+                            path: ::std::format!("::{other}"),
+                            change: ::core::convert::Into::into("variant removed"),
+                        });
+                    }
                 }
-            };
-            // SAFETY: `dst` is writable (caller's contract); a fieldless variant owns
-            // nothing.
-            unsafe { ::core::ptr::write(dst, __pmem_v) };
+                ::pmem::__private::auto::zero_padding_of(dst);
+            }
             ::core::result::Result::Ok(())
         }
-    })
+    }
 }
 
 /// `visit_owned` and `free_owned`: a `match` over the variants, each field of the live
