@@ -50,9 +50,15 @@ unsafe impl<T: Plain> Persistent for Option<T> {
         // SAFETY: caller's contract.
         unsafe { validate(ptr) }
     }
-    /// Unchanged: copied. Otherwise only an `Option` of a primitive (whose layout this
-    /// build knows: the one it opens such a pool with) migrates: `None` stays `None`, a
-    /// `Some` migrates its payload (`Option<u32> → Option<u64>`).
+    /// Unchanged: copied. Otherwise `None` stays `None` and a `Some` migrates its
+    /// payload (`Option<u32> → Option<u64>`, `Option<V1> → Option<V2>` for a struct
+    /// or enum that changed). For an `Option` of a primitive the old value is read by
+    /// this build's layout of it (the one it opens such a pool with); for any other
+    /// inner type, `None` and `Some` are told apart from the stored schema alone
+    /// ([`OldType::option_payload`]: a niche layout's `Some` is a valid inner value, a
+    /// tagged layout's tag is 0 or 1).
+    ///
+    /// [`OldType::option_payload`]: crate::format::auto::OldType::option_payload
     unsafe fn migrate_into_pool(
         old: *const u8,
         old_ty: crate::format::auto::OldType<'_>,
@@ -66,29 +72,40 @@ unsafe impl<T: Plain> Persistent for Option<T> {
         }
         let inner = old_ty.option_inner(Self::SCHEMA)?;
         // SAFETY: (caller) `old` is a valid, aligned stored `Option` of `inner`.
-        let p = match unsafe { old_payload(old, inner, old_ty.size()) } {
-            OldOption::Unknown => return Err(old_ty.mismatch(Self::SCHEMA)),
-            OldOption::None => {
-                // SAFETY: `dst` is writable (caller's contract).
-                unsafe { dst.write(None) };
-                return Ok(());
-            }
-            OldOption::Some(p) => p,
+        let payload = match unsafe { old_payload(old, inner, old_ty.size()) } {
+            OldOption::None => None,
+            OldOption::Some(p) => Some((p, inner)),
+            // SAFETY: (caller) `old` is a readable stored `Option`, aligned for it.
+            OldOption::Unknown => unsafe { old_ty.option_payload(old, Self::SCHEMA)? },
         };
-        let mut v = MaybeUninit::<T>::uninit();
-        // SAFETY: `p` is the old payload, a valid aligned value of `inner`; `v` is a
-        // writable `T` slot. `T` is plain: its migration allocates nothing and writes
-        // only `*v` (so the slot need not lie in the pool), and it initialises it fully.
-        unsafe { T::migrate_into_pool(p, inner, v.as_mut_ptr()) }?;
-        // SAFETY: initialised just above; `dst` is writable (caller's contract).
-        unsafe { dst.write(Some(v.assume_init())) };
+        let v = match payload {
+            None => None,
+            Some((p, inner)) => {
+                let mut v = MaybeUninit::<T>::uninit();
+                // SAFETY: `p` is the old payload, a valid aligned value of `inner`
+                // inside the old value; `v` is a writable `T` slot. `T` is plain: its
+                // migration allocates nothing and writes only `*v` (so the slot need
+                // not lie in the pool), and it initialises it fully on success.
+                unsafe { T::migrate_into_pool(p, inner, v.as_mut_ptr()) }?;
+                // SAFETY: initialised just above.
+                Some(unsafe { v.assume_init() })
+            }
+        };
+        // SAFETY: `dst` is writable and nothing else refers to it (caller's contract);
+        // the typed write leaves the bytes the value does not use (a `None`'s payload,
+        // padding) uninitialised, and `zero_padding` zeroes them, keeping the value.
+        unsafe {
+            dst.write(v);
+            zero_padding::<T>(dst.cast());
+        }
         Ok(())
     }
 }
 
 /// A stored `Option` as read by [`old_payload`].
 enum OldOption {
-    /// Its inner type is not a primitive this build knows at that size.
+    /// Its inner type is not a primitive this build knows at that size: read by the
+    /// stored schema instead.
     Unknown,
     /// `None`.
     None,
