@@ -283,15 +283,18 @@ const MIGRATE_STACK: usize = 1 << 30;
 /// - fields reordered; a field renamed with `#[pmem(renamed_from = "old")]`;
 /// - integers widened (`u8 → u16 → u32 → u64 → u128`, `i8 → … → i128`, unsigned to a
 ///   wider signed), `f32 → f64`;
-/// - variants appended to a fieldless enum (matched by name, so old tags keep their
-///   meaning);
-/// - a field removed, only with [`AutoMigrate::drop_removed_fields`].
+/// - variants appended to an enum (matched by name, so old tags keep their meaning);
+///   the fields of an enum's variants change by the struct rules above (matched by
+///   name or `renamed_from`, added from their default), each migrated in place;
+/// - a field removed (of a struct or an enum variant), only with
+///   [`AutoMigrate::drop_removed_fields`]. A removed variant is always refused.
 ///
 /// The element types of a `PVec`, of hash and B-tree maps (key and value) and sets,
 /// of an array (same length) and of a tuple (same arity) may change in any of these
 /// ways: maps and sets are rebuilt, rehashed by the new key or ordered by its `Ord`.
-/// An `Option` of a primitive widens its payload; an `Option` of anything else, an
-/// enum with fields and a string migrate only unchanged.
+/// An `Option` of a primitive, or of a plain struct or enum that changed, migrates its
+/// payload (`None` and `Some` told apart from the stored schema); a string migrates
+/// only unchanged.
 ///
 /// # Errors
 /// [`Error::NotAutoMigratable`] naming the path and the change for anything else (a

@@ -146,7 +146,7 @@ pub unsafe trait Persistent: PSafe {
     /// it owns in the pool `dst` lies in: the step of an automatic migration
     /// (ARCHITECTURE §15.6). The default copies with [`Persistent::clone_into_pool`]
     /// when the stored graph from `old_ty` on equals `Self`'s, and refuses otherwise;
-    /// primitives widen, derived structs and fieldless enums, boxes and vectors convert.
+    /// primitives widen, derived structs and enums, boxes, vectors and options convert.
     ///
     /// # Errors
     /// [`Error::NotAutoMigratable`] for a change that is not automatic (its path is
