@@ -1287,7 +1287,10 @@ fn a_removed_variant_field_is_refused_unless_dropping_is_asked_for_and_a_removed
     p.check().unwrap();
     assert_eq!(
         p.read(|v| (v[0], v[1])).unwrap(),
-        (ev_dropped::Event::Wide { to: 9 }, ev_dropped::Event::Pair(1, 2))
+        (
+            ev_dropped::Event::Wide { to: 9 },
+            ev_dropped::Event::Pair(1, 2)
+        )
     );
 }
 
@@ -1418,7 +1421,10 @@ mod opt2 {
 #[test]
 fn an_option_of_a_changed_struct_migrates_with_a_niche_or_a_tag() {
     use std::mem::size_of;
-    assert_eq!(size_of::<Option<opt1::Flagged>>(), size_of::<opt1::Flagged>());
+    assert_eq!(
+        size_of::<Option<opt1::Flagged>>(),
+        size_of::<opt1::Flagged>()
+    );
     assert!(size_of::<Option<opt1::Ints>>() > size_of::<opt1::Ints>());
     let d = Dir::new("auto", "option-struct");
     let path = d.path("p.pool");
