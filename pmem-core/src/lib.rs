@@ -70,9 +70,8 @@ pub mod __private {
     }
     /// The stored graph an automatic migration reads old values by.
     pub mod auto {
-        pub use crate::format::auto::{
-            widen, within, zero_padding_of, FieldMatcher, OldGraph, OldType,
-        };
+        pub use crate::format::auto::{widen, within, FieldMatcher, OldGraph, OldType};
+        pub use crate::types::zero_padding_of;
     }
 }
 #[doc(hidden)]

@@ -618,20 +618,6 @@ impl<'a> FieldMatcher<'a> {
     }
 }
 
-/// Writes 0 into the padding of the value at `p` (the bytes its typed writes left
-/// uninitialised), as every typed write into a pool must be followed by (the commit
-/// reads every byte).
-///
-/// # Safety
-/// - `p` points to a valid `T` (apart from its padding), writable, that nothing else
-///   refers to.
-#[doc(hidden)]
-pub unsafe fn zero_padding_of<T: crate::types::Persistent>(p: *mut T) {
-    // SAFETY: caller's contract; `T::schema()` describes `T` (and registers the typed
-    // zeroer of any `Option` inside it).
-    unsafe { crate::types::padding::zero_padding(T::schema(), p.cast()) }
-}
-
 /// Migrates the primitive at `old` (of the stored type `old_ty`) into the primitive
 /// `to` at `dst`: equal types are copied, integers widen (unsigned to a wider unsigned
 /// or signed, signed to a wider signed), `f32` widens to `f64`; anything else is

@@ -16,7 +16,8 @@ pub(crate) use check::check_pool;
 pub use check::{visit_erased, CheckReport};
 pub use free::free_owned_later;
 pub use psafe::{
-    owns_nothing, plain_view, snapshot_plain, CopyOf, Invalid, PInit, PSafe, Persistent, Plain,
+    owns_nothing, plain_view, snapshot_plain, zero_padding_of, CopyOf, Invalid, PInit, PSafe,
+    Persistent, Plain,
 };
 pub use ptr::{OptionPBoxMut, PBox, PBoxMut, PPtr};
 pub use visitor::{VisitFn, Visitor};

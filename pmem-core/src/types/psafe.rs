@@ -255,6 +255,19 @@ unsafe fn zero_typed<T: Persistent>(p: *mut u8) {
     unsafe { super::padding::zero_padding(T::schema(), p) }
 }
 
+/// Writes 0 into the padding of the value at `p` (the bytes its typed writes left
+/// uninitialised), as every typed write into a pool must be followed by (the commit
+/// reads every byte).
+///
+/// # Safety
+/// - `p` points to a valid `T` (apart from its padding), writable, that nothing else
+///   refers to.
+#[doc(hidden)]
+pub unsafe fn zero_padding_of<T: Persistent>(p: *mut T) {
+    // SAFETY: caller's contract.
+    unsafe { zero_typed::<T>(p.cast()) }
+}
+
 /// Remembers that the `T` at `p` (snapshotted, in the transaction open on this thread)
 /// is handed out as `&mut T`: its padding is zeroed at commit. Scalars and pointers
 /// have none.
