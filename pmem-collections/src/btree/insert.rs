@@ -195,14 +195,16 @@ impl Tree {
     /// Frees the nodes of `spare` that the split did not use.
     fn release(&self, spare: Spare) -> Result<()> {
         let g = self.geo;
-        // SAFETY: fresh nodes of this tree's pool that nothing refers to.
+        // SAFETY: fresh nodes of this tree's pool that nothing refers to, given back
+        // at once so that the transaction can reuse them (a bulk load would otherwise
+        // leave one unused leaf per spread in the heap).
         unsafe {
             if let Some(l) = spare.leaf {
-                g.free_node(l, 0)?;
+                g.free_fresh_node(l, 0)?;
             }
             for (i, n) in spare.inner.into_iter().enumerate() {
                 if let Some(n) = n {
-                    g.free_node(n, i + 1)?;
+                    g.free_fresh_node(n, i + 1)?;
                 }
             }
         }

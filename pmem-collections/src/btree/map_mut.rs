@@ -158,18 +158,20 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         let align = align_of::<K>().max(align_of::<V>());
         // SAFETY: the scratch allocation is fresh pool memory of this tree's pool,
         // declared before it is written; the entry built in it is either moved into
-        // the leaf (the scratch then owns nothing) or dropped again.
+        // the leaf (the scratch then owns nothing) or dropped again, and the scratch is
+        // given back at once (`free_fresh`), so that a bulk transaction reuses one
+        // scratch slot instead of leaving one per full-leaf insert in the heap.
         unsafe {
             let s = raw::alloc(t.anchor(), size, align)?;
             raw::snapshot(s, size);
             let (kp, vp) = (s.cast::<K>(), s.add(voff).cast::<V>());
             if let Err(e) = key.init(kp) {
-                let _ = raw::free(s, size);
+                let _ = raw::free_fresh(s, size);
                 return Err(e);
             }
             if let Err(e) = value.init(vp) {
                 let _ = K::free_owned(kp);
-                let _ = raw::free(s, size);
+                let _ = raw::free_fresh(s, size);
                 return Err(e);
             }
             let (leaf, pos) = match t.make_room(&mut path) {
@@ -177,7 +179,7 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
                 Err(e) => {
                     let _ = K::free_owned(kp);
                     let _ = V::free_owned(vp);
-                    let _ = raw::free(s, size);
+                    let _ = raw::free_fresh(s, size);
                     return Err(e);
                 }
             };
@@ -187,7 +189,7 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
             std::ptr::copy_nonoverlapping(s, g.key(leaf, n), g.ks);
             std::ptr::copy_nonoverlapping(s.add(voff), g.val(leaf, n), g.vs);
             t.finish_insert(leaf, pos);
-            raw::free(s, size)?;
+            raw::free_fresh(s, size)?;
             Ok((leaf, pos))
         }
     }

@@ -515,6 +515,21 @@ impl Geo {
         unsafe { raw::free(n, size) }
     }
 
+    /// Gives back a node allocated in this transaction that nothing refers to, so the
+    /// transaction can allocate its memory again (`raw::free_fresh`).
+    ///
+    /// # Safety
+    /// - as for [`Geo::free_node`], and nothing uses the node after this call.
+    pub(crate) unsafe fn free_fresh_node(&self, n: *mut u8, level: usize) -> Result<()> {
+        let size = if level == 0 {
+            self.leaf_size
+        } else {
+            self.inner_size
+        };
+        // SAFETY: caller's contract.
+        unsafe { raw::free_fresh(n, size) }
+    }
+
     /// Moves `n` entries from `src[si..]` to `dst[di..]` (same or different leaves,
     /// overlapping or not), snapshotting the destination.
     ///

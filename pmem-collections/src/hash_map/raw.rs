@@ -605,8 +605,10 @@ pub(crate) unsafe fn resize(
             }
         }
         let old_size = lay.alloc_size(old.buckets()).unwrap_or(0);
-        // SAFETY: the old table, replaced below; nothing refers to it after commit.
-        unsafe { raw::free(old.start(), old_size)? };
+        // SAFETY: the old table, replaced below; nothing reads it after this point. A
+        // table this transaction allocated is given back at once (`free_fresh`): a
+        // map grown in one transaction reuses its old tables.
+        unsafe { raw::free_fresh(old.start(), old_size)? };
     }
     std::mem::forget(guard);
     let off = raw::offset_of(p).expect("allocated in this pool");

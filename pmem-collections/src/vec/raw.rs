@@ -199,8 +199,10 @@ impl RawVec {
         };
         if let Some(old) = old {
             // SAFETY: `old` is this header's live buffer of `old_bytes` bytes; nothing
-            // refers to it once the header names the new buffer below.
-            if let Err(e) = unsafe { raw::free(old, old_bytes) } {
+            // reads it after this point (the header names the new buffer below). A
+            // buffer this transaction allocated is given back at once (`free_fresh`):
+            // a vector grown step by step in one transaction reuses its old buffers.
+            if let Err(e) = unsafe { raw::free_fresh(old, old_bytes) } {
                 if let Some(p) = fresh {
                     // SAFETY: `p` was allocated above and is referenced by nothing.
                     let _ = unsafe { raw::free(p, el.bytes(new_cap as u64).unwrap_or(0)) };

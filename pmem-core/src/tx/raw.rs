@@ -155,6 +155,39 @@ pub unsafe fn free(ptr: *const u8, size: usize) -> Result<()> {
     free_in(sh, st, (addr - region_base(addr)) as u64, size)
 }
 
+/// Gives back an allocation made earlier in the current transaction, at once: unlike
+/// [`free`], the memory can be allocated again by this same transaction (a bulk
+/// transaction that allocates and gives back scratch nodes does not grow the heap by
+/// them). An allocation that is not this transaction's own is freed at commit, as by
+/// [`free`].
+///
+/// Freeing at once is sound for memory this transaction allocated: no committed state
+/// refers to it, and the allocator's bytes it changes are journaled as every
+/// allocation's are (an abort restores them and rebuilds the index).
+///
+/// # Errors
+/// [`Error::Corrupted`] when `ptr` is not a live allocation of at least `size` bytes.
+///
+/// # Safety
+/// - `ptr` must lie in the mapped part of a pool whose transaction is open on this
+///   thread, and nothing may use the allocation after this call.
+pub unsafe fn free_fresh(ptr: *const u8, size: usize) -> Result<()> {
+    let addr = ptr as usize;
+    // SAFETY: forwarded contract.
+    let (sh, st) = unsafe { active(addr) };
+    let off = (addr - region_base(addr)) as u64;
+    if !st.journal.fresh.covers(off, off + size as u64)
+        || crate::inject::is(crate::inject::Broken::FreeBeforeCommit)
+    {
+        return free_in(sh, st, off, size);
+    }
+    st.journal.heap_touched = true;
+    let mut heap = std::mem::take(&mut st.heap);
+    let r = heap.free(&mut TxCtx { sh, st: &mut *st }, off, size as u64);
+    st.heap = heap;
+    r
+}
+
 /// The pool offset of `ptr`, or `None` when `ptr` is not inside an open pool.
 #[inline]
 pub fn offset_of(ptr: *const u8) -> Option<u64> {
