@@ -66,7 +66,9 @@ pub mod __private {
     pub mod raw {
         pub use crate::format::{pool_tag_of, PPTR_TAG_SHIFT};
         pub use crate::tx::raw::*;
-        pub use crate::types::{free_owned_later, owns_nothing, snapshot_plain, CopyOf};
+        pub use crate::types::{
+            free_owned_later, owns_nothing, settle_padding, snapshot_plain, CopyOf,
+        };
     }
     /// The stored graph an automatic migration reads old values by.
     pub mod auto {

@@ -201,3 +201,62 @@ fn a_niche_none_pushed_or_assigned_commits_only_initialised_bytes() {
     assert_eq!(pool.read(|v| v.to_vec()).unwrap(), vec![None, None]);
     pool.check().unwrap();
 }
+
+#[test]
+fn a_padded_element_assigned_then_moved_by_an_insert_commits_only_initialised_bytes() {
+    let d = Dir::new("probe-padding", "moved");
+    let mut pool = Pool::<PVec<Padded>>::create(d.path("p.pool")).unwrap();
+    pool.tx(|tx| {
+        let v = tx.root_mut();
+        v.push(padded(1))?;
+        if let Some(first) = v.get_mut(0) {
+            *first = padded(2);
+        }
+        // The assigned element moves (to index 1, and into a grown buffer) before
+        // the commit zeroes its padding.
+        v.insert(0, padded(3))?;
+        for i in 0..8 {
+            v.push(padded(i))?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(pool.read(|v| v[1]).unwrap(), padded(2));
+}
+
+#[test]
+fn padded_values_assigned_then_moved_by_splits_and_resizes_commit_only_initialised_bytes() {
+    use pmem::{PBTreeMap, PHashMap};
+    let d = Dir::new("probe-padding", "splits");
+    let mut tree = Pool::<PBTreeMap<u32, Padded>>::create(d.path("t.pool")).unwrap();
+    let mut table = Pool::<PHashMap<u32, Padded>>::create(d.path("h.pool")).unwrap();
+    tree.tx(|tx| {
+        let m = tx.root_mut();
+        m.insert(5000, padded(1))?;
+        if let Some(v) = m.get_mut(&5000) {
+            *v = padded(2);
+        }
+        // Entries inserted before it shift it, and leaves split under it.
+        for k in 0..400 {
+            m.insert(k, padded(3))?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    table
+        .tx(|tx| {
+            let m = tx.root_mut();
+            m.insert(0, padded(1))?;
+            if let Some(v) = m.get_mut(&0) {
+                *v = padded(2);
+            }
+            // The table grows: every bucket moves.
+            for k in 1..400 {
+                m.insert(k, padded(3))?;
+            }
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+    assert_eq!(tree.read(|m| m.get(&5000).copied()).unwrap(), Some(padded(2)));
+    assert_eq!(table.read(|m| m.get(&0).copied()).unwrap(), Some(padded(2)));
+}

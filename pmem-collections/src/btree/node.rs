@@ -464,8 +464,10 @@ pub(crate) unsafe fn write_bytes(dst: *mut u8, src: *const u8, n: usize) {
     if n == 0 {
         return;
     }
-    // SAFETY: caller's contract.
+    // SAFETY: caller's contract; the tree is borrowed mutably, so the views of the
+    // entries that move have ended: padding assigned through them is zeroed first.
     unsafe {
+        raw::settle_padding(src, n);
         raw::snapshot(dst, n);
         std::ptr::copy(src, dst, n);
     }
@@ -565,6 +567,7 @@ impl Geo {
             if i < n {
                 for (base, size) in [(self.key(leaf, i), self.ks), (self.val(leaf, i), self.vs)] {
                     if size > 0 {
+                        raw::settle_padding(base, (n + 1 - i) * size);
                         raw::snapshot(base, (n + 1 - i) * size);
                         std::slice::from_raw_parts_mut(base, (n + 1 - i) * size).rotate_right(size);
                     }

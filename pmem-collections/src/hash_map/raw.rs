@@ -591,6 +591,14 @@ pub(crate) unsafe fn resize(
         ptr::write_bytes(p, EMPTY, buckets);
     }
     if let Some(old) = old {
+        // SAFETY: the old table's buckets, whose value views have ended (the map is
+        // borrowed mutably): padding assigned through them is zeroed before it moves.
+        unsafe {
+            raw::settle_padding(
+                old.start().cast_const(),
+                lay.alloc_size(old.buckets()).unwrap_or(0),
+            );
+        }
         for i in old.full_buckets() {
             let src = old.bucket(i);
             let hash = hasher(src, seed);
@@ -605,10 +613,10 @@ pub(crate) unsafe fn resize(
             }
         }
         let old_size = lay.alloc_size(old.buckets()).unwrap_or(0);
-        // SAFETY: the old table, replaced below; nothing reads it after this point. A
-        // table this transaction allocated is given back at once (`free_fresh`): a
-        // map grown in one transaction reuses its old tables.
-        unsafe { raw::free_fresh(old.start(), old_size)? };
+        // SAFETY: the old table, replaced below; nothing refers to it after commit.
+        // (Not `free_fresh`: a value view handed out earlier in the transaction has its
+        // padding zeroer remembered at its old address until the commit.)
+        unsafe { raw::free(old.start(), old_size)? };
     }
     std::mem::forget(guard);
     let off = raw::offset_of(p).expect("allocated in this pool");

@@ -92,6 +92,11 @@ impl<T> Compact<T> {
             // SAFETY: both slots are inside the range logged at the first removal; the
             // destination is a gap (its element was removed).
             unsafe {
+                // The element's view (if the pass handed one out) has ended.
+                raw::settle_padding(
+                    self.base.add(self.processed).cast_const().cast(),
+                    size_of::<T>(),
+                );
                 ptr::copy_nonoverlapping(
                     self.base.add(self.processed),
                     self.base.add(self.processed - self.deleted),
@@ -133,6 +138,10 @@ impl<T> Drop for Compact<T> {
         // elements `processed..len` are initialised and move down over the gap; then
         // elements `0..len - deleted` are initialised.
         unsafe {
+            raw::settle_padding(
+                self.base.add(self.processed).cast_const().cast(),
+                (self.len - self.processed) * size_of::<T>(),
+            );
             ptr::copy(
                 self.base.add(self.processed),
                 self.base.add(self.processed - self.deleted),

@@ -445,6 +445,7 @@ impl<T: Persistent> PVecMut<T> {
             return Err(Error::CrossPool);
         }
         self.reserve(n)?;
+        other.settle_slots(0, n);
         let len = self.len_now();
         self.snapshot_slots(len, len + n);
         let (dst, src) = (self.elem_ptr(len), other.elem_ptr(0));
@@ -718,6 +719,7 @@ impl<T: Persistent> PVecMut<T> {
             return Ok(());
         }
         self.reserve(n)?;
+        self.settle_slots(start, end);
         self.snapshot_slots(len, len + n);
         let base = self.elem_ptr(0);
         let h = self.hdr();

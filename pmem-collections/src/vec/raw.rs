@@ -190,7 +190,10 @@ impl RawVec {
                 // SAFETY: `p` is a fresh allocation of at least `used` bytes, `old` holds
                 // `used` initialised bytes; they do not overlap. The snapshot declares the
                 // copied range (no old bytes are saved for fresh memory).
+                // The old elements' views have ended (the vector is borrowed mutably):
+                // padding assigned through them is zeroed before it is copied.
                 unsafe {
+                    raw::settle_padding(old, used);
                     raw::snapshot(p, used);
                     ptr::copy_nonoverlapping(old, p, used);
                 }
@@ -199,10 +202,10 @@ impl RawVec {
         };
         if let Some(old) = old {
             // SAFETY: `old` is this header's live buffer of `old_bytes` bytes; nothing
-            // reads it after this point (the header names the new buffer below). A
-            // buffer this transaction allocated is given back at once (`free_fresh`):
-            // a vector grown step by step in one transaction reuses its old buffers.
-            if let Err(e) = unsafe { raw::free_fresh(old, old_bytes) } {
+            // refers to it once the header names the new buffer below. (Not
+            // `free_fresh`: an element view handed out earlier in the transaction has
+            // its padding zeroer remembered at its old address until the commit.)
+            if let Err(e) = unsafe { raw::free(old, old_bytes) } {
                 if let Some(p) = fresh {
                     // SAFETY: `p` was allocated above and is referenced by nothing.
                     let _ = unsafe { raw::free(p, el.bytes(new_cap as u64).unwrap_or(0)) };

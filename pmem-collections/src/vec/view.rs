@@ -65,13 +65,29 @@ impl<T: Persistent> PVecMut<T> {
         self.len()
     }
 
-    /// Logs slots `from..to` (which must be below `cap`).
+    /// Logs slots `from..to` (which must be below `cap`), and zeroes the padding of
+    /// values assigned through `&mut` in them earlier in the transaction, before the
+    /// caller moves them (`raw::settle_padding`).
     pub(crate) fn snapshot_slots(&mut self, from: usize, to: usize) {
         if to > from {
             let p = self.elem_ptr(from);
             // SAFETY: slots `from..to` are inside the buffer (callers keep `to <= cap`),
-            // which lies in the open transaction's pool.
-            unsafe { raw::snapshot(p.cast_const().cast(), (to - from) * size_of::<T>()) };
+            // which lies in the open transaction's pool; the views of its elements have
+            // ended (this view is borrowed mutably).
+            unsafe {
+                raw::settle_padding(p.cast_const().cast(), (to - from) * size_of::<T>());
+                raw::snapshot(p.cast_const().cast(), (to - from) * size_of::<T>());
+            }
+        }
+    }
+
+    /// [`raw::settle_padding`] of elements `from..to` that are about to be copied.
+    pub(crate) fn settle_slots(&mut self, from: usize, to: usize) {
+        if to > from {
+            let p = self.elem_ptr(from);
+            // SAFETY: initialised elements of this vector; their views have ended (this
+            // view is borrowed mutably).
+            unsafe { raw::settle_padding(p.cast_const().cast(), (to - from) * size_of::<T>()) };
         }
     }
 
@@ -371,6 +387,7 @@ impl<T: Persistent> PVecMut<T> {
         let base = self.elem_ptr(0);
         let h = self.hdr();
         if index != len - 1 {
+            self.settle_slots(len - 1, len);
             self.snapshot_slots(index, index + 1);
             // SAFETY: both slots are initialised elements of the buffer; slot `index` is
             // logged.

@@ -170,7 +170,11 @@ pub unsafe fn free(ptr: *const u8, size: usize) -> Result<()> {
 ///
 /// # Safety
 /// - `ptr` must lie in the mapped part of a pool whose transaction is open on this
-///   thread, and nothing may use the allocation after this call.
+///   thread, and nothing may use the allocation after this call;
+/// - no `&mut` view of a plain value inside it was handed out in this transaction:
+///   such a view's padding zeroer is remembered at its address until the commit
+///   (ARCHITECTURE §12.1), and would then run on whatever reused the memory. Scratch
+///   the library fills only through `PInit` qualifies.
 pub unsafe fn free_fresh(ptr: *const u8, size: usize) -> Result<()> {
     let addr = ptr as usize;
     // SAFETY: forwarded contract.

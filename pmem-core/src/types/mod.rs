@@ -15,6 +15,7 @@ mod visitor;
 pub(crate) use check::check_pool;
 pub use check::{visit_erased, CheckReport};
 pub use free::free_owned_later;
+pub use padding::settle_padding;
 pub use psafe::{
     owns_nothing, plain_view, snapshot_plain, zero_padding_of, CopyOf, Invalid, PInit, PSafe,
     Persistent, Plain,

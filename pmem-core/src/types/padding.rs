@@ -114,6 +114,34 @@ pub(crate) unsafe fn before_commit(base: usize, commit: bool) {
     }
 }
 
+/// Zeroes now the padding of every value remembered (handed out as `&mut`) at an
+/// address in `[p, p + len)`, and forgets them. A collection calls it before it moves
+/// the bytes of its elements (a shift, a swap, a grown buffer, a split node): a value
+/// assigned through `&mut` earlier in the transaction would otherwise carry its
+/// uninitialised padding to the new place, where the zeroer remembered for the old
+/// address does not reach (ARCHITECTURE §12.1, "Padding").
+///
+/// # Safety
+/// - every value remembered in the range is still a valid value of its type, allocated,
+///   and no reference to it is alive (the collection holding it is borrowed mutably by
+///   the caller, so the views it handed out have ended).
+pub unsafe fn settle_padding(p: *const u8, len: usize) {
+    let (start, end) = (p.addr(), p.addr().saturating_add(len));
+    let due: Vec<(usize, Zero)> = PENDING.with(|v| {
+        let mut v = v.borrow_mut();
+        if v.is_empty() || len == 0 {
+            return Vec::new(); // no allocation: the common case
+        }
+        let (due, rest) = v.drain(..).partition(|&(a, _)| a >= start && a < end);
+        *v = rest;
+        due
+    });
+    for (a, f) in due {
+        // SAFETY: caller's contract: a valid value of the zeroer's type, unaliased.
+        unsafe { f(std::ptr::with_exposed_provenance_mut(a)) };
+    }
+}
+
 /// A typed padding zeroer: `zero_padding` for one type, written with its layout.
 pub(crate) type Zero = unsafe fn(*mut u8);
 
