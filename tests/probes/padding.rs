@@ -257,6 +257,9 @@ fn padded_values_assigned_then_moved_by_splits_and_resizes_commit_only_initialis
             Ok::<_, Error>(())
         })
         .unwrap();
-    assert_eq!(tree.read(|m| m.get(&5000).copied()).unwrap(), Some(padded(2)));
+    assert_eq!(
+        tree.read(|m| m.get(&5000).copied()).unwrap(),
+        Some(padded(2))
+    );
     assert_eq!(table.read(|m| m.get(&0).copied()).unwrap(), Some(padded(2)));
 }
