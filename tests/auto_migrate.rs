@@ -1468,3 +1468,61 @@ fn an_option_of_a_changed_struct_migrates_with_a_niche_or_a_tag() {
         ]
     );
 }
+
+// ---- a `repr(C, u8)` enum: its tag is read where `repr(u8)` keeps it ----
+
+mod cev1 {
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Debug)]
+    #[pmem(plain)]
+    #[repr(C, u8)]
+    pub(crate) enum Shape {
+        #[default]
+        Dot,
+        Circle {
+            r: u16,
+        },
+        Rect(u8, u8),
+    }
+}
+
+#[derive(Persistent, Default, Clone, Copy, PartialEq, Debug)]
+#[pmem(plain)]
+#[repr(C, u8)]
+enum Shape {
+    #[default]
+    Dot,
+    Circle {
+        r: u32,
+        filled: bool,
+    },
+    Rect(u16, u16),
+}
+
+#[test]
+fn a_repr_c_enum_with_fields_migrates() {
+    let d = Dir::new("auto", "repr-c-enum");
+    let path = d.path("p.pool");
+    let mut p = Pool::<PVec<cev1::Shape>>::create(&path).unwrap();
+    p.tx(|tx| {
+        let v = tx.root_mut();
+        v.push(cev1::Shape::Rect(3, 250))?;
+        v.push(cev1::Shape::Circle { r: 40_000 })?;
+        v.push(cev1::Shape::Dot)
+    })
+    .unwrap();
+    drop(p);
+    migrate_to::<PVec<Shape>>(&path);
+    let p = Pool::<PVec<Shape>>::open(&path).unwrap();
+    p.check().unwrap();
+    assert_eq!(
+        p.read(|v| v.iter().copied().collect::<Vec<_>>()).unwrap(),
+        [
+            Shape::Rect(3, 250),
+            Shape::Circle {
+                r: 40_000,
+                filled: false
+            },
+            Shape::Dot
+        ]
+    );
+}
