@@ -354,26 +354,8 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
         }
     }
     unsafe fn clone_into_pool(&self, dst: *mut Self) -> Result<()> {
-        let size = size_of::<T>().max(1);
-        // SAFETY: `dst` lies in a pool whose transaction is open on this thread
-        // (caller's contract); the fresh allocation is declared before it is written,
-        // and freed again if the target's copy fails.
-        unsafe {
-            let p = raw::alloc(dst.cast(), size, align_of::<T>())?;
-            raw::snapshot(p, size);
-            if let Err(e) = (**self).clone_into_pool(p.cast()) {
-                raw::free(p, size)?;
-                return Err(e);
-            }
-            let off = raw::offset_of(p)
-                .and_then(NonZeroU64::new)
-                .ok_or(Error::CrossPool)?;
-            dst.write(PBox {
-                off,
-                _t: PhantomData,
-            });
-        }
-        Ok(())
+        // SAFETY: caller's contract for `dst`; the target's copy fills the fresh `T`.
+        unsafe { PBox::write_new(dst, |p| (**self).clone_into_pool(p)) }
     }
     unsafe fn migrate_into_pool(
         old: *const u8,
@@ -389,15 +371,27 @@ unsafe impl<T: Persistent> Persistent for PBox<T> {
         // bytes are the target's offset.
         let off = unsafe { old.cast::<u64>().read() };
         let src = raw::resolve(old, off, target.size().max(1), target.align())?;
-        let size = size_of::<T>().max(1);
-        // SAFETY: `dst` lies in a pool whose transaction is open on this thread (caller's
-        // contract); the fresh allocation is declared before it is written and freed
-        // again if the target's migration fails. `src` is the old target, resolved and
+        // SAFETY: caller's contract for `dst`; `src` is the old target, resolved and
         // bounds-checked in the old pool, a valid value of `target` (the old box owns it).
+        unsafe { PBox::write_new(dst, |p| T::migrate_into_pool(src, target, p)) }
+    }
+}
+
+impl<T: Persistent> PBox<T> {
+    /// Writes at `dst` a box owning a fresh `T` that `fill` initialises; the
+    /// allocation is freed again if `fill` fails (a deep copy's and a migration's box).
+    ///
+    /// # Safety
+    /// - `dst` is writable and lies in a pool whose transaction is open on this thread;
+    /// - `fill` fully initialises the `T` it is given (fresh, logged pool memory).
+    unsafe fn write_new(dst: *mut Self, fill: impl FnOnce(*mut T) -> Result<()>) -> Result<()> {
+        let size = size_of::<T>().max(1);
+        // SAFETY: caller's contract; the fresh allocation is declared before it is
+        // written, and freed again if `fill` fails.
         unsafe {
             let p = raw::alloc(dst.cast(), size, align_of::<T>())?;
             raw::snapshot(p, size);
-            if let Err(e) = T::migrate_into_pool(src, target, p.cast()) {
+            if let Err(e) = fill(p.cast()) {
                 raw::free(p, size)?;
                 return Err(e);
             }
