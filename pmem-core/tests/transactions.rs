@@ -329,3 +329,89 @@ fn a_full_disk_fails_the_transaction_cleanly_and_the_pool_stays_usable() {
     assert_eq!(pool.read(observe).unwrap().values, vec![2, 1]);
     pool.check().unwrap();
 }
+
+/// A pool file whose transactions roll back: pages unchanged since the last checkpoint
+/// are restored from the file (their private copies dropped), pages changed since are
+/// restored from the journal, and the heap grown by the transaction is given back. Each
+/// rollback must leave every byte, and reopening must find every commit.
+#[test]
+fn rollbacks_on_a_pool_file_restore_clean_pages_from_the_file_and_dirty_ones_from_the_journal() {
+    let dir = std::env::temp_dir().join(format!("pmem-rollback-file-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("p.pool");
+    let opts = PoolOptions::new().initial_size(64 << 10);
+    let mut pool = opts.create::<Root>(&path).unwrap();
+    let mut rng = Rng(7);
+    for _ in 0..200 {
+        random_tx(&mut pool, &mut rng);
+    }
+    pool.tx(|tx| {
+        for v in 0..3000 {
+            tx.root_mut().push_front(v)?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    pool.close().unwrap();
+    let bulk = |tx: &mut pmem_core::Tx<'_, Root>| {
+        let root = tx.root_mut();
+        root.bump_all(3); // thousands of 8-byte writes: line mode
+        for v in 0..2000 {
+            root.push_front(v)?; // allocations, and heap growth
+        }
+        root.bump_all(1);
+        Ok::<_, Error>(())
+    };
+    let roll_back = |pool: &mut Pool<Root>, what: &str| {
+        let before = pool.heap_image();
+        let r: Result<(), Error> = pool.tx(|tx| {
+            bulk(tx)?;
+            Err(Error::InvalidOptions("rolled back on purpose".into()))
+        });
+        assert!(r.is_err());
+        assert!(
+            pool.heap_image() == before,
+            "{what}: rollback left different bytes"
+        );
+        pool.check().unwrap();
+        pool.read(observe).unwrap()
+    };
+    // Just reopened: every page is the file's.
+    let mut pool = opts.open::<Root>(&path).unwrap();
+    let m0 = roll_back(&mut pool, "all pages clean");
+    // A commit after the checkpoint: its pages are dirty (only in the mapping and the
+    // log), the rest clean; a rollback now mixes both kinds.
+    pool.tx(bulk).unwrap();
+    let m1 = pool.read(observe).unwrap();
+    assert_eq!(m1.values.len(), m0.values.len() + 2000);
+    assert_eq!(
+        roll_back(&mut pool, "dirty and clean pages").values,
+        m1.values
+    );
+    // And a panic in the middle of a bulk transaction.
+    let before = pool.heap_image();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let _ = pool.tx(|tx| {
+            bulk(tx)?;
+            panic!("in the middle of a bulk transaction");
+            #[allow(unreachable_code)]
+            Ok::<_, Error>(())
+        });
+    }));
+    assert!(r.is_err());
+    assert!(
+        pool.heap_image() == before,
+        "panic: rollback left different bytes"
+    );
+    pool.tx(|tx| tx.root_mut().push_front(42)).unwrap();
+    pool.close().unwrap();
+    let pool = opts.open::<Root>(&path).unwrap();
+    pool.check().unwrap();
+    let m2 = pool.read(observe).unwrap();
+    assert_eq!(m2.values[0], 42);
+    assert_eq!(&m2.values[1..], &m1.values[..]);
+    assert_eq!(m2.sum, m2.values.iter().sum::<u64>());
+    drop(pool);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -43,7 +43,13 @@ impl Shared {
     /// Rolls back everything the journal recorded.
     pub(crate) fn abort(&self, st: &mut State) {
         // SAFETY: every journaled range was mapped when written and mappings only grow.
-        unsafe { st.journal.roll_back(self.region.base()) };
+        // Pages restored from the file are dropped: W is the file plus the pages dirty
+        // since the last checkpoint, and these were not dirty (journal.rs `IN_FILE`).
+        unsafe {
+            st.journal.roll_back(self.region.base(), |off, len| {
+                self.region.discard_private(off, len)
+            })
+        };
         if st.journal.heap_touched {
             match HeapIndex::rebuild(&ReadCtx(self)) {
                 Ok(ix) => st.heap = ix,

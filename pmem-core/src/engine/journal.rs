@@ -9,8 +9,15 @@
 
 use std::collections::BTreeMap;
 
+use super::page_set::PageSet;
+
 /// Undo position meaning "fresh memory: nothing to restore".
 const FRESH: u64 = u64::MAX;
+/// Line-mode undo position meaning "the pool file holds this page's old bytes": the page
+/// was not changed since the last checkpoint, so the private mapping shows the file's
+/// bytes (free space aside, which nothing reads), and a rollback drops the private copy
+/// instead of copying saved bytes back (ARCHITECTURE §5.1).
+const IN_FILE: u64 = u64::MAX - 1;
 const SMALL: usize = 32;
 
 /// A written interval: `end` and where its old bytes sit in `Journal::undo` (or `FRESH`).
@@ -184,6 +191,9 @@ pub(crate) struct Journal {
     /// `undo` (`FRESH`: the whole page was fresh memory).
     touched: Vec<(u64, u64)>,
     line_mode: bool,
+    /// The mapping is the pool file mapped privately, so a page unchanged since the last
+    /// checkpoint can be restored from the file (`IN_FILE`). Set once at open.
+    file_backed: bool,
 }
 
 /// Past this many written intervals a transaction switches to line mode: each write
@@ -193,15 +203,25 @@ const LINE: u64 = 64;
 const PAGE: u64 = crate::format::PAGE;
 
 impl Journal {
+    /// An empty journal; `file_backed`: see the field.
+    pub(crate) fn new(file_backed: bool) -> Self {
+        Journal {
+            file_backed,
+            ..Journal::default()
+        }
+    }
+
     /// Records the intent to write `[off, off+len)`; saves old bytes read from `base`.
+    /// `dirty` is the set of pages changed since the last checkpoint (the others read
+    /// the pool file's bytes when the journal is `file_backed`).
     ///
     /// # Safety
     /// - `base + off .. base + off + len` must be mapped and readable.
     #[inline]
-    pub(crate) unsafe fn snapshot(&mut self, base: *const u8, off: u64, len: u64) {
+    pub(crate) unsafe fn snapshot(&mut self, base: *const u8, off: u64, len: u64, dirty: &PageSet) {
         if self.line_mode {
             // SAFETY: forwarded contract.
-            unsafe { self.snapshot_lines(base, off, len) };
+            unsafe { self.snapshot_lines(base, off, len, dirty) };
             return;
         }
         let end = off + len;
@@ -275,7 +295,7 @@ impl Journal {
         }
         if self.written.len() >= LINE_MODE_AT {
             // SAFETY: every written interval is readable (it was when snapshotted).
-            unsafe { self.enter_line_mode(base) };
+            unsafe { self.enter_line_mode(base, dirty) };
         }
     }
 
@@ -285,7 +305,7 @@ impl Journal {
     /// # Safety
     /// - as for `snapshot`; whole pages around the range must be mapped (mappings are
     ///   page-granular).
-    unsafe fn snapshot_lines(&mut self, base: *const u8, off: u64, len: u64) {
+    unsafe fn snapshot_lines(&mut self, base: *const u8, off: u64, len: u64, dirty: &PageSet) {
         if len == 0 {
             return;
         }
@@ -304,7 +324,7 @@ impl Journal {
             }
             if self.lines[p] == 0 {
                 // SAFETY: the page is mapped (page-granular mappings).
-                unsafe { self.save_page(base, page) };
+                unsafe { self.save_page(base, page, dirty) };
             }
             self.lines[p] |= mask;
         }
@@ -315,12 +335,18 @@ impl Journal {
     /// # Safety
     /// - the page must be mapped; its bytes are saved as they are now (see
     ///   `enter_line_mode` for pages already written in interval mode).
-    unsafe fn save_page(&mut self, base: *const u8, page: u64) {
+    unsafe fn save_page(&mut self, base: *const u8, page: u64, dirty: &PageSet) {
         let start = page * PAGE;
         if self.fresh.covers(start, start + PAGE)
             || crate::inject::is(crate::inject::Broken::SkipUndo)
         {
             self.touched.push((page, FRESH));
+            return;
+        }
+        if self.file_backed && !dirty.contains(page) {
+            // A bulk transaction rewriting pages it did not allocate (remove half of a
+            // big map) would otherwise hold a second copy of each in DRAM.
+            self.touched.push((page, IN_FILE));
             return;
         }
         let pos = self.undo.len() as u64;
@@ -335,13 +361,13 @@ impl Journal {
     ///
     /// # Safety
     /// - every written interval's pages must be mapped.
-    unsafe fn enter_line_mode(&mut self, base: *const u8) {
+    unsafe fn enter_line_mode(&mut self, base: *const u8, dirty: &PageSet) {
         let mut spans = Vec::with_capacity(self.written.len());
         self.written.for_each(|s, sp| spans.push((s, sp)));
         self.line_mode = true;
         for &(s, sp) in &spans {
             // SAFETY: caller's contract.
-            unsafe { self.snapshot_lines(base, s, sp.end - s) };
+            unsafe { self.snapshot_lines(base, s, sp.end - s, dirty) };
         }
         // The pages saved above hold the *current* bytes of intervals written before the
         // switch; put those intervals' old bytes back into the saved pages.
@@ -355,7 +381,7 @@ impl Journal {
                 let page = at / PAGE;
                 let stop = ((page + 1) * PAGE).min(sp.end);
                 if let Some(&pos) = page_pos.get(&page) {
-                    if pos != FRESH {
+                    if pos != FRESH && pos != IN_FILE {
                         let from = (sp.undo + (at - s)) as usize;
                         let to = (pos + at % PAGE) as usize;
                         let n = (stop - at) as usize;
@@ -408,11 +434,17 @@ impl Journal {
         self.fresh.fill_gaps(off, off + len, |_, _| FRESH);
     }
 
-    /// Copies every saved old range back into the mapping at `base`.
+    /// Copies every saved old range back into the mapping at `base`; pages whose old
+    /// bytes are the pool file's go to `restore_from_file(offset, len)`, which drops their
+    /// private copies.
     ///
     /// # Safety
     /// - every written range must still be mapped writable at `base`.
-    pub(crate) unsafe fn roll_back(&self, base: *mut u8) {
+    pub(crate) unsafe fn roll_back(
+        &self,
+        base: *mut u8,
+        mut restore_from_file: impl FnMut(u64, u64),
+    ) {
         self.written.for_each(|start, sp| {
             if sp.undo != FRESH {
                 let len = (sp.end - start) as usize;
@@ -425,7 +457,9 @@ impl Journal {
             }
         });
         for &(page, pos) in &self.touched {
-            if pos != FRESH {
+            if pos == IN_FILE {
+                restore_from_file(page * PAGE, PAGE);
+            } else if pos != FRESH {
                 let src = &self.undo[pos as usize..(pos + PAGE) as usize];
                 // SAFETY: the page was mapped when saved and mappings only grow.
                 unsafe {

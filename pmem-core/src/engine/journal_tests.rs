@@ -1,3 +1,4 @@
+use super::super::page_set::PageSet;
 use super::*;
 
 #[test]
@@ -6,16 +7,16 @@ fn a_range_is_snapshotted_once_and_rolled_back_exactly() {
     let mut j = Journal::default();
     // SAFETY: all ranges are inside `mem`.
     unsafe {
-        j.snapshot(mem.as_ptr(), 10, 8);
-        j.snapshot(mem.as_ptr(), 12, 2);
-        j.snapshot(mem.as_ptr(), 14, 10); // overlaps the tail: only 18..24 is new
+        j.snapshot(mem.as_ptr(), 10, 8, &PageSet::default());
+        j.snapshot(mem.as_ptr(), 12, 2, &PageSet::default());
+        j.snapshot(mem.as_ptr(), 14, 10, &PageSet::default()); // overlaps the tail: only 18..24 is new
     }
     assert_eq!(j.undo.len(), 8 + 6);
     for b in &mut mem[10..24] {
         *b = 0xEE;
     }
     // SAFETY: as above.
-    unsafe { j.roll_back(mem.as_mut_ptr()) };
+    unsafe { j.roll_back(mem.as_mut_ptr(), |_, _| unreachable!("not file-backed")) };
     assert_eq!(mem, (0..=255).collect::<Vec<u8>>());
 }
 
@@ -29,14 +30,14 @@ fn a_snapshot_spanning_touching_unmerged_intervals_saves_each_byte_once() {
     let mut j = Journal::default();
     for &(off, len) in &[(100u64, 10u64), (50, 3), (110, 10), (105, 20), (130, 4)] {
         // SAFETY: inside `mem`.
-        unsafe { j.snapshot(mem.as_ptr(), off, len) };
+        unsafe { j.snapshot(mem.as_ptr(), off, len, &PageSet::default()) };
         for b in &mut mem[off as usize..(off + len) as usize] {
             *b = 0xEE;
         }
     }
     assert_eq!(j.undo.len(), 10 + 3 + 10 + 5 + 4);
     // SAFETY: inside `mem`.
-    unsafe { j.roll_back(mem.as_mut_ptr()) };
+    unsafe { j.roll_back(mem.as_mut_ptr(), |_, _| unreachable!("not file-backed")) };
     assert_eq!(mem, orig);
 }
 
@@ -57,7 +58,7 @@ fn line_mode_rolls_back_exactly_and_logs_every_written_byte() {
         let len = 1 + x % 40;
         let off = (x >> 8) % (mem.len() as u64 - len);
         // SAFETY: inside `mem`.
-        unsafe { j.snapshot(mem.as_ptr(), off, len) };
+        unsafe { j.snapshot(mem.as_ptr(), off, len, &PageSet::default()) };
         for b in off..off + len {
             mem[b as usize] = i as u8;
             written[b as usize] = true;
@@ -83,7 +84,7 @@ fn line_mode_rolls_back_exactly_and_logs_every_written_byte() {
         "a written byte is not logged"
     );
     // SAFETY: inside `mem`.
-    unsafe { j.roll_back(mem.as_mut_ptr()) };
+    unsafe { j.roll_back(mem.as_mut_ptr(), |_, _| unreachable!("not file-backed")) };
     // Fresh memory may keep new bytes; everything else is restored.
     assert_eq!(mem[..12 * 4096], orig[..12 * 4096]);
     j.clear();
@@ -96,11 +97,11 @@ fn writes_inside_fresh_allocations_save_no_old_bytes() {
     let mut j = Journal::default();
     j.record_fresh(100, 200);
     // SAFETY: inside `mem`.
-    unsafe { j.snapshot(mem.as_ptr(), 150, 50) };
+    unsafe { j.snapshot(mem.as_ptr(), 150, 50, &PageSet::default()) };
     assert!(j.undo.is_empty());
     assert!(j.written.covers(150, 200));
     // SAFETY: inside `mem`.
-    unsafe { j.snapshot(mem.as_ptr(), 290, 20) }; // 290..300 fresh, 300..310 old
+    unsafe { j.snapshot(mem.as_ptr(), 290, 20, &PageSet::default()) }; // 290..300 fresh, 300..310 old
     assert_eq!(j.undo.len(), 20);
 }
 
@@ -110,7 +111,7 @@ fn many_disjoint_ranges_switch_to_the_tree_and_stay_sorted() {
     let mut j = Journal::default();
     for i in (0..1000u64).rev() {
         // SAFETY: inside `mem`.
-        unsafe { j.snapshot(mem.as_ptr(), i * 64, 8) };
+        unsafe { j.snapshot(mem.as_ptr(), i * 64, 8, &PageSet::default()) };
     }
     assert_eq!(j.written.len(), 1000);
     let mut prev = None;

@@ -290,7 +290,9 @@ impl Shared {
         path: PathBuf,
     ) -> Result<Arc<Shared>> {
         let state = State {
-            journal: Journal::default(),
+            // W is the pool file mapped privately exactly when the file has a descriptor
+            // (the simulated medium and volatile pools copy instead).
+            journal: Journal::new(files.pool.as_ref().is_some_and(|f| f.fd().is_some())),
             heap: HeapIndex::default(),
             log_pos: LOG_HEADER_LEN,
             last_seq: checkpoint.checkpoint_seq,

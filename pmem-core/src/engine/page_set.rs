@@ -27,6 +27,12 @@ impl PageSet {
             }
         }
     }
+    /// Is page number `page` in the set?
+    pub(crate) fn contains(&self, page: u64) -> bool {
+        self.words
+            .get((page / 64) as usize)
+            .is_some_and(|w| w & (1 << (page % 64)) != 0)
+    }
     /// Maximal runs of set pages as (first page, page count).
     pub(super) fn runs(&self) -> Vec<(u64, u64)> {
         let mut out: Vec<(u64, u64)> = Vec::new();

@@ -130,7 +130,11 @@ impl HeapMem for TxCtx<'_> {
     }
     fn snapshot(&mut self, off: u64, len: u64) {
         // SAFETY: the allocator only names ranges below heap_end <= mapped_len.
-        unsafe { self.st.journal.snapshot(self.sh.region.base(), off, len) };
+        unsafe {
+            self.st
+                .journal
+                .snapshot(self.sh.region.base(), off, len, &self.st.dirty)
+        };
     }
     fn record_fresh(&mut self, off: u64, len: u64) {
         self.st.journal.record_fresh(off, len);

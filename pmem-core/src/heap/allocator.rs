@@ -248,6 +248,12 @@ impl HeapIndex {
             });
         }
         m.ensure_mapped(new_end)?;
+        // Nothing before this transaction lived in `old_end..new_end` and a rollback
+        // restores `heap_end`, after which no walk reads past it: the grown range needs no
+        // old bytes. Declaring it fresh keeps the block headers carved from it out of the
+        // undo buffer, so a bulk transaction's pages are saved neither whole (line mode)
+        // nor header by header (ARCHITECTURE §5.1).
+        m.record_fresh(old_end, new_end - old_end);
         if have > 0 {
             self.remove_free(start, have);
         }

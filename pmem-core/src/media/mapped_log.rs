@@ -9,6 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::medium::{Backing, RealFile};
 use super::Region;
 
+/// Writes of at least this many bytes go to the file with `pwrite` instead of through the
+/// mapping (see `write_at`): small commits keep the system-call-free path.
+const WRITE_THROUGH: usize = 64 << 10;
+
 /// The log file, written through a shared mapping in the pool's region so that a commit in
 /// `Process` durability costs memory copies and no system call; `sync` is fdatasync,
 /// which on Linux writes back the mapping's dirty pages.
@@ -128,6 +132,15 @@ impl Backing for MappedLog {
                     .min(crate::media::max_log_size())
                     .max(need),
             )?;
+        }
+        if data.len() >= WRITE_THROUGH {
+            // A large write (a bulk transaction's ranges) goes through the file, not the
+            // mapping: the page cache holds it either way, but pages stored through the
+            // mapping stay mapped — counted in the process's resident memory until the log
+            // is cut — so a 200 MiB bulk commit would double its footprint. The mapping
+            // and the file share the same page-cache pages (Linux's unified page cache),
+            // so later reads through either see these bytes, and fdatasync covers both.
+            return self.inner.write_at(off, data);
         }
         // SAFETY: the range is inside the mapped part of the log half (checked and grown
         // above); the file blocks behind it are allocated, so the store cannot SIGBUS.

@@ -188,7 +188,7 @@ impl<R: Persistent> Pool<R> {
             // SAFETY: `off` is a fresh allocation of size_of::<R>() bytes aligned for R.
             unsafe {
                 st.journal
-                    .snapshot(sh.region.base(), off, size_of::<R>() as u64);
+                    .snapshot(sh.region.base(), off, size_of::<R>() as u64, &st.dirty);
                 let root = sh.region.base().add(off as usize).cast::<R>();
                 std::ptr::write(root, init());
                 // The commit reads every byte: no uninitialised padding (§12.1).

@@ -55,8 +55,12 @@ pub unsafe fn snapshot(ptr: *const u8, len: usize) {
     debug_assert!((addr - base + len) as u64 <= sh.region.control().mapped_len());
     // SAFETY: the range is mapped, by the caller's promise.
     unsafe {
-        st.journal
-            .snapshot(sh.region.base(), (addr - base) as u64, len as u64);
+        st.journal.snapshot(
+            sh.region.base(),
+            (addr - base) as u64,
+            len as u64,
+            &st.dirty,
+        );
     };
 }
 
