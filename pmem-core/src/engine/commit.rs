@@ -47,9 +47,9 @@ impl Shared {
         // since the last checkpoint, and these were not dirty (journal.rs `IN_FILE`).
         unsafe {
             st.journal.roll_back(self.region.base(), |off, len| {
-                self.region.discard_private(off, len)
-            })
-        };
+                self.region.discard_private(off, len);
+            });
+        }
         if st.journal.heap_touched {
             match HeapIndex::rebuild(&ReadCtx(self)) {
                 Ok(ix) => st.heap = ix,

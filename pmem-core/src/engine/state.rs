@@ -133,8 +133,8 @@ impl HeapMem for TxCtx<'_> {
         unsafe {
             self.st
                 .journal
-                .snapshot(self.sh.region.base(), off, len, &self.st.dirty)
-        };
+                .snapshot(self.sh.region.base(), off, len, &self.st.dirty);
+        }
     }
     fn record_fresh(&mut self, off: u64, len: u64) {
         self.st.journal.record_fresh(off, len);
