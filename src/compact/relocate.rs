@@ -214,16 +214,19 @@ impl<'a> Walk<'a> {
             segs.push(self.paths[id as usize].1);
             id = self.paths[id as usize].0;
         }
+        segs.reverse();
+        let text = |s: &Seg<'_>| match s {
+            Seg::Root => String::new(),
+            Seg::Field(f) => format!(".{f}"),
+            Seg::Index(i) => format!("[{i}]"),
+        };
         let mut out = String::from("root");
-        for s in segs.iter().rev() {
-            match s {
-                Seg::Root => {}
-                Seg::Field(f) => {
-                    out.push('.');
-                    out.push_str(f);
-                }
-                Seg::Index(i) => out.push_str(&format!("[{i}]")),
-            }
+        if segs.len() > 40 {
+            out.extend(segs[..20].iter().map(text));
+            out.push_str(&format!("…({} more)…", segs.len() - 40));
+            out.extend(segs[segs.len() - 20..].iter().map(text));
+        } else {
+            out.extend(segs.iter().map(text));
         }
         out
     }
@@ -244,17 +247,15 @@ impl<'a> Walk<'a> {
     /// Keeps the allocation at `off` (for a value at `path` that needs `need` bytes of
     /// it): copies `len` bytes, allocated with `align`.
     fn claim(&mut self, off: u64, need: u64, len: u64, align: u64, path: u32) -> Result<()> {
-        let at = self.spell(path);
-        let i = self
-            .live
-            .binary_search_by_key(&off, |a| a.offset)
-            .map_err(|_| {
-                corrupted(
-                    format!("{at} owns {off:#x}, which is not a live allocation"),
-                    off,
-                )
-            })?;
+        let Ok(i) = self.live.binary_search_by_key(&off, |a| a.offset) else {
+            let at = self.spell(path);
+            return Err(corrupted(
+                format!("{at} owns {off:#x}, which is not a live allocation"),
+                off,
+            ));
+        };
         if self.live[i].size < need {
+            let at = self.spell(path);
             return Err(corrupted(
                 format!(
                     "{at} owns {off:#x} of {} bytes, but needs {need}",
@@ -264,6 +265,7 @@ impl<'a> Walk<'a> {
             ));
         }
         if off == self.ins.schema_offset() || !self.claimed.insert(off) {
+            let at = self.spell(path);
             return Err(corrupted(
                 format!("{at} owns {off:#x}, which is owned twice"),
                 off,
