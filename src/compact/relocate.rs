@@ -65,6 +65,9 @@ enum Fix {
 pub(super) struct Plan {
     blocks: Vec<Block>,
     fixes: Vec<Fix>,
+    /// B-tree separators, copied again from their (rewritten) leaf keys at the end:
+    /// (separator, key, bytes).
+    separators: Vec<(Place, Place, u64)>,
 }
 
 /// A step of a value's path from the root, for errors.
@@ -93,6 +96,8 @@ struct Walk<'a> {
     /// Links and vector headers by old offsets, resolved to places after the walk.
     links: Vec<(u64, bool, u64)>,
     pptrs: Vec<Pending>,
+    /// B-tree separators by old offsets: (separator, leaf key, key bytes).
+    separators: Vec<(u64, u64, u64)>,
     paths: Vec<(u32, Seg<'a>)>,
     stack: Vec<(u64, usize, u32)>,
     uuid: [u8; 16],
@@ -117,6 +122,7 @@ pub(super) fn plan(ins: &Inspector, s: &StoredSchema) -> Result<Plan> {
         blocks: Vec::new(),
         links: Vec::new(),
         pptrs: Vec::new(),
+        separators: Vec::new(),
         paths: vec![(0, Seg::Root)],
         stack: Vec::new(),
         uuid: ins.info().uuid,
@@ -391,6 +397,11 @@ impl<'a> Walk<'a> {
                     self.claim(b.offset, b.size, b.size, l.align, path)?;
                 }
                 self.links.extend(l.words.iter().map(|&w| (w, false, 0)));
+                if l.key_size > 0 {
+                    let ks = l.key_size;
+                    self.separators
+                        .extend(l.separators.iter().map(|&(sep, key)| (sep, key, ks)));
+                }
             }
         }
         let (k, v) = (params.first().copied(), params.get(1).copied());
@@ -553,9 +564,21 @@ impl<'a> Walk<'a> {
             };
             fixes.push(Fix::PPtr { at: place, to });
         }
+        let mut separators = Vec::with_capacity(self.separators.len());
+        for &(sep, key, len) in &self.separators {
+            let (Some(s), Some(k)) = (self.place(&order, sep, len), self.place(&order, key, len))
+            else {
+                return Err(corrupted(
+                    "a B-tree separator outside the copied nodes",
+                    sep,
+                ));
+            };
+            separators.push((s, k, len));
+        }
         Ok(Plan {
             blocks: self.blocks,
             fixes,
+            separators,
         })
     }
 }
@@ -594,6 +617,11 @@ pub(super) fn copy(ins: &Inspector, plan: &Plan, tx: &mut RawTx<'_>, tag: u64) -
                 tx.write(at(p), &h)?;
             }
         }
+    }
+    // A separator is a byte copy of a leaf key, which the fixes above may have
+    // rewritten (a `PString` key's buffer moved).
+    for &(sep, key, len) in &plan.separators {
+        tx.copy(at(key), at(sep), len)?;
     }
     Ok(new[0])
 }

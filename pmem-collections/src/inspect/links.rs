@@ -5,9 +5,10 @@ use std::mem::offset_of;
 
 use pmem_core::Result;
 
-use super::{geo, u16_at, CollectionKind, Contents, ElemLayout, PoolBytes};
+use super::{geo, u16_at, u64_at, CollectionKind, Contents, ElemLayout, PoolBytes};
 use crate::btree::{
-    BTreeHeader, CHILD_SIZE, INNER_HDR, LEAF_HDR, OFF_LEN, OFF_LEVEL, OFF_NEXT, OFF_PREV,
+    BTreeHeader, CHILD_SIZE, INNER_HDR, LEAF_HDR, MAX_HEIGHT, OFF_LEN, OFF_LEVEL, OFF_NEXT,
+    OFF_PREV,
 };
 use crate::corrupted::corrupted;
 use crate::hash_map::{HashHeader, GROUP};
@@ -23,6 +24,13 @@ pub struct Links {
     pub words: Vec<u64>,
     /// The alignment every buffer of the collection is allocated with.
     pub align: u64,
+    /// B-tree separators: (offset of a separator key in an inner node, offset of the
+    /// leaf key it is a byte copy of — the smallest of its right subtree). A key that
+    /// holds pool offsets (a `PString`'s buffer) is aliased by its separator, so a copy
+    /// that rewrites the leaf key must copy it over the separator again.
+    pub separators: Vec<(u64, u64)>,
+    /// Bytes of a key (what each separator copies).
+    pub key_size: u64,
 }
 
 /// The internal links of the collection whose header is at `header` and whose
@@ -73,10 +81,14 @@ pub fn links<M: PoolBytes + ?Sized>(
         CollectionKind::Vec | CollectionKind::String => Ok(Links {
             words: vec![header + offset_of!(RawVec, off) as u64],
             align: k.align,
+            separators: Vec::new(),
+            key_size: k.size,
         }),
         CollectionKind::HashMap | CollectionKind::HashSet => Ok(Links {
             words: vec![header + offset_of!(HashHeader, table) as u64],
             align: k.align.max(v.align).max(GROUP as u64),
+            separators: Vec::new(),
+            key_size: k.size,
         }),
         CollectionKind::BTreeMap | CollectionKind::BTreeSet => {
             let h = mem.bytes(header, size_of::<BTreeHeader>() as u64)?;
@@ -89,22 +101,41 @@ pub fn links<M: PoolBytes + ?Sized>(
             )
             .ok_or_else(|| corrupted("PBTreeMap header with impossible capacities", header))?;
             let mut words = vec![header + offset_of!(BTreeHeader, root) as u64];
+            let mut separators = Vec::new();
+            let child = |node: u64, i: u64| -> Result<u64> {
+                let at = node + INNER_HDR as u64 + CHILD_SIZE as u64 * i;
+                Ok(u64_at(mem.bytes(at, 8)?, 0))
+            };
             for b in &contents.buffers {
                 let n = mem.bytes(b.offset, LEAF_HDR as u64)?;
                 if u16_at(n, OFF_LEVEL) == 0 {
                     words.push(b.offset + OFF_PREV as u64);
                     words.push(b.offset + OFF_NEXT as u64);
-                } else {
-                    let children = u64::from(u16_at(n, OFF_LEN)) + 1;
-                    words.extend(
-                        (0..children)
-                            .map(|i| b.offset + (INNER_HDR + CHILD_SIZE * i as usize) as u64),
-                    );
+                    continue;
+                }
+                let keys = u64::from(u16_at(n, OFF_LEN));
+                words.extend(
+                    (0..=keys).map(|i| b.offset + INNER_HDR as u64 + CHILD_SIZE as u64 * i),
+                );
+                for i in 0..keys {
+                    // The smallest key right of separator `i`: the leftmost leaf of
+                    // child `i + 1` (depth below `MAX_HEIGHT`, checked by `inspect`).
+                    let mut node = child(b.offset, i + 1)?;
+                    for _ in 0..MAX_HEIGHT {
+                        if u16_at(mem.bytes(node, LEAF_HDR as u64)?, OFF_LEVEL) == 0 {
+                            break;
+                        }
+                        node = child(node, 0)?;
+                    }
+                    let sep = b.offset + (g.inner_keys + g.ks * i as usize) as u64;
+                    separators.push((sep, node + g.leaf_keys as u64));
                 }
             }
             Ok(Links {
                 words,
                 align: g.align as u64,
+                separators,
+                key_size: k.size,
             })
         }
     }

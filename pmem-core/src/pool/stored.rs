@@ -193,4 +193,26 @@ impl RawTx<'_> {
         }
         Ok(())
     }
+
+    /// Copies `len` bytes from pool offset `from` to `to` (what this transaction wrote
+    /// there included).
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] when either range is not inside the mapped heap.
+    pub fn copy(&mut self, from: u64, to: u64, len: u64) -> Result<()> {
+        let mapped = self.sh.region.control().mapped_len();
+        for off in [from, to] {
+            if off < crate::format::HEAP_START || off.checked_add(len).is_none_or(|e| e > mapped) {
+                return Err(Error::corrupted("raw copy outside the pool's heap", off));
+            }
+        }
+        // SAFETY: both ranges lie in the mapping (checked above); this transaction holds
+        // the write lock; `ptr::copy` allows the ranges to overlap.
+        unsafe {
+            self.st.journal.snapshot(self.sh.region.base(), to, len);
+            let base = self.sh.region.base();
+            std::ptr::copy(base.add(from as usize), base.add(to as usize), len as usize);
+        }
+        Ok(())
+    }
 }
