@@ -736,14 +736,14 @@ fn check_replacement(compact: bool, crashed_v1: bool) {
 }
 
 fn check_run(compact: bool, auto: bool, crashed_v1: bool) {
-    check_any(compact, false, auto, crashed_v1);
+    check_any(compact, migration::Compaction::Typed, auto, crashed_v1);
 }
 
-fn check_any(compact: bool, untyped: bool, auto: bool, crashed_v1: bool) {
+fn check_any(compact: bool, how: migration::Compaction, auto: bool, crashed_v1: bool) {
     let target = migration_target();
     let found = migration::run(&migration::Run {
         compact,
-        untyped,
+        how,
         auto,
         crashed_v1,
         fault: None,
@@ -790,13 +790,13 @@ fn every_power_loss_state_of_a_compaction_of_a_crashed_pool_holds_the_old_pool_o
 
 #[test]
 fn every_power_loss_state_of_an_untyped_compaction_holds_the_old_pool_or_the_compacted_one() {
-    check_any(true, true, false, false);
+    check_any(true, migration::Compaction::Untyped, false, false);
 }
 
 #[test]
 fn every_power_loss_state_of_an_untyped_compaction_of_a_crashed_pool_holds_the_old_pool_or_the_compacted_one(
 ) {
-    check_any(true, true, false, true);
+    check_any(true, migration::Compaction::Untyped, false, true);
 }
 
 #[test]
@@ -806,7 +806,7 @@ fn the_harness_catches_migrations_that_are_not_atomic() {
         for crashed_v1 in [false, true] {
             let found = migration::run(&migration::Run {
                 compact: false,
-                untyped: false,
+                how: migration::Compaction::Typed,
                 auto: false,
                 crashed_v1,
                 fault: Some(fault),

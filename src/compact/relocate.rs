@@ -24,6 +24,7 @@
 //! in the new pool, copies its bytes and patches the words.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 use pmem_collections::inspect::{
     inspect, links, pptr_target, Allocation, CollectionKind, ElemLayout, Elements, Inspector,
@@ -229,7 +230,7 @@ impl<'a> Walk<'a> {
         let mut out = String::from("root");
         if segs.len() > 40 {
             out.extend(segs[..20].iter().map(text));
-            out.push_str(&format!("…({} more)…", segs.len() - 40));
+            let _ = write!(out, "…({} more)…", segs.len() - 40);
             out.extend(segs[segs.len() - 20..].iter().map(text));
         } else {
             out.extend(segs.iter().map(text));
