@@ -18,6 +18,7 @@ use pmem_core::{Error, Persistent, Pool, PoolOptions, Result};
 use crate::migrate::replace_with;
 
 mod relocate;
+mod stored_values;
 mod untyped;
 
 pub use untyped::compact_untyped;

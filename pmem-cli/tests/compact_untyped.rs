@@ -4,35 +4,17 @@
 //! within 1.2 × a fresh pool of the same live data, every value reads back as the model
 //! says (through iteration *and* lookups, which only a valid hash table and B-tree
 //! answer), `check()` passes and typed transactions keep working on every collection;
-//! `PPtr`s that alias owned values keep aliasing them; a dangling or foreign `PPtr` is
-//! refused with a typed error and the pool left byte for byte as it was; a damaged pool
-//! is refused with a typed error, never a panic; a chain of 100,000 boxes needs no deep
-//! recursion.
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+//! a damaged pool is refused with a typed error, never a panic; a chain of 100,000 boxes
+//! needs no deep recursion. `PPtr`s: `compact_untyped_pptr.rs`.
 
 use pmem::compact::compact_untyped;
 use pmem::{
-    Error, PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PPtr, PString, PVec, Persistent, Pool,
+    Error, PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PString, PVec, Persistent, Pool,
     PoolOptions,
 };
 
-#[derive(Persistent, Default)]
-#[repr(C)]
-struct Item {
-    id: u64,
-    name: PString,
-    tags: PVec<u32>,
-}
-
-#[derive(Persistent, Default)]
-#[repr(C)]
-struct Node {
-    value: u64,
-    next: Option<PBox<Node>>,
-}
+mod untyped;
+use untyped::{file_size, name, new_item, off, pmem_compact, serial, tags, Dir, Item, Node};
 
 #[derive(Persistent, Default)]
 #[repr(C)]
@@ -54,58 +36,6 @@ struct App {
     unit_box: Option<PBox<()>>,
 }
 
-/// Tests in this file run one at a time: a child process spawned by one test inherits,
-/// between its fork and its exec, the pool descriptors another test holds, and with them
-/// that pool's lock.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d =
-            std::env::temp_dir().join(format!("pmem-cli-untyped-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
-}
-
-fn pmem_compact(pool: &Path) -> Run {
-    let o = Command::new(env!("CARGO_BIN_EXE_pmem"))
-        .args(["compact", pool.to_str().unwrap()])
-        .output()
-        .expect("the pmem binary runs");
-    Run {
-        code: o.status.code().expect("exited"),
-        out: String::from_utf8(o.stdout).unwrap(),
-        err: String::from_utf8(o.stderr).unwrap(),
-    }
-}
-
-fn file_size(p: &Path) -> u64 {
-    std::fs::metadata(p).unwrap().len()
-}
-
 /// Entries per collection before the deletions. Enough that the 1% left still spans
 /// several B-tree leaves: the separators of a `PBTreeSet<PString>` alias their leaf
 /// keys' buffers, which the copy moves (a smaller tree has no separators).
@@ -114,14 +44,6 @@ const LIST: u64 = 1_000;
 
 fn kept(i: u64) -> bool {
     i % 100 == 0
-}
-
-fn name(i: u64) -> String {
-    format!("item {i}")
-}
-
-fn tags(i: u64) -> Vec<u32> {
-    (0..(i % 5) as u32).map(|t| t * 3 + 1).collect()
 }
 
 /// Everything an `App` holds, as plain values.
@@ -208,14 +130,6 @@ fn model() -> Snapshot {
         flag: Some(false),
         nothing: None,
         unit_box: true,
-    }
-}
-
-fn new_item(i: u64) -> impl FnOnce(&mut ItemMut) -> pmem::Result<()> {
-    move |it| {
-        *it.id_mut() = i;
-        it.name_mut().push_str(&name(i))?;
-        it.tags_mut().extend(tags(i))
     }
 }
 
@@ -401,175 +315,6 @@ fn an_application_root_of_every_collection_99_percent_deleted_compacts_to_its_li
     pool.check().unwrap();
     assert_eq!(pool.read(snapshot).unwrap(), m);
     pool.read(|a| lookups(a, &m)).unwrap();
-}
-
-#[derive(Persistent, Default)]
-#[repr(C)]
-struct Linked {
-    items: PVec<Item>,
-    boxed: Option<PBox<Item>>,
-    id: u64,
-    to_elem: PPtr<Item>,
-    to_box: PPtr<Item>,
-    to_field: PPtr<u64>,
-    to_root: PPtr<u64>,
-    to_name: PPtr<PString>,
-    null: PPtr<Item>,
-}
-
-fn off<T>(r: &T) -> u64 {
-    pmem::raw::offset_of(std::ptr::from_ref(r).cast()).expect("in the pool")
-}
-
-#[test]
-fn pptrs_that_alias_owned_values_keep_aliasing_them() {
-    let _serial = serial();
-    let d = Dir::new("alias");
-    let path = d.file("l.pool");
-    let mut pool = Pool::<Linked>::create(&path).unwrap();
-    pool.tx(|tx| {
-        let l = tx.root_mut();
-        for i in 0..40 {
-            new_item(i)(l.items_mut().push_mut(Item::default())?)?;
-        }
-        l.items_mut().truncate(10)?; // capacity stays 40: the buffer moves and shrinks
-        new_item(77)(l.boxed_mut().insert(Item::default())?)?;
-        *l.id_mut() = 5;
-        Ok::<_, Error>(())
-    })
-    .unwrap();
-    pool.tx(|tx| {
-        let r = tx.root();
-        let (e, b, f, id, n) = (
-            PPtr::from_ref(&r.items[3]).unwrap(),
-            PPtr::from_ref(&**r.boxed.as_ref().unwrap()).unwrap(),
-            PPtr::from_ref(&r.items[9].id).unwrap(),
-            PPtr::from_ref(&r.id).unwrap(),
-            PPtr::from_ref(&r.boxed.as_ref().unwrap().name).unwrap(),
-        );
-        let l = tx.root_mut();
-        *l.to_elem_mut() = e;
-        *l.to_box_mut() = b;
-        *l.to_field_mut() = f;
-        *l.to_root_mut() = id;
-        *l.to_name_mut() = n;
-        Ok::<_, Error>(())
-    })
-    .unwrap();
-    pool.close().unwrap();
-
-    let r = pmem_compact(&path);
-    assert_eq!(r.code, 0, "{}", r.err);
-    let pool = Pool::<Linked>::open(&path).unwrap();
-    pool.check().unwrap();
-    pool.read(|l| {
-        assert_eq!((l.items.len(), l.items.capacity()), (10, 10));
-        // SAFETY: every target is owned by the root and nothing frees it while we read.
-        unsafe {
-            assert_eq!(l.to_elem.as_ref_in(l).unwrap().map(|i| i.id), Some(3));
-            assert_eq!(l.to_box.as_ref_in(l).unwrap().map(|i| i.id), Some(77));
-            assert_eq!(l.to_field.as_ref_in(l).unwrap(), Some(&9));
-            assert_eq!(l.to_root.as_ref_in(l).unwrap(), Some(&5));
-            assert_eq!(
-                l.to_name.as_ref_in(l).unwrap().map(PString::as_str),
-                Some("item 77")
-            );
-            assert_eq!(l.null.as_ref_in(l).unwrap().map(|i| i.id), None);
-        }
-        // Aliases, not copies: the very places the owners hold.
-        assert_eq!(l.to_elem.offset(), off(&l.items[3]));
-        assert_eq!(l.to_box.offset(), off(&**l.boxed.as_ref().unwrap()));
-        assert_eq!(l.to_field.offset(), off(&l.items[9].id));
-        assert_eq!(l.to_root.offset(), off(&l.id));
-        assert_eq!(l.to_name.offset(), off(&l.boxed.as_ref().unwrap().name));
-    })
-    .unwrap();
-}
-
-/// The pool's files, byte for byte.
-fn files(d: &Dir) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(&d.0)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn refused(name: &str, link: impl FnOnce(&mut Pool<Linked>)) {
-    let d = Dir::new(name);
-    let path = d.file("l.pool");
-    let mut pool = Pool::<Linked>::create(&path).unwrap();
-    pool.tx(|tx| {
-        let l = tx.root_mut();
-        for i in 0..10 {
-            new_item(i)(l.items_mut().push_mut(Item::default())?)?;
-        }
-        new_item(77)(l.boxed_mut().insert(Item::default())?)?;
-        Ok::<_, Error>(())
-    })
-    .unwrap();
-    link(&mut pool);
-    pool.close().unwrap();
-    let before = files(&d);
-    let r = pmem_compact(&path);
-    assert_ne!(r.code, 0, "{name}: {}", r.out);
-    assert!(!r.err.contains("panicked"), "{name}: {}", r.err);
-    assert!(
-        r.err.contains("root.to_elem") && r.err.contains("cannot be carried"),
-        "{name}: {}",
-        r.err
-    );
-    let e = compact_untyped(&path, &PoolOptions::new()).unwrap_err();
-    assert!(
-        matches!(&e, Error::NotRelocatableAt { path, .. } if path == "root.to_elem"),
-        "{name}: {e:?}"
-    );
-    assert_eq!(
-        files(&d),
-        before,
-        "{name}: a refused compaction changed the pool"
-    );
-    Pool::<Linked>::open(&path).unwrap().check().unwrap();
-}
-
-#[test]
-fn a_dangling_or_foreign_pptr_is_refused_and_the_pool_left_as_it_was() {
-    let _serial = serial();
-    // Into a vector's unused capacity (the copy keeps only its length).
-    refused("spare-capacity", |p| {
-        p.tx(|tx| {
-            let e = PPtr::from_ref(&tx.root().items[8]).unwrap();
-            *tx.root_mut().to_elem_mut() = e;
-            tx.root_mut().items_mut().truncate(5)
-        })
-        .unwrap();
-    });
-    // At a box freed since.
-    refused("freed", |p| {
-        p.tx(|tx| {
-            let e = PPtr::from_ref(&**tx.root().boxed.as_ref().unwrap()).unwrap();
-            *tx.root_mut().to_elem_mut() = e;
-            tx.root_mut().boxed_mut().clear()
-        })
-        .unwrap();
-    });
-    // Made in another pool.
-    refused("foreign", |p| {
-        let other = Pool::<Item>::volatile().unwrap();
-        let e = other.read(|i| PPtr::from_ref(i).unwrap()).unwrap();
-        p.tx(|tx| {
-            *tx.root_mut().to_elem_mut() = e;
-            Ok::<_, Error>(())
-        })
-        .unwrap();
-    });
 }
 
 #[test]
