@@ -12,6 +12,7 @@ use pmem::{
     Error, PBTreeMap, PBTreeSet, PBox, PHashMap, PHashSet, PString, PVec, Persistent, Pool,
     PoolOptions,
 };
+use pmem_collections::inspect::{inspect, CollectionKind, ElemLayout, Inspector};
 
 mod untyped;
 use untyped::{file_size, name, new_item, off, pmem_compact, serial, tags, Dir, Item, Node};
@@ -250,6 +251,18 @@ fn an_application_root_of_every_collection_99_percent_deleted_compacts_to_its_li
     fresh.close().unwrap();
     let ref_file = file_size(&reference);
 
+    // The compacted set still has inner nodes, whose separators alias leaf keys.
+    let ins = Inspector::open(&path).unwrap();
+    let set = ins.root_offset() + std::mem::offset_of!(App, order) as u64;
+    let c = inspect(
+        &ins,
+        CollectionKind::BTreeSet,
+        set,
+        &[ElemLayout::of::<PString>()],
+    )
+    .unwrap();
+    assert!(c.buffers.len() >= 3, "{} nodes", c.buffers.len());
+    drop(ins);
     let mut pool = Pool::<App>::open(&path).unwrap();
     let live = pool.stats().unwrap().allocated_bytes;
     println!(

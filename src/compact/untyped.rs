@@ -47,29 +47,36 @@ fn file_size(path: &Path) -> Result<u64> {
 /// # Examples
 ///
 /// ```
-/// use pmem::{compact::compact_untyped, PBTreeMap, PVec, Pool, PoolOptions};
+/// use pmem::{compact::compact_untyped, PBTreeMap, PVec, Persistent, Pool, PoolOptions};
+///
+/// #[derive(Persistent, Default)]
+/// #[repr(C)]
+/// struct Index {
+///     by_id: PBTreeMap<u64, u64>,
+///     log: PVec<u64>,
+/// }
 ///
 /// let dir = std::env::temp_dir().join(format!("pmem-doc-compact-untyped-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
-/// let path = dir.join("m.pool");
-/// let mut pool = Pool::<(PBTreeMap<u64, u64>, PVec<u64>)>::create(&path)?;
+/// let path = dir.join("i.pool");
+/// let mut pool = Pool::<Index>::create(&path)?;
 /// pool.tx(|tx| {
 ///     let r = tx.root_mut();
-///     r.0.extend((0..50_000).map(|i| (i, i)))?;
-///     r.1.extend(0..50_000)
+///     r.by_id_mut().extend((0..50_000).map(|i| (i, i)))?;
+///     r.log_mut().extend(0..50_000)
 /// })?;
 /// pool.tx(|tx| {
 ///     let r = tx.root_mut();
-///     r.0.retain(|k, _| *k < 100);
-///     r.1.truncate(100);
-///     Ok::<_, pmem::Error>(())
+///     r.by_id_mut().retain_ref(|k, _| *k < 100)?;
+///     r.log_mut().truncate(100)
 /// })?;
 /// drop(pool);
 ///
-/// let report = compact_untyped(&path, &PoolOptions::new())?;
+/// // No `Index` named: the pool's stored schema drives the copy.
+/// let report = compact_untyped(&path, &PoolOptions::new().initial_size(64 << 10))?;
 /// assert!(report.bytes_after < report.bytes_before / 4);
-/// let pool = Pool::<(PBTreeMap<u64, u64>, PVec<u64>)>::open(&path)?;
-/// assert_eq!(pool.read(|r| (r.0.len(), r.1.len(), r.1.capacity()))?, (100, 100, 100));
+/// let pool = Pool::<Index>::open(&path)?;
+/// assert_eq!(pool.read(|r| (r.by_id.len(), r.log.len(), r.log.capacity()))?, (100, 100, 100));
 /// pool.check()?;
 /// # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
 /// # Ok::<(), pmem::Error>(())
