@@ -214,6 +214,20 @@ fn lookups(a: &App, m: &Snapshot) {
     assert!(a.by_id.get(&2).is_none());
 }
 
+/// The compacted set still has inner nodes, whose separators alias leaf keys.
+fn set_has_inner_nodes(path: &std::path::Path) {
+    let ins = Inspector::open(path).unwrap();
+    let set = ins.root_offset() + std::mem::offset_of!(App, order) as u64;
+    let c = inspect(
+        &ins,
+        CollectionKind::BTreeSet,
+        set,
+        &[ElemLayout::of::<PString>()],
+    )
+    .unwrap();
+    assert!(c.buffers.len() >= 3, "{} nodes", c.buffers.len());
+}
+
 #[test]
 fn an_application_root_of_every_collection_99_percent_deleted_compacts_to_its_live_data() {
     let _serial = serial();
@@ -251,18 +265,7 @@ fn an_application_root_of_every_collection_99_percent_deleted_compacts_to_its_li
     fresh.close().unwrap();
     let ref_file = file_size(&reference);
 
-    // The compacted set still has inner nodes, whose separators alias leaf keys.
-    let ins = Inspector::open(&path).unwrap();
-    let set = ins.root_offset() + std::mem::offset_of!(App, order) as u64;
-    let c = inspect(
-        &ins,
-        CollectionKind::BTreeSet,
-        set,
-        &[ElemLayout::of::<PString>()],
-    )
-    .unwrap();
-    assert!(c.buffers.len() >= 3, "{} nodes", c.buffers.len());
-    drop(ins);
+    set_has_inner_nodes(&path);
     let mut pool = Pool::<App>::open(&path).unwrap();
     let live = pool.stats().unwrap().allocated_bytes;
     println!(
