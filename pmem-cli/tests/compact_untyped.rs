@@ -381,6 +381,22 @@ fn a_damaged_pool_is_refused_with_a_typed_error_never_a_panic() {
     }
     println!("damaged roots: {refused} refused with a typed error, {compacted} compacted");
     assert!(refused > 20, "{refused}");
+    // A schema record whose field lies outside its struct (same length, so the record
+    // still parses): refused before anything is read at that offset.
+    let key = b"\"offset\":";
+    let at = (0..image.len() - 12)
+        .find(|&i| {
+            image[i..].starts_with(key) && image[i + 9..i + 12].iter().all(u8::is_ascii_digit)
+        })
+        .expect("a field at a 3-digit offset");
+    let mut img = image.clone();
+    img[at + 9..at + 12].copy_from_slice(b"999");
+    std::fs::write(&path, &img).unwrap();
+    let e = compact_untyped(&path, &PoolOptions::new()).unwrap_err();
+    assert!(
+        matches!(&e, Error::Corrupted { what, .. } if what.contains("schema record")),
+        "{e:?}"
+    );
     // Through the binary: status 1 (damaged), a message, no panic.
     let mut img = image.clone();
     let at = (root + std::mem::offset_of!(App, spare) as u64) as usize;

@@ -132,6 +132,7 @@ pub(super) fn plan(ins: &Inspector, s: &StoredSchema) -> Result<Plan> {
         stack: Vec::new(),
         uuid: ins.info().uuid,
     };
+    stored_values::check_schema(s, ins.schema_offset())?;
     let root = &s.types[s.root];
     if root.size != ins.root_size() || root.align != ins.root_align() {
         return Err(corrupted(

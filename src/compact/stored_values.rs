@@ -20,6 +20,50 @@ fn corrupted(what: impl Into<String>, offset: u64) -> Error {
     }
 }
 
+/// Checks that every part of every type lies inside it (fields and variant fields at
+/// their offsets, array elements, an option's payload), so that the walk's offset
+/// arithmetic stays inside the value it reads: the record is file bytes.
+///
+/// # Errors
+/// [`Error::Corrupted`] naming the first type that does not fit.
+pub(super) fn check_schema(s: &StoredSchema, at: u64) -> Result<()> {
+    let fits = |off: u64, ty: usize, size: u64| {
+        off.checked_add(s.types[ty].size)
+            .is_some_and(|end| end <= size)
+    };
+    for t in &s.types {
+        let ok = match &t.shape {
+            StoredShape::Struct(f) | StoredShape::Tuple(f) => {
+                f.iter().all(|f| fits(f.offset, f.ty, t.size))
+            }
+            StoredShape::Enum { variants, .. } => variants
+                .iter()
+                .flat_map(|v| &v.fields)
+                .all(|f| fits(f.offset, f.ty, t.size)),
+            StoredShape::Array { elem, len } => s.types[*elem]
+                .size
+                .checked_mul(*len)
+                .is_some_and(|b| b <= t.size),
+            // Niche (same size) or tagged (payload at the payload's alignment).
+            StoredShape::Option(inner) => {
+                let i = &s.types[*inner];
+                i.size == t.size || fits(i.align.max(1), *inner, t.size)
+            }
+            _ => true,
+        };
+        if !ok {
+            return Err(corrupted(
+                format!(
+                    "schema record: a part of {} lies outside its {} bytes",
+                    t.name, t.size
+                ),
+                at,
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Which types can hold pointers or collections (a fixed point over the graph).
 pub(super) fn reach(s: &StoredSchema) -> Vec<bool> {
     let mut r = vec![false; s.types.len()];
