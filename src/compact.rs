@@ -17,6 +17,12 @@ use pmem_core::{Error, Persistent, Pool, PoolOptions, Result};
 
 use crate::migrate::replace_with;
 
+mod relocate;
+mod stored_values;
+mod untyped;
+
+pub use untyped::compact_untyped;
+
 /// Stack of the thread that copies the graph: 1 GiB of address space, enough for chains
 /// of millions of boxes.
 const COPY_STACK: usize = 1 << 30;

@@ -316,6 +316,7 @@ pub use pmem_derive::Persistent;
 
 pub mod compact;
 pub mod migrate;
+mod replace;
 
 /// The README's Rust blocks, compiled by `cargo test --doc` so that they stay true.
 #[cfg(doctest)]

@@ -21,11 +21,13 @@
 //! complete. Never a mix. Chains (`v1 → v2 → v3`) are a [`Migration`] of several steps,
 //! each atomic, so an interrupted chain resumes where it stopped.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use pmem_core::__private::auto::OldGraph;
 use pmem_core::inspect::Inspector;
 use pmem_core::{AutoMigrate, Error, Persistent, Pool, PoolOptions, Result, Tx};
+
+use crate::replace::replace_from;
 
 /// How to build a root of type `Self` from a root of type `Old`: one step of a typed
 /// migration.
@@ -59,41 +61,6 @@ pub trait MigrateFrom<Old: Persistent>: Persistent + Default {
     /// # Errors
     /// Any error aborts the migration; the old pool is left as it was.
     fn migrate(old: &Old, new: &mut Self::View) -> Result<()>;
-}
-
-/// The temporary file a migration (or compaction) of `path` builds.
-fn temp_path(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-fn log_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".log");
-    PathBuf::from(s)
-}
-
-fn sync_dir(path: &Path) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::Io {
-            op: "syncing directory",
-            path: dir.to_path_buf(),
-            source: e,
-        })
-}
-
-fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// Migrates the pool at `path` from root type `Old` to `New` (see the module docs),
@@ -210,59 +177,6 @@ where
     replace_from(path, options, suffix, old, |old, new| {
         old.read(|o| new.tx(|tx| fill(o, tx)))?
     })
-}
-
-/// The body of [`replace_with`] once the old pool is open (`old`, held — and so
-/// locked — until the rename is durable): builds the new pool at `path` + `suffix`
-/// with `fill`, closes it, renames it over `path`, syncs the directory and takes over
-/// the old log.
-fn replace_from<O, New>(
-    path: &Path,
-    options: &PoolOptions,
-    suffix: &str,
-    old: O,
-    fill: impl FnOnce(&O, &mut Pool<New>) -> Result<()>,
-) -> Result<()>
-where
-    New: Persistent + Default,
-{
-    let tmp = temp_path(path, suffix);
-    // A stray file of an earlier, interrupted attempt (and its log) is not a pool anyone
-    // relies on: the rename that would have published it never happened.
-    for stale in [tmp.clone(), log_path(&tmp)] {
-        match std::fs::remove_file(&stale) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io("removing", &stale)(e)),
-        }
-    }
-    let built = (|| {
-        let mut new = options.clone().read_only(false).create::<New>(&tmp)?;
-        fill(&old, &mut new)?;
-        // Closing the last handle checkpoints, marks the pool clean and removes its
-        // log: the file alone holds the new pool, synced.
-        new.close()
-    })();
-    if let Err(e) = built {
-        drop(old);
-        let _ = std::fs::remove_file(&tmp);
-        let _ = std::fs::remove_file(log_path(&tmp));
-        return Err(e);
-    }
-    // The atomic step: after the rename is durable the pool is the new one. The old
-    // pool stays locked until then, so no writer commits to the file being replaced.
-    std::fs::rename(&tmp, path).map_err(io("renaming", path))?;
-    sync_dir(path)?;
-    drop(old);
-    // The old pool's log (present if it was left by a crash) names another pool now.
-    // The new pool is clean and ignores it; one open and close under the new pool's
-    // lock takes it over and removes it. If a program opened the new pool first, that
-    // program has already taken it over.
-    match options.clone().read_only(false).open::<New>(path) {
-        Ok(p) => p.close(),
-        Err(Error::Locked { .. }) => Ok(()),
-        Err(e) => Err(e),
-    }
 }
 
 /// Stack of the thread an automatic migration runs on: 1 GiB of address space, enough

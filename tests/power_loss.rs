@@ -217,7 +217,7 @@ fn harness_child_process_does_nothing_unless_the_harness_starts_it() {
         return migration::child(&dir, parts[1]);
     }
     if parts[0] == "compact" {
-        return migration::child_compact(&dir);
+        return migration::child_compact(&dir, parts.get(1).copied().unwrap_or("none"));
     }
     let mode = mode_of(parts[1]);
     let commits: usize = parts[2].parse().unwrap();
@@ -736,9 +736,14 @@ fn check_replacement(compact: bool, crashed_v1: bool) {
 }
 
 fn check_run(compact: bool, auto: bool, crashed_v1: bool) {
+    check_any(compact, migration::Compaction::Typed, auto, crashed_v1);
+}
+
+fn check_any(compact: bool, how: migration::Compaction, auto: bool, crashed_v1: bool) {
     let target = migration_target();
     let found = migration::run(&migration::Run {
         compact,
+        how,
         auto,
         crashed_v1,
         fault: None,
@@ -784,12 +789,24 @@ fn every_power_loss_state_of_a_compaction_of_a_crashed_pool_holds_the_old_pool_o
 }
 
 #[test]
+fn every_power_loss_state_of_an_untyped_compaction_holds_the_old_pool_or_the_compacted_one() {
+    check_any(true, migration::Compaction::Untyped, false, false);
+}
+
+#[test]
+fn every_power_loss_state_of_an_untyped_compaction_of_a_crashed_pool_holds_the_old_pool_or_the_compacted_one(
+) {
+    check_any(true, migration::Compaction::Untyped, false, true);
+}
+
+#[test]
 fn the_harness_catches_migrations_that_are_not_atomic() {
     use migration::Fault;
     for fault in [Fault::RenameBeforeClose, Fault::NoDirSyncAfterRename] {
         for crashed_v1 in [false, true] {
             let found = migration::run(&migration::Run {
                 compact: false,
+                how: migration::Compaction::Typed,
                 auto: false,
                 crashed_v1,
                 fault: Some(fault),

@@ -115,11 +115,15 @@ pub(crate) enum Command {
     },
     /// Rewrites the pool's live data into a fresh file that replaces it atomically
     ///
-    /// Vectors are cut to their length, hash tables to the smallest that holds their
-    /// entries, B-trees refilled; a crash leaves the old pool or the compacted one. The
-    /// pool must not be open anywhere. Works for roots the CLI knows (integers, strings,
-    /// vectors, maps and sets of them); a root of an application type is compacted from
-    /// the application with `pmem::compact::compact`.
+    /// Works for any pool, without the application's code: the live graph is read by the
+    /// pool's stored schema and copied into a fresh pool with the same root type, so the
+    /// application opens it as before. Vectors and strings are cut to their length,
+    /// boxes and B-tree nodes copied, hash tables copied at their bucket count (roots
+    /// the CLI knows — integers, strings, vectors, maps and sets of them — get hash
+    /// tables cut to their entries too), non-owning pointers carried to their targets'
+    /// new places. A pointer whose target would not be copied (dangling, foreign) is
+    /// refused and the pool left as it was. A crash leaves the old pool or the compacted
+    /// one. The pool must not be open anywhere.
     #[command(after_help = EXIT_STATUS)]
     Compact {
         #[command(flatten)]

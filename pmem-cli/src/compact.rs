@@ -1,13 +1,14 @@
-//! `pmem compact POOL`: the typed compaction (`pmem::compact`) for pools whose root is a
-//! type the CLI knows — an integer, a string, or a vector, map or set of integers and
-//! strings. Compaction rebuilds hash tables, which means hashing keys with their type's
-//! `Hash`: code the pool's schema does not carry for application types, so a pool whose
-//! root is an application type is refused with the one-line call that compacts it from
-//! the application (`docs/ARCHITECTURE.md` §15.5).
+//! `pmem compact POOL`. A pool whose root is a type the CLI knows — an integer, a
+//! string, or a vector, map or set of integers and strings — gets the typed compaction
+//! (`pmem::compact::compact`), which also rebuilds hash tables at the smallest size that
+//! holds their entries. Any other root (an application's type) gets the compaction
+//! driven by the stored schema (`pmem::compact::compact_untyped`): the same atomic
+//! replacement, with hash tables copied at their bucket count, since rehashing needs the
+//! key type's `Hash`, which the schema does not carry (`docs/ARCHITECTURE.md` §15.5).
 
 use std::path::Path;
 
-use pmem::compact::{compact, CompactReport};
+use pmem::compact::{compact, compact_untyped, CompactReport};
 use pmem::{PBTreeMap, PBTreeSet, PHashMap, PHashSet, PString, PVec, Persistent, PoolOptions};
 use pmem_collections::inspect::Inspector;
 
@@ -61,25 +62,22 @@ pub(crate) fn run(path: &Path) -> Result<String, Failure> {
     let info = ins.info();
     drop(ins);
     let root = &info.root_type;
-    let Some(k) = KNOWN.iter().find(|k| k.fingerprint == root.fingerprint) else {
-        return Err(Failure::usage(format!(
-            "{}: the root type {} is defined by the application, and compacting it \
-             rehashes its keys with the application's code; compact it from the \
-             application with pmem::compact::compact::<{}>(path, &options)",
-            path.display(),
-            root.name,
-            root.name
-        )));
-    };
-    let opts = PoolOptions::new()
-        .layout(info.layout.clone())
-        .durability(info.durability)
-        .max_size(info.max_size);
-    let r = (k.run)(path, &opts).map_err(|e| Failure::open(path, &e))?;
+    let known = KNOWN.iter().find(|k| k.fingerprint == root.fingerprint);
+    let r = match known {
+        Some(k) => {
+            let opts = PoolOptions::new()
+                .layout(info.layout.clone())
+                .max_size(info.max_size);
+            (k.run)(path, &opts)
+        }
+        // The layout name and maximum size come from the pool itself.
+        None => compact_untyped(path, &PoolOptions::new()),
+    }
+    .map_err(|e| Failure::open(path, &e))?;
     Ok(format!(
         "compacted {} (root {}): {} -> {} bytes\n",
         path.display(),
-        k.name,
+        known.map_or(root.name.as_str(), |k| k.name),
         r.bytes_before,
         r.bytes_after
     ))

@@ -8,6 +8,7 @@
 //! pmem schema POOL [--json]                    the stored schema as Rust declarations
 //! pmem backup POOL DEST                        a self-contained copy in one new file
 //! pmem compact POOL                            live data rewritten into a fresh file, atomically
+//!                                              (any root: by the stored schema; see `compact`)
 //! pmem completions bash|zsh|fish|elvish|powershell
 //! ```
 //!
@@ -25,7 +26,8 @@
 //! `schema` (the stored schema, parsed and checked), `pool` (typed reads of raw bytes,
 //! `--path`), `path` (path and key syntax), `walk` (the walk behind `check` and
 //! `stats`), `report` (their output), `dump`, `decl` (`schema`'s declarations),
-//! `progress` (the bar).
+//! `progress` (the bar), `compact` (typed compaction for roots it can name,
+//! `pmem::compact::compact_untyped` for every other root).
 
 mod args;
 mod compact;

@@ -57,6 +57,9 @@ use crate::btree::{
 use crate::hash_map::{bucket_capacity, BucketLayout, HashHeader, DELETED, EMPTY, GROUP};
 use crate::vec::RawVec;
 
+mod links;
+pub use links::{links, Links};
+
 /// The read-only, type-agnostic pool handle this module reads through (re-exported from
 /// `pmem_core::inspect`, so that `pmem::inspect` has all a tool needs).
 pub use pmem_core::inspect::{Allocation, Inspector};

@@ -164,6 +164,18 @@ pub enum Error {
         /// The type that cannot be copied.
         type_name: &'static str,
     },
+    /// A compaction driven by the stored schema (`pmem::compact::compact_untyped`, the
+    /// `pmem compact` command) met a value it cannot carry into the new pool: a
+    /// non-owning [`crate::PPtr`] whose target is not part of the copied graph (it
+    /// dangles, points into the unused capacity of a vector or at the schema record, or
+    /// was made in another pool), or a shape this build does not know. The pool is left
+    /// as it was.
+    NotRelocatableAt {
+        /// Where the value is, from the root (`root.items[3].link`).
+        path: String,
+        /// Why it cannot be copied.
+        why: String,
+    },
     /// Another pool open in this process stamps the same 16-bit tag into its pointers —
     /// it is a byte copy of this one (`cp`, [`backup_to`](crate::Pool::backup_to), a
     /// restored backup) or, for distinct pools, a 1-in-65,536 collision — and one of
@@ -292,6 +304,9 @@ impl fmt::Display for Error {
                 "a {type_name} cannot be copied into another pool (it holds a non-owning \
                  PPtr, or its Persistent impl has no clone_into_pool); use a typed migration"
             ),
+            Error::NotRelocatableAt { path, why } => {
+                write!(f, "{path} cannot be carried into the compacted pool: {why}")
+            }
             Error::SameTag { pool, other } => write!(
                 f,
                 "pool {} stamps the same pointer tag as {}, which is open in this process \

@@ -125,6 +125,11 @@ impl Inspector {
         self.sh.header.root_size
     }
 
+    /// Alignment of the root object (as the header records it).
+    pub fn root_align(&self) -> u64 {
+        self.sh.header.root_align
+    }
+
     /// Offset of the stored schema record (also a live allocation), 0 when none.
     pub fn schema_offset(&self) -> u64 {
         heap::meta(&ReadCtx(&self.sh)).schema_off

@@ -75,6 +75,10 @@ pub mod __private {
         pub use crate::format::auto::{widen, within, FieldMatcher, OldGraph, OldType};
         pub use crate::types::zero_padding_of;
     }
+    /// Pools built from a stored schema instead of a Rust type (untyped compaction).
+    pub mod stored {
+        pub use crate::pool::{RawPool, RawTx, StoredRoot};
+    }
 }
 #[doc(hidden)]
 pub use __private::raw;

@@ -40,7 +40,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use pmem::compact::compact;
+use pmem::compact::{compact, compact_untyped};
 use pmem::migrate::{migrate, MigrateFrom};
 use pmem::{AutoMigrate, Error, PoolOptions};
 
@@ -467,10 +467,15 @@ fn broken_migrate(path: &Path, opts: &PoolOptions, fault: Fault) -> Result<(), S
     Ok(())
 }
 
-/// The recorded child of a compaction run: compacts the pool in `dir`.
-pub(crate) fn child_compact(dir: &Path) {
+/// The recorded child of a compaction run: compacts the pool in `dir` (`how`:
+/// `untyped` by its stored schema, `pmem::compact::compact_untyped`; else typed).
+pub(crate) fn child_compact(dir: &Path, how: &str) {
     super::marker("compact begin");
-    compact::<v1::Bank>(dir.join(POOL), &options()).expect("compacting");
+    if how == "untyped" {
+        compact_untyped(dir.join(POOL), &options()).expect("compacting untyped");
+    } else {
+        compact::<v1::Bank>(dir.join(POOL), &options()).expect("compacting");
+    }
     super::marker("compact returned");
 }
 
@@ -516,6 +521,8 @@ enum Held {
 struct Checker {
     /// A compaction run: the pool stays v1, compacted or not.
     compact: bool,
+    /// Which compaction.
+    how: Compaction,
     /// An automatic migration run.
     auto: bool,
     opts: PoolOptions,
@@ -612,8 +619,14 @@ impl Checker {
         }
         // Whatever stray files the crash left, compacting again succeeds.
         self.remigrated[0] += 1;
-        retry_locked(|| compact::<v1::Bank>(&path, &self.opts))
-            .map_err(|e| format!("compacting the old pool again failed: {e} ({e:?})"))?;
+        retry_locked(|| {
+            if self.how == Compaction::Untyped {
+                compact_untyped(&path, &self.opts).map(drop)
+            } else {
+                compact::<v1::Bank>(&path, &self.opts).map(drop)
+            }
+        })
+        .map_err(|e| format!("compacting the old pool again failed: {e} ({e:?})"))?;
         match self.open_v1(&path, false)? {
             (_, true) => Ok(Held::V1),
             (_, false) => Err("compacting the old pool again left it uncompacted".into()),
@@ -766,9 +779,29 @@ impl Checker {
 // A run
 
 /// One recorded migration and the checks of its crash states.
+/// Which compaction a compaction run records.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compaction {
+    /// `pmem::compact::compact::<v1::Bank>`.
+    Typed,
+    /// `pmem::compact::compact_untyped`, by the stored schema.
+    Untyped,
+}
+
+impl Compaction {
+    fn name(self) -> &'static str {
+        match self {
+            Compaction::Typed => "compaction",
+            Compaction::Untyped => "untyped compaction",
+        }
+    }
+}
+
 pub(crate) struct Run {
     /// Compact the v1 pool instead of migrating it.
     pub(crate) compact: bool,
+    /// How a compaction run compacts.
+    pub(crate) how: Compaction,
     /// Migrate it with `pmem::migrate::auto` instead of the typed migration.
     pub(crate) auto: bool,
     /// The v1 pool was left crashed (its log holds the commits).
@@ -849,7 +882,12 @@ fn check_states(ck: &mut Checker, ops: &[Op], initial: &Image, target: u64) -> (
 /// What the run's pool must hold once replaced, and the child's role.
 fn plan(run: &Run, v1: &Contents) -> (Contents, String) {
     if run.compact {
-        (v1.clone(), "compact:none".to_owned())
+        let how = if run.how == Compaction::Untyped {
+            "untyped"
+        } else {
+            "none"
+        };
+        (v1.clone(), format!("compact:{how}"))
     } else if run.auto {
         (v1.auto_migrated(), "migrate:auto".to_owned())
     } else {
@@ -857,16 +895,23 @@ fn plan(run: &Run, v1: &Contents) -> (Contents, String) {
     }
 }
 
-pub(crate) fn run(run: &Run) -> Found {
-    let t0 = Instant::now();
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let tag = format!(
-        "{}{}{}-{}",
+/// The name of a run's directories.
+fn run_tag(run: &Run) -> String {
+    let untyped = run.compact && run.how == Compaction::Untyped;
+    format!(
+        "{}{}{}{}-{}",
         if run.compact { "compact-" } else { "" },
+        if untyped { "untyped-" } else { "" },
         if run.auto { "auto-" } else { "" },
         if run.crashed_v1 { "crashed" } else { "clean" },
         Fault::name(run.fault)
-    );
+    )
+}
+
+pub(crate) fn run(run: &Run) -> Found {
+    let t0 = Instant::now();
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let tag = run_tag(run);
     let dir = tmp.join(format!("power_loss-migrate-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (initial, v1) = build_v1(&dir.join("v1"), run.crashed_v1);
@@ -893,6 +938,7 @@ pub(crate) fn run(run: &Run) -> Found {
     ));
     let mut ck = Checker {
         compact: run.compact,
+        how: run.how,
         auto: run.auto,
         opts: options(),
         v1,
@@ -917,7 +963,7 @@ pub(crate) fn run(run: &Run) -> Found {
     let count = |f: &dyn Fn(&Op) -> bool| ops.iter().filter(|o| f(o)).count();
     let (what, old, new, again) = if run.compact {
         (
-            "compaction",
+            run.how.name(),
             "the old pool",
             "the compacted one",
             "compacted",
