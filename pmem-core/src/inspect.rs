@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use crate::format::{StoredField, StoredSchema, StoredShape, StoredType, StoredVariant};
+pub use crate::format::{
+    StoredField, StoredSchema, StoredShape, StoredType, StoredVariant, ValidityError,
+};
 
 use crate::engine::{Config, Durability, Expect, Mode, ReadCtx, Shared, Source};
 use crate::error::{Error, Result, TypeIdentity};
