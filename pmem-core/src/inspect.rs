@@ -105,7 +105,7 @@ impl Inspector {
             .state
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        crate::engine::write_backup(&self.sh, &g, dest.as_ref())
+        crate::engine::write_backup(&self.sh, g, dest.as_ref()).map(|(bytes, _)| bytes)
     }
 
     /// The allocator's own check: headers tile the heap, bitmaps fit their runs.
