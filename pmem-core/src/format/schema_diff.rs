@@ -292,8 +292,15 @@ impl Diff<'_> {
                 guess[i] = Some(j);
             }
         }
+        // The new field that takes stored field `i`: the one of its name, else the first
+        // that names it in `renamed_from`. Another that names it too gets a copy.
+        let taker = |i: usize| {
+            (0..fb.len())
+                .find(|&j| source[j] == Some(i) && fb[j].name == fa[i].name)
+                .or_else(|| source.iter().position(|s| *s == Some(i)))
+        };
         for (i, f) in fa.iter().enumerate() {
-            if let Some(j) = source.iter().position(|s| *s == Some(i)) {
+            if let Some(j) = taker(i) {
                 let g = &fb[j];
                 let p = format!("{path}.{}", g.name);
                 if g.name != f.name {
@@ -330,6 +337,17 @@ impl Diff<'_> {
             }
         }
         for (j, g) in fb.iter().enumerate() {
+            if let Some(i) = source[j].filter(|&i| taker(i) != Some(j)) {
+                self.report(
+                    &format!("{path}.{}", g.name),
+                    format!(
+                        "field added, a copy of `{}` (named by its renamed_from, and taken \
+                         by another field too)",
+                        fa[i].name
+                    ),
+                );
+                continue;
+            }
             if source[j].is_none() && !guessed[j] {
                 let t = self.new.describe(g.ty, 0);
                 self.report(
@@ -511,5 +529,22 @@ mod tests {
             ],
         );
         assert!(!d[0].looks_automatic(), "{d:?}");
+    }
+
+    #[test]
+    fn a_stored_field_named_by_two_new_fields_is_taken_by_its_namesake_and_copied_by_the_other() {
+        let old = struct_s(vec![field("id", &[], 0, <u32 as Persistent>::schema)]);
+        let new = struct_s(vec![
+            field("copy", &["id"], 0, <u32 as Persistent>::schema),
+            field("id", &[], 4, <u32 as Persistent>::schema),
+        ]);
+        assert_eq!(
+            lines(&diffs(old, new)),
+            [
+                "root.id: field moved from offset 0 to 4",
+                "root.copy: field added, a copy of `id` (named by its renamed_from, and taken \
+                 by another field too)",
+            ],
+        );
     }
 }
