@@ -291,9 +291,10 @@ fn migrate_turns_a_version_1_bank_into_version_2_once() {
     assert!(first.contains("wrote a version-1 bank"), "{first}");
     // The diagnosis docs/MIGRATIONS.md quotes, by path.
     for line in [
-        "root.accounts[].owner: field removed (was PString at offset 0)",
+        "root.accounts[].holder: renamed? `owner` (PString at offset 0) → `holder` (at offset 0): \
+         if it is a rename, add #[pmem(renamed_from = \"owner\")] to `holder`; otherwise \
+         `owner` was removed and `holder` added",
         "root.accounts[].history[]: i32 → Movement",
-        "root.accounts[].holder: field added (PString at offset 0)",
     ] {
         assert!(first.contains(line), "{line:?} in {first}");
     }

@@ -42,10 +42,10 @@ unsafe impl Persistent for Record {
         align: 8,
         fingerprint: Self::FINGERPRINT,
         shape: Shape::Struct(&[
-            FieldSchema { name: "a", offset: 0, ty: <u64 as Persistent>::schema },
-            FieldSchema { name: "b", offset: 8, ty: <u64 as Persistent>::schema },
-            FieldSchema { name: "c", offset: 16, ty: <u64 as Persistent>::schema },
-            FieldSchema { name: "payload", offset: 24, ty: <[u8; 40] as Persistent>::schema },
+            FieldSchema { name: "a", offset: 0, ty: <u64 as Persistent>::schema, renamed_from: &[] },
+            FieldSchema { name: "b", offset: 8, ty: <u64 as Persistent>::schema, renamed_from: &[] },
+            FieldSchema { name: "c", offset: 16, ty: <u64 as Persistent>::schema, renamed_from: &[] },
+            FieldSchema { name: "payload", offset: 24, ty: <[u8; 40] as Persistent>::schema, renamed_from: &[] },
         ]),
     };
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut RecordMut {
@@ -141,8 +141,8 @@ unsafe impl<T: Persistent> Persistent for RecordTable<T> {
         align: 8,
         fingerprint: Self::FINGERPRINT,
         shape: Shape::Struct(&[
-            FieldSchema { name: "recs", offset: 0, ty: <u64 as Persistent>::schema },
-            FieldSchema { name: "len", offset: 8, ty: <u64 as Persistent>::schema },
+            FieldSchema { name: "recs", offset: 0, ty: <u64 as Persistent>::schema, renamed_from: &[] },
+            FieldSchema { name: "len", offset: 8, ty: <u64 as Persistent>::schema, renamed_from: &[] },
         ]),
     };
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut RecordTableMut<T> {
@@ -243,9 +243,9 @@ unsafe impl Persistent for Node {
         align: 8,
         fingerprint: Self::FINGERPRINT,
         shape: Shape::Struct(&[
-            FieldSchema { name: "value", offset: 0, ty: <u64 as Persistent>::schema },
-            FieldSchema { name: "payload", offset: 8, ty: <[u8; 40] as Persistent>::schema },
-            FieldSchema { name: "next", offset: 48, ty: <Option<PBox<Node>> as Persistent>::schema },
+            FieldSchema { name: "value", offset: 0, ty: <u64 as Persistent>::schema, renamed_from: &[] },
+            FieldSchema { name: "payload", offset: 8, ty: <[u8; 40] as Persistent>::schema, renamed_from: &[] },
+            FieldSchema { name: "next", offset: 48, ty: <Option<PBox<Node>> as Persistent>::schema, renamed_from: &[] },
         ]),
     };
     unsafe fn view_mut<'a>(ptr: *mut Self) -> &'a mut NodeMut {

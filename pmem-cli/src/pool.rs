@@ -8,7 +8,8 @@
 //!   derive requires);
 //! - `Option<T>` of the same size as `T` uses a niche: it is `None` exactly when the
 //!   bytes are not a valid `T` (`PBox`: 0; `bool`: not 0 or 1; `char`: not a scalar
-//!   value; enums: an unknown tag); a larger `Option<T>` has its tag in byte 0 (0 or 1)
+//!   value; enums: an unknown tag) — core's rules, `StoredSchema::holds_valid`, the
+//!   same automatic migration reads a stored `Option` by; a larger `Option<T>` has its tag in byte 0 (0 or 1)
 //!   and the payload at `align_of::<T>()`. These are rustc's layouts, which the tests
 //!   pin (`pmem-cli/tests/cli.rs`); a nested niche option (`Option<Option<bool>>`) may read as
 //!   `Some(None)` instead of `None`.
@@ -16,6 +17,7 @@
 use pmem_collections::inspect::{
     inspect, pptr_target, CollectionKind, Contents, ElemLayout, Inspector, PPtrTarget,
 };
+use pmem_core::inspect::ValidityError;
 
 use crate::path::{Key, Step};
 use crate::schema::{Field, Schema, Shape, Variant};
@@ -162,52 +164,25 @@ impl Pool {
             self.schema.types[inner].align,
         );
         if size == isize_ {
-            return Ok(self.valid(off, inner, 0)?.then_some(off));
+            // Core's one definition of which bytes are a valid value (a `None` puts an
+            // invalid one into the niche).
+            return match self
+                .schema
+                .stored
+                .holds_valid(inner, self.bytes(off, size)?)
+            {
+                Ok(some) => Ok(some.then_some(off)),
+                // A niche inside something whose valid values the schema does not
+                // describe (a nested `Option`): read as `Some`, see the module docs.
+                Err(ValidityError::Unknown(_)) => Ok(Some(off)),
+                Err(e) => Err(format!("Option at {off:#x}: {e}")),
+            };
         }
         match self.bytes(off, 1)?[0] {
             0 => Ok(None),
             1 => Ok(Some(off + ialign.max(1))),
             tag => Err(format!("Option at {off:#x} has tag {tag}")),
         }
-    }
-
-    /// Whether the bytes at `off` are a valid value of type `t` (for niche options).
-    fn valid(&self, off: u64, t: usize, depth: usize) -> R<bool> {
-        let ty = &self.schema.types[t];
-        if depth > 64 {
-            return Ok(true);
-        }
-        Ok(match &ty.shape {
-            Shape::Primitive => self.prim(off, t).is_ok(),
-            Shape::Pointer { owned: true, .. } => self.u64_at(off)? != 0,
-            Shape::Enum { .. } => match self.variant(off, t) {
-                Ok(v) => {
-                    let fields: Vec<(u64, usize)> =
-                        v.fields.iter().map(|f| (f.offset, f.ty)).collect();
-                    self.all_valid(off, &fields, depth)?
-                }
-                Err(_) => false,
-            },
-            Shape::Struct(f) | Shape::Tuple(f) => {
-                let fields: Vec<(u64, usize)> = f.iter().map(|f| (f.offset, f.ty)).collect();
-                self.all_valid(off, &fields, depth)?
-            }
-            Shape::Array { elem, len } => {
-                let size = self.schema.types[*elem].size;
-                let fields: Vec<(u64, usize)> = (0..*len).map(|i| (i * size, *elem)).collect();
-                self.all_valid(off, &fields, depth)?
-            }
-            _ => true,
-        })
-    }
-
-    fn all_valid(&self, off: u64, fields: &[(u64, usize)], depth: usize) -> R<bool> {
-        for &(o, t) in fields {
-            if !self.valid(off + o, t, depth + 1)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
     }
 
     /// The key of type `t` at `off` as a path names it (`7`, `"ada"`, `(187, 27)`,

@@ -18,6 +18,9 @@ pub(crate) struct Schema {
     pub(crate) reach: Vec<bool>,
     /// Readable names (`PVec<i64>`, `(u8, u64)`, `Option<PBox<Node>>`).
     pub(crate) names: Vec<String>,
+    /// The schema as core's reader gave it (same indices as `types`), for the rules
+    /// core owns: which bytes are a valid value of a type (`StoredSchema::holds_valid`).
+    pub(crate) stored: StoredSchema,
 }
 
 /// One type.
@@ -128,6 +131,7 @@ impl Schema {
         let root = stored.root;
         let types = stored
             .types
+            .clone()
             .into_iter()
             .enumerate()
             .map(|(i, t)| {
@@ -149,6 +153,7 @@ impl Schema {
             types,
             reach: Vec::new(),
             names: Vec::new(),
+            stored,
         };
         s.check_layout()?;
         s.check_no_inline_cycle()?;

@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use crate::format::{StoredField, StoredSchema, StoredShape, StoredType, StoredVariant};
+pub use crate::format::{
+    StoredField, StoredSchema, StoredShape, StoredType, StoredVariant, ValidityError,
+};
 
 use crate::engine::{Config, Durability, Expect, Mode, ReadCtx, Shared, Source};
 use crate::error::{Error, Result, TypeIdentity};
@@ -103,7 +105,7 @@ impl Inspector {
             .state
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        crate::engine::write_backup(&self.sh, &g, dest.as_ref())
+        crate::engine::write_backup(&self.sh, g, dest.as_ref()).map(|(bytes, _)| bytes)
     }
 
     /// The allocator's own check: headers tile the heap, bitmaps fit their runs.

@@ -9,6 +9,7 @@ pub mod schema;
 mod schema_diff;
 mod schema_graph;
 mod schema_json;
+mod validity;
 
 pub(crate) use checksum::{crc32c, crc32c_append};
 pub(crate) use layout::{
@@ -23,3 +24,4 @@ pub(crate) use schema_diff::diff;
 pub use schema_diff::TypeDifference;
 pub(crate) use schema_graph::Graph;
 pub use schema_graph::{StoredField, StoredSchema, StoredShape, StoredType, StoredVariant};
+pub use validity::ValidityError;

@@ -31,6 +31,10 @@ pub struct FieldSchema {
     pub offset: usize,
     /// The field's type.
     pub ty: SchemaFn,
+    /// The names this field had before, from `#[pmem(renamed_from = "old")]`, in the
+    /// order declared. Code only: not in the schema record, not in the fingerprint; the
+    /// diagnosis at open (`TypeMismatch`) reads it to show a rename as one.
+    pub renamed_from: &'static [&'static str],
 }
 
 /// One enum variant.

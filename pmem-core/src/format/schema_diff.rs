@@ -51,13 +51,16 @@ impl fmt::Display for TypeDifference {
 
 impl TypeDifference {
     /// Whether this is a change of a kind an automatic migration makes
-    /// (`pmem::migrate::auto`): a field added or moved, a size that follows from those,
-    /// an enum variant added, an integer or float widened — anywhere, map keys
-    /// included. It may still refuse one (a field type without `Default`, map keys
-    /// made equal); it says so by path.
+    /// (`pmem::migrate::auto`): a field added, moved or renamed by
+    /// `#[pmem(renamed_from)]`, a size that follows from those, an enum variant added,
+    /// an integer or float widened — anywhere, map keys included. It may still refuse
+    /// one (a field type without `Default`, map keys made equal); it says so by path.
+    /// A `renamed?` guess (a field removed and one of the same type added, no rename
+    /// declared) is not: undeclared, it migrates as a removal.
     pub fn looks_automatic(&self) -> bool {
         let c = self.change.as_str();
-        if c.starts_with("field added")
+        if c.starts_with("renamed `")
+            || c.starts_with("field added")
             || c.starts_with("field moved")
             || c.starts_with("size/alignment")
             || c.starts_with("variant added")
@@ -259,29 +262,93 @@ impl Diff<'_> {
         }
     }
 
+    /// Compares the fields of a struct, tuple or variant. Each new field is matched
+    /// as an automatic migration matches it (`FieldMatcher::take`): the stored field of
+    /// its name, else of one of its `renamed_from` names, a declared rename. A stored
+    /// field nobody takes and a new field that takes none, of the same type, are shown
+    /// as one line, `renamed?`, with the attribute that would declare the rename.
     fn fields(&mut self, path: &str, fa: &[Field], fb: &[Field]) {
-        for f in fa {
-            match fb.iter().find(|g| g.name == f.name) {
-                None => {
-                    let t = self.old.describe(f.ty, 0);
-                    self.report(
-                        &format!("{path}.{}", f.name),
-                        format!("field removed (was {t} at offset {})", f.offset),
-                    );
-                }
-                Some(g) => {
-                    if f.offset != g.offset {
-                        self.report(
-                            &format!("{path}.{}", f.name),
-                            format!("field moved from offset {} to {}", f.offset, g.offset),
-                        );
-                    }
-                    self.pair(format!("{path}.{}", f.name), f.ty, g.ty);
-                }
+        let source: Vec<Option<usize>> = fb
+            .iter()
+            .map(|g| {
+                fa.iter().position(|f| f.name == g.name).or_else(|| {
+                    g.renamed_from
+                        .iter()
+                        .find_map(|o| fa.iter().position(|f| f.name == *o))
+                })
+            })
+            .collect();
+        // A removed field's likely new name: the first added field of the same type.
+        let mut guess: Vec<Option<usize>> = vec![None; fa.len()];
+        let mut guessed = vec![false; fb.len()];
+        for (i, f) in fa.iter().enumerate() {
+            if source.contains(&Some(i)) {
+                continue;
+            }
+            let same = (0..fb.len())
+                .find(|&j| source[j].is_none() && !guessed[j] && self.same_type(f.ty, fb[j].ty));
+            if let Some(j) = same {
+                guessed[j] = true;
+                guess[i] = Some(j);
             }
         }
-        for g in fb {
-            if !fa.iter().any(|f| f.name == g.name) {
+        // The new field that takes stored field `i`: the one of its name, else the first
+        // that names it in `renamed_from`. Another that names it too gets a copy.
+        let taker = |i: usize| {
+            (0..fb.len())
+                .find(|&j| source[j] == Some(i) && fb[j].name == fa[i].name)
+                .or_else(|| source.iter().position(|s| *s == Some(i)))
+        };
+        for (i, f) in fa.iter().enumerate() {
+            if let Some(j) = taker(i) {
+                let g = &fb[j];
+                let p = format!("{path}.{}", g.name);
+                if g.name != f.name {
+                    self.report(&p, format!("renamed `{}` → `{}`", f.name, g.name));
+                }
+                if f.offset != g.offset {
+                    self.report(
+                        &p,
+                        format!("field moved from offset {} to {}", f.offset, g.offset),
+                    );
+                }
+                self.pair(p, f.ty, g.ty);
+            } else if let Some(j) = guess[i] {
+                let g = &fb[j];
+                let t = self.old.describe(f.ty, 0);
+                self.report(
+                    &format!("{path}.{}", g.name),
+                    format!(
+                        "renamed? `{old}` ({t} at offset {}) → `{new}` (at offset {}): if it \
+                         is a rename, add #[pmem(renamed_from = \"{old}\")] to `{new}`; \
+                         otherwise `{old}` was removed and `{new}` added",
+                        f.offset,
+                        g.offset,
+                        old = f.name,
+                        new = g.name,
+                    ),
+                );
+            } else {
+                let t = self.old.describe(f.ty, 0);
+                self.report(
+                    &format!("{path}.{}", f.name),
+                    format!("field removed (was {t} at offset {})", f.offset),
+                );
+            }
+        }
+        for (j, g) in fb.iter().enumerate() {
+            if let Some(i) = source[j].filter(|&i| taker(i) != Some(j)) {
+                self.report(
+                    &format!("{path}.{}", g.name),
+                    format!(
+                        "field added, a copy of `{}` (named by its renamed_from, and taken \
+                         by another field too)",
+                        fa[i].name
+                    ),
+                );
+                continue;
+            }
+            if source[j].is_none() && !guessed[j] {
                 let t = self.new.describe(g.ty, 0);
                 self.report(
                     &format!("{path}.{}", g.name),
@@ -289,6 +356,19 @@ impl Diff<'_> {
                 );
             }
         }
+    }
+
+    /// Whether stored type `a` and compiled type `b` are the same type (no difference
+    /// anywhere below them): a comparison of its own, whose findings are not reported.
+    fn same_type(&self, a: usize, b: usize) -> bool {
+        let mut cx = Diff {
+            old: self.old,
+            new: self.new,
+            seen: HashSet::new(),
+            out: Vec::new(),
+        };
+        cx.pair(String::new(), a, b);
+        cx.out.is_empty()
     }
 
     fn variants(&mut self, path: &str, va: &[Variant], vb: &[Variant]) {
@@ -327,6 +407,7 @@ impl Diff<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::schema::{FieldSchema, Shape, TypeSchema};
     use crate::Persistent;
 
     fn stored<T: Persistent>() -> Graph {
@@ -366,5 +447,104 @@ mod tests {
         }
         assert!(Graph::from_json(&good.replace("\"type\":1", "\"type\":99")).is_err());
         assert!(Graph::from_json(&"[".repeat(10_000)).is_err());
+    }
+
+    /// A struct `S` (8 bytes) of `fields`, as a compiled schema.
+    fn struct_s(fields: Vec<FieldSchema>) -> &'static TypeSchema {
+        Box::leak(Box::new(TypeSchema {
+            name: "S",
+            size: 8,
+            align: 4,
+            fingerprint: 0,
+            shape: Shape::Struct(Box::leak(fields.into_boxed_slice())),
+        }))
+    }
+
+    fn field(
+        name: &'static str,
+        renamed_from: &'static [&'static str],
+        offset: usize,
+        ty: crate::format::schema::SchemaFn,
+    ) -> FieldSchema {
+        FieldSchema {
+            name,
+            offset,
+            ty,
+            renamed_from,
+        }
+    }
+
+    /// The differences of a pool stored as `old` opened as `new`.
+    fn diffs(old: &'static TypeSchema, new: &'static TypeSchema) -> Vec<TypeDifference> {
+        let stored = Graph::from_json(&crate::format::schema::to_json(old)).unwrap();
+        diff(&stored, &Graph::of(new))
+    }
+
+    fn lines(d: &[TypeDifference]) -> Vec<String> {
+        d.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_declared_rename_is_one_automatic_line_and_its_type_change_follows_it() {
+        let old = struct_s(vec![
+            field("id", &[], 0, <u32 as Persistent>::schema),
+            field("n", &[], 4, <u8 as Persistent>::schema),
+        ]);
+        let new = struct_s(vec![
+            field("n", &[], 0, <u8 as Persistent>::schema),
+            field("number", &["key", "id"], 4, <u64 as Persistent>::schema),
+        ]);
+        let d = diffs(old, new);
+        assert_eq!(
+            lines(&d),
+            [
+                "root.number: renamed `id` → `number`",
+                "root.number: field moved from offset 0 to 4",
+                "root.number: u32 → u64",
+                "root.n: field moved from offset 4 to 0",
+            ],
+        );
+        assert!(d.iter().all(TypeDifference::looks_automatic), "{d:?}");
+    }
+
+    #[test]
+    fn a_removed_and_an_added_field_of_the_same_type_are_a_rename_guess() {
+        let old = struct_s(vec![
+            field("owner", &[], 0, <u32 as Persistent>::schema),
+            field("gone", &[], 4, <u16 as Persistent>::schema),
+        ]);
+        let new = struct_s(vec![
+            field("holder", &[], 0, <u32 as Persistent>::schema),
+            field("fresh", &[], 4, <i16 as Persistent>::schema),
+        ]);
+        let d = diffs(old, new);
+        assert_eq!(
+            lines(&d),
+            [
+                "root.holder: renamed? `owner` (u32 at offset 0) → `holder` (at offset 0): if it \
+                 is a rename, add #[pmem(renamed_from = \"owner\")] to `holder`; otherwise \
+                 `owner` was removed and `holder` added",
+                "root.gone: field removed (was u16 at offset 4)",
+                "root.fresh: field added (i16 at offset 4)",
+            ],
+        );
+        assert!(!d[0].looks_automatic(), "{d:?}");
+    }
+
+    #[test]
+    fn a_stored_field_named_by_two_new_fields_is_taken_by_its_namesake_and_copied_by_the_other() {
+        let old = struct_s(vec![field("id", &[], 0, <u32 as Persistent>::schema)]);
+        let new = struct_s(vec![
+            field("copy", &["id"], 0, <u32 as Persistent>::schema),
+            field("id", &[], 4, <u32 as Persistent>::schema),
+        ]);
+        assert_eq!(
+            lines(&diffs(old, new)),
+            [
+                "root.id: field moved from offset 0 to 4",
+                "root.copy: field added, a copy of `id` (named by its renamed_from, and taken \
+                 by another field too)",
+            ],
+        );
     }
 }

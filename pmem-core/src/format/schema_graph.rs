@@ -78,6 +78,10 @@ pub struct StoredField {
     pub offset: u64,
     /// Its type, an index into [`StoredSchema::types`].
     pub ty: usize,
+    /// The names the field had before (`#[pmem(renamed_from = "old")]`): filled from
+    /// a compiled type's schema, always empty in a parsed record (the record does not
+    /// store renames).
+    pub renamed_from: Vec<String>,
 }
 
 /// One variant of an enum [`StoredShape::Enum`].
@@ -189,6 +193,7 @@ impl StoredSchema {
                         name: f.name.to_string(),
                         offset: f.offset as u64,
                         ty: index((f.ty)(), queue),
+                        renamed_from: f.renamed_from.iter().map(|o| (*o).to_string()).collect(),
                     })
                     .collect::<Vec<_>>()
             };
@@ -289,6 +294,7 @@ impl StoredSchema {
                             name: f.get("name")?.string()?.to_string(),
                             offset: f.get("offset")?.unsigned()?,
                             ty: f.get("type")?.index()?,
+                            renamed_from: Vec::new(),
                         })
                     })
                     .collect()

@@ -1,7 +1,7 @@
 //! `Pool::backup_to`: an online backup (see `engine::backup`).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::pool::Pool;
 use crate::error::Result;
@@ -13,7 +13,8 @@ use crate::types::Persistent;
 pub struct BackupReport {
     /// Bytes written: the pool up to the end of its heap.
     pub bytes: u64,
-    /// How long writers were held off (the copy runs under the read lock).
+    /// How long writers were held off: the copy into the page cache runs under the
+    /// state lock, read-locked; syncing it to the disk does not.
     pub writers_blocked: Duration,
 }
 
@@ -21,8 +22,9 @@ impl<R: Persistent> Pool<R> {
     /// Writes a consistent, self-contained copy of the pool's last committed state to
     /// `dest`, a new file: a single-file pool (no log needed) that opens with every
     /// commit acknowledged before the call and none after. Other threads keep reading
-    /// meanwhile; writers wait for the copy (its time is in the report). `dest`
-    /// appears complete or not at all.
+    /// meanwhile; writers wait while the copy is written into the page cache (that
+    /// time is in the report), not while it is synced. `dest` appears complete or not
+    /// at all, and is durable when this returns.
     ///
     /// The copy keeps the pool's UUID, hence its pointer tag: it cannot be open in this
     /// process while the pool is (unless both are read-only), see
@@ -57,16 +59,15 @@ impl<R: Persistent> Pool<R> {
         self.not_reentrant()?;
         let sh = self.shared();
         sh.check_usable()?;
-        let start = Instant::now();
         let g = sh
             .state
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let bytes = crate::engine::write_backup(sh, &g, dest.as_ref())?;
-        drop(g);
+        // Releases the lock once the copy is in the page cache, before syncing it.
+        let (bytes, writers_blocked) = crate::engine::write_backup(sh, g, dest.as_ref())?;
         Ok(BackupReport {
             bytes,
-            writers_blocked: start.elapsed(),
+            writers_blocked,
         })
     }
 }

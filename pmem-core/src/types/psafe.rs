@@ -497,6 +497,7 @@ macro_rules! tuple {
                     name: stringify!($n),
                     offset: core::mem::offset_of!(Self, $n),
                     ty: $t::schema,
+                    renamed_from: &[],
                 }),+]),
             };
             const MAY_BE_INVALID: bool = false $(|| $t::MAY_BE_INVALID)+;

@@ -278,7 +278,7 @@ fn persistent_impl(
 
     let schema_variants = variants.iter().zip(typed).zip(&discs).zip(&offsets).map(|(((v, fields), d), offs)| {
         let vname = v.ident.to_string();
-        let fs = v.fields.iter().zip(fields).zip(offs).map(|((f, (marker, ty)), off)| field_schema(&f.name(), ty, marker, off));
+        let fs = v.fields.iter().zip(fields).zip(offs).map(|((f, (marker, ty)), off)| field_schema(f, ty, marker, off));
         quote! {
             ::pmem::__private::VariantSchema { name: #vname, discriminant: #d, fields: &[#(#fs),*] }
         }

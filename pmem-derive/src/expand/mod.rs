@@ -196,14 +196,21 @@ fn fingerprint_end(name: &str) -> TokenStream {
 
 /// `FieldSchema { ... }` for one field.
 fn field_schema(
-    name: &str,
+    f: &Field<'_>,
     ty: &syn::Type,
     marker: &TokenStream,
     offset: &TokenStream,
 ) -> TokenStream {
     let p = as_field(ty, marker);
+    let name = f.name();
+    let olds = &f.attrs.renamed_from;
     quote! {
-        ::pmem::__private::FieldSchema { name: #name, offset: #offset, ty: #p::schema }
+        ::pmem::__private::FieldSchema {
+            name: #name,
+            offset: #offset,
+            ty: #p::schema,
+            renamed_from: &[#(#olds),*],
+        }
     }
 }
 

@@ -103,7 +103,7 @@ fn persistent_impl(
     let schemas = fields
         .iter()
         .zip(typed)
-        .map(|(f, (marker, ty))| field_schema(&f.name(), ty, marker, &offset(f)));
+        .map(|(f, (marker, ty))| field_schema(f, ty, marker, &offset(f)));
 
     let owned = (!plain).then(|| {
         let visits = fields.iter().zip(typed).map(|(f, (marker, ty))| {

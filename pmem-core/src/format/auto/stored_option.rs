@@ -2,10 +2,10 @@
 //! `None` and `Some` it holds, without knowing how the build that wrote it laid it out
 //! (a child of `auto`: it uses `OldType`'s private accessors).
 
-use super::{refuse, NodeShape, OldType};
+use super::{refuse, OldType};
 use crate::error::{Error, Result};
 use crate::format::schema::TypeSchema;
-use crate::format::schema_diff::int_class;
+use crate::format::validity::ValidityError;
 
 impl<'a> OldType<'a> {
     /// The payload of the stored `Option` at `old`: `None`, or `Some` with the address
@@ -52,7 +52,7 @@ impl<'a> OldType<'a> {
         if at == 0 {
             // SAFETY: the inner value's bytes are the option's (same size), readable
             // (caller's contract).
-            let some = unsafe { inner.holds_valid(old, 0)? };
+            let some = unsafe { inner.holds_valid(old)? };
             return Ok(some.then_some((old, inner)));
         }
         // SAFETY: the option is larger than its payload, so its first byte (the tag)
@@ -71,11 +71,11 @@ impl<'a> OldType<'a> {
         }
     }
 
-    /// Whether the bytes at `p` are a valid value of this stored type: every `bool`
-    /// is 0 or 1, every `char` a scalar value, every enum tag declared (and its
-    /// variant's fields valid), every owning pointer nonzero. Reads only inside the
-    /// value (field, element and variant positions are checked against the stored
-    /// sizes first), each scalar unaligned.
+    /// Whether the bytes at `p` are a valid value of this stored type, by the one
+    /// definition of the rules, [`StoredSchema::holds_valid`](crate::inspect::StoredSchema::holds_valid)
+    /// (`format/validity.rs`): every `bool` 0 or 1, every `char` a scalar value, every
+    /// enum tag declared (and its variant's fields valid), every owning pointer
+    /// nonzero. Reads only inside the value.
     ///
     /// # Errors
     /// [`Error::NotAutoMigratable`] for a type whose valid values the schema does not
@@ -84,86 +84,17 @@ impl<'a> OldType<'a> {
     ///
     /// # Safety
     /// - `p` points to `self.size()` readable bytes.
-    pub unsafe fn holds_valid(&self, p: *const u8, depth: usize) -> Result<bool> {
-        if depth > 64 {
-            return Err(Error::corrupted(
-                format!("schema record: {} nested too deep", self.name()),
-                0,
-            ));
-        }
-        let size = self.node().size;
-        // SAFETY (of each closure call): `off` + the part's size fits `size` (checked
-        // by `fits`), so the part lies inside the readable value at `p`.
-        let fits = |off: u64, t: OldType<'a>| -> Result<()> {
-            if off.checked_add(t.node().size).is_none_or(|e| e > size) {
-                return Err(Error::corrupted(
-                    format!("schema record: a part of {} does not fit it", self.name()),
-                    0,
-                ));
-            }
-            Ok(())
-        };
-        let all = |parts: &mut dyn Iterator<Item = (u64, usize)>| -> Result<bool> {
-            for (off, t) in parts {
-                let t = self.at(t);
-                fits(off, t)?;
-                // SAFETY: the part lies inside the value (checked just above), and
-                // `off` fits `usize` (it is below the value's size, which is mapped).
-                if !unsafe { t.holds_valid(p.add(off as usize), depth + 1)? } {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        };
-        match &self.node().shape {
-            NodeShape::Primitive => match self.name() {
-                "bool" if size == 1 => {
-                    // SAFETY: one readable byte (the value's size).
-                    Ok(unsafe { p.read() } <= 1)
-                }
-                "char" if size == 4 => {
-                    // SAFETY: four readable bytes (the value's size), read unaligned.
-                    let c = unsafe { p.cast::<u32>().read_unaligned() };
-                    Ok(char::from_u32(c).is_some())
-                }
-                "f32" | "f64" | "()" => Ok(true),
-                n if int_class(n).is_some() => Ok(true),
-                n => Err(refuse(format!(
-                    "Option of a type holding {n}, whose valid values are unknown"
-                ))),
-            },
-            NodeShape::Struct(fields) | NodeShape::Tuple(fields) => {
-                all(&mut fields.iter().map(|f| (f.offset, f.ty)))
-            }
-            NodeShape::Array { elem, len } => {
-                let e = self.at(*elem);
-                let n = e.node().size;
-                if n.checked_mul(*len).is_none_or(|b| b > size) {
-                    return Err(Error::corrupted(
-                        format!("schema record: array of {len} {} does not fit", e.name()),
-                        0,
-                    ));
-                }
-                all(&mut (0..*len).map(|i| (i * n, *elem)))
-            }
-            NodeShape::Enum { repr, variants } => {
-                let repr = repr.strip_prefix("C, ").unwrap_or(repr);
-                // SAFETY: the value is readable (caller's contract); `tag_at` checks
-                // that the tag fits it.
-                let tag = unsafe { self.tag_at(p, repr)? };
-                match variants.iter().find(|v| v.discriminant == tag) {
-                    None => Ok(false),
-                    Some(v) => all(&mut v.fields.iter().map(|f| (f.offset, f.ty))),
-                }
-            }
-            NodeShape::Pointer { owned: true, .. } if size == 8 => {
-                // SAFETY: eight readable bytes (the value's size), read unaligned.
-                Ok(unsafe { p.cast::<u64>().read_unaligned() } != 0)
-            }
-            _ => Err(refuse(format!(
-                "Option of a type holding {}, whose valid values are unknown",
-                self.name()
-            ))),
-        }
+    pub unsafe fn holds_valid(&self, p: *const u8) -> Result<bool> {
+        // SAFETY: `self.size()` bytes at `p` are readable (caller's contract) and
+        // initialised (pool memory: mapped file bytes), and nothing writes them while
+        // the old pool is read (it is open read-only for the migration).
+        let bytes = unsafe { std::slice::from_raw_parts(p, self.size()) };
+        self.g
+            .graph
+            .holds_valid(self.ix, bytes)
+            .map_err(|e| match e {
+                ValidityError::Unknown(w) => refuse(format!("Option of {w}")),
+                ValidityError::Malformed(w) => Error::corrupted(w, 0),
+            })
     }
 }
