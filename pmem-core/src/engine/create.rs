@@ -20,12 +20,13 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A UUID whose pointer tag no pool open in this process uses (so a new pool can be open
-/// beside every other; ARCHITECTURE §12).
+/// A UUID whose pointer tag no pool open in this process uses, nor another pool being
+/// created (so a new pool can be open beside every other; ARCHITECTURE §12). The tag
+/// stays reserved until the new pool's open claims it.
 fn fresh_pool_uuid() -> [u8; 16] {
     loop {
         let u = super::session::random_uuid();
-        if !crate::media::tag_in_use(crate::format::pool_tag_of(&u)) {
+        if crate::media::reserve_fresh_tag(crate::format::pool_tag_of(&u)) {
             return u;
         }
     }

@@ -120,12 +120,42 @@ pub(crate) fn claim_tag(
         path: path.to_path_buf(),
         writable,
     });
+    // A reservation of this tag (this pool's own, if it was just created) ends here.
+    reserved().retain(|&(r, _)| r != tag);
     Ok(())
 }
 
-/// Whether a pool open in this process stamps `tag` (a new pool's UUID avoids these).
-pub(crate) fn tag_in_use(tag: u64) -> bool {
-    tags().iter().any(|c| c.tag == tag)
+/// Tags handed to new pools that have not claimed them yet (creation writes its files
+/// before it opens them): each with the time it was handed out. Without these, two
+/// pools created at once on two threads could both find a tag free before either
+/// claimed it, and the second open would fail with `SameTag` (1 in 65,536 per pair —
+/// seen as a flaky test). A reservation ends when its tag is claimed, or after
+/// [`RESERVATION`] (a creation that failed never claims).
+static RESERVED: std::sync::Mutex<Vec<(u64, std::time::Instant)>> =
+    std::sync::Mutex::new(Vec::new());
+const RESERVATION: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn reserved() -> std::sync::MutexGuard<'static, Vec<(u64, std::time::Instant)>> {
+    RESERVED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Reserves `tag` for a pool being created, unless a pool open in this process stamps
+/// it or another creation holds it: answers whether it did. A new pool's UUID is drawn
+/// until this succeeds; the open that follows claims the tag ([`claim_tag`]).
+pub(crate) fn reserve_fresh_tag(tag: u64) -> bool {
+    let claims = tags(); // lock order: TAGS, then RESERVED
+    if claims.iter().any(|c| c.tag == tag) {
+        return false;
+    }
+    let mut r = reserved();
+    r.retain(|&(_, at)| at.elapsed() < RESERVATION);
+    if r.iter().any(|&(t, _)| t == tag) {
+        return false;
+    }
+    r.push((tag, std::time::Instant::now()));
+    true
 }
 
 /// Regions of closed pools, kept reserved for the next pool (see `Drop for Region`).
@@ -479,5 +509,53 @@ pub(crate) fn in_live_pool(addr: usize) -> bool {
             (addr - region_base(addr)) < c.mapped_len() as usize
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reserve_fresh_tag;
+
+    #[test]
+    fn a_reserved_tag_is_not_handed_to_a_second_creation() {
+        // A tag outside the 16-bit range no real pool can stamp, so no other test's
+        // pool interferes.
+        let tag = 0x1_0000_0000_0001;
+        assert!(reserve_fresh_tag(tag));
+        assert!(!reserve_fresh_tag(tag), "second creation got the same tag");
+        super::reserved().retain(|&(t, _)| t != tag);
+        assert!(reserve_fresh_tag(tag), "a released tag is free again");
+        super::reserved().retain(|&(t, _)| t != tag);
+    }
+
+    #[test]
+    fn concurrent_creations_never_share_a_tag() {
+        // 2 threads × 40,000 draws from 1,024 tags: without the reservation's single lock
+        // around check-and-take, two threads would be handed one tag.
+        let base = 0x2_0000_0000_0000u64;
+        let won: Vec<Vec<u64>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..2u64)
+                .map(|i| {
+                    s.spawn(move || {
+                        let mut got = Vec::new();
+                        for k in 0..40_000u64 {
+                            let tag = base + (k.wrapping_mul(2_654_435_761) ^ i) % 1024;
+                            if reserve_fresh_tag(tag) {
+                                got.push(tag);
+                            }
+                        }
+                        got
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut all: Vec<u64> = won.concat();
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "a tag was reserved twice");
+        assert_eq!(n, 1024, "every tag is taken exactly once");
+        super::reserved().retain(|&(t, _)| t < base || t >= base + 1024);
     }
 }

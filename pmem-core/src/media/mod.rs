@@ -10,7 +10,7 @@ pub mod sim;
 
 pub(crate) use map::{
     claim_tag, control_of, in_live_pool, log_start, max_log_size, max_pool_size, region_base,
-    tag_in_use, thread_token, Region,
+    reserve_fresh_tag, thread_token, Region,
 };
 pub(crate) use mapped_log::MappedLog;
 pub(crate) use medium::{Backing, RealFile};

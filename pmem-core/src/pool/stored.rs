@@ -184,7 +184,9 @@ impl RawTx<'_> {
         // holds the write lock (`build`), and `bytes` cannot overlap the pool's private
         // working mapping, which only this transaction writes and nobody lends out.
         unsafe {
-            self.st.journal.snapshot(self.sh.region.base(), off, len);
+            let st = &mut *self.st;
+            st.journal
+                .snapshot(self.sh.region.base(), off, len, &st.dirty);
             std::ptr::copy_nonoverlapping(
                 bytes.as_ptr(),
                 self.sh.region.base().add(off as usize),
@@ -209,7 +211,9 @@ impl RawTx<'_> {
         // SAFETY: both ranges lie in the mapping (checked above); this transaction holds
         // the write lock; `ptr::copy` allows the ranges to overlap.
         unsafe {
-            self.st.journal.snapshot(self.sh.region.base(), to, len);
+            let st = &mut *self.st;
+            st.journal
+                .snapshot(self.sh.region.base(), to, len, &st.dirty);
             let base = self.sh.region.base();
             std::ptr::copy(base.add(from as usize), base.add(to as usize), len as usize);
         }
