@@ -121,7 +121,7 @@ pub(crate) fn claim_tag(
         writable,
     });
     // A reservation of this tag (this pool's own, if it was just created) ends here.
-    reserved().retain(|&(r, _)| r != tag);
+    release_tag(tag);
     Ok(())
 }
 
@@ -139,6 +139,11 @@ fn reserved() -> std::sync::MutexGuard<'static, Vec<(u64, std::time::Instant)>> 
     RESERVED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Ends the reservation of `tag`, if any.
+fn release_tag(tag: u64) {
+    reserved().retain(|&(r, _)| r != tag);
 }
 
 /// Reserves `tag` for a pool being created, unless a pool open in this process stamps
@@ -523,9 +528,9 @@ mod tests {
         let tag = 0x1_0000_0000_0001;
         assert!(reserve_fresh_tag(tag));
         assert!(!reserve_fresh_tag(tag), "second creation got the same tag");
-        super::reserved().retain(|&(t, _)| t != tag);
+        super::release_tag(tag);
         assert!(reserve_fresh_tag(tag), "a released tag is free again");
-        super::reserved().retain(|&(t, _)| t != tag);
+        super::release_tag(tag);
     }
 
     #[test]
@@ -556,6 +561,6 @@ mod tests {
         all.dedup();
         assert_eq!(all.len(), n, "a tag was reserved twice");
         assert_eq!(n, 1024, "every tag is taken exactly once");
-        super::reserved().retain(|&(t, _)| t < base || t >= base + 1024);
+        (base..base + 1024).for_each(super::release_tag);
     }
 }

@@ -184,9 +184,7 @@ impl RawTx<'_> {
         // holds the write lock (`build`), and `bytes` cannot overlap the pool's private
         // working mapping, which only this transaction writes and nobody lends out.
         unsafe {
-            let st = &mut *self.st;
-            st.journal
-                .snapshot(self.sh.region.base(), off, len, &st.dirty);
+            self.snapshot(off, len);
             std::ptr::copy_nonoverlapping(
                 bytes.as_ptr(),
                 self.sh.region.base().add(off as usize),
@@ -211,12 +209,23 @@ impl RawTx<'_> {
         // SAFETY: both ranges lie in the mapping (checked above); this transaction holds
         // the write lock; `ptr::copy` allows the ranges to overlap.
         unsafe {
-            let st = &mut *self.st;
-            st.journal
-                .snapshot(self.sh.region.base(), to, len, &st.dirty);
+            self.snapshot(to, len);
             let base = self.sh.region.base();
             std::ptr::copy(base.add(from as usize), base.add(to as usize), len as usize);
         }
         Ok(())
+    }
+
+    /// Journals pool bytes `off..off + len` before this transaction overwrites them.
+    ///
+    /// # Safety
+    /// The range lies in the mapping.
+    unsafe fn snapshot(&mut self, off: u64, len: u64) {
+        let st = &mut *self.st;
+        // SAFETY: forwarded contract; this transaction holds the write lock.
+        unsafe {
+            st.journal
+                .snapshot(self.sh.region.base(), off, len, &st.dirty);
+        }
     }
 }
