@@ -12,7 +12,7 @@ use pmem_core::{raw, Error, PInit, Persistent, Result};
 
 use super::iter::view_iterator;
 use super::map_mut::PBTreeMapMut;
-use super::node::{self, corrupted};
+use super::node::{self, corrupted, panic_corrupted};
 use super::tree::{Dir, Tree};
 use crate::{CopyOut, PKey};
 
@@ -285,7 +285,7 @@ impl<'a, K: Persistent + Ord, V: Persistent> Pass<'a, K, V> {
                     }
                     leaf = g
                         .node_at(leaf, nx, 0)
-                        .unwrap_or_else(|e| panic!("pmem: {e}"));
+                        .unwrap_or_else(|e| panic_corrupted(&e));
                     i = 0;
                     self.at = Some((leaf, i));
                     continue;
@@ -308,7 +308,7 @@ impl<'a, K: Persistent + Ord, V: Persistent> Pass<'a, K, V> {
                 let out = (kp.read(), vp.read());
                 let found = t
                     .descend(|k: &K| k.cmp(&out.0))
-                    .unwrap_or_else(|e| panic!("pmem: {e}"));
+                    .unwrap_or_else(|e| panic_corrupted(&e));
                 let Some((path, true)) = found else {
                     panic!(
                         "pmem: {}",
@@ -319,7 +319,7 @@ impl<'a, K: Persistent + Ord, V: Persistent> Pass<'a, K, V> {
                     );
                 };
                 let next = PBTreeMapMut::<K, V>::erase_at(t, &path)
-                    .unwrap_or_else(|e| panic!("pmem: {e}"));
+                    .unwrap_or_else(|e| panic_corrupted(&e));
                 self.at = (t.header().len > 0).then_some(next);
                 return Some(out);
             }

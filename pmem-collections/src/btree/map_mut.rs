@@ -14,7 +14,7 @@ use crate::{CopyOut, PKey};
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
 use super::iter::{IterMut, ValuesMut};
 use super::map::{free_all, PBTreeMap};
-use super::node::{self, corrupted};
+use super::node::{self, corrupted, panic_corrupted};
 use super::tree::{Dir, Header, Path, Tree};
 
 /// The view of a [`PBTreeMap`] inside a transaction: every change goes through its
@@ -537,10 +537,10 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
         K: Borrow<L::Key>,
         L::Key: Ord,
     {
-        let t = self.tree().unwrap_or_else(|e| panic!("pmem: {e}"));
+        let t = self.tree().unwrap_or_else(|e| panic_corrupted(&e));
         // SAFETY: the tree holds valid keys.
         let found =
-            unsafe { t.descend(|k: &K| cmp_q(k, &key)) }.unwrap_or_else(|e| panic!("pmem: {e}"));
+            unsafe { t.descend(|k: &K| cmp_q(k, &key)) }.unwrap_or_else(|e| panic_corrupted(&e));
         match found {
             Some((path, true)) => Entry::Occupied(OccupiedEntry { map: self, path }),
             Some((path, false)) => Entry::Vacant(VacantEntry {
@@ -597,8 +597,8 @@ impl<K: Persistent + Ord, V: Persistent> PBTreeMapMut<K, V> {
     }
 
     fn end_entry(&mut self, dir: Dir) -> Option<OccupiedEntry<'_, K, V>> {
-        let t = self.tree().unwrap_or_else(|e| panic!("pmem: {e}"));
-        let path = t.descend_end(dir).unwrap_or_else(|e| panic!("pmem: {e}"))?;
+        let t = self.tree().unwrap_or_else(|e| panic_corrupted(&e));
+        let path = t.descend_end(dir).unwrap_or_else(|e| panic_corrupted(&e))?;
         Some(OccupiedEntry { map: self, path })
     }
 

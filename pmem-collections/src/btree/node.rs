@@ -318,7 +318,7 @@ impl Geo {
     pub(crate) fn node_or_panic(&self, anchor: *const u8, off: u64, level: usize) -> *mut u8 {
         match self.node_at(anchor, off, level) {
             Ok(p) => p,
-            Err(e) => panic!("pmem: {e}"),
+            Err(e) => panic_corrupted(&e),
         }
     }
 
@@ -336,7 +336,7 @@ impl Geo {
     ) -> *mut u8 {
         match self.search_node_at(anchor, off, level) {
             Ok(p) => p,
-            Err(e) => panic!("pmem: {e}"),
+            Err(e) => panic_corrupted(&e),
         }
     }
 }
@@ -362,7 +362,7 @@ fn prefetch(p: *const u8, from: usize, to: usize) {
     let _ = (p, from, to);
 }
 
-pub(crate) use crate::corrupted::corrupted;
+pub(crate) use crate::corrupted::{corrupted, panic_corrupted};
 
 /// The pool offset of a node.
 pub(crate) fn off(p: *const u8) -> u64 {

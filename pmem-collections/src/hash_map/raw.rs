@@ -49,7 +49,7 @@ use std::ptr;
 
 use pmem_core::{raw, Result};
 
-use crate::corrupted::corrupted;
+use crate::corrupted::{corrupted, panic_corrupted};
 
 use super::hasher::canary;
 
@@ -184,11 +184,21 @@ pub(crate) struct Layout {
 
 impl Layout {
     /// Offset of bucket 0: the control bytes, padded to the bucket alignment.
+    ///
+    /// Every lookup computes it, so a power-of-two alignment (every Rust type's; only
+    /// a layout read from a damaged schema can be otherwise) rounds with a mask: a
+    /// division here sat on the path to the bucket's address.
+    #[inline]
     pub(crate) const fn slots_offset(self, buckets: usize) -> usize {
-        buckets.next_multiple_of(self.align)
+        if self.align.is_power_of_two() {
+            (buckets + (self.align - 1)) & !(self.align - 1)
+        } else {
+            buckets.next_multiple_of(self.align)
+        }
     }
 
     /// Bytes of a table of `buckets` buckets, or `None` on overflow.
+    #[inline]
     pub(crate) fn alloc_size(self, buckets: usize) -> Option<usize> {
         self.slots_offset(buckets)
             .checked_add(buckets.checked_mul(self.size)?)
@@ -250,7 +260,7 @@ impl Table {
     pub(crate) fn resolve_or_panic(hdr: *const Header, lay: Layout) -> Option<Table> {
         match Table::resolve(hdr, lay) {
             Ok(t) => t,
-            Err(e) => panic!("pmem: {e}"),
+            Err(e) => panic_corrupted(&e),
         }
     }
 
@@ -631,4 +641,25 @@ pub(crate) unsafe fn resize(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Layout;
+
+    /// The mask in `slots_offset` is a stored-format decision: it must place bucket 0
+    /// exactly where the rounding it replaced did, for every alignment a table can have.
+    #[test]
+    fn slots_offset_by_mask_equals_rounding_up_by_division() {
+        for align in [1, 2, 4, 8, 16, 32, 64, 4096, 3, 24] {
+            for buckets in (3..40).map(|s| 1usize << (s % 20)).chain([8, 9, 100, 4095]) {
+                let lay = Layout { size: align, align };
+                assert_eq!(
+                    lay.slots_offset(buckets),
+                    buckets.next_multiple_of(align),
+                    "align {align}, buckets {buckets}"
+                );
+            }
+        }
+    }
 }

@@ -471,6 +471,7 @@ pub(crate) fn thread_token() -> u64 {
 }
 
 impl Control {
+    #[inline]
     pub(crate) fn mapped_len(&self) -> u64 {
         self.mapped_len.load(Ordering::Acquire)
     }
@@ -480,6 +481,7 @@ impl Control {
 /// is a pool mapped there?
 static LIVE: [AtomicU64; 512] = [const { AtomicU64::new(0) }; 512];
 
+#[inline]
 fn live_index(addr: usize) -> Option<(usize, u64)> {
     let s = shift();
     if s == 0 {
@@ -503,18 +505,34 @@ fn live_set(addr: usize, on: bool) {
 /// call with any address.
 #[inline]
 pub(crate) fn in_live_pool(addr: usize) -> bool {
-    match live_index(addr) {
-        Some((w, bit)) if LIVE[w].load(Ordering::Acquire) & bit != 0 => {
-            // SAFETY: the region was live an instant ago, so its control page was mapped;
-            // and a region's control page is never unmapped once mapped (a closed pool's
-            // region is kept, its control page saying nothing is mapped: `Drop for
-            // Region`), so the read is sound even if the pool is closed meanwhile on
-            // another thread — it then answers `false`, or the next pool's length.
-            let c = unsafe { control_of(addr) };
-            (addr - region_base(addr)) < c.mapped_len() as usize
-        }
-        _ => false,
+    live_region(addr).is_some()
+}
+
+/// When `addr` is inside the mapped part of an open pool: that pool's region base and
+/// how many bytes of it are mapped (its control block's `mapped_len`, read once). Safe
+/// to call with any address. The region size is loaded once, so this is three loads
+/// and no call: every pointer a collection follows passes here.
+#[inline]
+pub(crate) fn live_region(addr: usize) -> Option<(usize, u64)> {
+    let s = shift();
+    if s == 0 {
+        return None;
     }
+    let n = addr >> s;
+    if n >= 512 * 64 || LIVE[n / 64].load(Ordering::Acquire) & (1u64 << (n % 64)) == 0 {
+        return None;
+    }
+    let size = 1usize << s;
+    let base = addr & !(size - 1);
+    let c = (base + size - crate::format::PAGE as usize) as *const Control;
+    // SAFETY: the region was live an instant ago, so its control page (the last page of
+    // the region, `control_off`) was mapped; and a region's control page is never
+    // unmapped once mapped (a closed pool's region is kept, its control page saying
+    // nothing is mapped: `Drop for Region`), so the read is sound even if the pool is
+    // closed meanwhile on another thread — it then answers `None`, or the next pool's
+    // length.
+    let mapped = unsafe { &*c }.mapped_len();
+    ((addr - base) < mapped as usize).then_some((base, mapped))
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ mod medium;
 pub mod sim;
 
 pub(crate) use map::{
-    claim_tag, control_of, in_live_pool, log_start, max_log_size, max_pool_size, region_base,
-    reserve_fresh_tag, thread_token, Region,
+    claim_tag, control_of, in_live_pool, live_region, log_start, max_log_size, max_pool_size,
+    region_base, reserve_fresh_tag, thread_token, Region,
 };
 pub(crate) use mapped_log::MappedLog;
 pub(crate) use medium::{Backing, RealFile};
