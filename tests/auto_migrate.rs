@@ -1526,3 +1526,72 @@ fn a_repr_c_enum_with_fields_migrates() {
         ]
     );
 }
+
+// ---- 128-bit enum tags (the derive accepts them; every reader decodes them alike) ----
+
+mod wv1 {
+    #[derive(pmem::Persistent, Default, Clone, Copy, PartialEq, Debug)]
+    #[pmem(plain)]
+    #[repr(i128)]
+    pub(crate) enum Wide {
+        #[default]
+        Low = -(1 << 100),
+        High = 1 << 90,
+    }
+
+    #[derive(pmem::Persistent, Default)]
+    #[repr(C)]
+    pub(crate) struct WRoot {
+        pub(crate) w: Wide,
+        pub(crate) ws: pmem::PVec<Wide>,
+    }
+}
+
+#[derive(Persistent, Default, Clone, Copy, PartialEq, Debug)]
+#[pmem(plain)]
+#[repr(i128)]
+enum Wide {
+    #[default]
+    Low = -(1 << 100),
+    High = 1 << 90,
+    Later = 3,
+}
+
+#[derive(Persistent, Default)]
+#[repr(C)]
+struct WRoot {
+    w: Wide,
+    ws: PVec<Wide>,
+    count: u32,
+}
+
+/// A `repr(i128)` tag is 16 bytes, sign-extended: the migration, the validity check and
+/// the `pmem` command read it through one definition (`inspect::EnumTag`); before it,
+/// automatic migration refused `repr(i128)` as unsupported.
+#[test]
+fn an_enum_with_a_128_bit_tag_migrates_with_its_negative_discriminants() {
+    let d = Dir::new("auto", "enum-i128");
+    let path = d.path("p.pool");
+    let mut p = Pool::<wv1::WRoot>::create(&path).unwrap();
+    p.tx(|tx| {
+        let r = tx.root_mut();
+        r.set_w(wv1::Wide::High)?;
+        r.ws_mut().push(wv1::Wide::Low)?;
+        r.ws_mut().push(wv1::Wide::High)
+    })
+    .unwrap();
+    drop(p);
+    migrate_to::<WRoot>(&path);
+    let mut p = Pool::<WRoot>::open(&path).unwrap();
+    p.check().unwrap();
+    p.tx(|tx| tx.root_mut().ws_mut().push(Wide::Later)).unwrap();
+    p.read(|r| {
+        assert_eq!(r.w, Wide::High);
+        assert_eq!(
+            r.ws.iter().copied().collect::<Vec<_>>(),
+            [Wide::Low, Wide::High, Wide::Later]
+        );
+        assert_eq!(r.count, 0);
+    })
+    .unwrap();
+}

@@ -123,25 +123,11 @@ impl Pool {
 
     /// The active variant of the enum of type `t` at `off`.
     pub(crate) fn variant(&self, off: u64, t: usize) -> R<&Variant> {
-        let Shape::Enum {
-            tag_size,
-            signed,
-            variants,
-            ..
-        } = &self.schema.types[t].shape
-        else {
+        let Shape::Enum { tag, variants, .. } = &self.schema.types[t].shape else {
             return Err("not an enum".into());
         };
-        let b = self.bytes(off, *tag_size)?;
-        let mut wide = [0u8; 16];
-        wide[..b.len()].copy_from_slice(b);
-        let u = u128::from_le_bytes(wide);
-        let bits = 8 * *tag_size as u32;
-        let d = if *signed && bits < 128 {
-            ((u << (128 - bits)) as i128) >> (128 - bits)
-        } else {
-            u as i128
-        };
+        let b = self.bytes(off, tag.size as u64)?;
+        let d = tag.read(b).expect("read as many bytes as the tag");
         variants
             .iter()
             .find(|v| v.discriminant == d)

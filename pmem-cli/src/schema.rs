@@ -5,7 +5,7 @@
 //! file like any other, so each of these is an error, never a panic.
 
 use pmem_collections::inspect::CollectionKind;
-use pmem_core::inspect::{StoredSchema, StoredShape};
+use pmem_core::inspect::{EnumTag, StoredSchema, StoredShape};
 
 /// The type table, with what the walk derives from it.
 pub(crate) struct Schema {
@@ -50,8 +50,8 @@ pub(crate) enum Shape {
     Enum {
         /// The `repr` as written (`u8`, `C, u32`).
         repr: String,
-        tag_size: u64,
-        signed: bool,
+        /// The tag's integer type.
+        tag: EnumTag,
         variants: Vec<Variant>,
     },
     Array {
@@ -73,21 +73,6 @@ pub(crate) enum Shape {
 
 type R<T> = Result<T, String>;
 
-/// `"u8"`, `"C, u32"`, ...: the tag's size and signedness.
-fn tag_of(repr: &str) -> Option<(u64, bool)> {
-    let int = repr.rsplit(',').next()?.trim();
-    let signed = int.starts_with('i');
-    let size = match int.get(1..)? {
-        "8" => 1,
-        "16" => 2,
-        "32" => 4,
-        "64" | "size" => 8,
-        "128" => 16,
-        _ => return None,
-    };
-    (int.starts_with('u') || signed).then_some((size, signed))
-}
-
 /// The walk's view of a stored shape: enum tags decoded, collections known by kind.
 fn shape(stored: StoredShape, at: &str) -> R<Shape> {
     Ok(match stored {
@@ -95,12 +80,11 @@ fn shape(stored: StoredShape, at: &str) -> R<Shape> {
         StoredShape::Struct(f) => Shape::Struct(f),
         StoredShape::Tuple(f) => Shape::Tuple(f),
         StoredShape::Enum { repr, variants } => {
-            let (tag_size, signed) =
-                tag_of(&repr).ok_or_else(|| format!("{at}: unknown enum repr {repr:?}"))?;
+            let tag = EnumTag::of_repr(&repr)
+                .ok_or_else(|| format!("{at}: unknown enum repr {repr:?}"))?;
             Shape::Enum {
                 repr,
-                tag_size,
-                signed,
+                tag,
                 variants,
             }
         }
@@ -191,10 +175,8 @@ impl Schema {
                 Shape::Struct(f) | Shape::Tuple(f) => f
                     .iter()
                     .try_for_each(|f| inside(f.offset, f.ty, "a field"))?,
-                Shape::Enum {
-                    tag_size, variants, ..
-                } => {
-                    if *tag_size > t.size {
+                Shape::Enum { tag, variants, .. } => {
+                    if tag.size as u64 > t.size {
                         return Err(format!(
                             "schema: the tag of enum {} lies outside it",
                             t.name

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use crate::format::{
-    StoredField, StoredSchema, StoredShape, StoredType, StoredVariant, ValidityError,
+    EnumTag, StoredField, StoredSchema, StoredShape, StoredType, StoredVariant, ValidityError,
 };
 
 use crate::engine::{Config, Durability, Expect, Mode, ReadCtx, Shared, Source};

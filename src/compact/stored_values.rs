@@ -3,7 +3,7 @@
 //! payload — rustc's layouts, as `pmem-cli/src/pool.rs` reads them for `pmem dump`.
 //! Every read goes through the bounds-checked inspector.
 
-use pmem_core::inspect::{Inspector, StoredField, StoredSchema, StoredShape};
+use pmem_core::inspect::{EnumTag, Inspector, StoredField, StoredSchema, StoredShape};
 use pmem_core::{Error, Result};
 
 /// A pool and its parsed schema record.
@@ -95,19 +95,6 @@ pub(super) fn reach(s: &StoredSchema) -> Vec<bool> {
     }
 }
 
-/// The size and signedness of an enum tag written as `repr` (`"u8"`, `"C, i32"`).
-fn tag_of(repr: &str) -> Option<(u64, bool)> {
-    let int = repr.strip_prefix("C, ").unwrap_or(repr);
-    let size = match int {
-        "u8" | "i8" => 1,
-        "u16" | "i16" => 2,
-        "u32" | "i32" => 4,
-        "u64" | "i64" | "usize" | "isize" => 8,
-        _ => return None,
-    };
-    Some((size, int.starts_with('i')))
-}
-
 impl<'a> Values<'a> {
     pub(super) fn u64_at(&self, off: u64) -> Result<u64> {
         let b = self.ins.bytes(off, 8)?;
@@ -124,18 +111,13 @@ impl<'a> Values<'a> {
         let StoredShape::Enum { repr, variants } = &ty.shape else {
             return Err("not an enum".into());
         };
-        let (size, signed) =
-            tag_of(repr).ok_or_else(|| format!("enum {} has repr {repr}", ty.name))?;
-        let b = self.ins.bytes(off, size).map_err(|e| e.to_string())?;
-        let mut wide = [0u8; 16];
-        wide[..b.len()].copy_from_slice(b);
-        let u = u128::from_le_bytes(wide);
-        let bits = 8 * size as u32;
-        let d = if signed {
-            ((u << (128 - bits)) as i128) >> (128 - bits)
-        } else {
-            u as i128
-        };
+        let tag =
+            EnumTag::of_repr(repr).ok_or_else(|| format!("enum {} has repr {repr}", ty.name))?;
+        let b = self
+            .ins
+            .bytes(off, tag.size as u64)
+            .map_err(|e| e.to_string())?;
+        let d = tag.read(b).expect("read as many bytes as the tag");
         variants
             .iter()
             .find(|v| v.discriminant == d)

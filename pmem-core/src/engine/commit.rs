@@ -40,6 +40,30 @@ impl Shared {
         Ok(g)
     }
 
+    /// Ends a transaction the library runs itself (creating a root, building a raw
+    /// pool), whose closure answered `r` (the result of `commit`, or an error): on
+    /// success releases the write lock, then waits for durability; on failure rolls
+    /// everything back.
+    pub(crate) fn finish_internal(
+        &self,
+        mut g: RwLockWriteGuard<'_, State>,
+        r: Result<Option<u64>>,
+    ) -> Result<()> {
+        match r {
+            Ok(seq) => {
+                drop(g);
+                if let Some(seq) = seq {
+                    self.flush_to(seq)?;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.abort(&mut g);
+                Err(e)
+            }
+        }
+    }
+
     /// Rolls back everything the journal recorded.
     pub(crate) fn abort(&self, st: &mut State) {
         // SAFETY: every journaled range was mapped when written and mappings only grow.

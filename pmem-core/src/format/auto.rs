@@ -351,13 +351,10 @@ impl<'a> OldType<'a> {
     /// # Safety
     /// - `old` points to a readable value of the stored type.
     unsafe fn tag_at(&self, old: *const u8, repr: &str) -> Result<i128> {
-        let tag_size = match repr {
-            "u8" | "i8" => 1,
-            "u16" | "i16" => 2,
-            "u32" | "i32" => 4,
-            _ => 8,
+        let Some(tag) = super::EnumTag::of_repr(repr) else {
+            return Err(refuse(format!("enum repr {repr} is not supported")));
         };
-        if self.node().size < tag_size || self.node().align < tag_size {
+        if self.node().size < tag.size as u64 || self.node().align < tag.size as u64 {
             return Err(Error::corrupted(
                 format!(
                     "schema record: enum {} smaller than its {repr} tag",
@@ -368,22 +365,10 @@ impl<'a> OldType<'a> {
         }
         // SAFETY: the tag starts the value (every `repr(Int)` and `repr(C, Int)` enum),
         // which is readable (caller's contract) and at least as large as the tag
-        // (checked above); read unaligned, so a damaged record's alignment cannot
-        // make the read undefined.
-        let tag: i128 = unsafe {
-            match repr {
-                "u8" => i128::from(old.read_unaligned()),
-                "i8" => i128::from(old.cast::<i8>().read_unaligned()),
-                "u16" => i128::from(old.cast::<u16>().read_unaligned()),
-                "i16" => i128::from(old.cast::<i16>().read_unaligned()),
-                "u32" => i128::from(old.cast::<u32>().read_unaligned()),
-                "i32" => i128::from(old.cast::<i32>().read_unaligned()),
-                "u64" | "usize" => i128::from(old.cast::<u64>().read_unaligned()),
-                "i64" | "isize" => i128::from(old.cast::<i64>().read_unaligned()),
-                other => return Err(refuse(format!("enum repr {other} is not supported"))),
-            }
-        };
-        Ok(tag)
+        // (checked above); read as bytes, so a damaged record's alignment cannot make
+        // the read undefined.
+        let bytes = unsafe { std::slice::from_raw_parts(old, tag.size) };
+        Ok(tag.read(bytes).expect("as many bytes as the tag"))
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub(crate) mod auto;
 mod checksum;
+mod enum_tag;
 mod layout;
 pub mod schema;
 mod schema_diff;
@@ -12,6 +13,7 @@ mod schema_json;
 mod validity;
 
 pub(crate) use checksum::{crc32c, crc32c_append};
+pub use enum_tag::EnumTag;
 pub(crate) use layout::{
     get_u32, get_u64, pad8, put_u32, put_u64, run_geometry, BlockHeader, GroupHeader, HeaderFault,
     LogHeader, LogState, RootMeta, StateSlot, StaticHeader, ABS_MAX_POOL_SIZE, BLOCK_ALIGN,

@@ -54,38 +54,15 @@ type R<T> = Result<T, ValidityError>;
 
 /// The tag of an enum of `repr` (`"u8"`, `"C, u32"`...) at the start of `bytes`.
 fn enum_tag(bytes: &[u8], repr: &str, name: &str) -> R<i128> {
-    // `repr(C, Int)` keeps its tag where `repr(Int)` does: first, as that integer.
-    let repr = repr.strip_prefix("C, ").unwrap_or(repr);
-    let (size, signed) = match repr {
-        "u8" => (1, false),
-        "i8" => (1, true),
-        "u16" => (2, false),
-        "i16" => (2, true),
-        "u32" => (4, false),
-        "i32" => (4, true),
-        "u64" | "usize" => (8, false),
-        "i64" | "isize" => (8, true),
-        other => {
-            return Err(ValidityError::Unknown(format!(
-                "enum repr {other} is not supported"
-            )))
-        }
-    };
-    let Some(b) = bytes.get(..size) else {
-        return Err(ValidityError::Malformed(format!(
-            "schema record: enum {name} smaller than its {repr} tag"
+    let Some(tag) = super::EnumTag::of_repr(repr) else {
+        return Err(ValidityError::Unknown(format!(
+            "enum repr {repr} is not supported"
         )));
     };
-    let mut wide = [0u8; 8];
-    wide[..size].copy_from_slice(b);
-    let u = u64::from_le_bytes(wide);
-    let bits = 8 * size as u32;
-    Ok(if signed && bits < 64 {
-        i128::from(((u << (64 - bits)) as i64) >> (64 - bits))
-    } else if signed {
-        i128::from(u as i64)
-    } else {
-        i128::from(u)
+    tag.read(bytes).ok_or_else(|| {
+        ValidityError::Malformed(format!(
+            "schema record: enum {name} smaller than its {repr} tag"
+        ))
     })
 }
 

@@ -196,19 +196,7 @@ impl<R: Persistent> Pool<R> {
             }
             sh.commit(st)
         })();
-        match r {
-            Ok(seq) => {
-                drop(g);
-                if let Some(seq) = seq {
-                    sh.flush_to(seq)?;
-                }
-                Ok(())
-            }
-            Err(e) => {
-                sh.abort(&mut g);
-                Err(e)
-            }
-        }
+        sh.finish_internal(g, r)
     }
 
     fn root_ptr(&self) -> *mut R {

@@ -127,19 +127,7 @@ impl RawPool {
             heap::set_meta(&mut ctx, meta);
             sh.commit(st)
         })();
-        match r {
-            Ok(seq) => {
-                drop(g);
-                if let Some(seq) = seq {
-                    sh.flush_to(seq)?;
-                }
-                Ok(())
-            }
-            Err(e) => {
-                sh.abort(&mut g);
-                Err(e)
-            }
-        }
+        sh.finish_internal(g, r)
     }
 
     /// Checkpoints and closes the pool (the last handle: it is then one clean file).
