@@ -29,6 +29,15 @@ impl EnumTag {
     /// `"C, u16"`...: `repr(C, Int)` keeps its tag where `repr(Int)` does, first, as
     /// that integer); `None` when `repr` names no integer type (`usize` and `isize`
     /// are 8 bytes: pools exist on 64-bit targets only).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::inspect::EnumTag;
+    /// assert_eq!(EnumTag::of_repr("u128"), Some(EnumTag { size: 16, signed: false }));
+    /// assert_eq!(EnumTag::of_repr("C, u8"), EnumTag::of_repr("u8"));
+    /// assert_eq!(EnumTag::of_repr("f32"), None);
+    /// ```
     pub fn of_repr(repr: &str) -> Option<EnumTag> {
         let int = repr.strip_prefix("C, ").unwrap_or(repr);
         let (size, signed) = match int {
@@ -50,6 +59,16 @@ impl EnumTag {
     /// The discriminant at the start of `bytes` (little-endian; sign-extended for a
     /// signed tag; a `u128` above `i128::MAX` wraps, as the schema record stores it),
     /// or `None` when `bytes` is shorter than the tag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pmem_core::inspect::EnumTag;
+    /// let i128_tag = EnumTag { size: 16, signed: true };
+    /// assert_eq!(i128_tag.read(&(-(1i128 << 100)).to_le_bytes()), Some(-(1 << 100)));
+    /// let u32_tag = EnumTag { size: 4, signed: false };
+    /// assert_eq!(u32_tag.read(&[0xff; 4]), Some(0xffff_ffff));
+    /// ```
     pub fn read(self, bytes: &[u8]) -> Option<i128> {
         let b = bytes.get(..self.size.min(16))?;
         let mut wide = [0u8; 16];
