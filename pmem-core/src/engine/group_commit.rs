@@ -23,12 +23,12 @@
 
 #[cfg(loom)]
 use loom::sync::{
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering},
     Condvar, Mutex,
 };
 #[cfg(not(loom))]
 use std::sync::{
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering},
     Condvar, Mutex,
 };
 
@@ -43,7 +43,17 @@ pub(crate) struct GroupCommit {
     /// How many commits the last completed sync covered: the committers a leader can
     /// expect back (see `gather_target`).
     last_batch: AtomicU64,
+    /// Whether a leader is syncing now (the `syncing` flag, readable without the lock,
+    /// for waiters that poll before they sleep).
+    in_sync: AtomicBool,
+    /// How long the last sync took, in nanoseconds.
+    last_sync_ns: AtomicU64,
 }
+
+/// The longest a waiter polls for a sync in progress to end before it sleeps on the
+/// condition variable (see `poll_for_sync`).
+#[cfg(not(loom))]
+const MAX_POLL: std::time::Duration = std::time::Duration::from_micros(400);
 
 impl GroupCommit {
     pub(crate) fn new(seq: u64) -> Self {
@@ -53,6 +63,8 @@ impl GroupCommit {
             durable: AtomicU64::new(seq),
             appended: AtomicU64::new(seq),
             last_batch: AtomicU64::new(1),
+            in_sync: AtomicBool::new(false),
+            last_sync_ns: AtomicU64::new(0),
         }
     }
 
@@ -88,6 +100,32 @@ impl GroupCommit {
         self.last_batch.load(Ordering::Relaxed)
     }
 
+    /// While a sync is in progress, polls (yielding the CPU) for `seq` to become
+    /// durable, for up to twice the last sync's duration (at most `MAX_POLL`); answers
+    /// whether it did. A waiter that sleeps on the condition variable needs the
+    /// scheduler to run again once the sync ends — tens of microseconds in a VM, during
+    /// which no sync is in flight, because the next leader's gather waits for exactly
+    /// these threads: measured with 2–8 threads, 24–36 % of the wall time had no sync
+    /// in flight. Polling returns the moment `durable` moves. Purely an optimisation:
+    /// it returns only on the condition the blocking path checks, and falls through to
+    /// it otherwise (when no sync is in progress, at once, so that a waiter becomes the
+    /// leader without delay).
+    #[cfg(not(loom))]
+    fn poll_for_sync(&self, seq: u64) -> bool {
+        let budget = std::time::Duration::from_nanos(
+            self.last_sync_ns.load(Ordering::Relaxed).saturating_mul(2),
+        )
+        .min(MAX_POLL);
+        let start = std::time::Instant::now();
+        while self.in_sync.load(Ordering::Acquire) && start.elapsed() < budget {
+            if self.durable.load(Ordering::Acquire) >= seq {
+                return true;
+            }
+            std::thread::yield_now();
+        }
+        self.durable.load(Ordering::Acquire) >= seq
+    }
+
     /// Returns once `seq` is durable, running `sync` (as the leader) when no sync in
     /// progress covers it.
     ///
@@ -100,6 +138,10 @@ impl GroupCommit {
         sync: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
         if self.durable.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        #[cfg(not(loom))]
+        if self.poll_for_sync(seq) {
             return Ok(());
         }
         let mut syncing = self
@@ -120,10 +162,18 @@ impl GroupCommit {
         }
         // The leader: everything appended by now is covered by the sync below.
         *syncing = true;
+        self.in_sync.store(true, Ordering::Release);
         drop(syncing);
         gather();
         let target = self.appended.load(Ordering::Acquire);
+        #[cfg(not(loom))]
+        let started = std::time::Instant::now();
         let r = sync();
+        #[cfg(not(loom))]
+        self.last_sync_ns.store(
+            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         let mut syncing = self
             .syncing
             .lock()
@@ -134,6 +184,7 @@ impl GroupCommit {
                 .store(target.saturating_sub(before).max(1), Ordering::Relaxed);
         }
         *syncing = false;
+        self.in_sync.store(false, Ordering::Release);
         drop(syncing);
         self.done.notify_all();
         r
