@@ -194,6 +194,12 @@ impl Shared {
             v.control().mapped_len.store(w_len, Ordering::Release);
         }
         vs.meta[i].at = vs.commits;
+        // Keep the list's allocation for the next commit's ranges (one malloc and one
+        // free fewer per commit).
+        if let Missing::Ranges(mut r) = missing {
+            r.clear();
+            vs.meta[i].missing = Missing::Ranges(r);
+        }
         Ok(())
     }
 
