@@ -130,6 +130,9 @@ pub(crate) struct Geo {
 
 impl Geo {
     /// The geometry for the given capacities, or `None` when they are out of range.
+    /// Inlined: every lookup computes it from the header, and with the element sizes
+    /// constant, most of it folds away.
+    #[inline]
     pub(crate) fn new(e: Elems, leaf_cap: usize, inner_cap: usize) -> Option<Geo> {
         if !(MIN_CAP..=MAX_CAP).contains(&leaf_cap) || !(MIN_CAP..=MAX_CAP).contains(&inner_cap) {
             return None;
@@ -291,13 +294,14 @@ impl Geo {
         let (len, lvl) = unsafe { (len(p), level_of(p)) };
         if search && level > 0 && len <= cap {
             // An inner node's key array is large: ask for the keys its first three
-            // binary-search probes read (7 lines), so those misses overlap.
+            // binary-search probes read (7 lines, at eighths of the array), so those
+            // misses overlap. Stepping by an eighth of the array's bytes lands within a
+            // key of each probe: close enough for a hint, and 7 additions instead of 7
+            // multiply-divide-multiply chains per node.
+            let eighth = len * self.ks / 8;
+            let base = p.wrapping_add(self.inner_keys);
             for q in [4, 2, 6, 1, 3, 5, 7] {
-                prefetch(
-                    p,
-                    self.inner_keys + len * q / 8 * self.ks,
-                    self.inner_keys + len * q / 8 * self.ks + 1,
-                );
+                prefetch_line(base.wrapping_add(q * eighth));
             }
         }
         if lvl != level || len > cap {
@@ -339,6 +343,18 @@ impl Geo {
             Err(e) => panic_corrupted(&e),
         }
     }
+}
+
+/// Hints the CPU to load the cache line holding `p` (a no-op off x86-64).
+#[inline]
+fn prefetch_line(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults and changes no state, for any address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Hints the CPU to load the cache lines of `p + from..p + to` (a no-op off x86-64).

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use pmem_core::{raw, Result};
 
-use super::node::{self, corrupted, Elems, Geo, MAX_HEIGHT};
+use super::node::{self, corrupted, panic_corrupted, Elems, Geo, MAX_HEIGHT};
 
 /// The bytes of a `PBTreeMap` in the pool (24 bytes).
 #[repr(C)]
@@ -61,9 +61,19 @@ impl Header {
     #[inline]
     #[track_caller]
     pub(crate) fn geo_or_panic(&self, e: Elems) -> Geo {
+        match Geo::new(e, self.leaf_cap as usize, self.inner_cap as usize) {
+            Some(g) if (self.height as usize) < MAX_HEIGHT => g,
+            _ => self.corrupted_geo(e),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn corrupted_geo(&self, e: Elems) -> ! {
         match self.geo(e) {
-            Ok(g) => g,
-            Err(e) => panic!("pmem: {e}"),
+            Err(err) => panic_corrupted(&err),
+            Ok(_) => unreachable!("the geometry was refused a moment ago"),
         }
     }
 }

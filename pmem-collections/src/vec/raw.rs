@@ -111,7 +111,7 @@ impl RawVec {
     pub(crate) fn buffer_or_panic(&self, el: Elem) -> (Option<*mut u8>, usize) {
         match self.buffer(el) {
             Ok(b) => b,
-            Err(e) => panic!("pmem: {e}"),
+            Err(e) => crate::corrupted::panic_corrupted(&e),
         }
     }
 
