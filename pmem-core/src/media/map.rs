@@ -531,7 +531,9 @@ pub(crate) fn live_region(addr: usize) -> Option<(usize, u64)> {
     // nothing is mapped: `Drop for Region`), so the read is sound even if the pool is
     // closed meanwhile on another thread — it then answers `None`, or the next pool's
     // length.
-    let mapped = unsafe { &*c }.mapped_len();
+    let c = unsafe { &*c };
+    debug_assert_eq!(c.magic, CONTROL_MAGIC);
+    let mapped = c.mapped_len();
     ((addr - base) < mapped as usize).then_some((base, mapped))
 }
 
