@@ -120,9 +120,35 @@ pub(crate) fn claim_tag(
         path: path.to_path_buf(),
         writable,
     });
-    // A reservation of this tag (this pool's own, if it was just created) ends here.
+    note_seen(tag); // lock order: TAGS, then SEEN
+                    // A reservation of this tag (this pool's own, if it was just created) ends here.
     release_tag(tag);
     Ok(())
+}
+
+/// Tags of the pools this process has opened so far (at most [`SEEN_MAX`] of them):
+/// new pools avoid these too, not only the tags of pools open now. A pool closed now
+/// may well be opened again later in the same process, and a new pool that drew its
+/// tag meanwhile could then not be open beside it (`SameTag`): 1 in 65,536 per
+/// creation, which a process that opens one pool many times while it creates others
+/// (the power-loss suite: thousands of crash images of one pool checked beside
+/// migrations that create pools) turned into a flaky failure.
+static SEEN: std::sync::Mutex<std::collections::BTreeSet<u64>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+/// A quarter of the tag space: new pools still find a free tag in about 1.3 draws.
+const SEEN_MAX: usize = 16_384;
+
+fn seen() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<u64>> {
+    SEEN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Remembers that a pool with `tag` was opened in this process.
+fn note_seen(tag: u64) {
+    let mut s = seen();
+    if s.len() < SEEN_MAX {
+        s.insert(tag);
+    }
 }
 
 /// Tags handed to new pools that have not claimed them yet (creation writes its files
@@ -147,11 +173,12 @@ fn release_tag(tag: u64) {
 }
 
 /// Reserves `tag` for a pool being created, unless a pool open in this process stamps
-/// it or another creation holds it: answers whether it did. A new pool's UUID is drawn
-/// until this succeeds; the open that follows claims the tag ([`claim_tag`]).
+/// it, a pool opened earlier in this process did ([`SEEN`]) or another creation holds
+/// it: answers whether it did. A new pool's UUID is drawn until this succeeds; the open
+/// that follows claims the tag ([`claim_tag`]).
 pub(crate) fn reserve_fresh_tag(tag: u64) -> bool {
-    let claims = tags(); // lock order: TAGS, then RESERVED
-    if claims.iter().any(|c| c.tag == tag) {
+    let claims = tags(); // lock order: TAGS, then SEEN, then RESERVED
+    if claims.iter().any(|c| c.tag == tag) || seen().contains(&tag) {
         return false;
     }
     let mut r = reserved();
@@ -540,6 +567,19 @@ pub(crate) fn live_region(addr: usize) -> Option<(usize, u64)> {
 #[cfg(test)]
 mod tests {
     use super::reserve_fresh_tag;
+
+    #[test]
+    fn a_tag_once_opened_in_this_process_is_not_handed_to_a_new_pool() {
+        // Outside the 16-bit range no real pool stamps, as below.
+        let tag = 0x1_0000_0000_0002;
+        assert!(reserve_fresh_tag(tag));
+        super::release_tag(tag);
+        super::note_seen(tag); // what `claim_tag` does when a pool with it opens
+        assert!(
+            !reserve_fresh_tag(tag),
+            "a new pool drew the tag of a pool this process has opened"
+        );
+    }
 
     #[test]
     fn a_reserved_tag_is_not_handed_to_a_second_creation() {
