@@ -360,22 +360,11 @@ fn prefetch_line(p: *const u8) {
 /// Hints the CPU to load the cache lines of `p + from..p + to` (a no-op off x86-64).
 #[inline]
 fn prefetch(p: *const u8, from: usize, to: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let mut at = from;
-        while at < to {
-            // SAFETY: a prefetch is a hint: it never faults and changes no state, for
-            // any address.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    p.wrapping_add(at).cast(),
-                );
-            }
-            at += 64;
-        }
+    let mut at = from;
+    while at < to {
+        prefetch_line(p.wrapping_add(at));
+        at += 64;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (p, from, to);
 }
 
 pub(crate) use crate::corrupted::{corrupted, panic_corrupted};

@@ -200,14 +200,18 @@ pub unsafe fn free_fresh(ptr: *const u8, size: usize) -> Result<()> {
 #[inline]
 pub fn offset_of(ptr: *const u8) -> Option<u64> {
     let addr = ptr as usize;
-    in_live_pool(addr).then(|| (addr - region_base(addr)) as u64)
+    crate::media::live_region(addr).map(|(base, _)| (addr - base) as u64)
 }
 
 /// Do `a` and `b` lie in the same open pool?
 pub fn same_pool(a: *const u8, b: *const u8) -> bool {
-    in_live_pool(a as usize)
-        && in_live_pool(b as usize)
-        && region_base(a as usize) == region_base(b as usize)
+    match (
+        crate::media::live_region(a as usize),
+        crate::media::live_region(b as usize),
+    ) {
+        (Some((x, _)), Some((y, _))) => x == y,
+        _ => false,
+    }
 }
 
 /// The address of pool offset `off`, in the pool containing `anchor`, checked: the
